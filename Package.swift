@@ -1,0 +1,42 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "airlock",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "airlock", targets: ["airlock"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // C libraries from Debian, behind small Swift wrappers.
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+
+        .target(name: "OCI"),
+        .target(name: "StrictYAML", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "Signing", dependencies: ["CCrypto"]),
+        .target(name: "BundleIO", dependencies: ["CArchive", "CZstd", "Signing"]),
+        .target(name: "Endpoints", dependencies: ["Signing", "StrictYAML"]),
+        .target(
+            name: "AirlockCore",
+            dependencies: ["OCI", "BundleIO", "Signing", "Endpoints", "StrictYAML", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(
+            name: "AirlockCLI",
+            dependencies: ["AirlockCore", "Signing", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(name: "airlock", dependencies: ["AirlockCLI"]),
+
+        .testTarget(name: "OCITests", dependencies: ["OCI"]),
+        .testTarget(name: "SigningTests", dependencies: ["Signing"]),
+        .testTarget(name: "BundleIOTests", dependencies: ["BundleIO", "Signing"]),
+        .testTarget(name: "EndpointsTests", dependencies: ["Endpoints"]),
+        .testTarget(name: "AirlockCoreTests", dependencies: ["AirlockCore", "BundleIO", "Signing", "OCI"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["airlock"]),
+    ]
+)

@@ -1,0 +1,91 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A file descriptor with one owner, closed on `deinit` or by `close()`.
+public final class FileDescriptor {
+    public let path: String
+    private(set) var fd: Int32
+
+    /// Opens `path` read-only.
+    public static func openForReading(_ path: String) throws -> FileDescriptor {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw BundleIOError.io(path: path, operation: "open", errno: errno) }
+        return FileDescriptor(fd: fd, path: path)
+    }
+
+    /// Creates `path` exclusively (it must not exist) with `mode`.
+    public static func create(_ path: String, mode: mode_t = 0o644) throws -> FileDescriptor {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw BundleIOError.io(path: path, operation: "create", errno: errno) }
+        return FileDescriptor(fd: fd, path: path)
+    }
+
+    init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+    }
+
+    deinit { if fd >= 0 { _ = Glibc.close(fd) } }
+
+    /// Closes the descriptor, reporting a failed close (which can mean lost writes).
+    public func close() throws {
+        guard fd >= 0 else { return }
+        let result = Glibc.close(fd)
+        fd = -1
+        guard result == 0 else { throw BundleIOError.io(path: path, operation: "close", errno: errno) }
+    }
+
+    /// The file's size in bytes.
+    public func size() throws -> Int64 {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw BundleIOError.io(path: path, operation: "stat", errno: errno) }
+        return Int64(info.st_size)
+    }
+
+    /// Writes all of `buffer`.
+    public func writeAll(_ buffer: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < buffer.count {
+            let written = write(fd, buffer.baseAddress! + done, buffer.count - done)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw BundleIOError.io(path: path, operation: "write", errno: errno)
+            }
+            done += written
+        }
+    }
+
+    /// Reads up to `buffer.count` bytes at `offset`; returns how many were read (0 at end of file).
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
+        while true {
+            let count = pread(fd, buffer.baseAddress, buffer.count, off_t(offset))
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw BundleIOError.io(path: path, operation: "read", errno: errno)
+            }
+            return count
+        }
+    }
+
+    /// Reads exactly `count` bytes at `offset`, failing on a short file.
+    public func readExactly(_ count: Int, at offset: Int64) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let got = try bytes.withUnsafeMutableBytes { buffer in
+                try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), at: offset + Int64(done))
+            }
+            guard got > 0 else { throw BundleIOError.notABundle("\(path) ends early (truncated)") }
+            done += got
+        }
+        return bytes
+    }
+
+    /// Flushes written data to stable storage.
+    public func sync() throws {
+        guard fsync(fd) == 0 else { throw BundleIOError.io(path: path, operation: "fsync", errno: errno) }
+    }
+}

@@ -1,0 +1,162 @@
+internal import CZstd
+import Signing
+
+/// How one bundle entry is stored in its zstd frame.
+public enum EntryCompression: Sendable, Equatable {
+    /// Compressed at the bundle's level.
+    case compress
+    /// Stored in raw zstd blocks: for data that is already compressed (gzip/zstd layers), where a
+    /// compression pass costs time and gains nothing. Any zstd decoder reads it.
+    case store
+}
+
+/// Writes a sequence of independent zstd frames to a file, counting compressed offsets and hashing
+/// every byte written (for the detached envelope's file digest).
+final class ZstdFrameWriter {
+    private let output: FileDescriptor
+    private let context: OpaquePointer
+    private var outBuffer: [UInt8]
+    private var outCount = 0
+    private(set) var offset: Int64 = 0
+    let fileHasher = SHA256Hasher()
+
+    private var mode: EntryCompression?
+    private(set) var frameStart: Int64 = 0
+    /// Uncompressed bytes fed into the current frame.
+    private(set) var frameInput: Int64 = 0
+    private var rawBlock: [UInt8] = []
+
+    /// zstd's maximum block size, and the window of stored frames.
+    static let rawBlockSize = 128 * 1024
+
+    init(output: FileDescriptor, level: Int32) throws {
+        guard let context = ZSTD_createCCtx() else { throw BundleIOError.zstd(operation: "createCCtx", detail: "out of memory") }
+        self.output = output
+        self.context = context
+        outBuffer = [UInt8](repeating: 0, count: 1 << 20)
+        // Pinned parameters: single-threaded, no checksum (sha256 covers every entry), no content
+        // size (streamed), window ≤ 2^27 so libarchive 3.6 can read it. Same inputs, same bytes.
+        try checkZstd(ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level), "set level")
+        try checkZstd(ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 0), "set checksum")
+        try checkZstd(ZSTD_CCtx_setParameter(context, ZSTD_c_contentSizeFlag, 0), "set content size")
+        try checkZstd(ZSTD_CCtx_setParameter(context, ZSTD_c_nbWorkers, 0), "set workers")
+    }
+
+    deinit { ZSTD_freeCCtx(context) }
+
+    /// Starts a frame.
+    func beginFrame(_ compression: EntryCompression) throws {
+        precondition(mode == nil, "frame already open")
+        mode = compression
+        frameStart = offset
+        frameInput = 0
+        if compression == .compress {
+            ZSTD_CCtx_reset(context, ZSTD_reset_session_only)
+        } else {
+            // Frame header: magic, descriptor 0 (no size, no checksum, not single-segment),
+            // window descriptor 0x38 = 2^17 bytes, enough for 128 KiB raw blocks.
+            try append([0x28, 0xB5, 0x2F, 0xFD, 0x00, 0x38])
+            rawBlock.reserveCapacity(Self.rawBlockSize)
+        }
+    }
+
+    /// Adds uncompressed bytes to the open frame.
+    func write(_ buffer: UnsafeRawBufferPointer) throws {
+        guard let mode else { preconditionFailure("no frame open") }
+        frameInput += Int64(buffer.count)
+        switch mode {
+        case .compress:
+            try compress(buffer, directive: ZSTD_e_continue)
+        case .store:
+            var rest = buffer[...]
+            while !rest.isEmpty {
+                if rawBlock.count == Self.rawBlockSize { try emitRawBlock(last: false) }
+                let take = min(rest.count, Self.rawBlockSize - rawBlock.count)
+                rawBlock.append(contentsOf: rest.prefix(take))
+                rest = rest.dropFirst(take)
+            }
+        }
+    }
+
+    /// Closes the open frame; returns its compressed size.
+    @discardableResult
+    func endFrame() throws -> Int64 {
+        guard let mode else { preconditionFailure("no frame open") }
+        switch mode {
+        case .compress:
+            try compress(UnsafeRawBufferPointer(start: nil, count: 0), directive: ZSTD_e_end)
+        case .store:
+            try emitRawBlock(last: true)
+        }
+        self.mode = nil
+        return offset - frameStart
+    }
+
+    /// Writes bytes that are not part of a zstd data frame (skippable frames, copied frames).
+    func writeVerbatim(_ bytes: UnsafeRawBufferPointer) throws {
+        precondition(mode == nil, "frame open")
+        try put(bytes)
+    }
+
+    /// Writes buffered output to the file.
+    func flush() throws {
+        guard outCount > 0 else { return }
+        try outBuffer.withUnsafeBytes { all in
+            let filled = UnsafeRawBufferPointer(rebasing: all[..<outCount])
+            fileHasher.update(filled)
+            try output.writeAll(filled)
+        }
+        outCount = 0
+    }
+
+    private func emitRawBlock(last: Bool) throws {
+        let header = UInt32(rawBlock.count) << 3 | (last ? 1 : 0)  // block type 0 = raw
+        try append([UInt8(header & 0xff), UInt8((header >> 8) & 0xff), UInt8((header >> 16) & 0xff)])
+        try rawBlock.withUnsafeBytes { try put($0) }
+        rawBlock.removeAll(keepingCapacity: true)
+    }
+
+    private func append(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try put($0) }
+    }
+
+    /// Copies bytes into the output buffer, flushing it when full.
+    private func put(_ bytes: UnsafeRawBufferPointer) throws {
+        var rest = bytes[...]
+        while !rest.isEmpty {
+            if outCount == outBuffer.count { try flush() }
+            let take = min(rest.count, outBuffer.count - outCount)
+            outBuffer.withUnsafeMutableBytes { out in
+                out.baseAddress!.advanced(by: outCount).copyMemory(from: UnsafeRawBufferPointer(rebasing: rest).baseAddress!, byteCount: take)
+            }
+            outCount += take
+            offset += Int64(take)
+            rest = rest.dropFirst(take)
+        }
+    }
+
+    private func compress(_ buffer: UnsafeRawBufferPointer, directive: ZSTD_EndDirective) throws {
+        var input = ZSTD_inBuffer(src: buffer.baseAddress, size: buffer.count, pos: 0)
+        while true {
+            if outCount == outBuffer.count { try flush() }
+            let start = outCount
+            let (remaining, produced) = try outBuffer.withUnsafeMutableBytes { out -> (Int, Int) in
+                var output = ZSTD_outBuffer(dst: out.baseAddress! + start, size: out.count - start, pos: 0)
+                let result = ZSTD_compressStream2(context, &output, &input, directive)
+                try checkZstd(result, "compress")
+                return (result, output.pos)
+            }
+            outCount += produced
+            offset += Int64(produced)
+            let inputDone = input.pos == input.size
+            if directive == ZSTD_e_end ? remaining == 0 : inputDone { return }
+        }
+    }
+}
+
+/// Throws the zstd error behind `code`, if it is one.
+func checkZstd(_ code: Int, _ operation: String) throws {
+    if ZSTD_isError(code) != 0 {
+        throw BundleIOError.zstd(operation: operation, detail: String(cString: ZSTD_getErrorName(code)))
+    }
+}

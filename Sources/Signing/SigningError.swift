@@ -1,0 +1,33 @@
+/// Failures of key handling, hashing and signing. Verification *outcomes* are not errors:
+/// they are reported as ``SignatureCheck`` values.
+public enum SigningError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// libcrypto refused an operation; `detail` is its own message.
+    case crypto(operation: String, detail: String)
+    /// A key file could not be read as the expected kind of key.
+    case unreadableKey(path: String, reason: String)
+    /// The key is of a kind airlock does not sign with.
+    case unsupportedKey(String)
+    /// The private key is encrypted and no (or a wrong) passphrase was given.
+    case passphraseRequired(path: String)
+    /// A PEM certificate bundle could not be parsed.
+    case badCertificates(String)
+    /// A DSSE envelope is not well-formed.
+    case malformedEnvelope(String)
+
+    public var description: String {
+        switch self {
+        case .crypto(let operation, let detail):
+            return "\(operation) failed: \(detail)"
+        case .unreadableKey(let path, let reason):
+            return "cannot read key \(path): \(reason)"
+        case .unsupportedKey(let what):
+            return "unsupported key: \(what) (airlock signs with ECDSA P-256 or Ed25519)"
+        case .passphraseRequired(let path):
+            return "key \(path) is encrypted: give its passphrase with --passphrase-file or AIRLOCK_KEY_PASSPHRASE"
+        case .badCertificates(let why):
+            return "bad certificate file: \(why)"
+        case .malformedEnvelope(let why):
+            return "malformed signature envelope: \(why)"
+        }
+    }
+}
