@@ -119,6 +119,12 @@ public final class BundleWriter {
         }
     }
 
+    var framesOffset: Int64 { frames.offset }
+
+    func writeVerbatim(_ bytes: UnsafeRawBufferPointer) throws { try frames.writeVerbatim(bytes) }
+
+    func recordCopied(_ entry: SeekIndex.Entry) { entries.append(entry) }
+
     /// Removes the partial file.
     public func abandon() {
         if let archive { archive_write_free(archive) }
@@ -197,5 +203,28 @@ func archiveErrorString(_ archive: OpaquePointer) -> String {
 func checkArchive(_ result: Int32, _ archive: OpaquePointer, _ operation: String) throws {
     guard result == ARCHIVE_OK else {
         throw BundleIOError.archive(operation: operation, detail: archiveErrorString(archive))
+    }
+}
+
+extension BundleWriter {
+    /// Copies whole entry frames from another bundle, byte for byte, recording them in the new
+    /// seek index at their new offsets.
+    public func copyFrames(_ frames: some Sequence<SeekIndex.Entry>, from source: FileDescriptor) throws {
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        for frame in frames {
+            let start = framesOffset
+            var copied: Int64 = 0
+            while copied < frame.compressedSize {
+                let want = Int(min(Int64(buffer.count), frame.compressedSize - copied))
+                let got = try buffer.withUnsafeMutableBytes {
+                    try source.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[..<want]), at: frame.offset + copied)
+                }
+                guard got > 0 else { throw BundleIOError.notABundle("\(source.path) ends inside the frame of \(frame.path)") }
+                try buffer.withUnsafeBytes { try writeVerbatim(UnsafeRawBufferPointer(rebasing: $0[..<got])) }
+                copied += Int64(got)
+            }
+            recordCopied(SeekIndex.Entry(path: frame.path, offset: start, compressedSize: frame.compressedSize,
+                                         headerSize: frame.headerSize, size: frame.size))
+        }
     }
 }

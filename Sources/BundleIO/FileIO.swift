@@ -89,3 +89,19 @@ public final class FileDescriptor {
         guard fsync(fd) == 0 else { throw BundleIOError.io(path: path, operation: "fsync", errno: errno) }
     }
 }
+
+extension FileDescriptor {
+    /// Reads up to `count` bytes at `offset` (fewer at the end of the file).
+    public func readUpTo(_ count: Int, at offset: Int64) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let got = try bytes.withUnsafeMutableBytes { buffer in
+                try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), at: offset + Int64(done))
+            }
+            if got == 0 { break }
+            done += got
+        }
+        return Array(bytes.prefix(done))
+    }
+}

@@ -138,3 +138,29 @@ public struct YAMLMapping {
         try values[key]?.list() ?? []
     }
 }
+
+extension YAMLNode {
+    /// The node as plain values for JSON: mappings become dictionaries, lists arrays, and every
+    /// scalar a string, except the keys named in `booleanKeys`, which become booleans.
+    public func plainValue(booleanKeys: Set<String> = []) throws -> Any {
+        switch node {
+        case .scalar(let scalar):
+            if let key = path.split(separator: ".").last.map(String.init), booleanKeys.contains(key) {
+                return try bool()
+            }
+            return scalar.string
+        case .sequence:
+            return try list().map { try $0.plainValue(booleanKeys: booleanKeys) }
+        case .mapping(let mapping):
+            var out: [String: Any] = [:]
+            for (key, value) in mapping {
+                let name = try YAMLNode(node: key, file: file, path: path).scalar()
+                out[name] = try YAMLNode(node: value, file: file, path: path.isEmpty ? name : "\(path).\(name)")
+                    .plainValue(booleanKeys: booleanKeys)
+            }
+            return out
+        case .alias:
+            throw error("YAML aliases are not supported here")
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import AirlockCore
+import ArgumentParser
+import Foundation
+import Signing
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+/// `--output text|json`, on every command.
+struct OutputOptions: ParsableArguments {
+    @Option(name: .long, help: "Result format on stdout: text or json.")
+    var output: OutputFormat = .text
+
+    /// Prints a result: JSON (sorted keys) or the given text.
+    func emit<T: Encodable>(_ value: T, text: () -> String) throws {
+        switch output {
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(value), as: UTF8.self))
+        case .text:
+            print(text(), terminator: "")
+        }
+    }
+}
+
+/// Trusted public keys for reading bundles.
+struct TrustOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("A trusted public key (PEM); repeat for several.", valueName: "NAME.pub"))
+    var key: [String] = []
+
+    @Flag(name: .long, help: "Accept a bundle that carries no signature (reported loudly).")
+    var allowUnsigned = false
+
+    func policy() throws -> SignaturePolicy {
+        let keys = try key.map { try PublicKey(contentsOf: $0) }
+        if allowUnsigned { return .allowUnsigned(keys) }
+        guard !keys.isEmpty else {
+            throw AirlockFailure(message: "give the signer's public key with --key NAME.pub (or --allow-unsigned for an unsigned bundle)", status: .usage)
+        }
+        return .trusted(keys)
+    }
+}
+
+/// Reads a private key, with its passphrase from a file or AIRLOCK_KEY_PASSPHRASE.
+func loadPrivateKey(_ path: String, passphraseFile: String?) throws -> PrivateKey {
+    try PrivateKey(contentsOf: path, passphrase: try readPassphrase(passphraseFile))
+}
+
+func readPassphrase(_ file: String?) throws -> String? {
+    if let file {
+        guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
+            throw AirlockFailure(message: "cannot read passphrase file \(file)", status: .usage)
+        }
+        return text.trimmingCharacters(in: .newlines)
+    }
+    if let value = ProcessInfo.processInfo.environment["AIRLOCK_KEY_PASSPHRASE"], !value.isEmpty { return value }
+    return nil
+}
+
+/// Prints a failed report's cause and exits 1, or returns when it verified.
+func requireVerified(_ report: VerificationReport) throws {
+    guard report.verified else {
+        throw AirlockFailure(message: "verification failed: \(report.failure ?? "unknown reason")", status: .checkFailed)
+    }
+}

@@ -1,0 +1,86 @@
+import AirlockCore
+import ArgumentParser
+import Foundation
+import Signing
+
+struct PackCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pack",
+        abstract: "Pack the images, charts, endpoint configs and files of airlock.yaml into one signed bundle.",
+        discussion: """
+            Writes NAME-VERSION.tar.zst (or -o FILE) and its detached envelope FILE.intoto.json. Without --key the
+            bundle is unsigned: verify refuses it unless told --allow-unsigned, and `airlock sign` can sign it later.
+            The time recorded is metadata.created, else SOURCE_DATE_EPOCH, else now.
+            """)
+
+    @Option(name: .shortAndLong, help: "The bundle spec.")
+    var file = "airlock.yaml"
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("The bundle to write (default NAME-VERSION.tar.zst).", valueName: "FILE.tar.zst"))
+    var out: String?
+
+    @Option(name: .long, help: ArgumentHelp("Sign with this private key; repeat for several signers.", valueName: "NAME.key"))
+    var key: [String] = []
+
+    @Option(name: .long, help: "Passphrase file for encrypted keys (or set AIRLOCK_KEY_PASSPHRASE).")
+    var passphraseFile: String?
+
+    @Option(name: .long, help: "Content cache (default $AIRLOCK_CACHE, $XDG_CACHE_HOME/airlock or ~/.cache/airlock).")
+    var cache: String?
+
+    @Option(name: .long, help: "zstd level for compressible entries (1-19); already-compressed layers are stored as they are.")
+    var level: Int32 = 3
+
+    @Flag(name: .shortAndLong, help: "No progress lines on stderr.")
+    var quiet = false
+
+    @OptionGroup var outputOptions: OutputOptions
+
+    func validate() throws {
+        guard (1...19).contains(level) else { throw ValidationError("--level must be between 1 and 19") }
+    }
+
+    struct Result: Encodable {
+        let bundle: String
+        let detached: String
+        let size: Int64
+        let sha256: String
+        let signed: Bool
+        let signerKeyIDs: [String]
+        let entries: Int
+        let images: [BundlePredicate.Image]
+        let charts: [BundlePredicate.Chart]
+        let endpoints: [BundlePredicate.Endpoint]
+        let files: [BundlePredicate.File]
+    }
+
+    func run() throws {
+        let keys = try key.map { try loadPrivateKey($0, passphraseFile: passphraseFile) }
+        var options = Packer.Options(specPath: file, output: out, keys: keys, cacheRoot: cache ?? ContentStore.defaultRoot(),
+                                     now: Int64(Date().timeIntervalSince1970))
+        options.compressionLevel = level
+        let showProgress = !quiet && outputOptions.output == .text
+        let packer = Packer(options: options) { event in
+            guard showProgress else { return }
+            switch event {
+            case .collecting(let kind, let name): note("adding \(kind) \(name)")
+            case .writing(let entries, let bytes): note("writing \(entries) entries, \(formatBytes(bytes))")
+            case .wrote: break
+            }
+        }
+        let result = try packer.pack()
+        let predicate = result.statement.predicate
+        let output = Result(bundle: result.bundlePath, detached: result.detachedPath, size: result.size, sha256: result.sha256,
+                            signed: !result.signerKeyIDs.isEmpty, signerKeyIDs: result.signerKeyIDs,
+                            entries: result.statement.subject.count + 1, images: predicate.images, charts: predicate.charts,
+                            endpoints: predicate.endpoints, files: predicate.files)
+        try outputOptions.emit(output) {
+            var text = "packed \(result.bundlePath) (\(formatBytes(result.size)), \(output.entries) entries)\n"
+            text += "sha256 \(result.sha256)\n"
+            text += "detached envelope \(result.detachedPath)\n"
+            text += result.signerKeyIDs.isEmpty ? "UNSIGNED: sign it with `airlock sign` before it leaves this host\n"
+                : result.signerKeyIDs.map { "signed by key \($0)\n" }.joined()
+            return text
+        }
+    }
+}

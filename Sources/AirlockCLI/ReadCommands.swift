@@ -1,0 +1,117 @@
+import AirlockCore
+import ArgumentParser
+import Foundation
+import Signing
+
+struct InspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Show a bundle's contents from its first frame, without decompressing the rest. Does NOT verify.")
+
+    @Argument(help: "The bundle.") var bundle: String
+    @OptionGroup var outputOptions: OutputOptions
+
+    func run() throws {
+        let report = try Inspector.inspect(path: bundle)
+        try outputOptions.emit(report) { renderInspect(report) }
+    }
+}
+
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Verify a bundle in one streaming pass: signature, then every entry's digest, then completeness.",
+        discussion: "Exit 0 when it verified, 1 when any check failed, 2 for usage errors.")
+
+    @Argument(help: "The bundle.") var bundle: String
+    @OptionGroup var trust: TrustOptions
+    @OptionGroup var outputOptions: OutputOptions
+
+    func run() throws {
+        let report = try Verifier(path: bundle, policy: try trust.policy()).run()
+        if outputOptions.output == .json {
+            try outputOptions.emit(report) { "" }
+            if !report.verified { throw ExitCode(ExitStatus.checkFailed.rawValue) }
+            return
+        }
+        try requireVerified(report)
+        print(renderVerified(report), terminator: "")
+    }
+}
+
+struct UnpackCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "unpack",
+        abstract: "Verify and unpack a bundle into a new folder: oci/ (an OCI image layout), charts/, endpoints/, files/.",
+        discussion: "The folder appears only when everything verified; on failure nothing is left behind.")
+
+    @Argument(help: "The bundle.") var bundle: String
+    @Option(name: [.short, .customLong("out")], help: ArgumentHelp("The folder to create.", valueName: "DIR")) var out: String
+    @OptionGroup var trust: TrustOptions
+    @OptionGroup var outputOptions: OutputOptions
+
+    func run() throws {
+        let report = try Unpacker(bundle: bundle, output: out, policy: try trust.policy()).unpack()
+        if outputOptions.output == .json {
+            try outputOptions.emit(report) { "" }
+            if !report.verified { throw ExitCode(ExitStatus.checkFailed.rawValue) }
+            return
+        }
+        try requireVerified(report)
+        print(renderVerified(report) + "unpacked into \(out)\n", terminator: "")
+    }
+}
+
+struct SignCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sign",
+        abstract: "Add a signature to an existing bundle without repacking its content.",
+        discussion: """
+            Checks every entry against the statement first. The statement frame is rewritten with the new signature \
+            appended; all other frames are copied byte for byte. The detached envelope is issued anew, signed by this key.
+            """)
+
+    @Argument(help: "The bundle.") var bundle: String
+    @Option(name: .long, help: ArgumentHelp("The private key to sign with.", valueName: "NAME.key")) var key: String
+    @Option(name: .long, help: "Passphrase file for an encrypted key (or set AIRLOCK_KEY_PASSPHRASE).") var passphraseFile: String?
+    @OptionGroup var outputOptions: OutputOptions
+
+    struct Result: Encodable {
+        let bundle: String
+        let sha256: String
+        let signerKeyIDs: [String]
+        let detached: String
+    }
+
+    func run() throws {
+        let privateKey = try loadPrivateKey(key, passphraseFile: passphraseFile)
+        let result = try BundleSigner(bundle: bundle, key: privateKey).sign()
+        let output = Result(bundle: bundle, sha256: result.sha256, signerKeyIDs: result.signerKeyIDs, detached: result.detachedPath)
+        try outputOptions.emit(output) {
+            "signed \(bundle) with key \(privateKey.publicKey.keyID)\nsigners: \(result.signerKeyIDs.joined(separator: ", "))\nsha256 \(result.sha256)\n"
+        }
+    }
+}
+
+struct ExtractCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "extract",
+        abstract: "Extract one entry through the seek index, verified, without decompressing the rest of the bundle.")
+
+    @Argument(help: "The bundle.") var bundle: String
+    @Argument(help: "The entry's path in the bundle, e.g. oci/blobs/sha256/<hex> or files/INSTALL.md.") var entry: String
+    @Option(name: [.short, .customLong("out")], help: ArgumentHelp("Where to write it.", valueName: "FILE")) var out: String
+    @OptionGroup var trust: TrustOptions
+    @OptionGroup var outputOptions: OutputOptions
+
+    struct Result: Encodable {
+        let entry: String
+        let written: String
+    }
+
+    func run() throws {
+        let access = try BundleRandomAccess(path: bundle, policy: try trust.policy())
+        try access.extract(entry, to: out)
+        try outputOptions.emit(Result(entry: entry, written: out)) { "wrote \(entry) to \(out) (verified)\n" }
+    }
+}

@@ -1,0 +1,63 @@
+import AirlockCore
+import Foundation
+
+/// `1.2 MiB`.
+func formatBytes(_ bytes: Int64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var value = Double(bytes)
+    var unit = 0
+    while value >= 1024 && unit < units.count - 1 {
+        value /= 1024
+        unit += 1
+    }
+    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+}
+
+func renderContents(images: [BundlePredicate.Image], charts: [BundlePredicate.Chart], endpoints: [BundlePredicate.Endpoint],
+                    files: [BundlePredicate.File]) -> String {
+    var text = ""
+    if !images.isEmpty {
+        text += "images:\n"
+        for image in images {
+            let platforms = image.platforms.map { " [\($0.joined(separator: ", "))]" } ?? ""
+            text += "  \(image.name)@\(image.digest)\(platforms)\n    from \(image.source)\n"
+        }
+    }
+    if !charts.isEmpty {
+        text += "charts:\n"
+        for chart in charts { text += "  \(chart.name) \(chart.version) (\(chart.ref), chart \(chart.chartDigest))\n" }
+    }
+    if !endpoints.isEmpty {
+        text += "endpoints:\n"
+        for endpoint in endpoints {
+            text += "  \(endpoint.name): \(endpoint.provider) at \(endpoint.host)\(endpoint.caFile != nil ? " (with CA file)" : "")\n"
+        }
+    }
+    if !files.isEmpty {
+        text += "files:\n"
+        for file in files { text += "  \(file.path) (\(formatBytes(file.size)))\n" }
+    }
+    return text
+}
+
+func renderInspect(_ report: InspectReport) -> String {
+    var text = "NOT VERIFIED: inspect reads the statement without checking signatures or digests; use airlock verify.\n"
+    text += "bundle \(report.name) \(report.version), created \(report.created)\n"
+    text += "format v\(report.formatVersion), made by airlock \(report.toolVersion)\n"
+    text += "\(report.entries) entries, \(formatBytes(report.bytes)) of content in \(formatBytes(report.fileSize))\n"
+    text += report.signerKeyIDs.isEmpty ? "signatures: none (unsigned)\n"
+        : "signatures claimed by key(s): \(report.signerKeyIDs.joined(separator: ", "))\n"
+    return text + renderContents(images: report.images, charts: report.charts, endpoints: report.endpoints, files: report.files)
+}
+
+func renderVerified(_ report: VerificationReport) -> String {
+    var text = "verified \(report.bundle): \(report.name ?? "?") \(report.version ?? "?"), created \(report.created ?? "?")\n"
+    if report.unsigned {
+        text += "WARNING: the bundle is UNSIGNED; accepted only because of --allow-unsigned\n"
+    }
+    for signature in report.signatures {
+        text += "signature by key \(signature.keyID): \(signature.status)\n"
+    }
+    text += "\(report.entries + 1) entries, \(formatBytes(report.bytes)), every digest checked\n"
+    return text + renderContents(images: report.images, charts: report.charts, endpoints: report.endpoints, files: report.files)
+}

@@ -1,0 +1,53 @@
+import BundleIO
+import OCI
+import Signing
+import StrictYAML
+
+/// Why a pack, unpack, sign or push could not be done. Verification *outcomes* are reported as
+/// ``VerificationReport`` values instead.
+public enum AirlockError: Error, Sendable, CustomStringConvertible {
+    /// Bad input from the user: a spec, a path, a flag value.
+    case input(String)
+    /// A verification failure that stops an operation (unpack, sign, extract).
+    case verification(String)
+    /// The content store holds bytes that do not match their digest.
+    case corruptCache(String)
+    /// Something this version of airlock cannot do yet.
+    case unsupported(String)
+
+    public var description: String {
+        switch self {
+        case .input(let message), .verification(let message), .corruptCache(let message), .unsupported(let message):
+            return message
+        }
+    }
+}
+
+/// The exit codes of the CLI, in one place.
+public enum ExitStatus: Int32, Sendable {
+    case ok = 0
+    /// Verification or a check failed.
+    case checkFailed = 1
+    /// Usage or input error.
+    case usage = 2
+    /// Network or registry error.
+    case network = 3
+}
+
+/// Maps any error to its exit status.
+public func exitStatus(for error: any Error) -> ExitStatus {
+    switch error {
+    case let error as AirlockError:
+        if case .verification = error { return .checkFailed }
+        return .usage
+    case is InputError, is OCIError, is SigningError:
+        return .usage
+    case let error as BundleIOError:
+        switch error {
+        case .io: return .usage
+        default: return .checkFailed
+        }
+    default:
+        return .usage
+    }
+}

@@ -1,0 +1,53 @@
+import BundleIO
+import Foundation
+import Signing
+
+/// What `inspect` shows: read from the first frame only, and *not verified*.
+public struct InspectReport: Sendable, Codable {
+    public var bundle: String
+    public var verified = false
+    public var formatVersion: Int
+    public var predicateType: String
+    public var name: String
+    public var version: String
+    public var created: String
+    public var toolVersion: String
+    /// Key ids the signatures claim (unchecked).
+    public var signerKeyIDs: [String]
+    public var entries: Int
+    public var bytes: Int64
+    public var fileSize: Int64
+    public var images: [BundlePredicate.Image]
+    public var charts: [BundlePredicate.Chart]
+    public var endpoints: [BundlePredicate.Endpoint]
+    public var files: [BundlePredicate.File]
+}
+
+public enum Inspector {
+    /// Reads the statement from the bundle's first entry, decompressing nothing beyond it.
+    public static func inspect(path: String) throws -> InspectReport {
+        let file = try FileDescriptor.openForReading(path)
+        let reader = try TarReader(path: path, input: .zstdTar)
+        defer { reader.close() }
+        guard let first = try reader.next(), first.path == BundleFormat.statementPath, first.kind == .regular,
+              first.size <= BundleFormat.statementLimit else {
+            throw AirlockError.verification("\(path): first entry is not \(BundleFormat.statementPath): not an airlock bundle")
+        }
+        let bytes = try reader.readAll(limit: BundleFormat.statementLimit)
+        guard let envelope = try? JSONDecoder().decode(DSSEEnvelope.self, from: Data(bytes)),
+              let payload = try? envelope.payloadBytes(),
+              let statement = try? JSONDecoder().decode(Statement.self, from: Data(payload)) else {
+            throw AirlockError.verification("\(path): the statement does not parse (damaged, or not an airlock bundle)")
+        }
+        guard statement.predicateType == BundleFormat.predicateType, statement.predicate.formatVersion == BundleFormat.version else {
+            throw AirlockError.verification("bundle format version \(statement.predicate.formatVersion) is not supported by this airlock, which reads version \(BundleFormat.version)")
+        }
+        let predicate = statement.predicate
+        return InspectReport(
+            bundle: path, formatVersion: predicate.formatVersion, predicateType: statement.predicateType, name: predicate.name,
+            version: predicate.version, created: predicate.created, toolVersion: predicate.tool.version,
+            signerKeyIDs: envelope.signatures.map(\.keyid), entries: statement.subject.count + 1,
+            bytes: statement.subject.reduce(0) { $0 + ($1.annotations?.size ?? 0) }, fileSize: try file.size(),
+            images: predicate.images, charts: predicate.charts, endpoints: predicate.endpoints, files: predicate.files)
+    }
+}

@@ -1,0 +1,220 @@
+import BundleIO
+import Foundation
+import OCI
+import Signing
+
+/// What happens during a pack, for the CLI to render.
+public enum PackEvent: Sendable {
+    case collecting(kind: String, name: String)
+    case writing(entries: Int, bytes: Int64)
+    case wrote(path: String)
+}
+
+/// Builds a bundle from an `airlock.yaml`.
+public struct Packer {
+    public struct Options: Sendable {
+        public var specPath: String
+        /// The bundle to write; default `NAME-VERSION.tar.zst` in the current folder.
+        public var output: String?
+        public var keys: [PrivateKey]
+        public var cacheRoot: String
+        public var compressionLevel: Int32 = 3
+        /// Used when neither `metadata.created` nor `SOURCE_DATE_EPOCH` fixes the time.
+        public var now: Int64
+
+        public init(specPath: String, output: String?, keys: [PrivateKey], cacheRoot: String, now: Int64) {
+            self.specPath = specPath
+            self.output = output
+            self.keys = keys
+            self.cacheRoot = cacheRoot
+            self.now = now
+        }
+    }
+
+    public struct Result: Sendable {
+        public let bundlePath: String
+        public let detachedPath: String
+        public let size: Int64
+        public let sha256: String
+        public let statement: Statement
+        public let signerKeyIDs: [String]
+    }
+
+    public let options: Options
+    public let progress: @Sendable (PackEvent) -> Void
+
+    public init(options: Options, progress: @escaping @Sendable (PackEvent) -> Void = { _ in }) {
+        self.options = options
+        self.progress = progress
+    }
+
+    public func pack() throws -> Result {
+        let spec = try BundleSpec.load(path: options.specPath)
+        let created = try createdTime(spec)
+        let store = try ContentStore(root: options.cacheRoot)
+        var contents = PackContents()
+        try collect(spec, created: created, store: store, into: &contents)
+
+        let layout = try layoutFiles(contents, store: store)
+        let entries = plan(contents, layout: layout)
+        let predicate = BundlePredicate(
+            formatVersion: BundleFormat.version, name: spec.metadata.name, version: spec.metadata.version,
+            created: formatRFC3339(created), tool: .init(name: "airlock", version: BundleFormat.toolVersion),
+            images: contents.images.sorted { $0.name < $1.name }, charts: contents.charts.sorted { $0.ref < $1.ref },
+            endpoints: contents.endpoints.sorted { $0.name < $1.name }, files: contents.files.sorted { $0.path < $1.path })
+        let statement = Statement(subject: entries.map { Statement.Subject(name: $0.path, sha256: $0.sha256, size: $0.size) },
+                                  predicate: predicate)
+        var envelope = DSSEEnvelope(payload: try statement.encoded())
+        for key in options.keys { try envelope.sign(with: key) }
+
+        let output = options.output ?? "\(spec.metadata.name)-\(spec.metadata.version).tar.zst"
+        progress(.writing(entries: entries.count + 1, bytes: entries.reduce(0) { $0 + $1.size }))
+        let summary = try write(envelope: envelope, entries: entries, store: store, to: output, created: created)
+        let detached = output + ".intoto.json"
+        do {
+            try writeDetachedEnvelope(statement: statement, bundle: summary, keys: options.keys, to: detached)
+        } catch {
+            unlink(output)
+            throw error
+        }
+        progress(.wrote(path: output))
+        return Result(bundlePath: output, detachedPath: detached, size: summary.size, sha256: summary.sha256,
+                      statement: statement, signerKeyIDs: options.keys.map(\.publicKey.keyID))
+    }
+
+    /// `metadata.created`, else `SOURCE_DATE_EPOCH`, else now.
+    private func createdTime(_ spec: BundleSpec) throws -> Int64 {
+        if let created = spec.metadata.created, let seconds = parseRFC3339(created) { return seconds }
+        if let epoch = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"], !epoch.isEmpty {
+            guard let seconds = Int64(epoch), seconds >= 0 else {
+                throw AirlockError.input("SOURCE_DATE_EPOCH=\(epoch) is not a number of seconds since 1970")
+            }
+            return seconds
+        }
+        return options.now
+    }
+
+    private func collect(_ spec: BundleSpec, created: Int64, store: ContentStore, into contents: inout PackContents) throws {
+        for image in spec.images {
+            progress(.collecting(kind: "image", name: image.name?.description ?? image.written))
+            switch image.source {
+            case .registry:
+                throw AirlockError.unsupported("\(image.location): pulling images from registries (ref:) is not built yet; export the image to an OCI layout (skopeo copy docker://... oci:DIR:TAG) and use layout:")
+            case .layout(let path, let select):
+                guard let name = image.name else { throw AirlockError.input("\(image.location): a layout image needs name:") }
+                if !image.platforms.isEmpty {
+                    throw AirlockError.unsupported("\(image.location): platforms: filtering is not built yet; select the platform's manifest in the layout instead")
+                }
+                try LayoutSource.add(layout: path, select: select, name: name, written: image.written, location: image.location,
+                                     store: store, into: &contents)
+            case .archive(let path, let select):
+                try DockerArchiveSource.add(archive: path, select: select, name: image.name, written: image.written,
+                                            location: image.location, store: store, into: &contents)
+            }
+        }
+        for chart in spec.charts {
+            progress(.collecting(kind: "chart", name: chart.written))
+            switch chart.source {
+            case .path(let path):
+                try ChartSource.add(path: path, written: chart.written, location: chart.location, created: created,
+                                    store: store, into: &contents)
+            case .oci, .repository:
+                throw AirlockError.unsupported("\(chart.location): remote charts are not built yet; helm pull the chart and give its .tgz as path:")
+            }
+        }
+        for endpoint in spec.endpoints {
+            progress(.collecting(kind: "endpoint", name: endpoint.path))
+            try LocalSource.addEndpoint(path: endpoint.path, location: endpoint.location, store: store, into: &contents)
+        }
+        for file in spec.files {
+            progress(.collecting(kind: "file", name: file.written))
+            try LocalSource.addFile(file, store: store, into: &contents)
+        }
+    }
+
+    /// `oci/oci-layout` and `oci/index.json`, stored like any blob.
+    private func layoutFiles(_ contents: PackContents, store: ContentStore) throws -> [PackContents.Extra] {
+        let header = try store.ingest(bytes: Array(#"{"imageLayoutVersion":"1.0.0"}"#.utf8), what: "oci-layout")
+        let sorted = contents.tagged.sorted { ($0.refName ?? "") < ($1.refName ?? "") }
+        let index = try store.ingest(bytes: try CanonicalJSON.encode(ImageIndex(manifests: sorted)), what: "index.json")
+        return [.init(path: "oci/index.json", digest: index.digest, size: index.size),
+                .init(path: "oci/oci-layout", digest: header.digest, size: header.size)]
+    }
+
+    struct PlannedEntry {
+        var path: String
+        var digest: Digest
+        var size: Int64
+        var group: Int
+        var sha256: String { digest.encoded }
+    }
+
+    /// Entry order: layout metadata, manifests, configs, endpoints and files, then layers; each group
+    /// sorted bytewise by path, so a reader meets small metadata before big data.
+    func plan(_ contents: PackContents, layout: [PackContents.Extra]) -> [PlannedEntry] {
+        var entries = layout.map { PlannedEntry(path: $0.path, digest: $0.digest, size: $0.size, group: 1) }
+        entries += contents.blobs.map { digest, blob in
+            PlannedEntry(path: BundleFormat.layoutPrefix + digest.layoutPath, digest: digest, size: blob.size, group: blob.role.rawValue)
+        }
+        entries += contents.extras.map { PlannedEntry(path: $0.path, digest: $0.digest, size: $0.size, group: 4) }
+        return entries.sorted { lhs, rhs in
+            lhs.group != rhs.group ? lhs.group < rhs.group : lhs.path.utf8.lexicographicallyPrecedes(rhs.path.utf8)
+        }
+    }
+
+    private func write(envelope: DSSEEnvelope, entries: [PlannedEntry], store: ContentStore, to output: String,
+                       created: Int64) throws -> BundleWriter.Summary {
+        let writer = try BundleWriter(destination: output, modificationTime: created, level: options.compressionLevel)
+        do {
+            let envelopeBytes = try encodeEnvelope(envelope)
+            try writer.addEntry(path: BundleFormat.statementPath, size: Int64(envelopeBytes.count), compression: .compress) { sink in
+                try sink.write(envelopeBytes)
+            }
+            for entry in entries {
+                let head = try store.readHead(of: entry.digest)
+                try writer.addEntry(path: entry.path, size: entry.size, compression: looksCompressed(head) ? .store : .compress) { sink in
+                    try store.read(entry.digest) { try sink.write($0) }
+                }
+            }
+            return try writer.finish()
+        } catch {
+            writer.abandon()
+            throw error
+        }
+    }
+}
+
+/// Writes the detached envelope beside a bundle: the same predicate, with the bundle file itself
+/// as the first subject, so a gate can check the file before opening it.
+func writeDetachedEnvelope(statement: Statement, bundle: BundleWriter.Summary, keys: [PrivateKey], to path: String) throws {
+    var detached = statement
+    let name = URL(fileURLWithPath: bundle.path).lastPathComponent
+    detached.subject.insert(Statement.Subject(name: name, sha256: bundle.sha256, size: bundle.size), at: 0)
+    var envelope = DSSEEnvelope(payload: try detached.encoded())
+    for key in keys { try envelope.sign(with: key) }
+    try writeAtomically(try encodeEnvelope(envelope), to: path)
+}
+
+/// Envelope JSON as stored: sorted keys, newline-terminated.
+func encodeEnvelope(_ envelope: DSSEEnvelope) throws -> [UInt8] {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+    return Array(try encoder.encode(envelope)) + [0x0a]
+}
+
+/// Writes `bytes` to a hidden sibling and renames it over `path`.
+func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
+    let url = URL(fileURLWithPath: path)
+    let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())").path
+    unlink(temporary)
+    let file = try FileDescriptor.create(temporary, mode: mode)
+    do {
+        try bytes.withUnsafeBytes { try file.writeAll($0) }
+        try file.sync()
+        try file.close()
+        guard rename(temporary, path) == 0 else { throw BundleIOError.io(path: path, operation: "rename into place", errno: errno) }
+    } catch {
+        unlink(temporary)
+        throw error
+    }
+}

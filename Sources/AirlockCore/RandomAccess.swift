@@ -1,0 +1,64 @@
+import BundleIO
+import Foundation
+import Signing
+
+/// Reads single entries through the seek index, without decompressing what precedes them. The
+/// index is not trusted: the statement read through it must carry a trusted signature, and every
+/// entry read is checked against the statement's digest and size before it is handed out.
+public final class BundleRandomAccess {
+    private let frames: FrameReader
+    public let statement: Statement
+    private let subjects: [String: Statement.Subject]
+
+    public init(path: String, policy: SignaturePolicy) throws {
+        frames = try FrameReader(path: path)
+        guard let first = frames.index.entries.first, first.path == BundleFormat.statementPath,
+              first.size <= BundleFormat.statementLimit else {
+            throw AirlockError.verification("seek index does not start with the statement")
+        }
+        var bytes: [UInt8] = []
+        try frames.read(first) { bytes.append(contentsOf: $0) }
+        var report = VerificationReport(bundle: path)
+        let pass = VerificationPass(path: path, policy: policy, receiver: nil)
+        do {
+            statement = try pass.checkStatementBytes(bytes, report: &report)
+        } catch let failure as CheckFailure {
+            throw AirlockError.verification(failure.message)
+        }
+        subjects = Dictionary(statement.subject.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Streams the verified bytes of `path` into `destination` (written beside it and renamed
+    /// into place only if the digest matches).
+    public func extract(_ path: String, to destination: String) throws {
+        guard let subject = subjects[path], let sha256 = subject.sha256, let size = subject.annotations?.size else {
+            throw AirlockError.input("\(path) is not an entry of this bundle")
+        }
+        guard let entry = frames.entry(path), entry.size == size else {
+            throw AirlockError.verification("seek index has no usable frame for \(path)")
+        }
+        let url = URL(fileURLWithPath: destination)
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())").path
+        unlink(temporary)
+        let output = try FileDescriptor.create(temporary)
+        defer { unlink(temporary) }
+        let hasher = SHA256Hasher()
+        var count: Int64 = 0
+        do {
+            try frames.read(entry) { chunk in
+                count += Int64(chunk.count)
+                hasher.update(chunk)
+                try output.writeAll(chunk)
+            }
+        } catch let error as BundleIOError {
+            throw AirlockError.verification("entry \(path): \(error)")
+        }
+        guard count == size, hasher.finalizeHex() == sha256 else {
+            throw AirlockError.verification("entry \(path) does not match its signed sha256 digest: tampered or corrupted")
+        }
+        try output.close()
+        guard rename(temporary, destination) == 0 else {
+            throw AirlockError.input("cannot write \(destination): \(String(cString: strerror(errno)))")
+        }
+    }
+}

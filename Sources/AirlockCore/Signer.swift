@@ -1,0 +1,53 @@
+import BundleIO
+import Foundation
+import Signing
+
+/// Adds a signature to an existing bundle without recompressing its content: the statement frame
+/// is rewritten, every other frame is copied byte for byte, and the seek index is rebuilt.
+public struct BundleSigner {
+    public let bundle: String
+    public let key: PrivateKey
+
+    public init(bundle: String, key: PrivateKey) {
+        self.bundle = bundle
+        self.key = key
+    }
+
+    public struct Result: Sendable {
+        public let signerKeyIDs: [String]
+        public let detachedPath: String
+        public let sha256: String
+    }
+
+    public func sign() throws -> Result {
+        // Sign only what checks out: every digest must match the statement (signatures aside).
+        let report = try Verifier(path: bundle, policy: .ignore).run()
+        guard report.verified else { throw AirlockError.verification("refusing to sign: \(report.failure ?? "verification failed")") }
+
+        let source = try FileDescriptor.openForReading(bundle)
+        let index = try SeekIndex.read(from: source)
+        let access = try BundleRandomAccess(path: bundle, policy: .ignore)
+        let reader = try TarReader(path: bundle, input: .zstdTar)
+        _ = try reader.next()
+        var envelope = try JSONDecoder().decode(DSSEEnvelope.self, from: Data(try reader.readAll(limit: BundleFormat.statementLimit)))
+        reader.close()
+        try envelope.sign(with: key)
+
+        let created = parseRFC3339(access.statement.predicate.created) ?? 0
+        let writer = try BundleWriter(destination: bundle, modificationTime: created)
+        let summary: BundleWriter.Summary
+        do {
+            let bytes = try encodeEnvelope(envelope)
+            try writer.addEntry(path: BundleFormat.statementPath, size: Int64(bytes.count), compression: .compress) { try $0.write(bytes) }
+            try writer.copyFrames(index.entries.dropFirst(), from: source)
+            summary = try writer.finish()
+        } catch {
+            writer.abandon()
+            throw error
+        }
+        let detached = bundle + ".intoto.json"
+        // The file changed, so the detached copy is issued anew, signed by this key.
+        try writeDetachedEnvelope(statement: access.statement, bundle: summary, keys: [key], to: detached)
+        return Result(signerKeyIDs: envelope.signatures.map(\.keyid), detachedPath: detached, sha256: summary.sha256)
+    }
+}

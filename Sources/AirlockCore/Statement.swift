@@ -1,0 +1,118 @@
+import Foundation
+import OCI
+
+/// Fixed names and versions of bundle format v1.
+public enum BundleFormat {
+    /// The only format version this airlock reads and writes.
+    public static let version = 1
+    /// The in-toto predicate type of a bundle statement.
+    public static let predicateType = "https://airlock.dev/bundle/v1"
+    /// The first entry of every bundle: the DSSE envelope.
+    public static let statementPath = "statement.intoto.json"
+    /// Where the OCI image layout sits inside the bundle.
+    public static let layoutPrefix = "oci/"
+    public static let endpointsPrefix = "endpoints/"
+    public static let filesPrefix = "files/"
+    /// Largest statement envelope accepted when reading.
+    public static let statementLimit: Int64 = 64 << 20
+    /// Annotation on `index.json` descriptors saying what a manifest is.
+    public static let kindAnnotation = "dev.airlock.kind"
+    /// The tool's version, recorded in every bundle.
+    public static let toolVersion = "0.1.0"
+}
+
+/// An in-toto Statement v1 whose subjects are every other entry of the bundle.
+public struct Statement: Codable, Sendable, Equatable {
+    public static let type = "https://in-toto.io/Statement/v1"
+
+    public struct Subject: Codable, Sendable, Equatable {
+        public struct Annotations: Codable, Sendable, Equatable {
+            /// The entry's size in bytes: a reader refuses anything larger before reading it.
+            public var size: Int64
+        }
+
+        public var name: String
+        public var digest: [String: String]
+        public var annotations: Annotations?
+
+        public init(name: String, sha256: String, size: Int64?) {
+            self.name = name
+            self.digest = ["sha256": sha256]
+            self.annotations = size.map { Annotations(size: $0) }
+        }
+
+        public var sha256: String? { digest["sha256"] }
+    }
+
+    public var _type: String = Statement.type
+    public var subject: [Subject]
+    public var predicateType: String = BundleFormat.predicateType
+    public var predicate: BundlePredicate
+
+    public init(subject: [Subject], predicate: BundlePredicate) {
+        self.subject = subject
+        self.predicate = predicate
+    }
+
+    /// The bytes that are signed: JSON with sorted keys, no insignificant white space.
+    public func encoded() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(self))
+    }
+}
+
+/// What the bundle holds, for people and for `inspect`.
+public struct BundlePredicate: Codable, Sendable, Equatable {
+    public struct Tool: Codable, Sendable, Equatable {
+        public var name: String
+        public var version: String
+    }
+
+    public struct Image: Codable, Sendable, Equatable {
+        /// The reference the image carries (`registry/repo:tag`).
+        public var name: String
+        /// Where it came from, as written in airlock.yaml.
+        public var source: String
+        public var digest: String
+        public var mediaType: String
+        public var size: Int64
+        public var platforms: [String]?
+    }
+
+    public struct Chart: Codable, Sendable, Equatable {
+        public var name: String
+        public var version: String
+        public var source: String
+        /// Digest of the Helm OCI manifest in the layout.
+        public var digest: String
+        /// Digest of the chart `.tgz`.
+        public var chartDigest: String
+        /// The ref name in the layout, `charts/<name>:<tag>`.
+        public var ref: String
+    }
+
+    public struct Endpoint: Codable, Sendable, Equatable {
+        public var name: String
+        public var provider: String
+        public var host: String
+        public var path: String
+        public var caFile: String?
+    }
+
+    public struct File: Codable, Sendable, Equatable {
+        public var path: String
+        public var source: String
+        public var size: Int64
+    }
+
+    public var formatVersion: Int
+    public var name: String
+    public var version: String
+    public var created: String
+    public var tool: Tool
+    public var images: [Image]
+    public var charts: [Chart]
+    public var endpoints: [Endpoint]
+    public var files: [File]
+}

@@ -1,0 +1,78 @@
+import Foundation
+import Signing
+
+/// Which signatures a reader demands.
+public enum SignaturePolicy: Sendable {
+    /// At least one signature by one of these keys.
+    case trusted([PublicKey])
+    /// Like `trusted`, but an unsigned bundle passes (said loudly in the report).
+    case allowUnsigned([PublicKey])
+    /// Signatures are not checked at all (used by `sign`, which adds one): digests still are.
+    case ignore
+}
+
+/// The outcome of reading a bundle: a value, not an error.
+public struct VerificationReport: Sendable, Codable {
+    public struct SignatureResult: Sendable, Codable, Equatable {
+        public var keyID: String
+        public var status: String
+    }
+
+    public var bundle: String
+    public var verified: Bool
+    /// One line saying what failed, naming the entry.
+    public var failure: String?
+    /// The bundle carries no signature (and the policy allowed that).
+    public var unsigned: Bool
+    public var signatures: [SignatureResult]
+    public var formatVersion: Int?
+    public var name: String?
+    public var version: String?
+    public var created: String?
+    public var toolVersion: String?
+    public var entries: Int
+    public var bytes: Int64
+    public var images: [BundlePredicate.Image]
+    public var charts: [BundlePredicate.Chart]
+    public var endpoints: [BundlePredicate.Endpoint]
+    public var files: [BundlePredicate.File]
+
+    init(bundle: String) {
+        self.bundle = bundle
+        verified = false
+        unsigned = false
+        signatures = []
+        entries = 0
+        bytes = 0
+        images = []
+        charts = []
+        endpoints = []
+        files = []
+    }
+
+    mutating func adopt(_ predicate: BundlePredicate) {
+        formatVersion = predicate.formatVersion
+        name = predicate.name
+        version = predicate.version
+        created = predicate.created
+        toolVersion = predicate.tool.version
+        images = predicate.images
+        charts = predicate.charts
+        endpoints = predicate.endpoints
+        files = predicate.files
+    }
+}
+
+/// Receives verified entries as they stream (unpack writes them to disk). `commit` is called only
+/// after the entry's digest matched; nothing received is used before then.
+public protocol EntryReceiver: AnyObject {
+    func begin(_ path: EntryPath, size: Int64) throws
+    func write(_ chunk: UnsafeRawBufferPointer) throws
+    func commit() throws
+}
+
+/// A failed check inside the pass; becomes the report's `failure`.
+struct CheckFailure: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}

@@ -1,0 +1,193 @@
+import BundleIO
+import Foundation
+import OCI
+import Signing
+
+/// Verifies a bundle in one streaming pass: the seek index's framing, then the statement's
+/// signature, then every entry's path, type, size and digest as it streams, then that nothing is
+/// missing and that every OCI reference resolves inside the bundle.
+public struct Verifier {
+    public let path: String
+    public let policy: SignaturePolicy
+
+    public init(path: String, policy: SignaturePolicy) {
+        self.path = path
+        self.policy = policy
+    }
+
+    /// Runs the pass. Throws only when the file cannot be opened at all; every problem with its
+    /// content is a failed report.
+    public func run(receiver: EntryReceiver? = nil) throws -> VerificationReport {
+        let file = try FileDescriptor.openForReading(path)
+        var report = VerificationReport(bundle: path)
+        let pass = VerificationPass(path: path, policy: policy, receiver: receiver)
+        do {
+            let index: SeekIndex
+            do { index = try SeekIndex.read(from: file) } catch let error as BundleIOError { throw CheckFailure("\(error)") }
+            try pass.run(report: &report, index: index)
+            report.verified = true
+        } catch let failure as CheckFailure {
+            report.failure = failure.message
+        } catch let error as BundleIOError {
+            report.failure = "\(error)"
+        } catch let error as AirlockError {
+            report.failure = "\(error)"
+        }
+        return report
+    }
+}
+
+/// The state of one verification pass.
+final class VerificationPass {
+    let path: String
+    let policy: SignaturePolicy
+    let receiver: EntryReceiver?
+    /// Entries from the statement: path → (sha256, size).
+    var expected: [String: (sha256: String, size: Int64)] = [:]
+    var seen: [String] = []
+    /// Small JSON blobs kept to check OCI references after the pass.
+    var documents: [String: [UInt8]] = [:]
+    var retained: Int64 = 0
+    static let retainLimit: Int64 = 4 << 20
+    static let retainTotalLimit: Int64 = 512 << 20
+
+    init(path: String, policy: SignaturePolicy, receiver: EntryReceiver?) {
+        self.path = path
+        self.policy = policy
+        self.receiver = receiver
+    }
+
+    func run(report: inout VerificationReport, index: SeekIndex) throws {
+        let reader = try TarReader(path: path, input: .zstdTar)
+        defer { reader.close() }
+        guard let first = try reader.next() else { throw CheckFailure("the bundle holds no entries") }
+        guard first.path == BundleFormat.statementPath, first.kind == .regular else {
+            throw CheckFailure("first entry is \(first.path), not \(BundleFormat.statementPath): not an airlock bundle")
+        }
+        guard first.size <= BundleFormat.statementLimit else { throw CheckFailure("statement is larger than \(BundleFormat.statementLimit) bytes") }
+        let envelopeBytes = try reader.readAll(limit: BundleFormat.statementLimit)
+        let statement = try checkStatementBytes(envelopeBytes, report: &report)
+        try receive(EntryPath(BundleFormat.statementPath), bytes: envelopeBytes)
+        seen.append(BundleFormat.statementPath)
+
+        while let header = try reader.next() {
+            try checkEntry(header, reader: reader, report: &report)
+        }
+        let missing = statement.subject.map(\.name).filter { !seen.contains($0) }
+        if let first = missing.first {
+            throw CheckFailure("entry \(first) is in the signed statement but missing from the bundle\(missing.count > 1 ? " (and \(missing.count - 1) more)" : "")")
+        }
+        guard index.entries.map(\.path) == seen else {
+            throw CheckFailure("seek index does not list the entries the tar holds (the index is damaged)")
+        }
+        try LayoutCheck(documents: documents, expected: expected).run(statement.predicate)
+    }
+
+    /// Parses the envelope, applies the signature policy, and reads the statement it signs.
+    func checkStatementBytes(_ bytes: [UInt8], report: inout VerificationReport) throws -> Statement {
+        let envelope: DSSEEnvelope
+        do { envelope = try JSONDecoder().decode(DSSEEnvelope.self, from: Data(bytes)) } catch {
+            throw CheckFailure("statement: the signature envelope does not parse (damaged or tampered)")
+        }
+        guard envelope.payloadType == DSSEEnvelope.inTotoPayloadType else {
+            throw CheckFailure("statement: payload type \(envelope.payloadType) is not \(DSSEEnvelope.inTotoPayloadType)")
+        }
+        try applyPolicy(to: envelope, report: &report)
+        let statement: Statement
+        do {
+            statement = try JSONDecoder().decode(Statement.self, from: Data(try envelope.payloadBytes()))
+        } catch {
+            throw CheckFailure("statement: payload is not an in-toto statement airlock can read")
+        }
+        guard statement._type == Statement.type else { throw CheckFailure("statement: _type \(statement._type) is not in-toto Statement v1") }
+        guard statement.predicateType == BundleFormat.predicateType, statement.predicate.formatVersion == BundleFormat.version else {
+            throw CheckFailure("bundle format version \(statement.predicate.formatVersion) (\(statement.predicateType)) is not supported by this airlock, which reads version \(BundleFormat.version); use a newer airlock")
+        }
+        report.adopt(statement.predicate)
+        for subject in statement.subject {
+            let entry: EntryPath
+            do { entry = try EntryPath(subject.name) } catch { throw CheckFailure("statement names an unsafe entry \(subject.name): \(error)") }
+            guard let sha256 = subject.sha256, (try? Digest(sha256Hex: sha256)) != nil else {
+                throw CheckFailure("statement: entry \(subject.name) has no sha256 digest")
+            }
+            guard let size = subject.annotations?.size, size >= 0 else { throw CheckFailure("statement: entry \(subject.name) declares no size") }
+            guard expected[entry.value] == nil, entry.value != BundleFormat.statementPath else {
+                throw CheckFailure("statement lists entry \(subject.name) twice")
+            }
+            expected[entry.value] = (sha256, size)
+        }
+        return statement
+    }
+
+    private func applyPolicy(to envelope: DSSEEnvelope, report: inout VerificationReport) throws {
+        let keys: [PublicKey]
+        let allowUnsigned: Bool
+        switch policy {
+        case .ignore:
+            report.signatures = envelope.signatures.map { .init(keyID: $0.keyid, status: "not-checked") }
+            report.unsigned = envelope.signatures.isEmpty
+            return
+        case .trusted(let trusted): (keys, allowUnsigned) = (trusted, false)
+        case .allowUnsigned(let trusted): (keys, allowUnsigned) = (trusted, true)
+        }
+        let check = try envelope.check(trustedKeys: keys)
+        report.signatures = check.entries.map { .init(keyID: $0.keyID, status: $0.status.rawValue) }
+        if check.isUnsigned {
+            guard allowUnsigned else {
+                throw CheckFailure("bundle is unsigned: nothing proves who made it (sign it with airlock sign, or pass --allow-unsigned to accept that)")
+            }
+            report.unsigned = true
+            return
+        }
+        if check.isTrusted { return }
+        if let invalid = check.entries.first(where: { $0.status == .invalid }) {
+            throw CheckFailure("statement: signature by key \(invalid.keyID) does not verify: the statement was altered after signing")
+        }
+        let ids = check.entries.map(\.keyID).joined(separator: ", ")
+        if keys.isEmpty { throw CheckFailure("no trusted key given: pass the signer's public key with --key (bundle signed by \(ids))") }
+        throw CheckFailure("signed only by unknown key(s) \(ids); pass the signer's public key with --key")
+    }
+
+    /// Checks one entry's header before reading it, then its digest while streaming.
+    private func checkEntry(_ header: TarEntryHeader, reader: TarReader, report: inout VerificationReport) throws {
+        let name = header.path
+        guard header.kind == .regular else { throw CheckFailure("entry \(name) is a \(header.kind); bundles hold regular files only") }
+        let entry: EntryPath
+        do { entry = try EntryPath(name) } catch { throw CheckFailure("entry \(name) has an unsafe path: \(error)") }
+        guard let (sha256, size) = expected[entry.value] else {
+            throw CheckFailure("entry \(name) is not in the signed statement")
+        }
+        guard !seen.contains(entry.value) else { throw CheckFailure("entry \(name) appears twice") }
+        guard header.size == size else {
+            throw CheckFailure("entry \(name) is \(header.size) bytes in the tar but \(size) in the signed statement")
+        }
+        let hasher = SHA256Hasher()
+        let keep = entry.value.hasPrefix("oci/") && size <= Self.retainLimit && retained + size <= Self.retainTotalLimit
+        var kept: [UInt8] = []
+        try receiver?.begin(entry, size: size)
+        let read = try reader.readData { chunk in
+            hasher.update(chunk)
+            if keep { kept.append(contentsOf: chunk) }
+            try receiver?.write(chunk)
+        }
+        guard read == size else { throw CheckFailure("entry \(name) holds \(read) bytes, \(size) declared (truncated)") }
+        guard hasher.finalizeHex() == sha256 else {
+            throw CheckFailure("entry \(name) does not match its signed sha256 digest: tampered or corrupted")
+        }
+        try receiver?.commit()
+        if keep, kept.first == UInt8(ascii: "{") {
+            documents[entry.value] = kept
+            retained += size
+        }
+        seen.append(entry.value)
+        report.entries += 1
+        report.bytes += size
+    }
+
+    private func receive(_ path: EntryPath, bytes: [UInt8]) throws {
+        guard let receiver else { return }
+        try receiver.begin(path, size: Int64(bytes.count))
+        try bytes.withUnsafeBytes { try receiver.write($0) }
+        try receiver.commit()
+    }
+}
