@@ -74,5 +74,12 @@ public protocol EntryReceiver: AnyObject {
 /// A failed check inside the pass; becomes the report's `failure`.
 struct CheckFailure: Error {
     let message: String
-    init(_ message: String) { self.message = message }
+    /// The bytes could not be read at all (truncation, corrupt frames), as opposed to a check
+    /// that read them and found them wrong.
+    let isDamage: Bool
+
+    init(_ message: String, isDamage: Bool = false) {
+        self.message = message
+        self.isDamage = isDamage
+    }
 }

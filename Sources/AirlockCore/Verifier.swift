@@ -21,15 +21,24 @@ public struct Verifier {
         let file = try FileDescriptor.openForReading(path)
         var report = VerificationReport(bundle: path)
         let pass = VerificationPass(path: path, policy: policy, receiver: receiver)
+        // The framing is read first but reported last: a wrong entry is named before a damaged
+        // index, while a file that cannot even be read is explained by its damaged end.
+        let index = Result { try SeekIndex.read(from: file) }
         do {
-            let index: SeekIndex
-            do { index = try SeekIndex.read(from: file) } catch let error as BundleIOError { throw CheckFailure("\(error)") }
-            try pass.run(report: &report, index: index)
+            do { try pass.run(report: &report) } catch let error as BundleIOError {
+                throw CheckFailure("\(error)", isDamage: true)
+            }
+            guard case .success(let index) = index else { throw CheckFailure("\(index.describedFailure)") }
+            guard index.entries.map(\.path) == pass.seen else {
+                throw CheckFailure("seek index does not list the entries the tar holds (the index is damaged)")
+            }
             report.verified = true
         } catch let failure as CheckFailure {
-            report.failure = failure.message
-        } catch let error as BundleIOError {
-            report.failure = "\(error)"
+            if failure.isDamage, case .failure = index {
+                report.failure = index.describedFailure
+            } else {
+                report.failure = failure.message
+            }
         } catch let error as AirlockError {
             report.failure = "\(error)"
         }
@@ -57,28 +66,28 @@ final class VerificationPass {
         self.receiver = receiver
     }
 
-    func run(report: inout VerificationReport, index: SeekIndex) throws {
+    func run(report: inout VerificationReport) throws {
         let reader = try TarReader(path: path, input: .zstdTar)
         defer { reader.close() }
-        guard let first = try reader.next() else { throw CheckFailure("the bundle holds no entries") }
+        guard let first = try nextHeader(reader) else { throw CheckFailure("the bundle holds no entries") }
         guard first.path == BundleFormat.statementPath, first.kind == .regular else {
             throw CheckFailure("first entry is \(first.path), not \(BundleFormat.statementPath): not an airlock bundle")
         }
         guard first.size <= BundleFormat.statementLimit else { throw CheckFailure("statement is larger than \(BundleFormat.statementLimit) bytes") }
-        let envelopeBytes = try reader.readAll(limit: BundleFormat.statementLimit)
+        let envelopeBytes: [UInt8]
+        do { envelopeBytes = try reader.readAll(limit: BundleFormat.statementLimit) } catch let error as BundleIOError {
+            throw CheckFailure("entry \(BundleFormat.statementPath) cannot be read: \(error)")
+        }
         let statement = try checkStatementBytes(envelopeBytes, report: &report)
         try receive(EntryPath(BundleFormat.statementPath), bytes: envelopeBytes)
         seen.append(BundleFormat.statementPath)
 
-        while let header = try reader.next() {
+        while let header = try nextHeader(reader) {
             try checkEntry(header, reader: reader, report: &report)
         }
         let missing = statement.subject.map(\.name).filter { !seen.contains($0) }
         if let first = missing.first {
             throw CheckFailure("entry \(first) is in the signed statement but missing from the bundle\(missing.count > 1 ? " (and \(missing.count - 1) more)" : "")")
-        }
-        guard index.entries.map(\.path) == seen else {
-            throw CheckFailure("seek index does not list the entries the tar holds (the index is damaged)")
         }
         try LayoutCheck(documents: documents, expected: expected).run(statement.predicate)
     }
@@ -165,10 +174,15 @@ final class VerificationPass {
         let keep = entry.value.hasPrefix("oci/") && size <= Self.retainLimit && retained + size <= Self.retainTotalLimit
         var kept: [UInt8] = []
         try receiver?.begin(entry, size: size)
-        let read = try reader.readData { chunk in
-            hasher.update(chunk)
-            if keep { kept.append(contentsOf: chunk) }
-            try receiver?.write(chunk)
+        let read: Int64
+        do {
+            read = try reader.readData { chunk in
+                hasher.update(chunk)
+                if keep { kept.append(contentsOf: chunk) }
+                try receiver?.write(chunk)
+            }
+        } catch let error as BundleIOError {
+            throw CheckFailure("entry \(name) cannot be read (corrupted or truncated): \(error)", isDamage: true)
         }
         guard read == size else { throw CheckFailure("entry \(name) holds \(read) bytes, \(size) declared (truncated)") }
         guard hasher.finalizeHex() == sha256 else {
@@ -184,10 +198,25 @@ final class VerificationPass {
         report.bytes += size
     }
 
+    /// The next tar header; a failure names the last good entry, since the damage follows it.
+    private func nextHeader(_ reader: TarReader) throws -> TarEntryHeader? {
+        do { return try reader.next() } catch let error as BundleIOError {
+            let place = seen.last.map { "after entry \($0)" } ?? "at the start"
+            throw CheckFailure("bundle is damaged \(place) (corrupted or truncated): \(error)", isDamage: true)
+        }
+    }
+
     private func receive(_ path: EntryPath, bytes: [UInt8]) throws {
         guard let receiver else { return }
         try receiver.begin(path, size: Int64(bytes.count))
         try bytes.withUnsafeBytes { try receiver.write($0) }
         try receiver.commit()
+    }
+}
+
+extension Result where Success == SeekIndex {
+    var describedFailure: String {
+        if case .failure(let error) = self { return "\(error)" }
+        return ""
     }
 }

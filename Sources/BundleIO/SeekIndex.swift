@@ -67,7 +67,11 @@ public struct SeekIndex: Codable, Sendable, Equatable {
         guard fileSize >= Int64(footerSize + 8) else { throw BundleIOError.badSeekIndex("file too small to hold one") }
         let footer = try file.readExactly(footerSize, at: fileSize - Int64(footerSize))
         guard Array(footer[4...]) == footerMagic else {
-            throw BundleIOError.badSeekIndex("missing at the end of the file: the bundle is truncated or has data appended after its last frame")
+            let tail = try file.readUpTo(Int(min(fileSize, 1 << 20)), at: max(0, fileSize - (1 << 20)))
+            if let end = lastIndex(of: footerMagic, in: tail) {
+                throw BundleIOError.badSeekIndex("\(tail.count - end) bytes of data were appended after the bundle's last frame")
+            }
+            throw BundleIOError.badSeekIndex("missing at the end of the file: the bundle is truncated")
         }
         let payloadLength = Int64(readLittleEndian32(footer, at: 0))
         let frameStart = fileSize - 8 - payloadLength
@@ -108,4 +112,14 @@ func littleEndian32(_ value: UInt32) -> [UInt8] {
 
 func readLittleEndian32(_ bytes: [UInt8], at offset: Int) -> UInt32 {
     UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
+}
+
+/// The offset just past the last occurrence of `needle` in `haystack`.
+func lastIndex(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
+    guard haystack.count >= needle.count else { return nil }
+    for start in stride(from: haystack.count - needle.count, through: 0, by: -1)
+    where haystack[start] == needle[0] && Array(haystack[start..<start + needle.count]) == needle {
+        return start + needle.count
+    }
+    return nil
 }

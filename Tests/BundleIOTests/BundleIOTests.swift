@@ -1,0 +1,99 @@
+import BundleIO
+import Foundation
+import Signing
+import Testing
+
+struct BundleIOTests {
+    private func temporary() throws -> String {
+        let path = NSTemporaryDirectory() + "bundleio-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// Three entries: compressible text, "already compressed" random bytes stored raw (spanning
+    /// several 128 KiB raw blocks), and an empty file.
+    private func writeSample(to path: String) throws -> [(String, [UInt8])] {
+        var generator = SystemRandomNumberGenerator()
+        let text = Array(String(repeating: "compressible line\n", count: 20_000).utf8)
+        let random = [0x1f, 0x8b] + (0..<400_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let entries: [(String, [UInt8], EntryCompression)] = [
+            ("a/text.txt", text, .compress), ("b/random.gz", random, .store), ("c/empty", [], .compress),
+        ]
+        let writer = try BundleWriter(destination: path, modificationTime: 1_700_000_000)
+        for (name, bytes, compression) in entries {
+            try writer.addEntry(path: name, size: Int64(bytes.count), compression: compression) { try $0.write(bytes) }
+        }
+        _ = try writer.finish()
+        return entries.map { ($0.0, $0.1) }
+    }
+
+    @Test func entriesRoundTripThroughTheTarReaderAndTheSeekIndex() throws {
+        let dir = try temporary()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = "\(dir)/b.tar.zst"
+        let entries = try writeSample(to: path)
+
+        let reader = try TarReader(path: path, input: .zstdTar)
+        for (name, bytes) in entries {
+            let header = try #require(try reader.next())
+            #expect(header.path == name && header.kind == .regular && header.size == Int64(bytes.count))
+            #expect(try reader.readAll(limit: 1 << 30) == bytes)
+        }
+        #expect(try reader.next() == nil)
+
+        let frames = try FrameReader(path: path)
+        #expect(frames.index.entries.map(\.path) == entries.map(\.0))
+        for (name, bytes) in entries.reversed() {
+            var read: [UInt8] = []
+            try frames.read(try #require(frames.entry(name))) { read.append(contentsOf: $0) }
+            #expect(read == bytes, "\(name)")
+        }
+        // Stored data costs almost nothing: 3 bytes per 128 KiB block plus the frame header (and tar padding).
+        let stored = try #require(frames.entry("b/random.gz"))
+        #expect(stored.compressedSize < stored.size + stored.headerSize + 512 + 64)
+        #expect(try #require(frames.entry("a/text.txt")).compressedSize < 20_000)
+    }
+
+    @Test func theZstdCommandReadsEveryFrameIncludingStoredOnesAndSkipsTheIndex() throws {
+        let dir = try temporary()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = "\(dir)/b.tar.zst"
+        _ = try writeSample(to: path)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["sh", "-c", "zstd -t -q \"$0\" && zstd -dc \"$0\" | tar -tv", path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let listing = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(listing.contains("a/text.txt") && listing.contains("b/random.gz") && listing.contains("0/0"))
+        #expect(listing.contains("2023-11-14"), "fixed mtime: \(listing)")
+    }
+
+    @Test func writersLeaveNothingBehindWhenAbandoned() throws {
+        let dir = try temporary()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        do {
+            let writer = try BundleWriter(destination: "\(dir)/b.tar.zst", modificationTime: 0)
+            try writer.addEntry(path: "x", size: 10, compression: .compress) { try $0.write([1, 2, 3]) }
+            Issue.record("a short entry must fail")
+        } catch BundleIOError.sizeMismatch(let path, let expected, let actual) {
+            #expect(path == "x" && expected == 10 && actual == 3)
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
+    }
+
+    @Test func aDamagedSeekIndexIsReported() throws {
+        let dir = try temporary()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = "\(dir)/b.tar.zst"
+        _ = try writeSample(to: path)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("junk".utf8))
+        try handle.close()
+        #expect(throws: BundleIOError.self) { try FrameReader(path: path) }
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+
+/// Helpers for tests that run the built `airlock` binary and stock tools (tar, zstd, openssl,
+/// skopeo, sha256sum) on real files. Nothing here reaches beyond this machine.
+enum Harness {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    /// The `airlock` binary next to the test bundle (`swift build` puts products together).
+    static let airlock: String = {
+        if let explicit = ProcessInfo.processInfo.environment["AIRLOCK_BIN"] { return explicit }
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = folder.appendingPathComponent("airlock").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            folder = folder.deletingLastPathComponent()
+        }
+        return "\(packageRoot)/.build/debug/airlock"
+    }()
+
+    static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+
+    /// Whether `tool` is on PATH. In CI a missing tool is a failure, not a skip.
+    static func has(_ tool: String) -> Bool {
+        let found = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
+            .contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)") }
+        return found
+    }
+
+    /// Tests needing these tools run when they are installed, and always in CI (where a missing tool fails).
+    static func toolsAvailable(_ tools: String...) -> Bool {
+        isCI || tools.allSatisfy(has)
+    }
+
+    struct Output {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+        let data: Data
+    }
+
+    /// Runs a program and waits for it.
+    @discardableResult
+    static func run(_ arguments: [String], in directory: String? = nil, environment: [String: String] = [:],
+                    stdin: Data? = nil) throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        var env = ProcessInfo.processInfo.environment
+        env.merge(environment) { _, new in new }
+        process.environment = env
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        let input = Pipe()
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(stdin) }
+        try input.fileHandleForWriting.close()
+        // Read both pipes concurrently so a chatty child cannot block on a full pipe.
+        nonisolated(unsafe) var errData = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            errData = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self), data: outData)
+    }
+
+    /// Runs `airlock` with a private cache.
+    @discardableResult
+    static func airlock(_ arguments: [String], in directory: String, environment: [String: String] = [:]) throws -> Output {
+        var env = ["AIRLOCK_CACHE": "\(directory)/.cache"]
+        env.merge(environment) { _, new in new }
+        return try run([airlock] + arguments, in: directory, environment: env)
+    }
+
+    /// A fresh temporary folder, removed by the caller's `defer`.
+    static func temporaryDirectory(_ label: String = "airlock-test") throws -> String {
+        let path = NSTemporaryDirectory() + "\(label)-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// Generates the example content (scripts/make-example.py) in `directory`/example.
+    static func makeExample(in directory: String, dockerArchive: Bool = true) throws -> String {
+        let target = "\(directory)/example"
+        var arguments = ["python3", "\(packageRoot)/scripts/make-example.py", target]
+        if dockerArchive { arguments.append("--docker-archive") }
+        let result = try run(arguments)
+        try #require(result.status == 0, "make-example failed: \(result.stderr)")
+        return target
+    }
+
+    static func sha256(ofFile path: String) throws -> String {
+        let result = try run(["sha256sum", path])
+        return String(result.stdout.prefix(64))
+    }
+}
+
+/// A packed example: its folder, key and bundle, made once per test.
+struct PackedExample {
+    let root: String
+    let example: String
+    let bundle: String
+
+    static func make(keyType: String = "ecdsa-p256", signed: Bool = true) throws -> PackedExample {
+        let root = try Harness.temporaryDirectory()
+        let example = try Harness.makeExample(in: root)
+        if signed {
+            let key = try Harness.airlock(["key", "generate", "--out", "signer", "--type", keyType], in: example)
+            try #require(key.status == 0, "key generate: \(key.stderr)")
+        }
+        let pack = try Harness.airlock(["pack", "-q"] + (signed ? ["--key", "signer.key"] : []), in: example)
+        try #require(pack.status == 0, "pack: \(pack.stderr)")
+        return PackedExample(root: root, example: example, bundle: "\(example)/platform-1.4.2.tar.zst")
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: root) }
+
+    /// The statement inside the bundle, decoded.
+    func statement() throws -> [String: Any] {
+        let extract = try Harness.run(["tar", "--zstd", "-xOf", bundle, "statement.intoto.json"])
+        let envelope = try #require(try JSONSerialization.jsonObject(with: extract.data) as? [String: Any])
+        let encoded = try #require(envelope["payload"] as? String)
+        let payload = try #require(Data(base64Encoded: encoded))
+        return try #require(try JSONSerialization.jsonObject(with: payload) as? [String: Any])
+    }
+
+    /// Entry path → sha256 from the statement's subjects.
+    func subjects() throws -> [String: String] {
+        let subjects = try #require(try statement()["subject"] as? [[String: Any]])
+        var out: [String: String] = [:]
+        for subject in subjects {
+            let name = try #require(subject["name"] as? String)
+            out[name] = try #require((subject["digest"] as? [String: String])?["sha256"])
+        }
+        return out
+    }
+}

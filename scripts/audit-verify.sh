@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Verifies an airlock bundle with stock tools only: openssl, tar, zstd, sha256sum, and python3 for
+# the JSON and DSSE's pre-authentication encoding. usage: audit-verify.sh BUNDLE.tar.zst SIGNER.pub
+set -euo pipefail
+BUNDLE=$1 PUB=$2
+WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
+
+# 1. The signed statement is the bundle's first entry.
+tar --zstd -xf "$BUNDLE" -C "$WORK" statement.intoto.json
+
+# 2. Rebuild the DSSE pre-authentication encoding, split out the signatures, list the subjects.
+python3 - "$WORK" <<'PY'
+import base64, json, sys
+work = sys.argv[1]
+envelope = json.load(open(work + "/statement.intoto.json"))
+payload = base64.b64decode(envelope["payload"])
+kind = envelope["payloadType"].encode()
+open(work + "/pae.bin", "wb").write(b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload))
+for i, signature in enumerate(envelope["signatures"]):
+    open("%s/sig%d.der" % (work, i), "wb").write(base64.b64decode(signature["sig"]))
+statement = json.loads(payload)
+assert statement["_type"] == "https://in-toto.io/Statement/v1"
+assert statement["predicateType"] == "https://airlock.dev/bundle/v1"
+with open(work + "/SHA256SUMS", "w") as sums:
+    for subject in statement["subject"]:
+        sums.write("%s  %s\n" % (subject["digest"]["sha256"], subject["name"]))
+PY
+
+# 3. One signature must verify with the trusted key (ECDSA P-256; for an Ed25519 key use
+#    openssl pkeyutl -verify -pubin -inkey "$PUB" -rawin -in pae.bin -sigfile sigN.der).
+verified=no
+for sig in "$WORK"/sig*.der; do
+  [ -e "$sig" ] || break
+  if openssl dgst -sha256 -verify "$PUB" -signature "$sig" "$WORK/pae.bin" >/dev/null 2>&1; then verified=yes; fi
+done
+[ "$verified" = yes ] || { echo "FAILED: no signature verifies with $PUB" >&2; exit 1; }
+
+# 4. Unpack everything and check each entry against its signed digest.
+mkdir "$WORK/x"
+zstd -dc "$BUNDLE" | tar -x -C "$WORK/x"
+(cd "$WORK/x" && sha256sum --check --strict --quiet "$WORK/SHA256SUMS") || { echo "FAILED: an entry does not match its signed digest" >&2; exit 1; }
+
+# 5. Nothing unlisted: the bundle holds exactly the signed entries.
+(cd "$WORK/x" && find . -type f ! -path ./statement.intoto.json | sed 's|^\./||' | LC_ALL=C sort) > "$WORK/found"
+cut -c67- "$WORK/SHA256SUMS" | LC_ALL=C sort > "$WORK/listed"
+diff "$WORK/listed" "$WORK/found" >/dev/null || { echo "FAILED: entries differ from the signed list" >&2; exit 1; }
+echo "OK: signature verified with $PUB; $(wc -l < "$WORK/listed") entries match their signed sha256 digests"
