@@ -55,3 +55,22 @@ struct ModelEndpointTests {
         }
     }
 }
+
+struct ManifestExampleTests {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("manifests").path
+
+    @Test(arguments: ["azure-foundry", "azure-anthropic", "openai-gateway", "anthropic"])
+    func theWorkedEndpointExamplesValidate(name: String) throws {
+        let (endpoint, ca) = try ModelEndpoint.load(path: "\(Self.folder)/examples/\(name).yaml")
+        #expect(ca == nil)
+        #expect(endpoint.auth.valueFrom != nil, "every example references its secret")
+    }
+
+    @Test(arguments: ["bundle", "model-endpoint"])
+    func theSchemasAreJSON(name: String) throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: "\(Self.folder)/schemas/\(name).schema.json"))
+        let schema = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(schema["additionalProperties"] as? Bool == false)
+    }
+}
