@@ -134,7 +134,6 @@ extension BundleSpec {
             if map["select"] != nil { throw map["select"]!.error("select applies to layout and archive sources only") }
         case "layout":
             source = .layout(path: try resolver.existing(map, "layout", kind: .directory), select: try map.optionalString("select"))
-            if name == nil { throw node.error("a layout image needs name: (the reference it carries in the bundle)") }
         default:
             source = .archive(path: try resolver.existing(map, "archive", kind: .file), select: try map.optionalString("select"))
         }

@@ -11,9 +11,20 @@ struct PackContents {
         static func < (lhs: Role, rhs: Role) -> Bool { lhs.rawValue < rhs.rawValue }
     }
 
+    /// Where a blob's bytes are read from when the bundle is written. Either way they are hashed
+    /// again as they are written, and a mismatch aborts the pack.
+    enum Source: Equatable {
+        /// The content store.
+        case store
+        /// A file that already holds exactly the blob (an OCI layout's blob, a plain file): read in
+        /// place, saving a copy through the store.
+        case file(String)
+    }
+
     struct Blob {
         var size: Int64
         var role: Role
+        var source: Source
     }
 
     /// An entry that is not an OCI blob (endpoint configs, CA files, plain files).
@@ -21,6 +32,7 @@ struct PackContents {
         var path: String
         var digest: Digest
         var size: Int64
+        var source: Source = .store
     }
 
     var blobs: [Digest: Blob] = [:]
@@ -33,11 +45,11 @@ struct PackContents {
     var extras: [Extra] = []
 
     /// Records a blob; a blob used in several roles is placed by the earliest.
-    mutating func addBlob(_ digest: Digest, size: Int64, role: Role) {
+    mutating func addBlob(_ digest: Digest, size: Int64, role: Role, source: Source = .store) {
         if let existing = blobs[digest] {
-            blobs[digest] = Blob(size: existing.size, role: min(existing.role, role))
+            blobs[digest] = Blob(size: existing.size, role: min(existing.role, role), source: existing.source)
         } else {
-            blobs[digest] = Blob(size: size, role: role)
+            blobs[digest] = Blob(size: size, role: role, source: source)
         }
     }
 
@@ -53,51 +65,46 @@ struct PackContents {
     }
 }
 
-/// Copies an image graph (index → manifests → config and layers) into the content store,
-/// checking every blob against its descriptor.
+/// Walks an image graph (index → manifests → config and layers), registering every blob for the
+/// bundle and checking every document against its descriptor.
 struct GraphCopier {
-    let store: ContentStore
-    /// Stores the blob a descriptor names, verified, and returns its bytes' head.
-    let fetch: (Descriptor) throws -> ContentStore.Ingested
+    /// The verified bytes of a manifest or index.
+    let document: (Descriptor) throws -> [UInt8]
+    /// Registers any blob (documents included) for the bundle, checking that it exists.
+    let register: (Descriptor, PackContents.Role, inout PackContents) throws -> Void
     let what: String
 
-    /// Copies `root` and everything it references; returns the platforms found under an index.
+    /// Registers `root` and everything it references; returns the platforms found under an index.
     @discardableResult
     func copy(_ root: Descriptor, into contents: inout PackContents, depth: Int = 0) throws -> [Platform] {
         guard depth < 8 else { throw AirlockError.input("\(what): indexes nested deeper than 8 levels") }
-        _ = try fetch(root)
         let type = root.mediaType
         guard MediaType.isIndex(type) || MediaType.isManifest(type) else {
             throw AirlockError.input("\(what): \(root.digest) has media type \(type), which is not an image index or manifest")
         }
-        contents.addBlob(root.digest, size: root.size, role: .manifest)
-        let document: ContentDocument
-        do { document = try ContentDocument(bytes: try store.bytes(of: root.digest), declaredType: type) } catch let error as OCIError {
+        let parsed: ContentDocument
+        do { parsed = try ContentDocument(bytes: try document(root), declaredType: type) } catch let error as OCIError {
             throw AirlockError.input("\(what): \(root.digest): \(error)")
         }
+        try register(root, .manifest, &contents)
         if MediaType.isIndex(type) {
             var platforms: [Platform] = []
-            for child in document.manifests {
+            for child in parsed.manifests {
                 if MediaType.isIndex(child.mediaType) || MediaType.isManifest(child.mediaType) {
                     platforms += try copy(child, into: &contents, depth: depth + 1)
                     if let platform = child.platform { platforms.append(platform) }
                 } else {
-                    _ = try fetch(child)
-                    contents.addBlob(child.digest, size: child.size, role: .layer)
+                    try register(child, .layer, &contents)
                 }
             }
             return platforms
         }
-        if let config = document.config {
-            _ = try fetch(config)
-            contents.addBlob(config.digest, size: config.size, role: .config)
-        }
-        for layer in document.layers {
+        if let config = parsed.config { try register(config, .config, &contents) }
+        for layer in parsed.layers {
             if layer.mediaType.contains("foreign") || layer.mediaType.contains("nondistributable") {
                 throw AirlockError.unsupported("\(what): layer \(layer.digest) is non-distributable (\(layer.mediaType)); airlock does not carry foreign layers")
             }
-            _ = try fetch(layer)
-            contents.addBlob(layer.digest, size: layer.size, role: .layer)
+            try register(layer, .layer, &contents)
         }
         return []
     }

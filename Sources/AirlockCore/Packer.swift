@@ -101,12 +101,11 @@ public struct Packer {
             case .registry:
                 throw AirlockError.unsupported("\(image.location): pulling images from registries (ref:) is not built yet; export the image to an OCI layout (skopeo copy docker://... oci:DIR:TAG) and use layout:")
             case .layout(let path, let select):
-                guard let name = image.name else { throw AirlockError.input("\(image.location): a layout image needs name:") }
                 if !image.platforms.isEmpty {
                     throw AirlockError.unsupported("\(image.location): platforms: filtering is not built yet; select the platform's manifest in the layout instead")
                 }
-                try LayoutSource.add(layout: path, select: select, name: name, written: image.written, location: image.location,
-                                     store: store, into: &contents)
+                try LayoutSource.add(layout: path, select: select, name: image.name, written: image.written,
+                                     location: image.location, into: &contents)
             case .archive(let path, let select):
                 try DockerArchiveSource.add(archive: path, select: select, name: image.name, written: image.written,
                                             location: image.location, store: store, into: &contents)
@@ -128,7 +127,7 @@ public struct Packer {
         }
         for file in spec.files {
             progress(.collecting(kind: "file", name: file.written))
-            try LocalSource.addFile(file, store: store, into: &contents)
+            try LocalSource.addFile(file, into: &contents)
         }
     }
 
@@ -146,17 +145,19 @@ public struct Packer {
         var digest: Digest
         var size: Int64
         var group: Int
+        var source: PackContents.Source
         var sha256: String { digest.encoded }
     }
 
     /// Entry order: layout metadata, manifests, configs, endpoints and files, then layers; each group
     /// sorted bytewise by path, so a reader meets small metadata before big data.
     func plan(_ contents: PackContents, layout: [PackContents.Extra]) -> [PlannedEntry] {
-        var entries = layout.map { PlannedEntry(path: $0.path, digest: $0.digest, size: $0.size, group: 1) }
+        var entries = layout.map { PlannedEntry(path: $0.path, digest: $0.digest, size: $0.size, group: 1, source: $0.source) }
         entries += contents.blobs.map { digest, blob in
-            PlannedEntry(path: BundleFormat.layoutPrefix + digest.layoutPath, digest: digest, size: blob.size, group: blob.role.rawValue)
+            PlannedEntry(path: BundleFormat.layoutPrefix + digest.layoutPath, digest: digest, size: blob.size,
+                         group: blob.role.rawValue, source: blob.source)
         }
-        entries += contents.extras.map { PlannedEntry(path: $0.path, digest: $0.digest, size: $0.size, group: 4) }
+        entries += contents.extras.map { PlannedEntry(path: $0.path, digest: $0.digest, size: $0.size, group: 4, source: $0.source) }
         return entries.sorted { lhs, rhs in
             lhs.group != rhs.group ? lhs.group < rhs.group : lhs.path.utf8.lexicographicallyPrecedes(rhs.path.utf8)
         }
@@ -171,9 +172,14 @@ public struct Packer {
                 try sink.write(envelopeBytes)
             }
             for entry in entries {
-                let head = try store.readHead(of: entry.digest)
-                try writer.addEntry(path: entry.path, size: entry.size, compression: looksCompressed(head) ? .store : .compress) { sink in
-                    try store.read(entry.digest) { try sink.write($0) }
+                let compression: EntryCompression = looksCompressed(try head(of: entry, store: store)) ? .store : .compress
+                try writer.addEntry(path: entry.path, size: entry.size, compression: compression) { sink in
+                    switch entry.source {
+                    case .store:
+                        try store.read(entry.digest) { try sink.write($0) }
+                    case .file(let path):
+                        try readInPlace(path, entry: entry) { try sink.write($0) }
+                    }
                 }
             }
             return try writer.finish()
@@ -181,6 +187,29 @@ public struct Packer {
             writer.abandon()
             throw error
         }
+    }
+}
+
+/// The first bytes of an entry, to tell already-compressed data.
+private func head(of entry: Packer.PlannedEntry, store: ContentStore) throws -> [UInt8] {
+    switch entry.source {
+    case .store: return try store.readHead(of: entry.digest)
+    case .file(let path): return try FileDescriptor.openForReading(path).readUpTo(8, at: 0)
+    }
+}
+
+/// Streams a file that should hold exactly `entry`, failing if it changed or never matched.
+private func readInPlace(_ path: String, entry: Packer.PlannedEntry, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    let hasher = SHA256Hasher()
+    var size: Int64 = 0
+    try streamFile(try FileDescriptor.openForReading(path)) { chunk in
+        size += Int64(chunk.count)
+        guard size <= entry.size else { return }
+        hasher.update(chunk)
+        try body(chunk)
+    }
+    guard size == entry.size, hasher.finalizeHex() == entry.sha256 else {
+        throw AirlockError.verification("\(path) does not match its digest \(entry.digest) (damaged, or changed during the pack): nothing was written")
     }
 }
 

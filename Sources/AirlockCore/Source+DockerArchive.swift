@@ -24,11 +24,15 @@ enum DockerArchiveSource {
             // Docker 25.0.0 wrote OCI manifests without layers (moby#47065): use manifest.json then.
             if manifest.map({ !$0.layers.isEmpty }) ?? true {
                 let imageName = try name ?? refName.map(ImageReference.init) ?? { throw AirlockError.input("\(what): give the image a name:") }()
-                let copier = GraphCopier(store: store, fetch: { descriptor in
+                let find = { (descriptor: Descriptor) throws -> ContentStore.Ingested in
                     guard let found = member(descriptor.digest.layoutPath), found.digest == descriptor.digest, found.size == descriptor.size else {
                         throw AirlockError.input("\(what): blob \(descriptor.digest) is missing or damaged in the archive")
                     }
                     return found
+                }
+                let copier = GraphCopier(document: { try store.bytes(of: try find($0).digest) }, register: { descriptor, role, contents in
+                    _ = try find(descriptor)
+                    contents.addBlob(descriptor.digest, size: descriptor.size, role: role)
                 }, what: what)
                 try copier.copy(root, into: &contents)
                 try record(root: root, name: imageName, source: "docker-archive:\(written)", location: location, into: &contents)

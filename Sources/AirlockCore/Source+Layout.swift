@@ -1,12 +1,14 @@
 import BundleIO
 import Foundation
 import OCI
+import Signing
 
 /// Images from an OCI image layout directory.
 enum LayoutSource {
-    /// Adds the image of `layout` selected by `select` (its ref name) as `name`.
-    static func add(layout: String, select: String?, name: ImageReference, written: String, location: String,
-                    store: ContentStore, into contents: inout PackContents) throws {
+    /// Adds images of `layout`: the one whose ref name is `select` (or the only one), carried as
+    /// `name` or as its ref name; with neither `select` nor `name`, every image, each by its ref name.
+    static func add(layout: String, select: String?, name: ImageReference?, written: String, location: String,
+                    into contents: inout PackContents) throws {
         let what = "\(location): layout \(written)"
         guard let header = FileManager.default.contents(atPath: "\(layout)/oci-layout"),
               let parsed = try? JSONSerialization.jsonObject(with: header) as? [String: Any],
@@ -14,17 +16,62 @@ enum LayoutSource {
             throw AirlockError.input("\(what) is not an OCI image layout (no oci-layout file with imageLayoutVersion 1.0.0)")
         }
         let index = try readIndex(at: "\(layout)/index.json", what: what)
-        let root = try chooseRoot(from: index, select: select, what: what)
-        let copier = GraphCopier(store: store, fetch: { descriptor in
-            try store.ingest(file: "\(layout)/\(descriptor.digest.layoutPath)", expected: descriptor.digest,
-                             expectedSize: descriptor.size, what: "\(what): blob \(descriptor.digest)")
+        let chosen: [(Descriptor, ImageReference)]
+        if select == nil && name == nil && index.manifests.count > 1 {
+            chosen = try index.manifests.map { ($0, try fullName(of: $0, what: what)) }
+        } else {
+            let root = try chooseRoot(from: index, select: select, what: what)
+            chosen = [(root, try name ?? fullName(of: root, what: what))]
+        }
+        for (root, imageName) in chosen {
+            try add(root: root, name: imageName, layout: layout, source: "oci-layout:\(written)#\(root.refName ?? root.digest.description)",
+                    location: location, into: &contents)
+        }
+    }
+
+    /// The image's ref name as a full reference, which it must be when no name: is given.
+    private static func fullName(of descriptor: Descriptor, what: String) throws -> ImageReference {
+        guard let refName = descriptor.refName, refName.contains("/"), let reference = try? ImageReference(refName) else {
+            throw AirlockError.input("\(what): image \(descriptor.refName ?? descriptor.digest.description) has no full reference as its ref name; give it a name: (and select:)")
+        }
+        return reference
+    }
+
+    private static func add(root: Descriptor, name: ImageReference, layout: String, source: String, location: String,
+                            into contents: inout PackContents) throws {
+        let what = "\(location): layout image \(name)"
+        // Blobs are read in place when the bundle is written (and hashed then); only the small
+        // documents are read now, to walk the graph.
+        let copier = GraphCopier(document: { descriptor in
+            try readVerified("\(layout)/\(descriptor.digest.layoutPath)", descriptor, what: what)
+        }, register: { descriptor, role, contents in
+            let path = "\(layout)/\(descriptor.digest.layoutPath)"
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
+            guard let size else { throw AirlockError.input("\(what): blob \(descriptor.digest) is missing from the layout") }
+            guard size == descriptor.size else {
+                throw AirlockError.input("\(what): blob \(descriptor.digest) is \(size) bytes, its descriptor says \(descriptor.size)")
+            }
+            contents.addBlob(descriptor.digest, size: size, role: role, source: .file(path))
         }, what: what)
         let platforms = try copier.copy(root, into: &contents)
         try contents.tag(root, refName: name.description, kind: "image", location: location)
         contents.images.append(BundlePredicate.Image(
-            name: name.description, source: "oci-layout:\(written)" + (select.map { "#\($0)" } ?? ""),
+            name: name.description, source: source,
             digest: root.digest.description, mediaType: root.mediaType, size: root.size,
             platforms: platforms.isEmpty ? nil : platforms.map(\.description).sorted()))
+    }
+
+    /// Reads a small document (at most 4 MiB) and checks it against its descriptor.
+    static func readVerified(_ path: String, _ descriptor: Descriptor, what: String) throws -> [UInt8] {
+        guard descriptor.size <= 4 << 20 else { throw AirlockError.input("\(what): document \(descriptor.digest) is larger than 4 MiB") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw AirlockError.input("\(what): blob \(descriptor.digest) is missing from the layout")
+        }
+        let bytes = Array(data)
+        guard bytes.count == descriptor.size, SHA256Hasher.hex(bytes) == descriptor.digest.encoded else {
+            throw AirlockError.verification("\(what): blob \(descriptor.digest) does not match its digest")
+        }
+        return bytes
     }
 
     static func readIndex(at path: String, what: String) throws -> ContentDocument {

@@ -1,5 +1,8 @@
+import BundleIO
 import Endpoints
 import Foundation
+import OCI
+import Signing
 
 /// ModelEndpoint configs and plain files.
 enum LocalSource {
@@ -22,10 +25,18 @@ enum LocalSource {
                                         path: entryPath, caFile: caName.map { BundleFormat.endpointsPrefix + $0 }))
     }
 
-    static func addFile(_ item: BundleSpec.FileItem, store: ContentStore, into contents: inout PackContents) throws {
-        let stored = try store.ingest(file: item.path, what: "\(item.location): file")
+    static func addFile(_ item: BundleSpec.FileItem, into contents: inout PackContents) throws {
+        // Hashed now for the statement, read in place (and hashed again) when the bundle is written.
+        let input = try FileDescriptor.openForReading(item.path)
+        let hasher = SHA256Hasher()
+        var size: Int64 = 0
+        try streamFile(input) { chunk in
+            hasher.update(chunk)
+            size += Int64(chunk.count)
+        }
+        let digest = try Digest(sha256Hex: hasher.finalizeHex())
         let entryPath = BundleFormat.filesPrefix + item.destination
-        contents.extras.append(.init(path: entryPath, digest: stored.digest, size: stored.size))
-        contents.files.append(.init(path: entryPath, source: item.written, size: stored.size))
+        contents.extras.append(.init(path: entryPath, digest: digest, size: size, source: .file(item.path)))
+        contents.files.append(.init(path: entryPath, source: item.written, size: size))
     }
 }
