@@ -10,6 +10,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // C libraries from Debian, behind small Swift wrappers.
@@ -21,14 +24,23 @@ let package = Package(
         .target(name: "StrictYAML", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "Signing", dependencies: ["CCrypto"]),
         .target(name: "BundleIO", dependencies: ["CArchive", "CZstd", "Signing"]),
+        .target(
+            name: "Registry",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .target(name: "Endpoints", dependencies: ["Signing", "StrictYAML"]),
         .target(
             name: "AirlockCore",
-            dependencies: ["OCI", "BundleIO", "Signing", "Endpoints", "StrictYAML", .product(name: "Yams", package: "Yams")]
+            dependencies: ["OCI", "BundleIO", "Signing", "Endpoints", "StrictYAML", "Registry", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "AirlockCLI",
-            dependencies: ["AirlockCore", "Signing", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["AirlockCore", "Signing", "Registry", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "airlock", dependencies: ["AirlockCLI"]),
 
@@ -36,6 +48,7 @@ let package = Package(
         .testTarget(name: "SigningTests", dependencies: ["Signing"]),
         .testTarget(name: "BundleIOTests", dependencies: ["BundleIO", "Signing"]),
         .testTarget(name: "EndpointsTests", dependencies: ["Endpoints"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
         .testTarget(name: "AirlockCoreTests", dependencies: ["AirlockCore", "BundleIO", "Signing", "OCI"]),
         .testTarget(name: "EndToEndTests", dependencies: ["airlock"]),
     ]

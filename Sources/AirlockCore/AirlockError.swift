@@ -1,5 +1,6 @@
 import BundleIO
 import OCI
+import Registry
 import Signing
 import StrictYAML
 
@@ -42,6 +43,8 @@ public func exitStatus(for error: any Error) -> ExitStatus {
         return .usage
     case is InputError, is OCIError, is SigningError:
         return .usage
+    case let error as RegistryError:
+        return error.isContentFailure ? .checkFailed : .network
     case let error as BundleIOError:
         switch error {
         case .io: return .usage

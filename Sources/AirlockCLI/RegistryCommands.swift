@@ -1,0 +1,121 @@
+import AirlockCore
+import ArgumentParser
+import Foundation
+import Registry
+
+/// `--ca-file` and `--plain-http`, on every command that talks to registries.
+struct RegistryOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("A PEM CA bundle trusted in addition to the system's; repeatable.", valueName: "PEM"))
+    var caFile: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Speak plain HTTP to this registry (never a silent fallback); repeatable.", valueName: "HOST[:PORT]"))
+    var plainHttp: [String] = []
+
+    @Option(name: .long, help: "Parallel transfers.")
+    var jobs = 4
+
+    func transport() throws -> TransportOptions {
+        for file in caFile where !FileManager.default.isReadableFile(atPath: file) {
+            throw AirlockFailure(message: "--ca-file \(file) does not exist or is not readable", status: .usage)
+        }
+        guard (1...64).contains(jobs) else { throw AirlockFailure(message: "--jobs must be between 1 and 64", status: .usage) }
+        return TransportOptions(caFiles: caFile, plainHTTPHosts: Set(plainHttp), jobs: jobs)
+    }
+}
+
+struct PushCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "push",
+        abstract: "Push a bundle's images and charts into a registry, straight from the bundle.",
+        discussion: """
+            Checks the signature before anything is sent. Blobs the registry has are skipped, blobs sent to another \
+            repository in this push are mounted, the rest stream from the bundle through its seek index and are checked \
+            while streaming; manifests follow their blobs and tags come last, so a tampered or interrupted push leaves no \
+            tag pointing at missing content. Run it again after an interruption: it sends only what is missing.
+            Images keep their path under the target (docker.io/library/nginx:1.27 → HOST/PREFIX/library/nginx:1.27);
+            charts go to HOST/PREFIX/charts/NAME:VERSION. The mapping and node mirror configs (containerd hosts.toml,
+            k3s registries.yaml, containers registries.conf) are written to --config-dir.
+            """)
+
+    @Argument(help: "The bundle, or a folder made by airlock unpack.") var bundle: String
+    @Option(name: .long, help: ArgumentHelp("The target registry.", valueName: "HOST[:PORT][/PREFIX]")) var registry: String
+    @OptionGroup var trust: TrustOptions
+    @OptionGroup var registryOptions: RegistryOptions
+    @Option(name: .long, help: "Upload blobs in PATCH chunks of this many bytes (for proxies that limit body size).")
+    var chunkSize: Int64?
+    @Option(name: .long, help: "Where to write mapping.json/.txt and the node mirror configs.") var configDir = "airlock-push"
+    @Flag(name: .shortAndLong, help: "No progress lines on stderr.") var quiet = false
+    @OptionGroup var outputOptions: OutputOptions
+
+    func run() async throws {
+        if let chunkSize, chunkSize < 1024 { throw AirlockFailure(message: "--chunk-size must be at least 1024 bytes", status: .usage) }
+        let policy = try trust.policy()
+        if trust.allowUnsigned && outputOptions.output == .text {
+            note("WARNING: --allow-unsigned: an unsigned bundle will be pushed without proof of who made it")
+        }
+        let options = Pusher.Options(source: bundle, target: registry, policy: policy, transport: try registryOptions.transport(),
+                                     chunkSize: chunkSize, configDirectory: configDir)
+        let showProgress = !quiet && outputOptions.output == .text
+        let report = try await Pusher(options: options) { event in
+            guard showProgress else { return }
+            switch event {
+            case .planned(let images, let blobs, let bytes): note("pushing \(images) images/charts: \(blobs) blobs, \(formatBytes(bytes))")
+            case .blob(let digest, let outcome, let bytes):
+                note("  blob \(digest.prefix(19)): \(outcome.rawValue)\(bytes > 0 ? " (\(formatBytes(bytes)))" : "")")
+            case .manifest(let reference, let pushed): note("  manifest \(reference): \(pushed ? "pushed" : "present")")
+            }
+        }.push()
+        try outputOptions.emit(report) {
+            var text = report.images.map { "\($0.source) -> \($0.target)@\($0.digest)\n" }.joined()
+            text += "blobs: \(report.blobs.uploaded) uploaded (\(formatBytes(report.blobs.bytesSent))), \(report.blobs.present) already present, \(report.blobs.mounted) mounted\n"
+            text += "manifests: \(report.manifestsPushed) pushed, \(report.manifestsPresent) already present\n"
+            text += "mapping and mirror configs in \(configDir)/\n"
+            return text
+        }
+    }
+}
+
+struct LoginCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "login",
+        abstract: "Check credentials against a registry and store them in docker's config.json.",
+        discussion: "Writes $REGISTRY_AUTH_FILE, $DOCKER_CONFIG/config.json or ~/.docker/config.json (mode 0600).")
+
+    @Argument(help: "The registry.") var host: String
+    @Option(name: .shortAndLong, help: "User name.") var username: String
+    @Flag(name: .long, help: "Read the password from standard input (the only way: it never appears in arguments).")
+    var passwordStdin = false
+    @OptionGroup var registryOptions: RegistryOptions
+    @OptionGroup var outputOptions: OutputOptions
+
+    struct Result: Encodable {
+        let registry: String
+        let username: String
+        let configFile: String
+    }
+
+    func run() async throws {
+        guard passwordStdin else { throw AirlockFailure(message: "give the password on standard input with --password-stdin", status: .usage) }
+        let input = FileHandle.standardInput.readDataToEndOfFile()
+        let password = String(decoding: input, as: UTF8.self).trimmingCharacters(in: .newlines)
+        guard !password.isEmpty else { throw AirlockFailure(message: "no password on standard input", status: .usage) }
+        // Check the credentials with a throwaway store holding only them.
+        let scratch = NSTemporaryDirectory() + "airlock-login-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let trial = CredentialStore(environment: ["DOCKER_CONFIG": scratch])
+        try trial.store(username: username, password: password, for: host)
+        let client = try RegistryClient(host: host, options: try registryOptions.transport(), credentials: trial)
+        do {
+            try await client.ping()
+            await client.shutdown()
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+        let store = CredentialStore()
+        try store.store(username: username, password: password, for: host)
+        try outputOptions.emit(Result(registry: host, username: username, configFile: store.configPath)) {
+            "logged in to \(host) as \(username); credentials stored in \(store.configPath)\n"
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import OCI
+
+/// One tagged image or chart of the bundle, resolved for a push: where it goes, its manifests in
+/// push order (children first), and the blobs they need.
+struct ImagePlan: Sendable {
+    struct Document: Sendable {
+        let descriptor: Descriptor
+        let bytes: [UInt8]
+    }
+
+    let sourceName: String
+    let kind: String
+    let repository: String
+    let tag: String?
+    let root: Descriptor
+    let rootBytes: [UInt8]
+    /// Child manifests, deepest first.
+    let children: [Document]
+    let blobs: [Descriptor]
+
+    func targetName(host: String) -> String {
+        "\(host)/\(repository)" + (tag.map { ":\($0)" } ?? "@\(root.digest)")
+    }
+
+    /// Reads `oci/index.json` and every manifest it reaches (each verified against the statement).
+    static func make(from source: any PushSource, target: PushTarget) async throws -> [ImagePlan] {
+        let index = try ContentDocument(bytes: try await source.bytes(of: "oci/index.json"), declaredType: MediaType.ociIndex)
+        var plans: [ImagePlan] = []
+        for root in index.manifests {
+            guard let refName = root.refName else { continue }
+            let kind = root.annotations?[BundleFormat.kindAnnotation] ?? "image"
+            let repository: String
+            let tag: String?
+            if kind == "chart" {
+                let parts = refName.split(separator: ":", maxSplits: 1).map(String.init)
+                repository = target.repository(for: parts[0])
+                tag = parts.count > 1 ? parts[1] : nil
+            } else {
+                let reference = try ImageReference(refName)
+                repository = target.repository(for: reference.repository)
+                tag = reference.tag
+            }
+            var children: [Document] = []
+            var blobs: [Descriptor] = []
+            let rootBytes = try await walk(root, source: source, isRoot: true, children: &children, blobs: &blobs, depth: 0)
+            plans.append(ImagePlan(sourceName: refName, kind: kind, repository: repository, tag: tag, root: root, rootBytes: rootBytes,
+                                   children: children, blobs: blobs))
+        }
+        return plans
+    }
+
+    private static func walk(_ descriptor: Descriptor, source: any PushSource, isRoot: Bool, children: inout [Document],
+                             blobs: inout [Descriptor], depth: Int) async throws -> [UInt8] {
+        guard depth < 8 else { throw AirlockError.verification("\(descriptor.digest): indexes nested deeper than 8 levels") }
+        let bytes = try await source.bytes(of: BundleFormat.layoutPrefix + descriptor.digest.layoutPath)
+        let document = try ContentDocument(bytes: bytes, declaredType: descriptor.mediaType)
+        for child in document.manifests {
+            if MediaType.isIndex(child.mediaType) || MediaType.isManifest(child.mediaType) {
+                _ = try await walk(child, source: source, isRoot: false, children: &children, blobs: &blobs, depth: depth + 1)
+            } else {
+                blobs.append(child)
+            }
+        }
+        if let config = document.config { blobs.append(config) }
+        blobs += document.layers
+        if !isRoot && !children.contains(where: { $0.descriptor.digest == descriptor.digest }) {
+            children.append(Document(descriptor: descriptor, bytes: bytes))
+        }
+        return bytes
+    }
+}
+
+/// One blob and every repository (and image) of the push that needs it.
+struct BlobWork: Sendable {
+    let digest: String
+    let size: Int64
+    var repositories: [String]
+    var images: [String]
+
+    /// Groups the plans' blobs by digest, largest first (so the long uploads start early).
+    static func group(_ plans: [ImagePlan]) -> [BlobWork] {
+        var byDigest: [String: BlobWork] = [:]
+        var order: [String] = []
+        for plan in plans {
+            for blob in plan.blobs {
+                let key = blob.digest.description
+                if byDigest[key] == nil {
+                    byDigest[key] = BlobWork(digest: key, size: blob.size, repositories: [], images: [])
+                    order.append(key)
+                }
+                if !byDigest[key]!.repositories.contains(plan.repository) { byDigest[key]!.repositories.append(plan.repository) }
+                if !byDigest[key]!.images.contains(plan.sourceName) { byDigest[key]!.images.append(plan.sourceName) }
+            }
+        }
+        return order.compactMap { byDigest[$0] }.sorted { $0.size > $1.size }
+    }
+}

@@ -1,0 +1,145 @@
+import BundleIO
+import Foundation
+import Registry
+import Signing
+
+/// Where push reads content from: a bundle (through its seek index, nothing extracted) or an
+/// unpacked folder. Either way the statement's signature is checked first and every byte read is
+/// checked against the statement's digest.
+protocol PushSource: Sendable {
+    var statement: Statement { get }
+    /// A fresh, verifying reader of a (possibly large) entry.
+    func chunks(of path: String) throws -> any ByteChunkSource
+}
+
+extension PushSource {
+    func subject(_ path: String) throws -> (sha256: String, size: Int64) {
+        guard let subject = statement.subject.first(where: { $0.name == path }), let sha256 = subject.sha256,
+              let size = subject.annotations?.size else {
+            throw AirlockError.verification("\(path) is referenced but not in the signed statement")
+        }
+        return (sha256, size)
+    }
+
+    /// A small entry (manifests, indexes, the layout files), whole and verified.
+    func bytes(of path: String) async throws -> [UInt8] {
+        let source = try chunks(of: path)
+        var out: [UInt8] = []
+        while let chunk = try await source.nextChunk() { out += chunk }
+        return out
+    }
+}
+
+/// A bundle file read through its seek index.
+struct BundlePushSource: PushSource {
+    let path: String
+    let statement: Statement
+    let index: SeekIndex
+
+    init(path: String, policy: SignaturePolicy) throws {
+        let access = try BundleRandomAccess(path: path, policy: policy)
+        self.path = path
+        statement = access.statement
+        index = try FrameReader(path: path).index
+    }
+
+    func chunks(of entryPath: String) throws -> any ByteChunkSource {
+        let (sha256, size) = try subject(entryPath)
+        guard let entry = index.entries.first(where: { $0.path == entryPath }), entry.size == size else {
+            throw AirlockError.verification("seek index has no usable frame for \(entryPath)")
+        }
+        let cursor = try FrameCursor(path: path, entry: entry)
+        return VerifyingChunks(what: entryPath, sha256: sha256, size: size) { try cursor.next() }
+    }
+}
+
+/// An unpacked bundle folder (`airlock unpack` output).
+struct FolderPushSource: PushSource {
+    let root: String
+    let statement: Statement
+
+    init(root: String, policy: SignaturePolicy) throws {
+        self.root = root
+        guard let envelope = FileManager.default.contents(atPath: "\(root)/\(BundleFormat.statementPath)") else {
+            throw AirlockError.input("\(root) has no \(BundleFormat.statementPath): not an unpacked airlock bundle")
+        }
+        var report = VerificationReport(bundle: root)
+        do {
+            statement = try VerificationPass(path: root, policy: policy, receiver: nil).checkStatementBytes(Array(envelope), report: &report)
+        } catch let failure as CheckFailure {
+            throw AirlockError.verification(failure.message)
+        }
+    }
+
+    func chunks(of entryPath: String) throws -> any ByteChunkSource {
+        let (sha256, size) = try subject(entryPath)
+        let entry = try EntryPath(entryPath)
+        let file = try FileDescriptor.openForReading("\(root)/\(entry.value)")
+        var offset: Int64 = 0
+        return VerifyingChunks(what: entryPath, sha256: sha256, size: size) {
+            let piece = try file.readUpTo(1 << 20, at: offset)
+            offset += Int64(piece.count)
+            return piece.isEmpty ? nil : piece
+        }
+    }
+}
+
+/// Hands out an entry's bytes while hashing them, and refuses to hand out the last piece unless
+/// the whole entry matches its signed digest and size — so a tampered blob is never completed.
+///
+/// `@unchecked Sendable`: its state is guarded by `lock`; AsyncHTTPClient also reads it from one
+/// task at a time.
+final class VerifyingChunks: ByteChunkSource, @unchecked Sendable {
+    private let lock = NSLock()
+    private let what: String
+    private let sha256: String
+    private let size: Int64
+    private let read: () throws -> [UInt8]?
+    private let hasher = SHA256Hasher()
+    private var count: Int64 = 0
+    private var held: [UInt8]?
+    private var done = false
+
+    init(what: String, sha256: String, size: Int64, read: @escaping () throws -> [UInt8]?) {
+        self.what = what
+        self.sha256 = sha256
+        self.size = size
+        self.read = read
+    }
+
+    func nextChunk() async throws -> [UInt8]? {
+        try lock.withLock { try step() }
+    }
+
+    /// Reads one piece ahead, so the last piece is released only after the digest check.
+    private func step() throws -> [UInt8]? {
+        if done { return nil }
+        if held == nil { held = try pull() }
+        guard let current = held else {
+            done = true
+            return nil
+        }
+        held = try pull()
+        if held == nil {
+            guard count == size, hasher.finalizeHex() == sha256 else {
+                done = true
+                throw RegistryError.digestMismatch(what: "entry \(what)", expected: "sha256:\(sha256)", actual: count == size ? "other bytes" : "\(count) bytes instead of \(size)")
+            }
+        }
+        return current
+    }
+
+    private func pull() throws -> [UInt8]? {
+        let piece: [UInt8]?
+        do { piece = try read() } catch {
+            throw RegistryError.digestMismatch(what: "entry \(what)", expected: "sha256:\(sha256)", actual: "unreadable bytes (\(error))")
+        }
+        guard let piece, !piece.isEmpty else { return nil }
+        count += Int64(piece.count)
+        guard count <= size else {
+            throw RegistryError.digestMismatch(what: "entry \(what)", expected: "sha256:\(sha256)", actual: "more than \(size) bytes")
+        }
+        hasher.update(piece)
+        return piece
+    }
+}

@@ -1,0 +1,231 @@
+import Foundation
+import OCI
+import Registry
+
+/// What happens during a push, for the CLI to render.
+public enum PushEvent: Sendable {
+    case planned(images: Int, blobs: Int, bytes: Int64)
+    case blob(digest: String, outcome: BlobOutcome, bytes: Int64)
+    case manifest(reference: String, pushed: Bool)
+}
+
+/// Pushes a bundle's images and charts into a registry straight from the bundle: signature first,
+/// then blobs (skipped when present, mounted across repositories, otherwise streamed from the
+/// bundle and checked while streaming), then child manifests, then tags. Nothing is extracted.
+public struct Pusher: Sendable {
+    public struct Options: Sendable {
+        /// A bundle file or an unpacked bundle folder.
+        public var source: String
+        /// `HOST[:PORT][/PREFIX]`.
+        public var target: String
+        public var policy: SignaturePolicy
+        public var transport: TransportOptions
+        public var chunkSize: Int64?
+        /// Where the mapping and node mirror configs go.
+        public var configDirectory: String
+
+        public init(source: String, target: String, policy: SignaturePolicy, transport: TransportOptions, chunkSize: Int64?,
+                    configDirectory: String) {
+            self.source = source
+            self.target = target
+            self.policy = policy
+            self.transport = transport
+            self.chunkSize = chunkSize
+            self.configDirectory = configDirectory
+        }
+    }
+
+    public let options: Options
+    public let progress: @Sendable (PushEvent) -> Void
+
+    public init(options: Options, progress: @escaping @Sendable (PushEvent) -> Void = { _ in }) {
+        self.options = options
+        self.progress = progress
+    }
+
+    public func push() async throws -> PushReport {
+        let target = try PushTarget(options.target)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: options.source, isDirectory: &isDirectory) else {
+            throw AirlockError.input("\(options.source) does not exist")
+        }
+        // The signature is checked before anything is sent.
+        let source: any PushSource = isDirectory.boolValue
+            ? try FolderPushSource(root: options.source, policy: options.policy)
+            : try BundlePushSource(path: options.source, policy: options.policy)
+        let plans = try await ImagePlan.make(from: source, target: target)
+        guard let first = plans.first else { throw AirlockError.input("\(options.source) holds no images or charts to push") }
+
+        let client = try RegistryClient(host: target.host, options: options.transport)
+        do {
+            let report = try await run(plans, source: source, client: client, target: target, firstRepository: first.repository)
+            await client.shutdown()
+            return report
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+    }
+
+    private func run(_ plans: [ImagePlan], source: any PushSource, client: RegistryClient, target: PushTarget,
+                     firstRepository: String) async throws -> PushReport {
+        try await client.ping(repository: firstRepository, push: true)
+        let tally = PushTally()
+        let blobs = BlobWork.group(plans)
+        progress(.planned(images: plans.count, blobs: blobs.count, bytes: blobs.reduce(0) { $0 + $1.size }))
+        try await forEach(blobs, jobs: options.transport.jobs) { work in
+            try await self.pushBlob(work, source: source, client: client, tally: tally)
+        }
+        // Child manifests (by digest) for every image, then the tags.
+        try await forEach(plans, jobs: options.transport.jobs) { plan in
+            for child in plan.children {
+                try await self.pushManifest(plan.repository, reference: child.descriptor.digest.description, child.descriptor,
+                                            child.bytes, client: client, tally: tally)
+            }
+        }
+        try await forEach(plans, jobs: options.transport.jobs) { plan in
+            try await self.pushManifest(plan.repository, reference: plan.tag ?? plan.root.digest.description, plan.root,
+                                        plan.rootBytes, client: client, tally: tally)
+        }
+        let mappings = plans.map {
+            PushReport.Mapping(source: $0.sourceName, target: $0.targetName(host: target.host), digest: $0.root.digest.description, kind: $0.kind)
+        }
+        let files = try MirrorConfigs(target: target, plainHTTP: options.transport.usesPlainHTTP(target.host),
+                                      caFiles: options.transport.caFiles, mappings: mappings).write(to: options.configDirectory)
+        return await tally.report(registry: options.target, mappings: mappings, files: files,
+                                  unsigned: source.statement.predicate.formatVersion > 0 && isUnsigned())
+    }
+
+    private func isUnsigned() -> Bool {
+        if case .allowUnsigned = options.policy { return true }
+        return false
+    }
+
+    /// One blob into every repository that needs it: present → skip; already sent to another
+    /// repository in this push → mount; otherwise stream it from the bundle.
+    private func pushBlob(_ work: BlobWork, source: any PushSource, client: RegistryClient, tally: PushTally) async throws {
+        var home: String?
+        for repository in work.repositories {
+            if try await client.blobExists(repository, digest: work.digest) {
+                await tally.count(.present, bytes: 0)
+                progress(.blob(digest: work.digest, outcome: .present, bytes: 0))
+                home = home ?? repository
+                continue
+            }
+            if let home, try await client.mountBlob(repository, digest: work.digest, from: home) {
+                await tally.count(.mounted, bytes: 0)
+                progress(.blob(digest: work.digest, outcome: .mounted, bytes: 0))
+                continue
+            }
+            let path = BundleFormat.layoutPrefix + (try Digest(work.digest)).layoutPath
+            do {
+                try await client.uploadBlob(repository, digest: work.digest, size: work.size, chunkSize: options.chunkSize) {
+                    try source.chunks(of: path)
+                }
+            } catch let error as RegistryError where error.isContentFailure {
+                throw AirlockError.verification("image \(work.images.first ?? "?"): blob \(work.digest): \(error)")
+            }
+            await tally.count(.uploaded, bytes: work.size)
+            progress(.blob(digest: work.digest, outcome: .uploaded, bytes: work.size))
+            home = home ?? repository
+        }
+    }
+
+    private func pushManifest(_ repository: String, reference: String, _ descriptor: Descriptor, _ bytes: [UInt8],
+                              client: RegistryClient, tally: PushTally) async throws {
+        let digest = descriptor.digest.description
+        if try await client.manifestDigest(repository, reference: reference, accept: [descriptor.mediaType]) == digest {
+            await tally.manifest(pushed: false)
+            progress(.manifest(reference: "\(repository):\(reference)", pushed: false))
+            return
+        }
+        try await client.putManifest(repository, reference: reference, mediaType: descriptor.mediaType, bytes: bytes, digest: digest)
+        await tally.manifest(pushed: true)
+        progress(.manifest(reference: "\(repository):\(reference)", pushed: true))
+    }
+}
+
+/// Runs `body` over `items` with at most `jobs` at once; the first error cancels the rest.
+func forEach<T: Sendable>(_ items: [T], jobs: Int, _ body: @escaping @Sendable (T) async throws -> Void) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        var iterator = items.makeIterator()
+        for _ in 0..<max(1, jobs) {
+            guard let item = iterator.next() else { break }
+            group.addTask { try await body(item) }
+        }
+        while try await group.next() != nil {
+            if let item = iterator.next() { group.addTask { try await body(item) } }
+        }
+    }
+}
+
+/// `HOST[:PORT][/PREFIX]`.
+struct PushTarget: Sendable {
+    let host: String
+    let prefix: String
+
+    init(_ text: String) throws {
+        let trimmed = text.hasPrefix("https://") || text.hasPrefix("http://") ? nil : text
+        guard let trimmed, !trimmed.isEmpty else {
+            throw AirlockError.input("--registry takes HOST[:PORT][/PREFIX] without a scheme (use --plain-http HOST for a registry without TLS)")
+        }
+        let parts = trimmed.split(separator: "/", maxSplits: 1).map(String.init)
+        host = parts[0]
+        prefix = parts.count > 1 ? parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "/")) : ""
+        if !prefix.isEmpty, (try? ImageReference("\(host)/\(prefix)/x:1")) == nil {
+            throw AirlockError.input("--registry prefix \"\(prefix)\" is not a valid repository path (lowercase, digits, separators)")
+        }
+    }
+
+    func repository(for path: String) -> String { prefix.isEmpty ? path : "\(prefix)/\(path)" }
+}
+
+/// What one push did.
+public struct PushReport: Sendable, Codable {
+    public struct Mapping: Sendable, Codable, Equatable {
+        public var source: String
+        public var target: String
+        public var digest: String
+        public var kind: String
+    }
+
+    public struct Blobs: Sendable, Codable {
+        public var uploaded = 0
+        public var present = 0
+        public var mounted = 0
+        public var bytesSent: Int64 = 0
+    }
+
+    public var registry: String
+    public var images: [Mapping]
+    public var blobs: Blobs
+    public var manifestsPushed: Int
+    public var manifestsPresent: Int
+    public var configFiles: [String]
+    public var unsigned: Bool
+}
+
+actor PushTally {
+    private var blobs = PushReport.Blobs()
+    private var pushed = 0
+    private var present = 0
+
+    func count(_ outcome: BlobOutcome, bytes: Int64) {
+        switch outcome {
+        case .present: blobs.present += 1
+        case .mounted: blobs.mounted += 1
+        case .uploaded:
+            blobs.uploaded += 1
+            blobs.bytesSent += bytes
+        }
+    }
+
+    func manifest(pushed: Bool) {
+        if pushed { self.pushed += 1 } else { present += 1 }
+    }
+
+    func report(registry: String, mappings: [PushReport.Mapping], files: [String], unsigned: Bool) -> PushReport {
+        PushReport(registry: registry, images: mappings, blobs: blobs, manifestsPushed: pushed, manifestsPresent: present,
+                   configFiles: files, unsigned: unsigned)
+    }
+}

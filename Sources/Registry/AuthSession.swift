@@ -1,0 +1,41 @@
+import Foundation
+
+/// What a client knows about authenticating with one registry: the scheme it asked for, and
+/// bearer tokens cached per realm + service + scope set until they expire.
+actor AuthSession {
+    let credential: Credential?
+    private var challenge: AuthChallenge?
+    private var tokens: [String: (token: String, expires: Date)] = [:]
+
+    init(credential: Credential?) { self.credential = credential }
+
+    /// The Authorization header to send preemptively for `scopes`, if one is known.
+    func header(for scopes: [String]) -> String? {
+        if case .registryToken(let token) = credential { return "Bearer \(token)" }
+        guard let challenge else { return nil }
+        switch challenge.scheme {
+        case .basic:
+            return basicHeader()
+        case .bearer:
+            guard let cached = tokens[key(challenge, scopes)], cached.expires > Date() else { return nil }
+            return "Bearer \(cached.token)"
+        }
+    }
+
+    func basicHeader() -> String? {
+        guard case .basic(let username, let password) = credential else { return nil }
+        return "Basic " + Data("\(username):\(password)".utf8).base64EncodedString()
+    }
+
+    /// Remembers a challenge; the caller then fetches a token if it is a bearer one.
+    func remember(_ challenge: AuthChallenge) { self.challenge = challenge }
+
+    func store(token: String, lifetime: TimeInterval, challenge: AuthChallenge, scopes: [String]) {
+        // Refresh a little early; tokens live at least 60 s by the spec.
+        tokens[key(challenge, scopes)] = (token, Date().addingTimeInterval(max(60, lifetime) - 10))
+    }
+
+    private func key(_ challenge: AuthChallenge, _ scopes: [String]) -> String {
+        "\(challenge.realm ?? "")|\(challenge.service ?? "")|\(scopes.sorted().joined(separator: " "))"
+    }
+}

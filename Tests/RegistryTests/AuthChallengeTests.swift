@@ -1,0 +1,40 @@
+import Foundation
+import Registry
+import Testing
+
+struct AuthChallengeTests {
+    @Test func parsesBearerChallengesWithQuotedCommas() throws {
+        let challenge = try #require(AuthChallenge(header: #"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push""#))
+        #expect(challenge.scheme == .bearer)
+        #expect(challenge.realm == "https://auth.example/token")
+        #expect(challenge.service == "registry.example")
+        #expect(challenge.scope == "repository:a/b:pull,push")
+    }
+
+    @Test func parsesBasicAndSkipsUnknownSchemes() throws {
+        #expect(AuthChallenge(header: #"Basic realm="Registry Realm""#)?.scheme == .basic)
+        #expect(AuthChallenge(header: #"Negotiate abc, Basic realm="x""#)?.scheme == .basic)
+        #expect(AuthChallenge(header: "Negotiate") == nil)
+    }
+
+    @Test func noProxyRulesMatchHostsAndSuffixes() {
+        let options = TransportOptions(environment: ["HTTPS_PROXY": "http://proxy:3128", "no_proxy": "localhost,.corp.internal,10.0.0.1"])
+        #expect(options.proxy(for: "registry.example.com", plainHTTP: false) == "http://proxy:3128")
+        #expect(options.proxy(for: "localhost:5000", plainHTTP: false) == nil)
+        #expect(options.proxy(for: "harbor.corp.internal", plainHTTP: false) == nil)
+        #expect(options.proxy(for: "registry.example.com", plainHTTP: true) == nil, "no HTTP_PROXY set")
+    }
+
+    @Test func credentialsComeFromDockerConfigAndNeverPrintTheSecret() throws {
+        let folder = NSTemporaryDirectory() + "creds-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = CredentialStore(environment: ["DOCKER_CONFIG": folder, "HOME": folder])
+        #expect(try store.credential(for: "r.example:5000") == nil)
+        try store.store(username: "alice", password: "pa:ss", for: "r.example:5000")
+        let credential = try #require(try store.credential(for: "r.example:5000"))
+        #expect(credential == .basic(username: "alice", password: "pa:ss"))
+        #expect(!"\(credential)".contains("pa:ss"))
+        let mode = try FileManager.default.attributesOfItem(atPath: "\(folder)/config.json")[.posixPermissions] as? NSNumber
+        #expect(mode?.intValue == 0o600)
+    }
+}
