@@ -4,7 +4,7 @@ single-platform image and a two-platform index sharing a base layer), a Helm cha
 a ModelEndpoint with a CA file, a plain file, and the airlock.yaml that packs them.
 
 With --docker-archive it also writes worker.tar, a `docker save`-style archive made by skopeo.
-With --layer-mb N the app image gets an extra N MiB layer of mixed compressible and random data.
+With --layer-mb N the app image gets two extra layers (N and 3N/4 MiB) of mixed compressible and random data.
 """
 import argparse
 import gzip
@@ -115,8 +115,9 @@ def main():
     app = tar_layer({"bin/app": b"#!/bin/sh\necho app\n", "usr/share/app/readme.txt": b"the app\n" * 500})
     app_layers = [base, app]
     if args.layer_mb:
-        data = mixed_data(args.layer_mb, 7)
-        app_layers.append(tar_layer({"var/lib/app/data.bin": data}))
+        # Two large layers of different sizes, so a transfer is still under way when the first lands.
+        app_layers.append(tar_layer({"var/lib/app/data.bin": mixed_data(args.layer_mb, 7)}))
+        app_layers.append(tar_layer({"var/lib/app/more.bin": mixed_data(max(1, args.layer_mb * 3 // 4), 8)}))
     layout.tag(image(layout, app_layers, "amd64", "app"), "app-1.4.2")
     children = []
     for arch in ["amd64", "arm64"]:

@@ -76,7 +76,8 @@ struct BlobWork: Sendable {
     let digest: String
     let size: Int64
     var repositories: [String]
-    var images: [String]
+    /// The first image or chart that uses it, for messages: `image registry/repo:tag`.
+    var owner: String
 
     /// Groups the plans' blobs by digest, largest first (so the long uploads start early).
     static func group(_ plans: [ImagePlan]) -> [BlobWork] {
@@ -86,11 +87,11 @@ struct BlobWork: Sendable {
             for blob in plan.blobs {
                 let key = blob.digest.description
                 if byDigest[key] == nil {
-                    byDigest[key] = BlobWork(digest: key, size: blob.size, repositories: [], images: [])
+                    byDigest[key] = BlobWork(digest: key, size: blob.size, repositories: [],
+                                             owner: "\(plan.kind) \(plan.sourceName)")
                     order.append(key)
                 }
                 if !byDigest[key]!.repositories.contains(plan.repository) { byDigest[key]!.repositories.append(plan.repository) }
-                if !byDigest[key]!.images.contains(plan.sourceName) { byDigest[key]!.images.append(plan.sourceName) }
             }
         }
         return order.compactMap { byDigest[$0] }.sorted { $0.size > $1.size }

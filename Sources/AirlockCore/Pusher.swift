@@ -122,10 +122,11 @@ public struct Pusher: Sendable {
                 try await client.uploadBlob(repository, digest: work.digest, size: work.size, chunkSize: options.chunkSize) {
                     try source.chunks(of: path)
                 }
-            } catch let error as RegistryError where error.isContentFailure {
-                throw AirlockError.verification("image \(work.images.first ?? "?"): blob \(work.digest): \(error)")
+            } catch RegistryError.digestMismatch(_, _, let actual) {
+                throw AirlockError.verification("\(work.owner): blob \(work.digest) does not match its signed digest (got \(actual)): tampered or corrupted; it was not committed and no manifest was pushed")
             }
             await tally.count(.uploaded, bytes: work.size)
+            await tally.uploaded(work.digest)
             progress(.blob(digest: work.digest, outcome: .uploaded, bytes: work.size))
             home = home ?? repository
         }
@@ -194,6 +195,8 @@ public struct PushReport: Sendable, Codable {
         public var present = 0
         public var mounted = 0
         public var bytesSent: Int64 = 0
+        /// Digests sent in full by this push, sorted.
+        public var uploadedDigests: [String] = []
     }
 
     public var registry: String
@@ -218,6 +221,11 @@ actor PushTally {
             blobs.uploaded += 1
             blobs.bytesSent += bytes
         }
+    }
+
+    func uploaded(_ digest: String) {
+        blobs.uploadedDigests.append(digest)
+        blobs.uploadedDigests.sort()
     }
 
     func manifest(pushed: Bool) {

@@ -91,10 +91,11 @@ enum Harness {
     }
 
     /// Generates the example content (scripts/make-example.py) in `directory`/example.
-    static func makeExample(in directory: String, dockerArchive: Bool = true) throws -> String {
+    static func makeExample(in directory: String, dockerArchive: Bool = true, layerMB: Int = 0) throws -> String {
         let target = "\(directory)/example"
         var arguments = ["python3", "\(packageRoot)/scripts/make-example.py", target]
         if dockerArchive { arguments.append("--docker-archive") }
+        if layerMB > 0 { arguments += ["--layer-mb", "\(layerMB)"] }
         let result = try run(arguments)
         try #require(result.status == 0, "make-example failed: \(result.stderr)")
         return target
@@ -112,9 +113,9 @@ struct PackedExample {
     let example: String
     let bundle: String
 
-    static func make(keyType: String = "ecdsa-p256", signed: Bool = true) throws -> PackedExample {
+    static func make(keyType: String = "ecdsa-p256", signed: Bool = true, layerMB: Int = 0) throws -> PackedExample {
         let root = try Harness.temporaryDirectory()
-        let example = try Harness.makeExample(in: root)
+        let example = try Harness.makeExample(in: root, layerMB: layerMB)
         if signed {
             let key = try Harness.airlock(["key", "generate", "--out", "signer", "--type", keyType], in: example)
             try #require(key.status == 0, "key generate: \(key.stderr)")
