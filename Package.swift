@@ -36,11 +36,14 @@ let package = Package(
         .target(name: "Endpoints", dependencies: ["Signing", "StrictYAML"]),
         .target(
             name: "AirlockCore",
-            dependencies: ["OCI", "BundleIO", "Signing", "Endpoints", "StrictYAML", "Registry", .product(name: "Yams", package: "Yams")]
+            dependencies: [
+                "OCI", "BundleIO", "Signing", "Endpoints", "StrictYAML", "Registry",
+                .product(name: "Yams", package: "Yams"), .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         .target(
             name: "AirlockCLI",
-            dependencies: ["AirlockCore", "Signing", "Registry", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["AirlockCore", "OCI", "Signing", "Registry", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "airlock", dependencies: ["AirlockCLI"]),
 

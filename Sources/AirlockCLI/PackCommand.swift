@@ -1,9 +1,10 @@
 import AirlockCore
 import ArgumentParser
 import Foundation
+import OCI
 import Signing
 
-struct PackCommand: ParsableCommand {
+struct PackCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pack",
         abstract: "Pack the images, charts, endpoint configs and files of airlock.yaml into one signed bundle.",
@@ -31,6 +32,11 @@ struct PackCommand: ParsableCommand {
     @Option(name: .long, help: "zstd level for compressible entries (1-19); already-compressed layers are stored as they are.")
     var level: Int32 = 3
 
+    @Option(name: .long, help: ArgumentHelp("Keep only this platform of multi-platform images without their own platforms:; repeatable.", valueName: "OS/ARCH[/VARIANT]"))
+    var platform: [String] = []
+
+    @OptionGroup var registryOptions: RegistryOptions
+
     @Flag(name: .shortAndLong, help: "No progress lines on stderr.")
     var quiet = false
 
@@ -54,21 +60,26 @@ struct PackCommand: ParsableCommand {
         let files: [BundlePredicate.File]
     }
 
-    func run() throws {
+    func run() async throws {
         let keys = try key.map { try loadPrivateKey($0, passphraseFile: passphraseFile) }
         var options = Packer.Options(specPath: file, output: out, keys: keys, cacheRoot: cache ?? ContentStore.defaultRoot(),
                                      now: Int64(Date().timeIntervalSince1970))
         options.compressionLevel = level
+        options.transport = try registryOptions.transport()
+        options.platforms = try platform.map { try Platform(parsing: $0) }
         let showProgress = !quiet && outputOptions.output == .text
         let packer = Packer(options: options) { event in
             guard showProgress else { return }
             switch event {
             case .collecting(let kind, let name): note("adding \(kind) \(name)")
             case .writing(let entries, let bytes): note("writing \(entries) entries, \(formatBytes(bytes))")
+            case .downloading(let blobs, let bytes, let cached):
+                note("pulling \(blobs) blobs, \(formatBytes(bytes))\(cached > 0 ? " (\(cached) already cached)" : "")")
+            case .downloaded(let digest, let bytes): note("  pulled \(digest.prefix(19)) (\(formatBytes(bytes)))")
             case .wrote: break
             }
         }
-        let result = try packer.pack()
+        let result = try await packer.pack()
         let predicate = result.statement.predicate
         let output = Result(bundle: result.bundlePath, detached: result.detachedPath, size: result.size, sha256: result.sha256,
                             signed: !result.signerKeyIDs.isEmpty, signerKeyIDs: result.signerKeyIDs,

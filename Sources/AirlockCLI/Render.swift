@@ -20,7 +20,8 @@ func renderContents(images: [BundlePredicate.Image], charts: [BundlePredicate.Ch
         text += "images:\n"
         for image in images {
             let platforms = image.platforms.map { " [\($0.joined(separator: ", "))]" } ?? ""
-            text += "  \(image.name)@\(image.digest)\(platforms)\n    from \(image.source)\n"
+            text += "  \(image.name)@\(image.digest)\(platforms)\n    from \(image.source)"
+            text += image.sourceDigest.map { " (platform subset of index \($0))\n" } ?? "\n"
         }
     }
     if !charts.isEmpty {

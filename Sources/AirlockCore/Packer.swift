@@ -1,11 +1,14 @@
 import BundleIO
 import Foundation
 import OCI
+import Registry
 import Signing
 
 /// What happens during a pack, for the CLI to render.
 public enum PackEvent: Sendable {
     case collecting(kind: String, name: String)
+    case downloading(blobs: Int, bytes: Int64, cached: Int)
+    case downloaded(digest: String, bytes: Int64)
     case writing(entries: Int, bytes: Int64)
     case wrote(path: String)
 }
@@ -21,6 +24,10 @@ public struct Packer {
         public var compressionLevel: Int32 = 3
         /// Used when neither `metadata.created` nor `SOURCE_DATE_EPOCH` fixes the time.
         public var now: Int64
+        /// How registries and chart repositories are reached (and `--jobs`).
+        public var transport = TransportOptions()
+        /// `--platform`: platforms to keep from every multi-platform image without its own `platforms:`.
+        public var platforms: [Platform] = []
 
         public init(specPath: String, output: String?, keys: [PrivateKey], cacheRoot: String, now: Int64) {
             self.specPath = specPath
@@ -48,12 +55,19 @@ public struct Packer {
         self.progress = progress
     }
 
-    public func pack() throws -> Result {
+    public func pack() async throws -> Result {
         let spec = try BundleSpec.load(path: options.specPath)
         let created = try createdTime(spec)
         let store = try ContentStore(root: options.cacheRoot)
         var contents = PackContents()
-        try collect(spec, created: created, store: store, into: &contents)
+        let remote = RegistrySource(store: store, transport: options.transport)
+        do {
+            try await collect(spec, created: created, store: store, remote: remote, into: &contents)
+            await remote.shutdown()
+        } catch {
+            await remote.shutdown()
+            throw error
+        }
 
         let layout = try layoutFiles(contents, store: store)
         let entries = plan(contents, layout: layout)
@@ -94,12 +108,15 @@ public struct Packer {
         return options.now
     }
 
-    private func collect(_ spec: BundleSpec, created: Int64, store: ContentStore, into contents: inout PackContents) throws {
+    private func collect(_ spec: BundleSpec, created: Int64, store: ContentStore, remote: RegistrySource,
+                         into contents: inout PackContents) async throws {
+        var fetches: [RegistrySource.Fetch] = []
         for image in spec.images {
             progress(.collecting(kind: "image", name: image.name?.description ?? image.written))
             switch image.source {
-            case .registry:
-                throw AirlockError.unsupported("\(image.location): pulling images from registries (ref:) is not built yet; export the image to an OCI layout (skopeo copy docker://... oci:DIR:TAG) and use layout:")
+            case .registry(let reference):
+                fetches += try await remote.addImage(reference, name: image.name, platforms: image.platforms.isEmpty ? options.platforms : image.platforms,
+                                                     written: image.written, location: image.location, into: &contents)
             case .layout(let path, let select):
                 if !image.platforms.isEmpty {
                     throw AirlockError.unsupported("\(image.location): platforms: filtering is not built yet; select the platform's manifest in the layout instead")
@@ -117,10 +134,14 @@ public struct Packer {
             case .path(let path):
                 try ChartSource.add(path: path, written: chart.written, location: chart.location, created: created,
                                     store: store, into: &contents)
-            case .oci, .repository:
-                throw AirlockError.unsupported("\(chart.location): remote charts are not built yet; helm pull the chart and give its .tgz as path:")
+            case .oci(let ref):
+                fetches += try await remote.addOCIChart(ref, location: chart.location, into: &contents)
+            case .repository(let url, let name, let version):
+                try await remote.addRepositoryChart(url: url, name: name, version: version, location: chart.location, created: created,
+                                                    into: &contents)
             }
         }
+        try await remote.download(fetches, jobs: options.transport.jobs, progress: progress)
         for endpoint in spec.endpoints {
             progress(.collecting(kind: "endpoint", name: endpoint.path))
             try LocalSource.addEndpoint(path: endpoint.path, location: endpoint.location, store: store, into: &contents)

@@ -89,7 +89,7 @@ enum ChartSource {
     }
 
     /// Chart.yaml of a packaged chart: the one at `<top>/Chart.yaml`.
-    private static func chartYAML(inArchive path: String, what: String) throws -> [UInt8] {
+    static func chartYAML(inArchive path: String, what: String) throws -> [UInt8] {
         let reader: TarReader
         do { reader = try TarReader(path: path, input: .anyTar) } catch {
             throw AirlockError.input("\(what) is neither a chart directory nor a chart .tgz: \(error)")

@@ -104,7 +104,7 @@ enum DockerArchiveSource {
                                into contents: inout PackContents) throws {
         try contents.tag(root, refName: name.description, kind: "image", location: location)
         contents.images.append(BundlePredicate.Image(name: name.description, source: source, digest: root.digest.description,
-                                                     mediaType: root.mediaType, size: root.size, platforms: nil))
+                                                     mediaType: root.mediaType, size: root.size, platforms: nil, sourceDigest: nil))
     }
 
     /// The root descriptor of the OCI layout inside the archive, and the full name Docker gave it.

@@ -58,7 +58,7 @@ enum LayoutSource {
         contents.images.append(BundlePredicate.Image(
             name: name.description, source: source,
             digest: root.digest.description, mediaType: root.mediaType, size: root.size,
-            platforms: platforms.isEmpty ? nil : platforms.map(\.description).sorted()))
+            platforms: platforms.isEmpty ? nil : platforms.map(\.description).sorted(), sourceDigest: nil))
     }
 
     /// Reads a small document (at most 4 MiB) and checks it against its descriptor.

@@ -78,6 +78,8 @@ public struct BundlePredicate: Codable, Sendable, Equatable {
         public var mediaType: String
         public var size: Int64
         public var platforms: [String]?
+        /// When a platform subset was taken: the digest of the source index it came from.
+        public var sourceDigest: String?
     }
 
     public struct Chart: Codable, Sendable, Equatable {

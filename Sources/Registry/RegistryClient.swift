@@ -27,7 +27,11 @@ public final class RegistryClient: Sendable {
         tls.additionalTrustRoots = options.caFiles.map { .file($0) }
         var configuration = HTTPClient.Configuration(
             tlsConfiguration: tls, redirectConfiguration: .disallow,
-            timeout: .init(connect: .seconds(15), read: .seconds(300)))
+            timeout: .init(connect: .seconds(10), read: .seconds(300)))
+        // Connection failures come straight back and are retried here, with backoff, like every
+        // other transient failure (AsyncHTTPClient would otherwise retry silently until its
+        // connect timeout, even for a TLS error that no retry can fix).
+        configuration.connectionPool.retryConnectionEstablishment = false
         proxyURL = options.proxy(for: apiHost, plainHTTP: plain)
         if let proxyURL {
             guard let url = URLComponents(string: proxyURL), let proxyHost = url.host else {
@@ -118,9 +122,11 @@ public final class RegistryClient: Sendable {
         }
     }
 
-    /// Exponential backoff with full jitter (or the server's Retry-After, capped at 60 s).
-    private func backoff(attempt: Int, retryAfter: Double?) async throws {
-        let delay = retryAfter.map { min($0, 60) } ?? Double.random(in: 0...(0.25 * pow(2, Double(attempt - 1))))
+    /// Exponential backoff with equal jitter: 0.25, 0.5, 1, 2 s, each half fixed and half random,
+    /// so four retries span about 2–4 s (a registry restart); or the server's Retry-After (≤ 60 s).
+    func backoff(attempt: Int, retryAfter: Double?) async throws {
+        let cap = 0.25 * pow(2, Double(attempt - 1))
+        let delay = retryAfter.map { min($0, 60) } ?? (cap / 2 + Double.random(in: 0...(cap / 2)))
         try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
     }
 
@@ -195,10 +201,20 @@ public final class RegistryClient: Sendable {
             let detail = lowered.contains("verify") || lowered.contains("certificate") ? "the server's certificate is not trusted" : compact(text)
             return .tls(host: host, detail: detail)
         }
-        if let proxyURL {
-            return .unreachable(host: host, detail: "through proxy \(proxyURL): \(compact(text))")
+        let cause: String
+        if lowered.contains("connection refused") {
+            cause = "connection refused"
+        } else if lowered.contains("timeout") || lowered.contains("timed out") {
+            cause = "timed out"
+        } else if lowered.contains("dns") || lowered.contains("name resolution") || lowered.contains("host not found") || lowered.contains("nodename") {
+            cause = "host name not found"
+        } else if lowered.contains("remoteconnectionclosed") || lowered.contains("connection reset") {
+            cause = "the connection was closed"
+        } else {
+            cause = compact(text)
         }
-        return .unreachable(host: host, detail: compact(text))
+        if let proxyURL { return .unreachable(host: host, detail: "through proxy \(proxyURL): \(cause)") }
+        return .unreachable(host: host, detail: cause)
     }
 
     private func compact(_ text: String) -> String {

@@ -1,0 +1,249 @@
+import BundleIO
+import Foundation
+import NIOCore
+import OCI
+import Registry
+import Signing
+import Yams
+
+/// Images and charts pulled from registries and chart repositories on the connected side. Every
+/// manifest and blob lands in the content store only after its digest checked out; blobs already
+/// in the store are not fetched again (and are re-hashed when the bundle is written).
+final class RegistrySource: @unchecked Sendable {
+    // @unchecked: `clients` is guarded by `lock`; the rest is immutable.
+    let store: ContentStore
+    let transport: TransportOptions
+    let credentials: CredentialStore
+    private let lock = NSLock()
+    private var clients: [String: RegistryClient] = [:]
+
+    init(store: ContentStore, transport: TransportOptions, credentials: CredentialStore = CredentialStore()) {
+        self.store = store
+        self.transport = transport
+        self.credentials = credentials
+    }
+
+    func client(for host: String) throws -> RegistryClient {
+        try lock.withLock {
+            if let existing = clients[host] { return existing }
+            let client = try RegistryClient(host: host, options: transport, credentials: credentials)
+            clients[host] = client
+            return client
+        }
+    }
+
+    func shutdown() async {
+        let all = lock.withLock { Array(clients.values) }
+        for client in all { await client.shutdown() }
+    }
+
+    /// A blob to fetch: where from, and which image it is for (for messages).
+    struct Fetch: Sendable {
+        let host: String
+        let repository: String
+        let descriptor: Descriptor
+        let what: String
+    }
+
+    /// Resolves an image, stores its manifests, and returns the blobs still to fetch.
+    func addImage(_ reference: ImageReference, name: ImageReference?, platforms: [Platform], written: String, location: String,
+                  into contents: inout PackContents) async throws -> [Fetch] {
+        let client = try client(for: reference.registry)
+        let what = "\(location): \(reference)"
+        let pinned = reference.digest?.description
+        let top = try await client.fetchManifest(reference.repository, reference: pinned ?? reference.tag ?? "latest", digestOf: digestHex)
+        if let pinned, top.digest != pinned {
+            throw AirlockError.verification("\(what): the registry served \(top.digest) for a reference pinned to \(pinned)")
+        }
+        var fetches: [Fetch] = []
+        let root: Descriptor
+        var sourceDigest: String?
+        var found: [Platform] = []
+        if MediaType.isIndex(top.mediaType) {
+            let (kept, allKept) = try selectChildren(top.bytes, platforms: platforms, what: what)
+            found = kept.compactMap(\.platform)
+            if allKept {
+                root = try storeDocument(top.bytes, mediaType: top.mediaType, what: what, into: &contents)
+            } else {
+                // A subset: a new index of the kept children; the source index's digest is recorded.
+                sourceDigest = top.digest
+                root = try storeDocument(try filteredIndex(top.bytes, keeping: Set(kept.map(\.digest))), mediaType: top.mediaType,
+                                         what: what, into: &contents)
+            }
+            for child in kept {
+                fetches += try await walk(child, client: client, repository: reference.repository, what: what, into: &contents, depth: 1)
+            }
+        } else {
+            root = try storeDocument(top.bytes, mediaType: top.mediaType, what: what, into: &contents)
+            fetches += try await blobs(of: top.bytes, mediaType: top.mediaType, host: client.host, repository: reference.repository,
+                                       what: what, into: &contents)
+        }
+        let carried = name ?? reference
+        try contents.tag(root, refName: carried.description, kind: "image", location: location)
+        contents.images.append(BundlePredicate.Image(name: carried.description, source: written, digest: root.digest.description,
+                                                     mediaType: root.mediaType, size: root.size,
+                                                     platforms: found.isEmpty ? nil : found.map(\.description).sorted(),
+                                                     sourceDigest: sourceDigest))
+        return fetches
+    }
+
+    private func walk(_ descriptor: Descriptor, client: RegistryClient, repository: String, what: String,
+                      into contents: inout PackContents, depth: Int) async throws -> [Fetch] {
+        guard depth < 8 else { throw AirlockError.input("\(what): indexes nested deeper than 8 levels") }
+        let fetched = try await client.fetchManifest(repository, reference: descriptor.digest.description, digestOf: digestHex)
+        _ = try storeDocument(fetched.bytes, mediaType: descriptor.mediaType, what: what, into: &contents)
+        if MediaType.isIndex(descriptor.mediaType) {
+            var fetches: [Fetch] = []
+            for child in try ContentDocument(bytes: fetched.bytes, declaredType: descriptor.mediaType).manifests {
+                fetches += try await walk(child, client: client, repository: repository, what: what, into: &contents, depth: depth + 1)
+            }
+            return fetches
+        }
+        return try await blobs(of: fetched.bytes, mediaType: descriptor.mediaType, host: client.host, repository: repository,
+                               what: what, into: &contents)
+    }
+
+    private func blobs(of bytes: [UInt8], mediaType: String, host: String, repository: String, what: String,
+                       into contents: inout PackContents) async throws -> [Fetch] {
+        let document = try ContentDocument(bytes: bytes, declaredType: mediaType)
+        var fetches: [Fetch] = []
+        for (descriptor, role) in (document.config.map { [($0, PackContents.Role.config)] } ?? []) + document.layers.map({ ($0, .layer) }) {
+            if descriptor.mediaType.contains("foreign") || descriptor.mediaType.contains("nondistributable") {
+                throw AirlockError.unsupported("\(what): layer \(descriptor.digest) is non-distributable (\(descriptor.mediaType)); airlock does not carry foreign layers")
+            }
+            contents.addBlob(descriptor.digest, size: descriptor.size, role: role)
+            fetches.append(Fetch(host: host, repository: repository, descriptor: descriptor, what: what))
+        }
+        return fetches
+    }
+
+    /// Stores a manifest or index exactly as served and registers it.
+    private func storeDocument(_ bytes: [UInt8], mediaType: String, what: String, into contents: inout PackContents) throws -> Descriptor {
+        _ = try ContentDocument(bytes: bytes, declaredType: mediaType)
+        let stored = try store.ingest(bytes: bytes, what: what)
+        contents.addBlob(stored.digest, size: stored.size, role: .manifest)
+        return Descriptor(mediaType: mediaType, digest: stored.digest, size: stored.size)
+    }
+
+    /// The children of an index that match the wanted platforms (all when none are wanted).
+    private func selectChildren(_ bytes: [UInt8], platforms: [Platform], what: String) throws -> ([Descriptor], Bool) {
+        let all = try ContentDocument(bytes: bytes, declaredType: MediaType.ociIndex).manifests
+        guard !platforms.isEmpty else { return (all, true) }
+        let kept = all.filter { child in child.platform.map { found in platforms.contains { found.satisfies($0) } } ?? false }
+        guard !kept.isEmpty else {
+            let offered = all.compactMap(\.platform).map(\.description).joined(separator: ", ")
+            throw AirlockError.input("\(what): no manifest for \(platforms.map(\.description).joined(separator: ", ")) (the index offers \(offered))")
+        }
+        return (kept, kept.count == all.count)
+    }
+
+    /// The index with only the kept children; every other field and each kept descriptor unchanged.
+    private func filteredIndex(_ bytes: [UInt8], keeping digests: Set<Digest>) throws -> [UInt8] {
+        guard var object = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+              let manifests = object["manifests"] as? [[String: Any]] else {
+            throw AirlockError.input("index does not parse")
+        }
+        object["manifests"] = manifests.filter { ($0["digest"] as? String).flatMap { try? Digest($0) }.map(digests.contains) ?? false }
+        return Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+    }
+
+    /// Downloads every blob not yet in the store, `jobs` at a time.
+    func download(_ fetches: [Fetch], jobs: Int, progress: @escaping @Sendable (PackEvent) -> Void) async throws {
+        var seen: Set<Digest> = []
+        let needed = fetches.filter { seen.insert($0.descriptor.digest).inserted && !store.contains($0.descriptor.digest, size: $0.descriptor.size) }
+        progress(.downloading(blobs: needed.count, bytes: needed.reduce(0) { $0 + $1.descriptor.size }, cached: seen.count - needed.count))
+        try await forEach(needed, jobs: jobs) { fetch in
+            let client = try self.client(for: fetch.host)
+            let download = try StoreDownload(store: self.store, limit: fetch.descriptor.size)
+            do {
+                try await client.fetchBlob(fetch.repository, digest: fetch.descriptor.digest.description, size: fetch.descriptor.size,
+                                           into: DownloadSink(download: download))
+                try download.commit(expected: fetch.descriptor.digest, size: fetch.descriptor.size,
+                                    what: "\(fetch.what): blob \(fetch.descriptor.digest)")
+            } catch let error as AirlockError {
+                throw error
+            }
+            progress(.downloaded(digest: fetch.descriptor.digest.description, bytes: fetch.descriptor.size))
+        }
+    }
+
+    /// A Helm chart stored as an OCI artifact: `oci://host/path/name:version`.
+    func addOCIChart(_ ref: String, location: String, into contents: inout PackContents) async throws -> [Fetch] {
+        let what = "\(location): chart \(ref)"
+        let reference: ImageReference
+        do { reference = try ImageReference(String(ref.dropFirst("oci://".count)).replacingOccurrences(of: "+", with: "_")) } catch {
+            throw AirlockError.input("\(what): \(error)")
+        }
+        let client = try client(for: reference.registry)
+        let fetched = try await client.fetchManifest(reference.repository, reference: reference.digest?.description ?? reference.tag ?? "",
+                                                     digestOf: digestHex)
+        let mediaType = fetched.mediaType.isEmpty ? MediaType.ociManifest : fetched.mediaType
+        let document = try ContentDocument(bytes: fetched.bytes, declaredType: mediaType)
+        guard document.config?.mediaType == MediaType.helmConfig,
+              let chartLayer = document.layers.first(where: { $0.mediaType == MediaType.helmChart || $0.mediaType == "application/tar+gzip" }) else {
+            throw AirlockError.input("\(what) is not a Helm chart (its config is not \(MediaType.helmConfig))")
+        }
+        let root = try storeDocument(fetched.bytes, mediaType: mediaType, what: what, into: &contents)
+        let fetches = try await blobs(of: fetched.bytes, mediaType: mediaType, host: client.host, repository: reference.repository,
+                                      what: what, into: &contents)
+        try await download(fetches.filter { $0.descriptor.digest == document.config?.digest }, jobs: 1, progress: { _ in })
+        let config = try JSONSerialization.jsonObject(with: Data(try store.bytes(of: document.config!.digest))) as? [String: Any]
+        guard let name = config?["name"] as? String, let version = config?["version"] as? String else {
+            throw AirlockError.input("\(what): chart config has no name and version")
+        }
+        let tag = version.replacingOccurrences(of: "+", with: "_")
+        var tagged = root
+        tagged.artifactType = MediaType.helmConfig
+        try contents.tag(tagged, refName: "charts/\(name):\(tag)", kind: "chart", location: location)
+        contents.charts.append(BundlePredicate.Chart(name: name, version: version, source: ref, digest: root.digest.description,
+                                                     chartDigest: chartLayer.digest.description, ref: "charts/\(name):\(tag)"))
+        return fetches
+    }
+
+    /// A chart from a classic repository (`index.yaml`), its digest checked when the index has one.
+    func addRepositoryChart(url: String, name: String, version: String, location: String, created: Int64,
+                            into contents: inout PackContents) async throws {
+        let what = "\(location): chart \(name) \(version) from \(url)"
+        guard let base = URLComponents(string: url), let host = base.host, ["https", "http"].contains(base.scheme ?? "") else {
+            throw AirlockError.input("\(what): repo must be an http(s) URL")
+        }
+        let fetcher = HTTPFetcher(options: transport, host: host, plainHTTP: base.scheme == "http")
+        defer { Task { await fetcher.shutdown() } }
+        let indexURL = url.hasSuffix("/") ? url + "index.yaml" : url + "/index.yaml"
+        let indexText = String(decoding: try await fetcher.get(indexURL, limit: 64 << 20), as: UTF8.self)
+        guard let index = try? Yams.load(yaml: indexText) as? [String: Any], let entries = index["entries"] as? [String: Any] else {
+            throw AirlockError.input("\(what): \(indexURL) is not a chart repository index")
+        }
+        guard let versions = entries[name] as? [[String: Any]] else {
+            throw AirlockError.input("\(what): the repository has no chart named \(name)")
+        }
+        guard let entry = versions.first(where: { "\($0["version"] ?? "")" == version }) else {
+            let known = versions.prefix(5).map { "\($0["version"] ?? "?")" }.joined(separator: ", ")
+            throw AirlockError.input("\(what): no version \(version) (newest: \(known))")
+        }
+        guard let first = (entry["urls"] as? [String])?.first else { throw AirlockError.input("\(what): the index lists no URL for it") }
+        let chartURL = first.contains("://") ? first : (URL(string: indexURL)?.deletingLastPathComponent().appendingPathComponent(first).absoluteString ?? first)
+        let bytes = try await fetcher.get(chartURL, limit: 1 << 30)
+        if let digest = entry["digest"] as? String, !digest.isEmpty, SHA256Hasher.hex(bytes) != digest.replacingOccurrences(of: "sha256:", with: "") {
+            throw AirlockError.verification("\(what): \(chartURL) does not match the digest \(digest) in index.yaml")
+        }
+        let stored = try store.ingest(bytes: bytes, what: what)
+        let metadata = try ChartSource.readMetadata(yaml: try ChartSource.chartYAML(inArchive: store.path(of: stored.digest), what: what),
+                                                     file: "\(name)-\(version).tgz Chart.yaml")
+        try ChartSource.addArtifact(metadata: metadata, archive: stored, source: "\(url) \(name)@\(version)", location: location,
+                                    created: created, store: store, into: &contents)
+    }
+}
+
+private func digestHex(_ bytes: [UInt8]) -> String { "sha256:" + SHA256Hasher.hex(bytes) }
+
+/// Feeds a registry download into a ``StoreDownload``.
+struct DownloadSink: BlobSink {
+    let download: StoreDownload
+
+    func offset() async throws -> Int64 { download.offset }
+    func write(_ bytes: ByteBuffer) async throws {
+        try bytes.withUnsafeReadableBytes { try download.write($0) }
+    }
+    func reset() async throws { try download.reset() }
+}

@@ -1,0 +1,173 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// Every manifest type airlock copies; registry 2.8 answers 404 for OCI manifests without it.
+public let manifestAcceptTypes = [
+    "application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json", "application/vnd.docker.distribution.manifest.v2+json",
+]
+
+/// A manifest as the registry served it: exact bytes, media type, and the digest of those bytes.
+public struct FetchedManifest: Sendable {
+    public let bytes: [UInt8]
+    public let mediaType: String
+    public let digest: String
+}
+
+/// Receives a blob's bytes as they arrive; `reset` restarts from scratch when a resume is refused.
+public protocol BlobSink: Sendable {
+    /// Bytes already held (a resumed download asks the registry for the rest).
+    func offset() async throws -> Int64
+    func write(_ bytes: ByteBuffer) async throws
+    func reset() async throws
+}
+
+extension RegistryClient {
+    static func pullScope(_ repository: String) -> String { "repository:\(repository):pull" }
+
+    /// `GET /v2/<repo>/manifests/<reference>` with every supported type in `Accept`. A digest
+    /// reference is checked against the bytes; the Docker-Content-Digest header is never trusted.
+    public func fetchManifest(_ repository: String, reference: String, digestOf: ([UInt8]) -> String) async throws -> FetchedManifest {
+        let answer = try await send(.GET, "\(baseURL)/v2/\(repository)/manifests/\(reference)",
+                                    headers: HTTPHeaders([("Accept", manifestAcceptTypes.joined(separator: ", "))]),
+                                    scopes: [Self.pullScope(repository)], operation: "GET manifest", collectLimit: 16 << 20)
+        switch answer.status {
+        case 200: break
+        case 404: throw RegistryError.status(host: host, operation: "\(repository):\(reference)", status: 404, detail: "not found (check the tag or digest)")
+        case 403: throw RegistryError.denied(host: host, repository: repository, detail: answer.errorDetail)
+        default: throw RegistryError.status(host: host, operation: "GET \(repository) manifest \(reference)", status: answer.status, detail: answer.errorDetail)
+        }
+        let mediaType = (answer.header("Content-Type") ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        if mediaType.contains("prettyjws") || mediaType == "application/vnd.docker.distribution.manifest.v1+json" {
+            throw RegistryError.protocolViolation(host: host, detail: "\(repository):\(reference) is a Docker schema 1 manifest, which airlock does not carry; re-push it with a current client")
+        }
+        let digest = digestOf(answer.body)
+        if reference.hasPrefix("sha256:"), reference != digest {
+            throw RegistryError.digestMismatch(what: "manifest \(repository)@\(reference)", expected: reference, actual: digest)
+        }
+        return FetchedManifest(bytes: answer.body, mediaType: mediaType, digest: digest)
+    }
+
+    /// Streams `GET /v2/<repo>/blobs/<digest>` into `sink`, following redirects without sending
+    /// credentials to another host, resuming with `Range` after a broken transfer, and retrying.
+    public func fetchBlob(_ repository: String, digest: String, size: Int64, into sink: any BlobSink) async throws {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                try await fetchBlobOnce(repository, digest: digest, size: size, into: sink)
+                return
+            } catch let error as RegistryError {
+                var retryable = false
+                switch error {
+                case .unreachable: retryable = true
+                case .status(_, _, let status, _): retryable = status >= 500 || status == 429
+                default: retryable = false
+                }
+                guard retryable, attempt < Self.maxAttempts else { throw error }
+                try await backoff(attempt: attempt, retryAfter: nil)
+            }
+        }
+    }
+
+    private func fetchBlobOnce(_ repository: String, digest: String, size: Int64, into sink: any BlobSink) async throws {
+        let scopes = [Self.pullScope(repository)]
+        var url = "\(baseURL)/v2/\(repository)/blobs/\(digest)"
+        var sameHost = true
+        for _ in 0..<6 {
+            let offset = try await sink.offset()
+            var request = HTTPClientRequest(url: url)
+            if offset > 0 { request.headers.add(name: "Range", value: "bytes=\(offset)-") }
+            if sameHost, let authorization = await session.header(for: scopes) {
+                request.headers.add(name: "Authorization", value: authorization)
+            }
+            let response: HTTPClientResponse
+            do { response = try await http.execute(request, timeout: .seconds(3600)) } catch { throw classify(error) }
+            let status = Int(response.status.code)
+            if [301, 302, 303, 307, 308].contains(status), let location = response.headers.first(name: "Location") {
+                _ = try? await response.body.collect(upTo: 1 << 16)
+                let next = resolve(location)
+                // Credentials stay with the registry: a redirect to object storage gets none.
+                sameHost = sameHost && URLComponents(string: next)?.host == URLComponents(string: baseURL)?.host
+                url = next
+                continue
+            }
+            if status == 401 && sameHost, let header = response.headers.first(name: "WWW-Authenticate"), AuthChallenge(header: header) != nil {
+                _ = try? await response.body.collect(upTo: 1 << 16)
+                // Let the generic path answer the challenge (it fetches and caches a token), then retry.
+                _ = try await send(.HEAD, "\(baseURL)/v2/\(repository)/blobs/\(digest)", scopes: scopes, operation: "HEAD blob")
+                continue
+            }
+            switch status {
+            case 200:
+                if offset > 0 { try await sink.reset() }
+            case 206:
+                break
+            case 416:
+                _ = try? await response.body.collect(upTo: 1 << 16)
+                try await sink.reset()
+                continue
+            case 404:
+                throw RegistryError.status(host: host, operation: "blob \(digest) of \(repository)", status: 404, detail: "not found")
+            case 401:
+                throw RegistryError.unauthorized(host: host, detail: "blob download refused")
+            case 403:
+                throw RegistryError.denied(host: host, repository: repository, detail: "blob download")
+            default:
+                throw RegistryError.status(host: host, operation: "GET blob \(digest)", status: status, detail: "")
+            }
+            do {
+                for try await chunk in response.body { try await sink.write(chunk) }
+            } catch let error as RegistryError {
+                throw error
+            } catch {
+                throw classify(error)
+            }
+            return
+        }
+        throw RegistryError.protocolViolation(host: host, detail: "too many redirects for blob \(digest)")
+    }
+}
+
+/// Plain HTTPS downloads (classic Helm chart repositories) with the same TLS and proxy settings.
+public final class HTTPFetcher: Sendable {
+    let http: HTTPClient
+
+    public init(options: TransportOptions, host: String, plainHTTP: Bool) {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.additionalTrustRoots = options.caFiles.map { .file($0) }
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .follow(max: 5, allowCycles: false),
+                                                     timeout: .init(connect: .seconds(10), read: .seconds(300)))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        if let proxy = options.proxy(for: host, plainHTTP: plainHTTP), let url = URLComponents(string: proxy), let proxyHost = url.host {
+            configuration.proxy = .server(host: proxyHost, port: url.port ?? 3128)
+        }
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    public func shutdown() async { try? await http.shutdown() }
+
+    /// GETs `url`, at most `limit` bytes.
+    public func get(_ url: String, limit: Int) async throws -> [UInt8] {
+        let host = URLComponents(string: url)?.host ?? url
+        let response: HTTPClientResponse
+        let body: ByteBuffer
+        do {
+            response = try await http.execute(HTTPClientRequest(url: url), timeout: .seconds(600))
+            body = try await response.body.collect(upTo: limit)
+        } catch {
+            let text = String(describing: error).lowercased()
+            if text.contains("certificate") || text.contains("handshake") || text.contains("ssl") {
+                throw RegistryError.tls(host: host, detail: "the server's certificate is not trusted")
+            }
+            throw RegistryError.unreachable(host: host, detail: String(describing: error))
+        }
+        guard response.status == .ok else {
+            throw RegistryError.status(host: host, operation: "GET \(url)", status: Int(response.status.code), detail: "")
+        }
+        return Array(buffer: body)
+    }
+}

@@ -1,0 +1,222 @@
+import Foundation
+import Testing
+
+/// The builder packs from registries: a real `docker-registry` seeded with skopeo (an OCI image,
+/// a Docker v2s2 image, a multi-platform index) and a Helm chart artifact.
+@Suite(.enabled(if: Harness.toolsAvailable("docker-registry", "skopeo", "htpasswd", "zstd", "python3", "openssl", "tinyproxy")))
+struct PullJourneyTests {
+    /// Seeds `registry` under `src/` from the example's layout; returns the refs.
+    private func seed(_ registry: TestRegistry, example: String) throws {
+        let destination = registry.tls
+            ? ["--dest-creds", "\(TestRegistry.username):\(TestRegistry.password)", "--dest-cert-dir", "\(registry.root)/certs.d"]
+            : ["--dest-tls-verify=false"]
+        let layout = "\(example)/build/oci"
+        for (source, target, extra) in [
+            ("app-1.4.2", "src/app:oci", [String]()), ("app-1.4.2", "src/app:v2s2", ["--format", "v2s2"]),
+            ("multi-1.4.2", "src/multi:1.4.2", ["--all"]),
+        ] {
+            let copy = try Harness.run(["skopeo", "copy", "--quiet"] + extra + destination + ["oci:\(layout):\(source)", "docker://\(registry.host)/\(target)"])
+            try #require(copy.status == 0, "seed \(target): \(copy.stderr)")
+        }
+    }
+
+    private func rawDigest(_ registry: TestRegistry, _ reference: String) throws -> String {
+        let raw = try Harness.run(["skopeo", "inspect", "--raw"] + registry.skopeoFlags + ["docker://\(registry.host)/\(reference)"])
+        try #require(raw.status == 0, "\(reference): \(raw.stderr)")
+        return "sha256:" + (try Harness.run(["sha256sum"], stdin: raw.data).stdout.prefix(64))
+    }
+
+    private func spec(_ host: String, extra: String = "") -> String {
+        """
+        apiVersion: airlock/v1
+        kind: Bundle
+        metadata: {name: pulled, version: "1", created: "2026-11-01T00:00:00Z"}
+        images:
+          - ref: \(host)/src/app:oci
+          - ref: \(host)/src/app:v2s2
+            name: registry.example.com/team/app-v2s2:1
+          - ref: \(host)/src/multi:1.4.2
+          - ref: \(host)/src/multi:1.4.2
+            name: registry.example.com/team/multi-arm:1
+            platforms: [linux/arm64]
+        \(extra)
+        """
+    }
+
+    @Test func imagesAndChartsPullFromAPlainRegistryWithTheirDigestsAndAPlatformSubset() throws {
+        let registry = try TestRegistry(tls: false)
+        defer { registry.stop() }
+        let packed = try PackedExample.make()
+        defer { packed.remove() }
+        try seed(registry, example: packed.example)
+        // The chart artifact goes in with airlock push (skopeo 1.9 does not copy Helm artifacts).
+        #expect(try Harness.airlock(["push", packed.bundle, "--registry", "\(registry.host)/seed", "--plain-http", registry.host,
+                                     "--key", "signer.pub", "-q", "--config-dir", "cfg"], in: packed.example).status == 0)
+        let work = "\(packed.root)/pull"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        try spec(registry.host, extra: "charts:\n  - ref: oci://\(registry.host)/seed/charts/platform:1.4.2\n")
+            .write(toFile: "\(work)/airlock.yaml", atomically: true, encoding: .utf8)
+        let pack = try Harness.airlock(["pack", "-q", "--plain-http", registry.host, "--output", "json"], in: work)
+        try #require(pack.status == 0, "pack: \(pack.stderr)")
+        let result = try #require(try JSONSerialization.jsonObject(with: pack.data) as? [String: Any])
+        let images = try #require(result["images"] as? [[String: Any]])
+        let byName = Dictionary(uniqueKeysWithValues: images.map { ($0["name"] as? String ?? "", $0) })
+        #expect(byName["\(registry.host)/src/app:oci"]?["digest"] as? String == (try rawDigest(registry, "src/app:oci")))
+        #expect(byName["registry.example.com/team/app-v2s2:1"]?["digest"] as? String == (try rawDigest(registry, "src/app:v2s2")))
+        #expect(byName["registry.example.com/team/app-v2s2:1"]?["mediaType"] as? String == "application/vnd.docker.distribution.manifest.v2+json")
+        let multi = try rawDigest(registry, "src/multi:1.4.2")
+        #expect(byName["\(registry.host)/src/multi:1.4.2"]?["digest"] as? String == multi)
+        #expect(byName["\(registry.host)/src/multi:1.4.2"]?["platforms"] as? [String] == ["linux/amd64", "linux/arm64"])
+        let arm = try #require(byName["registry.example.com/team/multi-arm:1"])
+        #expect(arm["sourceDigest"] as? String == multi, "old index digest recorded")
+        #expect(arm["digest"] as? String != multi && arm["platforms"] as? [String] == ["linux/arm64"])
+        let chart = try #require((result["charts"] as? [[String: Any]])?.first)
+        #expect(chart["digest"] as? String == (try rawDigest(registry, "seed/charts/platform:1.4.2")), "chart manifest kept byte for byte")
+
+        // The bundle verifies, and its images copy out whole.
+        let unpack = try Harness.airlock(["unpack", "pulled-1.tar.zst", "-o", "u", "--allow-unsigned"], in: work)
+        #expect(unpack.status == 0, "\(unpack.stderr)")
+        let copy = try Harness.run(["skopeo", "copy", "--quiet", "--all", "oci:\(work)/u/oci:registry.example.com/team/multi-arm:1", "oci:\(work)/c:m"])
+        #expect(copy.status == 0, "\(copy.stderr)")
+    }
+
+    @Test func credentialsCAsProxiesAndMissingTagsEachFailWithOneLineAndNoBundle() throws {
+        let registry = try TestRegistry(tls: true)
+        defer { registry.stop() }
+        let root = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let example = try Harness.makeExample(in: root, dockerArchive: false)
+        try seed(registry, example: example)
+        try spec(registry.host).write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
+        let docker = ["DOCKER_CONFIG": "\(root)/docker", "NO_PROXY": "", "no_proxy": "", "HTTPS_PROXY": "", "https_proxy": ""]
+
+        func expectFailure(_ arguments: [String], environment: [String: String] = [:], status: Int32 = 3, saying text: String) throws {
+            let result = try Harness.airlock(["pack", "-q"] + arguments, in: root, environment: docker.merging(environment) { _, new in new })
+            #expect(result.status == status, "\(arguments): \(result.stderr)")
+            #expect(result.stderr.contains(text), "expected \"\(text)\" in: \(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count == 1, "one line: \(result.stderr)")
+            #expect(!result.stderr.contains(TestRegistry.password))
+            #expect(!FileManager.default.fileExists(atPath: "\(root)/pulled-1.tar.zst"))
+        }
+
+        try expectFailure(["--ca-file", registry.caFile], saying: "airlock login \(registry.host)")
+        try expectFailure([], saying: "--ca-file")
+        // Wrong password, stored the way docker does.
+        try FileManager.default.createDirectory(atPath: "\(root)/docker", withIntermediateDirectories: true)
+        let wrong = Data("\(TestRegistry.username):not-the-password".utf8).base64EncodedString()
+        try "{\"auths\":{\"\(registry.host)\":{\"auth\":\"\(wrong)\"}}}".write(toFile: "\(root)/docker/config.json", atomically: true, encoding: .utf8)
+        try expectFailure(["--ca-file", registry.caFile], saying: "refused the credentials")
+        try FileManager.default.removeItem(atPath: "\(root)/docker/config.json")
+        let login = try Harness.run([Harness.airlock, "login", registry.host, "-u", TestRegistry.username, "--password-stdin", "--ca-file", registry.caFile],
+                                    environment: docker, stdin: Data(TestRegistry.password.utf8))
+        #expect(login.status == 0, "\(login.stderr)")
+        // An unreachable proxy.
+        let closed = try freePort()
+        try expectFailure(["--ca-file", registry.caFile], environment: ["HTTPS_PROXY": "http://127.0.0.1:\(closed)"], saying: "through proxy http://127.0.0.1:\(closed)")
+
+        // Through a real forward proxy (tinyproxy, HTTPS via CONNECT) it works.
+        let proxy = try TinyProxy()
+        defer { proxy.stop() }
+        let through = try Harness.airlock(["pack", "-q", "--ca-file", registry.caFile], in: root,
+                                          environment: docker.merging(["HTTPS_PROXY": "http://\(proxy.address)"]) { _, new in new })
+        #expect(through.status == 0, "through tinyproxy: \(through.stderr)")
+        #expect(proxy.log().contains("CONNECT"), "the proxy carried the traffic")
+        try FileManager.default.removeItem(atPath: "\(root)/pulled-1.tar.zst")
+
+        // A missing tag.
+        try spec(registry.host).replacingOccurrences(of: "src/app:oci", with: "src/app:nope").write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
+        try expectFailure(["--ca-file", registry.caFile], saying: "src/app:nope")
+    }
+
+    @Test func damagedBlobsAbortAndAKilledRegistryIsRetried() throws {
+        let registry = try TestRegistry(tls: false)
+        defer { registry.stop() }
+        let root = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let example = try Harness.makeExample(in: root, dockerArchive: false, layerMB: 48)
+        try seed(registry, example: example)
+        try spec(registry.host).write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
+
+        // Kill the registry while the large layers download; bring it back at once.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Harness.airlock)
+        process.arguments = ["pack", "-q", "--plain-http", registry.host, "--jobs", "1", "--output", "json"]
+        process.currentDirectoryURL = URL(fileURLWithPath: root)
+        process.environment = ProcessInfo.processInfo.environment.merging(["AIRLOCK_CACHE": "\(root)/.cache"]) { _, new in new }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        var waited = 0
+        while process.isRunning && waited < 5000 {
+            let partial = (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/.cache/tmp")) ?? []
+            if partial.contains(where: { ((try? FileManager.default.attributesOfItem(atPath: "\(root)/.cache/tmp/\($0)")[.size] as? Int) ?? 0) > 1 << 20 }) { break }
+            usleep(1_000)
+            waited += 1
+        }
+        registry.kill()
+        try registry.start()
+        process.waitUntilExit()
+        _ = output.fileHandleForReading.readDataToEndOfFile()
+        #expect(process.terminationStatus == 0, "the pack retried through the restart")
+        let verify = try Harness.airlock(["verify", "pulled-1.tar.zst", "--allow-unsigned"], in: root)
+        #expect(verify.status == 0, "\(verify.stderr)")
+        try FileManager.default.removeItem(atPath: "\(root)/pulled-1.tar.zst")
+
+        // A registry serving bytes that do not match their digest: the pack stops, naming both.
+        let stored = registry.storedBlobs().sorted()
+        let sizes = stored.map { digest in
+            ((try? FileManager.default.attributesOfItem(atPath: "\(registry.root)/data/docker/registry/v2/blobs/sha256/\(digest.prefix(2))/\(digest)/data")[.size] as? Int) ?? 0, digest)
+        }
+        let victim = try #require(sizes.max { $0.0 < $1.0 }?.1)
+        let path = "\(registry.root)/data/docker/registry/v2/blobs/sha256/\(victim.prefix(2))/\(victim)/data"
+        var data = try Data(contentsOf: URL(fileURLWithPath: path))
+        data[data.count / 3] ^= 0x20
+        try data.write(to: URL(fileURLWithPath: path))
+        let damaged = try Harness.airlock(["pack", "-q", "--plain-http", registry.host], in: root,
+                                          environment: ["AIRLOCK_CACHE": "\(root)/fresh-cache"])
+        #expect(damaged.status == 1, "\(damaged.stderr)")
+        #expect(damaged.stderr.contains("blob sha256:\(victim)") && damaged.stderr.contains("src/app"), "\(damaged.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(root)/pulled-1.tar.zst"))
+    }
+}
+
+/// Debian's tinyproxy as a real forward proxy on a free loopback port.
+final class TinyProxy: @unchecked Sendable {
+    // @unchecked: used only by the test that owns it.
+    let root: String
+    let port: Int
+    private let process: Process
+    var address: String { "127.0.0.1:\(port)" }
+
+    init() throws {
+        root = try Harness.temporaryDirectory("tinyproxy")
+        port = try freePort()
+        let config = """
+            Port \(port)
+            Listen 127.0.0.1
+            Timeout 60
+            LogFile "\(root)/tinyproxy.log"
+            LogLevel Connect
+            MaxClients 20
+            Allow 127.0.0.1
+            """
+        try config.write(toFile: "\(root)/tinyproxy.conf", atomically: true, encoding: .utf8)
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["tinyproxy", "-d", "-c", "\(root)/tinyproxy.conf"]
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        for _ in 0..<200 where !canConnect(port: port) { usleep(25_000) }
+    }
+
+    func log() -> String { (try? String(contentsOfFile: "\(root)/tinyproxy.log", encoding: .utf8)) ?? "" }
+
+    func stop() {
+        // tinyproxy waits for its connections on SIGTERM; the test is done with it.
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: root)
+    }
+}
