@@ -28,14 +28,7 @@ struct VerifyCommand: ParsableCommand {
     @OptionGroup var outputOptions: OutputOptions
 
     func run() throws {
-        let report = try Verifier(path: bundle, policy: try trust.policy()).run()
-        if outputOptions.output == .json {
-            try outputOptions.emit(report) { "" }
-            if !report.verified { throw ExitCode(ExitStatus.checkFailed.rawValue) }
-            return
-        }
-        try requireVerified(report)
-        print(renderVerified(report), terminator: "")
+        try emitVerification(try Verifier(path: bundle, policy: try trust.policy()).run(), outputOptions)
     }
 }
 
@@ -51,14 +44,8 @@ struct UnpackCommand: ParsableCommand {
     @OptionGroup var outputOptions: OutputOptions
 
     func run() throws {
-        let report = try Unpacker(bundle: bundle, output: out, policy: try trust.policy()).unpack()
-        if outputOptions.output == .json {
-            try outputOptions.emit(report) { "" }
-            if !report.verified { throw ExitCode(ExitStatus.checkFailed.rawValue) }
-            return
-        }
-        try requireVerified(report)
-        print(renderVerified(report) + "unpacked into \(out)\n", terminator: "")
+        try emitVerification(try Unpacker(bundle: bundle, output: out, policy: try trust.policy()).unpack(), outputOptions,
+                             trailer: "unpacked into \(out)\n")
     }
 }
 
@@ -114,4 +101,15 @@ struct ExtractCommand: ParsableCommand {
         try access.extract(entry, to: out)
         try outputOptions.emit(Result(entry: entry, written: out)) { "wrote \(entry) to \(out) (verified)\n" }
     }
+}
+
+/// Prints a verification report (JSON, or text for a verified bundle) and exits 1 if it failed.
+private func emitVerification(_ report: VerificationReport, _ output: OutputOptions, trailer: String = "") throws {
+    if output.output == .json {
+        try output.emit(report) { "" }
+        if !report.verified { throw ExitCode(ExitStatus.checkFailed.rawValue) }
+        return
+    }
+    try requireVerified(report)
+    print(renderVerified(report) + trailer, terminator: "")
 }

@@ -72,15 +72,8 @@ public final class FileDescriptor {
 
     /// Reads exactly `count` bytes at `offset`, failing on a short file.
     public func readExactly(_ count: Int, at offset: Int64) throws -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let got = try bytes.withUnsafeMutableBytes { buffer in
-                try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), at: offset + Int64(done))
-            }
-            guard got > 0 else { throw BundleIOError.notABundle("\(path) ends early (truncated)") }
-            done += got
-        }
+        let bytes = try readUpTo(count, at: offset)
+        guard bytes.count == count else { throw BundleIOError.notABundle("\(path) ends early (truncated)") }
         return bytes
     }
 
