@@ -44,7 +44,10 @@ struct PushCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Upload blobs in PATCH chunks of this many bytes (for proxies that limit body size).")
     var chunkSize: Int64?
     @Option(name: .long, help: "Where to write mapping.json/.txt and the node mirror configs.") var configDir = "airlock-push"
-    @Flag(name: .shortAndLong, help: "No progress lines on stderr.") var quiet = false
+    @Option(name: .long, help: ArgumentHelp("Renaming rules: rules: [{match: SOURCE-PREFIX, replace: NEW-PREFIX}].", valueName: "FILE"))
+    var rules: String?
+    @Flag(name: .shortAndLong, help: "No progress on stderr (otherwise a live line on a terminal, plain lines elsewhere, JSON lines with --output json).")
+    var quiet = false
     @OptionGroup var outputOptions: OutputOptions
 
     func run() async throws {
@@ -53,18 +56,18 @@ struct PushCommand: AsyncParsableCommand {
         if trust.allowUnsigned && outputOptions.output == .text {
             note("WARNING: --allow-unsigned: an unsigned bundle will be pushed without proof of who made it")
         }
-        let options = Pusher.Options(source: bundle, target: registry, policy: policy, transport: try registryOptions.transport(),
+        var options = Pusher.Options(source: bundle, target: registry, policy: policy, transport: try registryOptions.transport(),
                                      chunkSize: chunkSize, configDirectory: configDir)
-        let showProgress = !quiet && outputOptions.output == .text
-        let report = try await Pusher(options: options) { event in
-            guard showProgress else { return }
-            switch event {
-            case .planned(let images, let blobs, let bytes): note("pushing \(images) images/charts: \(blobs) blobs, \(formatBytes(bytes))")
-            case .blob(let digest, let outcome, let bytes):
-                note("  blob \(digest.prefix(19)): \(outcome.rawValue)\(bytes > 0 ? " (\(formatBytes(bytes)))" : "")")
-            case .manifest(let reference, let pushed): note("  manifest \(reference): \(pushed ? "pushed" : "present")")
-            }
-        }.push()
+        if let rules { options.rules = try PushRules.load(path: rules) }
+        let progress = PushProgress(quiet: quiet, output: outputOptions.output)
+        let report: PushReport
+        do {
+            report = try await Pusher(options: options, progress: progress.handle).push()
+            progress.finish()
+        } catch {
+            progress.finish()
+            throw error
+        }
         try outputOptions.emit(report) {
             var text = report.images.map { "\($0.source) -> \($0.target)@\($0.digest)\n" }.joined()
             text += "blobs: \(report.blobs.uploaded) uploaded (\(formatBytes(report.blobs.bytesSent))), \(report.blobs.present) already present, \(report.blobs.mounted) mounted\n"

@@ -24,7 +24,7 @@ struct ImagePlan: Sendable {
     }
 
     /// Reads `oci/index.json` and every manifest it reaches (each verified against the statement).
-    static func make(from source: any PushSource, target: PushTarget) async throws -> [ImagePlan] {
+    static func make(from source: any PushSource, target: PushTarget, rules: PushRules) async throws -> [ImagePlan] {
         let index = try ContentDocument(bytes: try await source.bytes(of: "oci/index.json"), declaredType: MediaType.ociIndex)
         var plans: [ImagePlan] = []
         for root in index.manifests {
@@ -34,11 +34,11 @@ struct ImagePlan: Sendable {
             let tag: String?
             if kind == "chart" {
                 let parts = refName.split(separator: ":", maxSplits: 1).map(String.init)
-                repository = target.repository(for: parts[0])
+                repository = target.repository(for: try rules.path(for: parts[0], fallback: parts[0]))
                 tag = parts.count > 1 ? parts[1] : nil
             } else {
                 let reference = try ImageReference(refName)
-                repository = target.repository(for: reference.repository)
+                repository = target.repository(for: try rules.path(for: reference.name, fallback: reference.repository))
                 tag = reference.tag
             }
             var children: [Document] = []

@@ -9,6 +9,17 @@ struct MirrorConfigs {
     let plainHTTP: Bool
     let caFiles: [String]
     let mappings: [PushReport.Mapping]
+    var rules = PushRules()
+
+    /// Rules that rename repositories of `source` (`match` starts with `source/`): (repository prefix, new path).
+    func renames(in source: String) -> [(from: String, to: String)] {
+        rules.rules.compactMap { rule in
+            guard rule.match.hasPrefix(source + "/") else { return nil }
+            let from = String(rule.match.dropFirst(source.count + 1))
+            let to = rule.replace
+            return (from, target.prefix.isEmpty ? to : "\(target.prefix)/\(to)")
+        }
+    }
 
     /// Source registries of the pushed images (charts have none).
     var sourceRegistries: [String] {
@@ -53,6 +64,9 @@ struct MirrorConfigs {
         text += "server = \(quote(upstream))\n\n[host.\(quote(mirror))]\n  capabilities = [\"pull\", \"resolve\"]\n"
         if !target.prefix.isEmpty { text += "  override_path = true\n" }
         if let ca = caFiles.first { text += "  ca = \(quote(ca))  # the CA's path on the node\n" }
+        if !renames(in: source).isEmpty {
+            text += "# Repositories renamed by push rules cannot be mapped by containerd; pull them by their new names.\n"
+        }
         return text
     }
 
@@ -60,7 +74,15 @@ struct MirrorConfigs {
         var text = "# Written by airlock push: /etc/rancher/k3s/registries.yaml\nmirrors:\n"
         for source in sourceRegistries {
             text += "  \(quote(source)):\n    endpoint:\n      - \(quote("\(scheme)://\(target.host)"))\n"
-            if !target.prefix.isEmpty { text += "    rewrite:\n      \(quote("^(.*)$")): \(quote("\(target.prefix)/$1"))\n" }
+            let renamed = renames(in: source)
+            if !target.prefix.isEmpty || !renamed.isEmpty {
+                text += "    rewrite:\n"
+                for (from, to) in renamed {
+                    let pattern = "^" + NSRegularExpression.escapedPattern(for: from) + "(.*)$"
+                    text += "      \(quote(pattern)): \(quote(to + "$1"))\n"
+                }
+                text += "      \(quote("^(.*)$")): \(quote(target.prefix.isEmpty ? "$1" : "\(target.prefix)/$1"))\n"
+            }
         }
         if sourceRegistries.isEmpty { text += "  {}\n" }
         if let ca = caFiles.first {
@@ -73,6 +95,11 @@ struct MirrorConfigs {
         var text = "# Written by airlock push: /etc/containers/registries.conf.d/airlock.conf\n"
         let location = target.prefix.isEmpty ? target.host : "\(target.host)/\(target.prefix)"
         for source in sourceRegistries {
+            for (from, to) in renames(in: source) {
+                let prefix = "\(source)/\(from)".trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+                text += "\n[[registry]]\nprefix = \(quote(prefix))\nlocation = \(quote("\(target.host)/\(to)".trimmingCharacters(in: CharacterSet(charactersIn: "/"))))\n"
+                if plainHTTP { text += "insecure = true\n" }
+            }
             text += "\n[[registry]]\nprefix = \(quote(source))\nlocation = \(quote(location))\n"
             if plainHTTP { text += "insecure = true\n" }
         }

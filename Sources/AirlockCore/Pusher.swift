@@ -23,6 +23,8 @@ public struct Pusher: Sendable {
         public var chunkSize: Int64?
         /// Where the mapping and node mirror configs go.
         public var configDirectory: String
+        /// Renaming rules (`--rules`).
+        public var rules = PushRules()
 
         public init(source: String, target: String, policy: SignaturePolicy, transport: TransportOptions, chunkSize: Int64?,
                     configDirectory: String) {
@@ -53,7 +55,7 @@ public struct Pusher: Sendable {
         let source: any PushSource = isDirectory.boolValue
             ? try FolderPushSource(root: options.source, policy: options.policy)
             : try BundlePushSource(path: options.source, policy: options.policy)
-        let plans = try await ImagePlan.make(from: source, target: target)
+        let plans = try await ImagePlan.make(from: source, target: target, rules: options.rules)
         guard let first = plans.first else { throw AirlockError.input("\(options.source) holds no images or charts to push") }
 
         let client = try RegistryClient(host: target.host, options: options.transport)
@@ -91,7 +93,8 @@ public struct Pusher: Sendable {
             PushReport.Mapping(source: $0.sourceName, target: $0.targetName(host: target.host), digest: $0.root.digest.description, kind: $0.kind)
         }
         let files = try MirrorConfigs(target: target, plainHTTP: options.transport.usesPlainHTTP(target.host),
-                                      caFiles: options.transport.caFiles, mappings: mappings).write(to: options.configDirectory)
+                                      caFiles: options.transport.caFiles, mappings: mappings, rules: options.rules)
+            .write(to: options.configDirectory)
         return await tally.report(registry: options.target, mappings: mappings, files: files,
                                   unsigned: source.statement.predicate.formatVersion > 0 && isUnsigned())
     }

@@ -88,6 +88,31 @@ struct PushJourneyTests {
         #expect(mapping.contains("registry.example.com/team/multi:1.4.2 -> \(registry.host)/mirror/team/multi:1.4.2@sha256:"))
     }
 
+    @Test func renamingRulesMoveRepositoriesAndJSONProgressIsOneEventPerLine() throws {
+        let registry = try TestRegistry(tls: false)
+        defer { registry.stop() }
+        let packed = try PackedExample.make()
+        defer { packed.remove() }
+        try "rules:\n  - match: registry.example.com/team/\n    replace: platform/\n  - match: charts/\n    replace: helm/\n"
+            .write(toFile: "\(packed.example)/rules.yaml", atomically: true, encoding: .utf8)
+        let push = try Harness.airlock(["push", packed.bundle, "--registry", "\(registry.host)/site", "--plain-http", registry.host,
+                                        "--key", "signer.pub", "--rules", "rules.yaml", "--config-dir", "cfg", "--output", "json"], in: packed.example)
+        try #require(push.status == 0, "\(push.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: push.data) as? [String: Any])
+        let targets = Set((report["images"] as? [[String: String]] ?? []).compactMap { $0["target"] })
+        #expect(targets.contains("\(registry.host)/site/platform/app:1.4.2"))
+        #expect(targets.contains("\(registry.host)/site/helm/platform:1.4.2"))
+        #expect(try registry.tags("site/platform/multi") == ["1.4.2"])
+        let events = push.stderr.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(!events.isEmpty && events.allSatisfy { $0?["event"] != nil }, "JSON lines: \(push.stderr)")
+        #expect(events.contains { $0?["event"] as? String == "blob" && $0?["outcome"] as? String == "uploaded" })
+        let conf = try String(contentsOfFile: "\(packed.example)/cfg/containers/registries.conf", encoding: .utf8)
+        #expect(conf.contains("prefix = \"registry.example.com/team\"\nlocation = \"\(registry.host)/site/platform\""), "\(conf)")
+        let bad = try Harness.airlock(["push", packed.bundle, "--registry", registry.host, "--plain-http", registry.host, "--key", "signer.pub",
+                                       "--rules", "airlock.yaml", "-q"], in: packed.example)
+        #expect(bad.status == 2 && bad.stderr.contains("airlock.yaml:1: unknown key \"apiVersion\""), "\(bad.stderr)")
+    }
+
     @Test func anInterruptedPushResumesWithoutResendingWhatArrived() throws {
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }
