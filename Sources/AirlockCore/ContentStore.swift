@@ -82,8 +82,8 @@ public struct ContentStore: Sendable {
 
     /// Stores the file at `source`, streaming, optionally checking it against `expected`.
     public func ingest(file source: String, expected: Digest? = nil, expectedSize: Int64? = nil, what: String) throws -> Ingested {
-        if let expected, contains(expected, size: expectedSize) {
-            return Ingested(digest: expected, size: expectedSize ?? 0, head: try readHead(of: expected))
+        if let expected, let expectedSize, contains(expected, size: expectedSize) {
+            return Ingested(digest: expected, size: expectedSize, head: try readHead(of: expected))
         }
         let input = try FileDescriptor.openForReading(source)
         return try ingest(expected: expected, expectedSize: expectedSize, what: what) { sink in

@@ -8,6 +8,8 @@ import Signing
 /// checked against the statement's digest.
 protocol PushSource: Sendable {
     var statement: Statement { get }
+    /// The bundle carries no signature (pushed only because the policy allowed it).
+    var unsigned: Bool { get }
     /// A fresh, verifying reader of a (possibly large) entry.
     func chunks(of path: String) throws -> any ByteChunkSource
 }
@@ -34,12 +36,14 @@ extension PushSource {
 struct BundlePushSource: PushSource {
     let path: String
     let statement: Statement
+    let unsigned: Bool
     let index: SeekIndex
 
     init(path: String, policy: SignaturePolicy) throws {
         let access = try BundleRandomAccess(path: path, policy: policy)
         self.path = path
         statement = access.statement
+        unsigned = access.unsigned
         index = try FrameReader(path: path).index
     }
 
@@ -57,6 +61,7 @@ struct BundlePushSource: PushSource {
 struct FolderPushSource: PushSource {
     let root: String
     let statement: Statement
+    let unsigned: Bool
 
     init(root: String, policy: SignaturePolicy) throws {
         self.root = root
@@ -69,6 +74,7 @@ struct FolderPushSource: PushSource {
         } catch let failure as CheckFailure {
             throw AirlockError.verification(failure.message)
         }
+        unsigned = report.unsigned
     }
 
     func chunks(of entryPath: String) throws -> any ByteChunkSource {

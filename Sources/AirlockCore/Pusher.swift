@@ -95,13 +95,7 @@ public struct Pusher: Sendable {
         let files = try MirrorConfigs(target: target, plainHTTP: options.transport.usesPlainHTTP(target.host),
                                       caFiles: options.transport.caFiles, mappings: mappings, rules: options.rules)
             .write(to: options.configDirectory)
-        return await tally.report(registry: options.target, mappings: mappings, files: files,
-                                  unsigned: source.statement.predicate.formatVersion > 0 && isUnsigned())
-    }
-
-    private func isUnsigned() -> Bool {
-        if case .allowUnsigned = options.policy { return true }
-        return false
+        return await tally.report(registry: options.target, mappings: mappings, files: files, unsigned: source.unsigned)
     }
 
     /// One blob into every repository that needs it: present → skip; already sent to another

@@ -8,6 +8,8 @@ import Signing
 public final class BundleRandomAccess {
     private let frames: FrameReader
     public let statement: Statement
+    /// The bundle carries no signature (the policy allowed that).
+    public let unsigned: Bool
     private let subjects: [String: Statement.Subject]
 
     public init(path: String, policy: SignaturePolicy) throws {
@@ -25,6 +27,7 @@ public final class BundleRandomAccess {
         } catch let failure as CheckFailure {
             throw AirlockError.verification(failure.message)
         }
+        unsigned = report.unsigned
         subjects = Dictionary(statement.subject.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
