@@ -38,7 +38,7 @@ let package = Package(
             name: "AirlockCore",
             dependencies: [
                 "OCI", "BundleIO", "Signing", "Endpoints", "StrictYAML", "Registry",
-                .product(name: "Yams", package: "Yams"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .target(

@@ -4,7 +4,7 @@ import NIOCore
 import OCI
 import Registry
 import Signing
-import Yams
+import StrictYAML
 
 /// Images and charts pulled from registries and chart repositories on the connected side. Every
 /// manifest and blob lands in the content store only after its digest checked out; blobs already
@@ -211,7 +211,10 @@ final class RegistrySource: @unchecked Sendable {
         defer { Task { await fetcher.shutdown() } }
         let indexURL = url.hasSuffix("/") ? url + "index.yaml" : url + "/index.yaml"
         let indexText = String(decoding: try await fetcher.get(indexURL, limit: 64 << 20), as: UTF8.self)
-        guard let index = try? Yams.load(yaml: indexText) as? [String: Any], let entries = index["entries"] as? [String: Any] else {
+        // Every scalar read as text: a digest or version of digits only must not become a number.
+        guard let document = try? parseDocuments(indexText, file: indexURL).first,
+              let index = try? document.plainValue(booleanKeys: ["deprecated", "removed"]) as? [String: Any],
+              let entries = index["entries"] as? [String: Any] else {
             throw AirlockError.input("\(what): \(indexURL) is not a chart repository index")
         }
         guard let versions = entries[name] as? [[String: Any]] else {

@@ -128,6 +128,80 @@ struct PullJourneyTests {
         try expectFailure(["--ca-file", registry.caFile], saying: "src/app:nope")
     }
 
+    @Test func classicChartRepositoriesOverHTTPSWithTheirDigestChecked() throws {
+        let root = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let example = try Harness.makeExample(in: root, dockerArchive: false)
+        // A static HTTPS chart repository: index.yaml + the packaged chart, with a test CA.
+        let site = "\(root)/site"
+        try FileManager.default.createDirectory(atPath: site, withIntermediateDirectories: true)
+        #expect(try Harness.run(["tar", "-czf", "\(site)/platform-1.4.2.tgz", "-C", "\(example)/charts", "platform"]).status == 0)
+        let digest = try Harness.sha256(ofFile: "\(site)/platform-1.4.2.tgz")
+        let index = """
+            apiVersion: v1
+            entries:
+              platform:
+                - {apiVersion: v2, name: platform, version: 1.4.2, digest: \(digest), urls: [platform-1.4.2.tgz]}
+                - {apiVersion: v2, name: platform, version: 1.4.1, digest: \(String(repeating: "0", count: 64)), urls: [platform-1.4.2.tgz]}
+            """
+        try index.write(toFile: "\(site)/index.yaml", atomically: true, encoding: .utf8)
+        let certificates = try Harness.run(["sh", "-c", """
+            set -e; cd "$0"
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=charts CA" 2>/dev/null
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.csr -subj "/CN=127.0.0.1" 2>/dev/null
+            printf 'subjectAltName=IP:127.0.0.1\\n' > ext.cnf
+            openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile ext.cnf 2>/dev/null
+            """, root])
+        try #require(certificates.status == 0, "\(certificates.stderr)")
+        let port = try freePort()
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", "-c", """
+            import http.server, ssl, sys, functools
+            root, port, cert, key = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+            handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=root)
+            httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(cert, key)
+            httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+            httpd.serve_forever()
+            """, site, "\(port)", "\(root)/server.pem", "\(root)/server.key"]
+        server.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        server.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try server.run()
+        defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
+        for _ in 0..<200 { if canConnect(port: port) { break }; usleep(25_000) }
+
+        func spec(_ version: String) throws {
+            try """
+                apiVersion: airlock/v1
+                kind: Bundle
+                metadata: {name: charts, version: "1", created: "2026-11-01T00:00:00Z"}
+                charts:
+                  - repo: https://127.0.0.1:\(port)/
+                    name: platform
+                    version: \(version)
+                """.write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
+        }
+        try spec("1.4.2")
+        let pack = try Harness.airlock(["pack", "-q", "--ca-file", "\(root)/ca.pem", "--output", "json"], in: root,
+                                       environment: ["HTTPS_PROXY": "", "https_proxy": ""])
+        try #require(pack.status == 0, "\(pack.stderr)")
+        let chart = try #require((try JSONSerialization.jsonObject(with: pack.data) as? [String: Any])?["charts"] as? [[String: Any]])
+        #expect(chart.first?["chartDigest"] as? String == "sha256:\(digest)", "the chart is carried byte for byte")
+        try FileManager.default.removeItem(atPath: "\(root)/charts-1.tar.zst")
+
+        for (version, status, message) in [("1.4.1", Int32(1), "does not match the digest"), ("9.9.9", Int32(2), "no version 9.9.9")] {
+            try spec(version)
+            let bad = try Harness.airlock(["pack", "-q", "--ca-file", "\(root)/ca.pem"], in: root, environment: ["HTTPS_PROXY": "", "https_proxy": ""])
+            #expect(bad.status == status && bad.stderr.contains(message), "\(version): \(bad.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: "\(root)/charts-1.tar.zst"))
+        }
+        try spec("1.4.2")
+        let untrusted = try Harness.airlock(["pack", "-q"], in: root, environment: ["HTTPS_PROXY": "", "https_proxy": ""])
+        #expect(untrusted.status == 3 && untrusted.stderr.contains("--ca-file"), "\(untrusted.stderr)")
+    }
+
     @Test func damagedBlobsAbortAndAKilledRegistryIsRetried() throws {
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }
@@ -208,7 +282,7 @@ final class TinyProxy: @unchecked Sendable {
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
-        for _ in 0..<200 where !canConnect(port: port) { usleep(25_000) }
+        for _ in 0..<200 { if canConnect(port: port) { break }; usleep(25_000) }
     }
 
     func log() -> String { (try? String(contentsOfFile: "\(root)/tinyproxy.log", encoding: .utf8)) ?? "" }
