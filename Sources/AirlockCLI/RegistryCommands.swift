@@ -70,7 +70,7 @@ struct PushCommand: AsyncParsableCommand {
         }
         try outputOptions.emit(report) {
             var text = report.images.map { "\($0.source) -> \($0.target)@\($0.digest)\n" }.joined()
-            text += "blobs: \(report.blobs.uploaded) uploaded (\(formatBytes(report.blobs.bytesSent))), \(report.blobs.present) already present, \(report.blobs.mounted) mounted\n"
+            text += "blobs: \(report.blobs.uploaded) uploaded (\(formatBytes(report.blobs.bytesSent))), \(report.blobs.present) already present, \(report.blobs.mounted) mounted, \(report.blobs.retried) requests retried\n"
             text += "manifests: \(report.manifestsPushed) pushed, \(report.manifestsPresent) already present\n"
             text += "mapping and mirror configs in \(configDir)/\n"
             return text

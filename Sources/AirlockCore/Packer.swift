@@ -115,6 +115,9 @@ public struct Packer {
             progress(.collecting(kind: "image", name: image.name?.description ?? image.written))
             switch image.source {
             case .registry(let reference):
+                if image.referrers {
+                    throw AirlockError.unsupported("\(image.location): referrers: true (carrying signatures and SBOMs) is not built yet; remove it, or list the signature and SBOM artifacts as images of their own")
+                }
                 fetches += try await remote.addImage(reference, name: image.name, platforms: image.platforms.isEmpty ? options.platforms : image.platforms,
                                                      written: image.written, location: image.location, into: &contents)
             case .layout(let path, let select):

@@ -95,7 +95,9 @@ public struct Pusher: Sendable {
         let files = try MirrorConfigs(target: target, plainHTTP: options.transport.usesPlainHTTP(target.host),
                                       caFiles: options.transport.caFiles, mappings: mappings, rules: options.rules)
             .write(to: options.configDirectory)
-        return await tally.report(registry: options.target, mappings: mappings, files: files, unsigned: source.unsigned)
+        var report = await tally.report(registry: options.target, mappings: mappings, files: files, unsigned: source.unsigned)
+        report.blobs.retried = await client.retries
+        return report
     }
 
     /// One blob into every repository that needs it: present → skip; already sent to another
@@ -194,6 +196,8 @@ public struct PushReport: Sendable, Codable {
         public var bytesSent: Int64 = 0
         /// Digests sent in full by this push, sorted.
         public var uploadedDigests: [String] = []
+        /// Requests sent again after a transient failure (5xx, 429, broken connection).
+        public var retried = 0
     }
 
     public var registry: String

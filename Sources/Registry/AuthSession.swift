@@ -39,3 +39,9 @@ actor AuthSession {
         "\(challenge.realm ?? "")|\(challenge.service ?? "")|\(scopes.sorted().joined(separator: " "))"
     }
 }
+
+/// Counts the requests a client had to send again (5xx, 429, broken or refused connections).
+actor RetryCounter {
+    private(set) var count = 0
+    func increment() { count += 1 }
+}

@@ -15,6 +15,7 @@ public final class RegistryClient: Sendable {
     public let baseURL: String
     let http: HTTPClient
     let session: AuthSession
+    let retryCounter = RetryCounter()
     let proxyURL: String?
     static let maxAttempts = 5
 
@@ -122,9 +123,15 @@ public final class RegistryClient: Sendable {
         }
     }
 
+    /// How many requests were sent again after a transient failure.
+    public var retries: Int {
+        get async { await retryCounter.count }
+    }
+
     /// Exponential backoff with equal jitter: 0.25, 0.5, 1, 2 s, each half fixed and half random,
     /// so four retries span about 2–4 s (a registry restart); or the server's Retry-After (≤ 60 s).
     func backoff(attempt: Int, retryAfter: Double?) async throws {
+        await retryCounter.increment()
         let cap = 0.25 * pow(2, Double(attempt - 1))
         let delay = retryAfter.map { min($0, 60) } ?? (cap / 2 + Double.random(in: 0...(cap / 2)))
         try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))

@@ -148,6 +148,7 @@ struct PushJourneyTests {
         let resent = Set((blobs["uploadedDigests"] as? [String] ?? []).map { String($0.dropFirst("sha256:".count)) })
         #expect(resent.isDisjoint(with: arrived), "re-sent blobs that had arrived: \(resent.intersection(arrived))")
         #expect(blobs["present"] as? Int ?? 0 >= arrived.count)
+        #expect(blobs["retried"] as? Int != nil, "the summary counts retries")
         for image in report["images"] as? [[String: String]] ?? [] where image["kind"] == "image" {
             let target = try #require(image["target"])
             let copy = try Harness.run(["skopeo", "copy", "--quiet", "--all", "--src-tls-verify=false", "docker://\(target)",
