@@ -257,8 +257,7 @@ func encodeEnvelope(_ envelope: DSSEEnvelope) throws -> [UInt8] {
 
 /// Writes `bytes` to a hidden sibling and renames it over `path`.
 func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
-    let url = URL(fileURLWithPath: path)
-    let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())").path
+    let temporary = partialPath(for: path)
     unlink(temporary)
     let file = try FileDescriptor.create(temporary, mode: mode)
     do {

@@ -8,6 +8,8 @@ import Signing
 /// checked against the statement's digest.
 protocol PushSource: Sendable {
     var statement: Statement { get }
+    /// The statement's subjects by entry path.
+    var subjects: [String: Statement.Subject] { get }
     /// The bundle carries no signature (pushed only because the policy allowed it).
     var unsigned: Bool { get }
     /// A fresh, verifying reader of a (possibly large) entry.
@@ -16,7 +18,7 @@ protocol PushSource: Sendable {
 
 extension PushSource {
     func subject(_ path: String) throws -> (sha256: String, size: Int64) {
-        guard let subject = statement.subject.first(where: { $0.name == path }), let sha256 = subject.sha256,
+        guard let subject = subjects[path], let sha256 = subject.sha256,
               let size = subject.annotations?.size else {
             throw AirlockError.verification("\(path) is referenced but not in the signed statement")
         }
@@ -36,20 +38,23 @@ extension PushSource {
 struct BundlePushSource: PushSource {
     let path: String
     let statement: Statement
+    let subjects: [String: Statement.Subject]
     let unsigned: Bool
-    let index: SeekIndex
+    /// Seek index entries by path.
+    let frames: [String: SeekIndex.Entry]
 
     init(path: String, policy: SignaturePolicy) throws {
         let access = try BundleRandomAccess(path: path, policy: policy)
         self.path = path
         statement = access.statement
+        subjects = statement.subjectsByName
         unsigned = access.unsigned
-        index = try FrameReader(path: path).index
+        frames = Dictionary(try FrameReader(path: path).index.entries.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     func chunks(of entryPath: String) throws -> any ByteChunkSource {
         let (sha256, size) = try subject(entryPath)
-        guard let entry = index.entries.first(where: { $0.path == entryPath }), entry.size == size else {
+        guard let entry = frames[entryPath], entry.size == size else {
             throw AirlockError.verification("seek index has no usable frame for \(entryPath)")
         }
         let cursor = try FrameCursor(path: path, entry: entry)
@@ -61,6 +66,7 @@ struct BundlePushSource: PushSource {
 struct FolderPushSource: PushSource {
     let root: String
     let statement: Statement
+    let subjects: [String: Statement.Subject]
     let unsigned: Bool
 
     init(root: String, policy: SignaturePolicy) throws {
@@ -75,6 +81,7 @@ struct FolderPushSource: PushSource {
             throw AirlockError.verification(failure.message)
         }
         unsigned = report.unsigned
+        subjects = statement.subjectsByName
     }
 
     func chunks(of entryPath: String) throws -> any ByteChunkSource {

@@ -28,7 +28,7 @@ public final class BundleRandomAccess {
             throw AirlockError.verification(failure.message)
         }
         unsigned = report.unsigned
-        subjects = Dictionary(statement.subject.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        subjects = statement.subjectsByName
     }
 
     /// Streams the verified bytes of `path` into `destination` (written beside it and renamed
@@ -40,8 +40,7 @@ public final class BundleRandomAccess {
         guard let entry = frames.entry(path), entry.size == size else {
             throw AirlockError.verification("seek index has no usable frame for \(path)")
         }
-        let url = URL(fileURLWithPath: destination)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())").path
+        let temporary = partialPath(for: destination)
         unlink(temporary)
         let output = try FileDescriptor.create(temporary)
         defer { unlink(temporary) }

@@ -54,6 +54,11 @@ public struct Statement: Codable, Sendable, Equatable {
         self.predicate = predicate
     }
 
+    /// Subjects by entry path (the first one wins; verification refuses duplicates).
+    public var subjectsByName: [String: Subject] {
+        Dictionary(subject.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
     /// The bytes that are signed: JSON with sorted keys, no insignificant white space.
     public func encoded() throws -> [UInt8] {
         let encoder = JSONEncoder()

@@ -53,7 +53,9 @@ final class VerificationPass {
     let receiver: EntryReceiver?
     /// Entries from the statement: path → (sha256, size).
     var expected: [String: (sha256: String, size: Int64)] = [:]
+    /// Entries read so far, in order (compared with the seek index at the end).
     var seen: [String] = []
+    private var seenSet: Set<String> = []
     /// Small JSON blobs kept to check OCI references after the pass.
     var documents: [String: [UInt8]] = [:]
     var retained: Int64 = 0
@@ -81,11 +83,12 @@ final class VerificationPass {
         let statement = try checkStatementBytes(envelopeBytes, report: &report)
         try receive(EntryPath(BundleFormat.statementPath), bytes: envelopeBytes)
         seen.append(BundleFormat.statementPath)
+        seenSet.insert(BundleFormat.statementPath)
 
         while let header = try nextHeader(reader) {
             try checkEntry(header, reader: reader, report: &report)
         }
-        let missing = statement.subject.map(\.name).filter { !seen.contains($0) }
+        let missing = statement.subject.map(\.name).filter { !seenSet.contains($0) }
         if let first = missing.first {
             throw CheckFailure("entry \(first) is in the signed statement but missing from the bundle\(missing.count > 1 ? " (and \(missing.count - 1) more)" : "")")
         }
@@ -166,7 +169,7 @@ final class VerificationPass {
         guard let (sha256, size) = expected[entry.value] else {
             throw CheckFailure("entry \(name) is not in the signed statement")
         }
-        guard !seen.contains(entry.value) else { throw CheckFailure("entry \(name) appears twice") }
+        guard !seenSet.contains(entry.value) else { throw CheckFailure("entry \(name) appears twice") }
         guard header.size == size else {
             throw CheckFailure("entry \(name) is \(header.size) bytes in the tar but \(size) in the signed statement")
         }
@@ -194,6 +197,7 @@ final class VerificationPass {
             retained += size
         }
         seen.append(entry.value)
+        seenSet.insert(entry.value)
         report.entries += 1
         report.bytes += size
     }

@@ -28,8 +28,7 @@ public final class BundleWriter {
     ///   - level: zstd level for compressible entries.
     public init(destination: String, modificationTime: Int64, level: Int32 = 3) throws {
         self.destination = destination
-        let url = URL(fileURLWithPath: destination)
-        temporaryPath = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())").path
+        temporaryPath = partialPath(for: destination)
         unlink(temporaryPath)
         file = try FileDescriptor.create(temporaryPath)
         do {

@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -81,6 +83,13 @@ public final class FileDescriptor {
     public func sync() throws {
         guard fsync(fd) == 0 else { throw BundleIOError.io(path: path, operation: "fsync", errno: errno) }
     }
+}
+
+/// The hidden sibling a file is written to before it is renamed into place:
+/// `DIR/.NAME.partial-PID`, on the same file system so the rename is atomic.
+public func partialPath(for path: String) -> String {
+    let url = URL(fileURLWithPath: path)
+    return url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())").path
 }
 
 extension FileDescriptor {
