@@ -35,6 +35,9 @@ struct PackCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Keep only this platform of multi-platform images without their own platforms:; repeatable.", valueName: "OS/ARCH[/VARIANT]"))
     var platform: [String] = []
 
+    @Flag(help: "Fail when a chart's default values or templates name an image the bundle does not carry.")
+    var strict = false
+
     @OptionGroup var registryOptions: RegistryOptions
 
     @Flag(name: .shortAndLong, help: "No progress lines on stderr.")
@@ -58,6 +61,7 @@ struct PackCommand: AsyncParsableCommand {
         let charts: [BundlePredicate.Chart]
         let endpoints: [BundlePredicate.Endpoint]
         let files: [BundlePredicate.File]
+        let warnings: [String]
     }
 
     func run() async throws {
@@ -67,8 +71,11 @@ struct PackCommand: AsyncParsableCommand {
         options.compressionLevel = level
         options.transport = try registryOptions.transport()
         options.platforms = try platform.map { try Platform(parsing: $0) }
+        options.strict = strict
         let showProgress = !quiet && outputOptions.output == .text
+        let warnings = WarningLog(printing: outputOptions.output == .text)
         let packer = Packer(options: options) { event in
+            if case .warning(let message) = event { warnings.add(message) }
             guard showProgress else { return }
             switch event {
             case .collecting(let kind, let name): note("adding \(kind) \(name)")
@@ -76,7 +83,7 @@ struct PackCommand: AsyncParsableCommand {
             case .downloading(let blobs, let bytes, let cached):
                 note("pulling \(blobs) blobs, \(formatBytes(bytes))\(cached > 0 ? " (\(cached) already cached)" : "")")
             case .downloaded(let digest, let bytes): note("  pulled \(digest.prefix(19)) (\(formatBytes(bytes)))")
-            case .wrote: break
+            case .wrote, .warning: break
             }
         }
         let result = try await packer.pack()
@@ -84,14 +91,38 @@ struct PackCommand: AsyncParsableCommand {
         let output = Result(bundle: result.bundlePath, detached: result.detachedPath, size: result.size, sha256: result.sha256,
                             signed: !result.signerKeyIDs.isEmpty, signerKeyIDs: result.signerKeyIDs,
                             entries: result.statement.subject.count + 1, images: predicate.images, charts: predicate.charts,
-                            endpoints: predicate.endpoints, files: predicate.files)
+                            endpoints: predicate.endpoints, files: predicate.files, warnings: warnings.all)
         try outputOptions.emit(output) {
             var text = "packed \(result.bundlePath) (\(formatBytes(result.size)), \(output.entries) entries)\n"
             text += "sha256 \(result.sha256)\n"
             text += "detached envelope \(result.detachedPath)\n"
             text += result.signerKeyIDs.isEmpty ? "UNSIGNED: sign it with `airlock sign` before it leaves this host\n"
                 : result.signerKeyIDs.map { "signed by key \($0)\n" }.joined()
+            for chart in predicate.charts where chart.dependencies != nil || !(chart.images ?? []).isEmpty {
+                text += "chart \(chart.name) \(chart.version)\n" + renderDependencies(chart.dependencies ?? [], indent: "  ")
+                let images = chart.images ?? []
+                let problems = images.filter(\.isProblem).count
+                text += "  \(images.count) image reference(s): \(images.filter { $0.status == "in-bundle" }.count) in the bundle, "
+                    + "\(problems) missing, \(images.filter { $0.status == "disabled" }.count) disabled by default (airlock inspect lists them)\n"
+            }
             return text
         }
     }
+}
+
+/// Warnings from a pack: printed to stderr as they come (text output), kept for the JSON result.
+final class WarningLog: @unchecked Sendable {
+    // @unchecked: `messages` is guarded by `lock`.
+    private let lock = NSLock()
+    private var messages: [String] = []
+    private let printing: Bool
+
+    init(printing: Bool) { self.printing = printing }
+
+    func add(_ message: String) {
+        lock.withLock { messages.append(message) }
+        if printing { FileHandle.standardError.write(Data("warning: \(message)\n".utf8)) }
+    }
+
+    var all: [String] { lock.withLock { messages } }
 }

@@ -26,7 +26,18 @@ func renderContents(images: [BundlePredicate.Image], charts: [BundlePredicate.Ch
     }
     if !charts.isEmpty {
         text += "charts:\n"
-        for chart in charts { text += "  \(chart.name) \(chart.version) (\(chart.ref), chart \(chart.chartDigest))\n" }
+        for chart in charts {
+            text += "  \(chart.name) \(chart.version) (\(chart.ref), chart \(chart.chartDigest))\n"
+            text += renderDependencies(chart.dependencies ?? [], indent: "    ")
+            let images = chart.images ?? []
+            if !images.isEmpty {
+                text += "    images:\n"
+                for image in images {
+                    let status = image.status == "disabled" ? "disabled (\(image.disabledBy ?? "off by default"))" : image.status
+                    text += "      \(image.ref)  \(status)  [\(image.chart), \(image.from)]\n"
+                }
+            }
+        }
     }
     if !endpoints.isEmpty {
         text += "endpoints:\n"
@@ -61,4 +72,16 @@ func renderVerified(_ report: VerificationReport) -> String {
     }
     text += "\(report.entries + 1) entries, \(formatBytes(report.bytes)), every digest checked\n"
     return text + renderContents(images: report.images, charts: report.charts, endpoints: report.endpoints, files: report.files)
+}
+
+/// The subchart tree: name, version, alias, source, digest, and whether defaults switch it off.
+func renderDependencies(_ dependencies: [BundlePredicate.ChartDependency], indent: String) -> String {
+    dependencies.map { dependency in
+        var line = "\(indent)└─ \(dependency.name) \(dependency.version)"
+        if let alias = dependency.alias { line += " as \(alias)" }
+        if let repository = dependency.repository, !repository.isEmpty { line += " from \(repository)" }
+        if let digest = dependency.digest { line += " (\(digest.prefix(19))…)" }
+        if !dependency.enabledByDefault { line += " [off by default\(dependency.condition.map { ": \($0)" } ?? "")]" }
+        return line + "\n" + renderDependencies(dependency.dependencies ?? [], indent: indent + "   ")
+    }.joined()
 }

@@ -11,6 +11,8 @@ public enum PackEvent: Sendable {
     case downloaded(digest: String, bytes: Int64)
     case writing(entries: Int, bytes: Int64)
     case wrote(path: String)
+    /// Something the builder should know that does not stop the pack (a stale Chart.lock, say).
+    case warning(String)
 }
 
 /// Builds a bundle from an `airlock.yaml`.
@@ -28,6 +30,8 @@ public struct Packer {
         public var transport = TransportOptions()
         /// `--platform`: platforms to keep from every multi-platform image without its own `platforms:`.
         public var platforms: [Platform] = []
+        /// `--strict`: fail when a chart references an image the bundle does not carry.
+        public var strict = false
 
         public init(specPath: String, output: String?, keys: [PrivateKey], cacheRoot: String, now: Int64) {
             self.specPath = specPath
@@ -63,6 +67,7 @@ public struct Packer {
         let remote = RegistrySource(store: store, transport: options.transport)
         do {
             try await collect(spec, created: created, store: store, remote: remote, into: &contents)
+            try describeCharts(in: &contents, store: store)
             await remote.shutdown()
         } catch {
             await remote.shutdown()
@@ -135,8 +140,8 @@ public struct Packer {
             progress(.collecting(kind: "chart", name: chart.written))
             switch chart.source {
             case .path(let path):
-                try ChartSource.add(path: path, written: chart.written, location: chart.location, created: created,
-                                    store: store, into: &contents)
+                let vendor = ChartVendor(remote: remote, created: created, warn: { [progress] in progress(.warning($0)) })
+                try await vendor.add(path: path, written: chart.written, location: chart.location, into: &contents)
             case .oci(let ref):
                 fetches += try await remote.addOCIChart(ref, location: chart.location, into: &contents)
             case .repository(let url, let name, let version):
@@ -152,6 +157,38 @@ public struct Packer {
         for file in spec.files {
             progress(.collecting(kind: "file", name: file.written))
             try LocalSource.addFile(file, into: &contents)
+        }
+    }
+
+    /// Records each chart's subchart tree and the images it references; reports images the
+    /// bundle lacks, and fails on them under `--strict`.
+    private func describeCharts(in contents: inout PackContents, store: ContentStore) throws {
+        let finder = ChartImageFinder(bundleImages: contents.images)
+        var problems: [String] = []
+        for index in contents.charts.indices {
+            let chart = contents.charts[index]
+            let digest = try Digest(chart.chartDigest)
+            let loaded = try LoadedChart.load(archive: try store.bytes(of: digest), name: "chart \(chart.name) \(chart.version)")
+            let found = finder.find(in: loaded)
+            contents.charts[index].dependencies = found.dependencies.isEmpty ? nil : found.dependencies
+            contents.charts[index].images = found.images
+            for warning in found.warnings { progress(.warning(warning)) }
+            for image in found.images where image.isProblem {
+                let message = "chart \(image.chart) needs \(image.ref) (\(image.from)): " + Self.explain(image.status)
+                problems.append(message)
+                progress(.warning(message))
+            }
+        }
+        if options.strict, !problems.isEmpty {
+            throw AirlockError.input("--strict: \(problems.count) image(s) the charts reference are not in the bundle, first: \(problems[0]); add them under images: in airlock.yaml")
+        }
+    }
+
+    private static func explain(_ status: String) -> String {
+        switch status {
+        case "digest-differs": return "the bundle has this tag with another digest"
+        case "platform-subset": return "the bundle has a platform subset of it, whose digest differs, so the pinned digest will not resolve after push"
+        default: return "not in the bundle"
         }
     }
 

@@ -14,24 +14,6 @@ enum ChartSource {
         var configJSON: [UInt8]
     }
 
-    static func add(path: String, written: String, location: String, created: Int64, store: ContentStore,
-                    into contents: inout PackContents) throws {
-        let what = "\(location): chart \(written)"
-        var isDirectory: ObjCBool = false
-        _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
-        let metadata: ChartMetadata
-        let archive: ContentStore.Ingested
-        if isDirectory.boolValue {
-            metadata = try readMetadata(yaml: try readChartYAML(directory: path, what: what), file: "\(written)/Chart.yaml")
-            archive = try package(directory: path, metadata: metadata, created: created, store: store, what: what)
-        } else {
-            metadata = try readMetadata(yaml: try chartYAML(inArchive: path, what: what), file: "\(written) Chart.yaml")
-            archive = try store.ingest(file: path, what: what)
-        }
-        try addArtifact(metadata: metadata, archive: archive, source: written, location: location, created: created,
-                        store: store, into: &contents)
-    }
-
     /// Stores the chart as a Helm OCI artifact: config = Chart.yaml as JSON, one layer = the `.tgz`.
     static func addArtifact(metadata: ChartMetadata, archive: ContentStore.Ingested, source: String, location: String,
                             created: Int64, store: ContentStore, into contents: inout PackContents) throws {
@@ -94,6 +76,20 @@ enum ChartSource {
         do { reader = try TarReader(path: path, input: .anyTar) } catch {
             throw AirlockError.input("\(what) is neither a chart directory nor a chart .tgz: \(error)")
         }
+        return try chartYAML(reader, what: what)
+    }
+
+    /// Chart.yaml of a packaged chart held in memory.
+    static func chartYAML(archive: [UInt8], what: String) throws -> [UInt8] {
+        let reader: TarReader
+        do { reader = try TarReader(bytes: archive, name: what) } catch {
+            throw AirlockError.input("\(what) is not a chart .tgz: \(error)")
+        }
+        return try chartYAML(reader, what: what)
+    }
+
+    private static func chartYAML(_ reader: TarReader, what: String) throws -> [UInt8] {
+        defer { reader.close() }
         while let header = try reader.next() {
             let parts = header.path.split(separator: "/")
             if header.kind == .regular, parts.count == 2, parts[1] == "Chart.yaml" {
@@ -103,19 +99,26 @@ enum ChartSource {
         throw AirlockError.input("\(what) holds no <chart>/Chart.yaml")
     }
 
-    /// Packages a chart directory like `helm package`, but reproducibly.
-    private static func package(directory: String, metadata: ChartMetadata, created: Int64, store: ContentStore,
-                                what: String) throws -> ContentStore.Ingested {
+    /// Packages a chart directory like `helm package`, but reproducibly: files in bytewise path
+    /// order, fixed times and modes. `vendored` adds `charts/...` archives; any
+    /// `charts/<name>-<version>.tgz` already in the folder for a name in `replacing` is left out.
+    static func package(directory: String, metadata: ChartMetadata, created: Int64, store: ContentStore, what: String,
+                        vendored: [String: [UInt8]] = [:], replacing: Set<String> = []) throws -> ContentStore.Ingested {
         let rules = HelmIgnore(text: (FileManager.default.contents(atPath: "\(directory)/.helmignore")).map { String(decoding: $0, as: UTF8.self) } ?? "")
-        let files = try rules.files(in: directory, what: what)
+        let kept = try rules.files(in: directory, what: what).filter { file in
+            guard file.hasPrefix("charts/"), !file.dropFirst("charts/".count).contains("/") else { return true }
+            let name = String(file.dropFirst("charts/".count))
+            return !replacing.contains { vendoredVersion(file: name, chart: $0) != nil }
+        }
+        let files = Set(kept).union(vendored.keys).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
         let temporary = "\(store.root)/tmp/\(UUID().uuidString).tgz"
         defer { unlink(temporary) }
         let writer = try TarGzWriter(destination: temporary, modificationTime: created)
         for file in files {
-            guard let bytes = FileManager.default.contents(atPath: "\(directory)/\(file)") else {
+            guard let bytes = vendored[file] ?? FileManager.default.contents(atPath: "\(directory)/\(file)").map(Array.init) else {
                 throw AirlockError.input("\(what): cannot read \(file)")
             }
-            try writer.add(path: "\(metadata.name)/\(file)", bytes: Array(bytes))
+            try writer.add(path: "\(metadata.name)/\(file)", bytes: bytes)
         }
         try writer.finish()
         return try store.ingest(file: temporary, what: what)

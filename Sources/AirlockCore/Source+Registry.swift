@@ -10,12 +10,14 @@ import StrictYAML
 /// manifest and blob lands in the content store only after its digest checked out; blobs already
 /// in the store are not fetched again (and are re-hashed when the bundle is written).
 final class RegistrySource: @unchecked Sendable {
-    // @unchecked: `clients` is guarded by `lock`; the rest is immutable.
+    // @unchecked: `clients` and `indexes` are guarded by `lock`; the rest is immutable.
     let store: ContentStore
     let transport: TransportOptions
     let credentials: CredentialStore
-    private let lock = NSLock()
+    let lock = NSLock()
     private var clients: [String: RegistryClient] = [:]
+    /// Chart repository indexes by URL (see ``chartIndex(_:what:)``).
+    var indexes: [String: ChartIndex] = [:]
 
     init(store: ContentStore, transport: TransportOptions, credentials: CredentialStore = CredentialStore()) {
         self.store = store
@@ -170,22 +172,11 @@ final class RegistrySource: @unchecked Sendable {
     /// A Helm chart stored as an OCI artifact: `oci://host/path/name:version`.
     func addOCIChart(_ ref: String, location: String, into contents: inout PackContents) async throws -> [Fetch] {
         let what = "\(location): chart \(ref)"
-        let reference: ImageReference
-        do { reference = try ImageReference(String(ref.dropFirst("oci://".count)).replacingOccurrences(of: "+", with: "_")) } catch {
-            throw AirlockError.input("\(what): \(error)")
-        }
-        let client = try client(for: reference.registry)
-        let fetched = try await client.fetchManifest(reference.repository, reference: reference.digest?.description ?? reference.tag ?? "",
-                                                     digestOf: digestHex)
-        let mediaType = fetched.mediaType.isEmpty ? MediaType.ociManifest : fetched.mediaType
-        let document = try ContentDocument(bytes: fetched.bytes, declaredType: mediaType)
-        guard document.config?.mediaType == MediaType.helmConfig,
-              let chartLayer = document.layers.first(where: { $0.mediaType == MediaType.helmChart || $0.mediaType == "application/tar+gzip" }) else {
-            throw AirlockError.input("\(what) is not a Helm chart (its config is not \(MediaType.helmConfig))")
-        }
-        let root = try storeDocument(fetched.bytes, mediaType: mediaType, what: what, into: &contents)
-        let fetches = try await blobs(of: fetched.bytes, mediaType: mediaType, host: client.host, repository: reference.repository,
-                                      what: what, into: &contents)
+        let chart = try await fetchOCIChartManifest(ref, what: what)
+        let (document, chartLayer) = (chart.document, chart.chartLayer)
+        let root = try storeDocument(chart.bytes, mediaType: chart.mediaType, what: what, into: &contents)
+        let fetches = try await blobs(of: chart.bytes, mediaType: chart.mediaType, host: chart.reference.registry,
+                                      repository: chart.reference.repository, what: what, into: &contents)
         try await download(fetches.filter { $0.descriptor.digest == document.config?.digest }, jobs: 1, progress: { _ in })
         let config = try JSONSerialization.jsonObject(with: Data(try store.bytes(of: document.config!.digest))) as? [String: Any]
         guard let name = config?["name"] as? String, let version = config?["version"] as? String else {
@@ -200,37 +191,45 @@ final class RegistrySource: @unchecked Sendable {
         return fetches
     }
 
+    /// The manifest of a Helm OCI artifact (`oci://host/path/name:version`), checked to be a chart.
+    func fetchOCIChartManifest(_ ref: String, what: String) async throws -> OCIChartManifest {
+        let reference: ImageReference
+        do { reference = try ImageReference(String(ref.dropFirst("oci://".count)).replacingOccurrences(of: "+", with: "_")) } catch {
+            throw AirlockError.input("\(what): \(error)")
+        }
+        let client = try client(for: reference.registry)
+        let fetched = try await client.fetchManifest(reference.repository, reference: reference.digest?.description ?? reference.tag ?? "",
+                                                     digestOf: digestHex)
+        let mediaType = fetched.mediaType.isEmpty ? MediaType.ociManifest : fetched.mediaType
+        let document = try ContentDocument(bytes: fetched.bytes, declaredType: mediaType)
+        guard document.config?.mediaType == MediaType.helmConfig,
+              let layer = document.layers.first(where: { $0.mediaType == MediaType.helmChart || $0.mediaType == "application/tar+gzip" }) else {
+            throw AirlockError.input("\(what) is not a Helm chart (its config is not \(MediaType.helmConfig))")
+        }
+        return OCIChartManifest(reference: reference, bytes: fetched.bytes, mediaType: mediaType, document: document, chartLayer: layer)
+    }
+
+    struct OCIChartManifest {
+        let reference: ImageReference
+        let bytes: [UInt8]
+        let mediaType: String
+        let document: ContentDocument
+        let chartLayer: Descriptor
+    }
+
     /// A chart from a classic repository (`index.yaml`), its digest checked when the index has one.
     func addRepositoryChart(url: String, name: String, version: String, location: String, created: Int64,
                             into contents: inout PackContents) async throws {
         let what = "\(location): chart \(name) \(version) from \(url)"
-        guard let base = URLComponents(string: url), let host = base.host, ["https", "http"].contains(base.scheme ?? "") else {
-            throw AirlockError.input("\(what): repo must be an http(s) URL")
-        }
-        let fetcher = HTTPFetcher(options: transport, host: host, plainHTTP: base.scheme == "http")
-        defer { Task { await fetcher.shutdown() } }
-        let indexURL = url.hasSuffix("/") ? url + "index.yaml" : url + "/index.yaml"
-        let indexText = String(decoding: try await fetcher.get(indexURL, limit: 64 << 20), as: UTF8.self)
-        // Every scalar read as text: a digest or version of digits only must not become a number.
-        guard let document = try? parseDocuments(indexText, file: indexURL).first,
-              let index = try? document.plainValue(booleanKeys: ["deprecated", "removed"]) as? [String: Any],
-              let entries = index["entries"] as? [String: Any] else {
-            throw AirlockError.input("\(what): \(indexURL) is not a chart repository index")
-        }
-        guard let versions = entries[name] as? [[String: Any]] else {
+        let index = try await chartIndex(url, what: what)
+        guard let versions = index.entries[name] else {
             throw AirlockError.input("\(what): the repository has no chart named \(name)")
         }
-        guard let entry = versions.first(where: { "\($0["version"] ?? "")" == version }) else {
-            let known = versions.prefix(5).map { "\($0["version"] ?? "?")" }.joined(separator: ", ")
+        guard let entry = versions.first(where: { $0.version == version }) else {
+            let known = versions.prefix(5).map(\.version).joined(separator: ", ")
             throw AirlockError.input("\(what): no version \(version) (newest: \(known))")
         }
-        guard let first = (entry["urls"] as? [String])?.first else { throw AirlockError.input("\(what): the index lists no URL for it") }
-        let chartURL = first.contains("://") ? first : (URL(string: indexURL)?.deletingLastPathComponent().appendingPathComponent(first).absoluteString ?? first)
-        let bytes = try await fetcher.get(chartURL, limit: 1 << 30)
-        if let digest = entry["digest"] as? String, !digest.isEmpty, SHA256Hasher.hex(bytes) != digest.replacingOccurrences(of: "sha256:", with: "") {
-            throw AirlockError.verification("\(what): \(chartURL) does not match the digest \(digest) in index.yaml")
-        }
-        let stored = try store.ingest(bytes: bytes, what: what)
+        let stored = try store.ingest(bytes: try await download(entry, index: index, what: what), what: what)
         let metadata = try ChartSource.readMetadata(yaml: try ChartSource.chartYAML(inArchive: store.path(of: stored.digest), what: what),
                                                      file: "\(name)-\(version).tgz Chart.yaml")
         try ChartSource.addArtifact(metadata: metadata, archive: stored, source: "\(url) \(name)@\(version)", location: location,

@@ -97,6 +97,38 @@ public struct BundlePredicate: Codable, Sendable, Equatable {
         public var chartDigest: String
         /// The ref name in the layout, `charts/<name>:<tag>`.
         public var ref: String
+        /// The subcharts vendored inside the chart's `.tgz` (under `charts/`), recursively.
+        public var dependencies: [ChartDependency]?
+        /// The images the chart and its subcharts reference in default values and templates.
+        public var images: [ChartImage]?
+    }
+
+    public struct ChartDependency: Codable, Sendable, Equatable {
+        public var name: String
+        public var version: String
+        public var alias: String?
+        /// The `repository:` its parent's Chart.yaml gives (a URL, `oci://`, `file://`, or none).
+        public var repository: String?
+        public var condition: String?
+        /// sha256 of the vendored `.tgz`; absent for a subchart kept as a folder.
+        public var digest: String?
+        /// False when the parent's default values switch it off (condition or tags).
+        public var enabledByDefault: Bool
+        public var dependencies: [ChartDependency]?
+    }
+
+    public struct ChartImage: Codable, Sendable, Equatable {
+        /// Where in the chart tree: `umbrella/subchart`.
+        public var chart: String
+        public var ref: String
+        /// `values controller.image` or `templates/job.yaml`.
+        public var from: String
+        /// `in-bundle`, `missing`, `digest-differs`, `platform-subset`, or `disabled`.
+        public var status: String
+        public var disabledBy: String?
+
+        /// Whether a deployment with default values would fail to find it after push.
+        public var isProblem: Bool { ["missing", "digest-differs", "platform-subset"].contains(status) }
     }
 
     public struct Endpoint: Codable, Sendable, Equatable {

@@ -40,6 +40,8 @@ public final class TarReader {
     private var archive: OpaquePointer?
     public let path: String
     private var dataLeft = false
+    /// The bytes an in-memory reader reads (libarchive keeps a pointer to them until closed).
+    private var memory: UnsafeMutableRawBufferPointer?
 
     public init(path: String, input: Input) throws {
         self.path = path
@@ -63,12 +65,31 @@ public final class TarReader {
         }
     }
 
+    /// Reads a tar (plain or compressed) held in memory; `name` is used in messages.
+    public init(bytes: [UInt8], name: String) throws {
+        self.path = name
+        guard let archive = archive_read_new() else { throw BundleIOError.archive(operation: "archive_read_new", detail: "out of memory") }
+        self.archive = archive
+        let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 1)
+        bytes.withUnsafeBytes { copy.copyMemory(from: $0) }
+        memory = copy
+        archive_read_support_filter_all(archive)
+        try checkArchive(archive_read_support_format_tar(archive), archive, "enable tar")
+        guard archive_read_open_memory(archive, copy.baseAddress, bytes.count) == ARCHIVE_OK else {
+            let detail = archiveErrorString(archive)
+            close()
+            throw BundleIOError.notABundle("\(name) is not a tar file (\(detail))")
+        }
+    }
+
     deinit { close() }
 
     /// Frees the libarchive handle.
     public func close() {
         if let archive { archive_read_free(archive) }
         archive = nil
+        memory?.deallocate()
+        memory = nil
     }
 
     /// The next header, or nil at the end of the archive. Unread data of the previous entry is skipped.

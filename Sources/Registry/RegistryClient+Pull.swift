@@ -51,6 +51,30 @@ extension RegistryClient {
         return FetchedManifest(bytes: answer.body, mediaType: mediaType, digest: digest)
     }
 
+    /// `GET /v2/<repo>/tags/list`, following `Link: <...>; rel="next"` pages.
+    public func listTags(_ repository: String) async throws -> [String] {
+        struct Page: Decodable { var tags: [String]? }
+        var tags: [String] = []
+        var url = "\(baseURL)/v2/\(repository)/tags/list?n=1000"
+        for _ in 0..<100 {
+            let answer = try await send(.GET, url, scopes: [Self.pullScope(repository)], operation: "GET tags", collectLimit: 16 << 20)
+            switch answer.status {
+            case 200: break
+            case 404: throw RegistryError.status(host: host, operation: "\(repository) tags", status: 404, detail: "no such repository")
+            case 403: throw RegistryError.denied(host: host, repository: repository, detail: answer.errorDetail)
+            default: throw RegistryError.status(host: host, operation: "GET \(repository) tags", status: answer.status, detail: answer.errorDetail)
+            }
+            guard let page = try? JSONDecoder().decode(Page.self, from: Data(answer.body)) else {
+                throw RegistryError.protocolViolation(host: host, detail: "the tag list of \(repository) is not JSON")
+            }
+            tags += page.tags ?? []
+            guard let link = answer.header("Link"), let start = link.firstIndex(of: "<"), let end = link.firstIndex(of: ">"),
+                  link.contains("rel=\"next\"") else { return tags }
+            url = resolve(String(link[link.index(after: start)..<end]))
+        }
+        return tags
+    }
+
     /// Streams `GET /v2/<repo>/blobs/<digest>` into `sink`, following redirects without sending
     /// credentials to another host, resuming with `Range` after a broken transfer, and retrying.
     public func fetchBlob(_ repository: String, digest: String, size: Int64, into sink: any BlobSink) async throws {

@@ -42,8 +42,11 @@ struct ChartPackagingTests {
             defer { try? FileManager.default.removeItem(atPath: root) }
             let store = try ContentStore(root: "\(root)/cache-\(run)")
             var contents = PackContents()
-            try ChartSource.add(path: Self.fixture, written: "ingress-nginx", location: "test", created: 1_700_000_000,
-                                store: store, into: &contents)
+            let chartYAML = try #require(FileManager.default.contents(atPath: "\(Self.fixture)/Chart.yaml"))
+            let metadata = try ChartSource.readMetadata(yaml: Array(chartYAML), file: "Chart.yaml")
+            let packaged = try ChartSource.package(directory: Self.fixture, metadata: metadata, created: 1_700_000_000, store: store, what: "test")
+            try ChartSource.addArtifact(metadata: metadata, archive: packaged, source: "ingress-nginx", location: "test", created: 1_700_000_000,
+                                        store: store, into: &contents)
             let chart = try #require(contents.charts.first)
             #expect(chart.name == "ingress-nginx" && chart.ref == "charts/ingress-nginx:\(chart.version)")
             digests.append(chart.chartDigest)

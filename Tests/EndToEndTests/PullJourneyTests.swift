@@ -145,32 +145,10 @@ struct PullJourneyTests {
                 - {apiVersion: v2, name: platform, version: 1.4.1, digest: \(String(repeating: "0", count: 64)), urls: [platform-1.4.2.tgz]}
             """
         try index.write(toFile: "\(site)/index.yaml", atomically: true, encoding: .utf8)
-        let certificates = try Harness.run(["sh", "-c", """
-            set -e; cd "$0"
-            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=charts CA" 2>/dev/null
-            openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.csr -subj "/CN=127.0.0.1" 2>/dev/null
-            printf 'subjectAltName=IP:127.0.0.1\\n' > ext.cnf
-            openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile ext.cnf 2>/dev/null
-            """, root])
-        try #require(certificates.status == 0, "\(certificates.stderr)")
-        let port = try freePort()
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        server.arguments = ["python3", "-c", """
-            import http.server, ssl, sys, functools
-            root, port, cert, key = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-            handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=root)
-            httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(cert, key)
-            httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-            httpd.serve_forever()
-            """, site, "\(port)", "\(root)/server.pem", "\(root)/server.key"]
-        server.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        server.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try server.run()
-        defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
-        for _ in 0..<200 { if canConnect(port: port) { break }; usleep(25_000) }
+        let ca = try TestCA(root: root, name: "charts CA")
+        let server = try PythonServer.staticSite(site, certificate: try ca.issue("server"))
+        defer { server.stop() }
+        let port = server.port
 
         func spec(_ version: String) throws {
             try """

@@ -1,0 +1,273 @@
+import BundleIO
+import Foundation
+import OCI
+import Registry
+import Signing
+import StrictYAML
+
+/// Packages chart folders with their dependencies vendored, the way `helm dependency build` leaves
+/// them: `charts/<name>-<version>.tgz` for each dependency, resolved from classic repositories
+/// (`index.yaml`), OCI registries or `file://` folders (which are packaged, with their own
+/// dependencies, recursively). `Chart.lock` pins the versions when it agrees with `Chart.yaml`.
+struct ChartVendor {
+    let remote: RegistrySource
+    let created: Int64
+    let warn: @Sendable (String) -> Void
+
+    var store: ContentStore { remote.store }
+
+    /// Adds a chart from a folder (packaged, dependencies vendored) or a packaged `.tgz`.
+    func add(path: String, written: String, location: String, into contents: inout PackContents) async throws {
+        let what = "\(location): chart \(written)"
+        var isDirectory: ObjCBool = false
+        _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        let metadata: ChartSource.ChartMetadata
+        let archive: ContentStore.Ingested
+        if isDirectory.boolValue {
+            (metadata, archive) = try await package(directory: path, what: what, depth: 0)
+        } else {
+            metadata = try ChartSource.readMetadata(yaml: try ChartSource.chartYAML(inArchive: path, what: what), file: "\(written) Chart.yaml")
+            archive = try store.ingest(file: path, what: what)
+        }
+        try ChartSource.addArtifact(metadata: metadata, archive: archive, source: written, location: location, created: created,
+                                    store: store, into: &contents)
+    }
+
+    /// Packages a chart folder with every dependency it declares under `charts/`.
+    func package(directory: String, what: String, depth: Int) async throws -> (ChartSource.ChartMetadata, ContentStore.Ingested) {
+        guard depth < 16 else { throw AirlockError.input("\(what): file:// dependencies nested deeper than 16 levels (a cycle?)") }
+        guard let chartYAML = FileManager.default.contents(atPath: "\(directory)/Chart.yaml") else {
+            throw AirlockError.input("\(what) has no Chart.yaml")
+        }
+        let metadata = try ChartSource.readMetadata(yaml: Array(chartYAML), file: "\(directory)/Chart.yaml")
+        var declared = try DeclaredDependency.parse(try readYAMLMapping(Array(chartYAML), file: "\(directory)/Chart.yaml"),
+                                                    file: "\(directory)/Chart.yaml")
+        var lockName = "Chart.lock"
+        if declared.isEmpty, let requirements = FileManager.default.contents(atPath: "\(directory)/requirements.yaml") {
+            declared = try DeclaredDependency.parse(try readYAMLMapping(Array(requirements), file: "\(directory)/requirements.yaml"),
+                                                    file: "\(directory)/requirements.yaml")
+            lockName = "requirements.lock"
+        }
+        let locked = try lockedVersions(directory: directory, lockName: lockName, declared: declared, chart: metadata.name)
+        var vendored: [String: [UInt8]] = [:]
+        for dependency in declared {
+            guard let (file, bytes) = try await resolve(dependency, locked: locked[dependency.name], directory: directory,
+                                                        chart: metadata.name, depth: depth) else { continue }
+            vendored["charts/\(file)"] = bytes
+        }
+        let archive = try ChartSource.package(directory: directory, metadata: metadata, created: created, store: store, what: what,
+                                              vendored: vendored, replacing: Set(declared.filter { !$0.repository.isEmpty }.map(\.name)))
+        return (metadata, archive)
+    }
+
+    /// The versions `Chart.lock` pins, when it lists exactly the declared dependencies and each
+    /// pinned version meets its constraint; a stale lock is reported and ignored.
+    private func lockedVersions(directory: String, lockName: String, declared: [DeclaredDependency], chart: String) throws -> [String: String] {
+        guard let bytes = FileManager.default.contents(atPath: "\(directory)/\(lockName)") else { return [:] }
+        let lock = try DeclaredDependency.parse(try readYAMLMapping(Array(bytes), file: "\(directory)/\(lockName)"),
+                                                file: "\(directory)/\(lockName)")
+        var pinned: [String: String] = [:]
+        var stale: [String] = []
+        for dependency in declared {
+            guard let entry = lock.first(where: { $0.name == dependency.name && $0.repository == dependency.repository }) else {
+                stale.append("\(dependency.name) is not in it"); continue
+            }
+            guard let version = SemanticVersion(entry.version), VersionConstraint(dependency.version)?.matches(version) ?? false else {
+                stale.append("\(dependency.name) \(entry.version) does not meet \(dependency.version)"); continue
+            }
+            pinned[dependency.name] = entry.version
+        }
+        for entry in lock where !declared.contains(where: { $0.name == entry.name }) { stale.append("\(entry.name) is no longer declared") }
+        if !stale.isEmpty {
+            warn("chart \(chart): \(lockName) is out of date with Chart.yaml (\(stale.joined(separator: "; "))): resolving from Chart.yaml; run helm dependency update to refresh it")
+            return [:]
+        }
+        return pinned
+    }
+
+    /// One dependency's chart archive and its file name under `charts/`; nil for a dependency
+    /// without a repository, which must already sit in `charts/`.
+    private func resolve(_ dependency: DeclaredDependency, locked: String?, directory: String, chart: String,
+                         depth: Int) async throws -> (String, [UInt8])? {
+        let repository = dependency.repository
+        let what = "chart \(chart): dependency \(dependency.name) from \(repository.isEmpty ? "no repository" : repository)"
+        if repository.hasPrefix("@") || repository.hasPrefix("alias:") {
+            throw AirlockError.input("\(what): repository aliases name entries of helm's own repository list, which airlock does not read; write the repository's URL instead")
+        }
+        if repository.isEmpty {
+            guard hasVendored(dependency.name, in: "\(directory)/charts") else {
+                throw AirlockError.input("\(what): no repository is given and charts/ does not hold it; add repository: with a URL")
+            }
+            return nil
+        }
+        let written = locked ?? dependency.version
+        guard let constraint = VersionConstraint(written) else {
+            throw AirlockError.input("\(what): version \"\(dependency.version)\" is neither a version nor a range such as ~1.2.0 or >=1.0 <2.0")
+        }
+        let bytes: [UInt8]
+        let version: String
+        if repository.hasPrefix("file://") {
+            (version, bytes) = try await resolveFolder(String(repository.dropFirst("file://".count)), base: directory, constraint: constraint,
+                                                       what: what, depth: depth)
+        } else if repository.hasPrefix("oci://") {
+            (version, bytes) = try await resolveOCI(repository, name: dependency.name, constraint: constraint, what: what)
+        } else if repository.hasPrefix("https://") || repository.hasPrefix("http://") {
+            (version, bytes) = try await resolveRepository(repository, name: dependency.name, constraint: constraint, what: what)
+        } else {
+            throw AirlockError.input("\(what): the repository must be an https://, oci:// or file:// URL")
+        }
+        let found = try ChartSource.readMetadata(yaml: try ChartSource.chartYAML(archive: bytes, what: what), file: "\(what): Chart.yaml")
+        guard found.name == dependency.name, found.version == version else {
+            throw AirlockError.input("\(what): the archive holds chart \(found.name) \(found.version), not \(dependency.name) \(version)")
+        }
+        try checkNested(archive: bytes, what: "\(what) \(version)")
+        return ("\(dependency.name)-\(version).tgz", bytes)
+    }
+
+    private func resolveFolder(_ path: String, base: String, constraint: VersionConstraint, what: String,
+                               depth: Int) async throws -> (String, [UInt8]) {
+        let folder = path.hasPrefix("/") ? path : URL(fileURLWithPath: base).appendingPathComponent(path).standardizedFileURL.path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw AirlockError.input("\(what): \(folder) is not a chart folder")
+        }
+        let (metadata, archive) = try await package(directory: folder, what: what, depth: depth + 1)
+        guard let version = SemanticVersion(metadata.version), constraint.matches(version) else {
+            throw AirlockError.input("\(what): the folder holds version \(metadata.version), which does not meet \(constraint)")
+        }
+        return (metadata.version, try store.bytes(of: archive.digest))
+    }
+
+    private func resolveRepository(_ url: String, name: String, constraint: VersionConstraint, what: String) async throws -> (String, [UInt8]) {
+        let index = try await remote.chartIndex(url, what: what)
+        guard let entries = index.entries[name], !entries.isEmpty else {
+            throw AirlockError.input("\(what): the repository has no chart named \(name)")
+        }
+        let versions = entries.compactMap { SemanticVersion($0.version) }
+        guard let best = constraint.best(of: versions), let entry = entries.first(where: { $0.version == best.original }) else {
+            throw AirlockError.input("\(what): no version meets \(constraint) (the repository has \(newest(versions)))")
+        }
+        return (entry.version, try await remote.download(entry, index: index, what: "\(what) \(entry.version)"))
+    }
+
+    private func resolveOCI(_ url: String, name: String, constraint: VersionConstraint, what: String) async throws -> (String, [UInt8]) {
+        let base = String(url.dropFirst("oci://".count)).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        let version: String
+        if let exact = SemanticVersion(constraint.text.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "="))) {
+            version = exact.original
+        } else {
+            let reference: ImageReference
+            do { reference = try ImageReference("\(base)/\(name):latest") } catch { throw AirlockError.input("\(what): \(error)") }
+            let tags = try await remote.client(for: reference.registry).listTags(reference.repository)
+            let versions = tags.compactMap { SemanticVersion($0.replacingOccurrences(of: "_", with: "+")) }
+            guard let best = constraint.best(of: versions) else {
+                throw AirlockError.input("\(what): no version meets \(constraint) (the registry has \(newest(versions)))")
+            }
+            version = best.original
+        }
+        let archive = try await remote.fetchOCIChartArchive("oci://\(base)/\(name):\(version)", what: what)
+        return (version, archive)
+    }
+
+    /// A downloaded dependency must carry its own dependencies, as Helm refuses to install it otherwise.
+    private func checkNested(archive: [UInt8], what: String) throws {
+        let chart = try LoadedChart.load(archive: archive, name: what)
+        for declared in chart.declared where !chart.subcharts.contains(where: { $0.chart.name == declared.name }) {
+            throw AirlockError.input("\(what): it declares dependency \(declared.name) but does not carry it in charts/ (Helm would refuse to install it); vendor it upstream, or use the chart's folder through file://")
+        }
+    }
+
+    private func hasVendored(_ name: String, in folder: String) -> Bool {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return names.contains { $0 == name || vendoredVersion(file: $0, chart: name) != nil }
+    }
+}
+
+/// The version in `charts/<chart>-<version>.tgz`, or nil when the file is not that chart's.
+func vendoredVersion(file: String, chart: String) -> String? {
+    guard file.hasPrefix(chart + "-"), file.hasSuffix(".tgz") else { return nil }
+    let version = String(file.dropFirst(chart.count + 1).dropLast(4))
+    return isSemVer(version) ? version : nil
+}
+
+private func newest(_ versions: [SemanticVersion]) -> String {
+    versions.isEmpty ? "no versions" : versions.sorted(by: >).prefix(5).map(\.original).joined(separator: ", ")
+}
+
+/// A classic chart repository's `index.yaml`, every scalar read as text.
+struct ChartIndex: Sendable {
+    struct Entry: Sendable {
+        var version: String
+        var urls: [String]
+        var digest: String?
+    }
+
+    let url: String
+    let entries: [String: [Entry]]
+
+    var indexURL: String { url.hasSuffix("/") ? url + "index.yaml" : url + "/index.yaml" }
+
+    init(url: String, bytes: [UInt8], what: String) throws {
+        self.url = url
+        let indexURL = url.hasSuffix("/") ? url + "index.yaml" : url + "/index.yaml"
+        // A digest or version of digits only must not become a number.
+        guard let document = try? parseDocuments(String(decoding: bytes, as: UTF8.self), file: indexURL).first,
+              let index = try? document.plainValue(booleanKeys: ["deprecated", "removed"]) as? [String: Any],
+              let entries = index["entries"] as? [String: Any] else {
+            throw AirlockError.input("\(what): \(indexURL) is not a chart repository index")
+        }
+        var parsed: [String: [Entry]] = [:]
+        for (name, list) in entries {
+            parsed[name] = ((list as? [[String: Any]]) ?? []).compactMap { item in
+                guard let version = item["version"] as? String else { return nil }
+                return Entry(version: version, urls: (item["urls"] as? [String]) ?? [], digest: item["digest"] as? String)
+            }
+        }
+        self.entries = parsed
+    }
+
+    /// Where an entry's archive is: absolute, or relative to the index.
+    func archiveURL(_ entry: Entry) -> String? {
+        guard let first = entry.urls.first else { return nil }
+        if first.contains("://") { return first }
+        return URL(string: indexURL)?.deletingLastPathComponent().appendingPathComponent(first).absoluteString
+    }
+}
+
+extension RegistrySource {
+    /// A repository's index, fetched once per pack.
+    func chartIndex(_ url: String, what: String) async throws -> ChartIndex {
+        if let cached = lock.withLock({ indexes[url] }) { return cached }
+        guard let base = URLComponents(string: url), let host = base.host, ["https", "http"].contains(base.scheme ?? "") else {
+            throw AirlockError.input("\(what): the repository must be an http(s) URL")
+        }
+        let fetcher = HTTPFetcher(options: transport, host: host, plainHTTP: base.scheme == "http")
+        defer { Task { await fetcher.shutdown() } }
+        let indexURL = url.hasSuffix("/") ? url + "index.yaml" : url + "/index.yaml"
+        let index = try ChartIndex(url: url, bytes: try await fetcher.get(indexURL, limit: 64 << 20), what: what)
+        lock.withLock { indexes[url] = index }
+        return index
+    }
+
+    /// An entry's chart archive, its digest checked when the index gives one.
+    func download(_ entry: ChartIndex.Entry, index: ChartIndex, what: String) async throws -> [UInt8] {
+        guard let chartURL = index.archiveURL(entry), let host = URLComponents(string: chartURL)?.host else {
+            throw AirlockError.input("\(what): the index lists no URL for it")
+        }
+        let fetcher = HTTPFetcher(options: transport, host: host, plainHTTP: chartURL.hasPrefix("http://"))
+        defer { Task { await fetcher.shutdown() } }
+        let bytes = try await fetcher.get(chartURL, limit: 1 << 30)
+        if let digest = entry.digest, !digest.isEmpty, SHA256Hasher.hex(bytes) != digest.replacingOccurrences(of: "sha256:", with: "") {
+            throw AirlockError.verification("\(what): \(chartURL) does not match the digest \(digest) in index.yaml")
+        }
+        return bytes
+    }
+
+    /// The chart `.tgz` of a Helm OCI artifact, fetched into the store (digest checked) and read back.
+    func fetchOCIChartArchive(_ ref: String, what: String) async throws -> [UInt8] {
+        let chart = try await fetchOCIChartManifest(ref, what: what)
+        try await download([Fetch(host: chart.reference.registry, repository: chart.reference.repository, descriptor: chart.chartLayer, what: what)],
+                           jobs: 1, progress: { _ in })
+        return try store.bytes(of: chart.chartLayer.digest)
+    }
+}
