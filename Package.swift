@@ -19,6 +19,7 @@ let package = Package(
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CTLS", pkgConfig: "libssl", providers: [.apt(["libssl-dev"])]),
 
         .target(name: "OCI"),
         .target(name: "StrictYAML", dependencies: [.product(name: "Yams", package: "Yams")]),
@@ -33,7 +34,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        .target(name: "Endpoints", dependencies: ["Signing", "StrictYAML"]),
+        .target(name: "Endpoints", dependencies: ["Signing", "StrictYAML", "CTLS"]),
         .target(
             name: "AirlockCore",
             dependencies: [
@@ -43,7 +44,7 @@ let package = Package(
         ),
         .target(
             name: "AirlockCLI",
-            dependencies: ["AirlockCore", "OCI", "Signing", "Registry", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["AirlockCore", "OCI", "Signing", "Registry", "Endpoints", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "airlock", dependencies: ["AirlockCLI"]),
 

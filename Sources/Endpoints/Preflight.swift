@@ -1,0 +1,337 @@
+import Foundation
+
+/// What `airlock preflight` found for one endpoint: each step with its outcome and latency, and
+/// for a failure one line saying what to fix. Secret values never appear here, only where they
+/// come from.
+public struct PreflightReport: Sendable, Codable {
+    public struct Step: Sendable, Codable {
+        /// `credentials`, `dns`, `connect`, `proxy`, `tls`, `request` or `model`.
+        public var name: String
+        public var ok: Bool
+        public var milliseconds: Int?
+        public var detail: String
+        public var certificates: [CertificateSummary]?
+        public var httpStatus: Int?
+    }
+
+    public var endpoint: String
+    public var provider: String
+    public var url: String
+    /// The proxy used, and where its setting came from; nil when connecting directly.
+    public var proxy: String?
+    public var ok: Bool
+    public var steps: [Step]
+    /// The first failure, as one line with what to fix.
+    public var failure: String?
+}
+
+/// An endpoint to check, with its CA bundle (PEM) when it has one.
+public struct PreflightTarget: Sendable {
+    public var endpoint: ModelEndpoint
+    public var caPEM: [UInt8]?
+
+    public init(endpoint: ModelEndpoint, caPEM: [UInt8]?) {
+        self.endpoint = endpoint
+        self.caPEM = caPEM
+    }
+}
+
+public struct PreflightOptions: Sendable {
+    /// Where Kubernetes secrets are mounted: `DIR/NAME/KEY` holds key KEY of secret NAME.
+    public var secretsDirectory: String?
+    /// Overrides each endpoint's `timeoutSeconds` (default 10 s per step).
+    public var timeoutSeconds: Int?
+    /// Environment for `valueFrom: {env:}` and the proxy variables.
+    public var environment: [String: String]
+
+    public init(secretsDirectory: String? = nil, timeoutSeconds: Int? = nil,
+                environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.secretsDirectory = secretsDirectory
+        self.timeoutSeconds = timeoutSeconds
+        self.environment = environment
+    }
+}
+
+/// Proves an endpoint works from here: credentials, DNS, TCP (through the proxy with CONNECT when
+/// one applies), TLS with the system trust store plus the endpoint's CA file, then the provider's
+/// cheapest authenticated request and a check that the model or deployment exists.
+public enum Preflight {
+    public static func run(_ target: PreflightTarget, options: PreflightOptions) -> PreflightReport {
+        var run = PreflightRun(target: target, options: options)
+        run.perform()
+        return run.report
+    }
+}
+
+private struct PreflightRun {
+    let target: PreflightTarget
+    let options: PreflightOptions
+    var report: PreflightReport
+    var endpoint: ModelEndpoint { target.endpoint }
+    var timeout: TimeInterval { TimeInterval(options.timeoutSeconds ?? endpoint.timeoutSeconds ?? 10) }
+
+    init(target: PreflightTarget, options: PreflightOptions) {
+        self.target = target
+        self.options = options
+        report = PreflightReport(endpoint: target.endpoint.name, provider: target.endpoint.provider.rawValue,
+                                 url: target.endpoint.baseURL, proxy: nil, ok: false, steps: [], failure: nil)
+    }
+
+    mutating func perform() {
+        do {
+            try checkAll()
+            report.ok = true
+        } catch let failure as StepFailure {
+            report.steps.append(.init(name: failure.step, ok: false, milliseconds: failure.milliseconds, detail: failure.line,
+                                      certificates: failure.certificates, httpStatus: failure.status))
+            report.failure = failure.line
+        } catch {
+            report.failure = "\(error)"
+        }
+    }
+
+    private mutating func pass(_ step: String, since start: Date?, _ detail: String, certificates: [CertificateSummary]? = nil, status: Int? = nil) {
+        report.steps.append(.init(name: step, ok: true, milliseconds: start.map(elapsedMilliseconds), detail: detail,
+                                  certificates: certificates, httpStatus: status))
+    }
+
+    private mutating func checkAll() throws {
+        let credentials = try resolveCredentials()
+        pass("credentials", since: nil, credentials.description)
+
+        guard let url = URLComponents(string: endpoint.baseURL), let scheme = url.scheme, let host = url.host else {
+            throw StepFailure(step: "request", line: "baseURL \(endpoint.baseURL) is not an absolute URL")
+        }
+        let secure = scheme == "https"
+        let port = url.port ?? (secure ? 443 : 80)
+        let proxy = ProxyChoice(endpoint: endpoint, environment: options.environment, host: host, secure: secure)
+        report.proxy = proxy.map { "\($0.url) (\($0.origin))" }
+
+        // DNS: of the proxy when one is used (the proxy resolves the endpoint), else of the endpoint.
+        let dialHost = proxy?.host ?? host
+        let dialPort = proxy?.port ?? port
+        var start = Date()
+        do {
+            let addresses = try ProbeConnection.resolve(dialHost)
+            pass("dns", since: start, "\(dialHost) → \(addresses.prefix(3).joined(separator: ", "))")
+        } catch let failure as ProbeFailure {
+            let fix = proxy != nil ? "check the proxy host in \(proxy!.origin)" : "check the host name in baseURL and this machine's resolver"
+            throw StepFailure(step: "dns", line: "DNS: \(failure.message) — \(fix)", since: start)
+        }
+
+        start = Date()
+        let connection: ProbeConnection
+        do {
+            connection = try ProbeConnection(host: dialHost, port: dialPort, deadline: Date(timeIntervalSinceNow: timeout))
+        } catch let failure as ProbeFailure {
+            if failure.kind == .timeout {
+                throw StepFailure(step: "connect", line: "timeout: \(failure.message) after \(Int(timeout)) s — check firewalls between here and \(dialHost)", since: start)
+            }
+            let fix = proxy != nil ? "is the proxy running and reachable? (\(proxy!.origin))" : "check the port and any firewall"
+            throw StepFailure(step: "connect", line: "connect: \(failure.message) — \(fix)", since: start)
+        }
+        defer { connection.close() }
+        pass("connect", since: start, proxy != nil ? "proxy \(dialHost):\(dialPort)" : "\(dialHost):\(dialPort)")
+
+        if let proxy, secure {
+            start = Date()
+            let status: Int
+            do { status = try connection.connectThroughProxy(authority: "\(host):\(port)") } catch let failure as ProbeFailure {
+                throw StepFailure(step: "proxy", line: "proxy: \(failure.message) — check the proxy (\(proxy.origin))", since: start)
+            }
+            guard status == 200 else {
+                throw StepFailure(step: "proxy", line: "proxy: \(proxy.url) answered \(status) to CONNECT \(host):\(port) — allow this host and port in the proxy, or check that the proxy can resolve and reach it",
+                                  since: start, status: status)
+            }
+            pass("proxy", since: start, "CONNECT \(host):\(port) through \(proxy.url) → 200", status: status)
+        }
+
+        if secure {
+            start = Date()
+            let tls: ProbeConnection.TLSResult
+            do { tls = try connection.startTLS(host: host, extraCAs: target.caPEM) } catch let failure as ProbeFailure {
+                let prefix = failure.kind == .timeout ? "timeout" : "TLS"
+                throw StepFailure(step: "tls", line: "\(prefix): \(failure.message)", since: start)
+            }
+            if let error = tls.verifyError {
+                throw StepFailure(step: "tls", line: tlsFailureLine(error, chain: tls.chain, host: host), since: start, certificates: tls.chain)
+            }
+            let leaf = tls.chain.first.map { "\($0.subject), issued by \($0.issuer)" } ?? "no certificate"
+            pass("tls", since: start, "\(tls.version); \(leaf)", certificates: tls.chain)
+        }
+
+        let request = ProviderRequest(endpoint: endpoint, basePath: url.path, credentials: credentials)
+        start = Date()
+        let answer: HTTPAnswer
+        let authority = url.port.map { "\(host):\($0)" } ?? host
+        let requestTarget = (proxy != nil && !secure) ? "http://\(authority)\(request.path)" : request.path
+        do {
+            answer = try connection.exchange(method: request.method, target: requestTarget, host: authority, headers: request.headers,
+                                             body: request.body, what: "waiting for \(host) to answer \(request.method) \(request.path)")
+        } catch let failure as ProbeFailure {
+            let line = failure.kind == .timeout
+                ? "timeout: \(host) did not answer \(request.method) \(request.path) within \(Int(timeout)) s — raise timeoutSeconds, or check the gateway"
+                : "request: \(failure.message)"
+            throw StepFailure(step: "request", line: line, since: start)
+        }
+        let verdict = request.judge(answer)
+        switch verdict {
+        case .ok(let detail):
+            pass("request", since: start, "\(request.method) \(request.path) → \(answer.status) (\(credentials.authDescription))", status: answer.status)
+            pass("model", since: nil, detail)
+        case .refused(let why):
+            throw StepFailure(step: "request", line: "HTTP \(answer.status) from \(host) for \(request.method) \(request.path): \(why); the credential went in \(credentials.authDescription) — check that key", since: start, status: answer.status)
+        case .missing(let why):
+            pass("request", since: start, "\(request.method) \(request.path) → \(answer.status) (\(credentials.authDescription))", status: answer.status)
+            throw StepFailure(step: "model", line: why)
+        case .failed(let why):
+            throw StepFailure(step: "request", line: "HTTP \(answer.status) from \(host) for \(request.method) \(request.path): \(why)", since: start, status: answer.status)
+        }
+    }
+
+    private func tlsFailureLine(_ error: (code: Int, text: String), chain: [CertificateSummary], host: String) -> String {
+        let caFileNote = endpoint.caFile.map { " (\($0) does not vouch for it)" } ?? ""
+        switch error.code {
+        case 2, 18, 19, 20, 21:
+            let issuer = chain.last?.issuer ?? "?"
+            return "TLS: unknown issuer \(issuer) — add it to caFile\(caFileNote)"
+        case 62, 64:
+            return "TLS: the certificate (\(chain.first?.subject ?? "?")) is not for \(host) — fix baseURL's host or the server's certificate"
+        case 10:
+            return "TLS: the certificate of \(host) has expired (\(chain.first?.subject ?? "?")) — renew it"
+        default:
+            return "TLS: \(error.text) (\(chain.first?.subject ?? "no certificate")) — check the server's certificate and caFile"
+        }
+    }
+
+    private func resolveCredentials() throws -> Credentials {
+        var credentials = Credentials()
+        func value(_ source: ModelEndpoint.ValueSource, field: String) throws -> String {
+            switch source {
+            case .env(let name):
+                guard let value = options.environment[name], !value.isEmpty else {
+                    throw StepFailure(step: "credentials", line: "\(field): environment variable \(name) is not set — export it before preflight")
+                }
+                return value
+            case .file(let path):
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    throw StepFailure(step: "credentials", line: "\(field): cannot read file \(path) — mount or create it")
+                }
+                return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            case .secret(let name, let key):
+                guard let directory = options.secretsDirectory else {
+                    throw StepFailure(step: "credentials", line: "\(field): Kubernetes secret \(name)/\(key) — give --secrets-dir DIR where it is mounted (DIR/\(name)/\(key))")
+                }
+                guard let data = FileManager.default.contents(atPath: "\(directory)/\(name)/\(key)") else {
+                    throw StepFailure(step: "credentials", line: "\(field): secret \(name)/\(key) is not at \(directory)/\(name)/\(key) — mount the secret there")
+                }
+                return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+        }
+        if endpoint.auth.type != .none, let source = endpoint.auth.valueFrom {
+            credentials.auth = (try value(source, field: "auth"), describe(source))
+        }
+        for header in endpoint.headers {
+            if let literal = header.value {
+                credentials.headers.append((header.name, literal, "literal"))
+            } else if let source = header.valueFrom {
+                credentials.headers.append((header.name, try value(source, field: "header \(header.name)"), describe(source)))
+            }
+        }
+        credentials.authType = endpoint.auth.type
+        credentials.authHeader = endpoint.auth.header ?? ProviderRequest.defaultKeyHeader(endpoint.provider)
+        return credentials
+    }
+}
+
+/// A failed step and its one-line cause.
+private struct StepFailure: Error {
+    var step: String
+    var line: String
+    var milliseconds: Int?
+    var certificates: [CertificateSummary]?
+    var status: Int?
+
+    init(step: String, line: String, since start: Date? = nil, certificates: [CertificateSummary]? = nil, status: Int? = nil) {
+        self.step = step
+        self.line = line
+        self.milliseconds = start.map(elapsedMilliseconds)
+        self.certificates = certificates
+        self.status = status
+    }
+}
+
+private func elapsedMilliseconds(since start: Date) -> Int { Int((Date().timeIntervalSince(start) * 1000).rounded()) }
+
+/// Where a secret comes from, for reports (never its value).
+func describe(_ source: ModelEndpoint.ValueSource) -> String {
+    switch source {
+    case .env(let name): return "env \(name)"
+    case .file(let path): return "file \(path)"
+    case .secret(let name, let key): return "secret \(name)/\(key)"
+    }
+}
+
+/// Resolved secret values, with where each came from.
+struct Credentials: CustomStringConvertible {
+    var authType: ModelEndpoint.Auth.Kind = .none
+    var authHeader = "api-key"
+    var auth: (value: String, origin: String)?
+    var headers: [(name: String, value: String, origin: String)] = []
+
+    /// Which header carries the credential and where its value came from (no value).
+    var authDescription: String {
+        switch authType {
+        case .none: return "no auth"
+        case .bearer: return "header Authorization: Bearer, from \(auth?.origin ?? "?")"
+        case .apiKey: return "header \(authHeader), from \(auth?.origin ?? "?")"
+        }
+    }
+
+    var description: String {
+        let extra = headers.map { "\($0.name) (\($0.origin))" }
+        return ([authDescription] + (extra.isEmpty ? [] : ["headers " + extra.joined(separator: ", ")])).joined(separator: "; ")
+    }
+}
+
+/// The proxy for a host: the endpoint's own `proxy:` settings, else the environment's.
+struct ProxyChoice {
+    var url: String
+    var host: String
+    var port: Int
+    var origin: String
+
+    init?(endpoint: ModelEndpoint, environment: [String: String], host: String, secure: Bool) {
+        let configured: String?
+        let noProxy: [String]
+        let origin: String
+        if let proxy = endpoint.proxy {
+            configured = secure ? proxy.httpsProxy : proxy.httpProxy
+            noProxy = proxy.noProxy
+            origin = secure ? "proxy.httpsProxy" : "proxy.httpProxy"
+        } else {
+            let names = secure ? ["HTTPS_PROXY", "https_proxy"] : ["HTTP_PROXY", "http_proxy"]
+            configured = names.compactMap { environment[$0] }.first { !$0.isEmpty }
+            noProxy = (environment["NO_PROXY"] ?? environment["no_proxy"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            origin = secure ? "HTTPS_PROXY" : "HTTP_PROXY"
+        }
+        guard let configured, !configured.isEmpty, !Self.excluded(host, by: noProxy) else { return nil }
+        let text = configured.contains("://") ? configured : "http://\(configured)"
+        guard let components = URLComponents(string: text), let proxyHost = components.host else { return nil }
+        url = text
+        self.host = proxyHost
+        port = components.port ?? 3128
+        self.origin = origin
+    }
+
+    /// `noProxy` entries: `*`, an exact host, or a domain (`.corp.internal` or `corp.internal`) and its subdomains.
+    static func excluded(_ host: String, by entries: [String]) -> Bool {
+        let host = host.lowercased()
+        return entries.map { $0.lowercased() }.contains { entry in
+            guard !entry.isEmpty else { return false }
+            if entry == "*" { return true }
+            let domain = entry.hasPrefix(".") ? String(entry.dropFirst()) : entry
+            return host == domain || host.hasSuffix("." + domain)
+        }
+    }
+}
