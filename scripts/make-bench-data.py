@@ -2,7 +2,10 @@
 """Generates realistic image data for benchmarks, offline: an OCI image layout whose layers are
 tar+gzip of real directory trees on this machine, three images sharing a base layer, a two-platform
 index, one large layer of mixed compressible and random data, and a Helm chart; plus the
-airlock.yaml that packs it all. About 1 GB at --scale 1 (--quick: about 60 MB).
+airlock.yaml that packs it all and refs.txt listing the images. About 1 GB at --scale 1 (--quick:
+about 60 MB). Above 1, the mixed layer grows with the scale and each further whole unit adds an
+image of fresh tree layers (the same files, marked so every layer has its own bytes and digest):
+--scale 5 is about 5.5 GB.
 """
 import argparse
 import gzip
@@ -20,8 +23,9 @@ from importlib import import_module  # noqa: E402
 example = import_module("make-example")
 
 
-def tree_layer(roots, budget, seed):
-    """tar+gzip of real files under `roots`, up to `budget` bytes of file data."""
+def tree_layer(roots, budget, seed, marker=b""):
+    """tar+gzip of real files under `roots`, up to `budget` bytes of file data; a non-empty
+    `marker` goes in first, as etc/bench-copy, so copies differ."""
     files = []
     for root in roots:
         for folder, dirs, names in os.walk(root):
@@ -39,6 +43,10 @@ def tree_layer(roots, budget, seed):
     raw = io.BytesIO()
     used = 0
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        if marker:
+            info = tarfile.TarInfo("etc/bench-copy")
+            info.size = len(marker)
+            tar.addfile(info, io.BytesIO(marker))
         for path, size in sorted(files[: len(files)]):
             if used >= budget:
                 break
@@ -66,14 +74,18 @@ def main():
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     mb = (1 << 20) * (0.06 if args.quick else args.scale)
+    tree_mb = min(mb, 1 << 20)
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
     layout = example.Layout(os.path.join(out, "oci"))
 
-    base = tree_layer(["/usr/share", "/usr/lib/python3"], int(400 * mb), 1)
-    libs = tree_layer(["/usr/lib/x86_64-linux-gnu", "/usr/lib/gcc"], int(600 * mb), 2)
-    swift = tree_layer(["/opt/swift/usr/lib/swift", "/opt/swift/usr/bin"], int(900 * mb), 3)
-    tools = tree_layer(["/usr/bin", "/usr/sbin", "/usr/libexec"], int(250 * mb), 4)
+    def trees(marker=b""):
+        return [tree_layer(["/usr/share", "/usr/lib/python3"], int(400 * tree_mb), 1, marker),
+                tree_layer(["/usr/lib/x86_64-linux-gnu", "/usr/lib/gcc"], int(600 * tree_mb), 2, marker),
+                tree_layer(["/opt/swift/usr/lib/swift", "/opt/swift/usr/bin"], int(900 * tree_mb), 3, marker),
+                tree_layer(["/usr/bin", "/usr/sbin", "/usr/libexec"], int(250 * tree_mb), 4, marker)]
+
+    base, libs, swift, tools = trees()
     mixed_size = max(1, int(300 * mb) >> 20)
     data = example.mixed_data(mixed_size, 11)
     raw = io.BytesIO()
@@ -95,13 +107,17 @@ def main():
         children.append(descriptor)
     index = {"schemaVersion": 2, "mediaType": example.INDEX, "manifests": children}
     layout.tag(layout.json_blob(index, example.INDEX), "agent")
+    names = ["runtime", "builder", "data", "agent"]
+    for copy in range(1, int(args.scale) if not args.quick else 1):
+        layout.tag(example.image(layout, trees(b"copy %d\n" % copy), "amd64", "extra-%d" % copy), "extra-%d" % copy)
+        names.append("extra-%d" % copy)
     layout.finish()
 
     chart = os.path.join(out, "chart")
     example.write(os.path.join(chart, "Chart.yaml"), "apiVersion: v2\nname: bench\nversion: 1.0.0\n")
     example.write(os.path.join(chart, "values.yaml"), "image: registry.example.com/bench/runtime:1\n")
-    images = "".join("  - layout: ./oci\n    select: %s\n    name: registry.example.com/bench/%s:1\n" % (n, n)
-                     for n in ["runtime", "builder", "data", "agent"])
+    images = "".join("  - layout: ./oci\n    select: %s\n    name: registry.example.com/bench/%s:1\n" % (n, n) for n in names)
+    example.write(os.path.join(out, "refs.txt"), "".join("registry.example.com/bench/%s:1\n" % n for n in names))
     example.write(os.path.join(out, "airlock.yaml"),
                   "apiVersion: airlock/v1\nkind: Bundle\nmetadata:\n  name: bench\n  version: \"1\"\n"
                   "  created: \"2026-11-01T00:00:00Z\"\nimages:\n%scharts:\n  - path: ./chart\n" % images)
