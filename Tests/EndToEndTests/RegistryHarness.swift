@@ -15,7 +15,17 @@ final class TestRegistry: @unchecked Sendable {
     static let username = "operator"
     static let password = "correct-horse-battery"
 
-    init(tls: Bool) throws {
+    /// docker-registry's `auth: token` settings: the registry validates tokens signed by the key
+    /// whose certificate is `rootCertBundle`.
+    struct TokenAuth {
+        var realm: String
+        var service: String
+        var issuer: String
+        var rootCertBundle: String
+    }
+
+    init(tls: Bool, token: TokenAuth? = nil) throws {
+        precondition(token == nil || !tls, "token auth is set up on a plain registry (the issuer has TLS)")
         root = try Harness.temporaryDirectory("registry")
         port = try freePort()
         self.tls = tls
@@ -47,6 +57,17 @@ final class TestRegistry: @unchecked Sendable {
                   htpasswd:
                     realm: airlock-test
                     path: \(root)/htpasswd
+                """
+        }
+        if let token {
+            config += """
+
+                auth:
+                  token:
+                    realm: \(token.realm)
+                    service: \(token.service)
+                    issuer: \(token.issuer)
+                    rootcertbundle: \(token.rootCertBundle)
                 """
         }
         try config.write(toFile: "\(root)/config.yml", atomically: true, encoding: .utf8)

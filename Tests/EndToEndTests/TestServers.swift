@@ -34,10 +34,10 @@ final class PythonServer: @unchecked Sendable {
     let port: Int
     private let process = Process()
 
-    init(script: String, arguments: [String] = []) throws {
+    init(script: String, arguments: [String] = [], interpreter: String = "python3") throws {
         port = try freePort()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, "\(port)"] + arguments
+        process.arguments = [interpreter, "-c", script, "\(port)"] + arguments
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()

@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+
+/// Pulling from a registry with bearer-token auth: Debian's docker-registry configured with
+/// `auth: token`, and a small token issuer (Tests/Fixtures/token-issuer.py, over HTTPS with a test
+/// CA) whose ES256 tokens the registry itself validates.
+@Suite(.enabled(if: Harness.toolsAvailable("docker-registry", "skopeo", "openssl", "python3") && (Harness.isCI || Mitmproxy.installed)))
+struct TokenAuthTests {
+    static let username = "builder"
+    static let password = "token-pass-7c1e"
+
+    @Test func packPullsThroughTheTokenFlowWithCachedTokensAndClearErrors() throws {
+        let root = try Harness.temporaryDirectory("token")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let ca = try TestCA(root: root, name: "Token Test CA")
+        let tlsCertificate = try ca.issue("issuer")
+        // The token-signing key and its self-signed certificate, which the registry trusts.
+        let signer = try Harness.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                                      "-keyout", "\(root)/signer.key", "-out", "\(root)/signer.pem", "-days", "2", "-subj", "/CN=token signer"])
+        try #require(signer.status == 0, "\(signer.stderr)")
+        let log = "\(root)/tokens.log"
+        let script = try String(contentsOfFile: "\(Harness.packageRoot)/Tests/Fixtures/token-issuer.py", encoding: .utf8)
+        let issuer = try PythonServer(script: script, arguments: [tlsCertificate.certificate, tlsCertificate.key, "\(root)/signer.key", "\(root)/signer.pem",
+                                                                  Self.username, Self.password, "airlock-test-issuer", "airlock-registry", log],
+                                      interpreter: "\(Harness.packageRoot)/.venv/bin/python")
+        defer { issuer.stop() }
+        let registry = try TestRegistry(tls: false, token: .init(realm: "https://127.0.0.1:\(issuer.port)/token", service: "airlock-registry",
+                                                                issuer: "airlock-test-issuer", rootCertBundle: "\(root)/signer.pem"))
+        defer { registry.stop() }
+
+        // Seed with skopeo, through the same token flow.
+        let example = try Harness.makeExample(in: root, dockerArchive: false)
+        let creds = ["--dest-creds", "\(Self.username):\(Self.password)", "--dest-tls-verify=false"]
+        for (source, target, extra) in [("app-1.4.2", "src/app:oci", [String]()), ("multi-1.4.2", "src/multi:1.4.2", ["--all"])] {
+            let copy = try Harness.run(["skopeo", "copy", "--quiet"] + extra + creds + ["oci:\(example)/build/oci:\(source)", "docker://\(registry.host)/\(target)"])
+            try #require(copy.status == 0, "seed \(target): \(copy.stderr)")
+        }
+        func rawDigest(_ reference: String) throws -> String {
+            let raw = try Harness.run(["skopeo", "inspect", "--raw", "--tls-verify=false", "--creds", "\(Self.username):\(Self.password)",
+                                       "docker://\(registry.host)/\(reference)"])
+            try #require(raw.status == 0, "\(raw.stderr)")
+            return "sha256:" + (try Harness.run(["sha256sum"], stdin: raw.data).stdout.prefix(64))
+        }
+        try """
+            apiVersion: airlock/v1
+            kind: Bundle
+            metadata: {name: tokens, version: "1", created: "2026-11-01T00:00:00Z"}
+            images:
+              - ref: \(registry.host)/src/app:oci
+              - ref: \(registry.host)/src/multi:1.4.2
+            """.write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
+        let environment = ["DOCKER_CONFIG": "\(root)/docker", "HTTPS_PROXY": "", "https_proxy": "", "NO_PROXY": "", "no_proxy": ""]
+        let flags = ["--plain-http", registry.host, "--ca-file", ca.certificate]
+        let bundle = "\(root)/tokens-1.tar.zst"
+
+        // No credentials: the issuer grants nothing, the registry refuses; one line, no bundle.
+        let anonymous = try Harness.airlock(["pack", "-q"] + flags, in: root, environment: environment)
+        #expect(anonymous.status == 3 && anonymous.stderr.contains("airlock login \(registry.host)"), "\(anonymous.stderr)")
+        #expect(anonymous.stderr.split(separator: "\n").count == 1 && !FileManager.default.fileExists(atPath: bundle))
+
+        // Wrong password: the token service refuses it, and the password is never printed.
+        let wrong = try Harness.run([Harness.airlock, "login", registry.host, "-u", Self.username, "--password-stdin"] + flags,
+                                    environment: environment, stdin: Data("not-the-password".utf8))
+        #expect(wrong.status == 3 && wrong.stderr.contains("refused") && !wrong.stderr.contains("not-the-password"), "\(wrong.stderr)")
+
+        // airlock login checks the credentials through the token flow and stores them.
+        let login = try Harness.run([Harness.airlock, "login", registry.host, "-u", Self.username, "--password-stdin"] + flags,
+                                    environment: environment, stdin: Data(Self.password.utf8))
+        try #require(login.status == 0, "login: \(login.stderr)")
+        try "".write(toFile: log, atomically: true, encoding: .utf8)
+
+        let pack = try Harness.airlock(["pack", "-q", "--output", "json"] + flags, in: root, environment: environment)
+        try #require(pack.status == 0, "pack: \(pack.stderr)")
+        // Tokens went to the stored user and were cached: one request per repository scope (read
+        // now, before skopeo asks the issuer for tokens of its own).
+        let requests = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+            .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(!requests.isEmpty && requests.allSatisfy { $0["user"] as? String == Self.username && $0["service"] as? String == "airlock-registry" })
+        let scopes = requests.flatMap { ($0["scopes"] as? [String]) ?? [] }
+        #expect(scopes.filter { $0 == "repository:src/app:pull" }.count == 1, "token cache: \(scopes)")
+        #expect(scopes.filter { $0 == "repository:src/multi:pull" }.count == 1, "token cache: \(scopes)")
+        let images = ((try JSONSerialization.jsonObject(with: pack.data) as? [String: Any])?["images"] as? [[String: Any]]) ?? []
+        let digests = Dictionary(images.map { ($0["name"] as? String ?? "", $0["digest"] as? String ?? "") }, uniquingKeysWith: { a, _ in a })
+        #expect(digests["\(registry.host)/src/app:oci"] == (try rawDigest("src/app:oci")))
+        #expect(digests["\(registry.host)/src/multi:1.4.2"] == (try rawDigest("src/multi:1.4.2")))
+        let verify = try Harness.airlock(["verify", bundle, "--allow-unsigned"], in: root)
+        #expect(verify.status == 0, "\(verify.stderr)")
+    }
+}
