@@ -22,6 +22,9 @@ func renderContents(images: [BundlePredicate.Image], charts: [BundlePredicate.Ch
             let platforms = image.platforms.map { " [\($0.joined(separator: ", "))]" } ?? ""
             text += "  \(image.name)@\(image.digest)\(platforms)\n    from \(image.source)"
             text += image.sourceDigest.map { " (platform subset of index \($0))\n" } ?? "\n"
+            for referrer in image.referrers ?? [] {
+                text += "    referrer \(referrer.artifactType ?? referrer.mediaType) \(referrer.ref) (\(referrer.via))\n"
+            }
         }
     }
     if !charts.isEmpty {

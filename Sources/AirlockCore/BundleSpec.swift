@@ -140,7 +140,11 @@ extension BundleSpec {
         let platforms = try map.list("platforms").map { platformNode in
             do { return try Platform(parsing: try platformNode.scalar()) } catch { throw platformNode.error("\(error)") }
         }
-        return Image(source: source, name: name, platforms: platforms, referrers: try map["referrers"]?.bool() ?? false,
+        let referrers = try map["referrers"]?.bool() ?? false
+        if referrers, given[0] != "ref" {
+            throw map["referrers"]!.error("referrers: true applies to images pulled with ref: (a layout or archive carries no referrers)")
+        }
+        return Image(source: source, name: name, platforms: platforms, referrers: referrers,
                      written: try map.string(given[0]), location: locate(node))
     }
 

@@ -120,11 +120,8 @@ public struct Packer {
             progress(.collecting(kind: "image", name: image.name?.description ?? image.written))
             switch image.source {
             case .registry(let reference):
-                if image.referrers {
-                    throw AirlockError.unsupported("\(image.location): referrers: true (carrying signatures and SBOMs) is not built yet; remove it, or list the signature and SBOM artifacts as images of their own")
-                }
                 fetches += try await remote.addImage(reference, name: image.name, platforms: image.platforms.isEmpty ? options.platforms : image.platforms,
-                                                     written: image.written, location: image.location, into: &contents)
+                                                     referrers: image.referrers, written: image.written, location: image.location, into: &contents)
             case .layout(let path, let select):
                 if !image.platforms.isEmpty {
                     throw AirlockError.unsupported("\(image.location): platforms: filtering is not built yet; select the platform's manifest in the layout instead")

@@ -48,8 +48,8 @@ final class RegistrySource: @unchecked Sendable {
     }
 
     /// Resolves an image, stores its manifests, and returns the blobs still to fetch.
-    func addImage(_ reference: ImageReference, name: ImageReference?, platforms: [Platform], written: String, location: String,
-                  into contents: inout PackContents) async throws -> [Fetch] {
+    func addImage(_ reference: ImageReference, name: ImageReference?, platforms: [Platform], referrers: Bool, written: String,
+                  location: String, into contents: inout PackContents) async throws -> [Fetch] {
         let client = try client(for: reference.registry)
         let what = "\(location): \(reference)"
         let pinned = reference.digest?.description
@@ -82,14 +82,28 @@ final class RegistrySource: @unchecked Sendable {
         }
         let carried = name ?? reference
         try contents.tag(root, refName: carried.description, kind: "image", location: location)
-        contents.images.append(BundlePredicate.Image(name: carried.description, source: written, digest: root.digest.description,
-                                                     mediaType: root.mediaType, size: root.size,
-                                                     platforms: found.isEmpty ? nil : found.map(\.description).sorted(),
-                                                     sourceDigest: sourceDigest))
+        var image = BundlePredicate.Image(name: carried.description, source: written, digest: root.digest.description,
+                                          mediaType: root.mediaType, size: root.size,
+                                          platforms: found.isEmpty ? nil : found.map(\.description).sorted(), sourceDigest: sourceDigest)
+        if referrers {
+            var subjects = [top.digest]
+            if MediaType.isIndex(top.mediaType) {
+                subjects += try selectChildren(top.bytes, platforms: platforms, what: what).0.map(\.digest.description)
+            }
+            var carriedReferrers: [BundlePredicate.Referrer] = []
+            for subject in subjects {
+                let (more, records) = try await addReferrers(of: subject, client: client, repository: reference.repository,
+                                                             carriedName: carried.name, what: what, location: location, into: &contents)
+                fetches += more
+                carriedReferrers += records
+            }
+            image.referrers = carriedReferrers
+        }
+        contents.images.append(image)
         return fetches
     }
 
-    private func walk(_ descriptor: Descriptor, client: RegistryClient, repository: String, what: String,
+    func walk(_ descriptor: Descriptor, client: RegistryClient, repository: String, what: String,
                       into contents: inout PackContents, depth: Int) async throws -> [Fetch] {
         guard depth < 8 else { throw AirlockError.input("\(what): indexes nested deeper than 8 levels") }
         let fetched = try await client.fetchManifest(repository, reference: descriptor.digest.description, digestOf: digestHex)
@@ -105,7 +119,7 @@ final class RegistrySource: @unchecked Sendable {
                                what: what, into: &contents)
     }
 
-    private func blobs(of bytes: [UInt8], mediaType: String, host: String, repository: String, what: String,
+    func blobs(of bytes: [UInt8], mediaType: String, host: String, repository: String, what: String,
                        into contents: inout PackContents) async throws -> [Fetch] {
         let document = try ContentDocument(bytes: bytes, declaredType: mediaType)
         var fetches: [Fetch] = []
@@ -120,7 +134,7 @@ final class RegistrySource: @unchecked Sendable {
     }
 
     /// Stores a manifest or index exactly as served and registers it.
-    private func storeDocument(_ bytes: [UInt8], mediaType: String, what: String, into contents: inout PackContents) throws -> Descriptor {
+    func storeDocument(_ bytes: [UInt8], mediaType: String, what: String, into contents: inout PackContents) throws -> Descriptor {
         _ = try ContentDocument(bytes: bytes, declaredType: mediaType)
         let stored = try store.ingest(bytes: bytes, what: what)
         contents.addBlob(stored.digest, size: stored.size, role: .manifest)
@@ -237,7 +251,8 @@ final class RegistrySource: @unchecked Sendable {
     }
 }
 
-private func digestHex(_ bytes: [UInt8]) -> String { "sha256:" + SHA256Hasher.hex(bytes) }
+/// `sha256:<hex>` of some bytes, the way registries name manifests.
+func digestHex(_ bytes: [UInt8]) -> String { "sha256:" + SHA256Hasher.hex(bytes) }
 
 /// Feeds a registry download into a ``StoreDownload``.
 struct DownloadSink: BlobSink {

@@ -85,6 +85,22 @@ public struct BundlePredicate: Codable, Sendable, Equatable {
         public var platforms: [String]?
         /// When a platform subset was taken: the digest of the source index it came from.
         public var sourceDigest: String?
+        /// Signatures, attestations and SBOMs carried along (`referrers: true`).
+        public var referrers: [Referrer]?
+    }
+
+    /// An artifact that refers to an image: found through the OCI 1.1 referrers API, its tag
+    /// fallback (`sha256-<hex>` index), or cosign's `sha256-<hex>.sig|.att|.sbom` tags.
+    public struct Referrer: Codable, Sendable, Equatable {
+        /// The manifest it refers to (the image's, or one of its platform manifests).
+        public var subject: String
+        public var digest: String
+        public var mediaType: String
+        public var artifactType: String?
+        /// Its ref name in the bundle's layout: by tag for the tag schemes, by digest otherwise.
+        public var ref: String
+        /// `referrers-api`, `referrers-tag` or `cosign-tag`.
+        public var via: String
     }
 
     public struct Chart: Codable, Sendable, Equatable {

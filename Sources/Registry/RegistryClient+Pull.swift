@@ -51,6 +51,29 @@ extension RegistryClient {
         return FetchedManifest(bytes: answer.body, mediaType: mediaType, digest: digest)
     }
 
+    /// `GET /v2/<repo>/referrers/<digest>` (OCI 1.1): the referrers index's bytes, or nil when the
+    /// registry has no referrers API (it answers 404; one that has it answers 200, even when empty).
+    public func fetchReferrers(_ repository: String, digest: String) async throws -> [UInt8]? {
+        let answer = try await send(.GET, "\(baseURL)/v2/\(repository)/referrers/\(digest)",
+                                    headers: HTTPHeaders([("Accept", "application/vnd.oci.image.index.v1+json")]),
+                                    scopes: [Self.pullScope(repository)], operation: "GET referrers", collectLimit: 16 << 20)
+        switch answer.status {
+        case 200: return answer.body
+        case 404, 400, 405: return nil
+        case 403: throw RegistryError.denied(host: host, repository: repository, detail: answer.errorDetail)
+        default: throw RegistryError.status(host: host, operation: "GET \(repository) referrers of \(digest)", status: answer.status, detail: answer.errorDetail)
+        }
+    }
+
+    /// ``fetchManifest(_:reference:digestOf:)``, or nil when the registry has no such manifest.
+    public func fetchManifestIfPresent(_ repository: String, reference: String, digestOf: ([UInt8]) -> String) async throws -> FetchedManifest? {
+        do {
+            return try await fetchManifest(repository, reference: reference, digestOf: digestOf)
+        } catch RegistryError.status(_, _, 404, _) {
+            return nil
+        }
+    }
+
     /// `GET /v2/<repo>/tags/list`, following `Link: <...>; rel="next"` pages.
     public func listTags(_ repository: String) async throws -> [String] {
         struct Page: Decodable { var tags: [String]? }

@@ -97,7 +97,7 @@ struct BuilderJourneyTests {
         ("files:\n  - path: ./docs/MISSING.md\n", "airlock.yaml:10: files[0].path: ./docs/MISSING.md does not exist"),
         ("images:\n  - layout: ./build/oci\n    select: app-1.4.2\n    name: Registry.example.com/UPPER:1\n", "images[0].name: invalid image reference"),
         ("images:\n  - layout: ./build/oci\n    select: nope\n    name: r.example.com/a:1\n", "no image named \"nope\""),
-        ("images:\n  - ref: 127.0.0.1:9/team/app:1\n    referrers: true\n", "airlock.yaml:10: referrers: true (carrying signatures and SBOMs) is not built yet"),
+        ("images:\n  - layout: ./build/oci\n    select: app-1.4.2\n    referrers: true\n", "airlock.yaml:12: images[0].referrers: referrers: true applies to images pulled with ref:"),
     ])
     func badSpecsFailWithFileAndLineAndLeaveNoBundle(extra: String, expected: String) throws {
         let root = try Harness.temporaryDirectory()

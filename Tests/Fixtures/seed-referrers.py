@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Attaches artifacts to an image in a plain-HTTP registry the way the tools that make them do,
+for registries without the OCI 1.1 referrers API (docker-registry 2.8):
+
+- a cosign-style signature: an OCI manifest whose layer is a simple-signing payload, tagged
+  sha256-<hex>.sig (cosign's tag scheme);
+- an SPDX SBOM as an OCI 1.1 artifact (artifactType, empty config, subject = the image), pushed by
+  digest, and the referrers tag schema's index listing it, tagged sha256-<hex>.
+
+This stands in for cosign and oras, which are not installable here; the registry is real.
+usage: seed-referrers.py HOST:PORT REPOSITORY TAG   (prints the subject digest)
+"""
+import hashlib
+import json
+import sys
+import urllib.request
+
+HOST, REPO, TAG = sys.argv[1:4]
+BASE = "http://%s/v2/%s" % (HOST, REPO)
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+
+
+def request(method, url, data=None, headers=None):
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    with urllib.request.urlopen(req) as answer:
+        return answer.status, dict(answer.headers), answer.read()
+
+
+def blob(data):
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    _, headers, _ = request("POST", BASE + "/blobs/uploads/")
+    location = headers["Location"]
+    if location.startswith("/"):
+        location = "http://%s%s" % (HOST, location)
+    request("PUT", location + ("&" if "?" in location else "?") + "digest=" + digest, data,
+            {"Content-Type": "application/octet-stream"})
+    return digest, len(data)
+
+
+def manifest(document, media_type, reference):
+    data = json.dumps(document, separators=(",", ":")).encode()
+    request("PUT", "%s/manifests/%s" % (BASE, reference), data, {"Content-Type": media_type})
+    return "sha256:" + hashlib.sha256(data).hexdigest(), len(data)
+
+
+accept = ", ".join([OCI_MANIFEST, OCI_INDEX, "application/vnd.docker.distribution.manifest.v2+json",
+                    "application/vnd.docker.distribution.manifest.list.v2+json"])
+_, headers, body = request("GET", "%s/manifests/%s" % (BASE, TAG), headers={"Accept": accept})
+subject = {"mediaType": headers["Content-Type"], "digest": "sha256:" + hashlib.sha256(body).hexdigest(), "size": len(body)}
+hex_digest = subject["digest"].split(":")[1]
+
+payload = json.dumps({"critical": {"identity": {"docker-reference": "%s/%s" % (HOST, REPO)}, "image": {"docker-manifest-digest": subject["digest"]},
+                                   "type": "cosign container image signature"}, "optional": None}).encode()
+layer_digest, layer_size = blob(payload)
+config_digest, config_size = blob(json.dumps({"architecture": "", "os": "", "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
+                                              "config": {}}).encode())
+manifest({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+          "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config_size},
+          "layers": [{"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json", "digest": layer_digest, "size": layer_size,
+                      "annotations": {"dev.cosignproject.cosign/signature": "MEUCIQDstand-in-signature"}}]},
+         OCI_MANIFEST, "sha256-%s.sig" % hex_digest)
+
+empty_digest, empty_size = blob(b"{}")
+sbom_digest, sbom_size = blob(json.dumps({"spdxVersion": "SPDX-2.3", "name": REPO, "packages": []}).encode())
+artifact = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": "application/spdx+json",
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty_digest, "size": empty_size},
+            "layers": [{"mediaType": "application/spdx+json", "digest": sbom_digest, "size": sbom_size}],
+            "subject": subject}
+data = json.dumps(artifact, separators=(",", ":")).encode()
+artifact_digest = "sha256:" + hashlib.sha256(data).hexdigest()
+manifest(artifact, OCI_MANIFEST, artifact_digest)
+manifest({"schemaVersion": 2, "mediaType": OCI_INDEX,
+          "manifests": [{"mediaType": OCI_MANIFEST, "digest": artifact_digest, "size": len(data), "artifactType": "application/spdx+json"}]},
+         OCI_INDEX, "sha256-%s" % hex_digest)
+print(subject["digest"])
