@@ -40,7 +40,7 @@ struct PackCommand: AsyncParsableCommand {
 
     @OptionGroup var registryOptions: RegistryOptions
 
-    @Flag(name: .shortAndLong, help: "No progress lines on stderr.")
+    @Flag(name: .shortAndLong, help: "No progress on stderr (otherwise a live line on a terminal, plain lines elsewhere, JSON lines with --output json); warnings still show.")
     var quiet = false
 
     @OptionGroup var outputOptions: OutputOptions
@@ -62,6 +62,8 @@ struct PackCommand: AsyncParsableCommand {
         let endpoints: [BundlePredicate.Endpoint]
         let files: [BundlePredicate.File]
         let warnings: [String]
+        /// Blobs pulled from registries (and how many were already cached), when any were.
+        let pulled: PackProgress.PullSummary?
     }
 
     func run() async throws {
@@ -72,30 +74,33 @@ struct PackCommand: AsyncParsableCommand {
         options.transport = try registryOptions.transport()
         options.platforms = try platform.map { try Platform(parsing: $0) }
         options.strict = strict
-        let showProgress = !quiet && outputOptions.output == .text
+        let progress = PackProgress(quiet: quiet, output: outputOptions.output)
         let warnings = WarningLog(printing: outputOptions.output == .text)
         let packer = Packer(options: options) { event in
             if case .warning(let message) = event { warnings.add(message) }
-            guard showProgress else { return }
-            switch event {
-            case .collecting(let kind, let name): note("adding \(kind) \(name)")
-            case .writing(let entries, let bytes): note("writing \(entries) entries, \(formatBytes(bytes))")
-            case .downloading(let blobs, let bytes, let cached):
-                note("pulling \(blobs) blobs, \(formatBytes(bytes))\(cached > 0 ? " (\(cached) already cached)" : "")")
-            case .downloaded(let digest, let bytes): note("  pulled \(digest.prefix(19)) (\(formatBytes(bytes)))")
-            case .wrote, .warning: break
-            }
+            progress.handle(event)
         }
-        let result = try await packer.pack()
+        let result: Packer.Result
+        do {
+            result = try await packer.pack()
+            progress.finish()
+        } catch {
+            progress.finish()
+            throw error
+        }
         let predicate = result.statement.predicate
         let output = Result(bundle: result.bundlePath, detached: result.detachedPath, size: result.size, sha256: result.sha256,
                             signed: !result.signerKeyIDs.isEmpty, signerKeyIDs: result.signerKeyIDs,
                             entries: result.statement.subject.count + 1, images: predicate.images, charts: predicate.charts,
-                            endpoints: predicate.endpoints, files: predicate.files, warnings: warnings.all)
+                            endpoints: predicate.endpoints, files: predicate.files, warnings: warnings.all,
+                            pulled: progress.pull)
         try outputOptions.emit(output) {
             var text = "packed \(result.bundlePath) (\(formatBytes(result.size)), \(output.entries) entries)\n"
             text += "sha256 \(result.sha256)\n"
             text += "detached envelope \(result.detachedPath)\n"
+            if let pulled = output.pulled {
+                text += "pulled \(pulled.blobs) blobs (\(formatBytes(pulled.bytes))) in \(String(format: "%.1f", pulled.seconds)) s, \(pulled.cached) already cached\n"
+            }
             text += result.signerKeyIDs.isEmpty ? "UNSIGNED: sign it with `airlock sign` before it leaves this host\n"
                 : result.signerKeyIDs.map { "signed by key \($0)\n" }.joined()
             for chart in predicate.charts where chart.dependencies != nil || !(chart.images ?? []).isEmpty {

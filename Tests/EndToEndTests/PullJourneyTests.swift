@@ -56,9 +56,14 @@ struct PullJourneyTests {
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         try spec(registry.host, extra: "charts:\n  - ref: oci://\(registry.host)/seed/charts/platform:1.4.2\n")
             .write(toFile: "\(work)/airlock.yaml", atomically: true, encoding: .utf8)
-        let pack = try Harness.airlock(["pack", "-q", "--plain-http", registry.host, "--output", "json"], in: work)
+        let pack = try Harness.airlock(["pack", "--plain-http", registry.host, "--output", "json"], in: work)
         try #require(pack.status == 0, "pack: \(pack.stderr)")
         let result = try #require(try JSONSerialization.jsonObject(with: pack.data) as? [String: Any])
+        // Progress as JSON lines on stderr, and the pull summary in the result.
+        let events = pack.stderr.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(Set(events.compactMap { $0["event"] as? String }).isSuperset(of: ["collecting", "pulling", "pulled", "writing", "wrote"]), "\(pack.stderr)")
+        let pulled = try #require(result["pulled"] as? [String: Any])
+        #expect((pulled["blobs"] as? Int ?? 0) > 0 && pulled["blobs"] as? Int == events.filter { $0["event"] as? String == "pulled" }.count)
         let images = try #require(result["images"] as? [[String: Any]])
         let byName = Dictionary(uniqueKeysWithValues: images.map { ($0["name"] as? String ?? "", $0) })
         #expect(byName["\(registry.host)/src/app:oci"]?["digest"] as? String == (try rawDigest(registry, "src/app:oci")))
@@ -72,6 +77,15 @@ struct PullJourneyTests {
         #expect(arm["digest"] as? String != multi && arm["platforms"] as? [String] == ["linux/arm64"])
         let chart = try #require((result["charts"] as? [[String: Any]])?.first)
         #expect(chart["digest"] as? String == (try rawDigest(registry, "seed/charts/platform:1.4.2")), "chart manifest kept byte for byte")
+
+        // On a terminal (script(1) gives it one), a live line with counts and rate, and the summary.
+        if Harness.has("script") {
+            let live = try Harness.run(["script", "-qec", "\(Harness.airlock) pack --plain-http \(registry.host) -o live.tar.zst", "/dev/null"], in: work,
+                                       environment: ["AIRLOCK_CACHE": "\(work)/.cache-live"])
+            let blobs = pulled["blobs"] as? Int ?? -1
+            #expect(live.status == 0 && live.stdout.contains("\r\u{1B}[2K") && live.stdout.contains("blobs \(blobs)/\(blobs)"), "\(live.stdout)")
+            #expect(live.stdout.contains("pulled \(blobs) blobs"), "\(live.stdout)")
+        }
 
         // The bundle verifies, and its images copy out whole.
         let unpack = try Harness.airlock(["unpack", "pulled-1.tar.zst", "-o", "u", "--allow-unsigned"], in: work)
