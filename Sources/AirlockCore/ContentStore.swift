@@ -122,16 +122,9 @@ public struct ContentStore: Sendable {
     }
 }
 
-/// Streams a whole file in 1 MiB chunks.
+/// Streams a whole file in 1 MiB chunks (through read-only mappings: no copy into a buffer).
 func streamFile(_ file: FileDescriptor, into body: (UnsafeRawBufferPointer) throws -> Void) throws {
-    var buffer = [UInt8](repeating: 0, count: 1 << 20)
-    var offset: Int64 = 0
-    while true {
-        let count = try buffer.withUnsafeMutableBytes { try file.read(into: $0, at: offset) }
-        if count == 0 { return }
-        try buffer.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
-        offset += Int64(count)
-    }
+    try file.forEachChunk(body)
 }
 
 /// Whether the bytes start like a compressed stream (gzip, zstd, xz, bzip2), where another

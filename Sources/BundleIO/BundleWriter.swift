@@ -104,14 +104,14 @@ public final class BundleWriter {
             self.archive = nil
             let index = SeekIndex(entries: entries, trailerOffset: trailerOffset, trailerSize: trailerSize)
             try index.encodedFrame().withUnsafeBytes { try frames.writeVerbatim($0) }
-            try frames.flush()
+            let sha256 = try frames.finish()
             try file.sync()
             try file.close()
             guard rename(temporaryPath, destination) == 0 else {
                 throw BundleIOError.io(path: destination, operation: "rename into place", errno: errno)
             }
             finished = true
-            return Summary(path: destination, size: frames.offset, sha256: frames.fileHasher.finalizeHex())
+            return Summary(path: destination, size: frames.offset, sha256: sha256)
         } catch {
             abandon()
             throw error
@@ -128,6 +128,7 @@ public final class BundleWriter {
     public func abandon() {
         if let archive { archive_write_free(archive) }
         archive = nil
+        frames.settle()
         try? file.close()
         unlink(temporaryPath)
         finished = true

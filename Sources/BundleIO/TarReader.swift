@@ -42,6 +42,8 @@ public final class TarReader {
     private var dataLeft = false
     /// The bytes an in-memory reader reads (libarchive keeps a pointer to them until closed).
     private var memory: UnsafeMutableRawBufferPointer?
+    /// The file a path reader reads, through mappings (kept alive while libarchive reads it).
+    private var source: MappedSource?
 
     public init(path: String, input: Input) throws {
         self.path = path
@@ -54,7 +56,9 @@ public final class TarReader {
             archive_read_support_filter_all(archive)
         }
         try checkArchive(archive_read_support_format_tar(archive), archive, "enable tar")
-        let opened = archive_read_open_filename(archive, path, 1 << 20)
+        let source = MappedSource(file: try FileDescriptor.openForReading(path))
+        self.source = source
+        let opened = archive_read_open(archive, Unmanaged.passUnretained(source).toOpaque(), nil, mappedSourceRead, nil)
         if opened != ARCHIVE_OK {
             let detail = archiveErrorString(archive)
             close()
@@ -90,6 +94,7 @@ public final class TarReader {
         archive = nil
         memory?.deallocate()
         memory = nil
+        source = nil
     }
 
     /// The next header, or nil at the end of the archive. Unread data of the previous entry is skipped.
@@ -157,5 +162,28 @@ public final class TarReader {
             bytes.append(contentsOf: chunk)
         }
         return bytes
+    }
+}
+
+/// Hands libarchive the file one mapped window at a time: no copy into a read buffer.
+final class MappedSource {
+    let windows: MappedWindows
+    var error: (any Error)?
+
+    init(file: FileDescriptor) {
+        windows = MappedWindows(file)
+    }
+}
+
+private func mappedSourceRead(_ archive: OpaquePointer?, _ client: UnsafeMutableRawPointer?,
+                              _ buffer: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int {
+    let source = Unmanaged<MappedSource>.fromOpaque(client!).takeUnretainedValue()
+    do {
+        let window = try source.windows.next()
+        buffer?.pointee = window.baseAddress
+        return window.count
+    } catch {
+        source.error = error
+        return -1
     }
 }

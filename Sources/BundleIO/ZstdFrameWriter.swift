@@ -13,12 +13,11 @@ public enum EntryCompression: Sendable, Equatable {
 /// Writes a sequence of independent zstd frames to a file, counting compressed offsets and hashing
 /// every byte written (for the detached envelope's file digest).
 final class ZstdFrameWriter {
-    private let output: FileDescriptor
+    private let output: BackgroundWriter
     private let context: OpaquePointer
     private var outBuffer: [UInt8]
     private var outCount = 0
     private(set) var offset: Int64 = 0
-    let fileHasher = SHA256Hasher()
 
     private var mode: EntryCompression?
     private(set) var frameStart: Int64 = 0
@@ -31,7 +30,7 @@ final class ZstdFrameWriter {
 
     init(output: FileDescriptor, level: Int32) throws {
         guard let context = ZSTD_createCCtx() else { throw BundleIOError.zstd(operation: "createCCtx", detail: "out of memory") }
-        self.output = output
+        self.output = BackgroundWriter(file: output)
         self.context = context
         outBuffer = [UInt8](repeating: 0, count: 1 << 20)
         // Pinned parameters: single-threaded, no checksum (sha256 covers every entry), no content
@@ -98,15 +97,23 @@ final class ZstdFrameWriter {
         try put(bytes)
     }
 
-    /// Writes buffered output to the file.
+    /// Hands buffered output to the background writer (which hashes and writes it in order).
     func flush() throws {
         guard outCount > 0 else { return }
-        try outBuffer.withUnsafeBytes { all in
-            let filled = UnsafeRawBufferPointer(rebasing: all[..<outCount])
-            fileHasher.update(filled)
-            try output.writeAll(filled)
-        }
+        outBuffer = try output.submit(outBuffer, count: outCount)
         outCount = 0
+    }
+
+    /// Waits for queued writes to end (before the file is closed), ignoring their errors.
+    func settle() {
+        try? output.drain()
+    }
+
+    /// Flushes, waits until every byte is written, and returns the sha256 of all of them.
+    func finish() throws -> String {
+        try flush()
+        try output.drain()
+        return output.finalizeHex()
     }
 
     private func emitRawBlock(last: Bool) throws {
