@@ -39,6 +39,8 @@ public final class MappedWindows {
         }
         madvise(base, length, MADV_SEQUENTIAL)
         madvise(base, length, MADV_WILLNEED)
+        // Start reading the window after this one, so the disk works while this one is processed.
+        posix_fadvise(file.fd, off_t(windowStart + Int64(length)), off_t(Self.windowSize), POSIX_FADV_WILLNEED)
         mapped = (base, length)
         let skip = Int(offset - windowStart)
         offset = windowStart + Int64(length)

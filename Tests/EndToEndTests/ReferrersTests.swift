@@ -68,4 +68,33 @@ struct ReferrersTests {
         let refused = try Harness.airlock(["pack", "-q"], in: root)
         #expect(refused.status == 2 && refused.stderr.contains("referrers: true applies to images pulled with ref:"), "\(refused.stderr)")
     }
+
+    /// The OCI 1.1 referrers API path. No registry installable here has the API, so a read-only
+    /// stand-in (Tests/Fixtures/referrers-registry.py) serves the example layout and lists an SBOM
+    /// only through GET /v2/<name>/referrers/<digest>.
+    @Test func theReferrersAPIIsAskedFirst() throws {
+        let root = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let example = try Harness.makeExample(in: root, dockerArchive: false)
+        let script = try String(contentsOfFile: "\(Harness.packageRoot)/Tests/Fixtures/referrers-registry.py", encoding: .utf8)
+        let stub = try PythonServer(script: script, arguments: ["\(example)/build/oci", "src/app", "app-1.4.2"])
+        defer { stub.stop() }
+        let host = "127.0.0.1:\(stub.port)"
+        try """
+            apiVersion: airlock/v1
+            kind: Bundle
+            metadata: {name: api, version: "1", created: "2026-11-01T00:00:00Z"}
+            images:
+              - ref: \(host)/src/app:app-1.4.2
+                referrers: true
+            """.write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
+        let pack = try Harness.airlock(["pack", "-q", "--output", "json", "--plain-http", host], in: root)
+        try #require(pack.status == 0, "\(pack.stderr)")
+        let image = ((try JSONSerialization.jsonObject(with: pack.data) as? [String: Any])?["images"] as? [[String: Any]])?.first
+        let referrers = (image?["referrers"] as? [[String: Any]]) ?? []
+        #expect(referrers.count == 1, "\(referrers)")
+        #expect(referrers.first?["via"] as? String == "referrers-api" && referrers.first?["artifactType"] as? String == "application/spdx+json")
+        #expect((referrers.first?["ref"] as? String)?.hasPrefix("\(host)/src/app@sha256:") == true)
+        #expect(try Harness.airlock(["verify", "api-1.tar.zst", "--allow-unsigned"], in: root).status == 0)
+    }
 }

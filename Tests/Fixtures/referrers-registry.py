@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""A stand-in registry WITH the OCI 1.1 referrers API, which no registry installable here has
+(Debian's docker-registry 2.8 predates it). Read-only, plain HTTP, serving one OCI image layout:
+every image under the repository name given, plus an SPDX SBOM artifact (artifactType, empty
+config, subject = the image) that only the referrers API lists - no fallback tag.
+
+usage: referrers-registry.py PORT LAYOUT REPOSITORY REF_NAME   (REF_NAME: the layout ref to attach to)
+"""
+import hashlib
+import json
+import os
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+PORT, LAYOUT, REPO, REF = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+blobs = {}
+for name in os.listdir(os.path.join(LAYOUT, "blobs", "sha256")):
+    with open(os.path.join(LAYOUT, "blobs", "sha256", name), "rb") as f:
+        blobs["sha256:" + name] = f.read()
+index = json.load(open(os.path.join(LAYOUT, "index.json")))
+tags = {d["annotations"]["org.opencontainers.image.ref.name"]: d for d in index["manifests"]}
+subject = tags[REF]
+
+
+def add(data):
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    blobs[digest] = data
+    return digest
+
+
+empty = add(b"{}")
+sbom = json.dumps({"spdxVersion": "SPDX-2.3", "name": REPO, "packages": []}).encode()
+sbom_digest = add(sbom)
+artifact = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": "application/spdx+json",
+                       "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
+                       "layers": [{"mediaType": "application/spdx+json", "digest": sbom_digest, "size": len(sbom)}],
+                       "subject": {"mediaType": subject["mediaType"], "digest": subject["digest"], "size": subject["size"]}},
+                      separators=(",", ":")).encode()
+artifact_digest = add(artifact)
+media_types = {d["digest"]: d["mediaType"] for d in index["manifests"]}
+media_types[artifact_digest] = OCI_MANIFEST
+
+
+def media_type(digest, data):
+    if digest in media_types:
+        return media_types[digest]
+    try:
+        return json.loads(data).get("mediaType", OCI_MANIFEST)
+    except ValueError:
+        return "application/octet-stream"
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def send(self, status, data=b"", content_type="application/json", digest=None):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        if digest:
+            self.send_header("Docker-Content-Digest", digest)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def do_HEAD(self):
+        self.do_GET()
+
+    def do_GET(self):
+        path = self.path.split("?")[0]
+        if path == "/v2/":
+            return self.send(200, b"{}")
+        prefix = "/v2/%s/" % REPO
+        if not path.startswith(prefix):
+            return self.send(404, b'{"errors":[{"code":"NAME_UNKNOWN"}]}')
+        kind, _, reference = path[len(prefix):].partition("/")
+        if kind == "manifests":
+            digest = tags[reference]["digest"] if reference in tags else reference
+            if digest not in blobs:
+                return self.send(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}')
+            return self.send(200, blobs[digest], media_type(digest, blobs[digest]), digest)
+        if kind == "blobs":
+            if reference not in blobs:
+                return self.send(404, b'{"errors":[{"code":"BLOB_UNKNOWN"}]}')
+            return self.send(200, blobs[reference], "application/octet-stream", reference)
+        if kind == "referrers":
+            listed = [{"mediaType": OCI_MANIFEST, "digest": artifact_digest, "size": len(artifact), "artifactType": "application/spdx+json"}] \
+                if reference == subject["digest"] else []
+            return self.send(200, json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": listed}).encode(), OCI_INDEX)
+        self.send(404)
+
+
+ThreadingHTTPServer(("127.0.0.1", PORT), Handler).serve_forever()
