@@ -266,8 +266,8 @@ extension RegistrySource {
     /// The chart `.tgz` of a Helm OCI artifact, fetched into the store (digest checked) and read back.
     func fetchOCIChartArchive(_ ref: String, what: String) async throws -> [UInt8] {
         let chart = try await fetchOCIChartManifest(ref, what: what)
-        try await download([Fetch(host: chart.reference.registry, repository: chart.reference.repository, descriptor: chart.chartLayer, what: what)],
-                           jobs: 1, progress: { _ in })
+        try await fetch([Fetch(host: chart.reference.registry, repository: chart.reference.repository, descriptor: chart.chartLayer, what: what)],
+                        jobs: 1)
         return try store.bytes(of: chart.chartLayer.digest)
     }
 }

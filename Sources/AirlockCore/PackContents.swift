@@ -13,7 +13,7 @@ struct PackContents {
 
     /// Where a blob's bytes are read from when the bundle is written. Either way they are hashed
     /// again as they are written, and a mismatch aborts the pack.
-    enum Source: Equatable {
+    enum Source: Equatable, Sendable {
         /// The content store.
         case store
         /// A file that already holds exactly the blob (an OCI layout's blob, a plain file): read in

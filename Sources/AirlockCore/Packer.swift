@@ -16,7 +16,7 @@ public enum PackEvent: Sendable {
 }
 
 /// Builds a bundle from an `airlock.yaml`.
-public struct Packer {
+public struct Packer: Sendable {
     public struct Options: Sendable {
         public var specPath: String
         /// The bundle to write; default `NAME-VERSION.tar.zst` in the current folder.
@@ -66,13 +66,19 @@ public struct Packer {
         var contents = PackContents()
         let remote = RegistrySource(store: store, transport: options.transport)
         do {
-            try await collect(spec, created: created, store: store, remote: remote, into: &contents)
-            try describeCharts(in: &contents, store: store)
+            let result = try await pack(spec, created: created, store: store, remote: remote, contents: &contents)
             await remote.shutdown()
+            return result
         } catch {
             await remote.shutdown()
             throw error
         }
+    }
+
+    private func pack(_ spec: BundleSpec, created: Int64, store: ContentStore, remote: RegistrySource,
+                      contents: inout PackContents) async throws -> Result {
+        let fetches = try await collect(spec, created: created, store: store, remote: remote, into: &contents)
+        try describeCharts(in: &contents, store: store)
 
         let layout = try layoutFiles(contents, store: store)
         let entries = plan(contents, layout: layout)
@@ -86,9 +92,37 @@ public struct Packer {
         var envelope = DSSEEnvelope(payload: try statement.encoded())
         for key in options.keys { try envelope.sign(with: key) }
 
+        // Blobs still to pull download in the order the bundle holds them, while the bundle is
+        // written: the writer waits for each one, so pulling and writing overlap.
+        let position = Dictionary(entries.enumerated().map { ($1.digest, $0) }, uniquingKeysWith: min)
+        let (needed, cached) = remote.pending(fetches)
+        let pending = needed.sorted { (position[$0.descriptor.digest] ?? 0) < (position[$1.descriptor.digest] ?? 0) }
+        if !fetches.isEmpty {
+            progress(.downloading(blobs: pending.count, bytes: pending.reduce(0) { $0 + $1.descriptor.size }, cached: cached))
+        }
+        let arrivals = Arrivals(pending: Set(pending.map(\.descriptor.digest)))
+        let downloads = Task { [jobs = options.transport.jobs, progress] in
+            do {
+                try await remote.download(pending, jobs: jobs, progress: progress) { arrivals.arrive($0) }
+            } catch {
+                arrivals.fail(error)
+            }
+        }
+
         let output = options.output ?? "\(spec.metadata.name)-\(spec.metadata.version).tar.zst"
         progress(.writing(entries: entries.count + 1, bytes: entries.reduce(0) { $0 + $1.size }))
-        let summary = try write(envelope: envelope, entries: entries, store: store, to: output, created: created)
+        let summary: BundleWriter.Summary
+        do {
+            summary = try await onThread { [self, envelope] in
+                try write(envelope: envelope, entries: entries, store: store, to: output, created: created, arrivals: arrivals)
+            }
+        } catch {
+            arrivals.fail(error)
+            downloads.cancel()
+            await downloads.value
+            throw error
+        }
+        await downloads.value
         let detached = output + ".intoto.json"
         do {
             try writeDetachedEnvelope(statement: statement, bundle: summary, keys: options.keys, to: detached)
@@ -113,8 +147,10 @@ public struct Packer {
         return options.now
     }
 
+    /// Gathers everything the spec names; returns the image blobs still to pull (charts are
+    /// pulled here, as their contents are read before the statement is made).
     private func collect(_ spec: BundleSpec, created: Int64, store: ContentStore, remote: RegistrySource,
-                         into contents: inout PackContents) async throws {
+                         into contents: inout PackContents) async throws -> [RegistrySource.Fetch] {
         var fetches: [RegistrySource.Fetch] = []
         for image in spec.images {
             progress(.collecting(kind: "image", name: image.name?.description ?? image.written))
@@ -140,13 +176,12 @@ public struct Packer {
                 let vendor = ChartVendor(remote: remote, created: created, warn: { [progress] in progress(.warning($0)) })
                 try await vendor.add(path: path, written: chart.written, location: chart.location, into: &contents)
             case .oci(let ref):
-                fetches += try await remote.addOCIChart(ref, location: chart.location, into: &contents)
+                try await remote.fetch(try await remote.addOCIChart(ref, location: chart.location, into: &contents), jobs: options.transport.jobs)
             case .repository(let url, let name, let version):
                 try await remote.addRepositoryChart(url: url, name: name, version: version, location: chart.location, created: created,
                                                     into: &contents)
             }
         }
-        try await remote.download(fetches, jobs: options.transport.jobs, progress: progress)
         for endpoint in spec.endpoints {
             progress(.collecting(kind: "endpoint", name: endpoint.path))
             try LocalSource.addEndpoint(path: endpoint.path, location: endpoint.location, store: store, into: &contents)
@@ -155,6 +190,7 @@ public struct Packer {
             progress(.collecting(kind: "file", name: file.written))
             try LocalSource.addFile(file, into: &contents)
         }
+        return fetches
     }
 
     /// Records each chart's subchart tree and the images it references; reports images the
@@ -198,7 +234,7 @@ public struct Packer {
                 .init(path: "oci/oci-layout", digest: header.digest, size: header.size)]
     }
 
-    struct PlannedEntry {
+    struct PlannedEntry: Sendable {
         var path: String
         var digest: Digest
         var size: Int64
@@ -222,7 +258,7 @@ public struct Packer {
     }
 
     private func write(envelope: DSSEEnvelope, entries: [PlannedEntry], store: ContentStore, to output: String,
-                       created: Int64) throws -> BundleWriter.Summary {
+                       created: Int64, arrivals: Arrivals) throws -> BundleWriter.Summary {
         let writer = try BundleWriter(destination: output, modificationTime: created, level: options.compressionLevel)
         do {
             let envelopeBytes = try encodeEnvelope(envelope)
@@ -230,6 +266,7 @@ public struct Packer {
                 try sink.write(envelopeBytes)
             }
             for entry in entries {
+                try arrivals.wait(for: entry.digest)
                 let compression: EntryCompression = looksCompressed(try head(of: entry, store: store)) ? .store : .compress
                 try writer.addEntry(path: entry.path, size: entry.size, compression: compression) { sink in
                     switch entry.source {
@@ -245,6 +282,52 @@ public struct Packer {
             writer.abandon()
             throw error
         }
+    }
+}
+
+/// Blobs arriving in the cache while the bundle is written: the writer waits for each pending one;
+/// a failed download wakes it with the download's error.
+///
+/// `@unchecked Sendable`: its state is guarded by `condition`.
+final class Arrivals: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var pending: Set<Digest>
+    private var failure: (any Error)?
+
+    init(pending: Set<Digest>) { self.pending = pending }
+
+    func arrive(_ digest: Digest) {
+        condition.withLock {
+            pending.remove(digest)
+            condition.broadcast()
+        }
+    }
+
+    func fail(_ error: any Error) {
+        condition.withLock {
+            if failure == nil { failure = error }
+            condition.broadcast()
+        }
+    }
+
+    /// Returns at once for a blob that was never pending.
+    func wait(for digest: Digest) throws {
+        condition.lock()
+        defer { condition.unlock() }
+        while pending.contains(digest) {
+            if let failure { throw failure }
+            condition.wait()
+        }
+    }
+}
+
+/// Runs blocking work on a thread of its own, off the cooperative pool (which other tasks, such
+/// as downloads the work waits for, need).
+func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Swift.Result { try body() }) }
+        thread.stackSize = 8 << 20
+        thread.start()
     }
 }
 

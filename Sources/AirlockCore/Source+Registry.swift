@@ -163,23 +163,33 @@ final class RegistrySource: @unchecked Sendable {
         return Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
     }
 
-    /// Downloads every blob not yet in the store, `jobs` at a time.
-    func download(_ fetches: [Fetch], jobs: Int, progress: @escaping @Sendable (PackEvent) -> Void) async throws {
+    /// The blobs among `fetches` not yet in the store, each once, and how many were already there.
+    func pending(_ fetches: [Fetch]) -> (needed: [Fetch], cached: Int) {
         var seen: Set<Digest> = []
-        let needed = fetches.filter { seen.insert($0.descriptor.digest).inserted && !store.contains($0.descriptor.digest, size: $0.descriptor.size) }
-        progress(.downloading(blobs: needed.count, bytes: needed.reduce(0) { $0 + $1.descriptor.size }, cached: seen.count - needed.count))
+        let unique = fetches.filter { seen.insert($0.descriptor.digest).inserted }
+        let needed = unique.filter { !store.contains($0.descriptor.digest, size: $0.descriptor.size) }
+        return (needed, unique.count - needed.count)
+    }
+
+    /// Downloads every blob of `fetches` not yet in the store, `jobs` at a time.
+    func fetch(_ fetches: [Fetch], jobs: Int) async throws {
+        try await download(pending(fetches).needed, jobs: jobs, progress: { _ in })
+    }
+
+    /// Downloads `needed` into the store, `jobs` at a time and in the order given; `arrived` hears
+    /// of each blob once it is committed (its digest checked).
+    func download(_ needed: [Fetch], jobs: Int, progress: @escaping @Sendable (PackEvent) -> Void,
+                  arrived: @escaping @Sendable (Digest) -> Void = { _ in }) async throws {
         try await forEach(needed, jobs: jobs) { fetch in
+            try Task.checkCancellation()
             let client = try self.client(for: fetch.host)
             let download = try StoreDownload(store: self.store, limit: fetch.descriptor.size)
-            do {
-                try await client.fetchBlob(fetch.repository, digest: fetch.descriptor.digest.description, size: fetch.descriptor.size,
-                                           into: DownloadSink(download: download))
-                try download.commit(expected: fetch.descriptor.digest, size: fetch.descriptor.size,
-                                    what: "\(fetch.what): blob \(fetch.descriptor.digest)")
-            } catch let error as AirlockError {
-                throw error
-            }
+            try await client.fetchBlob(fetch.repository, digest: fetch.descriptor.digest.description, size: fetch.descriptor.size,
+                                       into: DownloadSink(download: download))
+            try download.commit(expected: fetch.descriptor.digest, size: fetch.descriptor.size,
+                                what: "\(fetch.what): blob \(fetch.descriptor.digest)")
             progress(.downloaded(digest: fetch.descriptor.digest.description, bytes: fetch.descriptor.size))
+            arrived(fetch.descriptor.digest)
         }
     }
 
@@ -191,7 +201,7 @@ final class RegistrySource: @unchecked Sendable {
         let root = try storeDocument(chart.bytes, mediaType: chart.mediaType, what: what, into: &contents)
         let fetches = try await blobs(of: chart.bytes, mediaType: chart.mediaType, host: chart.reference.registry,
                                       repository: chart.reference.repository, what: what, into: &contents)
-        try await download(fetches.filter { $0.descriptor.digest == document.config?.digest }, jobs: 1, progress: { _ in })
+        try await fetch(fetches.filter { $0.descriptor.digest == document.config?.digest }, jobs: 1)
         let config = try JSONSerialization.jsonObject(with: Data(try store.bytes(of: document.config!.digest))) as? [String: Any]
         guard let name = config?["name"] as? String, let version = config?["version"] as? String else {
             throw AirlockError.input("\(what): chart config has no name and version")

@@ -126,6 +126,7 @@ public final class BundleWriter {
 
     /// Removes the partial file.
     public func abandon() {
+        sink.discarding = true
         if let archive { archive_write_free(archive) }
         archive = nil
         frames.settle()
@@ -169,6 +170,8 @@ public final class EntryDataSink {
 final class TarSink {
     let frames: ZstdFrameWriter
     var error: (any Error)?
+    /// Set when the bundle is abandoned: whatever libarchive still writes while it is freed goes nowhere.
+    var discarding = false
 
     init(frames: ZstdFrameWriter) { self.frames = frames }
 
@@ -184,6 +187,7 @@ private let tarSinkWrite: @convention(c) (OpaquePointer?, UnsafeMutableRawPointe
     _, client, buffer, length in
     guard let client else { return -1 }
     let sink = Unmanaged<TarSink>.fromOpaque(client).takeUnretainedValue()
+    if sink.discarding { return length }
     do {
         try sink.frames.write(UnsafeRawBufferPointer(start: buffer, count: length))
         return length

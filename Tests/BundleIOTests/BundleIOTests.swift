@@ -83,6 +83,12 @@ struct BundleIOTests {
             #expect(path == "x" && expected == 10 && actual == 3)
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
+
+        // Abandoned between entries (a download the next entry waits for failed): no crash, no file.
+        let writer = try BundleWriter(destination: "\(dir)/c.tar.zst", modificationTime: 0)
+        try writer.addEntry(path: "a", size: 3, compression: .store) { try $0.write([1, 2, 3]) }
+        writer.abandon()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
     }
 
     @Test func aDamagedSeekIndexIsReported() throws {
