@@ -271,7 +271,7 @@ public struct Packer: Sendable {
                 try writer.addEntry(path: entry.path, size: entry.size, compression: compression) { sink in
                     switch entry.source {
                     case .store:
-                        try store.read(entry.digest) { try sink.write($0) }
+                        try store.read(entry.digest, rehash: !arrivals.pulledThisRun(entry.digest)) { try sink.write($0) }
                     case .file(let path):
                         try readInPlace(path, entry: entry) { try sink.write($0) }
                     }
@@ -292,9 +292,16 @@ public struct Packer: Sendable {
 final class Arrivals: @unchecked Sendable {
     private let condition = NSCondition()
     private var pending: Set<Digest>
+    private let pulled: Set<Digest>
     private var failure: (any Error)?
 
-    init(pending: Set<Digest>) { self.pending = pending }
+    init(pending: Set<Digest>) {
+        self.pending = pending
+        pulled = pending
+    }
+
+    /// Whether the blob was downloaded (and its digest checked) by this pack.
+    func pulledThisRun(_ digest: Digest) -> Bool { pulled.contains(digest) }
 
     func arrive(_ digest: Digest) {
         condition.withLock {
