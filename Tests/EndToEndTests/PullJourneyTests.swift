@@ -131,10 +131,16 @@ struct PullJourneyTests {
         // Through a real forward proxy (tinyproxy, HTTPS via CONNECT) it works.
         let proxy = try TinyProxy()
         defer { proxy.stop() }
-        let through = try Harness.airlock(["pack", "-q", "--ca-file", registry.caFile], in: root,
+        let through = try Harness.airlock(["pack", "-q", "--ca-file", registry.caFile, "--output", "json"], in: root,
                                           environment: docker.merging(["HTTPS_PROXY": "http://\(proxy.address)"]) { _, new in new })
         #expect(through.status == 0, "through tinyproxy: \(through.stderr)")
         #expect(proxy.log().contains("CONNECT"), "the proxy carried the traffic")
+        // Over TLS with basic auth, through the proxy, every digest is the registry's own.
+        let pulled = ((try JSONSerialization.jsonObject(with: through.data) as? [String: Any])?["images"] as? [[String: Any]]) ?? []
+        let digests = Dictionary(pulled.map { ($0["name"] as? String ?? "", $0["digest"] as? String ?? "") }, uniquingKeysWith: { a, _ in a })
+        #expect(digests["\(registry.host)/src/app:oci"] == (try rawDigest(registry, "src/app:oci")))
+        #expect(digests["registry.example.com/team/app-v2s2:1"] == (try rawDigest(registry, "src/app:v2s2")))
+        #expect(digests["\(registry.host)/src/multi:1.4.2"] == (try rawDigest(registry, "src/multi:1.4.2")))
         try FileManager.default.removeItem(atPath: "\(root)/pulled-1.tar.zst")
 
         // A missing tag.
