@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Generates realistic image data for benchmarks, offline: an OCI image layout whose layers are
 tar+gzip of real directory trees on this machine, three images sharing a base layer, a two-platform
-index, one large layer of mixed compressible and random data, and a Helm chart; plus the
+index, one large layer of mixed compressible and random data, an uncompressed tar layer of text
+files (how well compressible data shrinks), and a Helm chart; plus the
 airlock.yaml that packs it all and refs.txt listing the images. About 1 GB at --scale 1 (--quick:
 about 60 MB). Above 1, the mixed layer grows with the scale and each further whole unit adds an
 image of fresh tree layers (the same files, marked so every layer has its own bytes and digest):
@@ -21,6 +22,32 @@ sys.path.insert(0, os.path.dirname(__file__))
 from importlib import import_module  # noqa: E402
 
 example = import_module("make-example")
+
+
+def text_layer(roots, budget):
+    """An uncompressed tar of the text files under `roots`, up to `budget` bytes; returns
+    (tar, diff_id, media type)."""
+    raw = io.BytesIO()
+    used = 0
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for root in roots:
+            for folder, dirs, names in os.walk(root):
+                dirs.sort()
+                for name in sorted(names):
+                    path = os.path.join(folder, name)
+                    if used >= budget or os.path.islink(path) or not name.endswith((".h", ".pm", ".pl", ".txt", ".py")):
+                        continue
+                    try:
+                        with open(path, "rb") as f:
+                            data = f.read(1 << 20)
+                    except OSError:
+                        continue
+                    info = tarfile.TarInfo(path.lstrip("/"))
+                    info.size = len(data)
+                    tar.addfile(info, io.BytesIO(data))
+                    used += len(data)
+    plain = raw.getvalue()
+    return plain, "sha256:" + hashlib.sha256(plain).hexdigest(), "application/vnd.oci.image.layer.v1.tar"
 
 
 def tree_layer(roots, budget, seed, marker=b""):
@@ -107,7 +134,9 @@ def main():
         children.append(descriptor)
     index = {"schemaVersion": 2, "mediaType": example.INDEX, "manifests": children}
     layout.tag(layout.json_blob(index, example.INDEX), "agent")
-    names = ["runtime", "builder", "data", "agent"]
+    text = text_layer(["/usr/include", "/usr/share/perl", "/usr/lib/python3"], int(60 * tree_mb))
+    layout.tag(example.image(layout, [base, text], "amd64", "docs"), "docs")
+    names = ["runtime", "builder", "data", "agent", "docs"]
     for copy in range(1, int(args.scale) if not args.quick else 1):
         layout.tag(example.image(layout, trees(b"copy %d\n" % copy), "amd64", "extra-%d" % copy), "extra-%d" % copy)
         names.append("extra-%d" % copy)
@@ -117,6 +146,7 @@ def main():
     example.write(os.path.join(chart, "Chart.yaml"), "apiVersion: v2\nname: bench\nversion: 1.0.0\n")
     example.write(os.path.join(chart, "values.yaml"), "image: registry.example.com/bench/runtime:1\n")
     images = "".join("  - layout: ./oci\n    select: %s\n    name: registry.example.com/bench/%s:1\n" % (n, n) for n in names)
+    example.write(os.path.join(out, "compressible.txt"), "oci/blobs/sha256/%s\n" % hashlib.sha256(text[0]).hexdigest())
     example.write(os.path.join(out, "refs.txt"), "".join("registry.example.com/bench/%s:1\n" % n for n in names))
     example.write(os.path.join(out, "airlock.yaml"),
                   "apiVersion: airlock/v1\nkind: Bundle\nmetadata:\n  name: bench\n  version: \"1\"\n"

@@ -70,13 +70,14 @@ def tar_layer(files):
 
 
 def image(layout, layers, arch, label):
-    """Writes layers, config and manifest; returns the manifest descriptor."""
-    descriptors = [layout.blob(data, LAYER_GZIP) for data, _ in layers]
+    """Writes layers ((data, diff_id) or (data, diff_id, media_type); gzip unless said), config and
+    manifest; returns the manifest descriptor."""
+    descriptors = [layout.blob(layer[0], layer[2] if len(layer) > 2 else LAYER_GZIP) for layer in layers]
     config = {
         "architecture": arch,
         "os": "linux",
         "config": {"Cmd": ["/bin/app"], "Labels": {"example": label}},
-        "rootfs": {"type": "layers", "diff_ids": [diff for _, diff in layers]},
+        "rootfs": {"type": "layers", "diff_ids": [layer[1] for layer in layers]},
     }
     config_descriptor = layout.json_blob(config, CONFIG)
     manifest = {"schemaVersion": 2, "mediaType": MANIFEST, "config": config_descriptor, "layers": descriptors}
