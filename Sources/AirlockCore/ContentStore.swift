@@ -87,7 +87,7 @@ public struct ContentStore: Sendable {
         }
         let input = try FileDescriptor.openForReading(source)
         return try ingest(expected: expected, expectedSize: expectedSize, what: what) { sink in
-            try streamFile(input, into: sink)
+            try input.forEachChunk(sink)
         }
     }
 
@@ -98,9 +98,9 @@ public struct ContentStore: Sendable {
         do { file = try FileDescriptor.openForReading(path(of: digest)) } catch {
             throw AirlockError.corruptCache("cache \(root) lost blob \(digest); run again to fetch it")
         }
-        guard rehash else { return try streamFile(file, into: body) }
+        guard rehash else { return try file.forEachChunk(body) }
         let hasher = SHA256Hasher()
-        try streamFile(file) { chunk in
+        try file.forEachChunk { chunk in
             hasher.update(chunk)
             try body(chunk)
         }
@@ -122,11 +122,6 @@ public struct ContentStore: Sendable {
         let file = try FileDescriptor.openForReading(path(of: digest))
         return try file.readUpTo(8, at: 0)
     }
-}
-
-/// Streams a whole file in 1 MiB chunks (through read-only mappings: no copy into a buffer).
-func streamFile(_ file: FileDescriptor, into body: (UnsafeRawBufferPointer) throws -> Void) throws {
-    try file.forEachChunk(body)
 }
 
 /// Whether the bytes start like a compressed stream (gzip, zstd, xz, bzip2), where another

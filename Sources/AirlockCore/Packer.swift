@@ -350,7 +350,7 @@ private func head(of entry: Packer.PlannedEntry, store: ContentStore) throws -> 
 private func readInPlace(_ path: String, entry: Packer.PlannedEntry, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
     let hasher = SHA256Hasher()
     var size: Int64 = 0
-    try streamFile(try FileDescriptor.openForReading(path)) { chunk in
+    try FileDescriptor.openForReading(path).forEachChunk { chunk in
         size += Int64(chunk.count)
         guard size <= entry.size else { return }
         hasher.update(chunk)

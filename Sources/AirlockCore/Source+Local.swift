@@ -30,7 +30,7 @@ enum LocalSource {
         let input = try FileDescriptor.openForReading(item.path)
         let hasher = SHA256Hasher()
         var size: Int64 = 0
-        try streamFile(input) { chunk in
+        try input.forEachChunk { chunk in
             hasher.update(chunk)
             size += Int64(chunk.count)
         }
