@@ -205,11 +205,16 @@ struct ChartIndex: Sendable {
     let url: String
     let entries: [String: [Entry]]
 
-    var indexURL: String { url.hasSuffix("/") ? url + "index.yaml" : url + "/index.yaml" }
+    var indexURL: String { Self.indexURL(of: url) }
+
+    /// Where a repository keeps its index.
+    static func indexURL(of repository: String) -> String {
+        repository.hasSuffix("/") ? repository + "index.yaml" : repository + "/index.yaml"
+    }
 
     init(url: String, bytes: [UInt8], what: String) throws {
         self.url = url
-        let indexURL = url.hasSuffix("/") ? url + "index.yaml" : url + "/index.yaml"
+        let indexURL = Self.indexURL(of: url)
         // A digest or version of digits only must not become a number.
         guard let document = try? parseDocuments(String(decoding: bytes, as: UTF8.self), file: indexURL).first,
               let index = try? document.plainValue(booleanKeys: ["deprecated", "removed"]) as? [String: Any],
@@ -243,8 +248,7 @@ extension RegistrySource {
         }
         let fetcher = HTTPFetcher(options: transport, host: host, plainHTTP: base.scheme == "http")
         defer { Task { await fetcher.shutdown() } }
-        let indexURL = url.hasSuffix("/") ? url + "index.yaml" : url + "/index.yaml"
-        let index = try ChartIndex(url: url, bytes: try await fetcher.get(indexURL, limit: 64 << 20), what: what)
+        let index = try ChartIndex(url: url, bytes: try await fetcher.get(ChartIndex.indexURL(of: url), limit: 64 << 20), what: what)
         lock.withLock { indexes[url] = index }
         return index
     }
