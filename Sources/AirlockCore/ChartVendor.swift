@@ -246,8 +246,7 @@ extension RegistrySource {
         guard let base = URLComponents(string: url), let host = base.host, ["https", "http"].contains(base.scheme ?? "") else {
             throw AirlockError.input("\(what): the repository must be an http(s) URL")
         }
-        let fetcher = HTTPFetcher(options: transport, host: host, plainHTTP: base.scheme == "http")
-        defer { Task { await fetcher.shutdown() } }
+        let fetcher = self.fetcher(host: host, plainHTTP: base.scheme == "http")
         let index = try ChartIndex(url: url, bytes: try await fetcher.get(ChartIndex.indexURL(of: url), limit: 64 << 20), what: what)
         lock.withLock { indexes[url] = index }
         return index
@@ -258,8 +257,7 @@ extension RegistrySource {
         guard let chartURL = index.archiveURL(entry), let host = URLComponents(string: chartURL)?.host else {
             throw AirlockError.input("\(what): the index lists no URL for it")
         }
-        let fetcher = HTTPFetcher(options: transport, host: host, plainHTTP: chartURL.hasPrefix("http://"))
-        defer { Task { await fetcher.shutdown() } }
+        let fetcher = self.fetcher(host: host, plainHTTP: chartURL.hasPrefix("http://"))
         let bytes = try await fetcher.get(chartURL, limit: 1 << 30)
         if let digest = entry.digest, !digest.isEmpty, SHA256Hasher.hex(bytes) != digest.replacingOccurrences(of: "sha256:", with: "") {
             throw AirlockError.verification("\(what): \(chartURL) does not match the digest \(digest) in index.yaml")

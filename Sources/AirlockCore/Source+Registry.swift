@@ -10,12 +10,14 @@ import StrictYAML
 /// manifest and blob lands in the content store only after its digest checked out; blobs already
 /// in the store are not fetched again (and are re-hashed when the bundle is written).
 final class RegistrySource: @unchecked Sendable {
-    // @unchecked: `clients` and `indexes` are guarded by `lock`; the rest is immutable.
+    // @unchecked: `clients`, `fetchers` and `indexes` are guarded by `lock`; the rest is immutable.
     let store: ContentStore
     let transport: TransportOptions
     let credentials: CredentialStore
     let lock = NSLock()
     private var clients: [String: RegistryClient] = [:]
+    /// Plain HTTP(S) clients for chart repositories, by scheme and host.
+    private var fetchers: [String: HTTPFetcher] = [:]
     /// Chart repository indexes by URL (see ``chartIndex(_:what:)``).
     var indexes: [String: ChartIndex] = [:]
 
@@ -34,9 +36,21 @@ final class RegistrySource: @unchecked Sendable {
         }
     }
 
+    /// The client for a chart repository's host (one per host for the whole pack).
+    func fetcher(host: String, plainHTTP: Bool) -> HTTPFetcher {
+        lock.withLock {
+            let key = "\(plainHTTP ? "http" : "https")://\(host)"
+            if let existing = fetchers[key] { return existing }
+            let fetcher = HTTPFetcher(options: transport, host: host, plainHTTP: plainHTTP)
+            fetchers[key] = fetcher
+            return fetcher
+        }
+    }
+
     func shutdown() async {
-        let all = lock.withLock { Array(clients.values) }
+        let (all, repositories) = lock.withLock { (Array(clients.values), Array(fetchers.values)) }
         for client in all { await client.shutdown() }
+        for fetcher in repositories { await fetcher.shutdown() }
     }
 
     /// A blob to fetch: where from, and which image it is for (for messages).
