@@ -111,9 +111,12 @@ private struct PreflightRun {
         let dialHost = proxy?.host ?? host
         let dialPort = proxy?.port ?? port
         var start = Date()
+        let addresses: [ProbeConnection.Address]
         do {
-            let addresses = try ProbeConnection.resolve(dialHost)
-            pass("dns", since: start, "\(dialHost) → \(addresses.prefix(3).joined(separator: ", "))")
+            addresses = try ProbeConnection.resolve(dialHost, port: dialPort)
+            var shown: [String] = []
+            for address in addresses where !shown.contains(address.text) { shown.append(address.text) }
+            pass("dns", since: start, "\(dialHost) → \(shown.prefix(3).joined(separator: ", "))")
         } catch let failure as ProbeFailure {
             let fix = proxy != nil ? "check the proxy host in \(proxy!.origin)" : "check the host name in baseURL and this machine's resolver"
             throw StepFailure(step: "dns", line: "DNS: \(failure.message) — \(fix)", since: start)
@@ -122,7 +125,7 @@ private struct PreflightRun {
         start = Date()
         let connection: ProbeConnection
         do {
-            connection = try ProbeConnection(host: dialHost, port: dialPort, deadline: Date(timeIntervalSinceNow: timeout))
+            connection = try ProbeConnection(addresses: addresses, host: dialHost, port: dialPort, deadline: Date(timeIntervalSinceNow: timeout))
         } catch let failure as ProbeFailure {
             if failure.kind == .timeout {
                 throw StepFailure(step: "connect", line: "timeout: \(failure.message) after \(Int(timeout)) s — check firewalls between here and \(dialHost)", since: start)

@@ -23,34 +23,19 @@ final class ProbeConnection {
     private var ssl: OpaquePointer?
     private let deadline: Date
 
-    /// Resolves `host`, returning its addresses as text.
-    static func resolve(_ host: String) throws -> [String] {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var result: UnsafeMutablePointer<addrinfo>?
-        let status = getaddrinfo(host, nil, &hints, &result)
-        guard status == 0, let first = result else {
-            throw ProbeFailure(kind: .dns, message: "cannot resolve \(host) (\(String(cString: gai_strerror(status))))")
-        }
-        defer { freeaddrinfo(first) }
-        var addresses: [String] = []
-        var cursor: UnsafeMutablePointer<addrinfo>? = first
-        while let info = cursor {
-            var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-            if getnameinfo(info.pointee.ai_addr, info.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 {
-                let text = cText(buffer)
-                if !addresses.contains(text) { addresses.append(text) }
-            }
-            cursor = info.pointee.ai_next
-        }
-        return addresses
+    /// One address of a host, ready to connect to.
+    struct Address {
+        var family: Int32
+        var socketType: Int32
+        var socketProtocol: Int32
+        var storage = sockaddr_storage()
+        var length: socklen_t
+        /// The address as text (`10.0.0.5`, `::1`).
+        var text: String
     }
 
-    /// Connects to the first address of `host` that answers before the deadline.
-    init(host: String, port: Int, deadline: Date) throws {
-        self.deadline = deadline
-        self.fd = -1
+    /// Resolves `host` once; the connection then tries these addresses in order.
+    static func resolve(_ host: String, port: Int) throws -> [Address] {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -60,14 +45,33 @@ final class ProbeConnection {
             throw ProbeFailure(kind: .dns, message: "cannot resolve \(host) (\(String(cString: gai_strerror(status))))")
         }
         defer { freeaddrinfo(first) }
-        var lastError: Int32 = ECONNREFUSED
+        var addresses: [Address] = []
         var cursor: UnsafeMutablePointer<addrinfo>? = first
         while let info = cursor {
             cursor = info.pointee.ai_next
-            let socketFD = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
+            var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            guard getnameinfo(info.pointee.ai_addr, info.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 else { continue }
+            var address = Address(family: info.pointee.ai_family, socketType: info.pointee.ai_socktype, socketProtocol: info.pointee.ai_protocol,
+                                  length: info.pointee.ai_addrlen, text: cText(buffer))
+            withUnsafeMutableBytes(of: &address.storage) { $0.copyMemory(from: UnsafeRawBufferPointer(start: info.pointee.ai_addr, count: Int(info.pointee.ai_addrlen))) }
+            addresses.append(address)
+        }
+        return addresses
+    }
+
+    /// Connects to the first of `addresses` (of `host`) that answers before the deadline.
+    init(addresses: [Address], host: String, port: Int, deadline: Date) throws {
+        self.deadline = deadline
+        self.fd = -1
+        var lastError: Int32 = ECONNREFUSED
+        for address in addresses {
+            let socketFD = socket(address.family, address.socketType, address.socketProtocol)
             guard socketFD >= 0 else { lastError = errno; continue }
             _ = fcntl(socketFD, F_SETFL, fcntl(socketFD, F_GETFL) | O_NONBLOCK)
-            if Glibc.connect(socketFD, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 || errno == EINPROGRESS {
+            let started = withUnsafeBytes(of: address.storage) {
+                Glibc.connect(socketFD, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), address.length)
+            }
+            if started == 0 || errno == EINPROGRESS {
                 fd = socketFD
                 do {
                     try wait(for: Int16(POLLOUT), what: "connecting to \(host):\(port)")
