@@ -156,18 +156,12 @@ final class TestRegistry: @unchecked Sendable {
         tls ? ["--creds", "\(Self.username):\(Self.password)", "--cert-dir", "\(root)/certs.d"] : ["--tls-verify=false"]
     }
 
+    /// `ca.pem`, `server.pem`/`server.key` for 127.0.0.1, and the CA in skopeo's cert dir.
     private func makeCertificates() throws {
-        let script = """
-            set -e
-            cd "$0"
-            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=airlock test CA" 2>/dev/null
-            openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.csr -subj "/CN=127.0.0.1" 2>/dev/null
-            printf 'subjectAltName=IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\n' > ext.cnf
-            openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile ext.cnf 2>/dev/null
-            mkdir -p certs.d && cp ca.pem certs.d/ca.crt
-            """
-        let result = try Harness.run(["sh", "-c", script, root])
-        try #require(result.status == 0, "certificates: \(result.stderr)")
+        let ca = try TestCA(root: root)
+        _ = try ca.issue("server")
+        try FileManager.default.createDirectory(atPath: "\(root)/certs.d", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: ca.certificate, toPath: "\(root)/certs.d/ca.crt")
     }
 
     private func touch(_ path: String) -> String {
