@@ -40,8 +40,7 @@ struct PreflightTests {
         let root = try Harness.temporaryDirectory("preflight")
         let ca = try TestCA(root: root, name: "Provider Test CA")
         let certificate = try ca.issue("provider")
-        let script = try String(contentsOfFile: "\(Harness.packageRoot)/Tests/Fixtures/providers.py", encoding: .utf8)
-        let providers = try PythonServer(script: script, arguments: [certificate.certificate, certificate.key, Self.apiKey])
+        let providers = try PythonServer(fixture: "providers.py", arguments: [certificate.certificate, certificate.key, Self.apiKey])
         let mitmproxy = try Mitmproxy(root: root, upstreamCA: ca.certificate)
         return Servers(root: root, ca: ca, providers: providers, tinyproxy: try TinyProxy(), mitmproxy: mitmproxy)
     }

@@ -76,8 +76,7 @@ struct ReferrersTests {
         let root = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false)
-        let script = try String(contentsOfFile: "\(Harness.packageRoot)/Tests/Fixtures/referrers-registry.py", encoding: .utf8)
-        let stub = try PythonServer(script: script, arguments: ["\(example)/build/oci", "src/app", "app-1.4.2"])
+        let stub = try PythonServer(fixture: "referrers-registry.py", arguments: ["\(example)/build/oci", "src/app", "app-1.4.2"])
         defer { stub.stop() }
         let host = "127.0.0.1:\(stub.port)"
         try """

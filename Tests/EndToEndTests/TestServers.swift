@@ -34,10 +34,20 @@ final class PythonServer: @unchecked Sendable {
     let port: Int
     private let process = Process()
 
-    init(script: String, arguments: [String] = [], interpreter: String = "python3") throws {
+    /// Runs `Tests/Fixtures/<fixture>` (which may import its neighbours, such as loopback.py).
+    convenience init(fixture: String, arguments: [String] = [], interpreter: String = "python3") throws {
+        try self.init(program: ["\(Harness.packageRoot)/Tests/Fixtures/\(fixture)"], arguments: arguments, interpreter: interpreter)
+    }
+
+    /// Runs `script` given inline.
+    convenience init(script: String, arguments: [String] = []) throws {
+        try self.init(program: ["-c", script], arguments: arguments, interpreter: "python3")
+    }
+
+    private init(program: [String], arguments: [String], interpreter: String) throws {
         port = try freePort()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [interpreter, "-c", script, "\(port)"] + arguments
+        process.arguments = [interpreter] + program + ["\(port)"] + arguments
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()

@@ -19,8 +19,7 @@ struct TokenAuthTests {
                                       "-keyout", "\(root)/signer.key", "-out", "\(root)/signer.pem", "-days", "2", "-subj", "/CN=token signer"])
         try #require(signer.status == 0, "\(signer.stderr)")
         let log = "\(root)/tokens.log"
-        let script = try String(contentsOfFile: "\(Harness.packageRoot)/Tests/Fixtures/token-issuer.py", encoding: .utf8)
-        let issuer = try PythonServer(script: script, arguments: [tlsCertificate.certificate, tlsCertificate.key, "\(root)/signer.key", "\(root)/signer.pem",
+        let issuer = try PythonServer(fixture: "token-issuer.py", arguments: [tlsCertificate.certificate, tlsCertificate.key, "\(root)/signer.key", "\(root)/signer.pem",
                                                                   Self.username, Self.password, "airlock-test-issuer", "airlock-registry", log],
                                       interpreter: "\(Harness.packageRoot)/.venv/bin/python")
         defer { issuer.stop() }

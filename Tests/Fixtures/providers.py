@@ -14,31 +14,18 @@ usage: providers.py PORT CERT KEY API_KEY
 """
 import json
 import re
-import ssl
 import sys
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse, parse_qs
+
+from loopback import JSONHandler, serve
 
 PORT, CERT, KEY, API_KEY = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 MODELS = ["gpt-4o", "gpt-4o-mini", "claude-sonnet-4-5"]
 DEPLOYMENTS = ["gpt-4o-prod"]
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def answer(self, status, body):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
+class Handler(JSONHandler):
     def body(self):
         length = int(self.headers.get("Content-Length") or 0)
         return json.loads(self.rfile.read(length) or b"{}")
@@ -96,9 +83,4 @@ class Handler(BaseHTTPRequestHandler):
         self.answer(404, {"error": {"message": "no route " + url.path}})
 
 
-server = ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
-server.daemon_threads = True
-context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-context.load_cert_chain(CERT, KEY)
-server.socket = context.wrap_socket(server.socket, server_side=True)
-server.serve_forever()
+serve(Handler, PORT, CERT, KEY)

@@ -10,7 +10,8 @@ import hashlib
 import json
 import os
 import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from loopback import JSONHandler, serve
 
 PORT, LAYOUT, REPO, REF = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -52,21 +53,9 @@ def media_type(digest, data):
         return "application/octet-stream"
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
+class Handler(JSONHandler):
     def send(self, status, data=b"", content_type="application/json", digest=None):
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        if digest:
-            self.send_header("Docker-Content-Digest", digest)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        self.answer(status, data, content_type, {"Docker-Content-Digest": digest} if digest else None)
 
     def do_HEAD(self):
         self.do_GET()
@@ -95,4 +84,4 @@ class Handler(BaseHTTPRequestHandler):
         self.send(404)
 
 
-ThreadingHTTPServer(("127.0.0.1", PORT), Handler).serve_forever()
+serve(Handler, PORT)

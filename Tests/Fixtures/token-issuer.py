@@ -14,16 +14,16 @@ Each request is logged to LOG as one JSON line (user, scopes), for the test to c
 import base64
 import json
 import os
-import ssl
 import sys
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse, parse_qs
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+from loopback import JSONHandler, serve
 
 (PORT, TLS_CERT, TLS_KEY, SIGNING_KEY, SIGNING_CERT, USER, PASSWORD, ISSUER, SERVICE, LOG) = sys.argv[1:11]
 with open(SIGNING_KEY, "rb") as f:
@@ -46,20 +46,7 @@ def token(user, access):
     return signing_input + "." + b64url(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def answer(self, status, body):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
+class Handler(JSONHandler):
     def do_GET(self):
         url = urlparse(self.path)
         query = parse_qs(url.query)
@@ -82,9 +69,4 @@ class Handler(BaseHTTPRequestHandler):
         self.answer(200, {"token": jwt, "access_token": jwt, "expires_in": 300})
 
 
-server = ThreadingHTTPServer(("127.0.0.1", int(PORT)), Handler)
-server.daemon_threads = True
-context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-context.load_cert_chain(TLS_CERT, TLS_KEY)
-server.socket = context.wrap_socket(server.socket, server_side=True)
-server.serve_forever()
+serve(Handler, PORT, TLS_CERT, TLS_KEY)
