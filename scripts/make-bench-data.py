@@ -14,7 +14,6 @@ import hashlib
 import io
 import json
 import os
-import random
 import sys
 import tarfile
 
@@ -50,7 +49,7 @@ def text_layer(roots, budget):
     return plain, "sha256:" + hashlib.sha256(plain).hexdigest(), "application/vnd.oci.image.layer.v1.tar"
 
 
-def tree_layer(roots, budget, seed, marker=b""):
+def tree_layer(roots, budget, marker=b""):
     """tar+gzip of real files under `roots`, up to `budget` bytes of file data; a non-empty
     `marker` goes in first, as etc/bench-copy, so copies differ."""
     files = []
@@ -66,7 +65,6 @@ def tree_layer(roots, budget, seed, marker=b""):
                 except OSError:
                     continue
                 files.append((path, size))
-    random.Random(seed).shuffle(files)
     raw = io.BytesIO()
     used = 0
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
@@ -74,7 +72,7 @@ def tree_layer(roots, budget, seed, marker=b""):
             info = tarfile.TarInfo("etc/bench-copy")
             info.size = len(marker)
             tar.addfile(info, io.BytesIO(marker))
-        for path, size in sorted(files[: len(files)]):
+        for path, size in sorted(files):
             if used >= budget:
                 break
             if size > budget - used or size > 64 << 20:
@@ -107,10 +105,10 @@ def main():
     layout = example.Layout(os.path.join(out, "oci"))
 
     def trees(marker=b""):
-        return [tree_layer(["/usr/share", "/usr/lib/python3"], int(400 * tree_mb), 1, marker),
-                tree_layer(["/usr/lib/x86_64-linux-gnu", "/usr/lib/gcc"], int(600 * tree_mb), 2, marker),
-                tree_layer(["/opt/swift/usr/lib/swift", "/opt/swift/usr/bin"], int(900 * tree_mb), 3, marker),
-                tree_layer(["/usr/bin", "/usr/sbin", "/usr/libexec"], int(250 * tree_mb), 4, marker)]
+        return [tree_layer(["/usr/share", "/usr/lib/python3"], int(400 * tree_mb), marker),
+                tree_layer(["/usr/lib/x86_64-linux-gnu", "/usr/lib/gcc"], int(600 * tree_mb), marker),
+                tree_layer(["/opt/swift/usr/lib/swift", "/opt/swift/usr/bin"], int(900 * tree_mb), marker),
+                tree_layer(["/usr/bin", "/usr/sbin", "/usr/libexec"], int(250 * tree_mb), marker)]
 
     base, libs, swift, tools = trees()
     mixed_size = max(1, int(300 * mb) >> 20)
