@@ -20,11 +20,12 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CTLS", pkgConfig: "libssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
 
         .target(name: "OCI"),
         .target(name: "StrictYAML", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "Signing", dependencies: ["CCrypto"]),
-        .target(name: "BundleIO", dependencies: ["CArchive", "CZstd", "Signing"]),
+        .target(name: "BundleIO", dependencies: ["CArchive", "CZstd", "CLinux", "Signing"]),
         .target(
             name: "Registry",
             dependencies: [

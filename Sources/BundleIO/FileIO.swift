@@ -1,4 +1,7 @@
 import Foundation
+#if os(Linux)
+internal import CLinux
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -77,6 +80,14 @@ public final class FileDescriptor {
         let bytes = try readUpTo(count, at: offset)
         guard bytes.count == count else { throw BundleIOError.notABundle("\(path) ends early (truncated)") }
         return bytes
+    }
+
+    /// Asks the kernel to start writing a range to disk without waiting for it (Linux
+    /// `sync_file_range`), so a later ``sync()`` has less to flush. Advisory: failures are ignored.
+    public func startWriteback(from offset: Int64, count: Int64) {
+        #if os(Linux)
+        _ = sync_file_range(fd, offset, count, AIRLOCK_SYNC_FILE_RANGE_WRITE)
+        #endif
     }
 
     /// Flushes written data to stable storage.

@@ -23,7 +23,10 @@ final class ZstdFrameWriter {
     private(set) var frameStart: Int64 = 0
     /// Uncompressed bytes fed into the current frame.
     private(set) var frameInput: Int64 = 0
-    private var rawBlock: [UInt8] = []
+    /// Where the open raw block's 3-byte header waits in `outBuffer` (stored frames are copied
+    /// straight into the output buffer; the header is filled in when the block closes).
+    private var rawBlockStart: Int?
+    private var rawBlockFill = 0
 
     /// zstd's maximum block size, and the window of stored frames.
     static let rawBlockSize = 128 * 1024
@@ -32,7 +35,7 @@ final class ZstdFrameWriter {
         guard let context = ZSTD_createCCtx() else { throw BundleIOError.zstd(operation: "createCCtx", detail: "out of memory") }
         self.output = BackgroundWriter(file: output)
         self.context = context
-        outBuffer = [UInt8](repeating: 0, count: 1 << 20)
+        outBuffer = [UInt8](repeating: 0, count: 8 * (3 + Self.rawBlockSize) + 4096)
         // Pinned parameters: single-threaded, no checksum (sha256 covers every entry), no content
         // size (streamed), window ≤ 2^27 so libarchive 3.6 can read it. Same inputs, same bytes.
         // (zstd's multithreaded mode, which the zstd command uses, was tried: on the bench's 63 MiB
@@ -57,7 +60,6 @@ final class ZstdFrameWriter {
             // Frame header: magic, descriptor 0 (no size, no checksum, not single-segment),
             // window descriptor 0x38 = 2^17 bytes, enough for 128 KiB raw blocks.
             try append([0x28, 0xB5, 0x2F, 0xFD, 0x00, 0x38])
-            rawBlock.reserveCapacity(Self.rawBlockSize)
         }
     }
 
@@ -71,9 +73,15 @@ final class ZstdFrameWriter {
         case .store:
             var rest = buffer[...]
             while !rest.isEmpty {
-                if rawBlock.count == Self.rawBlockSize { try emitRawBlock(last: false) }
-                let take = min(rest.count, Self.rawBlockSize - rawBlock.count)
-                rawBlock.append(contentsOf: rest.prefix(take))
+                if rawBlockFill == Self.rawBlockSize { closeRawBlock(last: false) }
+                if rawBlockStart == nil { try openRawBlock() }
+                let take = min(rest.count, Self.rawBlockSize - rawBlockFill)
+                outBuffer.withUnsafeMutableBytes { out in
+                    out.baseAddress!.advanced(by: outCount).copyMemory(from: UnsafeRawBufferPointer(rebasing: rest).baseAddress!, byteCount: take)
+                }
+                outCount += take
+                offset += Int64(take)
+                rawBlockFill += take
                 rest = rest.dropFirst(take)
             }
         }
@@ -87,7 +95,8 @@ final class ZstdFrameWriter {
         case .compress:
             try compress(UnsafeRawBufferPointer(start: nil, count: 0), directive: ZSTD_e_end)
         case .store:
-            try emitRawBlock(last: true)
+            if rawBlockStart == nil { try openRawBlock() }
+            closeRawBlock(last: true)
         }
         self.mode = nil
         return offset - frameStart
@@ -118,11 +127,24 @@ final class ZstdFrameWriter {
         return output.finalizeHex()
     }
 
-    private func emitRawBlock(last: Bool) throws {
-        let header = UInt32(rawBlock.count) << 3 | (last ? 1 : 0)  // block type 0 = raw
-        try append([UInt8(header & 0xff), UInt8((header >> 8) & 0xff), UInt8((header >> 16) & 0xff)])
-        try rawBlock.withUnsafeBytes { try put($0) }
-        rawBlock.removeAll(keepingCapacity: true)
+    /// Reserves a raw block's header in the output buffer, with room behind it for a whole block
+    /// (so the buffer is never handed on with the header still unwritten).
+    private func openRawBlock() throws {
+        if outBuffer.count - outCount < 3 + Self.rawBlockSize { try flush() }
+        rawBlockStart = outCount
+        rawBlockFill = 0
+        outCount += 3
+        offset += 3
+    }
+
+    private func closeRawBlock(last: Bool) {
+        guard let start = rawBlockStart else { preconditionFailure("no raw block open") }
+        let header = UInt32(rawBlockFill) << 3 | (last ? 1 : 0)  // block type 0 = raw
+        outBuffer[start] = UInt8(header & 0xff)
+        outBuffer[start + 1] = UInt8((header >> 8) & 0xff)
+        outBuffer[start + 2] = UInt8((header >> 16) & 0xff)
+        rawBlockStart = nil
+        rawBlockFill = 0
     }
 
     private func append(_ bytes: [UInt8]) throws {
