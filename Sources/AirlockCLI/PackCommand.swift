@@ -29,6 +29,9 @@ struct PackCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Content cache (default $AIRLOCK_CACHE, $XDG_CACHE_HOME/airlock or ~/.cache/airlock).")
     var cache: String?
 
+    @Flag(name: .long, help: "Do not keep pulled blobs in the cache: they go straight into the bundle, written to disk once (half the writes and disk space); the next pack pulls them again. Blobs already cached are still used.")
+    var noCache = false
+
     @Option(name: .long, help: "zstd level for compressible entries (1-19); already-compressed layers are stored as they are.")
     var level: Int32 = 3
 
@@ -74,6 +77,7 @@ struct PackCommand: AsyncParsableCommand {
         options.transport = try registryOptions.transport()
         options.platforms = try platform.map { try Platform(parsing: $0) }
         options.strict = strict
+        options.keepPulledBlobs = !noCache
         let progress = PackProgress(quiet: quiet, output: outputOptions.output)
         let warnings = WarningLog(printing: outputOptions.output == .text)
         let packer = Packer(options: options) { event in

@@ -91,14 +91,12 @@ public struct ContentStore: Sendable {
         }
     }
 
-    /// Streams the blob, re-hashing it; fails if it no longer matches its digest. `rehash: false`
-    /// is for a blob this process committed moments ago (its digest was checked on the way in).
-    public func read(_ digest: Digest, rehash: Bool = true, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    /// Streams the blob, re-hashing it; fails if it no longer matches its digest.
+    public func read(_ digest: Digest, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         let file: FileDescriptor
         do { file = try FileDescriptor.openForReading(path(of: digest)) } catch {
             throw AirlockError.corruptCache("cache \(root) lost blob \(digest); run again to fetch it")
         }
-        guard rehash else { return try file.forEachChunk(body) }
         let hasher = SHA256Hasher()
         try file.forEachChunk { chunk in
             hasher.update(chunk)
@@ -129,65 +127,4 @@ public struct ContentStore: Sendable {
 public func looksCompressed(_ head: [UInt8]) -> Bool {
     head.starts(with: [0x1f, 0x8b]) || head.starts(with: [0x28, 0xb5, 0x2f, 0xfd])
         || head.starts(with: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) || head.starts(with: Array("BZh".utf8))
-}
-
-/// A download into the store: bytes are appended to a temporary file and hashed as they arrive;
-/// ``commit(expected:size:what:)`` moves the file into place only if the digest matches.
-///
-/// `@unchecked Sendable`: every method takes `lock`.
-final class StoreDownload: @unchecked Sendable {
-    private let lock = NSLock()
-    private let store: ContentStore
-    private let temporary: String
-    private var file: FileDescriptor?
-    private var hasher = SHA256Hasher()
-    private var count: Int64 = 0
-    private let limit: Int64
-
-    init(store: ContentStore, limit: Int64) throws {
-        self.store = store
-        self.limit = limit
-        temporary = "\(store.root)/tmp/\(UUID().uuidString)"
-        file = try FileDescriptor.create(temporary)
-    }
-
-    deinit { unlink(temporary) }
-
-    var offset: Int64 { lock.withLock { count } }
-
-    func write(_ bytes: UnsafeRawBufferPointer) throws {
-        try lock.withLock {
-            count += Int64(bytes.count)
-            guard count <= limit else {
-                throw AirlockError.verification("download is larger than the \(limit) bytes its descriptor declares")
-            }
-            hasher.update(bytes)
-            try file?.writeAll(bytes)
-        }
-    }
-
-    func reset() throws {
-        try lock.withLock {
-            try file?.close()
-            unlink(temporary)
-            file = try FileDescriptor.create(temporary)
-            hasher = SHA256Hasher()
-            count = 0
-        }
-    }
-
-    /// Moves the download into the store if it is `size` bytes hashing to `expected`.
-    func commit(expected: Digest, size: Int64, what: String) throws {
-        try lock.withLock {
-            try file?.close()
-            file = nil
-            let actual = hasher.finalizeHex()
-            guard count == size, actual == expected.encoded else {
-                throw AirlockError.verification("\(what): downloaded \(count) bytes hashing to sha256:\(actual), expected \(size) bytes of \(expected); the registry served damaged content")
-            }
-            guard rename(temporary, store.path(of: expected)) == 0 else {
-                throw AirlockError.input("cannot write to the cache \(store.root): \(String(cString: strerror(errno)))")
-            }
-        }
-    }
 }

@@ -32,6 +32,9 @@ public struct Packer: Sendable {
         public var platforms: [Platform] = []
         /// `--strict`: fail when a chart references an image the bundle does not carry.
         public var strict = false
+        /// Whether blobs pulled from registries stay in the cache for later packs (`--no-cache`
+        /// turns it off: they then go straight into the bundle, written to disk once).
+        public var keepPulledBlobs = true
 
         public init(specPath: String, output: String?, keys: [PrivateKey], cacheRoot: String, now: Int64) {
             self.specPath = specPath
@@ -93,19 +96,19 @@ public struct Packer: Sendable {
         for key in options.keys { try envelope.sign(with: key) }
 
         // Blobs still to pull download in the order the bundle holds them, while the bundle is
-        // written: the writer waits for each one, so pulling and writing overlap.
+        // written: the writer drains each one as it arrives, so pulling and writing overlap.
         let position = Dictionary(entries.enumerated().map { ($1.digest, $0) }, uniquingKeysWith: min)
         let (needed, cached) = remote.pending(fetches)
         let pending = needed.sorted { (position[$0.descriptor.digest] ?? 0) < (position[$1.descriptor.digest] ?? 0) }
         if !fetches.isEmpty {
             progress(.downloading(blobs: pending.count, bytes: pending.reduce(0) { $0 + $1.descriptor.size }, cached: cached))
         }
-        let arrivals = Arrivals(pending: Set(pending.map(\.descriptor.digest)))
-        let downloads = Task { [jobs = options.transport.jobs, progress] in
+        let pulls = Pulls(pending: Set(pending.map(\.descriptor.digest)))
+        let downloads = Task { [jobs = options.transport.jobs, keep = options.keepPulledBlobs, progress] in
             do {
-                try await remote.download(pending, jobs: jobs, progress: progress) { arrivals.arrive($0) }
+                try await remote.download(pending, jobs: jobs, keep: keep, progress: progress) { pulls.started($0) }
             } catch {
-                arrivals.fail(error)
+                pulls.fail(error)
             }
         }
 
@@ -114,10 +117,10 @@ public struct Packer: Sendable {
         let summary: BundleWriter.Summary
         do {
             summary = try await onThread { [self, envelope] in
-                try write(envelope: envelope, entries: entries, store: store, to: output, created: created, arrivals: arrivals)
+                try write(envelope: envelope, entries: entries, store: store, to: output, created: created, pulls: pulls)
             }
         } catch {
-            arrivals.fail(error)
+            pulls.fail(error)
             downloads.cancel()
             await downloads.value
             throw error
@@ -258,7 +261,7 @@ public struct Packer: Sendable {
     }
 
     private func write(envelope: DSSEEnvelope, entries: [PlannedEntry], store: ContentStore, to output: String,
-                       created: Int64, arrivals: Arrivals) throws -> BundleWriter.Summary {
+                       created: Int64, pulls: Pulls) throws -> BundleWriter.Summary {
         let writer = try BundleWriter(destination: output, modificationTime: created, level: options.compressionLevel)
         do {
             let envelopeBytes = try encodeEnvelope(envelope)
@@ -266,12 +269,19 @@ public struct Packer: Sendable {
                 try sink.write(envelopeBytes)
             }
             for entry in entries {
-                try arrivals.wait(for: entry.digest)
+                if let feed = try pulls.feed(for: entry.digest) {
+                    let compression: EntryCompression = looksCompressed(try feed.firstBytes()) ? .store : .compress
+                    try writer.addEntry(path: entry.path, size: entry.size, compression: compression) { sink in
+                        try feed.drain { try sink.write($0) }
+                    }
+                    pulls.written(entry.digest)
+                    continue
+                }
                 let compression: EntryCompression = looksCompressed(try head(of: entry, store: store)) ? .store : .compress
                 try writer.addEntry(path: entry.path, size: entry.size, compression: compression) { sink in
                     switch entry.source {
                     case .store:
-                        try store.read(entry.digest, rehash: !arrivals.pulledThisRun(entry.digest)) { try sink.write($0) }
+                        try store.read(entry.digest) { try sink.write($0) }
                     case .file(let path):
                         try readInPlace(path, entry: entry) { try sink.write($0) }
                     }
@@ -281,49 +291,6 @@ public struct Packer: Sendable {
         } catch {
             writer.abandon()
             throw error
-        }
-    }
-}
-
-/// Blobs arriving in the cache while the bundle is written: the writer waits for each pending one;
-/// a failed download wakes it with the download's error.
-///
-/// `@unchecked Sendable`: its state is guarded by `condition`.
-final class Arrivals: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var pending: Set<Digest>
-    private let pulled: Set<Digest>
-    private var failure: (any Error)?
-
-    init(pending: Set<Digest>) {
-        self.pending = pending
-        pulled = pending
-    }
-
-    /// Whether the blob was downloaded (and its digest checked) by this pack.
-    func pulledThisRun(_ digest: Digest) -> Bool { pulled.contains(digest) }
-
-    func arrive(_ digest: Digest) {
-        condition.withLock {
-            pending.remove(digest)
-            condition.broadcast()
-        }
-    }
-
-    func fail(_ error: any Error) {
-        condition.withLock {
-            if failure == nil { failure = error }
-            condition.broadcast()
-        }
-    }
-
-    /// Returns at once for a blob that was never pending.
-    func wait(for digest: Digest) throws {
-        condition.lock()
-        defer { condition.unlock() }
-        while pending.contains(digest) {
-            if let failure { throw failure }
-            condition.wait()
         }
     }
 }

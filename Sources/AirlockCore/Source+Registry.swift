@@ -190,20 +190,26 @@ final class RegistrySource: @unchecked Sendable {
         try await download(pending(fetches).needed, jobs: jobs, progress: { _ in })
     }
 
-    /// Downloads `needed` into the store, `jobs` at a time and in the order given; `arrived` hears
-    /// of each blob once it is committed (its digest checked).
-    func download(_ needed: [Fetch], jobs: Int, progress: @escaping @Sendable (PackEvent) -> Void,
-                  arrived: @escaping @Sendable (Digest) -> Void = { _ in }) async throws {
+    /// Downloads `needed`, `jobs` at a time and in the order given, into the store when `keep`
+    /// (else only into the feeds, for the bundle writer); `started` hears of each blob's feed
+    /// when its download begins.
+    func download(_ needed: [Fetch], jobs: Int, keep: Bool = true, progress: @escaping @Sendable (PackEvent) -> Void,
+                  started: @escaping @Sendable (BlobFeed) -> Void = { _ in }) async throws {
         try await forEach(needed, jobs: jobs) { fetch in
             try Task.checkCancellation()
             let client = try self.client(for: fetch.host)
-            let download = try StoreDownload(store: self.store, limit: fetch.descriptor.size)
-            try await client.fetchBlob(fetch.repository, digest: fetch.descriptor.digest.description, size: fetch.descriptor.size,
-                                       into: DownloadSink(download: download))
-            try download.commit(expected: fetch.descriptor.digest, size: fetch.descriptor.size,
-                                what: "\(fetch.what): blob \(fetch.descriptor.digest)")
+            let feed = try BlobFeed(store: self.store, digest: fetch.descriptor.digest, size: fetch.descriptor.size, keep: keep,
+                                    what: "\(fetch.what): blob \(fetch.descriptor.digest)")
+            started(feed)
+            do {
+                try await client.fetchBlob(fetch.repository, digest: fetch.descriptor.digest.description, size: fetch.descriptor.size,
+                                           into: feed)
+                try feed.finish()
+            } catch {
+                feed.fail(error)
+                throw error
+            }
             progress(.downloaded(digest: fetch.descriptor.digest.description, bytes: fetch.descriptor.size))
-            arrived(fetch.descriptor.digest)
         }
     }
 
@@ -277,14 +283,3 @@ final class RegistrySource: @unchecked Sendable {
 
 /// `sha256:<hex>` of some bytes, the way registries name manifests.
 func digestHex(_ bytes: [UInt8]) -> String { "sha256:" + SHA256Hasher.hex(bytes) }
-
-/// Feeds a registry download into a ``StoreDownload``.
-struct DownloadSink: BlobSink {
-    let download: StoreDownload
-
-    func offset() async throws -> Int64 { download.offset }
-    func write(_ bytes: ByteBuffer) async throws {
-        try bytes.withUnsafeReadableBytes { try download.write($0) }
-    }
-    func reset() async throws { try download.reset() }
-}

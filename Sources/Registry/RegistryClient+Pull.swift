@@ -17,12 +17,13 @@ public struct FetchedManifest: Sendable {
     public let digest: String
 }
 
-/// Receives a blob's bytes as they arrive; `reset` restarts from scratch when a resume is refused.
+/// Receives a blob's bytes as they arrive, in order and each byte once: a resumed download asks
+/// for the rest with `Range`, and when the registry sends the whole blob again instead, the bytes
+/// the sink already holds are skipped (the sink's digest check covers the joined bytes).
 public protocol BlobSink: Sendable {
-    /// Bytes already held (a resumed download asks the registry for the rest).
+    /// Bytes already held.
     func offset() async throws -> Int64
     func write(_ bytes: ByteBuffer) async throws
-    func reset() async throws
 }
 
 extension RegistryClient {
@@ -124,10 +125,12 @@ extension RegistryClient {
         let scopes = [Self.pullScope(repository)]
         var url = "\(baseURL)/v2/\(repository)/blobs/\(digest)"
         var sameHost = true
+        var askRange = true
         for _ in 0..<6 {
             let offset = try await sink.offset()
+            if offset == size { return }
             var request = HTTPClientRequest(url: url)
-            if offset > 0 { request.headers.add(name: "Range", value: "bytes=\(offset)-") }
+            if offset > 0 && askRange { request.headers.add(name: "Range", value: "bytes=\(offset)-") }
             if sameHost, let authorization = await session.header(for: scopes) {
                 request.headers.add(name: "Authorization", value: authorization)
             }
@@ -148,14 +151,15 @@ extension RegistryClient {
                 _ = try await send(.HEAD, "\(baseURL)/v2/\(repository)/blobs/\(digest)", scopes: scopes, operation: "HEAD blob")
                 continue
             }
+            var skip: Int64 = 0
             switch status {
             case 200:
-                if offset > 0 { try await sink.reset() }
+                skip = offset
             case 206:
                 break
             case 416:
                 _ = try? await response.body.collect(upTo: 1 << 16)
-                try await sink.reset()
+                askRange = false
                 continue
             case 404:
                 throw RegistryError.status(host: host, operation: "blob \(digest) of \(repository)", status: 404, detail: "not found")
@@ -167,7 +171,15 @@ extension RegistryClient {
                 throw RegistryError.status(host: host, operation: "GET blob \(digest)", status: status, detail: "")
             }
             do {
-                for try await chunk in response.body { try await sink.write(chunk) }
+                for try await var chunk in response.body {
+                    if skip > 0 {
+                        let dropped = Int(min(skip, Int64(chunk.readableBytes)))
+                        chunk.moveReaderIndex(forwardBy: dropped)
+                        skip -= Int64(dropped)
+                        if chunk.readableBytes == 0 { continue }
+                    }
+                    try await sink.write(chunk)
+                }
             } catch let error as RegistryError {
                 throw error
             } catch {

@@ -251,6 +251,49 @@ struct PullJourneyTests {
         #expect(damaged.stderr.contains("blob sha256:\(victim)") && damaged.stderr.contains("src/app"), "\(damaged.stderr)")
         #expect(!FileManager.default.fileExists(atPath: "\(root)/pulled-1.tar.zst"))
     }
+
+    /// Pulled blobs stream into the bundle as they arrive, kept in the cache by default and not
+    /// with --no-cache. The registry is a stand-in (Tests/Fixtures/referrers-registry.py
+    /// --cut-blobs): docker-registry always honours Range, and this one breaks off every big blob
+    /// halfway, then ignores Range and sends it whole, so each resumed download must skip the part
+    /// the bundle writer may already have taken.
+    @Test func pulledBlobsStreamIntoTheBundleAndBrokenTransfersResumeWithOrWithoutTheCache() throws {
+        let root = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let example = try Harness.makeExample(in: root, dockerArchive: false, layerMB: 8)
+        let stub = try PythonServer(fixture: "referrers-registry.py", arguments: ["\(example)/build/oci", "src/app", "app-1.4.2", "--cut-blobs"])
+        defer { stub.stop() }
+        let host = "127.0.0.1:\(stub.port)"
+        try """
+            apiVersion: airlock/v1
+            kind: Bundle
+            metadata: {name: streamed, version: "1", created: "2026-11-01T00:00:00Z"}
+            images:
+              - ref: \(host)/src/app:app-1.4.2
+                name: registry.example.com/team/app:1.4.2
+            """.write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
+        var listings: [String] = []
+        for mode in ["cache", "no-cache"] {
+            let cache = "\(root)/cache-\(mode)"
+            let pack = try Harness.airlock(["pack", "-q", "--plain-http", host, "-o", "\(mode).tar.zst"] + (mode == "no-cache" ? ["--no-cache"] : []),
+                                           in: root, environment: ["AIRLOCK_CACHE": cache])
+            try #require(pack.status == 0, "\(mode): \(pack.stderr)")
+            let verify = try Harness.airlock(["verify", "\(mode).tar.zst", "--allow-unsigned"], in: root)
+            #expect(verify.status == 0, "\(mode): \(verify.stderr)")
+            let listing = try Harness.run(["sh", "-c", "zstd -dc \(mode).tar.zst | tar -tv"], in: root)
+            try #require(listing.status == 0, "\(listing.stderr)")
+            listings.append(listing.stdout)
+
+            // What the cache holds afterwards: the big layers only when it was asked to keep them.
+            let blobs = (try? FileManager.default.contentsOfDirectory(atPath: "\(cache)/blobs/sha256")) ?? []
+            let big = blobs.filter { ((try? FileManager.default.attributesOfItem(atPath: "\(cache)/blobs/sha256/\($0)")[.size] as? Int) ?? 0) > 1 << 20 }
+            #expect(big.count == (mode == "cache" ? 2 : 0), "\(mode): \(big.count) big blobs in the cache")
+            #expect(((try? FileManager.default.contentsOfDirectory(atPath: "\(cache)/tmp")) ?? []).isEmpty, "\(mode): leftovers in the cache's tmp")
+        }
+        // Unsigned bundles of the same inputs: the same, byte for byte, whichever way the blobs came.
+        #expect(listings[0] == listings[1])
+        #expect(try Harness.run(["cmp", "cache.tar.zst", "no-cache.tar.zst"], in: root).status == 0, "the two bundles differ")
+    }
 }
 
 /// Debian's tinyproxy as a real forward proxy on a free loopback port.

@@ -4,7 +4,12 @@
 every image under the repository name given, plus an SPDX SBOM artifact (artifactType, empty
 config, subject = the image) that only the referrers API lists - no fallback tag.
 
-usage: referrers-registry.py PORT LAYOUT REPOSITORY REF_NAME   (REF_NAME: the layout ref to attach to)
+With --cut-blobs it also misbehaves the way some registries and proxies do, for the resume tests:
+every other GET of a blob over 1 MiB (the first, the third, ...) stops after half of it (the
+connection is closed), and the GETs between ignore Range and send the whole blob with 200.
+
+usage: referrers-registry.py PORT LAYOUT REPOSITORY REF_NAME [--cut-blobs]
+       (REF_NAME: the layout ref to attach to)
 """
 import hashlib
 import json
@@ -14,6 +19,8 @@ import sys
 from loopback import JSONHandler, serve
 
 PORT, LAYOUT, REPO, REF = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+CUT = "--cut-blobs" in sys.argv[5:]
+gets = {}
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 blobs = {}
@@ -76,6 +83,18 @@ class Handler(JSONHandler):
         if kind == "blobs":
             if reference not in blobs:
                 return self.send(404, b'{"errors":[{"code":"BLOB_UNKNOWN"}]}')
+            data = blobs[reference]
+            if self.command == "GET":
+                gets[reference] = gets.get(reference, 0) + 1
+            if CUT and len(data) > 1 << 20 and self.command == "GET" and gets[reference] % 2 == 1:
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data[:len(data) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
             return self.send(200, blobs[reference], "application/octet-stream", reference)
         if kind == "referrers":
             listed = [{"mediaType": OCI_MANIFEST, "digest": artifact_digest, "size": len(artifact), "artifactType": "application/spdx+json"}] \
