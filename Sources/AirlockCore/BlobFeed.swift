@@ -15,7 +15,8 @@ import Signing
 /// connection), so downloads that run ahead of the writer cost memory, never disk.
 ///
 /// `@unchecked Sendable`: the state the download and the writer share is guarded by `condition`;
-/// `hasher` and `file` are used by the download alone, which writes its chunks one after another.
+/// `hasher` and `file` are used by the download alone (outside the lock), which writes its chunks
+/// one after another.
 final class BlobFeed: BlobSink, @unchecked Sendable {
     let digest: Digest
     let size: Int64
@@ -98,17 +99,22 @@ final class BlobFeed: BlobSink, @unchecked Sendable {
                 guard received + Int64(bytes.count) <= size else {
                     throw AirlockError.verification("\(what): the registry sent more than the \(size) bytes its descriptor declares")
                 }
-                hasher.update(bytes)
                 received += Int64(bytes.count)
                 if head.count < 8 { head += bytes.prefix(8 - head.count) }
-                if let file {
-                    try file.writeAll(bytes)
+            }
+            hasher.update(bytes)
+            if let file {
+                try file.writeAll(bytes)
+                condition.withLock {
                     written += Int64(bytes.count)
-                } else {
+                    condition.broadcast()
+                }
+            } else {
+                condition.withLock {
                     handed.append(buffer)
                     handedBytes += bytes.count
+                    condition.broadcast()
                 }
-                condition.broadcast()
             }
         }
     }
