@@ -35,7 +35,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        .target(name: "Endpoints", dependencies: ["Signing", "StrictYAML", "CTLS"]),
+        .target(name: "Endpoints", dependencies: ["Signing", "StrictYAML", "CTLS", "Registry"]),
         .target(
             name: "AirlockCore",
             dependencies: [
@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(name: "SigningTests", dependencies: ["Signing"]),
         .testTarget(name: "BundleIOTests", dependencies: ["BundleIO", "Signing"]),
-        .testTarget(name: "EndpointsTests", dependencies: ["Endpoints"]),
+        .testTarget(name: "EndpointsTests", dependencies: ["Endpoints", "Registry"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
         .testTarget(name: "AirlockCoreTests", dependencies: ["AirlockCore", "BundleIO", "Signing", "OCI"]),
         .testTarget(name: "EndToEndTests", dependencies: ["airlock"]),

@@ -1,4 +1,5 @@
 import Foundation
+import Registry
 
 /// What `airlock preflight` found for one endpoint: each step with its outcome and latency, and
 /// for a failure one line saying what to fix. Secret values never appear here, only where they
@@ -313,28 +314,17 @@ struct ProxyChoice {
             noProxy = proxy.noProxy
             origin = secure ? "proxy.httpsProxy" : "proxy.httpProxy"
         } else {
-            let names = secure ? ["HTTPS_PROXY", "https_proxy"] : ["HTTP_PROXY", "http_proxy"]
-            configured = names.compactMap { environment[$0] }.first { !$0.isEmpty }
-            noProxy = (environment["NO_PROXY"] ?? environment["no_proxy"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let transport = TransportOptions(environment: environment)
+            configured = secure ? transport.httpsProxy : transport.httpProxy
+            noProxy = transport.noProxy
             origin = secure ? "HTTPS_PROXY" : "HTTP_PROXY"
         }
-        guard let configured, !configured.isEmpty, !Self.excluded(host, by: noProxy) else { return nil }
+        guard let configured, !configured.isEmpty, !noProxyExcludes(host, rules: noProxy) else { return nil }
         let text = configured.contains("://") ? configured : "http://\(configured)"
         guard let components = URLComponents(string: text), let proxyHost = components.host else { return nil }
         url = text
         self.host = proxyHost
         port = components.port ?? 3128
         self.origin = origin
-    }
-
-    /// `noProxy` entries: `*`, an exact host, or a domain (`.corp.internal` or `corp.internal`) and its subdomains.
-    static func excluded(_ host: String, by entries: [String]) -> Bool {
-        let host = host.lowercased()
-        return entries.map { $0.lowercased() }.contains { entry in
-            guard !entry.isEmpty else { return false }
-            if entry == "*" { return true }
-            let domain = entry.hasPrefix(".") ? String(entry.dropFirst()) : entry
-            return host == domain || host.hasSuffix("." + domain)
-        }
     }
 }

@@ -32,17 +32,34 @@ public struct TransportOptions: Sendable {
         plainHTTPHosts.contains(host) || plainHTTPHosts.contains(hostOnly(host))
     }
 
-    /// The proxy URL for a host, honouring NO_PROXY (exact host, `.suffix`, `suffix`, `*`).
+    /// The proxy URL for a host (`host[:port]`), unless NO_PROXY excludes it.
     public func proxy(for host: String, plainHTTP: Bool) -> String? {
-        let name = hostOnly(host).lowercased()
-        for rule in noProxy {
-            let pattern = rule.lowercased().split(separator: ":").first.map(String.init) ?? ""
-            if pattern == "*" || name == pattern { return nil }
-            let suffix = pattern.hasPrefix(".") ? pattern : "." + pattern
-            if name.hasSuffix(suffix) { return nil }
-        }
-        return plainHTTP ? httpProxy : httpsProxy
+        noProxyExcludes(host, rules: noProxy) ? nil : (plainHTTP ? httpProxy : httpsProxy)
     }
+}
+
+/// Whether NO_PROXY-style `rules` keep `host` (`host[:port]`) away from the proxy, read the way
+/// curl reads them: `*` excludes every host; any other rule names a host or a domain (a leading dot
+/// changes nothing) and excludes it and its subdomains; a `:port` on a rule or the host is
+/// ignored, as are case and IPv6 brackets. Used for registries, chart repositories and preflight.
+public func noProxyExcludes(_ host: String, rules: [String]) -> Bool {
+    let name = bareHost(host)
+    return rules.contains { rule in
+        let pattern = bareHost(rule.trimmingCharacters(in: .whitespaces))
+        if pattern == "*" { return true }
+        let domain = pattern.hasPrefix(".") ? String(pattern.dropFirst()) : pattern
+        return !domain.isEmpty && (name == domain || name.hasSuffix("." + domain))
+    }
+}
+
+/// A host name or address, lowercased, without `:port` and without IPv6 brackets.
+private func bareHost(_ text: String) -> String {
+    let lower = text.lowercased()
+    if lower.hasPrefix("["), let end = lower.firstIndex(of: "]") {
+        return String(lower[lower.index(after: lower.startIndex)..<end])
+    }
+    guard lower.filter({ $0 == ":" }).count == 1 else { return lower }  // a bare IPv6 address keeps its colons
+    return String(lower.prefix { $0 != ":" })
 }
 
 /// `host` without its `:port` (IPv6 literals in brackets keep their colons).

@@ -1,9 +1,12 @@
 @testable import Endpoints
 import Foundation
+import Registry
 import StrictYAML
 import Testing
 
 struct ProxyChoiceTests {
+    /// One reading of NO_PROXY for preflight, pulls and pushes (curl's): the same table holds for
+    /// `noProxyExcludes` and for `TransportOptions.proxy(for:)`.
     @Test(arguments: [
         ("llm.corp.internal", [".corp.internal"], true),
         ("corp.internal", [".corp.internal"], true),
@@ -12,9 +15,17 @@ struct ProxyChoiceTests {
         ("api.example.com", ["*"], true),
         ("api.example.com", ["other.com", ""], false),
         ("LLM.Corp.Internal", ["llm.corp.internal"], true),
+        ("registry.corp.internal:5000", ["corp.internal"], true),
+        ("registry.corp.internal", ["registry.corp.internal:443"], true),
+        ("10.0.0.1:5000", ["10.0.0.1"], true),
+        ("[::1]:5000", ["::1"], true),
+        ("[fd00::2]", ["[fd00::2]:8443"], true),
+        ("[fd00::2]", ["fd00::1"], false),
     ])
     func noProxyExcludesHostsAndTheirSubdomains(host: String, entries: [String], excluded: Bool) {
-        #expect(ProxyChoice.excluded(host, by: entries) == excluded)
+        #expect(noProxyExcludes(host, rules: entries) == excluded)
+        let transport = TransportOptions(environment: ["HTTPS_PROXY": "http://proxy:3128", "NO_PROXY": entries.joined(separator: ",")])
+        #expect((transport.proxy(for: host, plainHTTP: false) == nil) == excluded, "pull/push read NO_PROXY the same way")
     }
 
     @Test func theEndpointsOwnProxyWinsOverTheEnvironment() throws {
