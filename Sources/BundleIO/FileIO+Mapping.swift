@@ -8,7 +8,8 @@ import Darwin
 
 /// Reads a file through read-only mappings, one window at a time, unmapped as reading moves on.
 /// Hashing and copying then work on the page cache's own pages: one copy fewer than `pread`, and
-/// resident memory stays at one window however large the file is.
+/// resident memory stays at one window however large the file is. Each window is mapped with its
+/// pages already in place (`MAP_POPULATE`): one call instead of a page fault per few pages.
 public final class MappedWindows {
     /// 16 MiB windows (a multiple of every page size in use).
     public static let windowSize = 16 << 20
@@ -34,7 +35,7 @@ public final class MappedWindows {
         guard offset < size else { return UnsafeRawBufferPointer(start: nil, count: 0) }
         let windowStart = offset - offset % Int64(Self.windowSize)
         let length = Int(min(Int64(Self.windowSize), size - windowStart))
-        guard let base = mmap(nil, length, PROT_READ, MAP_SHARED, file.fd, off_t(windowStart)), base != MAP_FAILED else {
+        guard let base = mmap(nil, length, PROT_READ, MAP_SHARED | MAP_POPULATE, file.fd, off_t(windowStart)), base != MAP_FAILED else {
             throw BundleIOError.io(path: file.path, operation: "mmap", errno: errno)
         }
         madvise(base, length, MADV_SEQUENTIAL)
