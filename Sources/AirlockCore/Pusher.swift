@@ -105,7 +105,7 @@ public struct Pusher: Sendable {
     private func pushBlob(_ work: BlobWork, source: any PushSource, client: RegistryClient, tally: PushTally) async throws {
         var home: String?
         for repository in work.repositories {
-            if try await client.blobExists(repository, digest: work.digest) {
+            if try await isPresent(work.digest, in: repository, client: client) {
                 await tally.count(.present, bytes: 0)
                 progress(.blob(digest: work.digest, outcome: .present, bytes: 0))
                 home = home ?? repository
@@ -128,6 +128,18 @@ public struct Pusher: Sendable {
             await tally.uploaded(work.digest)
             progress(.blob(digest: work.digest, outcome: .uploaded, bytes: work.size))
             home = home ?? repository
+        }
+    }
+
+    /// Whether the repository has the blob. A registry that keeps answering the check with a 5xx
+    /// (after the client's retries) gets the blob uploaded again: docker-registry does so for a
+    /// blob whose link file a crash left empty, and the upload rewrites the link; a registry that
+    /// is really down fails the upload instead, with its own message.
+    private func isPresent(_ digest: String, in repository: String, client: RegistryClient) async throws -> Bool {
+        do {
+            return try await client.blobExists(repository, digest: digest)
+        } catch RegistryError.status(_, _, let status, _) where status >= 500 {
+            return false
         }
     }
 

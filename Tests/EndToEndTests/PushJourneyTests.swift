@@ -157,6 +157,51 @@ struct PushJourneyTests {
         }
     }
 
+    /// A registry killed while it links a blob can be left with an empty link file, for which
+    /// docker-registry answers HEAD with 500 from then on. The next push uploads that blob again,
+    /// which rewrites the link, instead of stopping at the check.
+    @Test func aBlobLinkEmptiedByARegistryCrashIsRepairedByTheNextPush() throws {
+        let registry = try TestRegistry(tls: false)
+        defer { registry.stop() }
+        let packed = try PackedExample.make()
+        defer { packed.remove() }
+        let arguments = ["push", packed.bundle, "--registry", registry.host, "--plain-http", registry.host, "--key", "signer.pub",
+                         "--config-dir", "cfg", "-q", "--output", "json"]
+        let first = try Harness.airlock(arguments, in: packed.example)
+        try #require(first.status == 0, "\(first.stderr)")
+
+        let base = "\(registry.root)/data/docker/registry/v2/repositories"
+        let links = try Harness.run(["sh", "-c", "cd \(base) && find . -path '*/_layers/sha256/*/link' | sort | head -1"])
+        let link = String(try #require(links.stdout.split(separator: "\n").first))
+        let parts = link.split(separator: "/")
+        let repository = parts.dropFirst().prefix(parts.count - 5).joined(separator: "/")
+        let digest = "sha256:" + parts[parts.count - 2]
+        try Data().write(to: URL(fileURLWithPath: "\(base)/\(link)"))
+        func headStatus() throws -> String {
+            try Harness.run(["python3", "-c", """
+                import sys, urllib.request, urllib.error
+                try:
+                    print(urllib.request.urlopen(urllib.request.Request(sys.argv[1], method="HEAD")).status)
+                except urllib.error.HTTPError as error:
+                    print(error.code)
+                """, "http://\(registry.host)/v2/\(repository)/blobs/\(digest)"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        #expect(try headStatus() == "500", "docker-registry answers HEAD of a blob with an empty link with 500")
+
+        let second = try Harness.airlock(arguments, in: packed.example)
+        try #require(second.status == 0, "\(second.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: second.data) as? [String: Any])
+        let uploaded = (report["blobs"] as? [String: Any])?["uploadedDigests"] as? [String] ?? []
+        #expect(try headStatus() == "200", "the link is whole again")
+        #expect(uploaded.allSatisfy { $0 == digest }, "only the blob with the broken link is sent again: \(uploaded)")
+        for image in report["images"] as? [[String: String]] ?? [] where image["kind"] == "image" {
+            let target = try #require(image["target"])
+            let copy = try Harness.run(["skopeo", "copy", "--quiet", "--all", "--src-tls-verify=false", "docker://\(target)",
+                                        "oci:\(packed.root)/repaired:\(UUID().uuidString.prefix(6))"])
+            #expect(copy.status == 0, "\(target): \(copy.stderr)")
+        }
+    }
+
     @Test func aTamperedLayerPushesNoManifestAndNamesTheImageAndBlob() throws {
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }

@@ -123,7 +123,9 @@ final class TestRegistry: @unchecked Sendable {
         guard let walker = FileManager.default.enumerator(atPath: base) else { return found }
         while let path = walker.nextObject() as? String {
             let parts = path.split(separator: "/")
-            if parts.count >= 4, parts.last == "link", parts[parts.count - 4] == "_layers" {
+            // Only links that name their blob: a crash can leave an empty one behind.
+            if parts.count >= 4, parts.last == "link", parts[parts.count - 4] == "_layers",
+               (try? String(contentsOfFile: "\(base)/\(path)", encoding: .utf8)) == "sha256:\(parts[parts.count - 2])" {
                 found.insert(String(parts[parts.count - 2]))
             }
         }
