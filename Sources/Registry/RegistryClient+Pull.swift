@@ -178,8 +178,10 @@ extension RegistryClient {
                         skip -= Int64(dropped)
                         if chunk.readableBytes == 0 { continue }
                     }
-                    try await sink.write(chunk)
+                    do { try await sink.write(chunk) } catch { throw SinkFailure(error: error) }
                 }
+            } catch let failure as SinkFailure {
+                throw failure.error
             } catch let error as RegistryError {
                 throw error
             } catch {
@@ -189,6 +191,12 @@ extension RegistryClient {
         }
         throw RegistryError.protocolViolation(host: host, detail: "too many redirects for blob \(digest)")
     }
+}
+
+/// What a ``BlobSink`` threw (a full disk, a stopped pack, more bytes than declared): passed on
+/// as it is, never taken for a network failure and retried.
+private struct SinkFailure: Error {
+    let error: any Error
 }
 
 /// Plain HTTPS downloads (classic Helm chart repositories) with the same TLS and proxy settings.
