@@ -261,17 +261,9 @@ struct PullJourneyTests {
         let root = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false, layerMB: 8)
-        let stub = try PythonServer(fixture: "referrers-registry.py", arguments: ["\(example)/build/oci", "src/app", "app-1.4.2", "--cut-blobs"])
+        let (stub, host) = try PythonServer.exampleRegistry(example: example, root: root, bundleName: "streamed",
+                                                            image: "name: registry.example.com/team/app:1.4.2", cutBlobs: true)
         defer { stub.stop() }
-        let host = "127.0.0.1:\(stub.port)"
-        try """
-            apiVersion: airlock/v1
-            kind: Bundle
-            metadata: {name: streamed, version: "1", created: "2026-11-01T00:00:00Z"}
-            images:
-              - ref: \(host)/src/app:app-1.4.2
-                name: registry.example.com/team/app:1.4.2
-            """.write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
         var listings: [String] = []
         for mode in ["cache", "no-cache"] {
             let cache = "\(root)/cache-\(mode)"

@@ -76,17 +76,8 @@ struct ReferrersTests {
         let root = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false)
-        let stub = try PythonServer(fixture: "referrers-registry.py", arguments: ["\(example)/build/oci", "src/app", "app-1.4.2"])
+        let (stub, host) = try PythonServer.exampleRegistry(example: example, root: root, bundleName: "api", image: "referrers: true")
         defer { stub.stop() }
-        let host = "127.0.0.1:\(stub.port)"
-        try """
-            apiVersion: airlock/v1
-            kind: Bundle
-            metadata: {name: api, version: "1", created: "2026-11-01T00:00:00Z"}
-            images:
-              - ref: \(host)/src/app:app-1.4.2
-                referrers: true
-            """.write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
         let pack = try Harness.airlock(["pack", "-q", "--output", "json", "--plain-http", host], in: root)
         try #require(pack.status == 0, "\(pack.stderr)")
         let image = ((try JSONSerialization.jsonObject(with: pack.data) as? [String: Any])?["images"] as? [[String: Any]])?.first

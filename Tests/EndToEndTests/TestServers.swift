@@ -59,6 +59,24 @@ final class PythonServer: @unchecked Sendable {
         Issue.record("python server on port \(port) did not start")
     }
 
+    /// The read-only stand-in registry (Tests/Fixtures/referrers-registry.py) serving the
+    /// example's `app-1.4.2` image as `src/app`, with `airlock.yaml` in `root` pulling it; `image`
+    /// adds lines under the image entry. Returns the server and its `host:port`.
+    static func exampleRegistry(example: String, root: String, bundleName: String, image: String, cutBlobs: Bool = false) throws -> (PythonServer, String) {
+        let server = try PythonServer(fixture: "referrers-registry.py",
+                                      arguments: ["\(example)/build/oci", "src/app", "app-1.4.2"] + (cutBlobs ? ["--cut-blobs"] : []))
+        let host = "127.0.0.1:\(server.port)"
+        try """
+            apiVersion: airlock/v1
+            kind: Bundle
+            metadata: {name: \(bundleName), version: "1", created: "2026-11-01T00:00:00Z"}
+            images:
+              - ref: \(host)/src/app:app-1.4.2
+                \(image)
+            """.write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
+        return (server, host)
+    }
+
     /// A static HTTPS site serving `folder` with the given certificate.
     static func staticSite(_ folder: String, certificate: (certificate: String, key: String)) throws -> PythonServer {
         try PythonServer(script: """
