@@ -30,9 +30,10 @@ public final class BundleWriter {
         self.destination = destination
         temporaryPath = partialPath(for: destination)
         unlink(temporaryPath)
-        file = try FileDescriptor.create(temporaryPath)
+        let (file, direct) = try FileDescriptor.createForDirectWrites(temporaryPath)
+        self.file = file
         do {
-            frames = try ZstdFrameWriter(output: file, level: level)
+            frames = try ZstdFrameWriter(output: file, direct: direct, level: level)
         } catch {
             unlink(temporaryPath)
             throw error

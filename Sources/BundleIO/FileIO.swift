@@ -28,6 +28,21 @@ public final class FileDescriptor {
         return FileDescriptor(fd: fd, path: path)
     }
 
+    /// Creates `path` like ``create(_:mode:)``, for writing with direct I/O (`O_DIRECT`: the bytes
+    /// go to the disk without a copy into the page cache) where the file system allows it; `direct`
+    /// says whether it did. Direct writes must be whole pages from page-aligned memory at page
+    /// offsets; ``endDirectWrites()`` lifts that for the last piece.
+    public static func createForDirectWrites(_ path: String, mode: mode_t = 0o644) throws -> (file: FileDescriptor, direct: Bool) {
+        #if os(Linux)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | __O_DIRECT, mode)
+        if fd >= 0 { return (FileDescriptor(fd: fd, path: path), true) }
+        guard errno == EINVAL else { throw BundleIOError.io(path: path, operation: "create", errno: errno) }
+        // The file system refuses direct I/O (it may have created the file first: O_EXCL means it was ours).
+        unlink(path)
+        #endif
+        return (try create(path, mode: mode), false)
+    }
+
     init(fd: Int32, path: String) {
         self.fd = fd
         self.path = path
@@ -48,6 +63,13 @@ public final class FileDescriptor {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw BundleIOError.io(path: path, operation: "stat", errno: errno) }
         return Int64(info.st_size)
+    }
+
+    /// The file offset the next write goes to.
+    public func position() throws -> Int64 {
+        let offset = lseek(fd, 0, SEEK_CUR)
+        guard offset >= 0 else { throw BundleIOError.io(path: path, operation: "seek", errno: errno) }
+        return Int64(offset)
     }
 
     /// Writes all of `buffer`.
@@ -87,6 +109,16 @@ public final class FileDescriptor {
     public func startWriteback(from offset: Int64, count: Int64) {
         #if os(Linux)
         _ = sync_file_range(fd, offset, count, AIRLOCK_SYNC_FILE_RANGE_WRITE)
+        #endif
+    }
+
+    /// Turns direct I/O off (see ``createForDirectWrites(_:mode:)``).
+    public func endDirectWrites() throws {
+        #if os(Linux)
+        let flags = fcntl(fd, F_GETFL)
+        guard flags >= 0, fcntl(fd, F_SETFL, flags & ~__O_DIRECT) == 0 else {
+            throw BundleIOError.io(path: path, operation: "end direct I/O", errno: errno)
+        }
         #endif
     }
 

@@ -15,7 +15,7 @@ public enum EntryCompression: Sendable, Equatable {
 final class ZstdFrameWriter {
     private let output: BackgroundWriter
     private let context: OpaquePointer
-    private var outBuffer: [UInt8]
+    private var outBuffer: OutputBuffer
     private var outCount = 0
     private(set) var offset: Int64 = 0
 
@@ -31,11 +31,13 @@ final class ZstdFrameWriter {
     /// zstd's maximum block size, and the window of stored frames.
     static let rawBlockSize = 128 * 1024
 
-    init(output: FileDescriptor, level: Int32) throws {
+    /// - Parameter direct: whether `output` was opened for direct I/O (whole pages are then handed on,
+    ///   the rest of a buffer carried into the next).
+    init(output: FileDescriptor, direct: Bool, level: Int32) throws {
         guard let context = ZSTD_createCCtx() else { throw BundleIOError.zstd(operation: "createCCtx", detail: "out of memory") }
-        self.output = BackgroundWriter(file: output)
+        self.output = BackgroundWriter(file: output, direct: direct)
         self.context = context
-        outBuffer = [UInt8](repeating: 0, count: 8 * (3 + Self.rawBlockSize) + 4096)
+        outBuffer = OutputBuffer(capacity: 8 * (3 + Self.rawBlockSize) + OutputBuffer.alignment)
         // Pinned parameters: single-threaded, no checksum (sha256 covers every entry), no content
         // size (streamed), window ≤ 2^27 so libarchive 3.6 can read it. Same inputs, same bytes.
         // (zstd's multithreaded mode, which the zstd command uses, was tried: on the bench's 63 MiB
@@ -76,9 +78,7 @@ final class ZstdFrameWriter {
                 if rawBlockFill == Self.rawBlockSize { closeRawBlock(last: false) }
                 if rawBlockStart == nil { try openRawBlock() }
                 let take = min(rest.count, Self.rawBlockSize - rawBlockFill)
-                outBuffer.withUnsafeMutableBytes { out in
-                    out.baseAddress!.advanced(by: outCount).copyMemory(from: UnsafeRawBufferPointer(rebasing: rest).baseAddress!, byteCount: take)
-                }
+                outBuffer.bytes.baseAddress!.advanced(by: outCount).copyMemory(from: UnsafeRawBufferPointer(rebasing: rest).baseAddress!, byteCount: take)
                 outCount += take
                 offset += Int64(take)
                 rawBlockFill += take
@@ -108,11 +108,15 @@ final class ZstdFrameWriter {
         try put(bytes)
     }
 
-    /// Hands buffered output to the background writer (which hashes and writes it in order).
+    /// Hands buffered output to the background writer (which hashes and writes it in order); under
+    /// direct I/O only whole pages, the rest moving to the start of the next buffer.
     func flush() throws {
-        guard outCount > 0 else { return }
-        outBuffer = try output.submit(outBuffer, count: outCount)
-        outCount = 0
+        let handed = output.direct ? outCount - outCount % OutputBuffer.alignment : outCount
+        guard handed > 0 else { return }
+        let full = outBuffer
+        outBuffer = try output.submit(full, count: handed)
+        outCount -= handed
+        if outCount > 0 { outBuffer.bytes.baseAddress!.copyMemory(from: full.bytes.baseAddress! + handed, byteCount: outCount) }
     }
 
     /// Waits for queued writes to end (before the file is closed), ignoring their errors.
@@ -122,7 +126,10 @@ final class ZstdFrameWriter {
 
     /// Flushes, waits until every byte is written, and returns the sha256 of all of them.
     func finish() throws -> String {
-        try flush()
+        if outCount > 0 {
+            outBuffer = try output.submit(outBuffer, count: outCount, last: true)
+            outCount = 0
+        }
         try output.drain()
         return output.finalizeHex()
     }
@@ -140,9 +147,9 @@ final class ZstdFrameWriter {
     private func closeRawBlock(last: Bool) {
         guard let start = rawBlockStart else { preconditionFailure("no raw block open") }
         let header = UInt32(rawBlockFill) << 3 | (last ? 1 : 0)  // block type 0 = raw
-        outBuffer[start] = UInt8(header & 0xff)
-        outBuffer[start + 1] = UInt8((header >> 8) & 0xff)
-        outBuffer[start + 2] = UInt8((header >> 16) & 0xff)
+        outBuffer.bytes[start] = UInt8(header & 0xff)
+        outBuffer.bytes[start + 1] = UInt8((header >> 8) & 0xff)
+        outBuffer.bytes[start + 2] = UInt8((header >> 16) & 0xff)
         rawBlockStart = nil
         rawBlockFill = 0
     }
@@ -157,9 +164,7 @@ final class ZstdFrameWriter {
         while !rest.isEmpty {
             if outCount == outBuffer.count { try flush() }
             let take = min(rest.count, outBuffer.count - outCount)
-            outBuffer.withUnsafeMutableBytes { out in
-                out.baseAddress!.advanced(by: outCount).copyMemory(from: UnsafeRawBufferPointer(rebasing: rest).baseAddress!, byteCount: take)
-            }
+            outBuffer.bytes.baseAddress!.advanced(by: outCount).copyMemory(from: UnsafeRawBufferPointer(rebasing: rest).baseAddress!, byteCount: take)
             outCount += take
             offset += Int64(take)
             rest = rest.dropFirst(take)
@@ -171,14 +176,12 @@ final class ZstdFrameWriter {
         while true {
             if outCount == outBuffer.count { try flush() }
             let start = outCount
-            let (remaining, produced) = try outBuffer.withUnsafeMutableBytes { out -> (Int, Int) in
-                var output = ZSTD_outBuffer(dst: out.baseAddress! + start, size: out.count - start, pos: 0)
-                let result = ZSTD_compressStream2(context, &output, &input, directive)
-                try checkZstd(result, "compress")
-                return (result, output.pos)
-            }
-            outCount += produced
-            offset += Int64(produced)
+            let out = outBuffer.bytes
+            var output = ZSTD_outBuffer(dst: out.baseAddress! + start, size: out.count - start, pos: 0)
+            let remaining = ZSTD_compressStream2(context, &output, &input, directive)
+            try checkZstd(remaining, "compress")
+            outCount += output.pos
+            offset += Int64(output.pos)
             let inputDone = input.pos == input.size
             if directive == ZSTD_e_end ? remaining == 0 : inputDone { return }
         }

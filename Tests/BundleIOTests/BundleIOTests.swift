@@ -72,6 +72,33 @@ struct BundleIOTests {
         #expect(listing.contains("2023-11-14"), "fixed mtime: \(listing)")
     }
 
+    /// Bundle files are written with direct I/O where the file system allows it: whole pages, the
+    /// last piece after direct I/O is turned off. Whatever the length, the file holds every byte
+    /// once, and the digest the writer reports is the file's. Written on the temporary folder's
+    /// file system and, where there is one, on tmpfs (/dev/shm).
+    @Test(arguments: [1, 4_095, 4_096, 4_097, 131_072, 131_075, 1_052_700, 3 << 20 + 7])
+    func bundlesOfAnyLengthAreWrittenWhole(storedSize: Int) throws {
+        let dir = try temporary()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var folders = [dir]
+        if FileManager.default.isWritableFile(atPath: "/dev/shm") { folders.append("/dev/shm") }
+        var generator = SystemRandomNumberGenerator()
+        let bytes = [0x1f, 0x8b] + (0..<storedSize).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        for folder in folders {
+            let path = "\(folder)/sized-\(UUID().uuidString.prefix(8)).tar.zst"
+            defer { unlink(path) }
+            let writer = try BundleWriter(destination: path, modificationTime: 1_700_000_000)
+            try writer.addEntry(path: "blob", size: Int64(bytes.count), compression: .store) { try $0.write(bytes) }
+            let summary = try writer.finish()
+            let file = try Data(contentsOf: URL(fileURLWithPath: path))
+            #expect(Int64(file.count) == summary.size, "\(folder)")
+            #expect(SHA256Hasher.hex(Array(file)) == summary.sha256, "\(folder)")
+            let reader = try TarReader(path: path, input: .zstdTar)
+            #expect(try reader.next()?.path == "blob")
+            #expect(try reader.readAll(limit: 1 << 30) == bytes, "\(folder)")
+        }
+    }
+
     @Test func writersLeaveNothingBehindWhenAbandoned() throws {
         let dir = try temporary()
         defer { try? FileManager.default.removeItem(atPath: dir) }
