@@ -206,7 +206,9 @@ final class RegistrySource: @unchecked Sendable {
                                            into: feed)
                 try feed.finish()
             } catch {
-                feed.fail(error)
+                // A download cancelled because another one (or the bundle writer) failed leaves its
+                // feed to ``Pulls/fail(_:)``, which tells the writer that cause, not the cancellation.
+                if !Task.isCancelled { feed.fail(error) }
                 throw error
             }
             progress(.downloaded(digest: fetch.descriptor.digest.description, bytes: fetch.descriptor.size))

@@ -262,7 +262,7 @@ struct PullJourneyTests {
         defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false, layerMB: 8)
         let (stub, host) = try PythonServer.exampleRegistry(example: example, root: root, bundleName: "streamed",
-                                                            image: "name: registry.example.com/team/app:1.4.2", cutBlobs: true)
+                                                            image: "name: registry.example.com/team/app:1.4.2", misbehave: ["--cut-blobs"])
         defer { stub.stop() }
         var listings: [String] = []
         for mode in ["cache", "no-cache"] {
@@ -285,6 +285,28 @@ struct PullJourneyTests {
         // Unsigned bundles of the same inputs: the same, byte for byte, whichever way the blobs came.
         #expect(listings[0] == listings[1])
         #expect(try Harness.run(["cmp", "cache.tar.zst", "no-cache.tar.zst"], in: root).status == 0, "the two bundles differ")
+    }
+
+    /// A registry that sends more bytes than a blob's descriptor declares: the pack stops at once
+    /// with that cause (the blob is not fetched again as if the connection had broken), and
+    /// leaves no bundle. Stand-in: Tests/Fixtures/referrers-registry.py --pad-blobs.
+    @Test func aBlobLongerThanItsDescriptorStopsThePackWithoutRetrying() throws {
+        let root = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let example = try Harness.makeExample(in: root, dockerArchive: false, layerMB: 4)
+        let (stub, host) = try PythonServer.exampleRegistry(example: example, root: root, bundleName: "padded", image: "name: team/app:1",
+                                                            misbehave: ["--pad-blobs"])
+        defer { stub.stop() }
+        for extra in [[], ["--no-cache"]] {
+            let pack = try Harness.airlock(["pack", "-q", "--plain-http", host] + extra, in: root, environment: ["AIRLOCK_CACHE": "\(root)/cache"])
+            #expect(pack.status == 1, "\(extra): \(pack.stderr)")
+            #expect(pack.stderr.contains("sent more than the") && pack.stderr.contains("bytes its descriptor declares"), "\(pack.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: "\(root)/padded-1.tar.zst"))
+        }
+        let counts = try Harness.run(["python3", "-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())",
+                                      "http://\(host)/counts"])
+        let gets = try #require(try JSONSerialization.jsonObject(with: Data(counts.stdout.utf8)) as? [String: Int])
+        #expect(!gets.isEmpty && gets.values.allSatisfy { $0 <= 2 }, "each blob is asked for once per pack: \(gets)")
     }
 }
 

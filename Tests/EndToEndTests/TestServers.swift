@@ -61,10 +61,10 @@ final class PythonServer: @unchecked Sendable {
 
     /// The read-only stand-in registry (Tests/Fixtures/referrers-registry.py) serving the
     /// example's `app-1.4.2` image as `src/app`, with `airlock.yaml` in `root` pulling it; `image`
-    /// adds lines under the image entry. Returns the server and its `host:port`.
-    static func exampleRegistry(example: String, root: String, bundleName: String, image: String, cutBlobs: Bool = false) throws -> (PythonServer, String) {
-        let server = try PythonServer(fixture: "referrers-registry.py",
-                                      arguments: ["\(example)/build/oci", "src/app", "app-1.4.2"] + (cutBlobs ? ["--cut-blobs"] : []))
+    /// adds lines under the image entry, `misbehave` the fixture's flags (`--cut-blobs`,
+    /// `--pad-blobs`). Returns the server and its `host:port`.
+    static func exampleRegistry(example: String, root: String, bundleName: String, image: String, misbehave: [String] = []) throws -> (PythonServer, String) {
+        let server = try PythonServer(fixture: "referrers-registry.py", arguments: ["\(example)/build/oci", "src/app", "app-1.4.2"] + misbehave)
         let host = "127.0.0.1:\(server.port)"
         try """
             apiVersion: airlock/v1

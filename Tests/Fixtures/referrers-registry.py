@@ -8,7 +8,10 @@ With --cut-blobs it also misbehaves the way some registries and proxies do, for 
 every other GET of a blob over 1 MiB (the first, the third, ...) stops after half of it (the
 connection is closed), and the GETs between ignore Range and send the whole blob with 200.
 
-usage: referrers-registry.py PORT LAYOUT REPOSITORY REF_NAME [--cut-blobs]
+With --pad-blobs every blob over 1 MiB comes with 16 bytes more than its descriptor declares.
+GET /counts answers how many GETs each blob has had, for the tests.
+
+usage: referrers-registry.py PORT LAYOUT REPOSITORY REF_NAME [--cut-blobs] [--pad-blobs]
        (REF_NAME: the layout ref to attach to)
 """
 import hashlib
@@ -20,6 +23,7 @@ from loopback import JSONHandler, serve
 
 PORT, LAYOUT, REPO, REF = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 CUT = "--cut-blobs" in sys.argv[5:]
+PAD = "--pad-blobs" in sys.argv[5:]
 gets = {}
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -71,6 +75,8 @@ class Handler(JSONHandler):
         path = self.path.split("?")[0]
         if path == "/v2/":
             return self.send(200, b"{}")
+        if path == "/counts":
+            return self.send(200, json.dumps(gets).encode())
         prefix = "/v2/%s/" % REPO
         if not path.startswith(prefix):
             return self.send(404, b'{"errors":[{"code":"NAME_UNKNOWN"}]}')
@@ -84,6 +90,8 @@ class Handler(JSONHandler):
             if reference not in blobs:
                 return self.send(404, b'{"errors":[{"code":"BLOB_UNKNOWN"}]}')
             data = blobs[reference]
+            if PAD and len(data) > 1 << 20:
+                data += b"\0" * 16
             if self.command == "GET":
                 gets[reference] = gets.get(reference, 0) + 1
             if CUT and len(data) > 1 << 20 and self.command == "GET" and gets[reference] % 2 == 1:
@@ -95,7 +103,7 @@ class Handler(JSONHandler):
                 self.close_connection = True
                 self.connection.shutdown(2)
                 return
-            return self.send(200, blobs[reference], "application/octet-stream", reference)
+            return self.send(200, data, "application/octet-stream", reference)
         if kind == "referrers":
             listed = [{"mediaType": OCI_MANIFEST, "digest": artifact_digest, "size": len(artifact), "artifactType": "application/spdx+json"}] \
                 if reference == subject["digest"] else []
