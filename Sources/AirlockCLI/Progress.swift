@@ -50,19 +50,30 @@ func rate(_ bytes: Int64, since start: Date) -> String {
     formatBytes(Int64(Double(bytes) / max(Date().timeIntervalSince(start), 0.001))) + "/s"
 }
 
-/// Renders push progress. `@unchecked Sendable`: its counters are guarded by `lock`.
-final class PushProgress: @unchecked Sendable {
-    private let lock = NSLock()
-    private var output: ProgressOutput
+/// What the progress renderers share: their output, and the lock under which events from any
+/// thread are rendered. `@unchecked Sendable`: `output` and each subclass's counters are only
+/// touched under `lock`.
+class ProgressRenderer: @unchecked Sendable {
+    let lock = NSLock()
+    var output: ProgressOutput
+
+    init(quiet: Bool, output: OutputFormat) {
+        self.output = ProgressOutput(quiet: quiet, output: output)
+    }
+
+    /// Ends the live line.
+    func finish() {
+        lock.withLock { output.finish() }
+    }
+}
+
+/// Renders push progress.
+final class PushProgress: ProgressRenderer, @unchecked Sendable {
     private let started = Date()
     private var blobsTotal = 0
     private var bytesTotal: Int64 = 0
     private var blobsDone = 0
     private var bytesDone: Int64 = 0
-
-    init(quiet: Bool, output: OutputFormat) {
-        self.output = ProgressOutput(quiet: quiet, output: output)
-    }
 
     func handle(_ event: PushEvent) {
         lock.withLock {
@@ -83,10 +94,6 @@ final class PushProgress: @unchecked Sendable {
         }
     }
 
-    func finish() {
-        lock.withLock { output.finish() }
-    }
-
     private func emit(_ fields: [String: Any], plain: String) {
         output.emit(fields, plain: plain, force: blobsDone == blobsTotal) {
             "blobs \(blobsDone)/\(blobsTotal), \(formatBytes(bytesDone)) of \(formatBytes(bytesTotal)) sent, \(rate(bytesDone, since: started))"
@@ -95,8 +102,8 @@ final class PushProgress: @unchecked Sendable {
 }
 
 /// Renders pack progress (images and charts collected, blobs pulled, entries written) and keeps
-/// the pull figures for the summary. `@unchecked Sendable`: its counters are guarded by `lock`.
-final class PackProgress: @unchecked Sendable {
+/// the pull figures for the summary.
+final class PackProgress: ProgressRenderer, @unchecked Sendable {
     struct PullSummary: Encodable {
         var blobs = 0
         var bytes: Int64 = 0
@@ -104,17 +111,11 @@ final class PackProgress: @unchecked Sendable {
         var seconds = 0.0
     }
 
-    private let lock = NSLock()
-    private var output: ProgressOutput
     private var pullStarted: Date?
     private var collected = 0
     private var summary = PullSummary()
     private var blobsDone = 0
     private var bytesDone: Int64 = 0
-
-    init(quiet: Bool, output: OutputFormat) {
-        self.output = ProgressOutput(quiet: quiet, output: output)
-    }
 
     func handle(_ event: PackEvent) {
         lock.withLock {
@@ -150,10 +151,6 @@ final class PackProgress: @unchecked Sendable {
                 break
             }
         }
-    }
-
-    func finish() {
-        lock.withLock { output.finish() }
     }
 
     /// What was pulled (nil when nothing came from a registry or repository).
