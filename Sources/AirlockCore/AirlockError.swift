@@ -45,6 +45,9 @@ public func exitStatus(for error: any Error) -> ExitStatus {
         return .usage
     case let error as RegistryError:
         return error.isContentFailure ? .checkFailed : .network
+    case let error as RegistryServerError:
+        if case .listen = error { return .network }
+        return .usage
     case let error as BundleIOError:
         switch error {
         case .io: return .usage

@@ -182,10 +182,14 @@ struct PushTarget: Sendable {
             throw AirlockError.input("--registry takes HOST[:PORT][/PREFIX] without a scheme (use --plain-http HOST for a registry without TLS)")
         }
         let parts = trimmed.split(separator: "/", maxSplits: 1).map(String.init)
-        host = parts[0]
-        prefix = parts.count > 1 ? parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "/")) : ""
-        if !prefix.isEmpty, (try? ImageReference("\(host)/\(prefix)/x:1")) == nil {
-            throw AirlockError.input("--registry prefix \"\(prefix)\" is not a valid repository path (lowercase, digits, separators)")
+        try self.init(host: parts[0], prefix: parts.count > 1 ? parts[1] : "")
+    }
+
+    init(host: String, prefix: String) throws {
+        self.host = host
+        self.prefix = prefix.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        if !self.prefix.isEmpty, (try? ImageReference("\(host)/\(self.prefix)/x:1")) == nil {
+            throw AirlockError.input("prefix \"\(self.prefix)\" is not a valid repository path (lowercase, digits, separators)")
         }
     }
 

@@ -207,22 +207,10 @@ struct PushJourneyTests {
         defer { registry.stop() }
         let packed = try PackedExample.make()
         defer { packed.remove() }
-        // Flip a byte of the largest layer's data: it is stored in raw zstd blocks, so the frame and
-        // the seek index stay valid while the bytes do not (frame header 6 bytes, block header 3).
-        let entries = try seekEntries(packed.bundle)
-        let stored = entries.filter { entry in
-            (entry["path"] as? String)?.hasPrefix("oci/blobs/") == true && (entry["compressedSize"] as? Int ?? 0) > (entry["size"] as? Int ?? 0)
-        }
-        let layer = try #require(stored.max { ($0["size"] as? Int ?? 0) < ($1["size"] as? Int ?? 0) })
-        var data = try Data(contentsOf: URL(fileURLWithPath: packed.bundle))
-        let dataStart = (layer["offset"] as? Int ?? 0) + 6 + 3 + (layer["headerSize"] as? Int ?? 0)
-        let offset = dataStart + min((layer["size"] as? Int ?? 0) / 2, 100_000)
-        data[offset] ^= 0x01
-        try data.write(to: URL(fileURLWithPath: packed.bundle))
+        let digest = try packed.flipAByteOfTheLargestStoredLayer()
         let push = try Harness.airlock(["push", packed.bundle, "--registry", registry.host, "--plain-http", registry.host,
                                         "--key", "signer.pub", "-q"], in: packed.example)
         #expect(push.status == 1, "\(push.stderr)")
-        let digest = String((layer["path"] as? String ?? "").split(separator: "/").last ?? "")
         let owner = push.stderr.contains("image registry.example.com/team/") || push.stderr.contains("chart charts/platform:1.4.2")
         #expect(owner && push.stderr.contains("blob sha256:\(digest) does not match its signed digest"), "\(push.stderr)")
         #expect(push.stderr.split(separator: "\n").count == 1, "\(push.stderr)")
@@ -273,14 +261,5 @@ struct PushJourneyTests {
         try #require(good.status == 0, "\(good.stderr)")
         let raw = try Harness.run(["skopeo", "inspect", "--raw"] + registry.skopeoFlags + ["docker://\(registry.host)/secure/team/app:1.4.2"])
         #expect(raw.status == 0, "\(raw.stderr)")
-    }
-
-    private func seekEntries(_ bundle: String) throws -> [[String: Any]] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: bundle))
-        let footer = Array(data.suffix(12))
-        let length = Int(footer[0]) | Int(footer[1]) << 8 | Int(footer[2]) << 16 | Int(footer[3]) << 24
-        let json = data[(data.count - 8 - length + 8)..<(data.count - 12)]
-        let index = try #require(try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any])
-        return try #require(index["entries"] as? [[String: Any]])
     }
 }

@@ -146,4 +146,24 @@ struct PackedExample {
         }
         return out
     }
+
+    /// Flips a byte in the middle of the largest layer stored as raw zstd blocks: the frame and the
+    /// seek index stay valid while the layer's bytes do not (frame header 6 bytes, block header 3).
+    /// Returns the layer's digest (hex).
+    func flipAByteOfTheLargestStoredLayer() throws -> String {
+        var data = try Data(contentsOf: URL(fileURLWithPath: bundle))
+        let footer = Array(data.suffix(12))
+        let length = Int(footer[0]) | Int(footer[1]) << 8 | Int(footer[2]) << 16 | Int(footer[3]) << 24
+        let json = data[(data.count - 8 - length + 8)..<(data.count - 12)]
+        let index = try #require(try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any])
+        let entries = try #require(index["entries"] as? [[String: Any]])
+        let stored = entries.filter { entry in
+            (entry["path"] as? String)?.hasPrefix("oci/blobs/") == true && (entry["compressedSize"] as? Int ?? 0) > (entry["size"] as? Int ?? 0)
+        }
+        let layer = try #require(stored.max { ($0["size"] as? Int ?? 0) < ($1["size"] as? Int ?? 0) })
+        let dataStart = (layer["offset"] as? Int ?? 0) + 6 + 3 + (layer["headerSize"] as? Int ?? 0)
+        data[dataStart + min((layer["size"] as? Int ?? 0) / 2, 100_000)] ^= 0x01
+        try data.write(to: URL(fileURLWithPath: bundle))
+        return String((layer["path"] as? String ?? "").split(separator: "/").last ?? "")
+    }
 }

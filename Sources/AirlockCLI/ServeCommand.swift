@@ -1,0 +1,111 @@
+import AirlockCore
+import ArgumentParser
+import Foundation
+import Registry
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve a bundle's images and charts as a read-only registry, where no registry exists yet.",
+        discussion: """
+            Checks the signature, then answers the pull side of the distribution API (what containerd, docker, podman, \
+            skopeo and helm use) straight from the bundle through its seek index: nothing is extracted. Every blob is \
+            checked against its signed digest while it is sent; one that does not match is cut off before its end, so \
+            no client receives it whole. Repositories are named as airlock push names them: the source path kept \
+            (registry.example.com/team/app:1.0 → HOST:PORT/PREFIX/team/app:1.0), charts under charts/.
+            There is no authentication and nothing can be pushed. It listens on 127.0.0.1:5000 unless told otherwise; \
+            to serve cluster nodes, listen on their network (--listen 0.0.0.0:5000) and give it a certificate \
+            (--tls-cert, --tls-key) unless the nodes are configured for a plain-HTTP mirror. Runs until interrupted \
+            (Ctrl-C or SIGTERM), then exits 0. Each request is logged on stderr (JSON lines with --output json).
+            """)
+
+    @Argument(help: "The bundle, or a folder made by airlock unpack.") var bundle: String
+    @OptionGroup var trust: TrustOptions
+    @Option(name: .long, help: ArgumentHelp("Address and port to listen on; port 0 picks a free one.", valueName: "HOST:PORT"))
+    var listen = "127.0.0.1:5000"
+    @Option(name: .long, help: ArgumentHelp("Serve every repository under this path.", valueName: "PREFIX")) var prefix = ""
+    @Option(name: .long, help: ArgumentHelp("Renaming rules, as for push: rules: [{match: SOURCE-PREFIX, replace: NEW-PREFIX}].", valueName: "FILE"))
+    var rules: String?
+    @Option(name: .long, help: ArgumentHelp("Serve HTTPS with this certificate (PEM, chain allowed).", valueName: "PEM")) var tlsCert: String?
+    @Option(name: .long, help: ArgumentHelp("The certificate's private key (PEM).", valueName: "PEM")) var tlsKey: String?
+    @Flag(name: .shortAndLong, help: "Do not log requests.") var quiet = false
+    @OptionGroup var outputOptions: OutputOptions
+
+    struct Listening: Encodable {
+        struct Image: Encodable {
+            let source: String
+            let target: String
+            let digest: String
+            let kind: String
+        }
+        let url: String
+        let images: [Image]
+        let unsigned: Bool
+    }
+
+    func run() async throws {
+        let (host, port) = try Self.address(listen)
+        let tls: RegistryServer.TLSFiles?
+        switch (tlsCert, tlsKey) {
+        case (nil, nil): tls = nil
+        case (let certificate?, let key?): tls = RegistryServer.TLSFiles(certificate: certificate, key: key)
+        default: throw AirlockFailure(message: "give --tls-cert and --tls-key together", status: .usage)
+        }
+        let policy = try trust.policy()
+        let content = try await ServedBundle.open(bundle, policy: policy, prefix: prefix,
+                                                  rules: try rules.map { try PushRules.load(path: $0) } ?? PushRules())
+        if content.unsigned && outputOptions.output == .text {
+            note("WARNING: --allow-unsigned: serving an unsigned bundle, without proof of who made it")
+        }
+        let output = outputOptions.output
+        let server = try await RegistryServer(host: host, port: port, tls: tls, content: content) { request in
+            if !quiet { Self.log(request, output: output) }
+        }
+        let address = "\(host.contains(":") ? "[\(host)]" : host):\(server.port)"
+        let images = content.mappings.map {
+            Listening.Image(source: $0.source, target: "\(address)/\($0.target)", digest: $0.digest, kind: $0.kind)
+        }
+        let url = "\(tls == nil ? "http" : "https")://\(address)"
+        try outputOptions.emit(Listening(url: url, images: images, unsigned: content.unsigned)) {
+            "serving \(bundle) on \(url) (read-only)\n" + images.map { "\($0.source) -> \($0.target)\n" }.joined()
+        }
+        fflush(nil)  // the address on stdout now, for whoever waits for it
+
+        let serving = Task { try await server.run() }
+        let signals = [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { serving.cancel() }
+            source.resume()
+            return source
+        }
+        defer { signals.forEach { $0.cancel() } }
+        try await serving.value
+    }
+
+    /// `HOST:PORT`, `[IPv6]:PORT`.
+    static func address(_ text: String) throws -> (String, Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw AirlockFailure(message: "--listen takes HOST:PORT, such as 127.0.0.1:5000 or 0.0.0.0:5000 (got \(text))", status: .usage)
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else {
+            throw AirlockFailure(message: "--listen takes HOST:PORT, such as 127.0.0.1:5000 or 0.0.0.0:5000 (got \(text))", status: .usage)
+        }
+        return (host, port)
+    }
+
+    static func log(_ request: ServedRequest, output: OutputFormat) {
+        switch output {
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            if let line = try? encoder.encode(request) { note(String(decoding: line, as: UTF8.self)) }
+        case .text:
+            var line = "\(request.method) \(request.path) \(request.status) \(formatBytes(request.bytes))"
+            if let failure = request.failure { line += " — cut off: \(failure)" }
+            note(line)
+        }
+    }
+}

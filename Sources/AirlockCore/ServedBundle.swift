@@ -1,0 +1,70 @@
+import Foundation
+import OCI
+import Registry
+
+/// A bundle (or an unpacked bundle folder) as a read-only registry serves it, for networks with
+/// no registry yet. Repositories are named as `airlock push` names them under its target (the
+/// source path kept, `--prefix` in front, `--rules` applied), so a later push into a real registry
+/// gives the same names. The signature is checked when the bundle is opened; manifests are read
+/// and checked then, blobs each time they are served.
+public struct ServedBundle: ServedContent {
+    struct Repository: Sendable {
+        var tags: [String: ServedManifest] = [:]
+        var manifests: [String: ServedManifest] = [:]
+        var blobs: [String: Int64] = [:]
+    }
+
+    /// Source name → served name (`REPOSITORY:TAG` or `REPOSITORY@DIGEST`), one per image or chart.
+    public let mappings: [PushReport.Mapping]
+    /// The bundle carries no signature (served only because the policy allowed it).
+    public let unsigned: Bool
+    private let source: any PushSource
+    private let served: [String: Repository]
+
+    /// Opens `path` (a bundle file or an unpacked folder): checks the signature, then reads every
+    /// manifest, each checked against the statement.
+    public static func open(_ path: String, policy: SignaturePolicy, prefix: String, rules: PushRules) async throws -> ServedBundle {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw AirlockError.input("\(path) does not exist")
+        }
+        let source: any PushSource = isDirectory.boolValue
+            ? try FolderPushSource(root: path, policy: policy)
+            : try BundlePushSource(path: path, policy: policy)
+        let plans = try await ImagePlan.make(from: source, target: try PushTarget(host: "localhost", prefix: prefix), rules: rules)
+        guard !plans.isEmpty else { throw AirlockError.input("\(path) holds no images or charts to serve") }
+        var served: [String: Repository] = [:]
+        for plan in plans {
+            var repository = served[plan.repository] ?? Repository()
+            let root = ServedManifest(mediaType: plan.root.mediaType, digest: plan.root.digest.description, bytes: plan.rootBytes)
+            repository.manifests[root.digest] = root
+            if let tag = plan.tag { repository.tags[tag] = root }
+            for child in plan.children {
+                let manifest = ServedManifest(mediaType: child.descriptor.mediaType, digest: child.descriptor.digest.description, bytes: child.bytes)
+                repository.manifests[manifest.digest] = manifest
+            }
+            for blob in plan.blobs { repository.blobs[blob.digest.description] = blob.size }
+            served[plan.repository] = repository
+        }
+        let mappings = plans.map {
+            PushReport.Mapping(source: $0.sourceName, target: $0.repository + ($0.tag.map { ":\($0)" } ?? "@\($0.root.digest)"),
+                               digest: $0.root.digest.description, kind: $0.kind)
+        }
+        return ServedBundle(mappings: mappings, unsigned: source.unsigned, source: source, served: served)
+    }
+
+    public var repositories: [String] { served.keys.sorted() }
+
+    public func tags(of repository: String) -> [String]? { served[repository].map { $0.tags.keys.sorted() } }
+
+    public func manifest(_ repository: String, reference: String) -> ServedManifest? {
+        guard let served = served[repository] else { return nil }
+        return reference.hasPrefix("sha256:") ? served.manifests[reference] : served.tags[reference]
+    }
+
+    public func blobSize(_ repository: String, digest: String) -> Int64? { served[repository]?.blobs[digest] }
+
+    public func blob(_ repository: String, digest: String) throws -> any ByteChunkSource {
+        try source.chunks(of: BundleFormat.layoutPrefix + Digest(digest).layoutPath)
+    }
+}

@@ -1,0 +1,330 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// A manifest as a read-only registry serves it: the exact bytes, their media type and digest.
+public struct ServedManifest: Sendable {
+    public let mediaType: String
+    public let digest: String
+    public let bytes: [UInt8]
+
+    public init(mediaType: String, digest: String, bytes: [UInt8]) {
+        self.mediaType = mediaType
+        self.digest = digest
+        self.bytes = bytes
+    }
+}
+
+/// What a ``RegistryServer`` serves: repositories, their tags, manifests and blobs.
+public protocol ServedContent: Sendable {
+    /// Every repository, sorted.
+    var repositories: [String] { get }
+    /// The repository's tags, sorted; nil for a repository this content does not have.
+    func tags(of repository: String) -> [String]?
+    /// A manifest of the repository by tag or by digest.
+    func manifest(_ repository: String, reference: String) -> ServedManifest?
+    /// The size of a blob the repository's manifests name; nil for any other digest.
+    func blobSize(_ repository: String, digest: String) -> Int64?
+    /// The blob's bytes, checked as they are read (see ``ByteChunkSource``).
+    func blob(_ repository: String, digest: String) throws -> any ByteChunkSource
+}
+
+/// Why a ``RegistryServer`` could not start.
+public enum RegistryServerError: Error, Sendable, CustomStringConvertible {
+    /// The address cannot be bound (in use, not an address of this host, a privileged port).
+    case listen(address: String, detail: String)
+    /// The certificate or key cannot be read or do not belong together.
+    case tlsFiles(certificate: String, key: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case .listen(let address, let detail):
+            return "cannot listen on \(address): \(detail); pick another --listen address or port"
+        case .tlsFiles(let certificate, let key, let detail):
+            return "cannot serve TLS with certificate \(certificate) and key \(key): \(detail)"
+        }
+    }
+}
+
+/// One answered request, for the log.
+public struct ServedRequest: Sendable, Codable {
+    public let method: String
+    public let path: String
+    public let status: Int
+    /// Body bytes sent.
+    public let bytes: Int64
+    /// Why a blob's answer was cut off before its end, when it was: the client sees a broken
+    /// transfer, never a complete blob that does not match its digest.
+    public let failure: String?
+}
+
+/// A read-only registry (the pull half of the distribution API, as docker-registry answers it):
+/// `GET`/`HEAD` of `/v2/`, manifests by tag or digest, blobs (with `Range`), tag lists and the
+/// catalog. Anything else gets 405 `UNSUPPORTED`. No authentication: it serves what the signed
+/// bundle holds, to the network it listens on.
+public final class RegistryServer: Sendable {
+    public struct TLSFiles: Sendable {
+        public let certificate: String
+        public let key: String
+
+        public init(certificate: String, key: String) {
+            self.certificate = certificate
+            self.key = key
+        }
+    }
+
+    /// The port it listens on (useful after binding port 0).
+    public let port: Int
+    private let channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
+    private let content: any ServedContent
+    private let log: @Sendable (ServedRequest) -> Void
+
+    /// Binds `host:port`; ``run()`` then serves until its task is cancelled.
+    public init(host: String, port: Int, tls: TLSFiles?, content: any ServedContent,
+                log: @escaping @Sendable (ServedRequest) -> Void) async throws {
+        let context: NIOSSLContext?
+        if let tls {
+            do {
+                let chain = try NIOSSLCertificate.fromPEMFile(tls.certificate).map { NIOSSLCertificateSource.certificate($0) }
+                let key = try NIOSSLPrivateKey(file: tls.key, format: .pem)
+                context = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+            } catch {
+                throw RegistryServerError.tlsFiles(certificate: tls.certificate, key: tls.key, detail: "\(error)")
+            }
+        } else {
+            context = nil
+        }
+        do {
+            channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                // A client that shuts its sending side after its request still gets the answer.
+                .childChannelOption(.allowRemoteHalfClosure, value: true)
+                .bind(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        if let context { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context)) }
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                        return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            throw RegistryServerError.listen(address: "\(host):\(port)", detail: "\(error)")
+        }
+        self.port = channel.channel.localAddress?.port ?? port
+        self.content = content
+        self.log = log
+    }
+
+    /// Serves connections until the task is cancelled; then closes the listening socket and every
+    /// connection, and returns.
+    public func run() async throws {
+        do {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await withTaskCancellationHandler {
+                    try await channel.executeThenClose { connections in
+                        for try await connection in connections {
+                            group.addTask { await self.serve(connection) }
+                        }
+                    }
+                } onCancel: {
+                    channel.channel.close(promise: nil)
+                }
+                group.cancelAll()
+            }
+        } catch where Task.isCancelled {
+            return
+        }
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
+        // A connection that breaks (client gone, blob cut off) just ends; the log has the request.
+        try? await connection.executeThenClose { inbound, outbound in
+            var head: HTTPRequestHead?
+            requests: for try await part in inbound {
+                switch part {
+                case .head(let request): head = request
+                case .body: continue  // nothing this server accepts has a body
+                case .end:
+                    guard let request = head else { break requests }
+                    head = nil
+                    try await answer(request, outbound)
+                    if !request.isKeepAlive { break requests }
+                }
+            }
+            // Closing a connection drops what it has not sent yet: a blob answered to a client
+            // that asked for `Connection: close` and reads slowly would arrive cut short. Shutting
+            // the sending side first waits for those bytes.
+            try? await connection.channel.close(mode: .output).get()
+        }
+    }
+
+    // MARK: Answers
+
+    private typealias Writer = NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+
+    /// Thrown to close a connection whose answer was cut off.
+    private struct CutOff: Error {}
+
+    private func answer(_ request: HTTPRequestHead, _ out: Writer) async throws {
+        let path = Self.path(of: request)
+        guard request.method == .GET || request.method == .HEAD else {
+            try await error(405, "UNSUPPORTED", "airlock serve is read-only: push with airlock push into a registry instead", request, out)
+            return
+        }
+        if path == "/v2" || path == "/v2/" {
+            try await send(200, body: Array("{}".utf8), type: "application/json", request, out)
+            return
+        }
+        if path == "/v2/_catalog" {
+            try await send(200, body: encode(["repositories": content.repositories]), type: "application/json", request, out)
+            return
+        }
+        guard path.hasPrefix("/v2/") else {
+            try await error(404, "NOT_FOUND", "not a registry path", request, out)
+            return
+        }
+        let rest = String(path.dropFirst(4))
+        if rest.hasSuffix("/tags/list") {
+            let repository = String(rest.dropLast("/tags/list".count))
+            guard let tags = content.tags(of: repository) else {
+                try await error(404, "NAME_UNKNOWN", "repository \(repository) is not in this bundle", request, out)
+                return
+            }
+            struct TagList: Encodable {
+                let name: String
+                let tags: [String]
+            }
+            try await send(200, body: encode(TagList(name: repository, tags: tags)), type: "application/json", request, out)
+            return
+        }
+        if let split = rest.range(of: "/manifests/", options: .backwards) {
+            let repository = String(rest[..<split.lowerBound])
+            let reference = String(rest[split.upperBound...])
+            guard let manifest = content.manifest(repository, reference: reference) else {
+                let code = content.tags(of: repository) == nil ? "NAME_UNKNOWN" : "MANIFEST_UNKNOWN"
+                try await error(404, code, "\(repository):\(reference) is not in this bundle", request, out)
+                return
+            }
+            var headers = HTTPHeaders()
+            headers.add(name: "Docker-Content-Digest", value: manifest.digest)
+            try await send(200, body: manifest.bytes, type: manifest.mediaType, headers: headers, request, out)
+            return
+        }
+        if let split = rest.range(of: "/blobs/", options: .backwards) {
+            let repository = String(rest[..<split.lowerBound])
+            let digest = String(rest[split.upperBound...])
+            guard let size = content.blobSize(repository, digest: digest) else {
+                let code = content.tags(of: repository) == nil ? "NAME_UNKNOWN" : "BLOB_UNKNOWN"
+                try await error(404, code, "blob \(digest) of \(repository) is not in this bundle", request, out)
+                return
+            }
+            try await sendBlob(repository, digest: digest, size: size, body: request.method == .GET, request, out)
+            return
+        }
+        try await error(404, "NOT_FOUND", "not a registry path", request, out)
+    }
+
+    private func sendBlob(_ repository: String, digest: String, size: Int64, body: Bool, _ request: HTTPRequestHead, _ out: Writer) async throws {
+        var headers = HTTPHeaders()
+        headers.add(name: "Docker-Content-Digest", value: digest)
+        headers.add(name: "Accept-Ranges", value: "bytes")
+        var start: Int64 = 0
+        var end = size - 1
+        var status = 200
+        if let range = request.headers.first(name: "Range") {
+            guard let (first, last) = Self.byteRange(range, size: size) else {
+                headers.add(name: "Content-Range", value: "bytes */\(size)")
+                try await send(416, body: [], type: "application/octet-stream", headers: headers, request, out)
+                return
+            }
+            (start, end, status) = (first, last, 206)
+            headers.add(name: "Content-Range", value: "bytes \(start)-\(end)/\(size)")
+        }
+        headers.add(name: "Content-Type", value: "application/octet-stream")
+        headers.add(name: "Content-Length", value: "\(end - start + 1)")
+        if !request.isKeepAlive { headers.add(name: "Connection", value: "close") }
+        try await out.write(.head(HTTPResponseHead(version: request.version, status: .init(statusCode: status), headers: headers)))
+        guard body else {
+            try await out.write(.end(nil))
+            record(request, status, 0, nil)
+            return
+        }
+        // The whole blob is read and checked, also for a range: the source withholds its last
+        // piece unless the digest matches, so a tampered blob never arrives complete.
+        var sent: Int64 = 0
+        var position: Int64 = 0
+        do {
+            let source = try content.blob(repository, digest: digest)
+            while let chunk = try await source.nextChunk() {
+                let chunkStart = position
+                position += Int64(chunk.count)
+                let from = max(start, chunkStart), to = min(end + 1, position)
+                guard from < to else { continue }
+                let piece = chunk[Int(from - chunkStart)..<Int(to - chunkStart)]
+                try await out.write(.body(.byteBuffer(ByteBuffer(bytes: piece))))
+                sent += Int64(piece.count)
+            }
+        } catch {
+            record(request, status, sent, String(describing: error))
+            throw CutOff()
+        }
+        try await out.write(.end(nil))
+        record(request, status, sent, nil)
+    }
+
+    /// `bytes=FIRST-[LAST]` or `bytes=-SUFFIX` within `size`; nil when it cannot be satisfied.
+    static func byteRange(_ header: String, size: Int64) -> (Int64, Int64)? {
+        guard header.hasPrefix("bytes="), !header.contains(","), size > 0 else { return nil }
+        let spec = header.dropFirst("bytes=".count).split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        guard spec.count == 2 else { return nil }
+        if spec[0].isEmpty {
+            guard let suffix = Int64(spec[1]), suffix > 0 else { return nil }
+            return (max(0, size - suffix), size - 1)
+        }
+        guard let first = Int64(spec[0]), first < size else { return nil }
+        if spec[1].isEmpty { return (first, size - 1) }
+        guard let last = Int64(spec[1]), last >= first else { return nil }
+        return (first, min(last, size - 1))
+    }
+
+    private func send(_ status: Int, body bytes: [UInt8], type: String, headers extra: HTTPHeaders = HTTPHeaders(),
+                      _ request: HTTPRequestHead, _ out: Writer) async throws {
+        var headers = extra
+        headers.add(name: "Docker-Distribution-API-Version", value: "registry/2.0")
+        headers.add(name: "Content-Type", value: type)
+        headers.add(name: "Content-Length", value: "\(bytes.count)")
+        if !request.isKeepAlive { headers.add(name: "Connection", value: "close") }
+        try await out.write(.head(HTTPResponseHead(version: request.version, status: .init(statusCode: status), headers: headers)))
+        let body = request.method != .HEAD && !bytes.isEmpty  // a HEAD answer has the headers of a GET's, no body
+        if body { try await out.write(.body(.byteBuffer(ByteBuffer(bytes: bytes)))) }
+        try await out.write(.end(nil))
+        record(request, status, body ? Int64(bytes.count) : 0, nil)
+    }
+
+    private func error(_ status: Int, _ code: String, _ message: String, _ request: HTTPRequestHead, _ out: Writer) async throws {
+        struct Errors: Encodable {
+            struct Entry: Encodable {
+                let code: String
+                let message: String
+            }
+            let errors: [Entry]
+        }
+        try await send(status, body: encode(Errors(errors: [.init(code: code, message: message)])), type: "application/json", request, out)
+    }
+
+    private func encode(_ value: some Encodable) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array((try? encoder.encode(value)) ?? Data("{}".utf8))
+    }
+
+    /// The request's path, without its query.
+    private static func path(of request: HTTPRequestHead) -> String {
+        String(request.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+    }
+
+    private func record(_ request: HTTPRequestHead, _ status: Int, _ bytes: Int64, _ failure: String?) {
+        log(ServedRequest(method: request.method.rawValue, path: Self.path(of: request), status: status, bytes: bytes, failure: failure))
+    }
+}
