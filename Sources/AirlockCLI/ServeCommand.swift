@@ -17,6 +17,8 @@ struct ServeCommand: AsyncParsableCommand {
             to serve cluster nodes, listen on their network (--listen 0.0.0.0:5000) and give it a certificate \
             (--tls-cert, --tls-key) unless the nodes are configured for a plain-HTTP mirror. Runs until interrupted \
             (Ctrl-C or SIGTERM), then exits 0. Each request is logged on stderr (JSON lines with --output json).
+            With --config-dir, the mapping and node mirror configs are written as push writes them, sending pulls of \
+            the source registries to this server at --advertise HOST:PORT.
             """)
 
     @Argument(help: "The bundle, or a folder made by airlock unpack.") var bundle: String
@@ -26,6 +28,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Serve every repository under this path.", valueName: "PREFIX")) var prefix = ""
     @Option(name: .long, help: ArgumentHelp("Renaming rules, as for push: rules: [{match: SOURCE-PREFIX, replace: NEW-PREFIX}].", valueName: "FILE"))
     var rules: String?
+    @Option(name: .long, help: ArgumentHelp("Write mapping.json/.txt and node mirror configs (containerd hosts.toml, k3s registries.yaml, containers registries.conf) here.", valueName: "DIR"))
+    var configDir: String?
+    @Option(name: .long, help: ArgumentHelp("The address nodes reach this server at, for --config-dir (default: the --listen address).", valueName: "HOST:PORT"))
+    var advertise: String?
     @Option(name: .long, help: ArgumentHelp("Serve HTTPS with this certificate (PEM, chain allowed).", valueName: "PEM")) var tlsCert: String?
     @Option(name: .long, help: ArgumentHelp("The certificate's private key (PEM).", valueName: "PEM")) var tlsKey: String?
     @Flag(name: .shortAndLong, help: "Do not log requests.") var quiet = false
@@ -41,15 +47,20 @@ struct ServeCommand: AsyncParsableCommand {
         let url: String
         let images: [Image]
         let unsigned: Bool
+        let configFiles: [String]
     }
 
     func run() async throws {
-        let (host, port) = try Self.address(listen)
+        let (host, port) = try Self.address(listen, option: "--listen")
         let tls: RegistryServer.TLSFiles?
         switch (tlsCert, tlsKey) {
         case (nil, nil): tls = nil
         case (let certificate?, let key?): tls = RegistryServer.TLSFiles(certificate: certificate, key: key)
         default: throw AirlockFailure(message: "give --tls-cert and --tls-key together", status: .usage)
+        }
+        if let advertise { _ = try Self.address(advertise, option: "--advertise") }
+        if configDir != nil && advertise == nil && ["0.0.0.0", "::"].contains(host) {
+            throw AirlockFailure(message: "--config-dir needs --advertise HOST:PORT, the address nodes reach this server at (it listens on \(listen))", status: .usage)
         }
         let policy = try trust.policy()
         let content = try await ServedBundle.open(bundle, policy: policy, prefix: prefix,
@@ -66,8 +77,10 @@ struct ServeCommand: AsyncParsableCommand {
             Listening.Image(source: $0.source, target: "\(address)/\($0.target)", digest: $0.digest, kind: $0.kind)
         }
         let url = "\(tls == nil ? "http" : "https")://\(address)"
-        try outputOptions.emit(Listening(url: url, images: images, unsigned: content.unsigned)) {
+        let files = try configDir.map { try content.writeNodeConfigs(to: $0, address: advertise ?? address, plainHTTP: tls == nil) } ?? []
+        try outputOptions.emit(Listening(url: url, images: images, unsigned: content.unsigned, configFiles: files)) {
             "serving \(bundle) on \(url) (read-only)\n" + images.map { "\($0.source) -> \($0.target)\n" }.joined()
+                + (configDir.map { "mapping and node mirror configs in \($0)/\n" } ?? "")
         }
         fflush(nil)  // the address on stdout now, for whoever waits for it
 
@@ -84,15 +97,12 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     /// `HOST:PORT`, `[IPv6]:PORT`.
-    static func address(_ text: String) throws -> (String, Int) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
-            throw AirlockFailure(message: "--listen takes HOST:PORT, such as 127.0.0.1:5000 or 0.0.0.0:5000 (got \(text))", status: .usage)
-        }
+    static func address(_ text: String, option: String) throws -> (String, Int) {
+        let wrong = AirlockFailure(message: "\(option) takes HOST:PORT, such as 127.0.0.1:5000 or 0.0.0.0:5000 (got \(text))", status: .usage)
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { throw wrong }
         var host = String(text[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty else {
-            throw AirlockFailure(message: "--listen takes HOST:PORT, such as 127.0.0.1:5000 or 0.0.0.0:5000 (got \(text))", status: .usage)
-        }
+        guard !host.isEmpty else { throw wrong }
         return (host, port)
     }
 

@@ -1,8 +1,8 @@
 import Foundation
 import OCI
 
-/// The mapping of a push (source → target) and node mirror configs that send pulls of the source
-/// registries to the private one: containerd `hosts.toml`, k3s `registries.yaml`, containers
+/// The mapping of a push or serve (source → target) and node mirror configs that send pulls of the
+/// source registries to the private one: containerd `hosts.toml`, k3s `registries.yaml`, containers
 /// `registries.conf`.
 struct MirrorConfigs {
     let target: PushTarget
@@ -10,6 +10,8 @@ struct MirrorConfigs {
     let caFiles: [String]
     let mappings: [PushReport.Mapping]
     var rules = PushRules()
+    /// The command named in the files' first comment.
+    var author = "airlock push"
 
     /// Rules that rename repositories of `source` (`match` starts with `source/`): (repository prefix, new path).
     func renames(in source: String) -> [(from: String, to: String)] {
@@ -60,7 +62,7 @@ struct MirrorConfigs {
     func containerdHosts(for source: String) -> String {
         let upstream = source == "docker.io" ? "https://registry-1.docker.io" : "https://\(source)"
         let mirror = target.prefix.isEmpty ? "\(scheme)://\(target.host)" : "\(scheme)://\(target.host)/v2/\(target.prefix)"
-        var text = "# Written by airlock push: pulls of \(source) go to \(target.host).\n"
+        var text = "# Written by \(author): pulls of \(source) go to \(target.host).\n"
         text += "server = \(quote(upstream))\n\n[host.\(quote(mirror))]\n  capabilities = [\"pull\", \"resolve\"]\n"
         if !target.prefix.isEmpty { text += "  override_path = true\n" }
         if let ca = caFiles.first { text += "  ca = \(quote(ca))  # the CA's path on the node\n" }
@@ -71,7 +73,7 @@ struct MirrorConfigs {
     }
 
     func k3sRegistries() -> String {
-        var text = "# Written by airlock push: /etc/rancher/k3s/registries.yaml\nmirrors:\n"
+        var text = "# Written by \(author): /etc/rancher/k3s/registries.yaml\nmirrors:\n"
         for source in sourceRegistries {
             text += "  \(quote(source)):\n    endpoint:\n      - \(quote("\(scheme)://\(target.host)"))\n"
             let renamed = renames(in: source)
@@ -92,7 +94,7 @@ struct MirrorConfigs {
     }
 
     func containersRegistries() -> String {
-        var text = "# Written by airlock push: /etc/containers/registries.conf.d/airlock.conf\n"
+        var text = "# Written by \(author): /etc/containers/registries.conf.d/airlock.conf\n"
         let location = target.prefix.isEmpty ? target.host : "\(target.host)/\(target.prefix)"
         for source in sourceRegistries {
             for (from, to) in renames(in: source) {

@@ -20,6 +20,8 @@ public struct ServedBundle: ServedContent {
     public let unsigned: Bool
     private let source: any PushSource
     private let served: [String: Repository]
+    private let prefix: String
+    private let rules: PushRules
 
     /// Opens `path` (a bundle file or an unpacked folder): checks the signature, then reads every
     /// manifest, each checked against the statement.
@@ -50,7 +52,19 @@ public struct ServedBundle: ServedContent {
             PushReport.Mapping(source: $0.sourceName, target: $0.repository + ($0.tag.map { ":\($0)" } ?? "@\($0.root.digest)"),
                                digest: $0.root.digest.description, kind: $0.kind)
         }
-        return ServedBundle(mappings: mappings, unsigned: source.unsigned, source: source, served: served)
+        return ServedBundle(mappings: mappings, unsigned: source.unsigned, source: source, served: served, prefix: prefix, rules: rules)
+    }
+
+    /// Writes the mapping (source → `address`/served name@digest) and node mirror configs that send
+    /// pulls of the source registries to this server at `address` (containerd `hosts.toml`, k3s
+    /// `registries.yaml`, containers `registries.conf`), as push writes them; returns the paths.
+    public func writeNodeConfigs(to folder: String, address: String, plainHTTP: Bool) throws -> [String] {
+        let mappings = mappings.map {
+            PushReport.Mapping(source: $0.source, target: "\(address)/\($0.target)", digest: $0.digest, kind: $0.kind)
+        }
+        let configs = MirrorConfigs(target: try PushTarget(host: address, prefix: prefix), plainHTTP: plainHTTP, caFiles: [],
+                                    mappings: mappings, rules: rules, author: "airlock serve")
+        return try configs.write(to: folder)
     }
 
     public var repositories: [String] { served.keys.sorted() }

@@ -11,7 +11,8 @@ struct ServeJourneyTests {
         defer { packed.remove() }
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }
-        let serve = try ServeProcess([packed.bundle, "--key", "signer.pub", "--prefix", "mirror", "--output", "json"], in: packed.example)
+        let serve = try ServeProcess([packed.bundle, "--key", "signer.pub", "--prefix", "mirror", "--config-dir", "nodes", "--output", "json"],
+                                     in: packed.example)
         let listening = try serve.listening()
         #expect(listening["url"] as? String == "http://127.0.0.1:\(serve.port)")
         let served = try #require(listening["images"] as? [[String: String]])
@@ -40,6 +41,17 @@ struct ServeJourneyTests {
             let copied = try Harness.run(["skopeo", "inspect", "--raw", "--tls-verify=false", "docker://\(registry.host)/copied/\(path)"])
             #expect(copied.data == raw.data, "\(path) changed on the way")
         }
+
+        // The node configs send pulls of the source registry to the server: skopeo, given the
+        // containers registries.conf written, pulls registry.example.com/team/app from it.
+        let conf = "\(packed.example)/nodes/containers/registries.conf"
+        let viaMirror = try Harness.run(["skopeo", "--registries-conf", conf, "inspect", "--raw", "docker://registry.example.com/team/app:1.4.2"])
+        #expect(viaMirror.status == 0, "\(viaMirror.stderr)")
+        let app = try #require(served.first { $0["source"] == "registry.example.com/team/app:1.4.2" })
+        #expect(try "sha256:" + Harness.run(["sha256sum"], stdin: viaMirror.data).stdout.prefix(64) == app["digest"] ?? "")
+        let hosts = try String(contentsOfFile: "\(packed.example)/nodes/containerd/certs.d/registry.example.com/hosts.toml", encoding: .utf8)
+        #expect(hosts.contains("[host.\"http://127.0.0.1:\(serve.port)/v2/mirror\"]") && hosts.hasPrefix("# Written by airlock serve"), "\(hosts)")
+        #expect((listening["configFiles"] as? [String])?.count == 5)
 
         // The protocol details clients rely on, request by request.
         let chart = try #require(served.first { $0["kind"] == "chart" }?["target"])
@@ -171,6 +183,9 @@ struct ServeJourneyTests {
         }
         let listen = try Harness.airlock(["serve", packed.bundle, "--key", "signer.pub", "--listen", "5000"], in: dir)
         #expect(listen.status == 2 && listen.stderr.contains("--listen takes HOST:PORT"), "\(listen.stderr)")
+        let everywhere = try Harness.airlock(["serve", packed.bundle, "--key", "signer.pub", "--listen", "0.0.0.0:\(port)", "--config-dir", "cfg"], in: dir)
+        #expect(everywhere.status == 2 && everywhere.stderr.contains("--config-dir needs --advertise HOST:PORT"), "\(everywhere.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/cfg"))
 
         let first = try ServeProcess([packed.bundle, "--key", "signer.pub"], in: dir)
         let second = try Harness.airlock(["serve", packed.bundle, "--key", "signer.pub", "--listen", "127.0.0.1:\(first.port)"], in: dir)
