@@ -86,6 +86,12 @@ struct PushJourneyTests {
         #expect(check.status == 0 && check.stdout.hasPrefix("ok"), "mirror configs: \(check.stderr)")
         let mapping = try String(contentsOfFile: "\(folder)/mapping.txt", encoding: .utf8)
         #expect(mapping.contains("registry.example.com/team/multi:1.4.2 -> \(registry.host)/mirror/team/multi:1.4.2@sha256:"))
+        // A real client follows the containers config to the mirror.
+        let viaMirror = try Harness.run(["skopeo", "--registries-conf", "\(folder)/containers/registries.conf", "inspect", "--raw",
+                                         "docker://registry.example.com/team/multi:1.4.2"])
+        #expect(viaMirror.status == 0, "\(viaMirror.stderr)")
+        let digest = try Harness.run(["sha256sum"], stdin: viaMirror.data).stdout.prefix(64)
+        #expect(mapping.contains("registry.example.com/team/multi:1.4.2 -> \(registry.host)/mirror/team/multi:1.4.2@sha256:\(digest)"))
     }
 
     @Test func renamingRulesMoveRepositoriesAndJSONProgressIsOneEventPerLine() throws {
