@@ -21,14 +21,41 @@ struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Verify a bundle in one streaming pass: signature, then every entry's digest, then completeness.",
-        discussion: "Exit 0 when it verified, 1 when any check failed, 2 for usage errors.")
+        discussion: """
+            Exit 0 when it verified, 1 when any check failed, 2 for usage errors.
+            With --detached it checks only the file, as a gate does before letting it in: the detached envelope's \
+            signature (BUNDLE.intoto.json, or --envelope), then the file's size and sha256 against it, without opening \
+            the bundle.
+            """)
 
     @Argument(help: "The bundle.") var bundle: String
     @OptionGroup var trust: TrustOptions
+    @Flag(name: .long, help: "Check the file against its signed detached envelope instead of checking every entry.") var detached = false
+    @Option(name: .long, help: ArgumentHelp("The detached envelope (default: BUNDLE.intoto.json); implies --detached.", valueName: "FILE"))
+    var envelope: String?
     @OptionGroup var outputOptions: OutputOptions
 
     func run() throws {
-        try emitVerification(try Verifier(path: bundle, policy: try trust.policy()).run(), outputOptions)
+        let policy = try trust.policy()
+        guard detached || envelope != nil else {
+            try emitVerification(try Verifier(path: bundle, policy: policy).run(), outputOptions)
+            return
+        }
+        let report = try DetachedCheck(bundle: bundle, envelope: envelope, policy: policy).run()
+        if outputOptions.output == .json {
+            try outputOptions.emit(report) { "" }
+            if !report.verified { throw ExitCode(ExitStatus.checkFailed.rawValue) }
+            return
+        }
+        guard report.verified, let sha256 = report.sha256, let size = report.size else {
+            throw AirlockFailure(message: "verification failed: \(report.failure ?? "unknown reason")", status: .checkFailed)
+        }
+        var text = "verified \(bundle) against its detached envelope \(report.envelope): \(report.name ?? "?") \(report.version ?? "?"), created \(report.created ?? "?")\n"
+        if report.unsigned { text += "WARNING: the envelope is UNSIGNED; accepted only because of --allow-unsigned\n" }
+        text += report.signatures.map { "signature by key \($0.keyID): \($0.status)\n" }.joined()
+        text += "sha256 \(sha256), \(formatBytes(size)) — the file as signed\(report.signedName.map { $0 == URL(fileURLWithPath: bundle).lastPathComponent ? "" : " (signed as \($0))" } ?? "")\n"
+        text += "the entries were not opened: airlock verify without --detached checks each of them\n"
+        print(text, terminator: "")
     }
 }
 
