@@ -12,6 +12,8 @@ public struct ServedBundle: ServedContent {
         var tags: [String: ServedManifest] = [:]
         var manifests: [String: ServedManifest] = [:]
         var blobs: [String: Int64] = [:]
+        /// Subject digest → the manifests that refer to it.
+        var referrers: [String: [ServedReferrer]] = [:]
     }
 
     /// Source name → served name (`REPOSITORY:TAG` or `REPOSITORY@DIGEST`), one per image or chart.
@@ -48,6 +50,17 @@ public struct ServedBundle: ServedContent {
             for blob in plan.blobs { repository.blobs[blob.digest.description] = blob.size }
             served[plan.repository] = repository
         }
+        for (name, var repository) in served {
+            for manifest in repository.manifests.values.sorted(by: { $0.digest < $1.digest }) {
+                let document = try ContentDocument(bytes: manifest.bytes, declaredType: manifest.mediaType)
+                guard let subject = document.subject else { continue }
+                repository.referrers[subject.digest.description, default: []].append(ServedReferrer(
+                    mediaType: manifest.mediaType, digest: manifest.digest, size: Int64(manifest.bytes.count),
+                    artifactType: document.artifactType ?? document.config?.mediaType,
+                    annotations: document.annotations.isEmpty ? nil : document.annotations))
+            }
+            served[name] = repository
+        }
         let mappings = plans.map {
             PushReport.Mapping(source: $0.sourceName, target: $0.repository + ($0.tag.map { ":\($0)" } ?? "@\($0.root.digest)"),
                                digest: $0.root.digest.description, kind: $0.kind)
@@ -77,6 +90,10 @@ public struct ServedBundle: ServedContent {
     }
 
     public func blobSize(_ repository: String, digest: String) -> Int64? { served[repository]?.blobs[digest] }
+
+    public func referrers(_ repository: String, of digest: String) -> [ServedReferrer]? {
+        served[repository].map { $0.referrers[digest] ?? [] }
+    }
 
     public func blob(_ repository: String, digest: String) throws -> any ByteChunkSource {
         try source.chunks(of: BundleFormat.layoutPrefix + Digest(digest).layoutPath)

@@ -9,6 +9,8 @@ public struct ContentDocument: Sendable {
     public var layers: [Descriptor]
     public var manifests: [Descriptor]
     public var subject: Descriptor?
+    /// The artifact's type (OCI 1.1), when the document declares one.
+    public var artifactType: String?
     public var annotations: [String: String]
 
     private struct Raw: Decodable {
@@ -18,6 +20,7 @@ public struct ContentDocument: Sendable {
         var layers: [Descriptor]?
         var manifests: [Descriptor]?
         var subject: Descriptor?
+        var artifactType: String?
         var annotations: [String: String]?
         var fsLayers: [AnyCodable]?
     }
@@ -45,6 +48,7 @@ public struct ContentDocument: Sendable {
         layers = raw.layers ?? []
         manifests = raw.manifests ?? []
         subject = raw.subject
+        artifactType = raw.artifactType
         annotations = raw.annotations ?? [:]
         if MediaType.isManifest(declaredType) && config == nil {
             throw OCIError.invalidDocument("manifest has no config")

@@ -17,6 +17,23 @@ public struct ServedManifest: Sendable {
     }
 }
 
+/// A manifest that names another as its `subject`, as the OCI 1.1 referrers API lists it.
+public struct ServedReferrer: Sendable, Codable, Equatable {
+    public let mediaType: String
+    public let digest: String
+    public let size: Int64
+    public let artifactType: String?
+    public let annotations: [String: String]?
+
+    public init(mediaType: String, digest: String, size: Int64, artifactType: String?, annotations: [String: String]?) {
+        self.mediaType = mediaType
+        self.digest = digest
+        self.size = size
+        self.artifactType = artifactType
+        self.annotations = annotations
+    }
+}
+
 /// What a ``RegistryServer`` serves: repositories, their tags, manifests and blobs.
 public protocol ServedContent: Sendable {
     /// Every repository, sorted.
@@ -29,6 +46,8 @@ public protocol ServedContent: Sendable {
     func blobSize(_ repository: String, digest: String) -> Int64?
     /// The blob's bytes, checked as they are read (see ``ByteChunkSource``).
     func blob(_ repository: String, digest: String) throws -> any ByteChunkSource
+    /// The repository's manifests whose `subject` is `digest`; nil for an unknown repository.
+    func referrers(_ repository: String, of digest: String) -> [ServedReferrer]?
 }
 
 /// Why a ``RegistryServer`` could not start.
@@ -61,8 +80,8 @@ public struct ServedRequest: Sendable, Codable {
 }
 
 /// A read-only registry (the pull half of the distribution API, as docker-registry answers it):
-/// `GET`/`HEAD` of `/v2/`, manifests by tag or digest, blobs (with `Range`), tag lists and the
-/// catalog. Anything else gets 405 `UNSUPPORTED`. No authentication: it serves what the signed
+/// `GET`/`HEAD` of `/v2/`, manifests by tag or digest, blobs (with `Range`), tag lists, the
+/// catalog, and the OCI 1.1 referrers API. Anything else gets 405 `UNSUPPORTED`. No authentication: it serves what the signed
 /// bundle holds, to the network it listens on.
 public final class RegistryServer: Sendable {
     public struct TLSFiles: Sendable {
@@ -196,6 +215,28 @@ public final class RegistryServer: Sendable {
                 let tags: [String]
             }
             try await send(200, body: encode(TagList(name: repository, tags: tags)), type: "application/json", request, out)
+            return
+        }
+        if let split = rest.range(of: "/referrers/", options: .backwards) {
+            let repository = String(rest[..<split.lowerBound])
+            guard let all = content.referrers(repository, of: String(rest[split.upperBound...])) else {
+                try await error(404, "NAME_UNKNOWN", "repository \(repository) is not in this bundle", request, out)
+                return
+            }
+            // The API's one filter: `artifactType`, said in a header when applied.
+            var headers = HTTPHeaders()
+            var listed = all
+            if let wanted = URLComponents(string: request.uri)?.queryItems?.first(where: { $0.name == "artifactType" })?.value {
+                listed = all.filter { $0.artifactType == wanted }
+                headers.add(name: "OCI-Filters-Applied", value: "artifactType")
+            }
+            struct Index: Encodable {
+                let schemaVersion = 2
+                let mediaType = "application/vnd.oci.image.index.v1+json"
+                let manifests: [ServedReferrer]
+            }
+            try await send(200, body: encode(Index(manifests: listed)), type: "application/vnd.oci.image.index.v1+json", headers: headers,
+                           request, out)
             return
         }
         if let split = rest.range(of: "/manifests/", options: .backwards) {

@@ -57,6 +57,35 @@ struct ReferrersTests {
         let sbomDigest = try #require(sbom["digest"] as? String)
         #expect(try digest("mirror/src/app@\(sbomDigest)") == sbomDigest)
 
+        // Served from the bundle, the OCI 1.1 referrers API lists the SBOM under the image
+        // (docker-registry 2.8 has no such API; airlock serve does), and cosign's tag resolves.
+        let serve = try ServeProcess(["signed-1.tar.zst", "--allow-unsigned"], in: root)
+        let listed = try Harness.run(["python3", "-c", """
+            import http.client, json, sys
+            port, subject = int(sys.argv[1]), sys.argv[2]
+            def get(path):
+                connection = http.client.HTTPConnection("127.0.0.1", port)
+                connection.request("GET", path)
+                response = connection.getresponse()
+                body = json.loads(response.read())
+                return response.status, response.getheader("Content-Type"), response.getheader("OCI-Filters-Applied"), body
+            status, kind, filters, index = get("/v2/src/app/referrers/" + subject)
+            print(json.dumps({"status": status, "type": kind, "all": [[m["artifactType"], m["digest"]] for m in index["manifests"]],
+                              "spdx": [get("/v2/src/app/referrers/%s?artifactType=application/spdx%%2Bjson" % subject)[i] for i in (2,)],
+                              "spdxCount": len(get("/v2/src/app/referrers/%s?artifactType=application/spdx%%2Bjson" % subject)[3]["manifests"]),
+                              "otherCount": len(get("/v2/src/app/referrers/%s?artifactType=text/plain" % subject)[3]["manifests"]),
+                              "unknownSubject": len(get("/v2/src/app/referrers/sha256:" + "0" * 64)[3]["manifests"]),
+                              "unknownRepository": get("/v2/src/nothing/referrers/" + subject)[0]}))
+            """, "\(serve.port)", subject])
+        let answers = try #require(try JSONSerialization.jsonObject(with: listed.data) as? [String: Any], "\(listed.stderr)")
+        #expect(answers["status"] as? Int == 200 && answers["type"] as? String == "application/vnd.oci.image.index.v1+json")
+        #expect(answers["all"] as? [[String]] == [["application/spdx+json", sbomDigest]], "\(answers)")
+        #expect(answers["spdx"] as? [String] == ["artifactType"] && answers["spdxCount"] as? Int == 1 && answers["otherCount"] as? Int == 0)
+        #expect(answers["unknownSubject"] as? Int == 0 && answers["unknownRepository"] as? Int == 404)
+        let served = try Harness.run(["skopeo", "inspect", "--raw", "--tls-verify=false", "docker://127.0.0.1:\(serve.port)/src/app:sha256-\(hex).sig"])
+        #expect(try "sha256:" + Harness.run(["sha256sum"], stdin: served.data).stdout.prefix(64) == signature["digest"] as? String ?? "")
+        #expect(serve.stop() == 0)
+
         // Without referrers: true nothing else comes along; on a layout it is refused.
         try String(contentsOfFile: "\(root)/airlock.yaml", encoding: .utf8).replacingOccurrences(of: "referrers: true", with: "referrers: false")
             .write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
