@@ -1,0 +1,76 @@
+import Foundation
+
+/// A manifest as a read-only registry serves it: the exact bytes, their media type and digest.
+public struct ServedManifest: Sendable {
+    public let mediaType: String
+    public let digest: String
+    public let bytes: [UInt8]
+
+    public init(mediaType: String, digest: String, bytes: [UInt8]) {
+        self.mediaType = mediaType
+        self.digest = digest
+        self.bytes = bytes
+    }
+}
+
+/// A manifest that names another as its `subject`, as the OCI 1.1 referrers API lists it.
+public struct ServedReferrer: Sendable, Codable, Equatable {
+    public let mediaType: String
+    public let digest: String
+    public let size: Int64
+    public let artifactType: String?
+    public let annotations: [String: String]?
+
+    public init(mediaType: String, digest: String, size: Int64, artifactType: String?, annotations: [String: String]?) {
+        self.mediaType = mediaType
+        self.digest = digest
+        self.size = size
+        self.artifactType = artifactType
+        self.annotations = annotations
+    }
+}
+
+/// What a ``RegistryServer`` serves: repositories, their tags, manifests and blobs.
+public protocol ServedContent: Sendable {
+    /// Every repository, sorted.
+    var repositories: [String] { get }
+    /// The repository's tags, sorted; nil for a repository this content does not have.
+    func tags(of repository: String) -> [String]?
+    /// A manifest of the repository by tag or by digest.
+    func manifest(_ repository: String, reference: String) -> ServedManifest?
+    /// The size of a blob the repository's manifests name; nil for any other digest.
+    func blobSize(_ repository: String, digest: String) -> Int64?
+    /// The blob's bytes, checked as they are read (see ``ByteChunkSource``).
+    func blob(_ repository: String, digest: String) throws -> any ByteChunkSource
+    /// The repository's manifests whose `subject` is `digest`; nil for an unknown repository.
+    func referrers(_ repository: String, of digest: String) -> [ServedReferrer]?
+}
+
+/// Why a ``RegistryServer`` could not start.
+public enum RegistryServerError: Error, Sendable, CustomStringConvertible {
+    /// The address cannot be bound (in use, not an address of this host, a privileged port).
+    case listen(address: String, detail: String)
+    /// The certificate or key cannot be read or do not belong together.
+    case tlsFiles(certificate: String, key: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case .listen(let address, let detail):
+            return "cannot listen on \(address): \(detail); pick another --listen address or port"
+        case .tlsFiles(let certificate, let key, let detail):
+            return "cannot serve TLS with certificate \(certificate) and key \(key): \(detail)"
+        }
+    }
+}
+
+/// One answered request, for the log.
+public struct ServedRequest: Sendable, Codable {
+    public let method: String
+    public let path: String
+    public let status: Int
+    /// Body bytes sent.
+    public let bytes: Int64
+    /// Why a blob's answer was cut off before its end, when it was: the client sees a broken
+    /// transfer, never a complete blob that does not match its digest.
+    public let failure: String?
+}
