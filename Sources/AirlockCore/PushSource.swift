@@ -42,10 +42,13 @@ struct BundlePushSource: PushSource {
     let unsigned: Bool
     /// Seek index entries by path.
     let frames: [String: SeekIndex.Entry]
+    /// The most bytes a reader holds at a time.
+    let chunkSize: Int
 
-    init(path: String, policy: SignaturePolicy) throws {
+    init(path: String, policy: SignaturePolicy, chunkSize: Int = 1 << 20) throws {
         let access = try BundleRandomAccess(path: path, policy: policy)
         self.path = path
+        self.chunkSize = chunkSize
         statement = access.statement
         subjects = statement.subjectsByName
         unsigned = access.unsigned
@@ -57,7 +60,7 @@ struct BundlePushSource: PushSource {
         guard let entry = frames[entryPath], entry.size == size else {
             throw AirlockError.verification("seek index has no usable frame for \(entryPath)")
         }
-        let cursor = try FrameCursor(path: path, entry: entry)
+        let cursor = try FrameCursor(path: path, entry: entry, chunkSize: chunkSize)
         return VerifyingChunks(what: entryPath, sha256: sha256, size: size) { try cursor.next() }
     }
 }
@@ -68,9 +71,12 @@ struct FolderPushSource: PushSource {
     let statement: Statement
     let subjects: [String: Statement.Subject]
     let unsigned: Bool
+    /// The most bytes a reader holds at a time.
+    let chunkSize: Int
 
-    init(root: String, policy: SignaturePolicy) throws {
+    init(root: String, policy: SignaturePolicy, chunkSize: Int = 1 << 20) throws {
         self.root = root
+        self.chunkSize = chunkSize
         guard let envelope = FileManager.default.contents(atPath: "\(root)/\(BundleFormat.statementPath)") else {
             throw AirlockError.input("\(root) has no \(BundleFormat.statementPath): not an unpacked airlock bundle")
         }
@@ -90,7 +96,7 @@ struct FolderPushSource: PushSource {
         let file = try FileDescriptor.openForReading("\(root)/\(entry.value)")
         var offset: Int64 = 0
         return VerifyingChunks(what: entryPath, sha256: sha256, size: size) {
-            let piece = try file.readUpTo(1 << 20, at: offset)
+            let piece = try file.readUpTo(chunkSize, at: offset)
             offset += Int64(piece.count)
             return piece.isEmpty ? nil : piece
         }

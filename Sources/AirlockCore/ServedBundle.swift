@@ -20,6 +20,7 @@ public struct ServedBundle: ServedContent {
     public let mappings: [PushReport.Mapping]
     /// The bundle carries no signature (served only because the policy allowed it).
     public let unsigned: Bool
+    static let chunkSize = 256 << 10
     private let source: any PushSource
     private let served: [String: Repository]
     private let prefix: String
@@ -32,9 +33,11 @@ public struct ServedBundle: ServedContent {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw AirlockError.input("\(path) does not exist")
         }
+        // Smaller pieces than push reads: a server holds one reader per blob being sent, to as
+        // many clients as pull at once.
         let source: any PushSource = isDirectory.boolValue
-            ? try FolderPushSource(root: path, policy: policy)
-            : try BundlePushSource(path: path, policy: policy)
+            ? try FolderPushSource(root: path, policy: policy, chunkSize: Self.chunkSize)
+            : try BundlePushSource(path: path, policy: policy, chunkSize: Self.chunkSize)
         let plans = try await ImagePlan.make(from: source, target: try PushTarget(host: "localhost", prefix: prefix), rules: rules)
         guard !plans.isEmpty else { throw AirlockError.input("\(path) holds no images or charts to serve") }
         var served: [String: Repository] = [:]

@@ -15,14 +15,15 @@ public final class FrameCursor {
     private var produced: Int64 = 0
     private var frameEnded = false
 
-    public init(path: String, entry: SeekIndex.Entry) throws {
+    /// `chunkSize` bounds the pieces ``next()`` returns and the compressed bytes read at a time.
+    public init(path: String, entry: SeekIndex.Entry, chunkSize: Int = 1 << 20) throws {
         file = try FileDescriptor.openForReading(path)
         guard let context = ZSTD_createDCtx() else { throw BundleIOError.zstd(operation: "createDCtx", detail: "out of memory") }
         self.context = context
         self.entry = entry
         fileOffset = entry.offset
-        input = [UInt8](repeating: 0, count: 1 << 20)
-        output = [UInt8](repeating: 0, count: 1 << 20)
+        input = [UInt8](repeating: 0, count: chunkSize)
+        output = [UInt8](repeating: 0, count: chunkSize)
     }
 
     deinit { ZSTD_freeDCtx(context) }
