@@ -68,7 +68,26 @@ struct ServeCommand: AsyncParsableCommand {
         if content.unsigned && outputOptions.output == .text {
             note("WARNING: --allow-unsigned: serving an unsigned bundle, without proof of who made it")
         }
+        // From here on SIGINT and SIGTERM stop the server, even one still binding; before, their
+        // default action ends the process, which is as clean (serve writes nothing but configs).
+        let serving = Task { [self] in try await listenAndServe(content, host: host, port: port, tls: tls) }
+        let signals = [SIGINT, SIGTERM].map { number in
+            #if canImport(Darwin)
+            signal(number, SIG_IGN)  // kqueue reports a signal only once its default action is off
+            #endif
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { serving.cancel() }
+            source.resume()
+            return source
+        }
+        defer { signals.forEach { $0.cancel() } }
+        try await serving.value
+    }
+
+    /// Binds, says where (stdout, and the node configs), then serves until cancelled.
+    private func listenAndServe(_ content: ServedBundle, host: String, port: Int, tls: RegistryServer.TLSFiles?) async throws {
         let output = outputOptions.output
+        let quiet = quiet
         let server = try await RegistryServer(host: host, port: port, tls: tls, content: content) { request in
             if !quiet { Self.log(request, output: output) }
         }
@@ -83,17 +102,7 @@ struct ServeCommand: AsyncParsableCommand {
                 + (configDir.map { "mapping and node mirror configs in \($0)/\n" } ?? "")
         }
         fflush(nil)  // the address on stdout now, for whoever waits for it
-
-        let serving = Task { try await server.run() }
-        let signals = [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { serving.cancel() }
-            source.resume()
-            return source
-        }
-        defer { signals.forEach { $0.cancel() } }
-        try await serving.value
+        try await server.run()
     }
 
     /// `HOST:PORT`, `[IPv6]:PORT`.

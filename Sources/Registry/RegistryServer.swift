@@ -21,7 +21,8 @@ public final class RegistryServer: Sendable {
 
     /// The port it listens on (useful after binding port 0).
     public let port: Int
-    private let channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
+    private let channel: NIOAsyncChannel<Connection, Never>
+    private let accepted = AcceptedConnections()
     private let content: any ServedContent
     private let log: @Sendable (ServedRequest) -> Void
 
@@ -40,6 +41,7 @@ public final class RegistryServer: Sendable {
         } else {
             context = nil
         }
+        let accepted = accepted
         do {
             channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -49,7 +51,9 @@ public final class RegistryServer: Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         if let context { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context)) }
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                        return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
+                        let connection = try Connection(wrappingChannelSynchronously: channel)
+                        accepted.adopt(connection)
+                        return connection
                     }
                 }
         } catch {
@@ -63,25 +67,35 @@ public final class RegistryServer: Sendable {
     /// Serves connections until the task is cancelled; then closes the listening socket and every
     /// connection, and returns.
     public func run() async throws {
-        do {
-            try await withThrowingDiscardingTaskGroup { group in
-                try await withTaskCancellationHandler {
-                    try await channel.executeThenClose { connections in
-                        for try await connection in connections {
-                            group.addTask { await self.serve(connection) }
-                        }
-                    }
-                } onCancel: {
-                    channel.channel.close(promise: nil)
-                }
-                group.cancelAll()
-            }
-        } catch where Task.isCancelled {
-            return
+        // The accepting runs in a task of its own, which the caller's cancellation does not reach:
+        // cancelled, it would stop taking connections the socket has already accepted, and NIO
+        // traps on a connection dropped unhandled. Cancelling closes the socket instead; the loop
+        // then takes what is left, and every connection is closed in order.
+        let accepting = Task { await acceptUntilClosed() }
+        await withTaskCancellationHandler {
+            await accepting.value
+        } onCancel: {
+            channel.channel.close(promise: nil)
         }
     }
 
-    private func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
+    private func acceptUntilClosed() async {
+        await withDiscardingTaskGroup { group in
+            try? await channel.executeThenClose { connections in
+                for try await connection in connections {
+                    accepted.release(connection)
+                    group.addTask { await self.serve(connection) }
+                }
+            }
+            group.cancelAll()  // each connection ends its current answer's wait for a request and closes
+            // Accepted while the socket closed, never handed over: closed here.
+            for connection in accepted.releaseAll() {
+                try? await connection.executeThenClose { _, _ in }
+            }
+        }
+    }
+
+    private func serve(_ connection: Connection) async {
         // A connection that breaks (client gone, blob cut off) just ends; the log has the request.
         try? await connection.executeThenClose { inbound, outbound in
             var head: HTTPRequestHead?
@@ -292,5 +306,32 @@ public final class RegistryServer: Sendable {
 
     private func record(_ request: HTTPRequestHead, _ status: Int, _ bytes: Int64, _ failure: String?) {
         log(ServedRequest(method: request.method.rawValue, path: Self.path(of: request), status: status, bytes: bytes, failure: failure))
+    }
+}
+
+typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
+
+/// Connections the socket has accepted and the accepting loop has not taken yet. NIO traps when
+/// such a connection is dropped without being closed, which happens to those accepted while the
+/// socket closes; held here, they are closed instead.
+///
+/// `@unchecked Sendable`: `open` is guarded by `lock`.
+final class AcceptedConnections: @unchecked Sendable {
+    private let lock = NSLock()
+    private var open: [ObjectIdentifier: Connection] = [:]
+
+    func adopt(_ connection: Connection) {
+        lock.withLock { open[ObjectIdentifier(connection.channel)] = connection }
+    }
+
+    func release(_ connection: Connection) {
+        _ = lock.withLock { open.removeValue(forKey: ObjectIdentifier(connection.channel)) }
+    }
+
+    func releaseAll() -> [Connection] {
+        lock.withLock {
+            defer { open.removeAll() }
+            return Array(open.values)
+        }
     }
 }

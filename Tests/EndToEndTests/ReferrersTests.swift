@@ -84,7 +84,7 @@ struct ReferrersTests {
         #expect(answers["unknownSubject"] as? Int == 0 && answers["unknownRepository"] as? Int == 404)
         let served = try Harness.run(["skopeo", "inspect", "--raw", "--tls-verify=false", "docker://127.0.0.1:\(serve.port)/src/app:sha256-\(hex).sig"])
         #expect(try "sha256:" + Harness.run(["sha256sum"], stdin: served.data).stdout.prefix(64) == signature["digest"] as? String ?? "")
-        #expect(serve.stop() == 0)
+        #expect(serve.stop() == 0, "\(serve.stderr.suffix(3000))")
 
         // Without referrers: true nothing else comes along; on a layout it is refused.
         try String(contentsOfFile: "\(root)/airlock.yaml", encoding: .utf8).replacingOccurrences(of: "referrers: true", with: "referrers: false")

@@ -67,7 +67,7 @@ struct ServeJourneyTests {
         #expect(answers["unknown"] as? [String] == ["404 NAME_UNKNOWN", "404 MANIFEST_UNKNOWN", "404 BLOB_UNKNOWN"])
         #expect(answers["push"] as? [String] == ["405 UNSUPPORTED", "405 UNSUPPORTED"])
 
-        #expect(serve.stop() == 0, "SIGTERM ends it cleanly")
+        #expect(serve.stop() == 0, "SIGTERM ends it cleanly: \(serve.stderr.suffix(3000))")
         #expect(serve.stderr.contains("\"path\":\"/v2/mirror/team/app/manifests/1.4.2\""), "requests are logged: \(serve.stderr.prefix(300))")
     }
 
@@ -105,7 +105,7 @@ struct ServeJourneyTests {
         let other = holder == "team/worker" ? "team/app" : "team/worker"
         let untouched = try pull(other)
         #expect(untouched.status == 0, "\(other) does not hold it: \(untouched.stderr)")
-        #expect(serve.stop() == 0)
+        #expect(serve.stop() == 0, "\(serve.stderr.suffix(3000))")
         #expect(serve.stderr.contains("/blobs/sha256:\(digest) 200") && serve.stderr.contains("cut off:")
                 && serve.stderr.contains("does not match its digest"), "\(serve.stderr)")
     }
@@ -137,7 +137,7 @@ struct ServeJourneyTests {
         let fields = check.stdout.split(separator: " ").map(String.init)
         #expect(fields.count == 3 && fields[0] == fields[1] && fields[2].hasPrefix("True") && (Int(fields[0]) ?? 0) > 16 << 20,
                 "size, received, digest matches: \(check.stdout) \(check.stderr)")
-        #expect(serve.stop() == 0)
+        #expect(serve.stop() == 0, "\(serve.stderr.suffix(3000))")
     }
 
     @Test func anUnpackedFolderIsServedOverTLS() throws {
@@ -160,7 +160,7 @@ struct ServeJourneyTests {
         let pulled = try Harness.run(["skopeo", "copy", "--quiet", "--src-cert-dir", "\(packed.root)/certs.d",
                                       "docker://127.0.0.1:\(serve.port)/team/app:1.4.2", "oci:\(packed.root)/pulled:app"])
         #expect(pulled.status == 0, "\(pulled.stderr)")
-        #expect(serve.stop() == 0)
+        #expect(serve.stop() == 0, "\(serve.stderr.suffix(3000))")
     }
 
     @Test func badStartsFailInOneLineAndListenOnNothing() throws {
@@ -190,7 +190,7 @@ struct ServeJourneyTests {
         let first = try ServeProcess([packed.bundle, "--key", "signer.pub"], in: dir)
         let second = try Harness.airlock(["serve", packed.bundle, "--key", "signer.pub", "--listen", "127.0.0.1:\(first.port)"], in: dir)
         #expect(second.status == 3 && second.stderr.contains("cannot listen on 127.0.0.1:\(first.port)"), "\(second.stderr)")
-        #expect(first.stop() == 0)
+        #expect(first.stop() == 0, "\(first.stderr.suffix(3000))")
     }
 
     /// Raw requests against the server (python's http.client), summarised for the assertions.
