@@ -193,6 +193,31 @@ struct ServeJourneyTests {
         #expect(first.stop() == 0, "\(first.stderr.suffix(3000))")
     }
 
+    @Test func stoppedWhileAcceptingItStillExitsCleanly() throws {
+        // NIO traps on a connection accepted but dropped unclosed; stopping the server while
+        // clients connect used to crash it now and then (SIGILL). Connect, stop at once, repeat.
+        let packed = try PackedExample.make()
+        defer { packed.remove() }
+        for round in 0..<20 {
+            let port = try freePort()
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Harness.airlock)
+            process.arguments = ["serve", packed.bundle, "--key", "signer.pub", "--listen", "127.0.0.1:\(port)", "-q"]
+            process.currentDirectoryURL = URL(fileURLWithPath: packed.example)
+            process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+            let errors = Pipe()
+            process.standardError = errors
+            try process.run()
+            for _ in 0..<400 where !canConnect(port: port) { usleep(10_000) }
+            for _ in 0..<3 { _ = canConnect(port: port) }
+            process.terminate()
+            process.waitUntilExit()
+            let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(process.terminationReason == .exit && process.terminationStatus == 0, "round \(round): \(stderr.prefix(600))")
+            if process.terminationStatus != 0 { break }
+        }
+    }
+
     /// Raw requests against the server (python's http.client), summarised for the assertions.
     private func rawRequests(port: Int, chart: String) throws -> [String: Any] {
         let result = try Harness.run(["python3", "-c", """
