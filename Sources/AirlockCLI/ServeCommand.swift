@@ -38,14 +38,8 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var outputOptions: OutputOptions
 
     struct Listening: Encodable {
-        struct Image: Encodable {
-            let source: String
-            let target: String
-            let digest: String
-            let kind: String
-        }
         let url: String
-        let images: [Image]
+        let images: [PushReport.Mapping]
         let unsigned: Bool
         let configFiles: [String]
     }
@@ -92,9 +86,7 @@ struct ServeCommand: AsyncParsableCommand {
             if !quiet { Self.log(request, output: output) }
         }
         let address = "\(host.contains(":") ? "[\(host)]" : host):\(server.port)"
-        let images = content.mappings.map {
-            Listening.Image(source: $0.source, target: "\(address)/\($0.target)", digest: $0.digest, kind: $0.kind)
-        }
+        let images = content.mappings(at: address)
         let url = "\(tls == nil ? "http" : "https")://\(address)"
         let files = try configDir.map { try content.writeNodeConfigs(to: $0, address: advertise ?? address, plainHTTP: tls == nil) } ?? []
         try outputOptions.emit(Listening(url: url, images: images, unsigned: content.unsigned, configFiles: files)) {

@@ -23,6 +23,11 @@ struct ImagePlan: Sendable {
         "\(host)/\(repository)" + (tag.map { ":\($0)" } ?? "@\(root.digest)")
     }
 
+    /// Source → where it lands on `host`, with its digest.
+    func mapping(host: String) -> PushReport.Mapping {
+        PushReport.Mapping(source: sourceName, target: targetName(host: host), digest: root.digest.description, kind: kind)
+    }
+
     /// Reads `oci/index.json` and every manifest it reaches (each verified against the statement).
     static func make(from source: any PushSource, target: PushTarget, rules: PushRules) async throws -> [ImagePlan] {
         let index = try ContentDocument(bytes: try await source.bytes(of: "oci/index.json"), declaredType: MediaType.ociIndex)

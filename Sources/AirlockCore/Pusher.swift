@@ -89,9 +89,7 @@ public struct Pusher: Sendable {
             try await self.pushManifest(plan.repository, reference: plan.tag ?? plan.root.digest.description, plan.root,
                                         plan.rootBytes, client: client, tally: tally)
         }
-        let mappings = plans.map {
-            PushReport.Mapping(source: $0.sourceName, target: $0.targetName(host: target.host), digest: $0.root.digest.description, kind: $0.kind)
-        }
+        let mappings = plans.map { $0.mapping(host: target.host) }
         let files = try MirrorConfigs(target: target, plainHTTP: options.transport.usesPlainHTTP(target.host),
                                       caFiles: options.transport.caFiles, mappings: mappings, rules: options.rules)
             .write(to: options.configDirectory)

@@ -16,12 +16,11 @@ public struct ServedBundle: ServedContent {
         var referrers: [String: [ServedReferrer]] = [:]
     }
 
-    /// Source name → served name (`REPOSITORY:TAG` or `REPOSITORY@DIGEST`), one per image or chart.
-    public let mappings: [PushReport.Mapping]
     /// The bundle carries no signature (served only because the policy allowed it).
     public let unsigned: Bool
     static let chunkSize = 256 << 10
     private let source: any PushSource
+    private let plans: [ImagePlan]
     private let served: [String: Repository]
     private let prefix: String
     private let rules: PushRules
@@ -64,22 +63,21 @@ public struct ServedBundle: ServedContent {
             }
             served[name] = repository
         }
-        let mappings = plans.map {
-            PushReport.Mapping(source: $0.sourceName, target: $0.repository + ($0.tag.map { ":\($0)" } ?? "@\($0.root.digest)"),
-                               digest: $0.root.digest.description, kind: $0.kind)
-        }
-        return ServedBundle(mappings: mappings, unsigned: source.unsigned, source: source, served: served, prefix: prefix, rules: rules)
+        return ServedBundle(unsigned: source.unsigned, source: source, plans: plans, served: served, prefix: prefix, rules: rules)
+    }
+
+    /// Source name → `address`/served name (`:TAG` or `@DIGEST`), one per image or chart, as push
+    /// maps them.
+    public func mappings(at address: String) -> [PushReport.Mapping] {
+        plans.map { $0.mapping(host: address) }
     }
 
     /// Writes the mapping (source → `address`/served name@digest) and node mirror configs that send
     /// pulls of the source registries to this server at `address` (containerd `hosts.toml`, k3s
     /// `registries.yaml`, containers `registries.conf`), as push writes them; returns the paths.
     public func writeNodeConfigs(to folder: String, address: String, plainHTTP: Bool) throws -> [String] {
-        let mappings = mappings.map {
-            PushReport.Mapping(source: $0.source, target: "\(address)/\($0.target)", digest: $0.digest, kind: $0.kind)
-        }
         let configs = MirrorConfigs(target: try PushTarget(host: address, prefix: prefix), plainHTTP: plainHTTP, caFiles: [],
-                                    mappings: mappings, rules: rules, author: "airlock serve")
+                                    mappings: mappings(at: address), rules: rules, author: "airlock serve")
         return try configs.write(to: folder)
     }
 
