@@ -221,10 +221,7 @@ public final class RegistryServer: Sendable {
             (start, end, status) = (first, last, 206)
             headers.add(name: "Content-Range", value: "bytes \(start)-\(end)/\(size)")
         }
-        headers.add(name: "Content-Type", value: "application/octet-stream")
-        headers.add(name: "Content-Length", value: "\(end - start + 1)")
-        if !request.isKeepAlive { headers.add(name: "Connection", value: "close") }
-        try await out.write(.head(HTTPResponseHead(version: request.version, status: .init(statusCode: status), headers: headers)))
+        try await writeHead(status, type: "application/octet-stream", length: end - start + 1, headers: headers, request, out)
         guard body else {
             try await out.write(.end(nil))
             record(request, status, 0, nil)
@@ -272,14 +269,22 @@ public final class RegistryServer: Sendable {
                       _ request: HTTPRequestHead, _ out: Writer) async throws {
         var headers = extra
         headers.add(name: "Docker-Distribution-API-Version", value: "registry/2.0")
-        headers.add(name: "Content-Type", value: type)
-        headers.add(name: "Content-Length", value: "\(bytes.count)")
-        if !request.isKeepAlive { headers.add(name: "Connection", value: "close") }
-        try await out.write(.head(HTTPResponseHead(version: request.version, status: .init(statusCode: status), headers: headers)))
+        try await writeHead(status, type: type, length: Int64(bytes.count), headers: headers, request, out)
         let body = request.method != .HEAD && !bytes.isEmpty  // a HEAD answer has the headers of a GET's, no body
         if body { try await out.write(.body(.byteBuffer(ByteBuffer(bytes: bytes)))) }
         try await out.write(.end(nil))
         record(request, status, body ? Int64(bytes.count) : 0, nil)
+    }
+
+    /// The status line and headers, with the body's type and length, and `Connection: close` when
+    /// the client asked for it.
+    private func writeHead(_ status: Int, type: String, length: Int64, headers extra: HTTPHeaders, _ request: HTTPRequestHead,
+                           _ out: Writer) async throws {
+        var headers = extra
+        headers.add(name: "Content-Type", value: type)
+        headers.add(name: "Content-Length", value: "\(length)")
+        if !request.isKeepAlive { headers.add(name: "Connection", value: "close") }
+        try await out.write(.head(HTTPResponseHead(version: request.version, status: .init(statusCode: status), headers: headers)))
     }
 
     private func error(_ status: Int, _ code: String, _ message: String, _ request: HTTPRequestHead, _ out: Writer) async throws {
