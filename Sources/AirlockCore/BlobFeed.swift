@@ -11,7 +11,8 @@ import Signing
 /// The bundle writer reads the blob while it downloads (``drain(_:)``): a kept blob from the file
 /// the download writes, a blob that is not kept from the chunks themselves, handed over in memory,
 /// so that a byte pulled only for the bundle is written to disk once. At most ``handoffLimit``
-/// bytes wait for the writer; beyond that the download waits (and, behind it, the registry's
+/// bytes of buffers (counted by capacity: a socket read may fill a fraction of its buffer) wait
+/// for the writer; beyond that the download waits (and, behind it, the registry's
 /// connection), so downloads that run ahead of the writer cost memory, never disk.
 ///
 /// `@unchecked Sendable`: the state the download and the writer share is guarded by `condition`;
@@ -112,7 +113,7 @@ final class BlobFeed: BlobSink, @unchecked Sendable {
             } else {
                 condition.withLock {
                     handed.append(buffer)
-                    handedBytes += bytes.count
+                    handedBytes += buffer.capacity
                     condition.broadcast()
                 }
             }
@@ -180,7 +181,7 @@ final class BlobFeed: BlobSink, @unchecked Sendable {
                     if offset < written { return .read(upTo: written) }
                     if !handed.isEmpty {
                         let chunk = handed.removeFirst()
-                        handedBytes -= chunk.readableBytes
+                        handedBytes -= chunk.capacity
                         var wake: CheckedContinuation<Void, Never>?
                         if handedBytes < Self.handoffLimit { (wake, roomWaiter) = (roomWaiter, nil) }
                         return .chunk(chunk, wake: wake)

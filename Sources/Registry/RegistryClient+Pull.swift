@@ -122,6 +122,12 @@ extension RegistryClient {
     }
 
     private func fetchBlobOnce(_ repository: String, digest: String, size: Int64, into sink: any BlobSink) async throws {
+        enum Step {
+            case follow(String)
+            case authenticate
+            case askWhole
+            case done
+        }
         let scopes = [Self.pullScope(repository)]
         var url = "\(baseURL)/v2/\(repository)/blobs/\(digest)"
         var sameHost = true
@@ -129,56 +135,51 @@ extension RegistryClient {
         for _ in 0..<6 {
             let offset = try await sink.offset()
             if offset == size { return }
-            var request = HTTPClientRequest(url: url)
-            if offset > 0 && askRange { request.headers.add(name: "Range", value: "bytes=\(offset)-") }
+            var headers = HTTPHeaders()
+            if offset > 0 && askRange { headers.add(name: "Range", value: "bytes=\(offset)-") }
             if sameHost, let authorization = await session.header(for: scopes) {
-                request.headers.add(name: "Authorization", value: authorization)
+                headers.add(name: "Authorization", value: authorization)
             }
-            let response: HTTPClientResponse
-            do { response = try await http.execute(request, timeout: .seconds(3600)) } catch { throw classify(error) }
-            let status = Int(response.status.code)
-            if [301, 302, 303, 307, 308].contains(status), let location = response.headers.first(name: "Location") {
-                _ = try? await response.body.collect(upTo: 1 << 16)
-                let next = resolve(location)
-                // Credentials stay with the registry: a redirect to object storage gets none.
-                sameHost = sameHost && URLComponents(string: next)?.host == URLComponents(string: baseURL)?.host
-                url = next
-                continue
-            }
-            if status == 401 && sameHost, let header = response.headers.first(name: "WWW-Authenticate"), AuthChallenge(header: header) != nil {
-                _ = try? await response.body.collect(upTo: 1 << 16)
-                // Let the generic path answer the challenge (it fetches and caches a token), then retry.
-                _ = try await send(.HEAD, "\(baseURL)/v2/\(repository)/blobs/\(digest)", scopes: scopes, operation: "HEAD blob")
-                continue
-            }
-            var skip: Int64 = 0
-            switch status {
-            case 200:
-                skip = offset
-            case 206:
-                break
-            case 416:
-                _ = try? await response.body.collect(upTo: 1 << 16)
-                askRange = false
-                continue
-            case 404:
-                throw RegistryError.status(host: host, operation: "blob \(digest) of \(repository)", status: 404, detail: "not found")
-            case 401:
-                throw RegistryError.unauthorized(host: host, detail: "blob download refused")
-            case 403:
-                throw RegistryError.denied(host: host, repository: repository, detail: "blob download")
-            default:
-                throw RegistryError.status(host: host, operation: "GET blob \(digest)", status: status, detail: "")
-            }
+            let step: Step
             do {
-                for try await var chunk in response.body {
-                    if skip > 0 {
-                        let dropped = Int(min(skip, Int64(chunk.readableBytes)))
-                        chunk.moveReaderIndex(forwardBy: dropped)
-                        skip -= Int64(dropped)
-                        if chunk.readableBytes == 0 { continue }
+                step = try await getBlob(url, headers: headers, size: size) { answer in
+                    let status = answer.status
+                    if [301, 302, 303, 307, 308].contains(status), let location = answer.headers.first(name: "Location") {
+                        try? await answer.discardBody()
+                        return .follow(resolve(location))
                     }
-                    do { try await sink.write(chunk) } catch { throw SinkFailure(error: error) }
+                    if status == 401 && sameHost, let header = answer.headers.first(name: "WWW-Authenticate"), AuthChallenge(header: header) != nil {
+                        try? await answer.discardBody()
+                        return .authenticate
+                    }
+                    var skip: Int64 = 0
+                    switch status {
+                    case 200:
+                        skip = offset
+                    case 206:
+                        break
+                    case 416:
+                        try? await answer.discardBody()
+                        return .askWhole
+                    case 404:
+                        throw RegistryError.status(host: host, operation: "blob \(digest) of \(repository)", status: 404, detail: "not found")
+                    case 401:
+                        throw RegistryError.unauthorized(host: host, detail: "blob download refused")
+                    case 403:
+                        throw RegistryError.denied(host: host, repository: repository, detail: "blob download")
+                    default:
+                        throw RegistryError.status(host: host, operation: "GET blob \(digest)", status: status, detail: "")
+                    }
+                    while var chunk = try await answer.nextChunk() {
+                        if skip > 0 {
+                            let dropped = Int(min(skip, Int64(chunk.readableBytes)))
+                            chunk.moveReaderIndex(forwardBy: dropped)
+                            skip -= Int64(dropped)
+                            if chunk.readableBytes == 0 { continue }
+                        }
+                        do { try await sink.write(chunk) } catch { throw SinkFailure(error: error) }
+                    }
+                    return .done
                 }
             } catch let failure as SinkFailure {
                 throw failure.error
@@ -187,9 +188,45 @@ extension RegistryClient {
             } catch {
                 throw classify(error)
             }
-            return
+            switch step {
+            case .follow(let next):
+                // Credentials stay with the registry: a redirect to object storage gets none.
+                sameHost = sameHost && URLComponents(string: next)?.host == URLComponents(string: baseURL)?.host
+                url = next
+            case .authenticate:
+                // Let the generic path answer the challenge (it fetches and caches a token), then retry.
+                _ = try await send(.HEAD, "\(baseURL)/v2/\(repository)/blobs/\(digest)", scopes: scopes, operation: "HEAD blob")
+            case .askWhole:
+                askRange = false
+            case .done:
+                return
+            }
         }
         throw RegistryError.protocolViolation(host: host, detail: "too many redirects for blob \(digest)")
+    }
+
+    /// Blobs at least this big get a connection of their own (``BlobConnection``) unless a proxy
+    /// carries the traffic; smaller ones share AsyncHTTPClient's pooled connections.
+    static let ownConnectionSize: Int64 = 1 << 20
+
+    /// Sends a blob GET and hands the answer to `body`.
+    private func getBlob<T>(_ url: String, headers: HTTPHeaders, size: Int64, _ body: (BlobAnswer) async throws -> T) async throws -> T {
+        if size >= Self.ownConnectionSize, proxyURL == nil, url.hasPrefix("http://") || blobTLS != nil {
+            return try await BlobConnection.get(url, headers: headers, tls: blobTLS, readTimeout: .seconds(300), body)
+        }
+        var request = HTTPClientRequest(url: url)
+        request.headers = headers
+        let response = try await http.execute(request, timeout: .seconds(3600))
+        var chunks = response.body.makeAsyncIterator()
+        return try await body(BlobAnswer(status: Int(response.status.code), headers: response.headers) { try await chunks.next() })
+    }
+}
+
+extension BlobAnswer {
+    /// Reads and drops a short body (a redirect's or an error's), so the connection can be reused.
+    func discardBody() async throws {
+        var left = 1 << 16
+        while left > 0, let chunk = try await nextChunk() { left -= chunk.readableBytes }
     }
 }
 

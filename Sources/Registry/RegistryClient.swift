@@ -17,6 +17,9 @@ public final class RegistryClient: Sendable {
     let session: AuthSession
     let retryCounter = RetryCounter()
     let proxyURL: String?
+    /// TLS for blobs fetched over a connection of their own; nil when the configuration does not
+    /// load (the pooled client then reports why).
+    let blobTLS: NIOSSLContext?
     static let maxAttempts = 5
 
     public init(host: String, options: TransportOptions, credentials: CredentialStore = CredentialStore()) throws {
@@ -33,6 +36,7 @@ public final class RegistryClient: Sendable {
         // other transient failure (AsyncHTTPClient would otherwise retry silently until its
         // connect timeout, even for a TLS error that no retry can fix).
         configuration.connectionPool.retryConnectionEstablishment = false
+        blobTLS = try? NIOSSLContext(configuration: tls)
         proxyURL = options.proxy(for: apiHost, plainHTTP: plain)
         if let proxyURL {
             guard let url = URLComponents(string: proxyURL), let proxyHost = url.host else {

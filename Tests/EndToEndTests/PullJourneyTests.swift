@@ -99,7 +99,7 @@ struct PullJourneyTests {
         defer { registry.stop() }
         let root = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let example = try Harness.makeExample(in: root, dockerArchive: false)
+        let example = try Harness.makeExample(in: root, dockerArchive: false, layerMB: 4)
         try seed(registry, example: example)
         try spec(registry.host).write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
         let docker = ["DOCKER_CONFIG": "\(root)/docker", "NO_PROXY": "", "no_proxy": "", "HTTPS_PROXY": "", "https_proxy": ""]
@@ -141,6 +141,14 @@ struct PullJourneyTests {
         #expect(digests["\(registry.host)/src/app:oci"] == (try rawDigest(registry, "src/app:oci")))
         #expect(digests["registry.example.com/team/app-v2s2:1"] == (try rawDigest(registry, "src/app:v2s2")))
         #expect(digests["\(registry.host)/src/multi:1.4.2"] == (try rawDigest(registry, "src/multi:1.4.2")))
+        try FileManager.default.removeItem(atPath: "\(root)/pulled-1.tar.zst")
+        // Directly, over TLS with basic auth (the big layers over connections of their own), with
+        // an empty cache so that every blob comes over the network again.
+        let direct = try Harness.airlock(["pack", "-q", "--ca-file", registry.caFile], in: root,
+                                         environment: docker.merging(["AIRLOCK_CACHE": "\(root)/direct-cache"]) { _, new in new })
+        #expect(direct.status == 0, "direct: \(direct.stderr)")
+        let directVerify = try Harness.airlock(["verify", "pulled-1.tar.zst", "--allow-unsigned"], in: root)
+        #expect(directVerify.status == 0, "\(directVerify.stderr)")
         try FileManager.default.removeItem(atPath: "\(root)/pulled-1.tar.zst")
 
         // A missing tag.
@@ -307,6 +315,40 @@ struct PullJourneyTests {
                                       "http://\(host)/counts"])
         let gets = try #require(try JSONSerialization.jsonObject(with: Data(counts.stdout.utf8)) as? [String: Int])
         #expect(!gets.isEmpty && gets.values.allSatisfy { $0 <= 2 }, "each blob is asked for once per pack: \(gets)")
+    }
+
+    /// A registry that keeps its blobs in object storage answers blob GETs with a redirect to
+    /// another host: the pull follows it (the big layers over connections of their own, the small
+    /// blobs over the pooled ones, with and without the cache), and the registry's credentials
+    /// never go along. Stand-in: Tests/Fixtures/referrers-registry.py --redirect-blobs (basic
+    /// auth on /v2/, storage at http://localhost:PORT).
+    @Test func blobsRedirectedToStorageArriveWithoutTheRegistrysCredentials() throws {
+        let root = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let example = try Harness.makeExample(in: root, dockerArchive: false, layerMB: 4)
+        let (stub, host) = try PythonServer.exampleRegistry(example: example, root: root, bundleName: "redirected", image: "name: team/app:1",
+                                                            misbehave: ["--redirect-blobs"])
+        defer { stub.stop() }
+        try FileManager.default.createDirectory(atPath: "\(root)/docker", withIntermediateDirectories: true)
+        let auth = Data("puller:pull-secret".utf8).base64EncodedString()
+        try "{\"auths\":{\"\(host)\":{\"auth\":\"\(auth)\"}}}".write(toFile: "\(root)/docker/config.json", atomically: true, encoding: .utf8)
+        for extra in [[], ["--no-cache"]] {
+            try? FileManager.default.removeItem(atPath: "\(root)/redirected-1.tar.zst")
+            let pack = try Harness.airlock(["pack", "-q", "--plain-http", host] + extra, in: root,
+                                           environment: ["DOCKER_CONFIG": "\(root)/docker", "AIRLOCK_CACHE": "\(root)/cache\(extra.count)"])
+            try #require(pack.status == 0, "\(extra): \(pack.stderr)")
+            let verify = try Harness.airlock(["verify", "redirected-1.tar.zst", "--allow-unsigned"], in: root)
+            #expect(verify.status == 0, "\(extra): \(verify.stderr)")
+        }
+        let log = try Harness.run(["python3", "-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())",
+                                   "http://\(host)/storage-log"])
+        let gets = try #require(try JSONSerialization.jsonObject(with: Data(log.stdout.utf8)) as? [[String: Any]])
+        let fetched = Set(gets.compactMap { $0["digest"] as? String })
+        let blobs = try FileManager.default.contentsOfDirectory(atPath: "\(example)/build/oci/blobs/sha256")
+        let big = blobs.filter { ((try? FileManager.default.attributesOfItem(atPath: "\(example)/build/oci/blobs/sha256/\($0)")[.size] as? Int) ?? 0) > 1 << 20 }
+        #expect(!big.isEmpty && big.allSatisfy { fetched.contains("sha256:\($0)") }, "every big layer came from storage: \(fetched)")
+        #expect(fetched.count > big.count, "small blobs came from storage too: \(fetched)")
+        #expect(gets.allSatisfy { $0["authorization"] as? Bool == false }, "credentials went to storage: \(gets)")
     }
 }
 

@@ -11,9 +11,15 @@ connection is closed), and the GETs between ignore Range and send the whole blob
 With --pad-blobs every blob over 1 MiB comes with 16 bytes more than its descriptor declares.
 GET /counts answers how many GETs each blob has had, for the tests.
 
-usage: referrers-registry.py PORT LAYOUT REPOSITORY REF_NAME [--cut-blobs] [--pad-blobs]
+With --redirect-blobs it stands for a registry that keeps blobs in object storage: /v2/ wants basic
+auth (user "puller", password "pull-secret"), and a blob GET is answered with 307 to
+http://localhost:PORT/storage/DIGEST (another host name, the same server), served without
+auth. GET /storage-log answers, per storage GET, whether it came with an Authorization header.
+
+usage: referrers-registry.py PORT LAYOUT REPOSITORY REF_NAME [--cut-blobs] [--pad-blobs] [--redirect-blobs]
        (REF_NAME: the layout ref to attach to)
 """
+import base64
 import hashlib
 import json
 import os
@@ -24,6 +30,9 @@ from loopback import JSONHandler, serve
 PORT, LAYOUT, REPO, REF = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 CUT = "--cut-blobs" in sys.argv[5:]
 PAD = "--pad-blobs" in sys.argv[5:]
+REDIRECT = "--redirect-blobs" in sys.argv[5:]
+BASIC = "Basic " + base64.b64encode(b"puller:pull-secret").decode()
+storage_log = []
 gets = {}
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -77,6 +86,16 @@ class Handler(JSONHandler):
             return self.send(200, b"{}")
         if path == "/counts":
             return self.send(200, json.dumps(gets).encode())
+        if path == "/storage-log":
+            return self.send(200, json.dumps(storage_log).encode())
+        if REDIRECT and path.startswith("/storage/"):
+            digest = path[len("/storage/"):]
+            storage_log.append({"digest": digest, "authorization": "Authorization" in self.headers})
+            if digest not in blobs:
+                return self.send(404, b"")
+            return self.send(200, blobs[digest], "application/octet-stream")
+        if REDIRECT and self.headers.get("Authorization") != BASIC:
+            return self.answer(401, {"errors": [{"code": "UNAUTHORIZED"}]}, headers={"WWW-Authenticate": 'Basic realm="stand-in"'})
         prefix = "/v2/%s/" % REPO
         if not path.startswith(prefix):
             return self.send(404, b'{"errors":[{"code":"NAME_UNKNOWN"}]}')
@@ -94,6 +113,9 @@ class Handler(JSONHandler):
                 data += b"\0" * 16
             if self.command == "GET":
                 gets[reference] = gets.get(reference, 0) + 1
+            if REDIRECT:
+                location = "http://localhost:%d/storage/%s?expires=60" % (PORT, reference)
+                return self.answer(307, b"", headers={"Location": location})
             if CUT and len(data) > 1 << 20 and self.command == "GET" and gets[reference] % 2 == 1:
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(data)))
