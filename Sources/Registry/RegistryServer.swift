@@ -106,7 +106,7 @@ public final class RegistryServer: Sendable {
                 case .end:
                     guard let request = head else { break requests }
                     head = nil
-                    try await answer(request, outbound)
+                    try await answer(request, Outbound(writer: outbound, loop: connection.channel.eventLoop))
                     if !request.isKeepAlive { break requests }
                 }
             }
@@ -119,7 +119,26 @@ public final class RegistryServer: Sendable {
 
     // MARK: Answers
 
-    private typealias Writer = NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+    /// A connection's sending side.
+    private struct Outbound {
+        let writer: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+        let loop: any EventLoop
+
+        func write(_ part: HTTPServerResponsePart) async throws {
+            try await writer.write(part)
+        }
+
+        /// Writes a piece of a body, then waits until the event loop has taken it: the writer
+        /// waits for a connection whose socket is full only once the event loop has seen it fill,
+        /// and on a busy loop a task would otherwise queue piece after piece before that (six
+        /// clients pulling at once took serve from 50 to 105–230 MiB). At most one piece per
+        /// connection, and the socket's high-water mark, wait in memory.
+        func writePiece(_ piece: ByteBuffer) async throws {
+            try await writer.write(.body(.byteBuffer(piece)))
+            try await loop.submit {}.get()
+        }
+    }
+    private typealias Writer = Outbound
 
     /// Thrown to close a connection whose answer was cut off.
     private struct CutOff: Error {}
@@ -239,7 +258,7 @@ public final class RegistryServer: Sendable {
                 let from = max(start, chunkStart), to = min(end + 1, position)
                 guard from < to else { continue }
                 let piece = chunk[Int(from - chunkStart)..<Int(to - chunkStart)]
-                try await out.write(.body(.byteBuffer(ByteBuffer(bytes: piece))))
+                try await out.writePiece(ByteBuffer(bytes: piece))
                 sent += Int64(piece.count)
             }
         } catch {
