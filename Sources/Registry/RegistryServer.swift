@@ -154,7 +154,11 @@ public final class RegistryServer: Sendable {
             return
         }
         if path == "/v2/_catalog" {
-            try await send(200, body: encode(["repositories": content.repositories]), type: "application/json", request, out)
+            guard let (names, link) = Self.page(content.repositories, uri: request.uri) else {
+                try await error(400, "PAGINATION_NUMBER_INVALID", "n must be a whole number", request, out)
+                return
+            }
+            try await send(200, body: encode(["repositories": names]), type: "application/json", headers: link, request, out)
             return
         }
         guard path.hasPrefix("/v2/") else {
@@ -168,11 +172,15 @@ public final class RegistryServer: Sendable {
                 try await error(404, "NAME_UNKNOWN", "repository \(repository) is not in this bundle", request, out)
                 return
             }
+            guard let (names, link) = Self.page(tags, uri: request.uri) else {
+                try await error(400, "PAGINATION_NUMBER_INVALID", "n must be a whole number", request, out)
+                return
+            }
             struct TagList: Encodable {
                 let name: String
                 let tags: [String]
             }
-            try await send(200, body: encode(TagList(name: repository, tags: tags)), type: "application/json", request, out)
+            try await send(200, body: encode(TagList(name: repository, tags: names)), type: "application/json", headers: link, request, out)
             return
         }
         if let split = rest.range(of: "/referrers/", options: .backwards) {
@@ -270,6 +278,30 @@ public final class RegistryServer: Sendable {
     }
 
     /// `bytes=FIRST-[LAST]` or `bytes=-SUFFIX` within `size`; nil when it cannot be satisfied.
+    /// One page of a list the way the distribution API pages `_catalog` and tag lists: the names
+    /// sorted, those after `last`, at most `n` of them (all without `n`), and a `Link` header to
+    /// the next page when more follow. Nil when `n` is not a whole number.
+    static func page(_ all: [String], uri: String) -> ([String], HTTPHeaders)? {
+        let components = URLComponents(string: uri)
+        let query = components?.queryItems ?? []
+        var names = all.sorted()
+        if let last = query.first(where: { $0.name == "last" })?.value {
+            names = names.filter { $0 > last }
+        }
+        var headers = HTTPHeaders()
+        guard let text = query.first(where: { $0.name == "n" })?.value else { return (names, headers) }
+        guard let n = Int(text), n >= 0 else { return nil }
+        if n == 0 { return ([], headers) }  // asks for nothing: no next page to follow
+        if names.count > n {
+            names = Array(names.prefix(n))
+            var next = URLComponents()
+            next.path = components?.path ?? uri
+            next.queryItems = [URLQueryItem(name: "n", value: String(n)), URLQueryItem(name: "last", value: names.last)]
+            headers.add(name: "Link", value: "<\(next.string ?? next.path)>; rel=\"next\"")
+        }
+        return (names, headers)
+    }
+
     static func byteRange(_ header: String, size: Int64) -> (Int64, Int64)? {
         guard header.hasPrefix("bytes="), !header.contains(","), size > 0 else { return nil }
         let spec = header.dropFirst("bytes=".count).split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)

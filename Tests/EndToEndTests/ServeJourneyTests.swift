@@ -59,6 +59,11 @@ struct ServeJourneyTests {
         #expect(answers["ping"] as? [String] == ["200", "registry/2.0"])
         #expect(answers["catalog"] as? [String] == ["mirror/charts/platform", "mirror/team/app", "mirror/team/multi", "mirror/team/worker"])
         #expect(answers["tags"] as? [String] == ["1.4.2"])
+        // Paged two at a time by following the Link headers: the same names, in two pages.
+        let pages = answers["catalogPages"] as? [Any]
+        #expect(pages?.first as? Int == 2 && pages?.last as? [String] == answers["catalog"] as? [String], "\(pages ?? [])")
+        #expect(answers["tagsAfterLast"] as? [String] == [])
+        #expect(answers["badPage"] as? String == "400 PAGINATION_NUMBER_INVALID")
         #expect(answers["manifest"] as? String == "digest matches")
         #expect(answers["head"] as? String == "200, same length, no body")
         #expect(answers["blob"] as? String == "digest matches")
@@ -235,6 +240,16 @@ struct ServeJourneyTests {
             out["ping"] = [str(status), response.getheader("Docker-Distribution-API-Version")]
             out["catalog"] = json.loads(call("GET", "/v2/_catalog")[2])["repositories"]
             out["tags"] = json.loads(call("GET", "/v2/mirror/team/app/tags/list")[2])["tags"]
+            pages, names, path = 0, [], "/v2/_catalog?n=2"
+            while path and pages < 20:
+                status, response, body = call("GET", path)
+                names += json.loads(body)["repositories"]
+                pages += 1
+                link = response.getheader("Link")
+                path = link[link.index("<") + 1:link.index(">")] if link else None
+            out["catalogPages"] = [pages, names]
+            out["tagsAfterLast"] = json.loads(call("GET", "/v2/mirror/team/app/tags/list?last=1.4.2")[2])["tags"]
+            out["badPage"] = code(call("GET", "/v2/_catalog?n=two"))
             status, response, manifest = call("GET", "/v2/mirror/team/app/manifests/1.4.2", {"Accept": "application/vnd.oci.image.manifest.v1+json"})
             digest = response.getheader("Docker-Content-Digest")
             out["manifest"] = "digest matches" if digest == "sha256:" + hashlib.sha256(manifest).hexdigest() else "differs"
