@@ -34,6 +34,8 @@ struct ServeCommand: AsyncParsableCommand {
     var advertise: String?
     @Option(name: .long, help: ArgumentHelp("Serve HTTPS with this certificate (PEM, chain allowed).", valueName: "PEM")) var tlsCert: String?
     @Option(name: .long, help: ArgumentHelp("The certificate's private key (PEM).", valueName: "PEM")) var tlsKey: String?
+    @Option(name: .long, help: ArgumentHelp("Close a connection that sends and receives nothing for this long.", valueName: "SECONDS"))
+    var idleTimeout = 300
     @Flag(name: .shortAndLong, help: "Do not log requests.") var quiet = false
     @OptionGroup var outputOptions: OutputOptions
 
@@ -53,6 +55,7 @@ struct ServeCommand: AsyncParsableCommand {
         default: throw AirlockFailure(message: "give --tls-cert and --tls-key together", status: .usage)
         }
         if let advertise { _ = try Self.address(advertise, option: "--advertise") }
+        guard idleTimeout > 0 else { throw AirlockFailure(message: "--idle-timeout takes a number of seconds above 0 (got \(idleTimeout))", status: .usage) }
         if configDir != nil && advertise == nil && ["0.0.0.0", "::"].contains(host) {
             throw AirlockFailure(message: "--config-dir needs --advertise HOST:PORT, the address nodes reach this server at (it listens on \(listen))", status: .usage)
         }
@@ -82,7 +85,7 @@ struct ServeCommand: AsyncParsableCommand {
     private func listenAndServe(_ content: ServedBundle, host: String, port: Int, tls: RegistryServer.TLSFiles?) async throws {
         let output = outputOptions.output
         let quiet = quiet
-        let server = try await RegistryServer(host: host, port: port, tls: tls, content: content) { request in
+        let server = try await RegistryServer(host: host, port: port, tls: tls, idleSeconds: idleTimeout, content: content) { request in
             if !quiet { Self.log(request, output: output) }
         }
         let address = "\(host.contains(":") ? "[\(host)]" : host):\(server.port)"

@@ -27,7 +27,9 @@ public final class RegistryServer: Sendable {
     private let log: @Sendable (ServedRequest) -> Void
 
     /// Binds `host:port`; ``run()`` then serves until its task is cancelled.
-    public init(host: String, port: Int, tls: TLSFiles?, content: any ServedContent,
+    /// - Parameter idleSeconds: a connection that neither receives nor sends anything this long is
+    ///   closed (a client that connects and says nothing, or stops reading a blob).
+    public init(host: String, port: Int, tls: TLSFiles?, idleSeconds: Int = 300, content: any ServedContent,
                 log: @escaping @Sendable (ServedRequest) -> Void) async throws {
         let context: NIOSSLContext?
         if let tls {
@@ -50,6 +52,7 @@ public final class RegistryServer: Sendable {
                 .bind(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         if let context { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context)) }
+                        try channel.pipeline.syncOperations.addHandlers(IdleStateHandler(allTimeout: .seconds(Int64(idleSeconds))), CloseWhenIdle())
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                         let connection = try Connection(wrappingChannelSynchronously: channel)
                         accepted.adopt(connection)
@@ -388,6 +391,19 @@ final class AcceptedConnections: @unchecked Sendable {
         lock.withLock {
             defer { open.removeAll() }
             return Array(open.values)
+        }
+    }
+}
+
+/// Closes a connection once ``IdleStateHandler`` finds it idle.
+private final class CloseWhenIdle: ChannelInboundHandler, Sendable {
+    typealias InboundIn = NIOAny
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event as? IdleStateHandler.IdleStateEvent == .all {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
         }
     }
 }

@@ -179,6 +179,7 @@ struct ServeJourneyTests {
             ([packed.bundle, "--key", "signer.pub", "--tls-cert", "signer.pub"], 2, "give --tls-cert and --tls-key together"),
             ([packed.bundle, "--key", "signer.pub", "--tls-cert", "signer.pub", "--tls-key", "signer.key"], 2, "cannot serve TLS with certificate signer.pub"),
             (["nothing-here.tar.zst", "--key", "signer.pub"], 2, "nothing-here.tar.zst does not exist"),
+            ([packed.bundle, "--key", "signer.pub", "--idle-timeout", "0"], 2, "--idle-timeout takes a number of seconds above 0"),
         ]
         for (arguments, status, message) in cases {
             let result = try Harness.airlock(["serve"] + arguments + ["--listen", "127.0.0.1:\(port)"], in: dir)
@@ -196,6 +197,37 @@ struct ServeJourneyTests {
         let second = try Harness.airlock(["serve", packed.bundle, "--key", "signer.pub", "--listen", "127.0.0.1:\(first.port)"], in: dir)
         #expect(second.status == 3 && second.stderr.contains("cannot listen on 127.0.0.1:\(first.port)"), "\(second.stderr)")
         #expect(first.stop() == 0, "\(first.stderr.suffix(3000))")
+    }
+
+    /// A client that connects and says nothing, and one that goes quiet after an answer, are
+    /// disconnected after --idle-timeout; the server goes on answering others.
+    @Test func quietConnectionsAreClosedAfterTheIdleTimeout() throws {
+        let packed = try PackedExample.make()
+        defer { packed.remove() }
+        let serve = try ServeProcess([packed.bundle, "--key", "signer.pub", "--idle-timeout", "1"], in: packed.example)
+        let result = try Harness.run(["python3", "-c", """
+            import json, socket, sys
+            port = int(sys.argv[1])
+            def connect():
+                connection = socket.create_connection(("127.0.0.1", port))
+                connection.settimeout(60)  # far beyond the idle timeout: a hang fails here
+                return connection
+            silent = connect()
+            talker = connect()
+            talker.sendall(b"GET /v2/ HTTP/1.1\\r\\nHost: registry\\r\\n\\r\\n")
+            answer = b""
+            while not answer.endswith(b"{}"):
+                answer += talker.recv(4096)
+            out = {"silent": silent.recv(1) == b"", "answered": answer.startswith(b"HTTP/1.1 200"), "then": talker.recv(1) == b""}
+            late = connect()
+            late.sendall(b"GET /v2/ HTTP/1.1\\r\\nHost: registry\\r\\nConnection: close\\r\\n\\r\\n")
+            out["later"] = late.recv(12) == b"HTTP/1.1 200"
+            print(json.dumps(out))
+            """, "\(serve.port)"])
+        #expect(serve.stop() == 0, "\(serve.stderr.suffix(2000))")
+        try #require(result.status == 0, "\(result.stderr)")
+        let out = try #require(try JSONSerialization.jsonObject(with: result.data) as? [String: Bool])
+        #expect(out == ["silent": true, "answered": true, "then": true, "later": true], "\(out)")
     }
 
     @Test func stoppedWhileAcceptingItStillExitsCleanly() throws {
