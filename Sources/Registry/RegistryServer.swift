@@ -141,12 +141,11 @@ public final class RegistryServer: Sendable {
             try await loop.submit {}.get()
         }
     }
-    private typealias Writer = Outbound
 
     /// Thrown to close a connection whose answer was cut off.
     private struct CutOff: Error {}
 
-    private func answer(_ request: HTTPRequestHead, _ out: Writer) async throws {
+    private func answer(_ request: HTTPRequestHead, _ out: Outbound) async throws {
         let path = Self.path(of: request)
         guard request.method == .GET || request.method == .HEAD else {
             try await error(405, "UNSUPPORTED", "airlock serve is read-only: push with airlock push into a registry instead", request, out)
@@ -235,7 +234,7 @@ public final class RegistryServer: Sendable {
         try await error(404, "NOT_FOUND", "not a registry path", request, out)
     }
 
-    private func sendBlob(_ repository: String, digest: String, size: Int64, body: Bool, _ request: HTTPRequestHead, _ out: Writer) async throws {
+    private func sendBlob(_ repository: String, digest: String, size: Int64, body: Bool, _ request: HTTPRequestHead, _ out: Outbound) async throws {
         var headers = HTTPHeaders()
         headers.add(name: "Docker-Content-Digest", value: digest)
         headers.add(name: "Accept-Ranges", value: "bytes")
@@ -320,7 +319,7 @@ public final class RegistryServer: Sendable {
     }
 
     private func send(_ status: Int, body bytes: [UInt8], type: String, headers extra: HTTPHeaders = HTTPHeaders(),
-                      _ request: HTTPRequestHead, _ out: Writer) async throws {
+                      _ request: HTTPRequestHead, _ out: Outbound) async throws {
         var headers = extra
         headers.add(name: "Docker-Distribution-API-Version", value: "registry/2.0")
         try await writeHead(status, type: type, length: Int64(bytes.count), headers: headers, request, out)
@@ -333,7 +332,7 @@ public final class RegistryServer: Sendable {
     /// The status line and headers, with the body's type and length, and `Connection: close` when
     /// the client asked for it.
     private func writeHead(_ status: Int, type: String, length: Int64, headers extra: HTTPHeaders, _ request: HTTPRequestHead,
-                           _ out: Writer) async throws {
+                           _ out: Outbound) async throws {
         var headers = extra
         headers.add(name: "Content-Type", value: type)
         headers.add(name: "Content-Length", value: "\(length)")
@@ -341,7 +340,7 @@ public final class RegistryServer: Sendable {
         try await out.write(.head(HTTPResponseHead(version: request.version, status: .init(statusCode: status), headers: headers)))
     }
 
-    private func error(_ status: Int, _ code: String, _ message: String, _ request: HTTPRequestHead, _ out: Writer) async throws {
+    private func error(_ status: Int, _ code: String, _ message: String, _ request: HTTPRequestHead, _ out: Outbound) async throws {
         struct Errors: Encodable {
             struct Entry: Encodable {
                 let code: String
