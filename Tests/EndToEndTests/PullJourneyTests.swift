@@ -311,9 +311,7 @@ struct PullJourneyTests {
             #expect(pack.stderr.contains("sent more than the") && pack.stderr.contains("bytes its descriptor declares"), "\(pack.stderr)")
             #expect(!FileManager.default.fileExists(atPath: "\(root)/padded-1.tar.zst"))
         }
-        let counts = try Harness.run(["python3", "-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())",
-                                      "http://\(host)/counts"])
-        let gets = try #require(try JSONSerialization.jsonObject(with: Data(counts.stdout.utf8)) as? [String: Int])
+        let gets = try #require(try standInRecord("http://\(host)/counts") as? [String: Int])
         #expect(!gets.isEmpty && gets.values.allSatisfy { $0 <= 2 }, "each blob is asked for once per pack: \(gets)")
     }
 
@@ -340,15 +338,20 @@ struct PullJourneyTests {
             let verify = try Harness.airlock(["verify", "redirected-1.tar.zst", "--allow-unsigned"], in: root)
             #expect(verify.status == 0, "\(extra): \(verify.stderr)")
         }
-        let log = try Harness.run(["python3", "-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())",
-                                   "http://\(host)/storage-log"])
-        let gets = try #require(try JSONSerialization.jsonObject(with: Data(log.stdout.utf8)) as? [[String: Any]])
+        let gets = try #require(try standInRecord("http://\(host)/storage-log") as? [[String: Any]])
         let fetched = Set(gets.compactMap { $0["digest"] as? String })
         let blobs = try FileManager.default.contentsOfDirectory(atPath: "\(example)/build/oci/blobs/sha256")
         let big = blobs.filter { ((try? FileManager.default.attributesOfItem(atPath: "\(example)/build/oci/blobs/sha256/\($0)")[.size] as? Int) ?? 0) > 1 << 20 }
         #expect(!big.isEmpty && big.allSatisfy { fetched.contains("sha256:\($0)") }, "every big layer came from storage: \(fetched)")
         #expect(fetched.count > big.count, "small blobs came from storage too: \(fetched)")
         #expect(gets.allSatisfy { $0["authorization"] as? Bool == false }, "credentials went to storage: \(gets)")
+    }
+
+    /// What a stand-in registry recorded (a JSON document at `url`).
+    private func standInRecord(_ url: String) throws -> Any {
+        let answer = try Harness.run(["python3", "-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())", url])
+        try #require(answer.status == 0, "\(url): \(answer.stderr)")
+        return try JSONSerialization.jsonObject(with: Data(answer.stdout.utf8))
     }
 }
 
