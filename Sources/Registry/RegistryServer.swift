@@ -279,7 +279,6 @@ public final class RegistryServer: Sendable {
         record(request, status, sent, nil)
     }
 
-    /// `bytes=FIRST-[LAST]` or `bytes=-SUFFIX` within `size`; nil when it cannot be satisfied.
     /// One page of a list the way the distribution API pages `_catalog` and tag lists: the names
     /// sorted, those after `last`, at most `n` of them (all without `n`), and a `Link` header to
     /// the next page when more follow. Nil when `n` is not a whole number.
@@ -304,6 +303,7 @@ public final class RegistryServer: Sendable {
         return (names, headers)
     }
 
+    /// `bytes=FIRST-[LAST]` or `bytes=-SUFFIX` within `size`; nil when it cannot be satisfied.
     static func byteRange(_ header: String, size: Int64) -> (Int64, Int64)? {
         guard header.hasPrefix("bytes="), !header.contains(","), size > 0 else { return nil }
         let spec = header.dropFirst("bytes=".count).split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
