@@ -49,8 +49,7 @@ enum BlobConnection {
                     if secure, let tls {
                         try pipeline.addHandler(NIOSSLClientHandler(context: tls, serverHostname: literal ? nil : host))
                     }
-                    try pipeline.addHandler(IdleStateHandler(readTimeout: readTimeout))
-                    try pipeline.addHandler(ReadTimeoutHandler())
+                    try pipeline.addHandlers(IdleStateHandler(readTimeout: readTimeout), CloseWhenIdle(on: .read))
                     try pipeline.addHTTPClientHandlers()
                     return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
                         wrappingChannelSynchronously: channel,
@@ -81,24 +80,6 @@ enum BlobConnection {
                 }
             }
             return try await body(answer)
-        }
-    }
-}
-
-/// Turns the idle handler's read timeout into an error the response stream throws.
-private final class ReadTimeoutHandler: ChannelInboundHandler, Sendable {
-    typealias InboundIn = NIOAny
-
-    struct ReadTimeout: Error, CustomStringConvertible {
-        var description: String { "read timeout" }
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
-            context.fireErrorCaught(ReadTimeout())
-            context.close(promise: nil)
-        } else {
-            context.fireUserInboundEventTriggered(event)
         }
     }
 }

@@ -5,9 +5,9 @@ import NIOPosix
 import NIOSSL
 
 /// A read-only registry (the pull half of the distribution API, as docker-registry answers it):
-/// `GET`/`HEAD` of `/v2/`, manifests by tag or digest, blobs (with `Range`), tag lists, the
-/// catalog, and the OCI 1.1 referrers API. Anything else gets 405 `UNSUPPORTED`. No authentication: it serves what the signed
-/// bundle holds, to the network it listens on.
+/// `GET`/`HEAD` of `/v2/`, manifests by tag or digest, blobs (with `Range`), tag lists and the
+/// catalog (paged), and the OCI 1.1 referrers API. Anything else gets 405 `UNSUPPORTED`. No
+/// authentication: it serves what the signed bundle holds, to the network it listens on.
 public final class RegistryServer: Sendable {
     public struct TLSFiles: Sendable {
         public let certificate: String
@@ -52,7 +52,7 @@ public final class RegistryServer: Sendable {
                 .bind(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         if let context { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context)) }
-                        try channel.pipeline.syncOperations.addHandlers(IdleStateHandler(allTimeout: .seconds(Int64(idleSeconds))), CloseWhenIdle())
+                        try channel.pipeline.syncOperations.addHandlers(IdleStateHandler(allTimeout: .seconds(Int64(idleSeconds))), CloseWhenIdle(on: .all))
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                         let connection = try Connection(wrappingChannelSynchronously: channel)
                         accepted.adopt(connection)
@@ -390,19 +390,6 @@ final class AcceptedConnections: @unchecked Sendable {
         lock.withLock {
             defer { open.removeAll() }
             return Array(open.values)
-        }
-    }
-}
-
-/// Closes a connection once ``IdleStateHandler`` finds it idle.
-private final class CloseWhenIdle: ChannelInboundHandler, Sendable {
-    typealias InboundIn = NIOAny
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event as? IdleStateHandler.IdleStateEvent == .all {
-            context.close(promise: nil)
-        } else {
-            context.fireUserInboundEventTriggered(event)
         }
     }
 }
