@@ -156,10 +156,7 @@ public final class RegistryServer: Sendable {
             return
         }
         if path == "/v2/_catalog" {
-            guard let (names, link) = Self.page(content.repositories, uri: request.uri) else {
-                try await error(400, "PAGINATION_NUMBER_INVALID", "n must be a whole number", request, out)
-                return
-            }
+            guard let (names, link) = try await page(content.repositories, request, out) else { return }
             try await send(200, body: encode(["repositories": names]), type: "application/json", headers: link, request, out)
             return
         }
@@ -174,10 +171,7 @@ public final class RegistryServer: Sendable {
                 try await error(404, "NAME_UNKNOWN", "repository \(repository) is not in this bundle", request, out)
                 return
             }
-            guard let (names, link) = Self.page(tags, uri: request.uri) else {
-                try await error(400, "PAGINATION_NUMBER_INVALID", "n must be a whole number", request, out)
-                return
-            }
+            guard let (names, link) = try await page(tags, request, out) else { return }
             struct TagList: Encodable {
                 let name: String
                 let tags: [String]
@@ -277,6 +271,15 @@ public final class RegistryServer: Sendable {
         }
         try await out.write(.end(nil))
         record(request, status, sent, nil)
+    }
+
+    /// ``page(_:uri:)`` for `request`; nil once it has answered 400 for an `n` that is not a whole number.
+    private func page(_ all: [String], _ request: HTTPRequestHead, _ out: Outbound) async throws -> ([String], HTTPHeaders)? {
+        guard let page = Self.page(all, uri: request.uri) else {
+            try await error(400, "PAGINATION_NUMBER_INVALID", "n must be a whole number", request, out)
+            return nil
+        }
+        return page
     }
 
     /// One page of a list the way the distribution API pages `_catalog` and tag lists: the names
