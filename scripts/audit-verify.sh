@@ -4,9 +4,11 @@
 set -euo pipefail
 BUNDLE=$1 PUB=$2
 WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
+# A split bundle (BUNDLE.part001, BUNDLE.part002, ...) is its parts, concatenated in order.
+bundle_bytes() { if [ -e "$BUNDLE" ]; then cat "$BUNDLE"; else cat "$BUNDLE".part[0-9][0-9][0-9]; fi; }
 
 # 1. The signed statement is the bundle's first entry.
-tar --zstd -xf "$BUNDLE" -C "$WORK" statement.intoto.json
+bundle_bytes | tar --zstd -xf - -C "$WORK" statement.intoto.json
 
 # 2. Rebuild the DSSE pre-authentication encoding, split out the signatures, list the subjects.
 python3 - "$WORK" <<'PY'
@@ -37,7 +39,7 @@ done
 
 # 4. Unpack everything and check each entry against its signed digest.
 mkdir "$WORK/x"
-zstd -dc "$BUNDLE" | tar -x -C "$WORK/x"
+bundle_bytes | zstd -dc | tar -x -C "$WORK/x"
 (cd "$WORK/x" && sha256sum --check --strict --quiet "$WORK/SHA256SUMS") || { echo "FAILED: an entry does not match its signed digest" >&2; exit 1; }
 
 # 5. Nothing unlisted: the bundle holds exactly the signed entries.

@@ -12,6 +12,9 @@ struct PackCommand: AsyncParsableCommand {
             Writes NAME-VERSION.tar.zst (or -o FILE) and its detached envelope FILE.intoto.json. Without --key the
             bundle is unsigned: verify refuses it unless told --allow-unsigned, and `airlock sign` can sign it later.
             The time recorded is metadata.created, else SOURCE_DATE_EPOCH, else now.
+            With --split-size the bundle is written as parts FILE.part001, FILE.part002, … of that size (the last \
+            smaller), whose concatenation is the bundle; every command reads them in place (name FILE or any part), and \
+            the detached envelope signs each part's sha256, so a gate can check one disc at a time.
             """)
 
     @Option(name: .shortAndLong, help: "The bundle spec.")
@@ -32,6 +35,9 @@ struct PackCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Do not keep pulled blobs in the cache: they go straight into the bundle, written to disk once (half the writes and disk space); the next pack pulls them again. Blobs already cached are still used.")
     var noCache = false
 
+    @Option(name: .long, help: ArgumentHelp("Write the bundle as parts of at most this size, for media such as DVDs: 4G and 4480MiB count in 1024s, 4.7GB in 1000s; rounded down to whole 4 KiB pages, at least 64KiB.", valueName: "SIZE"))
+    var splitSize: ByteSize?
+
     @Option(name: .long, help: "zstd level for compressible entries (1-19); already-compressed layers are stored as they are.")
     var level: Int32 = 3
 
@@ -50,6 +56,9 @@ struct PackCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...19).contains(level) else { throw ValidationError("--level must be between 1 and 19") }
+        if let splitSize, splitSize.bytes < Packer.minimumPartSize {
+            throw ValidationError("--split-size must be at least 64KiB (got \(splitSize.bytes) bytes)")
+        }
     }
 
     struct Result: Encodable {
@@ -57,6 +66,10 @@ struct PackCommand: AsyncParsableCommand {
         let detached: String
         let size: Int64
         let sha256: String
+        /// The files of a split bundle, in order.
+        let parts: [Part]?
+        /// Files an earlier bundle of the same name left that were removed.
+        let removed: [String]
         let signed: Bool
         let signerKeyIDs: [String]
         let entries: Int
@@ -67,6 +80,12 @@ struct PackCommand: AsyncParsableCommand {
         let warnings: [String]
         /// Blobs pulled from registries (and how many were already cached), when any were.
         let pulled: PackProgress.PullSummary?
+
+        struct Part: Encodable {
+            let path: String
+            let size: Int64
+            let sha256: String
+        }
     }
 
     func run() async throws {
@@ -78,6 +97,7 @@ struct PackCommand: AsyncParsableCommand {
         options.platforms = try platform.map { try Platform(parsing: $0) }
         options.strict = strict
         options.keepPulledBlobs = !noCache
+        options.partSize = splitSize?.bytes
         let progress = PackProgress(quiet: quiet, output: outputOptions.output)
         let warnings = WarningLog(printing: outputOptions.output == .text)
         let packer = Packer(options: options) { event in
@@ -94,13 +114,19 @@ struct PackCommand: AsyncParsableCommand {
         }
         let predicate = result.statement.predicate
         let output = Result(bundle: result.bundlePath, detached: result.detachedPath, size: result.size, sha256: result.sha256,
-                            signed: !result.signerKeyIDs.isEmpty, signerKeyIDs: result.signerKeyIDs,
+                            parts: result.parts.isEmpty ? nil : result.parts.map { .init(path: $0.path, size: $0.size, sha256: $0.sha256) },
+                            removed: result.removed, signed: !result.signerKeyIDs.isEmpty, signerKeyIDs: result.signerKeyIDs,
                             entries: result.statement.subject.count + 1, images: predicate.images, charts: predicate.charts,
                             endpoints: predicate.endpoints, files: predicate.files, warnings: warnings.all,
                             pulled: progress.pull)
         try outputOptions.emit(output) {
             var text = "packed \(result.bundlePath) (\(formatBytes(result.size)), \(output.entries) entries)\n"
             text += "sha256 \(result.sha256)\n"
+            if !result.parts.isEmpty {
+                text += "in \(result.parts.count) parts:\n"
+                text += result.parts.map { "  \($0.path) \(formatBytes($0.size)) sha256 \($0.sha256)\n" }.joined()
+            }
+            text += result.removed.map { "removed \($0), left by an earlier bundle of the same name\n" }.joined()
             text += "detached envelope \(result.detachedPath)\n"
             if let pulled = output.pulled {
                 text += "pulled \(pulled.blobs) blobs (\(formatBytes(pulled.bytes))) in \(String(format: "%.1f", pulled.seconds)) s, \(pulled.cached) already cached\n"

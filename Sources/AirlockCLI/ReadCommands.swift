@@ -28,9 +28,9 @@ struct VerifyCommand: ParsableCommand {
             the bundle.
             """)
 
-    @Argument(help: "The bundle.") var bundle: String
+    @Argument(help: "The bundle (a split bundle: its name, or one part's with --detached).") var bundle: String
     @OptionGroup var trust: TrustOptions
-    @Flag(name: .long, help: "Check the file against its signed detached envelope instead of checking every entry.") var detached = false
+    @Flag(name: .long, help: "Check the file (or each part, or the one part named) against its signed detached envelope instead of checking every entry.") var detached = false
     @Option(name: .long, help: ArgumentHelp("The detached envelope (default: BUNDLE.intoto.json); implies --detached.", valueName: "FILE"))
     var envelope: String?
     @OptionGroup var outputOptions: OutputOptions
@@ -53,7 +53,12 @@ struct VerifyCommand: ParsableCommand {
         var text = "verified \(bundle) against its detached envelope \(report.envelope): \(report.name ?? "?") \(report.version ?? "?"), created \(report.created ?? "?")\n"
         if report.unsigned { text += "WARNING: the envelope is UNSIGNED; accepted only because of --allow-unsigned\n" }
         text += report.signatures.map { "signature by key \($0.keyID): \($0.status)\n" }.joined()
-        text += "sha256 \(sha256), \(formatBytes(size)) — the file as signed\(report.signedName.map { $0 == URL(fileURLWithPath: bundle).lastPathComponent ? "" : " (signed as \($0))" } ?? "")\n"
+        if let parts = report.parts {
+            text += parts.map { "\($0.path): sha256 \($0.sha256 ?? "?"), \(formatBytes($0.size ?? 0)) — the part as signed\n" }.joined()
+            if report.onlyPart != nil { text += "only this part was checked; name the bundle (without .partNNN) to check every part\n" }
+        } else {
+            text += "sha256 \(sha256), \(formatBytes(size)) — the file as signed\(report.signedName.map { $0 == URL(fileURLWithPath: bundle).lastPathComponent ? "" : " (signed as \($0))" } ?? "")\n"
+        }
         text += "the entries were not opened: airlock verify without --detached checks each of them\n"
         print(text, terminator: "")
     }

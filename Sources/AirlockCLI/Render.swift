@@ -60,6 +60,9 @@ func renderInspect(_ report: InspectReport) -> String {
     text += "bundle \(report.name) \(report.version), created \(report.created)\n"
     text += "format v\(report.formatVersion), made by airlock \(report.toolVersion)\n"
     text += "\(report.entries) entries, \(formatBytes(report.bytes)) of content in \(formatBytes(report.fileSize))\n"
+    if let parts = report.parts {
+        text += "split into \(parts.count) parts: " + parts.map { "\($0.path) (\(formatBytes($0.size)))" }.joined(separator: ", ") + "\n"
+    }
     text += report.signerKeyIDs.isEmpty ? "signatures: none (unsigned)\n"
         : "signatures claimed by key(s): \(report.signerKeyIDs.joined(separator: ", "))\n"
     return text + renderContents(images: report.images, charts: report.charts, endpoints: report.endpoints, files: report.files)
@@ -73,7 +76,8 @@ func renderVerified(_ report: VerificationReport) -> String {
     for signature in report.signatures {
         text += "signature by key \(signature.keyID): \(signature.status)\n"
     }
-    text += "\(report.entries + 1) entries, \(formatBytes(report.bytes)), every digest checked\n"
+    text += "\(report.entries + 1) entries, \(formatBytes(report.bytes)), every digest checked"
+        + (report.parts.map { ", read from \($0) parts\n" } ?? "\n")
     return text + renderContents(images: report.images, charts: report.charts, endpoints: report.endpoints, files: report.files)
 }
 

@@ -17,17 +17,25 @@ public struct InspectReport: Sendable, Codable {
     public var entries: Int
     public var bytes: Int64
     public var fileSize: Int64
+    /// The files of a split bundle, in order (nil when it is one file).
+    public var parts: [Part]?
     public var images: [BundlePredicate.Image]
     public var charts: [BundlePredicate.Chart]
     public var endpoints: [BundlePredicate.Endpoint]
     public var files: [BundlePredicate.File]
+
+    /// One file of a split bundle.
+    public struct Part: Sendable, Codable {
+        public var path: String
+        public var size: Int64
+    }
 }
 
 public enum Inspector {
     /// Reads the statement from the bundle's first entry, decompressing nothing beyond it.
     public static func inspect(path: String) throws -> InspectReport {
-        let file = try FileDescriptor.openForReading(path)
-        let reader = try TarReader(path: path, input: .zstdTar)
+        let file = try BundleFile.open(path)
+        let reader = try TarReader(file: file, input: .zstdTar)
         defer { reader.close() }
         guard let first = try reader.next(), first.path == BundleFormat.statementPath, first.kind == .regular,
               first.size <= BundleFormat.statementLimit else {
@@ -47,7 +55,8 @@ public enum Inspector {
             bundle: path, formatVersion: predicate.formatVersion, predicateType: statement.predicateType, name: predicate.name,
             version: predicate.version, created: predicate.created, toolVersion: predicate.tool.version,
             signerKeyIDs: envelope.signatures.map(\.keyid), entries: statement.subject.count + 1,
-            bytes: statement.subject.reduce(0) { $0 + ($1.annotations?.size ?? 0) }, fileSize: try file.size(),
+            bytes: statement.subject.reduce(0) { $0 + ($1.annotations?.size ?? 0) }, fileSize: file.size,
+            parts: file.isSplit ? file.parts.map { .init(path: $0.path, size: $0.size) } : nil,
             images: predicate.images, charts: predicate.charts, endpoints: predicate.endpoints, files: predicate.files)
     }
 }

@@ -35,6 +35,8 @@ public struct Packer: Sendable {
         /// Whether blobs pulled from registries stay in the cache for later packs (`--no-cache`
         /// turns it off: they then go straight into the bundle, written to disk once).
         public var keepPulledBlobs = true
+        /// `--split-size`: write the bundle as parts of this many bytes (`NAME.part001`, …).
+        public var partSize: Int64?
 
         public init(specPath: String, output: String?, keys: [PrivateKey], cacheRoot: String, now: Int64) {
             self.specPath = specPath
@@ -50,12 +52,19 @@ public struct Packer: Sendable {
         public let detachedPath: String
         public let size: Int64
         public let sha256: String
+        /// The files of a split bundle, in order (empty when it is one file).
+        public let parts: [BundleWriter.Summary.Part]
+        /// Files of an earlier bundle of the same name that were removed (stale parts).
+        public let removed: [String]
         public let statement: Statement
         public let signerKeyIDs: [String]
     }
 
     public let options: Options
     public let progress: @Sendable (PackEvent) -> Void
+
+    /// The smallest `partSize` a bundle is split into.
+    public static let minimumPartSize = BundleWriter.minimumPartSize
 
     public init(options: Options, progress: @escaping @Sendable (PackEvent) -> Void = { _ in }) {
         self.options = options
@@ -130,11 +139,12 @@ public struct Packer: Sendable {
         do {
             try writeDetachedEnvelope(statement: statement, bundle: summary, keys: options.keys, to: detached)
         } catch {
-            unlink(output)
+            for file in summary.files { unlink(file) }
             throw error
         }
         progress(.wrote(path: output))
         return Result(bundlePath: output, detachedPath: detached, size: summary.size, sha256: summary.sha256,
+                      parts: summary.parts, removed: summary.removed,
                       statement: statement, signerKeyIDs: options.keys.map(\.publicKey.keyID))
     }
 
@@ -262,7 +272,8 @@ public struct Packer: Sendable {
 
     private func write(envelope: DSSEEnvelope, entries: [PlannedEntry], store: ContentStore, to output: String,
                        created: Int64, pulls: Pulls) throws -> BundleWriter.Summary {
-        let writer = try BundleWriter(destination: output, modificationTime: created, level: options.compressionLevel)
+        let writer = try BundleWriter(destination: output, modificationTime: created, level: options.compressionLevel,
+                                      partSize: options.partSize)
         do {
             let envelopeBytes = try encodeEnvelope(envelope)
             try writer.addEntry(path: BundleFormat.statementPath, size: Int64(envelopeBytes.count), compression: .compress) { sink in
@@ -333,7 +344,16 @@ private func readInPlace(_ path: String, entry: Packer.PlannedEntry, _ body: (Un
 func writeDetachedEnvelope(statement: Statement, bundle: BundleWriter.Summary, keys: [PrivateKey], to path: String) throws {
     var detached = statement
     let name = URL(fileURLWithPath: bundle.path).lastPathComponent
-    detached.subject.insert(Statement.Subject(name: name, sha256: bundle.sha256, size: bundle.size), at: 0)
+    var files = [Statement.Subject(name: name, sha256: bundle.sha256, size: bundle.size)]
+    var offset: Int64 = 0
+    for (number, part) in bundle.parts.enumerated() {
+        files[0].annotations?.parts = bundle.parts.count
+        var subject = Statement.Subject(name: URL(fileURLWithPath: part.path).lastPathComponent, sha256: part.sha256, size: nil)
+        subject.annotations = .init(size: part.size, parts: bundle.parts.count, part: number + 1, offset: offset)
+        files.append(subject)
+        offset += part.size
+    }
+    detached.subject.insert(contentsOf: files, at: 0)
     var envelope = DSSEEnvelope(payload: try detached.encoded())
     for key in keys { try envelope.sign(with: key) }
     try writeAtomically(try encodeEnvelope(envelope), to: path)

@@ -1,3 +1,4 @@
+import BundleIO
 import Endpoints
 import Foundation
 import Signing
@@ -8,7 +9,7 @@ import Signing
 public enum PreflightInput {
     public static func targets(path: String, policy: () throws -> SignaturePolicy, only names: [String]) throws -> [PreflightTarget] {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) || BundleFile.existsAsParts(path) else {
             throw AirlockError.input("\(path) does not exist (give a bundle, an unpacked bundle folder or a ModelEndpoint file)")
         }
         var loaded: [(ModelEndpoint, [UInt8]?)]

@@ -37,6 +37,7 @@ extension PushSource {
 /// A bundle file read through its seek index.
 struct BundlePushSource: PushSource {
     let path: String
+    let file: BundleFile
     let statement: Statement
     let subjects: [String: Statement.Subject]
     let unsigned: Bool
@@ -52,7 +53,8 @@ struct BundlePushSource: PushSource {
         statement = access.statement
         subjects = statement.subjectsByName
         unsigned = access.unsigned
-        frames = Dictionary(try FrameReader(path: path).index.entries.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+        file = access.file
+        frames = Dictionary(access.index.entries.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     func chunks(of entryPath: String) throws -> any ByteChunkSource {
@@ -60,7 +62,7 @@ struct BundlePushSource: PushSource {
         guard let entry = frames[entryPath], entry.size == size else {
             throw AirlockError.verification("seek index has no usable frame for \(entryPath)")
         }
-        let cursor = try FrameCursor(path: path, entry: entry, chunkSize: chunkSize)
+        let cursor = try FrameCursor(file: file, entry: entry, chunkSize: chunkSize)
         return VerifyingChunks(what: entryPath, sha256: sha256, size: size) { try cursor.next() }
     }
 }

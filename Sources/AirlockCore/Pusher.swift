@@ -1,3 +1,4 @@
+import BundleIO
 import Foundation
 import OCI
 import Registry
@@ -48,7 +49,7 @@ public struct Pusher: Sendable {
     public func push() async throws -> PushReport {
         let target = try PushTarget(options.target)
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: options.source, isDirectory: &isDirectory) else {
+        guard FileManager.default.fileExists(atPath: options.source, isDirectory: &isDirectory) || BundleFile.existsAsParts(options.source) else {
             throw AirlockError.input("\(options.source) does not exist")
         }
         // The signature is checked before anything is sent.

@@ -8,6 +8,9 @@ import Signing
 public final class BundleRandomAccess {
     private let frames: FrameReader
     public let statement: Statement
+    /// The bundle's bytes (its parts, when split).
+    public var file: BundleFile { frames.file }
+    public var index: SeekIndex { frames.index }
     /// The bundle carries no signature (the policy allowed that).
     public let unsigned: Bool
     private let subjects: [String: Statement.Subject]

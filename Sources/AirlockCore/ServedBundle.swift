@@ -1,3 +1,4 @@
+import BundleIO
 import Foundation
 import OCI
 import Registry
@@ -29,7 +30,7 @@ public struct ServedBundle: ServedContent {
     /// manifest, each checked against the statement.
     public static func open(_ path: String, policy: SignaturePolicy, prefix: String, rules: PushRules) async throws -> ServedBundle {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) || BundleFile.existsAsParts(path) else {
             throw AirlockError.input("\(path) does not exist")
         }
         // Smaller pieces than push reads: a server holds one reader per blob being sent, to as

@@ -3,7 +3,8 @@ import Foundation
 import Signing
 
 /// Adds a signature to an existing bundle without recompressing its content: the statement frame
-/// is rewritten, every other frame is copied byte for byte, and the seek index is rebuilt.
+/// is rewritten, every other frame is copied byte for byte, and the seek index is rebuilt. A split
+/// bundle stays split, in parts of the size it had.
 public struct BundleSigner {
     public let bundle: String
     public let key: PrivateKey
@@ -24,17 +25,19 @@ public struct BundleSigner {
         let report = try Verifier(path: bundle, policy: .ignore).run()
         guard report.verified else { throw AirlockError.verification("refusing to sign: \(report.failure ?? "verification failed")") }
 
-        let source = try FileDescriptor.openForReading(bundle)
+        let source = try BundleFile.open(bundle)
         let index = try SeekIndex.read(from: source)
         let access = try BundleRandomAccess(path: bundle, policy: .ignore)
-        let reader = try TarReader(path: bundle, input: .zstdTar)
+        let reader = try TarReader(file: source, input: .zstdTar)
         _ = try reader.next()
         var envelope = try JSONDecoder().decode(DSSEEnvelope.self, from: Data(try reader.readAll(limit: BundleFormat.statementLimit)))
         reader.close()
         try envelope.sign(with: key)
 
         let created = parseRFC3339(access.statement.predicate.created) ?? 0
-        let writer = try BundleWriter(destination: bundle, modificationTime: created)
+        // One part: the new statement may not fit the old size, so the part takes what it needs.
+        let partSize = !source.isSplit ? nil : source.parts.count > 1 ? source.parts[0].size : Int64(1) << 62
+        let writer = try BundleWriter(destination: source.path, modificationTime: created, partSize: partSize)
         let summary: BundleWriter.Summary
         do {
             let bytes = try encodeEnvelope(envelope)
@@ -45,7 +48,7 @@ public struct BundleSigner {
             writer.abandon()
             throw error
         }
-        let detached = bundle + ".intoto.json"
+        let detached = source.path + ".intoto.json"
         // The file changed, so the detached copy is issued anew, signed by this key.
         try writeDetachedEnvelope(statement: access.statement, bundle: summary, keys: [key], to: detached)
         return Result(signerKeyIDs: envelope.signatures.map(\.keyid), detachedPath: detached, sha256: summary.sha256)

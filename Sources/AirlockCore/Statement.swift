@@ -29,6 +29,11 @@ public struct Statement: Codable, Sendable, Equatable {
         public struct Annotations: Codable, Sendable, Equatable {
             /// The entry's size in bytes: a reader refuses anything larger before reading it.
             public var size: Int64
+            /// In a split bundle's detached envelope: how many parts the bundle has (on the bundle
+            /// and on each part), which one this is (from 1), and where its bytes start.
+            public var parts: Int?
+            public var part: Int?
+            public var offset: Int64?
         }
 
         public var name: String

@@ -32,6 +32,8 @@ public struct VerificationReport: Sendable, Codable {
     public var toolVersion: String?
     public var entries: Int
     public var bytes: Int64
+    /// How many files a split bundle was read from (nil when it is one file).
+    public var parts: Int?
     public var images: [BundlePredicate.Image]
     public var charts: [BundlePredicate.Chart]
     public var endpoints: [BundlePredicate.Endpoint]
@@ -77,9 +79,12 @@ struct CheckFailure: Error {
     /// The bytes could not be read at all (truncation, corrupt frames), as opposed to a check
     /// that read them and found them wrong.
     let isDamage: Bool
+    /// The entry whose bytes were found wrong, when one was.
+    let entry: String?
 
-    init(_ message: String, isDamage: Bool = false) {
+    init(_ message: String, isDamage: Bool = false, entry: String? = nil) {
         self.message = message
         self.isDamage = isDamage
+        self.entry = entry
     }
 }

@@ -18,14 +18,15 @@ public struct Verifier {
     /// Runs the pass. Throws only when the file cannot be opened at all; every problem with its
     /// content is a failed report.
     public func run(receiver: EntryReceiver? = nil) throws -> VerificationReport {
-        let file = try FileDescriptor.openForReading(path)
-        var report = VerificationReport(bundle: path)
+        let file = try BundleFile.open(path)
+        var report = VerificationReport(bundle: file.path)
+        if file.isSplit { report.parts = file.parts.count }
         let pass = VerificationPass(path: path, policy: policy, receiver: receiver)
         // The framing is read first but reported last: a wrong entry is named before a damaged
         // index, while a file that cannot even be read is explained by its damaged end.
         let index = Result { try SeekIndex.read(from: file) }
         do {
-            do { try pass.run(report: &report) } catch let error as BundleIOError {
+            do { try pass.run(file, report: &report) } catch let error as BundleIOError {
                 throw CheckFailure("\(error)", isDamage: true)
             }
             guard case .success(let index) = index else { throw CheckFailure("\(index.describedFailure)") }
@@ -37,13 +38,22 @@ public struct Verifier {
             if failure.isDamage, case .failure = index {
                 report.failure = index.describedFailure
             } else {
-                report.failure = failure.message
+                report.failure = failure.message + (failure.entry.flatMap { partsHolding($0, in: file, index: index) } ?? "")
             }
         } catch let error as AirlockError {
             report.failure = "\(error)"
         }
         return report
     }
+}
+
+/// For a split bundle, which part(s) hold the frame of `entry` (as the seek index says): the
+/// part to copy again.
+private func partsHolding(_ entry: String, in file: BundleFile, index: Result<SeekIndex, any Error>) -> String? {
+    guard file.isSplit, case .success(let index) = index, let frame = index.entries.first(where: { $0.path == entry }) else { return nil }
+    let names = file.parts.filter { $0.start < frame.offset + frame.compressedSize && frame.offset < $0.start + $0.size }
+        .map { URL(fileURLWithPath: $0.path).lastPathComponent }
+    return names.isEmpty ? nil : " (its bytes are in \(names.joined(separator: ", ")))"
 }
 
 /// The state of one verification pass.
@@ -68,8 +78,8 @@ final class VerificationPass {
         self.receiver = receiver
     }
 
-    func run(report: inout VerificationReport) throws {
-        let reader = try TarReader(path: path, input: .zstdTar)
+    func run(_ file: BundleFile, report: inout VerificationReport) throws {
+        let reader = try TarReader(file: file, input: .zstdTar)
         defer { reader.close() }
         guard let first = try nextHeader(reader) else { throw CheckFailure("the bundle holds no entries") }
         guard first.path == BundleFormat.statementPath, first.kind == .regular else {
@@ -185,11 +195,11 @@ final class VerificationPass {
                 try receiver?.write(chunk)
             }
         } catch let error as BundleIOError {
-            throw CheckFailure("entry \(name) cannot be read (corrupted or truncated): \(error)", isDamage: true)
+            throw CheckFailure("entry \(name) cannot be read (corrupted or truncated): \(error)", isDamage: true, entry: name)
         }
         guard read == size else { throw CheckFailure("entry \(name) holds \(read) bytes, \(size) declared (truncated)") }
         guard hasher.finalizeHex() == sha256 else {
-            throw CheckFailure("entry \(name) does not match its signed sha256 digest: tampered or corrupted")
+            throw CheckFailure("entry \(name) does not match its signed sha256 digest: tampered or corrupted", entry: name)
         }
         try receiver?.commit()
         if keep, kept.first == UInt8(ascii: "{") {

@@ -12,6 +12,8 @@ public enum BundleIOError: Error, Sendable, Equatable, CustomStringConvertible {
     case badSeekIndex(String)
     /// An entry's data did not have the size its header promised.
     case sizeMismatch(path: String, expected: Int64, actual: Int64)
+    /// The parts of a split bundle are not all there.
+    case parts(String)
 
     public var description: String {
         switch self {
@@ -27,6 +29,8 @@ public enum BundleIOError: Error, Sendable, Equatable, CustomStringConvertible {
             return "seek index: \(why)"
         case .sizeMismatch(let path, let expected, let actual):
             return "\(path): expected \(expected) bytes, got \(actual)"
+        case .parts(let why):
+            return "split bundle: \(why)"
         }
     }
 }

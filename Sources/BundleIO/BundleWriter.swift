@@ -2,12 +2,12 @@ internal import CArchive
 import Foundation
 
 /// Writes a bundle file: a restricted-pax tar in which every entry is its own zstd frame, then the
-/// end-of-archive frame, then the seek index. Output goes to a hidden sibling file renamed into
-/// place by ``finish()``; ``abandon()`` (or an error) leaves nothing behind.
+/// end-of-archive frame, then the seek index: in one file, or split into parts of a fixed size.
+/// Output goes to hidden sibling files renamed into place by ``finish()``; ``abandon()`` (or an
+/// error) leaves nothing behind.
 public final class BundleWriter {
     public let destination: String
-    private let temporaryPath: String
-    private let file: FileDescriptor
+    private let output: BundleOutput
     private let frames: ZstdFrameWriter
     private var archive: OpaquePointer?
     private let sink: TarSink
@@ -17,25 +17,45 @@ public final class BundleWriter {
 
     /// What was written.
     public struct Summary: Sendable {
+        /// One file of a split bundle.
+        public struct Part: Sendable {
+            public let path: String
+            public let size: Int64
+            public let sha256: String
+        }
+
         public let path: String
         public let size: Int64
         public let sha256: String
+        /// The parts, in order, when the bundle was split (empty otherwise).
+        public let parts: [Part]
+        /// Files a previous bundle of the same name left that were removed (stale parts).
+        public let removed: [String]
+
+        /// Every file written: the bundle, or its parts.
+        public var files: [String] { parts.isEmpty ? [path] : parts.map(\.path) }
     }
 
+    /// The smallest part a bundle is split into.
+    public static let minimumPartSize: Int64 = 64 << 10
+
     /// - Parameters:
-    ///   - destination: the bundle path; must not exist yet unless `replacing` is set.
+    ///   - destination: the bundle path (for a split bundle, the name its parts share); replaced
+    ///     when it exists.
     ///   - modificationTime: the mtime of every entry (the bundle's `created`), for reproducibility.
     ///   - level: zstd level for compressible entries.
-    public init(destination: String, modificationTime: Int64, level: Int32 = 3) throws {
+    ///   - partSize: split into parts of this many bytes (rounded down to whole 4 KiB pages), or nil.
+    public init(destination: String, modificationTime: Int64, level: Int32 = 3, partSize: Int64? = nil) throws {
         self.destination = destination
-        temporaryPath = partialPath(for: destination)
-        unlink(temporaryPath)
-        let (file, direct) = try FileDescriptor.createForDirectWrites(temporaryPath)
-        self.file = file
+        let pageSize = Int64(OutputBuffer.alignment)
+        if let partSize, partSize < Self.minimumPartSize {
+            throw BundleIOError.parts("a part of \(partSize) bytes is too small: at least \(Self.minimumPartSize) bytes")
+        }
+        output = try BundleOutput(destination: destination, partSize: partSize.map { $0 - $0 % pageSize })
         do {
-            frames = try ZstdFrameWriter(output: file, direct: direct, level: level)
+            frames = try ZstdFrameWriter(output: output, level: level)
         } catch {
-            unlink(temporaryPath)
+            output.discard()
             throw error
         }
         self.modificationTime = modificationTime
@@ -105,14 +125,13 @@ public final class BundleWriter {
             self.archive = nil
             let index = SeekIndex(entries: entries, trailerOffset: trailerOffset, trailerSize: trailerSize)
             try index.encodedFrame().withUnsafeBytes { try frames.writeVerbatim($0) }
-            let sha256 = try frames.finish()
-            try file.sync()
-            try file.close()
-            guard rename(temporaryPath, destination) == 0 else {
-                throw BundleIOError.io(path: destination, operation: "rename into place", errno: errno)
-            }
+            let (sha256, partHashes) = try frames.finish()
+            try output.close()
+            let paths = output.finalPaths
+            let removed = try output.commit()
             finished = true
-            return Summary(path: destination, size: frames.offset, sha256: sha256)
+            let parts = output.partSize == nil ? [] : zip(paths, partHashes).map { Summary.Part(path: $0, size: $1.size, sha256: $1.sha256) }
+            return Summary(path: destination, size: frames.offset, sha256: sha256, parts: parts, removed: removed)
         } catch {
             abandon()
             throw error
@@ -131,8 +150,7 @@ public final class BundleWriter {
         if let archive { archive_write_free(archive) }
         archive = nil
         frames.settle()
-        try? file.close()
-        unlink(temporaryPath)
+        output.discard()
         finished = true
     }
 }
@@ -214,7 +232,7 @@ func checkArchive(_ result: Int32, _ archive: OpaquePointer, _ operation: String
 extension BundleWriter {
     /// Copies whole entry frames from another bundle, byte for byte, recording them in the new
     /// seek index at their new offsets.
-    public func copyFrames(_ frames: some Sequence<SeekIndex.Entry>, from source: FileDescriptor) throws {
+    public func copyFrames(_ frames: some Sequence<SeekIndex.Entry>, from source: BundleFile) throws {
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         for frame in frames {
             let start = framesOffset

@@ -3,7 +3,7 @@ internal import CZstd
 /// Pull-based reading of one entry's data through the seek index: each ``next()`` decompresses
 /// just enough of the entry's frame to return the next chunk. One owner, one task at a time.
 public final class FrameCursor {
-    private let file: FileDescriptor
+    private let file: BundleFile
     private let entry: SeekIndex.Entry
     private let context: OpaquePointer
     private var input: [UInt8]
@@ -16,8 +16,8 @@ public final class FrameCursor {
     private var frameEnded = false
 
     /// `chunkSize` bounds the pieces ``next()`` returns and the compressed bytes read at a time.
-    public init(path: String, entry: SeekIndex.Entry, chunkSize: Int = 1 << 20) throws {
-        file = try FileDescriptor.openForReading(path)
+    public init(file: BundleFile, entry: SeekIndex.Entry, chunkSize: Int = 1 << 20) throws {
+        self.file = file
         guard let context = ZSTD_createDCtx() else { throw BundleIOError.zstd(operation: "createDCtx", detail: "out of memory") }
         self.context = context
         self.entry = entry

@@ -1,11 +1,16 @@
 /// Random access to one entry of a bundle through the seek index: decompresses only that entry's
 /// frame. The caller checks the bytes against the signed digest.
 public final class FrameReader {
-    private let file: FileDescriptor
+    public let file: BundleFile
     public let index: SeekIndex
 
-    public init(path: String) throws {
-        file = try FileDescriptor.openForReading(path)
+    /// Opens the bundle at `path` (or its parts: see ``BundleFile/open(_:)``).
+    public convenience init(path: String) throws {
+        try self.init(file: BundleFile.open(path))
+    }
+
+    public init(file: BundleFile) throws {
+        self.file = file
         index = try SeekIndex.read(from: file)
     }
 
@@ -16,7 +21,7 @@ public final class FrameReader {
 
     /// Streams the data of `entry` to `body`.
     public func read(_ entry: SeekIndex.Entry, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        let cursor = try FrameCursor(path: file.path, entry: entry)
+        let cursor = try FrameCursor(file: file, entry: entry)
         while let chunk = try cursor.next() {
             try chunk.withUnsafeBytes { try body($0) }
         }

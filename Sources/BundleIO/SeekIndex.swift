@@ -62,14 +62,17 @@ public struct SeekIndex: Codable, Sendable, Equatable {
 
     /// Reads the index from the end of `file` and checks that its frames tile the file exactly:
     /// no gap, no overlap, nothing after the index.
-    public static func read(from file: FileDescriptor) throws -> SeekIndex {
-        let fileSize = try file.size()
+    public static func read(from file: BundleFile) throws -> SeekIndex {
+        let fileSize = file.size
         guard fileSize >= Int64(footerSize + 8) else { throw BundleIOError.badSeekIndex("file too small to hold one") }
         let footer = try file.readExactly(footerSize, at: fileSize - Int64(footerSize))
         guard Array(footer[4...]) == footerMagic else {
             let tail = try file.readUpTo(Int(min(fileSize, 1 << 20)), at: max(0, fileSize - (1 << 20)))
             if let end = lastIndex(of: footerMagic, in: tail) {
                 throw BundleIOError.badSeekIndex("\(tail.count - end) bytes of data were appended after the bundle's last frame")
+            }
+            if file.isSplit, let last = file.parts.last {
+                throw BundleIOError.badSeekIndex("missing at the end of \(last.path): a later part is missing, or the bundle is truncated")
             }
             throw BundleIOError.badSeekIndex("missing at the end of the file: the bundle is truncated")
         }

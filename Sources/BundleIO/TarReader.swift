@@ -45,7 +45,14 @@ public final class TarReader {
     /// The file a path reader reads, through mappings (kept alive while libarchive reads it).
     private var source: MappedSource?
 
-    public init(path: String, input: Input) throws {
+    /// Opens `path`: for `.zstdTar` a bundle (its parts too, see ``BundleFile/open(_:)``), for
+    /// `.anyTar` the one file.
+    public convenience init(path: String, input: Input) throws {
+        try self.init(file: input == .zstdTar ? BundleFile.open(path) : BundleFile.single(path), input: input)
+    }
+
+    public init(file: BundleFile, input: Input) throws {
+        let path = file.path
         self.path = path
         guard let archive = archive_read_new() else { throw BundleIOError.archive(operation: "archive_read_new", detail: "out of memory") }
         self.archive = archive
@@ -56,7 +63,7 @@ public final class TarReader {
             archive_read_support_filter_all(archive)
         }
         try checkArchive(archive_read_support_format_tar(archive), archive, "enable tar")
-        let source = MappedSource(file: try FileDescriptor.openForReading(path))
+        let source = MappedSource(file: file)
         self.source = source
         let opened = archive_read_open(archive, Unmanaged.passUnretained(source).toOpaque(), nil, mappedSourceRead, nil)
         if opened != ARCHIVE_OK {
@@ -167,11 +174,11 @@ public final class TarReader {
 
 /// Hands libarchive the file one mapped window at a time: no copy into a read buffer.
 final class MappedSource {
-    let windows: MappedWindows
+    let windows: BundleWindows
     var error: (any Error)?
 
-    init(file: FileDescriptor) {
-        windows = MappedWindows(file)
+    init(file: BundleFile) {
+        windows = file.sequentialReader()
     }
 }
 

@@ -31,11 +31,11 @@ final class ZstdFrameWriter {
     /// zstd's maximum block size, and the window of stored frames.
     static let rawBlockSize = 128 * 1024
 
-    /// - Parameter direct: whether `output` was opened for direct I/O (whole pages are then handed on,
-    ///   the rest of a buffer carried into the next).
-    init(output: FileDescriptor, direct: Bool, level: Int32) throws {
+    /// Under direct I/O (`output.direct`) whole pages are handed on, the rest of a buffer carried
+    /// into the next.
+    init(output: BundleOutput, level: Int32) throws {
         guard let context = ZSTD_createCCtx() else { throw BundleIOError.zstd(operation: "createCCtx", detail: "out of memory") }
-        self.output = BackgroundWriter(file: output, direct: direct)
+        self.output = BackgroundWriter(output: output)
         self.context = context
         outBuffer = OutputBuffer(capacity: 8 * (3 + Self.rawBlockSize) + OutputBuffer.alignment)
         // Pinned parameters: single-threaded, no checksum (sha256 covers every entry), no content
@@ -124,14 +124,15 @@ final class ZstdFrameWriter {
         try? output.drain()
     }
 
-    /// Flushes, waits until every byte is written, and returns the sha256 of all of them.
-    func finish() throws -> String {
+    /// Flushes, waits until every byte is written, and returns the sha256 of all of them (and of
+    /// each part of a split bundle).
+    func finish() throws -> (sha256: String, parts: [(size: Int64, sha256: String)]) {
         if outCount > 0 {
             outBuffer = try output.submit(outBuffer, count: outCount, last: true)
             outCount = 0
         }
         try output.drain()
-        return output.finalizeHex()
+        return output.finalize()
     }
 
     /// Reserves a raw block's header in the output buffer, with room behind it for a whole block
