@@ -35,7 +35,7 @@ struct PackCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Do not keep pulled blobs in the cache: they go straight into the bundle, written to disk once (half the writes and disk space); the next pack pulls them again. Blobs already cached are still used.")
     var noCache = false
 
-    @Option(name: .long, help: ArgumentHelp("Write the bundle as parts of at most this size, for media such as DVDs: 4G and 4480MiB count in 1024s, 4.7GB in 1000s; rounded down to whole 4 KiB pages, at least 64KiB.", valueName: "SIZE"))
+    @Option(name: .long, help: ArgumentHelp("Write the bundle as parts of at most this size, for media such as DVDs: 4G and 4480MiB count in 1024s, 4.7GB in 1000s; rounded down to whole 4 KiB pages, at least 4KiB.", valueName: "SIZE"))
     var splitSize: ByteSize?
 
     @Option(name: .long, help: "zstd level for compressible entries (1-19); already-compressed layers are stored as they are.")
@@ -57,7 +57,7 @@ struct PackCommand: AsyncParsableCommand {
     func validate() throws {
         guard (1...19).contains(level) else { throw ValidationError("--level must be between 1 and 19") }
         if let splitSize, splitSize.bytes < Packer.minimumPartSize {
-            throw ValidationError("--split-size must be at least 64KiB (got \(splitSize.bytes) bytes)")
+            throw ValidationError("--split-size must be at least 4KiB (got \(splitSize.bytes) bytes)")
         }
     }
 

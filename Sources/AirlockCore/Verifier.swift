@@ -38,7 +38,9 @@ public struct Verifier {
             if failure.isDamage, case .failure = index {
                 report.failure = index.describedFailure
             } else {
-                report.failure = failure.message + (failure.entry.flatMap { partsHolding($0, in: file, index: index) } ?? "")
+                // A damaged frame follows the last entry read whole: in a split bundle, name its part.
+                let bad = failure.entry ?? (failure.isDamage ? (try? index.get())?.entries.dropFirst(pass.seen.count).first?.path : nil)
+                report.failure = failure.message + (bad.flatMap { partsHolding($0, in: file, index: index) } ?? "")
             }
         } catch let error as AirlockError {
             report.failure = "\(error)"

@@ -37,7 +37,7 @@ public final class BundleWriter {
     }
 
     /// The smallest part a bundle is split into.
-    public static let minimumPartSize: Int64 = 64 << 10
+    public static let minimumPartSize: Int64 = 4 << 10
 
     /// - Parameters:
     ///   - destination: the bundle path (for a split bundle, the name its parts share); replaced

@@ -119,7 +119,23 @@ struct SplitBundleTests {
         try writer.addEntry(path: "a", size: Int64(random.count), compression: .store) { try $0.write(random) }
         writer.abandon()
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
-        #expect(throws: BundleIOError.self) { try BundleWriter(destination: "\(dir)/c.tar.zst", modificationTime: 0, partSize: 4096) }
+        #expect(throws: BundleIOError.self) { try BundleWriter(destination: "\(dir)/c.tar.zst", modificationTime: 0, partSize: 4095) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
+    }
+
+    @Test func aBundleNeedingMoreThan999PartsStopsAndLeavesNothing() throws {
+        let dir = try temporary()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let writer = try BundleWriter(destination: "\(dir)/b.tar.zst", modificationTime: 0, partSize: 4096)
+        let bytes = [UInt8](repeating: 7, count: 4_200_000)
+        do {
+            try writer.addEntry(path: "a", size: Int64(bytes.count), compression: .store) { try $0.write(bytes) }
+            _ = try writer.finish()
+            Issue.record("1,026 parts must be refused")
+        } catch BundleIOError.parts(let why) {
+            writer.abandon()
+            #expect(why == "the bundle needs more than 999 parts of 4096 bytes: choose a larger --split-size")
+        }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
     }
 
