@@ -12,7 +12,7 @@ import Darwin
 ///
 /// `@unchecked Sendable`: nothing changes after `open`, and the descriptors are only read with
 /// `pread`, which takes its own offset, so readers on several threads can share one.
-public final class BundleFile: @unchecked Sendable {
+public final class BundleFile: PositionalReader, @unchecked Sendable {
     /// One part: its file and where its bytes sit in the bundle.
     public struct Part: Sendable {
         public let path: String
@@ -133,27 +133,6 @@ public final class BundleFile: @unchecked Sendable {
         let part = parts[index]
         let want = Int(min(Int64(buffer.count), part.start + part.size - offset))
         return try files[index].read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<want]), at: offset - part.start)
-    }
-
-    /// Reads up to `count` bytes at `offset` (fewer at the end of the bundle).
-    public func readUpTo(_ count: Int, at offset: Int64) throws -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let got = try bytes.withUnsafeMutableBytes { buffer in
-                try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), at: offset + Int64(done))
-            }
-            if got == 0 { break }
-            done += got
-        }
-        return Array(bytes.prefix(done))
-    }
-
-    /// Reads exactly `count` bytes at `offset`, failing on a short bundle.
-    public func readExactly(_ count: Int, at offset: Int64) throws -> [UInt8] {
-        let bytes = try readUpTo(count, at: offset)
-        guard bytes.count == count else { throw BundleIOError.notABundle("\(path) ends early (truncated)") }
-        return bytes
     }
 
     /// Reads the bundle front to back through mapped windows (see ``MappedWindows``), part after part.

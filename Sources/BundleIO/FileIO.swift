@@ -97,13 +97,6 @@ public final class FileDescriptor {
         }
     }
 
-    /// Reads exactly `count` bytes at `offset`, failing on a short file.
-    public func readExactly(_ count: Int, at offset: Int64) throws -> [UInt8] {
-        let bytes = try readUpTo(count, at: offset)
-        guard bytes.count == count else { throw BundleIOError.notABundle("\(path) ends early (truncated)") }
-        return bytes
-    }
-
     /// Asks the kernel to start writing a range to disk without waiting for it (Linux
     /// `sync_file_range`), so a later ``sync()`` has less to flush. Advisory: failures are ignored.
     public func startWriteback(from offset: Int64, count: Int64) {
@@ -135,8 +128,16 @@ public func partialPath(for path: String) -> String {
     return url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())").path
 }
 
-extension FileDescriptor {
-    /// Reads up to `count` bytes at `offset` (fewer at the end of the file).
+/// Something read by offset: a file, or a split bundle's parts.
+public protocol PositionalReader {
+    /// Named in messages.
+    var path: String { get }
+    /// Reads up to `buffer.count` bytes at `offset`; returns how many were read (0 at the end).
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int
+}
+
+extension PositionalReader {
+    /// Reads up to `count` bytes at `offset` (fewer at the end).
     public func readUpTo(_ count: Int, at offset: Int64) throws -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
         var done = 0
@@ -149,4 +150,13 @@ extension FileDescriptor {
         }
         return Array(bytes.prefix(done))
     }
+
+    /// Reads exactly `count` bytes at `offset`, failing on a short file.
+    public func readExactly(_ count: Int, at offset: Int64) throws -> [UInt8] {
+        let bytes = try readUpTo(count, at: offset)
+        guard bytes.count == count else { throw BundleIOError.notABundle("\(path) ends early (truncated)") }
+        return bytes
+    }
 }
+
+extension FileDescriptor: PositionalReader {}
