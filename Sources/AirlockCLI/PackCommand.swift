@@ -15,6 +15,9 @@ struct PackCommand: AsyncParsableCommand {
             With --split-size the bundle is written as parts FILE.part001, FILE.part002, … of that size (the last \
             smaller), whose concatenation is the bundle; every command reads them in place (name FILE or any part), and \
             the detached envelope signs each part's sha256, so a gate can check one disc at a time.
+            With --since OLD (an earlier bundle, its parts or its .intoto.json envelope) the layers OLD carried are \
+            left out and not pulled: a delta bundle, for slow links, that is pushed into a registry which already \
+            holds OLD. The statement lists what was left out; verify accepts exactly those.
             """)
 
     @Option(name: .shortAndLong, help: "The bundle spec.")
@@ -37,6 +40,9 @@ struct PackCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Write the bundle as parts of at most this size, for media such as DVDs: 4G and 4480MiB count in 1024s, 4.7GB in 1000s; rounded down to whole 4 KiB pages, at least 4KiB.", valueName: "SIZE"))
     var splitSize: ByteSize?
+
+    @Option(name: .long, help: ArgumentHelp("Leave out the layers this earlier bundle (or its .intoto.json envelope) carried: a delta bundle for a registry that already holds it.", valueName: "OLD.tar.zst"))
+    var since: String?
 
     @Option(name: .long, help: "zstd level for compressible entries (1-19); already-compressed layers are stored as they are.")
     var level: Int32 = 3
@@ -70,6 +76,8 @@ struct PackCommand: AsyncParsableCommand {
         let parts: [Part]?
         /// Files an earlier bundle of the same name left that were removed.
         let removed: [String]
+        /// A delta bundle (`--since`): what it builds on and the layers it leaves out.
+        let base: BundlePredicate.Base?
         let signed: Bool
         let signerKeyIDs: [String]
         let entries: Int
@@ -98,6 +106,7 @@ struct PackCommand: AsyncParsableCommand {
         options.strict = strict
         options.keepPulledBlobs = !noCache
         options.partSize = splitSize?.bytes
+        options.since = since
         let progress = PackProgress(quiet: quiet, output: outputOptions.output)
         let warnings = WarningLog(printing: outputOptions.output == .text)
         let packer = Packer(options: options) { event in
@@ -115,7 +124,7 @@ struct PackCommand: AsyncParsableCommand {
         let predicate = result.statement.predicate
         let output = Result(bundle: result.bundlePath, detached: result.detachedPath, size: result.size, sha256: result.sha256,
                             parts: result.parts.isEmpty ? nil : result.parts.map { .init(path: $0.path, size: $0.size, sha256: $0.sha256) },
-                            removed: result.removed, signed: !result.signerKeyIDs.isEmpty, signerKeyIDs: result.signerKeyIDs,
+                            removed: result.removed, base: predicate.base, signed: !result.signerKeyIDs.isEmpty, signerKeyIDs: result.signerKeyIDs,
                             entries: result.statement.subject.count + 1, images: predicate.images, charts: predicate.charts,
                             endpoints: predicate.endpoints, files: predicate.files, warnings: warnings.all,
                             pulled: progress.pull)
@@ -127,6 +136,9 @@ struct PackCommand: AsyncParsableCommand {
                 text += result.parts.map { "  \($0.path) \(formatBytes($0.size)) sha256 \($0.sha256)\n" }.joined()
             }
             text += result.removed.map { "removed \($0), left by an earlier bundle of the same name\n" }.joined()
+            if let base = predicate.base, let (blobs, bytes) = Packer.leftOut(result.statement) {
+                text += renderBase(name: base.name, version: base.version, blobs: blobs, bytes: bytes)
+            }
             text += "detached envelope \(result.detachedPath)\n"
             if let pulled = output.pulled {
                 text += "pulled \(pulled.blobs) blobs (\(formatBytes(pulled.bytes))) in \(String(format: "%.1f", pulled.seconds)) s, \(pulled.cached) already cached\n"

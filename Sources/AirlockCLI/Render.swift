@@ -63,9 +63,18 @@ func renderInspect(_ report: InspectReport) -> String {
     if let parts = report.parts {
         text += "split into \(parts.count) parts: " + parts.map { "\($0.path) (\(formatBytes($0.size)))" }.joined(separator: ", ") + "\n"
     }
+    if let base = report.base {
+        text += renderBase(name: base.name, version: base.version, blobs: base.blobs, bytes: base.bytes)
+    }
     text += report.signerKeyIDs.isEmpty ? "signatures: none (unsigned)\n"
         : "signatures claimed by key(s): \(report.signerKeyIDs.joined(separator: ", "))\n"
     return text + renderContents(images: report.images, charts: report.charts, endpoints: report.endpoints, files: report.files)
+}
+
+/// The line a delta bundle gets wherever it is shown.
+func renderBase(name: String, version: String, blobs: Int, bytes: Int64) -> String {
+    "delta: builds on \(name) \(version) and leaves out \(blobs) layer(s) (\(formatBytes(bytes))) that bundle carried; "
+        + "push it into a registry that holds \(name) \(version)\n"
 }
 
 func renderVerified(_ report: VerificationReport) -> String {
@@ -78,6 +87,9 @@ func renderVerified(_ report: VerificationReport) -> String {
     }
     text += "\(report.entries + 1) entries, \(formatBytes(report.bytes)), every digest checked"
         + (report.parts.map { ", read from \($0) parts\n" } ?? "\n")
+    if let base = report.base {
+        text += renderBase(name: base.name, version: base.version, blobs: base.blobs.count, bytes: base.blobs.reduce(0) { $0 + $1.size })
+    }
     return text + renderContents(images: report.images, charts: report.charts, endpoints: report.endpoints, files: report.files)
 }
 

@@ -29,19 +29,50 @@ public struct InspectReport: Sendable, Codable {
         public var path: String
         public var size: Int64
     }
+
+    /// What a delta bundle builds on: that bundle, and how much it leaves out.
+    public var base: Base?
+
+    public struct Base: Sendable, Codable {
+        public var name: String
+        public var version: String
+        public var created: String
+        public var blobs: Int
+        public var bytes: Int64
+    }
 }
 
 public enum Inspector {
     /// Reads the statement from the bundle's first entry, decompressing nothing beyond it.
     public static func inspect(path: String) throws -> InspectReport {
         let file = try BundleFile.open(path)
+        let (envelope, statement) = try readStatement(file)
+        let predicate = statement.predicate
+        return InspectReport(
+            bundle: path, formatVersion: predicate.formatVersion, predicateType: statement.predicateType, name: predicate.name,
+            version: predicate.version, created: predicate.created, toolVersion: predicate.tool.version,
+            signerKeyIDs: envelope.signatures.map(\.keyid), entries: statement.subject.count + 1,
+            bytes: statement.subject.reduce(0) { $0 + ($1.annotations?.size ?? 0) }, fileSize: file.size,
+            parts: file.isSplit ? file.parts.map { .init(path: $0.path, size: $0.size) } : nil,
+            images: predicate.images, charts: predicate.charts, endpoints: predicate.endpoints, files: predicate.files,
+            base: predicate.base.map { .init(name: $0.name, version: $0.version, created: $0.created, blobs: $0.blobs.count,
+                                             bytes: $0.blobs.reduce(0) { $0 + $1.size }) })
+    }
+
+    /// The statement of the bundle's first entry, unverified.
+    static func readStatement(_ file: BundleFile) throws -> (DSSEEnvelope, Statement) {
+        let path = file.path
         let reader = try TarReader(file: file, input: .zstdTar)
         defer { reader.close() }
         guard let first = try reader.next(), first.path == BundleFormat.statementPath, first.kind == .regular,
               first.size <= BundleFormat.statementLimit else {
             throw AirlockError.verification("\(path): first entry is not \(BundleFormat.statementPath): not an airlock bundle")
         }
-        let bytes = try reader.readAll(limit: BundleFormat.statementLimit)
+        return try parseStatement(try reader.readAll(limit: BundleFormat.statementLimit), from: path)
+    }
+
+    /// An envelope's statement, unverified: the bundle's first entry, or a detached envelope.
+    static func parseStatement(_ bytes: [UInt8], from path: String) throws -> (DSSEEnvelope, Statement) {
         guard let envelope = try? JSONDecoder().decode(DSSEEnvelope.self, from: Data(bytes)),
               let payload = try? envelope.payloadBytes(),
               let statement = try? JSONDecoder().decode(Statement.self, from: Data(payload)) else {
@@ -50,13 +81,6 @@ public enum Inspector {
         guard statement.predicateType == BundleFormat.predicateType, statement.predicate.formatVersion == BundleFormat.version else {
             throw AirlockError.verification("bundle format version \(statement.predicate.formatVersion) is not supported by this airlock, which reads version \(BundleFormat.version)")
         }
-        let predicate = statement.predicate
-        return InspectReport(
-            bundle: path, formatVersion: predicate.formatVersion, predicateType: statement.predicateType, name: predicate.name,
-            version: predicate.version, created: predicate.created, toolVersion: predicate.tool.version,
-            signerKeyIDs: envelope.signatures.map(\.keyid), entries: statement.subject.count + 1,
-            bytes: statement.subject.reduce(0) { $0 + ($1.annotations?.size ?? 0) }, fileSize: file.size,
-            parts: file.isSplit ? file.parts.map { .init(path: $0.path, size: $0.size) } : nil,
-            images: predicate.images, charts: predicate.charts, endpoints: predicate.endpoints, files: predicate.files)
+        return (envelope, statement)
     }
 }

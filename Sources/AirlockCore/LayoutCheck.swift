@@ -2,13 +2,27 @@ import Foundation
 import OCI
 
 /// After the pass: the OCI layout must be complete. Every descriptor reachable from `index.json`
-/// names an entry of the bundle with the right size, and the predicate's images and charts are
-/// tagged roots of the layout.
+/// names an entry of the bundle with the right size — or, in a delta bundle, a layer the signed
+/// predicate lists as left out (`base.blobs`), with the same size — and the predicate's images and
+/// charts are tagged roots of the layout.
 struct LayoutCheck {
     let documents: [String: [UInt8]]
     let expected: [String: (sha256: String, size: Int64)]
+    /// Digest → size of the blobs a delta bundle leaves out.
+    private var leftOut: [String: Int64] = [:]
+
+    init(documents: [String: [UInt8]], expected: [String: (sha256: String, size: Int64)]) {
+        self.documents = documents
+        self.expected = expected
+    }
 
     func run(_ predicate: BundlePredicate) throws {
+        var check = self
+        check.leftOut = predicate.base?.sizes ?? [:]
+        try check.walkAll(predicate)
+    }
+
+    private func walkAll(_ predicate: BundlePredicate) throws {
         guard expected["oci/oci-layout"] != nil, let header = documents["oci/oci-layout"],
               let parsed = try? JSONSerialization.jsonObject(with: Data(header)) as? [String: Any],
               parsed["imageLayoutVersion"] as? String == "1.0.0" else {
@@ -36,6 +50,13 @@ struct LayoutCheck {
     private func walk(_ descriptor: Descriptor, from image: String, checked: inout Set<Digest>, depth: Int) throws {
         guard depth < 8 else { throw CheckFailure("image \(image): indexes nested deeper than 8 levels") }
         let entry = "oci/" + descriptor.digest.layoutPath
+        if expected[entry] == nil, let size = leftOut[descriptor.digest.description],
+           !MediaType.isIndex(descriptor.mediaType), !MediaType.isManifest(descriptor.mediaType) {
+            guard size == descriptor.size else {
+                throw CheckFailure("image \(image): \(descriptor.digest) is left out as \(size) bytes, its descriptor says \(descriptor.size)")
+            }
+            return
+        }
         guard let found = expected[entry], found.sha256 == descriptor.digest.encoded else {
             throw CheckFailure("image \(image): \(descriptor.digest) (\(descriptor.mediaType)) is referenced but not in the bundle")
         }

@@ -37,6 +37,8 @@ public struct Packer: Sendable {
         public var keepPulledBlobs = true
         /// `--split-size`: write the bundle as parts of this many bytes (`NAME.part001`, …).
         public var partSize: Int64?
+        /// `--since`: an earlier bundle (or its detached envelope); layers it carried are left out.
+        public var since: String?
 
         public init(specPath: String, output: String?, keys: [PrivateKey], cacheRoot: String, now: Int64) {
             self.specPath = specPath
@@ -60,6 +62,11 @@ public struct Packer: Sendable {
         public let signerKeyIDs: [String]
     }
 
+    /// The blobs a delta bundle leaves out, from its predicate.
+    public static func leftOut(_ statement: Statement) -> (blobs: Int, bytes: Int64)? {
+        statement.predicate.base.map { ($0.blobs.count, $0.blobs.reduce(0) { $0 + $1.size }) }
+    }
+
     public let options: Options
     public let progress: @Sendable (PackEvent) -> Void
 
@@ -73,12 +80,13 @@ public struct Packer: Sendable {
 
     public func pack() async throws -> Result {
         let spec = try BundleSpec.load(path: options.specPath)
+        let base = try options.since.map(DeltaBase.load)
         let created = try createdTime(spec)
         let store = try ContentStore(root: options.cacheRoot)
         var contents = PackContents()
         let remote = RegistrySource(store: store, transport: options.transport)
         do {
-            let result = try await pack(spec, created: created, store: store, remote: remote, contents: &contents)
+            let result = try await pack(spec, created: created, base: base, store: store, remote: remote, contents: &contents)
             await remote.shutdown()
             return result
         } catch {
@@ -87,18 +95,20 @@ public struct Packer: Sendable {
         }
     }
 
-    private func pack(_ spec: BundleSpec, created: Int64, store: ContentStore, remote: RegistrySource,
+    private func pack(_ spec: BundleSpec, created: Int64, base: DeltaBase?, store: ContentStore, remote: RegistrySource,
                       contents: inout PackContents) async throws -> Result {
         let fetches = try await collect(spec, created: created, store: store, remote: remote, into: &contents)
         try describeCharts(in: &contents, store: store)
 
         let layout = try layoutFiles(contents, store: store)
-        let entries = plan(contents, layout: layout)
-        let predicate = BundlePredicate(
+        let planned = plan(contents, layout: layout)
+        let (entries, left) = base?.split(planned) ?? (planned, [])
+        var predicate = BundlePredicate(
             formatVersion: BundleFormat.version, name: spec.metadata.name, version: spec.metadata.version,
             created: formatRFC3339(created), tool: .init(name: "airlock", version: BundleFormat.toolVersion),
             images: contents.images.sorted { $0.name < $1.name }, charts: contents.charts.sorted { $0.ref < $1.ref },
             endpoints: contents.endpoints.sorted { $0.name < $1.name }, files: contents.files.sorted { $0.path < $1.path })
+        predicate.base = base?.predicate(leaving: left)
         let statement = Statement(subject: entries.map { Statement.Subject(name: $0.path, sha256: $0.sha256, size: $0.size) },
                                   predicate: predicate)
         var envelope = DSSEEnvelope(payload: try statement.encoded())
@@ -107,7 +117,8 @@ public struct Packer: Sendable {
         // Blobs still to pull download in the order the bundle holds them, while the bundle is
         // written: the writer drains each one as it arrives, so pulling and writing overlap.
         let position = Dictionary(entries.enumerated().map { ($1.digest, $0) }, uniquingKeysWith: min)
-        let (needed, cached) = remote.pending(fetches)
+        // Blobs left out are not pulled at all.
+        let (needed, cached) = remote.pending(fetches.filter { position[$0.descriptor.digest] != nil })
         let pending = needed.sorted { (position[$0.descriptor.digest] ?? 0) < (position[$1.descriptor.digest] ?? 0) }
         if !fetches.isEmpty {
             progress(.downloading(blobs: pending.count, bytes: pending.reduce(0) { $0 + $1.descriptor.size }, cached: cached))

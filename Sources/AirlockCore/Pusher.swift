@@ -76,7 +76,17 @@ public struct Pusher: Sendable {
         let tally = PushTally()
         let blobs = BlobWork.group(plans)
         progress(.planned(images: plans.count, blobs: blobs.count, bytes: blobs.reduce(0) { $0 + $1.size }))
-        try await forEach(blobs, jobs: options.transport.jobs) { work in
+        // A delta bundle's left-out layers must be in the registry already (or mountable from a
+        // repository of this push): checked before anything is sent, so a push to the wrong
+        // registry fails at once and sends nothing.
+        if let base = source.statement.predicate.base {
+            let leftOut = base.sizes
+            let repositories = Array(Set(plans.map(\.repository))).sorted()
+            try await forEach(blobs.filter { leftOut[$0.digest] != nil }, jobs: options.transport.jobs) { work in
+                try await self.placeLeftOutBlob(work, base: base, candidates: repositories, client: client, tally: tally)
+            }
+        }
+        try await forEach(blobs.filter { source.statement.predicate.base?.sizes[$0.digest] == nil }, jobs: options.transport.jobs) { work in
             try await self.pushBlob(work, source: source, client: client, tally: tally)
         }
         // Child manifests (by digest) for every image, then the tags.
@@ -127,6 +137,31 @@ public struct Pusher: Sendable {
             await tally.uploaded(work.digest)
             progress(.blob(digest: work.digest, outcome: .uploaded, bytes: work.size))
             home = home ?? repository
+        }
+    }
+
+    /// A layer a delta bundle leaves out: present in each repository that needs it, or mounted
+    /// there from a repository of this push that has it (where the earlier bundle's images went).
+    private func placeLeftOutBlob(_ work: BlobWork, base: BundlePredicate.Base, candidates: [String],
+                                  client: RegistryClient, tally: PushTally) async throws {
+        var home: String?
+        for repository in work.repositories {
+            if try await client.blobExists(repository, digest: work.digest) {
+                await tally.count(.present, bytes: 0)
+                progress(.blob(digest: work.digest, outcome: .present, bytes: 0))
+                home = home ?? repository
+                continue
+            }
+            if home == nil {
+                for candidate in candidates where candidate != repository {
+                    if try await client.blobExists(candidate, digest: work.digest) { home = candidate; break }
+                }
+            }
+            guard let home, try await client.mountBlob(repository, digest: work.digest, from: home) else {
+                throw AirlockError.input("\(work.owner): layer \(work.digest) is left out of this delta bundle (it builds on \(base.title)) and \(options.target) does not have it: push \(base.title) there first, or pack without --since; nothing was pushed")
+            }
+            await tally.count(.mounted, bytes: 0)
+            progress(.blob(digest: work.digest, outcome: .mounted, bytes: 0))
         }
     }
 

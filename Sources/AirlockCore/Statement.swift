@@ -175,4 +175,29 @@ public struct BundlePredicate: Codable, Sendable, Equatable {
     public var charts: [Chart]
     public var endpoints: [Endpoint]
     public var files: [File]
+    /// Set on a delta bundle (`pack --since`): the bundle it builds on, and the blobs it leaves out
+    /// because that one carried them. They must already be in the registry it is pushed to.
+    public var base: Base?
+
+    /// The bundle a delta builds on.
+    public struct Base: Codable, Sendable, Equatable {
+        public var name: String
+        public var version: String
+        public var created: String
+        /// The blobs left out, by digest.
+        public var blobs: [Blob]
+
+        public struct Blob: Codable, Sendable, Equatable {
+            public var digest: String
+            public var size: Int64
+        }
+
+        /// Digest → size of the blobs left out.
+        public var sizes: [String: Int64] {
+            Dictionary(blobs.map { ($0.digest, $0.size) }, uniquingKeysWith: { first, _ in first })
+        }
+
+        /// `platform 1.4.1`.
+        public var title: String { "\(name) \(version)" }
+    }
 }

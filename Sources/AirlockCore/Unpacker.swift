@@ -1,17 +1,24 @@
 import BundleIO
 import Foundation
+import OCI
+import Signing
 
 /// Unpacks a bundle into a folder while verifying it: entries go into a hidden sibling folder
-/// that is renamed into place only when every check passed, and removed otherwise.
+/// that is renamed into place only when every check passed, and removed otherwise. A delta bundle
+/// needs `base`, the folder the bundle it builds on was unpacked into: the layers it leaves out are
+/// copied from there, each checked against the digest the delta's statement signs, so the result
+/// is a complete layout.
 public struct Unpacker {
     public let bundle: String
     public let output: String
     public let policy: SignaturePolicy
+    public let base: String?
 
-    public init(bundle: String, output: String, policy: SignaturePolicy) {
+    public init(bundle: String, output: String, policy: SignaturePolicy, base: String? = nil) {
         self.bundle = bundle
         self.output = output
         self.policy = policy
+        self.base = base
     }
 
     public func unpack() throws -> VerificationReport {
@@ -24,6 +31,11 @@ public struct Unpacker {
             }
             replaceEmpty = true
         }
+        // A delta bundle without --base: said before anything is read or written (the statement is
+        // read unverified here; the pass below verifies it).
+        if base == nil, let leftOut = try? Inspector.readStatement(try BundleFile.open(bundle)).1.predicate.base {
+            throw AirlockError.input("this delta bundle builds on \(leftOut.title) and leaves out \(leftOut.blobs.count) layer(s): give --base DIR, the folder \(leftOut.title) was unpacked into, or push it into a registry that holds \(leftOut.title)")
+        }
         let url = URL(fileURLWithPath: output)
         let staging = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).airlock-unpack-\(getpid())").path
         try? manager.removeItem(atPath: staging)
@@ -35,6 +47,7 @@ public struct Unpacker {
         var report = try Verifier(path: bundle, policy: policy).run(receiver: writer)
         guard report.verified else { return report }
         do {
+            if let leftOut = report.base { try copyLeftOut(leftOut, into: staging) }
             try writeChartArchives(report, into: staging)
         } catch {
             report.verified = false
@@ -47,6 +60,34 @@ public struct Unpacker {
         }
         keep = true
         return report
+    }
+
+    /// The layers a delta bundle leaves out, from the base folder, each checked while copied.
+    private func copyLeftOut(_ leftOut: BundlePredicate.Base, into root: String) throws {
+        guard let base else {
+            throw AirlockError.input("this delta bundle builds on \(leftOut.title) and leaves out \(leftOut.blobs.count) layer(s): give --base DIR, the folder \(leftOut.title) was unpacked into, or push it into a registry that holds \(leftOut.title)")
+        }
+        for blob in leftOut.blobs {
+            let digest = try Digest(blob.digest)
+            let source = "\(base)/oci/\(digest.layoutPath)"
+            let destination = "\(root)/oci/\(digest.layoutPath)"
+            guard FileManager.default.fileExists(atPath: source) else {
+                throw AirlockError.input("--base \(base) has no \(digest.layoutPath) (a layer of \(leftOut.title)): is it the folder \(leftOut.title) was unpacked into?")
+            }
+            let input = try FileDescriptor.openForReading(source)
+            let output = try FileDescriptor.create(destination)
+            let hasher = SHA256Hasher()
+            var size: Int64 = 0
+            try input.forEachChunk { chunk in
+                hasher.update(chunk)
+                size += Int64(chunk.count)
+                try output.writeAll(chunk)
+            }
+            try output.close()
+            guard size == blob.size, hasher.finalizeHex() == digest.encoded else {
+                throw AirlockError.verification("--base \(base): \(digest.layoutPath) does not match the digest the delta bundle signs: tampered or corrupted")
+            }
+        }
     }
 
     /// `charts/<name>-<version>.tgz`, copied from the verified layout blobs.

@@ -34,6 +34,8 @@ public struct VerificationReport: Sendable, Codable {
     public var bytes: Int64
     /// How many files a split bundle was read from (nil when it is one file).
     public var parts: Int?
+    /// A delta bundle: the bundle it builds on, and the layers it leaves out.
+    public var base: BundlePredicate.Base?
     public var images: [BundlePredicate.Image]
     public var charts: [BundlePredicate.Chart]
     public var endpoints: [BundlePredicate.Endpoint]
@@ -62,6 +64,7 @@ public struct VerificationReport: Sendable, Codable {
         charts = predicate.charts
         endpoints = predicate.endpoints
         files = predicate.files
+        base = predicate.base
     }
 }
 

@@ -1,0 +1,60 @@
+import BundleIO
+import Foundation
+import OCI
+
+/// What `pack --since` leaves out: the blobs an earlier bundle carried, read from that bundle's
+/// statement (the bundle itself, its parts, or its detached envelope, which lists the same
+/// entries). The earlier bundle is the builder's own; it is not verified here, since what it says
+/// only decides what is left out: a push of the delta checks that the registry has each such blob
+/// before any manifest goes, and everything the delta carries is signed as usual.
+struct DeltaBase: Sendable {
+    let name: String
+    let version: String
+    let created: String
+    /// Digest → size of the blobs the earlier bundle carried.
+    let blobs: [String: Int64]
+
+    static func load(_ path: String) throws -> DeltaBase {
+        let statement: Statement
+        if path.hasSuffix(".intoto.json") {
+            guard let bytes = FileManager.default.contents(atPath: path) else {
+                throw AirlockError.input("--since \(path): cannot read it")
+            }
+            statement = try Inspector.parseStatement(Array(bytes), from: path).1
+        } else {
+            guard FileManager.default.fileExists(atPath: path) || BundleFile.existsAsParts(path) else {
+                throw AirlockError.input("--since \(path) does not exist (give the earlier bundle or its .intoto.json envelope)")
+            }
+            statement = try Inspector.readStatement(try BundleFile.open(path)).1
+        }
+        var blobs: [String: Int64] = [:]
+        for subject in statement.subject {
+            guard subject.name.hasPrefix(BundleFormat.layoutPrefix + "blobs/sha256/"), let sha256 = subject.sha256,
+                  let size = subject.annotations?.size, subject.name.hasSuffix(sha256) else { continue }
+            blobs["sha256:" + sha256] = size
+        }
+        // Blobs the earlier bundle itself left out are in the registry the same way.
+        for blob in statement.predicate.base?.blobs ?? [] { blobs[blob.digest] = blob.size }
+        let predicate = statement.predicate
+        return DeltaBase(name: predicate.name, version: predicate.version, created: predicate.created, blobs: blobs)
+    }
+
+    /// Splits `entries` into those the delta carries and the layers it leaves out.
+    func split(_ entries: [Packer.PlannedEntry]) -> (kept: [Packer.PlannedEntry], left: [Packer.PlannedEntry]) {
+        var kept: [Packer.PlannedEntry] = []
+        var left: [Packer.PlannedEntry] = []
+        for entry in entries {
+            if entry.group == PackContents.Role.layer.rawValue, blobs[entry.digest.description] == entry.size {
+                left.append(entry)
+            } else {
+                kept.append(entry)
+            }
+        }
+        return (kept, left)
+    }
+
+    func predicate(leaving left: [Packer.PlannedEntry]) -> BundlePredicate.Base {
+        BundlePredicate.Base(name: name, version: version, created: created,
+                             blobs: left.map { .init(digest: $0.digest.description, size: $0.size) }.sorted { $0.digest < $1.digest })
+    }
+}

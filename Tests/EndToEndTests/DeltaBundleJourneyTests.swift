@@ -1,0 +1,143 @@
+import Foundation
+import Testing
+
+/// A slow link: the next release goes across as a delta (`pack --since` the previous bundle),
+/// carrying only the layers the previous one did not, and is pushed into the registry that already
+/// holds the previous release. Checked against a real docker-registry and skopeo.
+@Suite(.enabled(if: Harness.toolsAvailable("docker-registry", "skopeo", "zstd", "python3")))
+struct DeltaBundleJourneyTests {
+    /// Release 1: the example; release 2: the same example with two more layers in the app image
+    /// (make-example.py is reproducible, so every other blob is the same).
+    struct Releases {
+        let root: String
+        let v1: String
+        let v2: String
+        let delta: String
+        let report: [String: Any]
+
+        static func make() throws -> Releases {
+            let root = try Harness.temporaryDirectory()
+            let one = try Harness.makeExample(in: "\(root)/one", dockerArchive: false)
+            let two = try Harness.makeExample(in: "\(root)/two", dockerArchive: false, layerMB: 1)
+            #expect(try Harness.airlock(["key", "generate", "--out", "\(root)/signer"], in: root).status == 0)
+            let env = ["AIRLOCK_CACHE": "\(root)/.cache"]
+            let first = try Harness.run([Harness.airlock, "pack", "-q", "--key", "\(root)/signer.key", "-o", "\(root)/v1.tar.zst"], in: one, environment: env)
+            try #require(first.status == 0, "\(first.stderr)")
+            let full = try Harness.run([Harness.airlock, "pack", "-q", "--key", "\(root)/signer.key", "-o", "\(root)/v2.tar.zst"], in: two, environment: env)
+            try #require(full.status == 0, "\(full.stderr)")
+            let delta = try Harness.run([Harness.airlock, "pack", "-q", "--key", "\(root)/signer.key", "-o", "\(root)/v2-delta.tar.zst",
+                                         "--since", "\(root)/v1.tar.zst", "--output", "json"], in: two, environment: env)
+            try #require(delta.status == 0, "\(delta.stderr)")
+            let report = try #require(try JSONSerialization.jsonObject(with: delta.data) as? [String: Any])
+            return Releases(root: root, v1: "\(root)/v1.tar.zst", v2: "\(root)/v2.tar.zst", delta: "\(root)/v2-delta.tar.zst", report: report)
+        }
+
+        func remove() { try? FileManager.default.removeItem(atPath: root) }
+
+        func entries(_ bundle: String) throws -> Set<String> {
+            Set(try Harness.run(["tar", "--zstd", "-tf", bundle]).stdout.split(separator: "\n").map(String.init))
+        }
+    }
+
+    @Test func theDeltaCarriesOnlyNewLayersAndVerifiesAgainstWhatItLeavesOut() throws {
+        let releases = try Releases.make()
+        defer { releases.remove() }
+        let root = releases.root
+        let base = try #require(releases.report["base"] as? [String: Any])
+        let leftOut = try #require(base["blobs"] as? [[String: Any]]).compactMap { $0["digest"] as? String }
+        #expect(base["name"] as? String == "platform" && !leftOut.isEmpty, "\(base)")
+
+        // Exactly the layers v1 carried are missing from the delta; everything else v2 holds is there.
+        let v1 = try releases.entries(releases.v1)
+        let v2 = try releases.entries(releases.v2)
+        let delta = try releases.entries(releases.delta)
+        let missing = v2.subtracting(delta)
+        #expect(missing == Set(leftOut.map { "oci/blobs/sha256/" + $0.dropFirst("sha256:".count) }), "\(missing) vs \(leftOut)")
+        #expect(missing.isSubset(of: v1) && !v2.subtracting(v1).isSubset(of: missing), "new layers travel, old ones stay home")
+        #expect(delta.isSubset(of: v2))
+
+        let verify = try Harness.airlock(["verify", releases.delta, "--key", "signer.pub"], in: root)
+        #expect(verify.status == 0 && verify.stdout.contains("delta: builds on platform 1.4.2 and leaves out \(leftOut.count) layer(s)"), "\(verify.stdout) \(verify.stderr)")
+        #expect(try Harness.airlock(["inspect", releases.delta], in: root).stdout.contains("delta: builds on platform 1.4.2"))
+
+        // The left-out list is signed: a bundle missing a layer it does not declare still fails.
+        let bare = try Harness.airlock(["verify", releases.v2, "--key", "signer.pub"], in: root)
+        #expect(bare.status == 0 && !bare.stdout.contains("delta"))
+
+        // Unpack needs the base's folder; with it the layout is complete (skopeo reads every layer).
+        let refused = try Harness.airlock(["unpack", releases.delta, "-o", "u2", "--key", "signer.pub"], in: root)
+        #expect(refused.status == 2 && refused.stderr.contains("give --base DIR") && !FileManager.default.fileExists(atPath: "\(root)/u2"), "\(refused.stderr)")
+        #expect(try Harness.airlock(["unpack", releases.v1, "-o", "u1", "--key", "signer.pub"], in: root).status == 0)
+        let unpacked = try Harness.airlock(["unpack", releases.delta, "-o", "u2", "--key", "signer.pub", "--base", "u1"], in: root)
+        #expect(unpacked.status == 0, "\(unpacked.stderr)")
+        let copy = try Harness.run(["skopeo", "copy", "--quiet", "oci:\(root)/u2/oci:registry.example.com/team/app:1.4.2", "oci:\(root)/copied:app"])
+        #expect(copy.status == 0, "\(copy.stderr)")
+        // A base folder whose layer was altered is refused, naming it.
+        let layer = "\(root)/u1/oci/blobs/sha256/\(leftOut[0].dropFirst("sha256:".count))"
+        try Data("altered".utf8).write(to: URL(fileURLWithPath: layer))
+        let altered = try Harness.airlock(["unpack", releases.delta, "-o", "u3", "--key", "signer.pub", "--base", "u1"], in: root)
+        #expect(altered.status == 1 && altered.stderr.contains("does not match the digest the delta bundle signs"), "\(altered.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(root)/u3"))
+
+        // serve cannot answer for layers it does not have: it says so and does not start.
+        let serve = try Harness.airlock(["serve", releases.delta, "--key", "signer.pub", "--listen", "127.0.0.1:0"], in: root)
+        #expect(serve.status == 2 && serve.stderr.contains("serve cannot answer for"), "\(serve.stderr)")
+    }
+
+    @Test func theDeltaPushesIntoTheRegistryHoldingTheBaseAndNowhereElse() throws {
+        let releases = try Releases.make()
+        defer { releases.remove() }
+        let root = releases.root
+        let registry = try TestRegistry(tls: false)
+        defer { registry.stop() }
+        func push(_ bundle: String, _ prefix: String) throws -> Harness.Output {
+            try Harness.airlock(["push", bundle, "--registry", "\(registry.host)/\(prefix)", "--plain-http", registry.host,
+                                 "--key", "signer.pub", "--config-dir", "cfg-\(prefix)", "--output", "json"], in: root)
+        }
+        #expect(try push(releases.v1, "site").status == 0)
+        let delta = try push(releases.delta, "site")
+        try #require(delta.status == 0, "\(delta.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: delta.data) as? [String: Any])
+        let images = try #require(report["images"] as? [[String: String]])
+        for image in images where image["kind"] == "image" {
+            let target = try #require(image["target"])
+            let copy = try Harness.run(["skopeo", "copy", "--quiet", "--all", "--src-tls-verify=false", "docker://\(target)", "oci:\(root)/pulled:\(UUID().uuidString.prefix(6))"])
+            #expect(copy.status == 0, "\(target): every layer is in the registry: \(copy.stderr)")
+            let raw = try Harness.run(["skopeo", "inspect", "--raw", "--tls-verify=false", "docker://\(target)"])
+            #expect(try "sha256:" + Harness.run(["sha256sum"], stdin: raw.data).stdout.prefix(64) == image["digest"] ?? "")
+        }
+
+        // Into a registry that never saw release 1: refused in one line before any manifest or tag.
+        let elsewhere = try push(releases.delta, "fresh")
+        #expect(elsewhere.status == 2 && elsewhere.stderr.contains("is left out of this delta bundle (it builds on platform 1.4.2)")
+                && elsewhere.stderr.contains("push platform 1.4.2 there first"), "\(elsewhere.stderr)")
+        #expect(elsewhere.stderr.split(separator: "\n").filter { !$0.hasPrefix("{") }.count == 1, "one line besides the progress events: \(elsewhere.stderr)")
+        #expect(try registry.tags("fresh/team/app").isEmpty, "no tag may point at missing layers")
+    }
+
+    @Test func layersLeftOutAreNotPulledFromTheSourceRegistry() throws {
+        let root = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let example = try Harness.makeExample(in: root, dockerArchive: false, layerMB: 1)
+        let registry = try TestRegistry(tls: false)
+        defer { registry.stop() }
+        let seed = try Harness.run(["skopeo", "copy", "--quiet", "--dest-tls-verify=false", "oci:\(example)/build/oci:app-1.4.2",
+                                    "docker://\(registry.host)/src/app:1"])
+        try #require(seed.status == 0, "\(seed.stderr)")
+        try "apiVersion: airlock/v1\nkind: Bundle\nmetadata: {name: pulled, version: \"1\", created: \"2026-11-01T00:00:00Z\"}\nimages:\n  - ref: \(registry.host)/src/app:1\n"
+            .write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
+        func pack(_ extra: [String], cache: String) throws -> [String: Any] {
+            let result = try Harness.airlock(["pack", "-q", "--plain-http", registry.host, "--output", "json"] + extra, in: root,
+                                             environment: ["AIRLOCK_CACHE": "\(root)/\(cache)"])
+            try #require(result.status == 0, "\(result.stderr)")
+            return try #require(try JSONSerialization.jsonObject(with: result.data) as? [String: Any])
+        }
+        let full = try pack(["-o", "first.tar.zst"], cache: "cache-1")
+        let delta = try pack(["-o", "second.tar.zst", "--since", "first.tar.zst"], cache: "cache-2")
+        let leftOut = try #require((delta["base"] as? [String: Any])?["blobs"] as? [[String: Any]])
+        let leftOutBytes = leftOut.reduce(0) { $0 + ($1["size"] as? Int ?? 0) }
+        let pulledFull = try #require((full["pulled"] as? [String: Any])?["bytes"] as? Int)
+        let pulledDelta = (delta["pulled"] as? [String: Any])?["bytes"] as? Int ?? 0
+        #expect(leftOut.count >= 3 && pulledDelta + leftOutBytes <= pulledFull, "pulled \(pulledDelta) of \(pulledFull), left out \(leftOutBytes)")
+    }
+}
