@@ -14,15 +14,30 @@ protocol PushSource: Sendable {
     var unsigned: Bool { get }
     /// A fresh, verifying reader of a (possibly large) entry.
     func chunks(of path: String) throws -> any ByteChunkSource
+    /// Whether the source holds a layer a delta bundle leaves out (an unpacked delta does, when
+    /// unpack copied it from `--base`).
+    func holds(leftOut path: String) -> Bool
 }
 
 extension PushSource {
+    /// The signed sha256 and size of an entry: a subject of the statement, or a layer the
+    /// predicate lists as left out (its digest is its sha256).
     func subject(_ path: String) throws -> (sha256: String, size: Int64) {
-        guard let subject = subjects[path], let sha256 = subject.sha256,
-              let size = subject.annotations?.size else {
-            throw AirlockError.verification("\(path) is referenced but not in the signed statement")
+        if let subject = subjects[path], let sha256 = subject.sha256, let size = subject.annotations?.size {
+            return (sha256, size)
         }
-        return (sha256, size)
+        let prefix = BundleFormat.layoutPrefix + "blobs/sha256/"
+        if path.hasPrefix(prefix), let size = statement.predicate.base?.sizes["sha256:" + path.dropFirst(prefix.count)] {
+            return (String(path.dropFirst(prefix.count)), size)
+        }
+        throw AirlockError.verification("\(path) is referenced but not in the signed statement")
+    }
+
+    /// The left-out layers (by digest) this source cannot provide: they must be in the registry.
+    func missingLeftOut() -> [String: Int64] {
+        (statement.predicate.base?.sizes ?? [:]).filter { digest, _ in
+            !holds(leftOut: BundleFormat.layoutPrefix + "blobs/" + digest.replacingOccurrences(of: ":", with: "/"))
+        }
     }
 
     /// A small entry (manifests, indexes, the layout files), whole and verified.
@@ -56,6 +71,8 @@ struct BundlePushSource: PushSource {
         file = access.file
         frames = Dictionary(access.index.entries.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
     }
+
+    func holds(leftOut path: String) -> Bool { false }
 
     func chunks(of entryPath: String) throws -> any ByteChunkSource {
         let (sha256, size) = try subject(entryPath)
@@ -91,6 +108,8 @@ struct FolderPushSource: PushSource {
         unsigned = report.unsigned
         subjects = statement.subjectsByName
     }
+
+    func holds(leftOut path: String) -> Bool { FileManager.default.fileExists(atPath: "\(root)/\(path)") }
 
     func chunks(of entryPath: String) throws -> any ByteChunkSource {
         let (sha256, size) = try subject(entryPath)

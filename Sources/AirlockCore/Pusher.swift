@@ -79,14 +79,14 @@ public struct Pusher: Sendable {
         // A delta bundle's left-out layers must be in the registry already (or mountable from a
         // repository of this push): checked before anything is sent, so a push to the wrong
         // registry fails at once and sends nothing.
-        if let base = source.statement.predicate.base {
-            let leftOut = base.sizes
+        let leftOut = source.missingLeftOut()
+        if let base = source.statement.predicate.base, !leftOut.isEmpty {
             let repositories = Array(Set(plans.map(\.repository))).sorted()
             try await forEach(blobs.filter { leftOut[$0.digest] != nil }, jobs: options.transport.jobs) { work in
                 try await self.placeLeftOutBlob(work, base: base, candidates: repositories, client: client, tally: tally)
             }
         }
-        try await forEach(blobs.filter { source.statement.predicate.base?.sizes[$0.digest] == nil }, jobs: options.transport.jobs) { work in
+        try await forEach(blobs.filter { leftOut[$0.digest] == nil }, jobs: options.transport.jobs) { work in
             try await self.pushBlob(work, source: source, client: client, tally: tally)
         }
         // Child manifests (by digest) for every image, then the tags.

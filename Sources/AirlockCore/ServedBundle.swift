@@ -38,7 +38,7 @@ public struct ServedBundle: ServedContent {
         let source: any PushSource = isDirectory.boolValue
             ? try FolderPushSource(root: path, policy: policy, chunkSize: Self.chunkSize)
             : try BundlePushSource(path: path, policy: policy, chunkSize: Self.chunkSize)
-        if let base = source.statement.predicate.base {
+        if let base = source.statement.predicate.base, !source.missingLeftOut().isEmpty {
             throw AirlockError.input("this delta bundle builds on \(base.title) and leaves out \(base.blobs.count) layer(s), which serve cannot answer for: unpack it with --base (the folder \(base.title) was unpacked into) and serve that folder, or push it into a registry that holds \(base.title)")
         }
         let plans = try await ImagePlan.make(from: source, target: try PushTarget(host: "localhost", prefix: prefix), rules: rules)

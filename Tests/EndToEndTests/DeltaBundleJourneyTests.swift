@@ -113,6 +113,18 @@ struct DeltaBundleJourneyTests {
                 && elsewhere.stderr.contains("push platform 1.4.2 there first"), "\(elsewhere.stderr)")
         #expect(elsewhere.stderr.split(separator: "\n").filter { !$0.hasPrefix("{") }.count == 1, "one line besides the progress events: \(elsewhere.stderr)")
         #expect(try registry.tags("fresh/team/app").isEmpty, "no tag may point at missing layers")
+
+        // Unpacked with --base, the delta is complete: it pushes anywhere, left-out layers included.
+        #expect(try Harness.airlock(["unpack", releases.v1, "-o", "u1", "--key", "signer.pub"], in: root).status == 0)
+        #expect(try Harness.airlock(["unpack", releases.delta, "-o", "u2", "--key", "signer.pub", "--base", "u1"], in: root).status == 0)
+        let folder = try push("\(root)/u2", "fresh")
+        #expect(folder.status == 0, "\(folder.stderr)")
+        let app = try #require(images.first { $0["source"] == "registry.example.com/team/app:1.4.2" })
+        let copy = try Harness.run(["skopeo", "copy", "--quiet", "--src-tls-verify=false", "docker://\(registry.host)/fresh/team/app:1.4.2", "oci:\(root)/fresh:app"])
+        let tags = try registry.tags("fresh/team/app")
+        #expect(copy.status == 0 && tags == ["1.4.2"], "\(copy.stderr)")
+        let raw = try Harness.run(["skopeo", "inspect", "--raw", "--tls-verify=false", "docker://\(registry.host)/fresh/team/app:1.4.2"])
+        #expect(try "sha256:" + Harness.run(["sha256sum"], stdin: raw.data).stdout.prefix(64) == app["digest"] ?? "")
     }
 
     @Test func layersLeftOutAreNotPulledFromTheSourceRegistry() throws {
