@@ -133,6 +133,8 @@ public struct Packer: Sendable {
         }
 
         let output = options.output ?? "\(spec.metadata.name)-\(spec.metadata.version).tar.zst"
+        warnIfShortOfSpace(bundle: entries.reduce(0) { $0 + $1.size }, output: output,
+                           cache: options.keepPulledBlobs ? pending.reduce(0) { $0 + $1.descriptor.size } : 0)
         progress(.writing(entries: entries.count + 1, bytes: entries.reduce(0) { $0 + $1.size }))
         let summary: BundleWriter.Summary
         do {
@@ -157,6 +159,24 @@ public struct Packer: Sendable {
         return Result(bundlePath: output, detachedPath: detached, size: summary.size, sha256: summary.sha256,
                       parts: summary.parts, removed: summary.removed,
                       statement: statement, signerKeyIDs: options.keys.map(\.publicKey.keyID))
+    }
+
+    /// Warns when the bundle (at most the size of its entries: compression only shrinks it) and the
+    /// blobs about to be cached may not fit. A warning, not a refusal: compressible content can
+    /// make the bundle much smaller than this bound.
+    private func warnIfShortOfSpace(bundle: Int64, output: String, cache: Int64) {
+        guard let forBundle = FreeSpace.available(near: output) else { return }
+        var needed = bundle
+        if cache > 0, let forCache = FreeSpace.available(near: options.cacheRoot) {
+            if forCache.device == forBundle.device {
+                needed += cache
+            } else if forCache.bytes < cache {
+                progress(.warning("the cache \(forCache.folder) has \(FreeSpace.describe(forCache.bytes)) free and may need \(FreeSpace.describe(cache)) for the blobs to pull: free some space, or pack with --no-cache"))
+            }
+        }
+        if forBundle.bytes < needed {
+            progress(.warning("\(forBundle.folder) has \(FreeSpace.describe(forBundle.bytes)) free; this pack may need up to \(FreeSpace.describe(needed))" + (needed > bundle ? " (the bundle and the blobs it caches; --no-cache needs room for the bundle alone)" : "")))
+        }
     }
 
     /// `metadata.created`, else `SOURCE_DATE_EPOCH`, else now.

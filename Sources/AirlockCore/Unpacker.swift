@@ -31,10 +31,18 @@ public struct Unpacker {
             }
             replaceEmpty = true
         }
-        // A delta bundle without --base: said before anything is read or written (the statement is
-        // read unverified here; the pass below verifies it).
-        if base == nil, let leftOut = try? Inspector.readStatement(try BundleFile.open(bundle)).1.predicate.base {
-            throw AirlockError.input("this delta bundle builds on \(leftOut.title) and leaves out \(leftOut.blobs.count) layer(s): give --base DIR, the folder \(leftOut.title) was unpacked into, or push it into a registry that holds \(leftOut.title)")
+        // Said before anything is read or written (the statement is read unverified here, only to
+        // plan; the pass below verifies it): a delta bundle without --base, too little disk.
+        if let statement = try? Inspector.readStatement(try BundleFile.open(bundle)).1 {
+            if base == nil, let leftOut = statement.predicate.base {
+                throw AirlockError.input("this delta bundle builds on \(leftOut.title) and leaves out \(leftOut.blobs.count) layer(s): give --base DIR, the folder \(leftOut.title) was unpacked into, or push it into a registry that holds \(leftOut.title)")
+            }
+            let entries = statement.subject.reduce(Int64(0)) { $0 + ($1.annotations?.size ?? 0) }
+            let charts = statement.predicate.charts.reduce(Int64(0)) { total, chart in
+                total + (statement.subjectsByName["oci/blobs/" + chart.chartDigest.replacingOccurrences(of: ":", with: "/")]?.annotations?.size ?? 0)
+            }
+            let leftOut = statement.predicate.base?.blobs.reduce(Int64(0)) { $0 + $1.size } ?? 0
+            try FreeSpace.require(entries + charts + leftOut, for: "unpacking \(statement.predicate.name) \(statement.predicate.version)", at: output)
         }
         let url = URL(fileURLWithPath: output)
         let staging = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).airlock-unpack-\(getpid())").path

@@ -50,8 +50,17 @@ final class BundleOutput {
         partSize == nil ? [destination] : (1...temporaries.count).map { Self.finalPath(destination, part: $0) }
     }
 
-    /// Appends `bytes`, starting a new part whenever the current one is full.
+    /// Appends `bytes`, starting a new part whenever the current one is full. A failure names the
+    /// file as it would have been called (the hidden one is removed by ``discard()``).
     func write(_ bytes: UnsafeRawBufferPointer, last: Bool) throws {
+        do {
+            try append(bytes, last: last)
+        } catch BundleIOError.io(_, let operation, let code) {
+            throw BundleIOError.io(path: finalPaths[temporaries.count - 1], operation: operation, errno: code)
+        }
+    }
+
+    private func append(_ bytes: UnsafeRawBufferPointer, last: Bool) throws {
         var rest = bytes[...]
         while !rest.isEmpty {
             if let partSize, currentWritten == partSize { try startNextPart() }

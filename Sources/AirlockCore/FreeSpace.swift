@@ -1,0 +1,44 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Room on the file system a path is (or will be) written to, checked before long work starts, so
+/// that an unpack or a pack does not fill the disk an hour in.
+enum FreeSpace {
+    /// Bytes an unprivileged writer may still use on the file system of `path`'s nearest existing
+    /// folder, and that file system's id; nil when it cannot be told.
+    static func available(near path: String) -> (bytes: Int64, device: UInt64, folder: String)? {
+        var folder = URL(fileURLWithPath: path).standardizedFileURL
+        var isDirectory: ObjCBool = false
+        while !(FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory) && isDirectory.boolValue) {
+            guard folder.path != "/" else { return nil }
+            folder = folder.deletingLastPathComponent()
+        }
+        var info = statvfs()
+        var status = stat()
+        guard statvfs(folder.path, &info) == 0, stat(folder.path, &status) == 0 else { return nil }
+        return (Int64(info.f_bavail) * Int64(info.f_frsize), UInt64(status.st_dev), folder.path)
+    }
+
+    /// Throws, saying what is needed and what is free, when `bytes` do not fit beside `path`.
+    static func require(_ bytes: Int64, for what: String, at path: String) throws {
+        guard let free = available(near: path), free.bytes < bytes else { return }
+        throw AirlockError.input("\(what) needs \(describe(bytes)) in \(free.folder), which has \(describe(free.bytes)) free: free some space or write elsewhere")
+    }
+
+    /// `4.6 GiB`.
+    static func describe(_ bytes: Int64) -> String {
+        let units = ["bytes", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(bytes) bytes" : String(format: "%.1f %@", value, units[unit])
+    }
+}
