@@ -40,7 +40,7 @@ final class BackgroundWriter: @unchecked Sendable {
 
     /// Whether the buffers handed in must hold whole pages (all but the last).
     let direct: Bool
-    let output: BundleOutput
+    private let output: BundleOutput
     private let hasher = SHA256Hasher()
     private let parts: PartHashes?
     private let hashes = DispatchQueue(label: "airlock.bundle-hash")

@@ -29,7 +29,8 @@ public final class BundleWriter {
         public let sha256: String
         /// The parts, in order, when the bundle was split (empty otherwise).
         public let parts: [Part]
-        /// Files a previous bundle of the same name left that were removed (stale parts).
+        /// Files an earlier bundle of the same name left that were removed (parts past the new last
+        /// one, or the other form: a single file for a split bundle, parts for a single file).
         public let removed: [String]
 
         /// Every file written: the bundle, or its parts.
