@@ -15,28 +15,12 @@ struct DeltaBase: Sendable {
     let blobs: [String: Int64]
 
     static func load(_ path: String) throws -> DeltaBase {
-        let statement: Statement
-        if path.hasSuffix(".intoto.json") {
-            guard let bytes = FileManager.default.contents(atPath: path) else {
-                throw AirlockError.input("--since \(path): cannot read it")
-            }
-            statement = try Inspector.parseStatement(Array(bytes), from: path).1
-        } else {
-            guard FileManager.default.fileExists(atPath: path) || BundleFile.existsAsParts(path) else {
-                throw AirlockError.input("--since \(path) does not exist (give the earlier bundle or its .intoto.json envelope)")
-            }
-            statement = try Inspector.readStatement(try BundleFile.open(path)).1
+        let earlier: SignedStatement
+        do { earlier = try SignedStatement.load(path, policy: nil) } catch AirlockError.input(let why) {
+            throw AirlockError.input("--since: \(why)")
         }
-        var blobs: [String: Int64] = [:]
-        for subject in statement.subject {
-            guard subject.name.hasPrefix(BundleFormat.layoutPrefix + "blobs/sha256/"), let sha256 = subject.sha256,
-                  let size = subject.annotations?.size, subject.name.hasSuffix(sha256) else { continue }
-            blobs["sha256:" + sha256] = size
-        }
-        // Blobs the earlier bundle itself left out are in the registry the same way.
-        for blob in statement.predicate.base?.blobs ?? [] { blobs[blob.digest] = blob.size }
-        let predicate = statement.predicate
-        return DeltaBase(name: predicate.name, version: predicate.version, created: predicate.created, blobs: blobs)
+        let predicate = earlier.statement.predicate
+        return DeltaBase(name: predicate.name, version: predicate.version, created: predicate.created, blobs: earlier.blobs)
     }
 
     /// Splits `entries` into those the delta carries and the layers it leaves out.

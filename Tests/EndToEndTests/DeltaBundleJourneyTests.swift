@@ -152,4 +152,34 @@ struct DeltaBundleJourneyTests {
         let pulledDelta = (delta["pulled"] as? [String: Any])?["bytes"] as? Int ?? 0
         #expect(leftOut.count >= 3 && pulledDelta + leftOutBytes <= pulledFull, "pulled \(pulledDelta) of \(pulledFull), left out \(leftOutBytes)")
     }
+
+    @Test func diffShowsWhatChangedAndWhatADeltaCarries() throws {
+        let releases = try Releases.make()
+        defer { releases.remove() }
+        let root = releases.root
+        let result = try Harness.airlock(["diff", releases.v1, releases.v2, "--key", "signer.pub", "--output", "json"], in: root)
+        try #require(result.status == 0, "\(result.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: result.data) as? [String: Any])
+        let diff = try #require(report["diff"] as? [String: Any])
+        #expect(report["identical"] as? Bool == false && diff["verified"] as? Bool == true)
+        let changes = try #require(diff["changes"] as? [[String: Any]])
+        let app = try #require(changes.first { $0["kind"] as? String == "image" && $0["name"] as? String == "registry.example.com/team/app:1.4.2" })
+        #expect(app["change"] as? String == "changed", "\(changes)")
+        #expect(!changes.contains { $0["kind"] as? String == "chart" || $0["name"] as? String == "registry.example.com/team/multi:1.4.2" },
+                "only what changed is listed: \(changes)")
+        // "new" blobs are exactly what the delta carries beyond release 1.
+        let v1 = try releases.entries(releases.v1)
+        let carried = try releases.entries(releases.delta).filter { $0.hasPrefix("oci/blobs/") && !v1.contains($0) }
+        #expect((diff["newBlobs"] as? [String: Any])?["blobs"] as? Int == carried.count, "\(diff)")
+
+        let same = try Harness.airlock(["diff", releases.v2, releases.v2 + ".intoto.json", "--output", "json"], in: root)
+        let sameReport = try #require(try JSONSerialization.jsonObject(with: same.data) as? [String: Any])
+        #expect(same.status == 0 && sameReport["identical"] as? Bool == true, "\(same.stdout) \(same.stderr)")
+        let text = try Harness.airlock(["diff", releases.v1, releases.delta], in: root)
+        #expect(text.stdout.hasPrefix("NOT VERIFIED") && text.stdout.contains("~ image registry.example.com/team/app:1.4.2"), "\(text.stdout)")
+
+        #expect(try Harness.airlock(["key", "generate", "--out", "stranger"], in: root).status == 0)
+        let untrusted = try Harness.airlock(["diff", releases.v1, releases.v2, "--key", "stranger.pub"], in: root)
+        #expect(untrusted.status == 1 && untrusted.stderr.contains("\(releases.v1): signed only by unknown key(s)"), "\(untrusted.stderr)")
+    }
 }
