@@ -1,17 +1,6 @@
 import AirlockCore
 import Foundation
 
-/// `1.2 MiB`.
-func formatBytes(_ bytes: Int64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-    var value = Double(bytes)
-    var unit = 0
-    while value >= 1024 && unit < units.count - 1 {
-        value /= 1024
-        unit += 1
-    }
-    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
-}
 
 func renderContents(images: [BundlePredicate.Image], charts: [BundlePredicate.Chart], endpoints: [BundlePredicate.Endpoint],
                     files: [BundlePredicate.File]) -> String {

@@ -27,18 +27,18 @@ enum FreeSpace {
     /// Throws, saying what is needed and what is free, when `bytes` do not fit beside `path`.
     static func require(_ bytes: Int64, for what: String, at path: String) throws {
         guard let free = available(near: path), free.bytes < bytes else { return }
-        throw AirlockError.input("\(what) needs \(describe(bytes)) in \(free.folder), which has \(describe(free.bytes)) free: free some space or write elsewhere")
+        throw AirlockError.input("\(what) needs \(formatBytes(bytes)) in \(free.folder), which has \(formatBytes(free.bytes)) free: free some space or write elsewhere")
     }
+}
 
-    /// `4.6 GiB`.
-    static func describe(_ bytes: Int64) -> String {
-        let units = ["bytes", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(bytes)
-        var unit = 0
-        while value >= 1024 && unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        return unit == 0 ? "\(bytes) bytes" : String(format: "%.1f %@", value, units[unit])
+/// `4.6 GiB` (`837 B` below 1 KiB): how airlock writes sizes for people.
+public func formatBytes(_ bytes: Int64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var value = Double(bytes)
+    var unit = 0
+    while value >= 1024 && unit < units.count - 1 {
+        value /= 1024
+        unit += 1
     }
+    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
 }

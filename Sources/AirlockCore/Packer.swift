@@ -171,11 +171,11 @@ public struct Packer: Sendable {
             if forCache.device == forBundle.device {
                 needed += cache
             } else if forCache.bytes < cache {
-                progress(.warning("the cache \(forCache.folder) has \(FreeSpace.describe(forCache.bytes)) free and may need \(FreeSpace.describe(cache)) for the blobs to pull: free some space, or pack with --no-cache"))
+                progress(.warning("the cache \(forCache.folder) has \(formatBytes(forCache.bytes)) free and may need \(formatBytes(cache)) for the blobs to pull: free some space, or pack with --no-cache"))
             }
         }
         if forBundle.bytes < needed {
-            progress(.warning("\(forBundle.folder) has \(FreeSpace.describe(forBundle.bytes)) free; this pack may need up to \(FreeSpace.describe(needed))" + (needed > bundle ? " (the bundle and the blobs it caches; --no-cache needs room for the bundle alone)" : "")))
+            progress(.warning("\(forBundle.folder) has \(formatBytes(forBundle.bytes)) free; this pack may need up to \(formatBytes(needed))" + (needed > bundle ? " (the bundle and the blobs it caches; --no-cache needs room for the bundle alone)" : "")))
         }
     }
 
