@@ -35,7 +35,7 @@ public struct Unpacker {
         // plan; the pass below verifies it): a delta bundle without --base, too little disk.
         if let statement = try? Inspector.readStatement(try BundleFile.open(bundle)).1 {
             if base == nil, let leftOut = statement.predicate.base {
-                throw AirlockError.input("this delta bundle builds on \(leftOut.title) and leaves out \(leftOut.blobs.count) layer(s): give --base DIR, the folder \(leftOut.title) was unpacked into, or push it into a registry that holds \(leftOut.title)")
+                throw Self.needsBase(leftOut)
             }
             let entries = statement.subject.reduce(Int64(0)) { $0 + ($1.annotations?.size ?? 0) }
             let charts = statement.predicate.charts.reduce(Int64(0)) { total, chart in
@@ -70,10 +70,14 @@ public struct Unpacker {
         return report
     }
 
+    private static func needsBase(_ leftOut: BundlePredicate.Base) -> AirlockError {
+        AirlockError.input("this delta bundle builds on \(leftOut.title) and leaves out \(leftOut.blobs.count) layer(s): give --base DIR, the folder \(leftOut.title) was unpacked into, or push it into a registry that holds \(leftOut.title)")
+    }
+
     /// The layers a delta bundle leaves out, from the base folder, each checked while copied.
     private func copyLeftOut(_ leftOut: BundlePredicate.Base, into root: String) throws {
         guard let base else {
-            throw AirlockError.input("this delta bundle builds on \(leftOut.title) and leaves out \(leftOut.blobs.count) layer(s): give --base DIR, the folder \(leftOut.title) was unpacked into, or push it into a registry that holds \(leftOut.title)")
+            throw Self.needsBase(leftOut)
         }
         for blob in leftOut.blobs {
             let digest = try Digest(blob.digest)
