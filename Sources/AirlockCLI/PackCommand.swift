@@ -136,9 +136,7 @@ struct PackCommand: AsyncParsableCommand {
                 text += result.parts.map { "  \($0.path) \(formatBytes($0.size)) sha256 \($0.sha256)\n" }.joined()
             }
             text += result.removed.map { "removed \($0), left by an earlier bundle of the same name\n" }.joined()
-            if let base = predicate.base, let (blobs, bytes) = Packer.leftOut(result.statement) {
-                text += renderBase(name: base.name, version: base.version, blobs: blobs, bytes: bytes)
-            }
+            if let base = predicate.base { text += renderBase(base) }
             text += "detached envelope \(result.detachedPath)\n"
             if let pulled = output.pulled {
                 text += "pulled \(pulled.blobs) blobs (\(formatBytes(pulled.bytes))) in \(String(format: "%.1f", pulled.seconds)) s, \(pulled.cached) already cached\n"

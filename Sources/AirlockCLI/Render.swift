@@ -66,6 +66,10 @@ func renderBase(name: String, version: String, blobs: Int, bytes: Int64) -> Stri
         + "push it into a registry that holds \(name) \(version)\n"
 }
 
+func renderBase(_ base: BundlePredicate.Base) -> String {
+    renderBase(name: base.name, version: base.version, blobs: base.blobs.count, bytes: base.blobs.reduce(0) { $0 + $1.size })
+}
+
 func renderVerified(_ report: VerificationReport) -> String {
     var text = "verified \(report.bundle): \(report.name ?? "?") \(report.version ?? "?"), created \(report.created ?? "?")\n"
     if report.unsigned {
@@ -76,9 +80,7 @@ func renderVerified(_ report: VerificationReport) -> String {
     }
     text += "\(report.entries + 1) entries, \(formatBytes(report.bytes)), every digest checked"
         + (report.parts.map { ", read from \($0) parts\n" } ?? "\n")
-    if let base = report.base {
-        text += renderBase(name: base.name, version: base.version, blobs: base.blobs.count, bytes: base.blobs.reduce(0) { $0 + $1.size })
-    }
+    if let base = report.base { text += renderBase(base) }
     return text + renderContents(images: report.images, charts: report.charts, endpoints: report.endpoints, files: report.files)
 }
 

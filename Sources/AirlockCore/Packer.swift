@@ -62,11 +62,6 @@ public struct Packer: Sendable {
         public let signerKeyIDs: [String]
     }
 
-    /// The blobs a delta bundle leaves out, from its predicate.
-    public static func leftOut(_ statement: Statement) -> (blobs: Int, bytes: Int64)? {
-        statement.predicate.base.map { ($0.blobs.count, $0.blobs.reduce(0) { $0 + $1.size }) }
-    }
-
     public let options: Options
     public let progress: @Sendable (PackEvent) -> Void
 
