@@ -44,6 +44,9 @@ struct PackCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Leave out the layers this earlier bundle (or its .intoto.json envelope) carried: a delta bundle for a registry that already holds it.", valueName: "OLD.tar.zst"))
     var since: String?
 
+    @Flag(name: .long, help: "Resolve every tag and plan the bundle (entries, bytes, blobs to pull, parts), pulling no layer and writing nothing; manifests and charts are still fetched.")
+    var dryRun = false
+
     @Option(name: .long, help: "zstd level for compressible entries (1-19); already-compressed layers are stored as they are.")
     var level: Int32 = 3
 
@@ -107,6 +110,7 @@ struct PackCommand: AsyncParsableCommand {
         options.keepPulledBlobs = !noCache
         options.partSize = splitSize?.bytes
         options.since = since
+        options.dryRun = dryRun
         let progress = PackProgress(quiet: quiet, output: outputOptions.output)
         let warnings = WarningLog(printing: outputOptions.output == .text)
         let packer = Packer(options: options) { event in
@@ -122,6 +126,10 @@ struct PackCommand: AsyncParsableCommand {
             throw error
         }
         let predicate = result.statement.predicate
+        if let plan = result.plan {
+            try emitPlan(plan, result: result, warnings: warnings.all)
+            return
+        }
         let output = Result(bundle: result.bundlePath, detached: result.detachedPath, size: result.size, sha256: result.sha256,
                             parts: result.parts.isEmpty ? nil : result.parts.map { .init(path: $0.path, size: $0.size, sha256: $0.sha256) },
                             removed: result.removed, base: predicate.base, signed: !result.signerKeyIDs.isEmpty, signerKeyIDs: result.signerKeyIDs,
@@ -150,6 +158,37 @@ struct PackCommand: AsyncParsableCommand {
                 text += "  \(images.count) image reference(s): \(images.filter { $0.status == "in-bundle" }.count) in the bundle, "
                     + "\(problems) missing, \(images.filter { $0.status == "disabled" }.count) disabled by default (airlock inspect lists them)\n"
             }
+            return text
+        }
+    }
+}
+
+extension PackCommand {
+    struct PlanResult: Encodable {
+        let dryRun = true
+        let bundle: String
+        let plan: Packer.Plan
+        let images: [BundlePredicate.Image]
+        let charts: [BundlePredicate.Chart]
+        let endpoints: [BundlePredicate.Endpoint]
+        let files: [BundlePredicate.File]
+        let base: BundlePredicate.Base?
+        let warnings: [String]
+    }
+
+    /// A dry run's plan: what would be packed, pulled and written.
+    func emitPlan(_ plan: Packer.Plan, result: Packer.Result, warnings: [String]) throws {
+        let predicate = result.statement.predicate
+        let output = PlanResult(bundle: result.bundlePath, plan: plan, images: predicate.images, charts: predicate.charts,
+                                endpoints: predicate.endpoints, files: predicate.files, base: predicate.base, warnings: warnings)
+        try outputOptions.emit(output) {
+            var text = "dry run: no layer pulled, nothing written\n"
+            text += "would pack \(result.bundlePath): \(plan.entries) entries, \(formatBytes(plan.bytes)) of content (the bundle is at most that, plus framing)\n"
+            text += "would pull \(plan.pullBlobs) blobs (\(formatBytes(plan.pullBytes))); \(plan.cached) already in the cache\n"
+            if let parts = plan.parts { text += "in at most \(parts) part(s) of --split-size\n" }
+            if let base = predicate.base { text += renderBase(base) }
+            text += predicate.images.map { "image \($0.name) \($0.digest)\($0.platforms.map { " (" + $0.joined(separator: ", ") + ")" } ?? "")\n" }.joined()
+            text += predicate.charts.map { "chart \($0.name) \($0.version) \($0.digest)\n" }.joined()
             return text
         }
     }

@@ -39,6 +39,9 @@ public struct Packer: Sendable {
         public var partSize: Int64?
         /// `--since`: an earlier bundle (or its detached envelope); layers it carried are left out.
         public var since: String?
+        /// `--dry-run`: resolve and plan, pull no layer and write no bundle (manifests and charts
+        /// are still fetched: the plan is made from them).
+        public var dryRun = false
 
         public init(specPath: String, output: String?, keys: [PrivateKey], cacheRoot: String, now: Int64) {
             self.specPath = specPath
@@ -60,6 +63,21 @@ public struct Packer: Sendable {
         public let removed: [String]
         public let statement: Statement
         public let signerKeyIDs: [String]
+        /// Set by a dry run, which writes nothing (`size` and `sha256` are then empty).
+        public var plan: Plan?
+    }
+
+    /// What a pack would do, from a dry run.
+    public struct Plan: Sendable, Codable {
+        /// Entries and their bytes: the bundle is at most this plus framing (compression only shrinks it).
+        public var entries: Int
+        public var bytes: Int64
+        /// Blobs to pull from registries, and how many the cache already holds.
+        public var pullBlobs: Int
+        public var pullBytes: Int64
+        public var cached: Int
+        /// With `--split-size`: at most this many parts.
+        public var parts: Int?
     }
 
     public let options: Options
@@ -106,15 +124,24 @@ public struct Packer: Sendable {
         predicate.base = base?.predicate(leaving: left)
         let statement = Statement(subject: entries.map { Statement.Subject(name: $0.path, sha256: $0.sha256, size: $0.size) },
                                   predicate: predicate)
-        var envelope = DSSEEnvelope(payload: try statement.encoded())
-        for key in options.keys { try envelope.sign(with: key) }
-
         // Blobs still to pull download in the order the bundle holds them, while the bundle is
         // written: the writer drains each one as it arrives, so pulling and writing overlap.
         let position = Dictionary(entries.enumerated().map { ($1.digest, $0) }, uniquingKeysWith: min)
         // Blobs left out are not pulled at all.
         let (needed, cached) = remote.pending(fetches.filter { position[$0.descriptor.digest] != nil })
         let pending = needed.sorted { (position[$0.descriptor.digest] ?? 0) < (position[$1.descriptor.digest] ?? 0) }
+        let output = options.output ?? "\(spec.metadata.name)-\(spec.metadata.version).tar.zst"
+        let bytes = entries.reduce(0) { $0 + $1.size }
+        warnIfShortOfSpace(bundle: bytes, output: output, cache: options.keepPulledBlobs ? pending.reduce(0) { $0 + $1.descriptor.size } : 0)
+        if options.dryRun {
+            let plan = Plan(entries: entries.count + 1, bytes: bytes, pullBlobs: pending.count,
+                            pullBytes: pending.reduce(0) { $0 + $1.descriptor.size }, cached: cached,
+                            parts: options.partSize.map { Int((Self.upperBound(bytes, entries: entries.count) + $0 - $0 % 4096 - 1) / ($0 - $0 % 4096)) })
+            return Result(bundlePath: output, detachedPath: output + ".intoto.json", size: 0, sha256: "", parts: [], removed: [],
+                          statement: statement, signerKeyIDs: [], plan: plan)
+        }
+        var envelope = DSSEEnvelope(payload: try statement.encoded())
+        for key in options.keys { try envelope.sign(with: key) }
         if !fetches.isEmpty {
             progress(.downloading(blobs: pending.count, bytes: pending.reduce(0) { $0 + $1.descriptor.size }, cached: cached))
         }
@@ -127,10 +154,7 @@ public struct Packer: Sendable {
             }
         }
 
-        let output = options.output ?? "\(spec.metadata.name)-\(spec.metadata.version).tar.zst"
-        warnIfShortOfSpace(bundle: entries.reduce(0) { $0 + $1.size }, output: output,
-                           cache: options.keepPulledBlobs ? pending.reduce(0) { $0 + $1.descriptor.size } : 0)
-        progress(.writing(entries: entries.count + 1, bytes: entries.reduce(0) { $0 + $1.size }))
+        progress(.writing(entries: entries.count + 1, bytes: bytes))
         let summary: BundleWriter.Summary
         do {
             summary = try await onThread { [self, envelope] in
@@ -154,6 +178,13 @@ public struct Packer: Sendable {
         return Result(bundlePath: output, detachedPath: detached, size: summary.size, sha256: summary.sha256,
                       parts: summary.parts, removed: summary.removed,
                       statement: statement, signerKeyIDs: options.keys.map(\.publicKey.keyID))
+    }
+
+    /// The most a bundle of `entries` entries holding `bytes` can take: the bytes (stored entries
+    /// add 3 per 128 KiB block), and per entry a tar header with a pax extension and padding, a
+    /// frame header and its seek-index line.
+    static func upperBound(_ bytes: Int64, entries: Int) -> Int64 {
+        bytes + bytes / 32_768 + Int64(entries + 2) * 2_560
     }
 
     /// Warns when the bundle (at most the size of its entries: compression only shrinks it) and the

@@ -127,7 +127,7 @@ struct DeltaBundleJourneyTests {
         #expect(try "sha256:" + Harness.run(["sha256sum"], stdin: raw.data).stdout.prefix(64) == app["digest"] ?? "")
     }
 
-    @Test func layersLeftOutAreNotPulledFromTheSourceRegistry() throws {
+    @Test func aDryRunPullsNoLayerAndADeltaPullsOnlyWhatItCarries() throws {
         let root = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false, layerMB: 1)
@@ -144,7 +144,17 @@ struct DeltaBundleJourneyTests {
             try #require(result.status == 0, "\(result.stderr)")
             return try #require(try JSONSerialization.jsonObject(with: result.data) as? [String: Any])
         }
+        // A dry run resolves and plans from the manifests, pulls no layer and writes nothing.
+        let plan = try pack(["-o", "first.tar.zst", "--dry-run", "--split-size", "64K"], cache: "cache-1")
+        #expect(plan["dryRun"] as? Bool == true && !FileManager.default.fileExists(atPath: "\(root)/first.tar.zst"))
+        let planned = try #require(plan["plan"] as? [String: Any])
         let full = try pack(["-o", "first.tar.zst"], cache: "cache-1")
+        let pulled = try #require(full["pulled"] as? [String: Any])
+        #expect(planned["pullBytes"] as? Int == pulled["bytes"] as? Int && planned["pullBlobs"] as? Int == pulled["blobs"] as? Int,
+                "the plan's pulls are the pack's, and the dry run cached none of them: \(planned) \(pulled)")
+        #expect((plan["images"] as? [[String: Any]])?.first?["digest"] as? String == (full["images"] as? [[String: Any]])?.first?["digest"] as? String)
+        let size = try #require(full["size"] as? Int)
+        #expect(planned["bytes"] as? Int ?? 0 <= size + 65_536 && (planned["parts"] as? Int ?? 0) >= (size + 65_535) / 65_536, "\(planned), bundle \(size)")
         let delta = try pack(["-o", "second.tar.zst", "--since", "first.tar.zst"], cache: "cache-2")
         let leftOut = try #require((delta["base"] as? [String: Any])?["blobs"] as? [[String: Any]])
         let leftOutBytes = leftOut.reduce(0) { $0 + ($1["size"] as? Int ?? 0) }
