@@ -46,6 +46,8 @@ struct PushCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Where to write mapping.json/.txt and the node mirror configs.") var configDir = "airlock-push"
     @Option(name: .long, help: ArgumentHelp("Renaming rules: rules: [{match: SOURCE-PREFIX, replace: NEW-PREFIX}].", valueName: "FILE"))
     var rules: String?
+    @Option(name: .long, help: ArgumentHelp("For a delta bundle (pack --since): the bundle it builds on, which provides the layers the delta leaves out (the registry need not hold them).", valueName: "OLD.tar.zst"))
+    var base: String?
     @Flag(name: .shortAndLong, help: "No progress on stderr (otherwise a live line on a terminal, plain lines elsewhere, JSON lines with --output json).")
     var quiet = false
     @OptionGroup var outputOptions: OutputOptions
@@ -59,6 +61,7 @@ struct PushCommand: AsyncParsableCommand {
         var options = Pusher.Options(source: bundle, target: registry, policy: policy, transport: try registryOptions.transport(),
                                      chunkSize: chunkSize, configDirectory: configDir)
         if let rules { options.rules = try PushRules.load(path: rules) }
+        options.base = base
         let progress = PushProgress(quiet: quiet, output: outputOptions.output)
         let report: PushReport
         do {

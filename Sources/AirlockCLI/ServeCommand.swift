@@ -28,6 +28,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Serve every repository under this path.", valueName: "PREFIX")) var prefix = ""
     @Option(name: .long, help: ArgumentHelp("Renaming rules, as for push: rules: [{match: SOURCE-PREFIX, replace: NEW-PREFIX}].", valueName: "FILE"))
     var rules: String?
+    @Option(name: .long, help: ArgumentHelp("For a delta bundle (pack --since): the bundle it builds on, which answers for the layers the delta leaves out.", valueName: "OLD.tar.zst"))
+    var base: String?
     @Option(name: .long, help: ArgumentHelp("Write mapping.json/.txt and node mirror configs (containerd hosts.toml, k3s registries.yaml, containers registries.conf) here.", valueName: "DIR"))
     var configDir: String?
     @Option(name: .long, help: ArgumentHelp("The address nodes reach this server at, for --config-dir (default: the --listen address).", valueName: "HOST:PORT"))
@@ -61,7 +63,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let policy = try trust.policy()
         let content = try await ServedBundle.open(bundle, policy: policy, prefix: prefix,
-                                                  rules: try rules.map { try PushRules.load(path: $0) } ?? PushRules())
+                                                  rules: try rules.map { try PushRules.load(path: $0) } ?? PushRules(), base: base)
         if content.unsigned && outputOptions.output == .text {
             note("WARNING: --allow-unsigned: serving an unsigned bundle, without proof of who made it")
         }

@@ -49,6 +49,45 @@ extension PushSource {
     }
 }
 
+/// Opens what push and serve read: a bundle (or its parts) or an unpacked folder, its signature
+/// checked first; with `base`, a delta bundle together with the bundle it builds on, which then
+/// provides the layers the delta leaves out (its own signature checked by the same policy).
+func openPushSource(_ path: String, policy: SignaturePolicy, chunkSize: Int = 1 << 20, base: String? = nil) throws -> any PushSource {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) || BundleFile.existsAsParts(path) else {
+        throw AirlockError.input("\(path) does not exist")
+    }
+    let source: any PushSource = isDirectory.boolValue
+        ? try FolderPushSource(root: path, policy: policy, chunkSize: chunkSize)
+        : try BundlePushSource(path: path, policy: policy, chunkSize: chunkSize)
+    guard let base else { return source }
+    guard source.statement.predicate.base != nil else {
+        throw AirlockError.input("--base \(base): \(path) is not a delta bundle (pack --since), it leaves nothing out")
+    }
+    return DeltaPushSource(delta: source, base: try openPushSource(base, policy: policy, chunkSize: chunkSize))
+}
+
+/// A delta bundle read with the bundle it builds on: the delta's statement and entries, and its
+/// left-out layers from the base. A left-out layer's path names its digest, so the base's reader,
+/// which checks it against the base's signed sha256, checks the digest the delta lists.
+struct DeltaPushSource: PushSource {
+    let delta: any PushSource
+    let base: any PushSource
+
+    var statement: Statement { delta.statement }
+    var subjects: [String: Statement.Subject] { delta.subjects }
+    var unsigned: Bool { delta.unsigned || base.unsigned }
+
+    func holds(leftOut path: String) -> Bool {
+        delta.holds(leftOut: path) || base.subjects[path] != nil || base.holds(leftOut: path)
+    }
+
+    func chunks(of path: String) throws -> any ByteChunkSource {
+        if delta.subjects[path] != nil || delta.holds(leftOut: path) { return try delta.chunks(of: path) }
+        return try base.chunks(of: path)
+    }
+}
+
 /// A bundle file read through its seek index.
 struct BundlePushSource: PushSource {
     let path: String

@@ -1,4 +1,3 @@
-import BundleIO
 import Foundation
 import OCI
 import Registry
@@ -26,6 +25,8 @@ public struct Pusher: Sendable {
         public var configDirectory: String
         /// Renaming rules (`--rules`).
         public var rules = PushRules()
+        /// `--base`: for a delta bundle, the bundle it builds on, which provides the left-out layers.
+        public var base: String?
 
         public init(source: String, target: String, policy: SignaturePolicy, transport: TransportOptions, chunkSize: Int64?,
                     configDirectory: String) {
@@ -48,14 +49,8 @@ public struct Pusher: Sendable {
 
     public func push() async throws -> PushReport {
         let target = try PushTarget(options.target)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: options.source, isDirectory: &isDirectory) || BundleFile.existsAsParts(options.source) else {
-            throw AirlockError.input("\(options.source) does not exist")
-        }
         // The signature is checked before anything is sent.
-        let source: any PushSource = isDirectory.boolValue
-            ? try FolderPushSource(root: options.source, policy: options.policy)
-            : try BundlePushSource(path: options.source, policy: options.policy)
+        let source = try openPushSource(options.source, policy: options.policy, base: options.base)
         let plans = try await ImagePlan.make(from: source, target: target, rules: options.rules)
         guard let first = plans.first else { throw AirlockError.input("\(options.source) holds no images or charts to push") }
 
@@ -158,7 +153,7 @@ public struct Pusher: Sendable {
                 }
             }
             guard let home, try await client.mountBlob(repository, digest: work.digest, from: home) else {
-                throw AirlockError.input("\(work.owner): layer \(work.digest) is left out of this delta bundle (it builds on \(base.title)) and \(options.target) does not have it: push \(base.title) there first, or pack without --since; nothing was pushed")
+                throw AirlockError.input("\(work.owner): layer \(work.digest) is left out of this delta bundle (it builds on \(base.title)) and \(options.target) does not have it: push \(base.title) there first, give --base with that bundle, or pack without --since; nothing was pushed")
             }
             await tally.count(.mounted, bytes: 0)
             progress(.blob(digest: work.digest, outcome: .mounted, bytes: 0))

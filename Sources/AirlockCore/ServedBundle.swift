@@ -1,4 +1,3 @@
-import BundleIO
 import Foundation
 import OCI
 import Registry
@@ -28,18 +27,13 @@ public struct ServedBundle: ServedContent {
 
     /// Opens `path` (a bundle file or an unpacked folder): checks the signature, then reads every
     /// manifest, each checked against the statement.
-    public static func open(_ path: String, policy: SignaturePolicy, prefix: String, rules: PushRules) async throws -> ServedBundle {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) || BundleFile.existsAsParts(path) else {
-            throw AirlockError.input("\(path) does not exist")
-        }
+    public static func open(_ path: String, policy: SignaturePolicy, prefix: String, rules: PushRules,
+                            base: String? = nil) async throws -> ServedBundle {
         // Smaller pieces than push reads: a server holds one reader per blob being sent, to as
         // many clients as pull at once.
-        let source: any PushSource = isDirectory.boolValue
-            ? try FolderPushSource(root: path, policy: policy, chunkSize: Self.chunkSize)
-            : try BundlePushSource(path: path, policy: policy, chunkSize: Self.chunkSize)
+        let source = try openPushSource(path, policy: policy, chunkSize: Self.chunkSize, base: base)
         if let base = source.statement.predicate.base, !source.missingLeftOut().isEmpty {
-            throw AirlockError.input("this delta bundle builds on \(base.title) and leaves out \(base.blobs.count) layer(s), which serve cannot answer for: unpack it with --base (the folder \(base.title) was unpacked into) and serve that folder, or push it into a registry that holds \(base.title)")
+            throw AirlockError.input("this delta bundle builds on \(base.title) and leaves out \(base.blobs.count) layer(s), which serve cannot answer for: give --base with the bundle \(base.title), or serve the folder unpack --base made, or push it into a registry that holds \(base.title)")
         }
         let plans = try await ImagePlan.make(from: source, target: try PushTarget(host: "localhost", prefix: prefix), rules: rules)
         guard !plans.isEmpty else { throw AirlockError.input("\(path) holds no images or charts to serve") }

@@ -84,7 +84,7 @@ struct DeltaBundleJourneyTests {
         #expect(serve.status == 2 && serve.stderr.contains("serve cannot answer for"), "\(serve.stderr)")
     }
 
-    @Test func theDeltaPushesIntoTheRegistryHoldingTheBaseAndNowhereElse() throws {
+    @Test func theDeltaPushesWhereTheBaseIsOrBesideTheBaseBundleAndNowhereElse() throws {
         let releases = try Releases.make()
         defer { releases.remove() }
         let root = releases.root
@@ -113,6 +113,24 @@ struct DeltaBundleJourneyTests {
                 && elsewhere.stderr.contains("push platform 1.4.2 there first"), "\(elsewhere.stderr)")
         #expect(elsewhere.stderr.split(separator: "\n").filter { !$0.hasPrefix("{") }.count == 1, "one line besides the progress events: \(elsewhere.stderr)")
         #expect(try registry.tags("fresh/team/app").isEmpty, "no tag may point at missing layers")
+
+        // Given the bundle it builds on, the delta pushes anywhere: left-out layers come from there.
+        let withBase = try Harness.airlock(["push", releases.delta, "--base", releases.v1, "--registry", "\(registry.host)/based",
+                                            "--plain-http", registry.host, "--key", "signer.pub", "--config-dir", "cfg-based", "-q"], in: root)
+        #expect(withBase.status == 0, "\(withBase.stderr)")
+        let based = try Harness.run(["skopeo", "copy", "--quiet", "--src-tls-verify=false", "docker://\(registry.host)/based/team/app:1.4.2", "oci:\(root)/based:app"])
+        #expect(based.status == 0, "every layer arrived: \(based.stderr)")
+        let notDelta = try Harness.airlock(["push", releases.v2, "--base", releases.v1, "--registry", "\(registry.host)/x",
+                                            "--plain-http", registry.host, "--key", "signer.pub", "-q"], in: root)
+        #expect(notDelta.status == 2 && notDelta.stderr.contains("is not a delta bundle"), "\(notDelta.stderr)")
+
+        // So does serve: the delta with its base answers for every layer.
+        let serve = try ServeProcess([releases.delta, "--base", releases.v1, "--key", "signer.pub", "--output", "json"], in: root)
+        let served = try #require(try serve.listening()["images"] as? [[String: String]])
+        let target = try #require(served.first { $0["source"] == "registry.example.com/team/app:1.4.2" }?["target"])
+        let fromServe = try Harness.run(["skopeo", "copy", "--quiet", "--src-tls-verify=false", "docker://\(target)", "oci:\(root)/served:app"])
+        #expect(fromServe.status == 0, "\(fromServe.stderr)")
+        #expect(serve.stop() == 0)
 
         // Unpacked with --base, the delta is complete: it pushes anywhere, left-out layers included.
         #expect(try Harness.airlock(["unpack", releases.v1, "-o", "u1", "--key", "signer.pub"], in: root).status == 0)
