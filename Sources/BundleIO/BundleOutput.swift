@@ -47,7 +47,7 @@ final class BundleOutput {
 
     /// The files as they will be named once committed.
     var finalPaths: [String] {
-        partSize == nil ? [destination] : (1...temporaries.count).map { Self.finalPath(destination, part: $0) }
+        partSize == nil ? [destination] : temporaries.indices.map { Self.finalPath(destination, part: $0 + 1) }
     }
 
     /// Appends `bytes`, starting a new part whenever the current one is full. A failure names the
@@ -56,7 +56,7 @@ final class BundleOutput {
         do {
             try append(bytes, last: last)
         } catch BundleIOError.io(_, let operation, let code) {
-            throw BundleIOError.io(path: finalPaths[temporaries.count - 1], operation: operation, errno: code)
+            throw BundleIOError.io(path: finalPaths.last ?? destination, operation: operation, errno: code)
         }
     }
 
