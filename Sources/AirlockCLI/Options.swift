@@ -71,8 +71,6 @@ func requireVerified(_ report: VerificationReport) throws {
 struct ByteSize: ExpressibleByArgument, Equatable {
     let bytes: Int64
 
-    init(bytes: Int64) { self.bytes = bytes }
-
     init?(argument: String) {
         let text = argument.trimmingCharacters(in: .whitespaces)
         let number = text.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }

@@ -1,7 +1,6 @@
 import AirlockCore
 import Foundation
 
-
 func renderContents(images: [BundlePredicate.Image], charts: [BundlePredicate.Chart], endpoints: [BundlePredicate.Endpoint],
                     files: [BundlePredicate.File]) -> String {
     var text = ""
@@ -63,7 +62,7 @@ func renderInspect(_ report: InspectReport) -> String {
 /// The line a delta bundle gets wherever it is shown.
 func renderBase(name: String, version: String, blobs: Int, bytes: Int64) -> String {
     "delta: builds on \(name) \(version) and leaves out \(blobs) layer(s) (\(formatBytes(bytes))) that bundle carried; "
-        + "push it into a registry that holds \(name) \(version)\n"
+        + "push it into a registry that holds \(name) \(version), or give push and serve --base with that bundle\n"
 }
 
 func renderBase(_ base: BundlePredicate.Base) -> String {
