@@ -71,18 +71,31 @@ public struct Unpacker {
     }
 
     private static func needsBase(_ leftOut: BundlePredicate.Base) -> AirlockError {
-        AirlockError.input("this delta bundle builds on \(leftOut.title) and leaves out \(leftOut.blobs.count) layer(s): give --base DIR, the folder \(leftOut.title) was unpacked into, or push it into a registry that holds \(leftOut.title)")
+        AirlockError.input("this delta bundle builds on \(leftOut.title) and leaves out \(leftOut.blobs.count) layer(s): give --base with the bundle \(leftOut.title) or the folder it was unpacked into, or push it into a registry that holds \(leftOut.title)")
     }
 
-    /// The layers a delta bundle leaves out, from the base folder, each checked while copied.
+    /// The layers a delta bundle leaves out, from the base — the earlier bundle (its signature
+    /// checked by the same policy, each layer read through its seek index) or the folder it was
+    /// unpacked into — each checked against the digest the delta lists while copied.
     private func copyLeftOut(_ leftOut: BundlePredicate.Base, into root: String) throws {
         guard let base else {
             throw Self.needsBase(leftOut)
         }
+        var isDirectory: ObjCBool = false
+        let earlier = FileManager.default.fileExists(atPath: base, isDirectory: &isDirectory) && isDirectory.boolValue
+            ? nil : try BundleRandomAccess(path: base, policy: policy)
         for blob in leftOut.blobs {
             let digest = try Digest(blob.digest)
             let source = "\(base)/oci/\(digest.layoutPath)"
             let destination = "\(root)/oci/\(digest.layoutPath)"
+            if let earlier {
+                let entry = "oci/" + digest.layoutPath
+                guard earlier.statement.subjectsByName[entry]?.annotations?.size == blob.size else {
+                    throw AirlockError.input("--base \(base) does not carry \(digest) (a layer of \(leftOut.title)): is it that bundle?")
+                }
+                try earlier.extract(entry, to: destination)
+                continue
+            }
             guard FileManager.default.fileExists(atPath: source) else {
                 throw AirlockError.input("--base \(base) has no \(digest.layoutPath) (a layer of \(leftOut.title)): is it the folder \(leftOut.title) was unpacked into?")
             }

@@ -66,7 +66,17 @@ struct DeltaBundleJourneyTests {
 
         // Unpack needs the base's folder; with it the layout is complete (skopeo reads every layer).
         let refused = try Harness.airlock(["unpack", releases.delta, "-o", "u2", "--key", "signer.pub"], in: root)
-        #expect(refused.status == 2 && refused.stderr.contains("give --base DIR") && !FileManager.default.fileExists(atPath: "\(root)/u2"), "\(refused.stderr)")
+        #expect(refused.status == 2 && refused.stderr.contains("give --base with the bundle platform 1.4.2 or the folder")
+                && !FileManager.default.fileExists(atPath: "\(root)/u2"), "\(refused.stderr)")
+        // The base may be the earlier bundle itself, read through its seek index.
+        let fromBundle = try Harness.airlock(["unpack", releases.delta, "-o", "u2b", "--key", "signer.pub", "--base", releases.v1], in: root)
+        #expect(fromBundle.status == 0, "\(fromBundle.stderr)")
+        let copied = try Harness.run(["skopeo", "copy", "--quiet", "oci:\(root)/u2b/oci:registry.example.com/team/app:1.4.2", "oci:\(root)/copied-b:app"])
+        #expect(copied.status == 0, "\(copied.stderr)")
+        // A base that does not carry them (here the delta itself) is refused, and nothing is left.
+        let wrongBase = try Harness.airlock(["unpack", releases.delta, "-o", "u2c", "--key", "signer.pub", "--base", releases.delta], in: root)
+        #expect(wrongBase.status == 1 && wrongBase.stderr.contains("does not carry sha256:") && !FileManager.default.fileExists(atPath: "\(root)/u2c"),
+                "\(wrongBase.stderr)")
         #expect(try Harness.airlock(["unpack", releases.v1, "-o", "u1", "--key", "signer.pub"], in: root).status == 0)
         let unpacked = try Harness.airlock(["unpack", releases.delta, "-o", "u2", "--key", "signer.pub", "--base", "u1"], in: root)
         #expect(unpacked.status == 0, "\(unpacked.stderr)")
