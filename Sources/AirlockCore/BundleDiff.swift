@@ -51,8 +51,8 @@ public struct BundleDiff: Sendable, Codable {
         }
         compare("image", before.images, after.images)
         compare("chart", before.charts, after.charts)
-        compare("endpoint", before.entries(under: "endpoints/"), after.entries(under: "endpoints/"))
-        compare("file", before.entries(under: "files/"), after.entries(under: "files/"))
+        compare("endpoint", before.entries(under: BundleFormat.endpointsPrefix), after.entries(under: BundleFormat.endpointsPrefix))
+        compare("file", before.entries(under: BundleFormat.filesPrefix), after.entries(under: BundleFormat.filesPrefix))
         var diff = BundleDiff(old: before.side, new: after.side, verified: policy != nil, changes: changes,
                               newBlobs: Tally(), sharedBlobs: Tally(), droppedBlobs: Tally())
         for (digest, size) in after.blobs {
@@ -127,9 +127,8 @@ struct SignedStatement {
     /// are part of the release all the same).
     var blobs: [String: Int64] {
         var blobs: [String: Int64] = [:]
-        let prefix = BundleFormat.layoutPrefix + "blobs/sha256/"
-        for subject in statement.subject where subject.name.hasPrefix(prefix) {
-            if let size = subject.annotations?.size { blobs["sha256:" + subject.name.dropFirst(prefix.count)] = size }
+        for subject in statement.subject {
+            if let digest = BundleFormat.blobDigest(entry: subject.name), let size = subject.annotations?.size { blobs[digest] = size }
         }
         for blob in statement.predicate.base?.blobs ?? [] { blobs[blob.digest] = blob.size }
         return blobs

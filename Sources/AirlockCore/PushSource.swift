@@ -26,9 +26,8 @@ extension PushSource {
         if let subject = subjects[path], let sha256 = subject.sha256, let size = subject.annotations?.size {
             return (sha256, size)
         }
-        let prefix = BundleFormat.layoutPrefix + "blobs/sha256/"
-        if path.hasPrefix(prefix), let size = statement.predicate.base?.sizes["sha256:" + path.dropFirst(prefix.count)] {
-            return (String(path.dropFirst(prefix.count)), size)
+        if let digest = BundleFormat.blobDigest(entry: path), let size = statement.predicate.base?.sizes[digest] {
+            return (String(digest.dropFirst("sha256:".count)), size)
         }
         throw AirlockError.verification("\(path) is referenced but not in the signed statement")
     }
@@ -36,7 +35,7 @@ extension PushSource {
     /// The left-out layers (by digest) this source cannot provide: they must be in the registry.
     func missingLeftOut() -> [String: Int64] {
         (statement.predicate.base?.sizes ?? [:]).filter { digest, _ in
-            !holds(leftOut: BundleFormat.layoutPrefix + "blobs/" + digest.replacingOccurrences(of: ":", with: "/"))
+            !holds(leftOut: BundleFormat.blobEntry(digest))
         }
     }
 

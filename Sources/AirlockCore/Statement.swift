@@ -19,6 +19,18 @@ public enum BundleFormat {
     public static let kindAnnotation = "dev.airlock.kind"
     /// The tool's version, recorded in every bundle.
     public static let toolVersion = "0.1.0"
+
+    /// The entry path of the layout blob with `digest` (`sha256:<hex>` → `oci/blobs/sha256/<hex>`).
+    static func blobEntry(_ digest: String) -> String {
+        layoutPrefix + "blobs/" + digest.replacingOccurrences(of: ":", with: "/")
+    }
+
+    /// The digest a layout blob's entry path names (`oci/blobs/sha256/<hex>` → `sha256:<hex>`); nil
+    /// for any other entry.
+    static func blobDigest(entry: String) -> String? {
+        let prefix = layoutPrefix + "blobs/sha256/"
+        return entry.hasPrefix(prefix) ? "sha256:" + entry.dropFirst(prefix.count) : nil
+    }
 }
 
 /// An in-toto Statement v1 whose subjects are every other entry of the bundle.
