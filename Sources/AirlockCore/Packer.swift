@@ -130,20 +130,20 @@ public struct Packer: Sendable {
         // Blobs left out are not pulled at all.
         let (needed, cached) = remote.pending(fetches.filter { position[$0.descriptor.digest] != nil })
         let pending = needed.sorted { (position[$0.descriptor.digest] ?? 0) < (position[$1.descriptor.digest] ?? 0) }
+        let pullBytes = pending.reduce(0) { $0 + $1.descriptor.size }
         let output = options.output ?? "\(spec.metadata.name)-\(spec.metadata.version).tar.zst"
         let bytes = entries.reduce(0) { $0 + $1.size }
-        warnIfShortOfSpace(bundle: bytes, output: output, cache: options.keepPulledBlobs ? pending.reduce(0) { $0 + $1.descriptor.size } : 0)
+        warnIfShortOfSpace(bundle: bytes, output: output, cache: options.keepPulledBlobs ? pullBytes : 0)
         if options.dryRun {
-            let plan = Plan(entries: entries.count + 1, bytes: bytes, pullBlobs: pending.count,
-                            pullBytes: pending.reduce(0) { $0 + $1.descriptor.size }, cached: cached,
-                            parts: options.partSize.map { Int((Self.upperBound(bytes, entries: entries.count) + $0 - $0 % 4096 - 1) / ($0 - $0 % 4096)) })
+            let plan = Plan(entries: entries.count + 1, bytes: bytes, pullBlobs: pending.count, pullBytes: pullBytes, cached: cached,
+                            parts: options.partSize.map(BundleWriter.partSize).map { Int((Self.upperBound(bytes, entries: entries.count) + $0 - 1) / $0) })
             return Result(bundlePath: output, detachedPath: output + ".intoto.json", size: 0, sha256: "", parts: [], removed: [],
                           statement: statement, signerKeyIDs: [], plan: plan)
         }
         var envelope = DSSEEnvelope(payload: try statement.encoded())
         for key in options.keys { try envelope.sign(with: key) }
         if !fetches.isEmpty {
-            progress(.downloading(blobs: pending.count, bytes: pending.reduce(0) { $0 + $1.descriptor.size }, cached: cached))
+            progress(.downloading(blobs: pending.count, bytes: pullBytes, cached: cached))
         }
         let pulls = Pulls(pending: Set(pending.map(\.descriptor.digest)))
         let downloads = Task { [jobs = options.transport.jobs, keep = options.keepPulledBlobs, progress] in
@@ -402,9 +402,9 @@ func writeDetachedEnvelope(statement: Statement, bundle: BundleWriter.Summary, k
     var detached = statement
     let name = URL(fileURLWithPath: bundle.path).lastPathComponent
     var files = [Statement.Subject(name: name, sha256: bundle.sha256, size: bundle.size)]
+    if !bundle.parts.isEmpty { files[0].annotations?.parts = bundle.parts.count }
     var offset: Int64 = 0
     for (number, part) in bundle.parts.enumerated() {
-        files[0].annotations?.parts = bundle.parts.count
         var subject = Statement.Subject(name: URL(fileURLWithPath: part.path).lastPathComponent, sha256: part.sha256, size: nil)
         subject.annotations = .init(size: part.size, parts: bundle.parts.count, part: number + 1, offset: offset)
         files.append(subject)

@@ -40,6 +40,11 @@ public final class BundleWriter {
     /// The smallest part a bundle is split into.
     public static let minimumPartSize: Int64 = 4 << 10
 
+    /// The size parts are written at when `requested` is asked for: whole 4 KiB pages.
+    public static func partSize(_ requested: Int64) -> Int64 {
+        requested - requested % Int64(OutputBuffer.alignment)
+    }
+
     /// - Parameters:
     ///   - destination: the bundle path (for a split bundle, the name its parts share); replaced
     ///     when it exists.
@@ -48,11 +53,10 @@ public final class BundleWriter {
     ///   - partSize: split into parts of this many bytes (rounded down to whole 4 KiB pages), or nil.
     public init(destination: String, modificationTime: Int64, level: Int32 = 3, partSize: Int64? = nil) throws {
         self.destination = destination
-        let pageSize = Int64(OutputBuffer.alignment)
         if let partSize, partSize < Self.minimumPartSize {
             throw BundleIOError.parts("a part of \(partSize) bytes is too small: at least \(Self.minimumPartSize) bytes")
         }
-        output = try BundleOutput(destination: destination, partSize: partSize.map { $0 - $0 % pageSize })
+        output = try BundleOutput(destination: destination, partSize: partSize.map(Self.partSize))
         do {
             frames = try ZstdFrameWriter(output: output, level: level)
         } catch {
