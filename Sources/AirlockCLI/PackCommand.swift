@@ -17,7 +17,9 @@ struct PackCommand: AsyncParsableCommand {
             the detached envelope signs each part's sha256, so a gate can check one disc at a time.
             With --since OLD (an earlier bundle, its parts or its .intoto.json envelope) the layers OLD carried are \
             left out and not pulled: a delta bundle, for slow links, that is pushed into a registry which already \
-            holds OLD. The statement lists what was left out; verify accepts exactly those.
+            holds OLD. OLD may also be an inventory of the target registry (airlock inventory, run inside): then \
+            every layer that registry holds is left out. The statement lists what was left out; verify accepts \
+            exactly those.
             """)
 
     @Option(name: .shortAndLong, help: "The bundle spec.")
@@ -41,7 +43,7 @@ struct PackCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write the bundle as parts of at most this size, for media such as DVDs: 4G and 4480MiB count in 1024s, 4.7GB in 1000s; rounded down to whole 4 KiB pages, at least 4KiB.", valueName: "SIZE"))
     var splitSize: ByteSize?
 
-    @Option(name: .long, help: ArgumentHelp("Leave out the layers this earlier bundle (or its .intoto.json envelope) carried: a delta bundle for a registry that already holds it.", valueName: "OLD.tar.zst"))
+    @Option(name: .long, help: ArgumentHelp("Leave out the layers this earlier bundle (or its .intoto.json envelope) carried, or that this registry inventory (airlock inventory) lists: a delta bundle for a registry that already holds them.", valueName: "OLD.tar.zst|INVENTORY.json"))
     var since: String?
 
     @Flag(name: .long, help: "Resolve every tag and plan the bundle (entries, bytes, blobs to pull, parts), pulling no layer and writing nothing; manifests and charts are still fetched.")

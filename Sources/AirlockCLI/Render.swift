@@ -52,7 +52,7 @@ func renderInspect(_ report: InspectReport) -> String {
         text += "split into \(parts.count) parts: " + parts.map { "\($0.path) (\(formatBytes($0.size)))" }.joined(separator: ", ") + "\n"
     }
     if let base = report.base {
-        text += renderBase(name: base.name, version: base.version, blobs: base.blobs, bytes: base.bytes)
+        text += renderBase(title: base.title, registry: base.registry, blobs: base.blobs, bytes: base.bytes)
     }
     text += report.signerKeyIDs.isEmpty ? "signatures: none (unsigned)\n"
         : "signatures claimed by key(s): \(report.signerKeyIDs.joined(separator: ", "))\n"
@@ -60,13 +60,16 @@ func renderInspect(_ report: InspectReport) -> String {
 }
 
 /// The line a delta bundle gets wherever it is shown.
-func renderBase(name: String, version: String, blobs: Int, bytes: Int64) -> String {
-    "delta: builds on \(name) \(version) and leaves out \(blobs) layer(s) (\(formatBytes(bytes))) that bundle carried; "
-        + "push it into a registry that holds \(name) \(version), or give push and serve --base with that bundle\n"
+func renderBase(title: String, registry: String?, blobs: Int, bytes: Int64) -> String {
+    if let registry {
+        return "delta: packed against \(title) and leaves out \(blobs) layer(s) (\(formatBytes(bytes))) that registry held; push it into \(registry)\n"
+    }
+    return "delta: builds on \(title) and leaves out \(blobs) layer(s) (\(formatBytes(bytes))) that bundle carried; "
+        + "push it into a registry that holds \(title), or give push and serve --base with that bundle\n"
 }
 
 func renderBase(_ base: BundlePredicate.Base) -> String {
-    renderBase(name: base.name, version: base.version, blobs: base.blobs.count, bytes: base.blobs.reduce(0) { $0 + $1.size })
+    renderBase(title: base.title, registry: base.registry, blobs: base.blobs.count, bytes: base.blobs.reduce(0) { $0 + $1.size })
 }
 
 func renderVerified(_ report: VerificationReport) -> String {

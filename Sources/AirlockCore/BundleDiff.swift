@@ -97,6 +97,9 @@ struct SignedStatement {
         guard FileManager.default.fileExists(atPath: path) || BundleFile.existsAsParts(path) else {
             throw AirlockError.input("\(path) does not exist (give a bundle, one of its parts, or its .intoto.json envelope)")
         }
+        if (try? RegistryInventory.loadIfInventory(path)) != nil {
+            throw AirlockError.input("\(path) is a registry inventory (airlock inventory), not a bundle: pack --since takes it")
+        }
         if let policy {
             do { return SignedStatement(path: path, statement: try BundleRandomAccess(path: path, policy: policy).statement) } catch AirlockError.verification(let why) {
                 throw AirlockError.verification("\(path): \(why)")

@@ -234,6 +234,15 @@ public func parseRFC3339(_ text: String) -> Int64? {
     return formatter.date(from: text).map { Int64($0.timeIntervalSince1970) }
 }
 
+/// `SOURCE_DATE_EPOCH` (seconds since 1970) when it is set, for reproducible output.
+public func sourceDateEpoch() throws -> Int64? {
+    guard let epoch = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"], !epoch.isEmpty else { return nil }
+    guard let seconds = Int64(epoch), seconds >= 0 else {
+        throw AirlockError.input("SOURCE_DATE_EPOCH=\(epoch) is not a number of seconds since 1970")
+    }
+    return seconds
+}
+
 /// Formats Unix seconds as `2026-11-01T00:00:00Z`.
 public func formatRFC3339(_ seconds: Int64) -> String {
     let formatter = ISO8601DateFormatter()

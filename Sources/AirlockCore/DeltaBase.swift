@@ -4,23 +4,34 @@ import OCI
 
 /// What `pack --since` leaves out: the blobs an earlier bundle carried, read from that bundle's
 /// statement (the bundle itself, its parts, or its detached envelope, which lists the same
-/// entries). The earlier bundle is the builder's own; it is not verified here, since what it says
-/// only decides what is left out: a push of the delta checks that the registry has each such blob
-/// before any manifest goes, and everything the delta carries is signed as usual.
+/// entries), or the blobs a registry inventory (`airlock inventory`) lists. Neither is verified
+/// here, since what it says only decides what is left out: a push of the delta checks that the
+/// registry has each such blob before any manifest goes, and everything the delta carries is
+/// signed as usual.
 struct DeltaBase: Sendable {
     let name: String
     let version: String
     let created: String
-    /// Digest → size of the blobs the earlier bundle carried.
+    /// The registry an inventory was taken of; nil for an earlier bundle.
+    var registry: String?
+    /// Digest → size of the blobs the earlier bundle carried (or the registry holds).
     let blobs: [String: Int64]
+    /// Digest → a repository holding it, from an inventory.
+    var repositories: [String: String] = [:]
 
     static func load(_ path: String) throws -> DeltaBase {
-        let earlier: SignedStatement
-        do { earlier = try SignedStatement.load(path, policy: nil) } catch AirlockError.input(let why) {
+        do {
+            if let inventory = try RegistryInventory.loadIfInventory(path) {
+                return DeltaBase(name: inventory.registry, version: "inventory", created: inventory.created, registry: inventory.registry,
+                                 blobs: Dictionary(inventory.blobs.map { ($0.digest, $0.size) }, uniquingKeysWith: { first, _ in first }),
+                                 repositories: Dictionary(inventory.blobs.map { ($0.digest, $0.repository) }, uniquingKeysWith: { first, _ in first }))
+            }
+            let earlier = try SignedStatement.load(path, policy: nil)
+            let predicate = earlier.statement.predicate
+            return DeltaBase(name: predicate.name, version: predicate.version, created: predicate.created, blobs: earlier.blobs)
+        } catch AirlockError.input(let why) {
             throw AirlockError.input("--since: \(why)")
         }
-        let predicate = earlier.statement.predicate
-        return DeltaBase(name: predicate.name, version: predicate.version, created: predicate.created, blobs: earlier.blobs)
     }
 
     /// Splits `entries` into those the delta carries and the layers it leaves out.
@@ -38,7 +49,8 @@ struct DeltaBase: Sendable {
     }
 
     func predicate(leaving left: [Packer.PlannedEntry]) -> BundlePredicate.Base {
-        BundlePredicate.Base(name: name, version: version, created: created,
-                             blobs: left.map { .init(digest: $0.digest.description, size: $0.size) }.sorted { $0.digest < $1.digest })
+        BundlePredicate.Base(name: name, version: version, created: created, registry: registry,
+                             blobs: left.map { .init(digest: $0.digest.description, size: $0.size, repository: repositories[$0.digest.description]) }
+                                 .sorted { $0.digest < $1.digest })
     }
 }

@@ -30,15 +30,19 @@ public struct InspectReport: Sendable, Codable {
         public var size: Int64
     }
 
-    /// What a delta bundle builds on: that bundle, and how much it leaves out.
+    /// What a delta bundle builds on: that bundle (or registry inventory), and how much it leaves out.
     public var base: Base?
 
     public struct Base: Sendable, Codable {
         public var name: String
         public var version: String
         public var created: String
+        /// The registry an inventory was taken of, for a delta packed against one.
+        public var registry: String?
         public var blobs: Int
         public var bytes: Int64
+        /// `platform 1.4.1`, or `the inventory of HOST (CREATED)`.
+        public var title: String
     }
 }
 
@@ -55,8 +59,8 @@ public enum Inspector {
             bytes: statement.subject.reduce(0) { $0 + ($1.annotations?.size ?? 0) }, fileSize: file.size,
             parts: file.isSplit ? file.parts.map { .init(path: $0.path, size: $0.size) } : nil,
             images: predicate.images, charts: predicate.charts, endpoints: predicate.endpoints, files: predicate.files,
-            base: predicate.base.map { .init(name: $0.name, version: $0.version, created: $0.created, blobs: $0.blobs.count,
-                                             bytes: $0.blobs.reduce(0) { $0 + $1.size }) })
+            base: predicate.base.map { .init(name: $0.name, version: $0.version, created: $0.created, registry: $0.registry,
+                                             blobs: $0.blobs.count, bytes: $0.blobs.reduce(0) { $0 + $1.size }, title: $0.title) })
     }
 
     /// The statement of the bundle's first entry, unverified.

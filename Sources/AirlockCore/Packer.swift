@@ -208,13 +208,7 @@ public struct Packer: Sendable {
     /// `metadata.created`, else `SOURCE_DATE_EPOCH`, else now.
     private func createdTime(_ spec: BundleSpec) throws -> Int64 {
         if let created = spec.metadata.created, let seconds = parseRFC3339(created) { return seconds }
-        if let epoch = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"], !epoch.isEmpty {
-            guard let seconds = Int64(epoch), seconds >= 0 else {
-                throw AirlockError.input("SOURCE_DATE_EPOCH=\(epoch) is not a number of seconds since 1970")
-            }
-            return seconds
-        }
-        return options.now
+        return try sourceDateEpoch() ?? options.now
     }
 
     /// Gathers everything the spec names; returns the image blobs still to pull (charts are

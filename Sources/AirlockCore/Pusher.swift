@@ -136,9 +136,12 @@ public struct Pusher: Sendable {
     }
 
     /// A layer a delta bundle leaves out: present in each repository that needs it, or mounted
-    /// there from a repository of this push that has it (where the earlier bundle's images went).
+    /// there from a repository of this push that has it (where the earlier bundle's images went)
+    /// or from the repository the inventory it was packed against listed it in.
     private func placeLeftOutBlob(_ work: BlobWork, base: BundlePredicate.Base, candidates: [String],
                                   client: RegistryClient, tally: PushTally) async throws {
+        let listed = base.blobs.first { $0.digest == work.digest }?.repository
+        let candidates = candidates + (listed.map { [$0] } ?? [])
         var home: String?
         for repository in work.repositories {
             if try await client.blobExists(repository, digest: work.digest) {
@@ -153,6 +156,9 @@ public struct Pusher: Sendable {
                 }
             }
             guard let home, try await client.mountBlob(repository, digest: work.digest, from: home) else {
+                if let registry = base.registry {
+                    throw AirlockError.input("\(work.owner): layer \(work.digest) is left out of this delta bundle (\(base.title) listed it\(listed.map { " in \($0)" } ?? "")) and \(options.target) does not have it: push into \(registry), or pack again against a fresh inventory or without --since; nothing was pushed")
+                }
                 throw AirlockError.input("\(work.owner): layer \(work.digest) is left out of this delta bundle (it builds on \(base.title)) and \(options.target) does not have it: push \(base.title) there first, give --base with that bundle, or pack without --since; nothing was pushed")
             }
             await tally.count(.mounted, bytes: 0)

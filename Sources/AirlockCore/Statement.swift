@@ -191,17 +191,24 @@ public struct BundlePredicate: Codable, Sendable, Equatable {
     /// because that one carried them. They must already be in the registry it is pushed to.
     public var base: Base?
 
-    /// The bundle a delta builds on.
+    /// The bundle a delta builds on, or the registry inventory (`airlock inventory`) it was packed
+    /// against.
     public struct Base: Codable, Sendable, Equatable {
+        /// The earlier bundle's name and version; for an inventory, the registry and `inventory`.
         public var name: String
         public var version: String
         public var created: String
+        /// Set when the delta was packed against an inventory: the registry (HOST[:PORT][/PREFIX])
+        /// it was taken of, which must still hold the blobs left out.
+        public var registry: String?
         /// The blobs left out, by digest.
         public var blobs: [Blob]
 
         public struct Blob: Codable, Sendable, Equatable {
             public var digest: String
             public var size: Int64
+            /// For an inventory: a repository the registry held it in, where push mounts it from.
+            public var repository: String?
         }
 
         /// Digest → size of the blobs left out.
@@ -209,7 +216,7 @@ public struct BundlePredicate: Codable, Sendable, Equatable {
             Dictionary(blobs.map { ($0.digest, $0.size) }, uniquingKeysWith: { first, _ in first })
         }
 
-        /// `platform 1.4.1`.
-        public var title: String { "\(name) \(version)" }
+        /// `platform 1.4.1`, or `the inventory of registry.corp:5000/site (2026-12-01T09:00:00Z)`.
+        public var title: String { registry.map { "the inventory of \($0) (\(created))" } ?? "\(name) \(version)" }
     }
 }

@@ -71,7 +71,10 @@ public struct Unpacker {
     }
 
     private static func needsBase(_ leftOut: BundlePredicate.Base) -> AirlockError {
-        AirlockError.input("this delta bundle builds on \(leftOut.title) and leaves out \(leftOut.blobs.count) layer(s): give --base with the bundle \(leftOut.title) or the folder it was unpacked into, or push it into a registry that holds \(leftOut.title)")
+        if let registry = leftOut.registry {
+            return AirlockError.input("this delta bundle was packed against \(leftOut.title) and leaves out \(leftOut.blobs.count) layer(s) that registry holds: push it into \(registry), or give --base with a folder unpacked from bundles that carried them")
+        }
+        return AirlockError.input("this delta bundle builds on \(leftOut.title) and leaves out \(leftOut.blobs.count) layer(s): give --base with the bundle \(leftOut.title) or the folder it was unpacked into, or push it into a registry that holds \(leftOut.title)")
     }
 
     /// The layers a delta bundle leaves out, from the base — the earlier bundle (its signature

@@ -78,25 +78,54 @@ extension RegistryClient {
     /// `GET /v2/<repo>/tags/list`, following `Link: <...>; rel="next"` pages.
     public func listTags(_ repository: String) async throws -> [String] {
         struct Page: Decodable { var tags: [String]? }
-        var tags: [String] = []
-        var url = "\(baseURL)/v2/\(repository)/tags/list?n=1000"
-        for _ in 0..<100 {
-            let answer = try await send(.GET, url, scopes: [Self.pullScope(repository)], operation: "GET tags", collectLimit: 16 << 20)
+        let pages: [Page] = try await listPages("\(baseURL)/v2/\(repository)/tags/list?n=1000", scopes: [Self.pullScope(repository)],
+                                                what: "the tag list of \(repository)") { answer in
             switch answer.status {
-            case 200: break
-            case 404: throw RegistryError.status(host: host, operation: "\(repository) tags", status: 404, detail: "no such repository")
-            case 403: throw RegistryError.denied(host: host, repository: repository, detail: answer.errorDetail)
-            default: throw RegistryError.status(host: host, operation: "GET \(repository) tags", status: answer.status, detail: answer.errorDetail)
+            case 404: RegistryError.status(host: host, operation: "\(repository) tags", status: 404, detail: "no such repository")
+            case 403: RegistryError.denied(host: host, repository: repository, detail: answer.errorDetail)
+            default: RegistryError.status(host: host, operation: "GET \(repository) tags", status: answer.status, detail: answer.errorDetail)
             }
+        }
+        return pages.flatMap { $0.tags ?? [] }
+    }
+
+    /// `GET /v2/_catalog`, following pages: every repository the registry lists. A registry that
+    /// keeps its catalog to itself (many do, or only for administrators) gets a message saying so.
+    public func listRepositories() async throws -> [String] {
+        struct Page: Decodable { var repositories: [String]? }
+        func withheld(_ status: Int) -> RegistryError {
+            RegistryError.status(host: host, operation: "GET /v2/_catalog", status: status,
+                                 detail: "the registry does not list its repositories to this user; name them with --repository")
+        }
+        do {
+            let pages: [Page] = try await listPages("\(baseURL)/v2/_catalog?n=1000", scopes: ["registry:catalog:*"],
+                                                    what: "the repository list") { answer in
+                [403, 404, 405].contains(answer.status) ? withheld(answer.status)
+                    : RegistryError.status(host: host, operation: "GET /v2/_catalog", status: answer.status, detail: answer.errorDetail)
+            }
+            return pages.flatMap { $0.repositories ?? [] }
+        } catch RegistryError.unauthorized where session.credential != nil {
+            throw withheld(401)  // the credentials got a token, but not one for the catalog
+        }
+    }
+
+    /// The pages of a list (`n` per page, `Link: <...>; rel="next"` to the next), at most 1000 pages.
+    private func listPages<Page: Decodable>(_ start: String, scopes: [String], what: String,
+                                            failure: (Response) -> RegistryError) async throws -> [Page] {
+        var pages: [Page] = []
+        var url = start
+        for _ in 0..<1000 {
+            let answer = try await send(.GET, url, scopes: scopes, operation: "GET \(what)", collectLimit: 16 << 20)
+            guard answer.status == 200 else { throw failure(answer) }
             guard let page = try? JSONDecoder().decode(Page.self, from: Data(answer.body)) else {
-                throw RegistryError.protocolViolation(host: host, detail: "the tag list of \(repository) is not JSON")
+                throw RegistryError.protocolViolation(host: host, detail: "\(what) is not JSON")
             }
-            tags += page.tags ?? []
+            pages.append(page)
             guard let link = answer.header("Link"), let start = link.firstIndex(of: "<"), let end = link.firstIndex(of: ">"),
-                  link.contains("rel=\"next\"") else { return tags }
+                  link.contains("rel=\"next\"") else { return pages }
             url = resolve(String(link[link.index(after: start)..<end]))
         }
-        return tags
+        throw RegistryError.protocolViolation(host: host, detail: "\(what) goes on past 1000 pages")
     }
 
     /// Streams `GET /v2/<repo>/blobs/<digest>` into `sink`, following redirects without sending

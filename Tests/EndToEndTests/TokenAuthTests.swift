@@ -84,5 +84,20 @@ struct TokenAuthTests {
         #expect(digests["\(registry.host)/src/multi:1.4.2"] == (try rawDigest("src/multi:1.4.2")))
         let verify = try Harness.airlock(["verify", bundle, "--allow-unsigned"], in: root)
         #expect(verify.status == 0, "\(verify.stderr)")
+
+        // An inventory of the same registry lists its catalog through the token flow
+        // (registry:catalog:*), as the stored user; anonymous, the catalog is refused in one line.
+        let inventory = try Harness.airlock(["inventory", "--registry", registry.host, "-o", "inventory.json", "-q", "--output", "json"] + flags,
+                                            in: root, environment: environment)
+        #expect(inventory.status == 0 && (try? JSONSerialization.jsonObject(with: inventory.data) as? [String: Any])?["repositories"] as? Int == 2,
+                "\(inventory.stdout) \(inventory.stderr)")
+        #expect(try String(contentsOfFile: log, encoding: .utf8).contains("registry:catalog:*"))
+        let listed = try String(contentsOfFile: "\(root)/inventory.json", encoding: .utf8)
+        #expect(listed.contains("\"src/app\"") && listed.contains("\"src/multi\""), "\(listed)")
+        let anonymousInventory = try Harness.airlock(["inventory", "--registry", registry.host, "-o", "anonymous.json", "-q"] + flags,
+                                                     in: root, environment: environment.merging(["DOCKER_CONFIG": "\(root)/nobody"]) { $1 })
+        #expect(anonymousInventory.status == 3 && anonymousInventory.stderr.contains("airlock login")
+                && anonymousInventory.stderr.split(separator: "\n").count == 1
+                && !FileManager.default.fileExists(atPath: "\(root)/anonymous.json"), "\(anonymousInventory.stderr)")
     }
 }

@@ -61,8 +61,8 @@ class Handler(JSONHandler):
         access = []
         for scope in scopes:
             parts = scope.split(":")
-            if len(parts) == 3 and parts[0] == "repository" and user:
-                access.append({"type": "repository", "name": parts[1], "actions": parts[2].split(",")})
+            if len(parts) == 3 and parts[0] in ("repository", "registry") and user:
+                access.append({"type": parts[0], "name": parts[1], "actions": parts[2].split(",")})
         with open(LOG, "a") as log:
             log.write(json.dumps({"user": user, "scopes": scopes, "service": query.get("service", [""])[0]}) + "\n")
         jwt = token(user, access)
