@@ -43,6 +43,16 @@ struct TrustOptions: ParsableArguments {
     }
 }
 
+/// The image vendor's cosign public keys, on the commands that can require image signatures.
+struct CosignOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Require every image to carry a cosign signature that this public key (cosign.pub, PEM) verifies; repeat for several vendors. The signatures travel with referrers: true.", valueName: "COSIGN.pub"))
+    var cosignKey: [String] = []
+
+    func keys() throws -> [PublicKey] {
+        try cosignKey.map { try PublicKey(contentsOf: $0) }
+    }
+}
+
 /// Reads a private key, with its passphrase from a file or AIRLOCK_KEY_PASSPHRASE.
 func loadPrivateKey(_ path: String, passphraseFile: String?) throws -> PrivateKey {
     try PrivateKey(contentsOf: path, passphrase: try readPassphrase(passphraseFile))

@@ -17,7 +17,7 @@ struct InspectCommand: ParsableCommand {
     }
 }
 
-struct VerifyCommand: ParsableCommand {
+struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Verify a bundle in one streaming pass: signature, then every entry's digest, then completeness.",
@@ -26,6 +26,8 @@ struct VerifyCommand: ParsableCommand {
             With --detached it checks only the file, as a gate does before letting it in: the detached envelope's \
             signature (BUNDLE.intoto.json, or --envelope), then the file's size and sha256 against it, without opening \
             the bundle.
+            With --cosign-key it also checks that every image carries a cosign signature by one of those keys, naming \
+            its digest (offline: the signatures travel in the bundle, packed with referrers: true).
             """)
 
     @Argument(help: "The bundle (a split bundle: its name, or one part's with --detached).") var bundle: String
@@ -33,13 +35,20 @@ struct VerifyCommand: ParsableCommand {
     @Flag(name: .long, help: "Check the file (or each part, or the one part named) against its signed detached envelope instead of checking every entry.") var detached = false
     @Option(name: .long, help: ArgumentHelp("The detached envelope (default: BUNDLE.intoto.json); implies --detached.", valueName: "FILE"))
     var envelope: String?
+    @OptionGroup var cosign: CosignOptions
     @OptionGroup var outputOptions: OutputOptions
 
-    func run() throws {
+    func run() async throws {
         let policy = try trust.policy()
+        let cosignKeys = try cosign.keys()
         guard detached || envelope != nil else {
-            try emitVerification(try Verifier(path: bundle, policy: policy).run(), outputOptions)
+            var report = try Verifier(path: bundle, policy: policy).run()
+            if !cosignKeys.isEmpty { try await ImageSignatureCheck.check(&report, policy: policy, keys: cosignKeys) }
+            try emitVerification(report, outputOptions)
             return
+        }
+        if !cosignKeys.isEmpty {
+            throw AirlockFailure(message: "--cosign-key checks the images inside the bundle, which --detached does not open: verify without --detached", status: .usage)
         }
         let report = try DetachedCheck(bundle: bundle, envelope: envelope, policy: policy).run()
         if outputOptions.output == .json {

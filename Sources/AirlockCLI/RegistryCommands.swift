@@ -35,6 +35,8 @@ struct PushCommand: AsyncParsableCommand {
             Images keep their path under the target (docker.io/library/nginx:1.27 → HOST/PREFIX/library/nginx:1.27);
             charts go to HOST/PREFIX/charts/NAME:VERSION. The mapping and node mirror configs (containerd hosts.toml,
             k3s registries.yaml, containers registries.conf) are written to --config-dir.
+            With --cosign-key every image must carry a cosign signature by one of those keys (checked offline, before \
+            anything is sent; exit 1 and nothing pushed otherwise).
             """)
 
     @Argument(help: "The bundle, or a folder made by airlock unpack.") var bundle: String
@@ -48,6 +50,7 @@ struct PushCommand: AsyncParsableCommand {
     var rules: String?
     @Option(name: .long, help: ArgumentHelp("For a delta bundle (pack --since): the bundle it builds on, which provides the layers the delta leaves out (the registry need not hold them).", valueName: "OLD.tar.zst"))
     var base: String?
+    @OptionGroup var cosign: CosignOptions
     @Flag(name: .shortAndLong, help: "No progress on stderr (otherwise a live line on a terminal, plain lines elsewhere, JSON lines with --output json).")
     var quiet = false
     @OptionGroup var outputOptions: OutputOptions
@@ -62,6 +65,7 @@ struct PushCommand: AsyncParsableCommand {
                                      chunkSize: chunkSize, configDirectory: configDir)
         if let rules { options.rules = try PushRules.load(path: rules) }
         options.base = base
+        options.cosignKeys = try cosign.keys()
         let progress = PushProgress(quiet: quiet, output: outputOptions.output)
         let report: PushReport
         do {
@@ -72,7 +76,8 @@ struct PushCommand: AsyncParsableCommand {
             throw error
         }
         try outputOptions.emit(report) {
-            var text = report.images.map { "\($0.source) -> \($0.target)@\($0.digest)\n" }.joined()
+            var text = renderImageSignatures(report.imageSignatures)
+            text += report.images.map { "\($0.source) -> \($0.target)@\($0.digest)\n" }.joined()
             text += "blobs: \(report.blobs.uploaded) uploaded (\(formatBytes(report.blobs.bytesSent))), \(report.blobs.present) already present, \(report.blobs.mounted) mounted, \(report.blobs.retried) requests retried\n"
             text += "manifests: \(report.manifestsPushed) pushed, \(report.manifestsPresent) already present\n"
             text += "mapping and mirror configs in \(configDir)/\n"

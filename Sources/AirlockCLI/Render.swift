@@ -83,6 +83,7 @@ func renderVerified(_ report: VerificationReport) -> String {
     text += "\(report.entries + 1) entries, \(formatBytes(report.bytes)), every digest checked"
         + (report.parts.map { ", read from \($0) parts\n" } ?? "\n")
     if let base = report.base { text += renderBase(base) }
+    text += renderImageSignatures(report.imageSignatures)
     return text + renderContents(images: report.images, charts: report.charts, endpoints: report.endpoints, files: report.files)
 }
 
@@ -95,5 +96,14 @@ func renderDependencies(_ dependencies: [BundlePredicate.ChartDependency], inden
         if let digest = dependency.digest { line += " (\(digest.prefix(19))…)" }
         if !dependency.enabledByDefault { line += " [off by default\(dependency.condition.map { ": \($0)" } ?? "")]" }
         return line + "\n" + renderDependencies(dependency.dependencies ?? [], indent: indent + "   ")
+    }.joined()
+}
+
+/// One line per image checked with --cosign-key.
+func renderImageSignatures(_ results: [ImageSignatureCheck]?) -> String {
+    (results ?? []).map { result in
+        guard result.verified, let keyID = result.keyID else { return "cosign: \(result.image) NOT verified: \(result.problem ?? "?")\n" }
+        let over = result.signedDigest == result.digest ? "" : " (over its source index \(result.signedDigest ?? "?"): the platform subset is the bundle signer's word)"
+        return "cosign: \(result.image) signed by key \(keyID)\(over)\n"
     }.joined()
 }

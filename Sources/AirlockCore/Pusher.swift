@@ -1,6 +1,7 @@
 import Foundation
 import OCI
 import Registry
+import Signing
 
 /// What happens during a push, for the CLI to render.
 public enum PushEvent: Sendable {
@@ -27,6 +28,8 @@ public struct Pusher: Sendable {
         public var rules = PushRules()
         /// `--base`: for a delta bundle, the bundle it builds on, which provides the left-out layers.
         public var base: String?
+        /// `--cosign-key`: every image must carry a cosign signature by one of these keys.
+        public var cosignKeys: [PublicKey] = []
 
         public init(source: String, target: String, policy: SignaturePolicy, transport: TransportOptions, chunkSize: Int64?,
                     configDirectory: String) {
@@ -51,12 +54,20 @@ public struct Pusher: Sendable {
         let target = try PushTarget(options.target)
         // The signature is checked before anything is sent.
         let source = try openPushSource(options.source, policy: options.policy, base: options.base)
+        // So is every image's cosign signature, when keys are given.
+        var signatures: [ImageSignatureCheck]?
+        if !options.cosignKeys.isEmpty {
+            let results = try await ImageSignatureCheck.check(source, keys: options.cosignKeys)
+            if let failure = ImageSignatureCheck.failure(results) { throw AirlockError.verification("\(failure); nothing was pushed") }
+            signatures = results
+        }
         let plans = try await ImagePlan.make(from: source, target: target, rules: options.rules)
         guard let first = plans.first else { throw AirlockError.input("\(options.source) holds no images or charts to push") }
 
         let client = try RegistryClient(host: target.host, options: options.transport)
         do {
-            let report = try await run(plans, source: source, client: client, target: target, firstRepository: first.repository)
+            var report = try await run(plans, source: source, client: client, target: target, firstRepository: first.repository)
+            report.imageSignatures = signatures
             await client.shutdown()
             return report
         } catch {
@@ -258,6 +269,8 @@ public struct PushReport: Sendable, Codable {
     public var manifestsPresent: Int
     public var configFiles: [String]
     public var unsigned: Bool
+    /// With `--cosign-key`: each image's cosign signature, checked before anything was sent.
+    public var imageSignatures: [ImageSignatureCheck]?
 }
 
 actor PushTally {

@@ -40,6 +40,8 @@ public struct VerificationReport: Sendable, Codable {
     public var charts: [BundlePredicate.Chart]
     public var endpoints: [BundlePredicate.Endpoint]
     public var files: [BundlePredicate.File]
+    /// With `--cosign-key`: whether each image's cosign signature verified.
+    public var imageSignatures: [ImageSignatureCheck]?
 
     init(bundle: String) {
         self.bundle = bundle

@@ -116,4 +116,92 @@ struct ReferrersTests {
         #expect((referrers.first?["ref"] as? String)?.hasPrefix("\(host)/src/app@sha256:") == true)
         #expect(try Harness.airlock(["verify", "api-1.tar.zst", "--allow-unsigned"], in: root).status == 0)
     }
+
+    /// `--cosign-key`: verify and push check, offline, that every image carries a cosign signature
+    /// by the vendor's key over its digest. The signatures are made as `cosign sign --key` makes
+    /// them (ECDSA P-256 over the simple-signing payload) by seed-referrers.py with openssl, since
+    /// cosign is not installable here; the registry, skopeo and openssl are real.
+    @Test func cosignSignaturesOfEveryImageAreCheckedOfflineByVerifyAndPush() throws {
+        let registry = try TestRegistry(tls: false)
+        defer { registry.stop() }
+        let root = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let example = try Harness.makeExample(in: root, dockerArchive: false)
+        var keyIDs: [String: String] = [:]
+        for vendor in ["vendor", "other"] {
+            #expect(try Harness.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "\(root)/\(vendor).key"]).status == 0)
+            #expect(try Harness.run(["openssl", "ec", "-in", "\(root)/\(vendor).key", "-pubout", "-out", "\(root)/\(vendor).pub"]).status == 0)
+            let der = try Harness.run(["openssl", "pkey", "-pubin", "-in", "\(root)/\(vendor).pub", "-outform", "DER"])
+            keyIDs[vendor] = String(try Harness.run(["sha256sum"], stdin: der.data).stdout.prefix(64))
+        }
+        // app is signed by the vendor, multi by the other vendor; plain has no signature; stray's
+        // signature (the vendor's) names another image's digest.
+        var digests: [String: String] = [:]
+        for (name, source, extra) in [("app", "app-1.4.2", [String]()), ("multi", "multi-1.4.2", ["--all"]), ("plain", "app-1.4.2", []), ("stray", "app-1.4.2", [])] {
+            let copy = try Harness.run(["skopeo", "copy", "--quiet", "--dest-tls-verify=false"] + extra + ["oci:\(example)/build/oci:\(source)", "docker://\(registry.host)/src/\(name):1"])
+            try #require(copy.status == 0, "\(copy.stderr)")
+        }
+        for (name, signer, signed) in [("app", "vendor", nil), ("multi", "other", nil), ("stray", "vendor", "sha256:" + String(repeating: "ab", count: 32))] {
+            let seeded = try Harness.run(["python3", "\(Harness.packageRoot)/Tests/Fixtures/seed-referrers.py", registry.host, "src/\(name)", "1",
+                                          "--cosign-key", "\(root)/\(signer).key"] + (signed.map { ["--signed-digest", $0] } ?? []))
+            try #require(seeded.status == 0, "\(seeded.stderr)")
+            digests[name] = seeded.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        func pack(_ names: [String], as bundle: String, platforms: String = "") throws {
+            let images = names.map { "  - ref: \(registry.host)/src/\($0):1\n    referrers: true\n\(platforms)" }.joined()
+            try "apiVersion: airlock/v1\nkind: Bundle\nmetadata: {name: \(bundle), version: \"1\", created: \"2026-11-01T00:00:00Z\"}\nimages:\n\(images)"
+                .write(toFile: "\(root)/\(bundle).yaml", atomically: true, encoding: .utf8)
+            let packed = try Harness.airlock(["pack", "-q", "-f", "\(bundle).yaml", "--key", "signer.key", "--plain-http", registry.host], in: root)
+            try #require(packed.status == 0, "\(packed.stderr)")
+        }
+        #expect(try Harness.airlock(["key", "generate", "--out", "signer"], in: root).status == 0)
+        try pack(["app", "multi"], as: "vendors")
+
+        // One vendor's key is not enough for both images: exit 1, naming the other one.
+        let one = try Harness.airlock(["verify", "vendors-1.tar.zst", "--key", "signer.pub", "--cosign-key", "vendor.pub"], in: root)
+        #expect(one.status == 1 && one.stderr.contains("image \(registry.host)/src/multi:1: none of its 1 cosign signature(s) verifies with the given key(s)"),
+                "\(one.stderr)")
+        let both = try Harness.airlock(["verify", "vendors-1.tar.zst", "--key", "signer.pub", "--cosign-key", "vendor.pub", "--cosign-key", "other.pub"], in: root)
+        #expect(both.status == 0 && both.stdout.contains("cosign: \(registry.host)/src/app:1 signed by key \(keyIDs["vendor"] ?? "?")")
+                && both.stdout.contains("cosign: \(registry.host)/src/multi:1 signed by key \(keyIDs["other"] ?? "?")"), "\(both.stdout) \(both.stderr)")
+        let json = try Harness.airlock(["verify", "vendors-1.tar.zst", "--key", "signer.pub", "--cosign-key", "vendor.pub", "--cosign-key", "other.pub",
+                                        "--output", "json"], in: root)
+        let checks = (try JSONSerialization.jsonObject(with: json.data) as? [String: Any])?["imageSignatures"] as? [[String: Any]] ?? []
+        #expect(checks.count == 2 && checks.allSatisfy { $0["verified"] as? Bool == true }, "\(json.stdout)")
+        #expect(checks.first { $0["image"] as? String == "\(registry.host)/src/multi:1" }?["signedDigest"] as? String == digests["multi"])
+        let detached = try Harness.airlock(["verify", "vendors-1.tar.zst", "--key", "signer.pub", "--detached", "--cosign-key", "vendor.pub"], in: root)
+        #expect(detached.status == 2 && detached.stderr.contains("verify without --detached"), "\(detached.stderr)")
+
+        // push checks before sending anything: with one key nothing arrives, with both all does.
+        func push(_ keys: [String], prefix: String) throws -> Harness.Output {
+            try Harness.airlock(["push", "vendors-1.tar.zst", "--key", "signer.pub", "--registry", "\(registry.host)/\(prefix)", "--plain-http", registry.host,
+                                 "--config-dir", "cfg-\(prefix)", "-q"] + keys.flatMap { ["--cosign-key", $0] }, in: root)
+        }
+        let refused = try push(["vendor.pub"], prefix: "refused")
+        #expect(refused.status == 1 && refused.stderr.contains("src/multi:1") && refused.stderr.contains("nothing was pushed"), "\(refused.stderr)")
+        #expect(try registry.tags("refused/src/app").isEmpty && registry.tags("refused/src/multi").isEmpty)
+        let accepted = try push(["vendor.pub", "other.pub"], prefix: "accepted")
+        #expect(accepted.status == 0 && accepted.stdout.contains("cosign: \(registry.host)/src/app:1 signed by key"), "\(accepted.stdout) \(accepted.stderr)")
+        let signature = try Harness.run(["skopeo", "inspect", "--raw", "--tls-verify=false",
+                                         "docker://\(registry.host)/accepted/src/app:sha256-\(digests["app"]?.dropFirst(7) ?? "").sig"])
+        #expect(signature.status == 0, "the signature is pushed beside the image, for cosign inside: \(signature.stderr)")
+
+        // A platform subset is a new index: the vendor's signature over the source index counts, and says so.
+        try pack(["multi"], as: "subset", platforms: "    platforms: [linux/amd64]\n")
+        let subset = try Harness.airlock(["verify", "subset-1.tar.zst", "--key", "signer.pub", "--cosign-key", "other.pub"], in: root)
+        #expect(subset.status == 0 && subset.stdout.contains("(over its source index \(digests["multi"] ?? "?"): the platform subset is the bundle signer's word)"),
+                "\(subset.stdout) \(subset.stderr)")
+
+        // An image with no signature, or one whose signature names another digest, fails with its reason.
+        try pack(["app", "plain", "stray"], as: "mixed")
+        let mixed = try Harness.airlock(["verify", "mixed-1.tar.zst", "--key", "signer.pub", "--cosign-key", "vendor.pub", "--output", "json"], in: root)
+        let results = (try JSONSerialization.jsonObject(with: mixed.data) as? [String: Any])?["imageSignatures"] as? [[String: Any]] ?? []
+        func problem(_ name: String) -> String { results.first { $0["image"] as? String == "\(registry.host)/src/\(name):1" }?["problem"] as? String ?? "" }
+        #expect(mixed.status == 1 && results.count == 3 && results.first?["verified"] as? Bool == true, "\(mixed.stdout)")
+        #expect(problem("plain").contains("no cosign signature travels with it"), "\(results)")
+        #expect(problem("stray").contains("over sha256:abababab"), "\(results)")
+        let text = try Harness.airlock(["verify", "mixed-1.tar.zst", "--key", "signer.pub", "--cosign-key", "vendor.pub"], in: root)
+        #expect(text.status == 1 && text.stderr.contains("image \(registry.host)/src/plain:1: no cosign signature") && text.stderr.contains("(and 1 more image(s))")
+                && text.stderr.split(separator: "\n").count == 1, "\(text.stderr)")
+    }
 }

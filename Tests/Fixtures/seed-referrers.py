@@ -7,15 +7,21 @@ for registries without the OCI 1.1 referrers API (docker-registry 2.8):
 - an SPDX SBOM as an OCI 1.1 artifact (artifactType, empty config, subject = the image), pushed by
   digest, and the referrers tag schema's index listing it, tagged sha256-<hex>.
 
-This stands in for cosign and oras, which are not installable here; the registry is real.
-usage: seed-referrers.py HOST:PORT REPOSITORY TAG   (prints the subject digest)
+This stands in for cosign and oras, which are not installable here; the registry is real. With
+--cosign-key KEY.pem the payload is signed as `cosign sign --key` signs it (ECDSA P-256 over
+SHA-256, DER, base64 in the dev.cosignproject.cosign/signature annotation), by openssl; without,
+the annotation holds a placeholder. --signed-digest D puts another digest in the payload.
+usage: seed-referrers.py HOST:PORT REPOSITORY TAG [--cosign-key KEY.pem] [--signed-digest D]   (prints the subject digest)
 """
+import base64
 import hashlib
 import json
+import subprocess
 import sys
 import urllib.request
 
 HOST, REPO, TAG = sys.argv[1:4]
+OPTIONS = dict(zip(sys.argv[4::2], sys.argv[5::2]))
 BASE = "http://%s/v2/%s" % (HOST, REPO)
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -50,15 +56,20 @@ _, headers, body = request("GET", "%s/manifests/%s" % (BASE, TAG), headers={"Acc
 subject = {"mediaType": headers["Content-Type"], "digest": "sha256:" + hashlib.sha256(body).hexdigest(), "size": len(body)}
 hex_digest = subject["digest"].split(":")[1]
 
-payload = json.dumps({"critical": {"identity": {"docker-reference": "%s/%s" % (HOST, REPO)}, "image": {"docker-manifest-digest": subject["digest"]},
+signed_digest = OPTIONS.get("--signed-digest", subject["digest"])
+payload = json.dumps({"critical": {"identity": {"docker-reference": "%s/%s" % (HOST, REPO)}, "image": {"docker-manifest-digest": signed_digest},
                                    "type": "cosign container image signature"}, "optional": None}).encode()
+signature = "MEUCIQDstand-in-signature"
+if "--cosign-key" in OPTIONS:
+    der = subprocess.run(["openssl", "dgst", "-sha256", "-sign", OPTIONS["--cosign-key"]], input=payload, capture_output=True, check=True).stdout
+    signature = base64.b64encode(der).decode()
 layer_digest, layer_size = blob(payload)
 config_digest, config_size = blob(json.dumps({"architecture": "", "os": "", "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
                                               "config": {}}).encode())
 manifest({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
           "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config_size},
           "layers": [{"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json", "digest": layer_digest, "size": layer_size,
-                      "annotations": {"dev.cosignproject.cosign/signature": "MEUCIQDstand-in-signature"}}]},
+                      "annotations": {"dev.cosignproject.cosign/signature": signature}}]},
          OCI_MANIFEST, "sha256-%s.sig" % hex_digest)
 
 empty_digest, empty_size = blob(b"{}")
