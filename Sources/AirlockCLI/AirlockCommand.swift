@@ -13,7 +13,7 @@ public struct AirlockCommand: ParsableCommand {
         version: BundleFormat.toolVersion,
         subcommands: [
             KeyCommand.self, PackCommand.self, InspectCommand.self, VerifyCommand.self, UnpackCommand.self,
-            SignCommand.self, ExtractCommand.self, DiffCommand.self, PushCommand.self, InventoryCommand.self, ServeCommand.self, LoginCommand.self,
+            SignCommand.self, ExtractCommand.self, DiffCommand.self, PushCommand.self, InventoryCommand.self, AuditCommand.self, ServeCommand.self, LoginCommand.self,
             PreflightCommand.self,
         ])
 

@@ -2,6 +2,7 @@ import AirlockCore
 import ArgumentParser
 import Foundation
 import Registry
+import Signing
 
 /// `--ca-file` and `--plain-http`, on every command that talks to registries.
 struct RegistryOptions: ParsableArguments {
@@ -179,5 +180,60 @@ struct InventoryCommand: AsyncParsableCommand {
             "inventory of \(registry): \(result.repositories) repositories, \(result.tags) tags, \(result.blobs) blobs (\(formatBytes(result.bytes))) in \(out)\n"
                 + "carry it out and pack with --since \(out): layers the registry holds are left out\n"
         }
+    }
+}
+
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Prove that what runs came from signed bundles: every tag of a registry, or every image digest listed, looked up in them.",
+        discussion: """
+            Each BUNDLE (a bundle, its parts, or only its detached .intoto.json envelope, which is small to keep) must be \
+            signed by one of the --keys; its statement signs the digest of every manifest it carried. With --registry \
+            every tag of every repository there (under PREFIX, or those named with --repository) is looked up; with \
+            --images FILE (or - for stdin) every sha256 digest listed, one image per line, as the pods report it: \
+            kubectl get pods -A -o jsonpath='{range .items[*].status.containerStatuses[*]}{.imageID}{"\\n"}{end}'. \
+            Exit 0 when every one came from a signed bundle, 1 when any did not (each is listed), 2 for bad input.
+            """)
+
+    @Argument(help: "The signed bundles (or their .intoto.json envelopes) to audit against.") var bundles: [String] = []
+    @Option(name: .long, help: ArgumentHelp("A trusted public key (PEM); repeat for several.", valueName: "NAME.pub")) var key: [String] = []
+    @Option(name: .long, help: ArgumentHelp("Audit every tag of this registry.", valueName: "HOST[:PORT][/PREFIX]")) var registry: String?
+    @Option(name: .long, help: ArgumentHelp("With --registry: a repository (path under PREFIX) instead of the catalog; repeatable.", valueName: "NAME"))
+    var repository: [String] = []
+    @Option(name: .long, help: ArgumentHelp("Audit the image digests in this file (- for stdin), one image per line.", valueName: "FILE"))
+    var images: String?
+    @OptionGroup var registryOptions: RegistryOptions
+    @OptionGroup var outputOptions: OutputOptions
+
+    func run() async throws {
+        guard !key.isEmpty else { throw AirlockFailure(message: "give the signer's public key with --key NAME.pub", status: .usage) }
+        guard registry != nil || images != nil else {
+            throw AirlockFailure(message: "say what runs: --registry HOST[/PREFIX] and/or --images FILE (the pods' imageIDs)", status: .usage)
+        }
+        let keys = try key.map { try PublicKey(contentsOf: $0) }
+        var listed: [(reference: String, digest: String)] = []
+        if let images {
+            let data = images == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: images)
+            guard let data else { throw AirlockFailure(message: "cannot read --images \(images)", status: .usage) }
+            listed = try Auditor.parseImageList(String(decoding: data, as: UTF8.self), source: images == "-" ? "stdin" : images)
+        }
+        let inventory = try registry.map {
+            RegistryInventory.Options(registry: $0, repositories: repository, transport: try registryOptions.transport(),
+                                      created: Int64(Date().timeIntervalSince1970))
+        }
+        let report = try await Auditor.audit(bundles: bundles, keys: keys, registry: inventory, images: listed)
+        try outputOptions.emit(report) {
+            var text = "every bundle's signature verified: " + report.bundles.map { "\($0.name) \($0.version)" }.joined(separator: ", ") + "\n"
+            for finding in report.findings {
+                text += finding.signed
+                    ? "signed    \(finding.reference) \(finding.digest): \(finding.what ?? "") in \(finding.bundles.joined(separator: ", "))\n"
+                    : "UNSIGNED  \(finding.reference) \(finding.digest): in none of the bundles given\n"
+            }
+            text += "\(report.signed) of \(report.findings.count) from signed bundles" + (report.registry.map { " (registry \($0))" } ?? "")
+                + (report.unsigned > 0 ? "; \(report.unsigned) not\n" : "\n")
+            return text
+        }
+        if report.unsigned > 0 { throw ExitCode(ExitStatus.checkFailed.rawValue) }
     }
 }

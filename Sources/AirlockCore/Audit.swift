@@ -1,0 +1,137 @@
+import Foundation
+import OCI
+import Signing
+
+/// The auditor's question, months later: did what runs come from a bundle signed by a trusted
+/// key? What runs is every tag of a registry (walked as `airlock inventory` walks it) or a list of
+/// image digests (the pods' `imageID`s); the answer for each is the signed bundles whose statement
+/// carries that manifest, or none. The bundles may be kept as their detached envelopes alone: the
+/// statement signs every manifest's digest.
+public struct AuditReport: Sendable, Codable {
+    public struct Bundle: Sendable, Codable {
+        public var path: String
+        public var name: String
+        public var version: String
+        public var created: String
+    }
+
+    public struct Finding: Sendable, Codable {
+        /// `repository:tag` in the registry, or the reference as listed.
+        public var reference: String
+        public var digest: String
+        /// Whether a signed bundle carries this manifest.
+        public var signed: Bool
+        /// `platform 1.4.2` for each bundle that carries it.
+        public var bundles: [String]
+        /// What it is there: `image NAME`, `chart NAME VERSION`, `referrer of NAME`, or a manifest
+        /// inside an image (a platform's).
+        public var what: String?
+    }
+
+    public var bundles: [Bundle]
+    /// The registry audited, when one was.
+    public var registry: String?
+    public var findings: [Finding]
+    public var signed: Int { findings.filter(\.signed).count }
+    public var unsigned: Int { findings.count - signed }
+
+    enum CodingKeys: String, CodingKey { case bundles, registry, findings, signedCount, unsignedCount }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(bundles, forKey: .bundles)
+        try container.encodeIfPresent(registry, forKey: .registry)
+        try container.encode(findings, forKey: .findings)
+        try container.encode(signed, forKey: .signedCount)
+        try container.encode(unsigned, forKey: .unsignedCount)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        bundles = try container.decode([Bundle].self, forKey: .bundles)
+        registry = try container.decodeIfPresent(String.self, forKey: .registry)
+        findings = try container.decode([Finding].self, forKey: .findings)
+    }
+
+    init(bundles: [Bundle], registry: String?, findings: [Finding]) {
+        self.bundles = bundles
+        self.registry = registry
+        self.findings = findings
+    }
+}
+
+public enum Auditor {
+    /// Checks each bundle's signature with `keys` (a bundle, its parts, or its `.intoto.json`),
+    /// then looks up every tag of `registry` (when given) and every digest of `images`.
+    public static func audit(bundles paths: [String], keys: [PublicKey], registry: RegistryInventory.Options?,
+                             images: [(reference: String, digest: String)]) async throws -> AuditReport {
+        guard !paths.isEmpty else { throw AirlockError.input("name the signed bundles (or their .intoto.json envelopes) to audit against") }
+        let statements = try paths.map { try SignedStatement.load($0, policy: .trusted(keys)) }
+        let index = ManifestIndex(statements)
+        var findings: [AuditReport.Finding] = []
+        var audited: String?
+        if let registry {
+            let inventory = try await RegistryInventory.take(registry)
+            audited = inventory.registry
+            for repository in inventory.repositories {
+                for (tag, digest) in repository.tags.sorted(by: { $0.key < $1.key }) {
+                    findings.append(index.finding("\(repository.name):\(tag)", digest: digest))
+                }
+            }
+        }
+        findings += images.map { index.finding($0.reference, digest: $0.digest) }
+        let bundles = statements.map {
+            AuditReport.Bundle(path: $0.path, name: $0.statement.predicate.name, version: $0.statement.predicate.version,
+                               created: $0.statement.predicate.created)
+        }
+        return AuditReport(bundles: bundles, registry: audited, findings: findings)
+    }
+
+    /// Reads a list of images as a cluster reports them (`kubectl get pods -o jsonpath=...imageID`):
+    /// one per line, each with a `sha256:` digest (`docker-pullable://host/repo@sha256:…`,
+    /// `host/repo@sha256:…`, or the digest alone); `#` comments and blank lines are skipped.
+    public static func parseImageList(_ text: String, source: String) throws -> [(reference: String, digest: String)] {
+        var images: [(String, String)] = []
+        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            if raw.trimmingCharacters(in: .whitespaces).hasPrefix("#") { continue }
+            for token in raw.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }) {
+                guard let range = token.range(of: "sha256:"), token[range.upperBound...].count >= 64,
+                      let digest = try? Digest(String(token[range.lowerBound...].prefix(71))) else {
+                    throw AirlockError.input("\(source):\(number + 1): \"\(token)\" has no sha256 digest (list the pods' imageID, which has one)")
+                }
+                var reference = String(token)
+                if let scheme = reference.range(of: "://") { reference = String(reference[scheme.upperBound...]) }
+                images.append((reference, digest.description))
+            }
+        }
+        return images
+    }
+}
+
+/// Which signed bundles carry each manifest digest, and what it is in them.
+private struct ManifestIndex {
+    private var carried: [String: [String]] = [:]
+    private var roles: [String: String] = [:]
+
+    init(_ statements: [SignedStatement]) {
+        for signed in statements {
+            let predicate = signed.statement.predicate
+            let title = "\(predicate.name) \(predicate.version)"
+            for subject in signed.statement.subject {
+                guard let digest = BundleFormat.blobDigest(entry: subject.name) else { continue }
+                carried[digest, default: []].append(title)
+            }
+            for image in predicate.images {
+                roles[image.digest] = roles[image.digest] ?? "image \(image.name)"
+                for referrer in image.referrers ?? [] { roles[referrer.digest] = roles[referrer.digest] ?? "referrer of \(image.name)" }
+            }
+            for chart in predicate.charts { roles[chart.digest] = roles[chart.digest] ?? "chart \(chart.name) \(chart.version)" }
+        }
+    }
+
+    func finding(_ reference: String, digest: String) -> AuditReport.Finding {
+        let bundles = carried[digest] ?? []
+        return AuditReport.Finding(reference: reference, digest: digest, signed: !bundles.isEmpty, bundles: bundles,
+                                   what: bundles.isEmpty ? nil : roles[digest] ?? "a manifest inside an image")
+    }
+}
