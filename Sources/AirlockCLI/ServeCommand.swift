@@ -19,6 +19,7 @@ struct ServeCommand: AsyncParsableCommand {
             (Ctrl-C or SIGTERM), then exits 0. Each request is logged on stderr (JSON lines with --output json).
             With --config-dir, the mapping and node mirror configs are written as push writes them, sending pulls of \
             the source registries to this server at --advertise HOST:PORT.
+            With --cosign-key every image must carry a cosign signature by one of those keys, or nothing is served.
             """)
 
     @Argument(help: "The bundle, or a folder made by airlock unpack.") var bundle: String
@@ -39,6 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Close a connection that sends and receives nothing for this long.", valueName: "SECONDS"))
     var idleTimeout = 300
     @Flag(name: .shortAndLong, help: "Do not log requests.") var quiet = false
+    @OptionGroup var cosign: CosignOptions
     @OptionGroup var outputOptions: OutputOptions
 
     struct Listening: Encodable {
@@ -63,7 +65,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let policy = try trust.policy()
         let content = try await ServedBundle.open(bundle, policy: policy, prefix: prefix,
-                                                  rules: try rules.map { try PushRules.load(path: $0) } ?? PushRules(), base: base)
+                                                  rules: try rules.map { try PushRules.load(path: $0) } ?? PushRules(), base: base,
+                                                  cosignKeys: try cosign.keys())
         if content.unsigned && outputOptions.output == .text {
             note("WARNING: --allow-unsigned: serving an unsigned bundle, without proof of who made it")
         }

@@ -1,6 +1,7 @@
 import Foundation
 import OCI
 import Registry
+import Signing
 
 /// A bundle (or an unpacked bundle folder) as a read-only registry serves it, for networks with
 /// no registry yet. Repositories are named as `airlock push` names them under its target (the
@@ -27,8 +28,9 @@ public struct ServedBundle: ServedContent {
 
     /// Opens `path` (a bundle file or an unpacked folder): checks the signature, then reads every
     /// manifest, each checked against the statement.
+    /// With `cosignKeys`, every image must carry a cosign signature by one of them (as for push).
     public static func open(_ path: String, policy: SignaturePolicy, prefix: String, rules: PushRules,
-                            base: String? = nil) async throws -> ServedBundle {
+                            base: String? = nil, cosignKeys: [PublicKey] = []) async throws -> ServedBundle {
         // Smaller pieces than push reads: a server holds one reader per blob being sent, to as
         // many clients as pull at once.
         let source = try openPushSource(path, policy: policy, chunkSize: Self.chunkSize, base: base)
@@ -37,6 +39,9 @@ public struct ServedBundle: ServedContent {
                 throw AirlockError.input("this delta bundle was packed against \(base.title) and leaves out \(base.blobs.count) layer(s), which serve cannot answer for: push it into \(registry), which holds them")
             }
             throw AirlockError.input("this delta bundle builds on \(base.title) and leaves out \(base.blobs.count) layer(s), which serve cannot answer for: give --base with the bundle \(base.title), or serve the folder unpack --base made, or push it into a registry that holds \(base.title)")
+        }
+        if !cosignKeys.isEmpty, let failure = ImageSignatureCheck.failure(try await ImageSignatureCheck.check(source, keys: cosignKeys)) {
+            throw AirlockError.verification("\(failure); not served")
         }
         let plans = try await ImagePlan.make(from: source, target: try PushTarget(host: "localhost", prefix: prefix), rules: rules)
         guard !plans.isEmpty else { throw AirlockError.input("\(path) holds no images or charts to serve") }

@@ -182,6 +182,9 @@ struct ReferrersTests {
         #expect(try registry.tags("refused/src/app").isEmpty && registry.tags("refused/src/multi").isEmpty)
         let accepted = try push(["vendor.pub", "other.pub"], prefix: "accepted")
         #expect(accepted.status == 0 && accepted.stdout.contains("cosign: \(registry.host)/src/app:1 signed by key"), "\(accepted.stdout) \(accepted.stderr)")
+        // serve holds to the same rule: with one vendor's key it does not start.
+        let serve = try Harness.airlock(["serve", "vendors-1.tar.zst", "--key", "signer.pub", "--cosign-key", "vendor.pub", "--listen", "127.0.0.1:0"], in: root)
+        #expect(serve.status == 1 && serve.stderr.contains("src/multi:1") && serve.stderr.contains("not served"), "\(serve.stderr)")
         let signature = try Harness.run(["skopeo", "inspect", "--raw", "--tls-verify=false",
                                          "docker://\(registry.host)/accepted/src/app:sha256-\(digests["app"]?.dropFirst(7) ?? "").sig"])
         #expect(signature.status == 0, "the signature is pushed beside the image, for cosign inside: \(signature.stderr)")
