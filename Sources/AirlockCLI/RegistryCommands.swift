@@ -191,8 +191,8 @@ struct AuditCommand: AsyncParsableCommand {
             Each BUNDLE (a bundle, its parts, or only its detached .intoto.json envelope, which is small to keep) must be \
             signed by one of the --keys; its statement signs the digest of every manifest it carried. With --registry \
             every tag of every repository there (under PREFIX, or those named with --repository) is looked up; with \
-            --images FILE (or - for stdin) every sha256 digest listed, one image per line, as the pods report it: \
-            kubectl get pods -A -o jsonpath='{range .items[*].status.containerStatuses[*]}{.imageID}{"\\n"}{end}'. \
+            --images FILE (or - for stdin) every image the cluster runs: kubectl get pods -A -o json (each container \
+            named NAMESPACE/POD/CONTAINER), or one image digest per line (the pods' imageID). \
             Exit 0 when every one came from a signed bundle, 1 when any did not (each is listed), 2 for bad input.
             """)
 
@@ -201,7 +201,7 @@ struct AuditCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Audit every tag of this registry.", valueName: "HOST[:PORT][/PREFIX]")) var registry: String?
     @Option(name: .long, help: ArgumentHelp("With --registry: a repository (path under PREFIX) instead of the catalog; repeatable.", valueName: "NAME"))
     var repository: [String] = []
-    @Option(name: .long, help: ArgumentHelp("Audit the image digests in this file (- for stdin), one image per line.", valueName: "FILE"))
+    @Option(name: .long, help: ArgumentHelp("Audit what runs: kubectl get pods -o json, or one image digest per line; - for stdin.", valueName: "FILE"))
     var images: String?
     @OptionGroup var registryOptions: RegistryOptions
     @OptionGroup var outputOptions: OutputOptions
@@ -216,7 +216,7 @@ struct AuditCommand: AsyncParsableCommand {
         if let images {
             let data = images == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: images)
             guard let data else { throw AirlockFailure(message: "cannot read --images \(images)", status: .usage) }
-            listed = try Auditor.parseImageList(String(decoding: data, as: UTF8.self), source: images == "-" ? "stdin" : images)
+            listed = try Auditor.parseImages(String(decoding: data, as: UTF8.self), source: images == "-" ? "stdin" : images)
         }
         let inventory = try registry.map {
             RegistryInventory.Options(registry: $0, repositories: repository, transport: try registryOptions.transport(),

@@ -87,10 +87,47 @@ public enum Auditor {
         return AuditReport(bundles: bundles, registry: audited, findings: findings)
     }
 
-    /// Reads a list of images as a cluster reports them (`kubectl get pods -o jsonpath=...imageID`):
-    /// one per line, each with a `sha256:` digest (`docker-pullable://host/repo@sha256:…`,
-    /// `host/repo@sha256:…`, or the digest alone); `#` comments and blank lines are skipped.
-    public static func parseImageList(_ text: String, source: String) throws -> [(reference: String, digest: String)] {
+    /// Reads the images a cluster runs: `kubectl get pods -o json` (a List of Pods, or one Pod: each
+    /// container's, init container's and ephemeral container's `imageID`, named
+    /// `NAMESPACE/POD/CONTAINER (IMAGE)`), or a list, one image per line, each with a `sha256:`
+    /// digest (`docker-pullable://host/repo@sha256:…`, `host/repo@sha256:…`, or the digest alone;
+    /// `#` comments and blank lines skipped).
+    public static func parseImages(_ text: String, source: String) throws -> [(reference: String, digest: String)] {
+        guard text.drop(while: \.isWhitespace).first == "{" else { return try parseImageList(text, source: source) }
+        return try parsePods(text, source: source)
+    }
+
+    private static func parsePods(_ text: String, source: String) throws -> [(reference: String, digest: String)] {
+        struct Status: Decodable { var name: String?; var image: String?; var imageID: String? }
+        struct Pod: Decodable {
+            struct Metadata: Decodable { var name: String?; var namespace: String? }
+            struct PodStatus: Decodable { var containerStatuses: [Status]?; var initContainerStatuses: [Status]?; var ephemeralContainerStatuses: [Status]? }
+            var kind: String?
+            var metadata: Metadata?
+            var status: PodStatus?
+            var items: [Pod]?
+        }
+        let document: Pod
+        do { document = try JSONDecoder().decode(Pod.self, from: Data(text.utf8)) } catch {
+            throw AirlockError.input("\(source) is JSON but not kubectl's pod list (kubectl get pods -A -o json): \(error)")
+        }
+        let pods = document.items ?? [document]
+        var images: [(String, String)] = []
+        for pod in pods {
+            let statuses = (pod.status?.initContainerStatuses ?? []) + (pod.status?.containerStatuses ?? []) + (pod.status?.ephemeralContainerStatuses ?? [])
+            for status in statuses {
+                let name = "\(pod.metadata?.namespace ?? "default")/\(pod.metadata?.name ?? "?")/\(status.name ?? "?") (\(status.image ?? "?"))"
+                guard let id = status.imageID, let range = id.range(of: "sha256:"), let digest = try? Digest(String(id[range.lowerBound...].prefix(71))) else {
+                    throw AirlockError.input("\(source): \(name) reports no image digest yet (imageID \"\(status.imageID ?? "")\"): audit once it runs")
+                }
+                images.append((name, digest.description))
+            }
+        }
+        return images
+    }
+
+    /// Reads a list of images, one per line (see ``parseImages(_:source:)``).
+    static func parseImageList(_ text: String, source: String) throws -> [(reference: String, digest: String)] {
         var images: [(String, String)] = []
         for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             if raw.trimmingCharacters(in: .whitespaces).hasPrefix("#") { continue }

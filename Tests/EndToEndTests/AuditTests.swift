@@ -72,6 +72,31 @@ struct AuditTests {
         #expect(podFindings["\(registry.host)/site/team/app@\(appDigest)"]?["signed"] as? Bool == true, "\(podFindings)")
         #expect(podFindings.values.first { ($0["reference"] as? String ?? "").contains("multi") }?["what"] as? String == "a manifest inside an image")
 
+        // kubectl get pods -A -o json as it is (trimmed to the fields read; written here, no cluster runs in the
+        // tests): each container named namespace/pod/container, init containers too; a pending one is refused.
+        func pod(_ name: String, containers: [(String, String, String)], initContainers: [(String, String, String)] = []) -> [String: Any] {
+            func statuses(_ list: [(String, String, String)]) -> [[String: Any]] {
+                list.map { ["name": $0.0, "image": $0.1, "imageID": $0.2, "ready": true, "restartCount": 0] }
+            }
+            return ["apiVersion": "v1", "kind": "Pod", "metadata": ["name": name, "namespace": "prod", "uid": UUID().uuidString],
+                    "spec": ["containers": containers.map { ["name": $0.0, "image": $0.1] }],
+                    "status": ["phase": "Running", "containerStatuses": statuses(containers), "initContainerStatuses": statuses(initContainers)]]
+        }
+        let pulled = "docker-pullable://\(registry.host)/site/team/app@\(appDigest)"
+        let list: [String: Any] = ["apiVersion": "v1", "kind": "List", "metadata": ["resourceVersion": ""], "items": [
+            pod("web-7d9f", containers: [("app", "\(registry.host)/site/team/app:1.4.2", pulled)],
+                initContainers: [("setup", "\(registry.host)/site/stray/worker:1", "docker-pullable://\(registry.host)/site/stray/worker@\(try digest("site/stray/worker:1"))")]),
+            pod("batch-1", containers: [("job", "\(registry.host)/site/team/app:1.4.2", "containerd://" + appDigest)]),
+        ]]
+        let (cluster, clusterFindings) = try audit([releases.v2, "--images", "-"], stdin: try JSONSerialization.data(withJSONObject: list))
+        #expect(cluster.status == 1 && clusterFindings.count == 3, "\(cluster.stdout) \(cluster.stderr)")
+        #expect(clusterFindings["prod/web-7d9f/app (\(registry.host)/site/team/app:1.4.2)"]?["signed"] as? Bool == true, "\(clusterFindings.keys.sorted())")
+        #expect(clusterFindings["prod/batch-1/job (\(registry.host)/site/team/app:1.4.2)"]?["signed"] as? Bool == true)
+        #expect(clusterFindings["prod/web-7d9f/setup (\(registry.host)/site/stray/worker:1)"]?["signed"] as? Bool == false)
+        let pending = pod("new-1", containers: [("app", "nginx:1.27", "")])
+        let (notYet, _) = try audit([releases.v2, "--images", "-"], stdin: try JSONSerialization.data(withJSONObject: ["kind": "List", "items": [pending]]))
+        #expect(notYet.status == 2 && notYet.stderr.contains("prod/new-1/app (nginx:1.27) reports no image digest yet"), "\(notYet.stderr)")
+
         // Bad input: a line without a digest (exit 2); an altered envelope or a stranger's key (exit 1).
         let (tagOnly, _) = try audit([releases.v2, "--images", "-"], stdin: Data("nginx:1.27\n".utf8))
         #expect(tagOnly.status == 2 && tagOnly.stderr.contains("stdin:1: \"nginx:1.27\" has no sha256 digest"), "\(tagOnly.stderr)")
