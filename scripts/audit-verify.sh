@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Verifies an airlock bundle with stock tools only: openssl, tar, zstd, sha256sum, and python3 for
 # the JSON and DSSE's pre-authentication encoding. usage: audit-verify.sh BUNDLE.tar.zst SIGNER.pub
+# (or CA.pem instead of SIGNER.pub, for a bundle signed with a certified key: pack --cert)
 set -euo pipefail
 BUNDLE=$1 PUB=$2
 WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
@@ -20,6 +21,8 @@ kind = envelope["payloadType"].encode()
 open(work + "/pae.bin", "wb").write(b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload))
 for i, signature in enumerate(envelope["signatures"]):
     open("%s/sig%d.der" % (work, i), "wb").write(base64.b64decode(signature["sig"]))
+    if signature.get("cert"):
+        open("%s/sig%d.chain.pem" % (work, i), "w").write(signature["cert"])
 statement = json.loads(payload)
 assert statement["_type"] == "https://in-toto.io/Statement/v1"
 assert statement["predicateType"] == "https://airlock.dev/bundle/v1"
@@ -29,11 +32,23 @@ with open(work + "/SHA256SUMS", "w") as sums:
 PY
 
 # 3. One signature must verify with the trusted key (ECDSA P-256; for an Ed25519 key use
-#    openssl pkeyutl -verify -pubin -inkey "$PUB" -rawin -in pae.bin -sigfile sigN.der).
+#    openssl pkeyutl -verify -pubin -inkey "$PUB" -rawin -in pae.bin -sigfile sigN.der). Given a
+#    CA certificate instead, with the key of the certificate a signature carries, if that chains
+#    to the CA now and is for code signing (as airlock verify --signer-root checks it).
 verified=no
 for sig in "$WORK"/sig*.der; do
   [ -e "$sig" ] || break
-  if openssl dgst -sha256 -verify "$PUB" -signature "$sig" "$WORK/pae.bin" >/dev/null 2>&1; then verified=yes; fi
+  key=$PUB
+  if grep -q "BEGIN CERTIFICATE" "$PUB"; then
+    chain=${sig%.der}.chain.pem
+    [ -e "$chain" ] || continue
+    openssl x509 -in "$chain" -out "$WORK/leaf.pem"
+    openssl verify -partial_chain -CAfile "$PUB" -untrusted "$chain" "$WORK/leaf.pem" >/dev/null 2>&1 || continue
+    openssl x509 -in "$WORK/leaf.pem" -noout -ext extendedKeyUsage 2>/dev/null | grep -q "Code Signing" || continue
+    openssl x509 -in "$WORK/leaf.pem" -noout -pubkey > "$WORK/leaf.pub"
+    key=$WORK/leaf.pub
+  fi
+  if openssl dgst -sha256 -verify "$key" -signature "$sig" "$WORK/pae.bin" >/dev/null 2>&1; then verified=yes; fi
 done
 [ "$verified" = yes ] || { echo "FAILED: no signature verifies with $PUB" >&2; exit 1; }
 

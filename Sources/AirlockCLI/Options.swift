@@ -30,16 +30,33 @@ struct TrustOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("A trusted public key (PEM); repeat for several.", valueName: "NAME.pub"))
     var key: [String] = []
 
+    @Option(name: .long, help: ArgumentHelp("Trust a signature whose certificate (pack --cert) chains to this CA (PEM), is for code signing and was valid when the bundle was made; repeatable.", valueName: "ROOT.pem"))
+    var signerRoot: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("When the signer's certificate chain must be valid: now (the default), created (the time the bundle states it was made: for auditing a bundle after its certificate expired), or an RFC 3339 time.", valueName: "now|created|TIME"))
+    var signerTime = "now"
+
     @Flag(name: .long, help: "Accept a bundle that carries no signature (reported loudly).")
     var allowUnsigned = false
 
     func policy() throws -> SignaturePolicy {
         let keys = try key.map { try PublicKey(contentsOf: $0) }
-        if allowUnsigned { return .allowUnsigned(keys) }
-        guard !keys.isEmpty else {
-            throw AirlockFailure(message: "give the signer's public key with --key NAME.pub (or --allow-unsigned for an unsigned bundle)", status: .usage)
+        let time: CertificateTrust.Time
+        switch signerTime {
+        case "now": time = .now
+        case "created": time = .created
+        default:
+            guard let seconds = parseRFC3339(signerTime) else {
+                throw AirlockFailure(message: "--signer-time takes now, created, or an RFC 3339 time such as 2026-11-01T00:00:00Z", status: .usage)
+            }
+            time = .fixed(seconds)
         }
-        return .trusted(keys)
+        let trust = signerRoot.isEmpty ? nil : CertificateTrust(roots: try CertificateRoots(contentsOf: signerRoot), time: time)
+        if allowUnsigned { return .allowUnsigned(keys, certificates: trust) }
+        guard !keys.isEmpty || trust != nil else {
+            throw AirlockFailure(message: "give the signer's public key with --key NAME.pub, or its CA with --signer-root ROOT.pem (or --allow-unsigned for an unsigned bundle)", status: .usage)
+        }
+        return .trusted(keys, certificates: trust)
     }
 }
 
@@ -56,6 +73,17 @@ struct CosignOptions: ParsableArguments {
 /// Reads a private key, with its passphrase from a file or AIRLOCK_KEY_PASSPHRASE.
 func loadPrivateKey(_ path: String, passphraseFile: String?) throws -> PrivateKey {
     try PrivateKey(contentsOf: path, passphrase: try readPassphrase(passphraseFile))
+}
+
+/// Presents each `--cert` with the signing key it certifies (matched by public key).
+func present(certificates paths: [String], to keys: inout [PrivateKey]) throws {
+    for path in paths {
+        let certificate = try SignerCertificate(contentsOf: path)
+        guard let index = keys.firstIndex(where: { $0.publicKey.keyID == certificate.publicKey.keyID }) else {
+            throw AirlockFailure(message: "--cert \(path) certifies key \(certificate.publicKey.keyID), which is not the key of any --key given", status: .usage)
+        }
+        try keys[index].present(certificate, source: path)
+    }
 }
 
 func readPassphrase(_ file: String?) throws -> String? {

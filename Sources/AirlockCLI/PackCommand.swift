@@ -31,6 +31,9 @@ struct PackCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Sign with this private key; repeat for several signers.", valueName: "NAME.key"))
     var key: [String] = []
 
+    @Option(name: .long, help: ArgumentHelp("The X.509 certificate of a --key (PEM, leaf first, then intermediates), carried in its signature for verifiers that trust a CA (--signer-root); repeatable.", valueName: "CERT.pem"))
+    var cert: [String] = []
+
     @Option(name: .long, help: "Passphrase file for encrypted keys (or set AIRLOCK_KEY_PASSPHRASE).")
     var passphraseFile: String?
 
@@ -102,7 +105,8 @@ struct PackCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let keys = try key.map { try loadPrivateKey($0, passphraseFile: passphraseFile) }
+        var keys = try key.map { try loadPrivateKey($0, passphraseFile: passphraseFile) }
+        try present(certificates: cert, to: &keys)
         var options = Packer.Options(specPath: file, output: out, keys: keys, cacheRoot: cache ?? ContentStore.defaultRoot(),
                                      now: Int64(Date().timeIntervalSince1970))
         options.compressionLevel = level

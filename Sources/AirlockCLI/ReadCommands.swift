@@ -61,7 +61,7 @@ struct VerifyCommand: AsyncParsableCommand {
         }
         var text = "verified \(bundle) against its detached envelope \(report.envelope): \(report.name ?? "?") \(report.version ?? "?"), created \(report.created ?? "?")\n"
         if report.unsigned { text += "WARNING: the envelope is UNSIGNED; accepted only because of --allow-unsigned\n" }
-        text += report.signatures.map { "signature by key \($0.keyID): \($0.status)\n" }.joined()
+        text += report.signatures.map(renderSignature).joined()
         if let parts = report.parts {
             text += parts.map { "\($0.path): sha256 \($0.sha256 ?? "?"), \(formatBytes($0.size ?? 0)) — the part as signed\n" }.joined()
             if report.onlyPart != nil { text += "only this part was checked; name the bundle (without .partNNN) to check every part\n" }
@@ -107,6 +107,8 @@ struct SignCommand: ParsableCommand {
 
     @Argument(help: "The bundle.") var bundle: String
     @Option(name: .long, help: ArgumentHelp("The private key to sign with.", valueName: "NAME.key")) var key: String
+    @Option(name: .long, help: ArgumentHelp("The key's X.509 certificate (PEM, leaf first), carried in the signature.", valueName: "CERT.pem"))
+    var cert: String?
     @Option(name: .long, help: "Passphrase file for an encrypted key (or set AIRLOCK_KEY_PASSPHRASE).") var passphraseFile: String?
     @OptionGroup var outputOptions: OutputOptions
 
@@ -118,7 +120,9 @@ struct SignCommand: ParsableCommand {
     }
 
     func run() throws {
-        let privateKey = try loadPrivateKey(key, passphraseFile: passphraseFile)
+        var keys = [try loadPrivateKey(key, passphraseFile: passphraseFile)]
+        try present(certificates: cert.map { [$0] } ?? [], to: &keys)
+        let privateKey = keys[0]
         let result = try BundleSigner(bundle: bundle, key: privateKey).sign()
         let output = Result(bundle: bundle, sha256: result.sha256, signerKeyIDs: result.signerKeyIDs, detached: result.detachedPath)
         try outputOptions.emit(output) {

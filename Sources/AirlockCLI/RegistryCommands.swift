@@ -197,7 +197,7 @@ struct AuditCommand: AsyncParsableCommand {
             """)
 
     @Argument(help: "The signed bundles (or their .intoto.json envelopes) to audit against.") var bundles: [String] = []
-    @Option(name: .long, help: ArgumentHelp("A trusted public key (PEM); repeat for several.", valueName: "NAME.pub")) var key: [String] = []
+    @OptionGroup var trust: TrustOptions
     @Option(name: .long, help: ArgumentHelp("Audit every tag of this registry.", valueName: "HOST[:PORT][/PREFIX]")) var registry: String?
     @Option(name: .long, help: ArgumentHelp("With --registry: a repository (path under PREFIX) instead of the catalog; repeatable.", valueName: "NAME"))
     var repository: [String] = []
@@ -207,11 +207,11 @@ struct AuditCommand: AsyncParsableCommand {
     @OptionGroup var outputOptions: OutputOptions
 
     func run() async throws {
-        guard !key.isEmpty else { throw AirlockFailure(message: "give the signer's public key with --key NAME.pub", status: .usage) }
+        guard !trust.allowUnsigned else { throw AirlockFailure(message: "audit proves signatures: --allow-unsigned has no place here", status: .usage) }
+        let policy = try trust.policy()
         guard registry != nil || images != nil else {
             throw AirlockFailure(message: "say what runs: --registry HOST[/PREFIX] and/or --images FILE (the pods' imageIDs)", status: .usage)
         }
-        let keys = try key.map { try PublicKey(contentsOf: $0) }
         var listed: [(reference: String, digest: String)] = []
         if let images {
             let data = images == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: images)
@@ -222,7 +222,7 @@ struct AuditCommand: AsyncParsableCommand {
             RegistryInventory.Options(registry: $0, repositories: repository, transport: try registryOptions.transport(),
                                       created: Int64(Date().timeIntervalSince1970))
         }
-        let report = try await Auditor.audit(bundles: bundles, keys: keys, registry: inventory, images: listed)
+        let report = try await Auditor.audit(bundles: bundles, policy: policy, registry: inventory, images: listed)
         try outputOptions.emit(report) {
             var text = "every bundle's signature verified: " + report.bundles.map { "\($0.name) \($0.version)" }.joined(separator: ", ") + "\n"
             for finding in report.findings {

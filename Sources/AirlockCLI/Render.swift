@@ -78,7 +78,7 @@ func renderVerified(_ report: VerificationReport) -> String {
         text += "WARNING: the bundle is UNSIGNED; accepted only because of --allow-unsigned\n"
     }
     for signature in report.signatures {
-        text += "signature by key \(signature.keyID): \(signature.status)\n"
+        text += renderSignature(signature)
     }
     text += "\(report.entries + 1) entries, \(formatBytes(report.bytes)), every digest checked"
         + (report.parts.map { ", read from \($0) parts\n" } ?? "\n")
@@ -106,4 +106,13 @@ func renderImageSignatures(_ results: [ImageSignatureCheck]?) -> String {
         let over = result.signedDigest == result.digest ? "" : " (over its source index \(result.signedDigest ?? "?"): the platform subset is the bundle signer's word)"
         return "cosign: \(result.image) signed by key \(keyID)\(over)\n"
     }.joined()
+}
+
+/// `signature by key KEYID: verified`, with the certificate's subject and issuer when it was
+/// checked through one.
+func renderSignature(_ signature: VerificationReport.SignatureResult) -> String {
+    var line = "signature by key \(signature.keyID): \(signature.status)"
+    if let signer = signature.signer { line += " (certificate \(signer)\(signature.issuer.map { ", issued by \($0)" } ?? ""))" }
+    if let detail = signature.detail { line += ": \(detail)" }
+    return line + "\n"
 }

@@ -61,12 +61,12 @@ public struct AuditReport: Sendable, Codable {
 }
 
 public enum Auditor {
-    /// Checks each bundle's signature with `keys` (a bundle, its parts, or its `.intoto.json`),
+    /// Checks each bundle's signature by `policy` (a bundle, its parts, or its `.intoto.json`),
     /// then looks up every tag of `registry` (when given) and every digest of `images`.
-    public static func audit(bundles paths: [String], keys: [PublicKey], registry: RegistryInventory.Options?,
+    public static func audit(bundles paths: [String], policy: SignaturePolicy, registry: RegistryInventory.Options?,
                              images: [(reference: String, digest: String)]) async throws -> AuditReport {
         guard !paths.isEmpty else { throw AirlockError.input("name the signed bundles (or their .intoto.json envelopes) to audit against") }
-        let statements = try paths.map { try SignedStatement.load($0, policy: .trusted(keys)) }
+        let statements = try paths.map { try SignedStatement.load($0, policy: policy) }
         let index = ManifestIndex(statements)
         var findings: [AuditReport.Finding] = []
         var audited: String?

@@ -3,12 +3,35 @@ import Signing
 
 /// Which signatures a reader demands.
 public enum SignaturePolicy: Sendable {
-    /// At least one signature by one of these keys.
-    case trusted([PublicKey])
+    /// At least one signature by one of these keys, or presenting a certificate that chains to one
+    /// of the trusted roots, for signing code.
+    case trusted([PublicKey], certificates: CertificateTrust? = nil)
     /// Like `trusted`, but an unsigned bundle passes (said loudly in the report).
-    case allowUnsigned([PublicKey])
+    case allowUnsigned([PublicKey], certificates: CertificateTrust? = nil)
     /// Signatures are not checked at all (used by `sign`, which adds one): digests still are.
     case ignore
+}
+
+/// The certificate authorities whose code-signing certificates are trusted (`--signer-root`), and
+/// the time their chains must be valid at (`--signer-time`).
+public struct CertificateTrust: Sendable {
+    public enum Time: Sendable, Equatable {
+        /// When the check runs: the usual rule without a timestamp authority.
+        case now
+        /// The `created` time the signed statement itself states (the signer's word), for an audit
+        /// of a bundle made while its certificate was valid.
+        case created
+        /// A given time, seconds since 1970.
+        case fixed(Int64)
+    }
+
+    public var roots: CertificateRoots
+    public var time: Time
+
+    public init(roots: CertificateRoots, time: Time = .now) {
+        self.roots = roots
+        self.time = time
+    }
 }
 
 /// The outcome of reading a bundle: a value, not an error.
@@ -16,6 +39,11 @@ public struct VerificationReport: Sendable, Codable {
     public struct SignatureResult: Sendable, Codable, Equatable {
         public var keyID: String
         public var status: String
+        /// For a signature checked through its certificate: the subject and issuer.
+        public var signer: String?
+        public var issuer: String?
+        /// Why its certificate was not trusted.
+        public var detail: String?
     }
 
     public var bundle: String

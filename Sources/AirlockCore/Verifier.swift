@@ -143,19 +143,41 @@ final class VerificationPass {
         return statement
     }
 
+    /// `predicate.created` of the payload, read before it is trusted (only to date certificates).
+    private static func createdTime(_ envelope: DSSEEnvelope) -> Int64? {
+        struct Dated: Decodable {
+            struct Predicate: Decodable { var created: String }
+            var predicate: Predicate
+        }
+        guard let bytes = try? envelope.payloadBytes(), let dated = try? JSONDecoder().decode(Dated.self, from: Data(bytes)) else { return nil }
+        return parseRFC3339(dated.predicate.created)
+    }
+
     private func applyPolicy(to envelope: DSSEEnvelope, report: inout VerificationReport) throws {
         let keys: [PublicKey]
+        let certificates: CertificateTrust?
         let allowUnsigned: Bool
         switch policy {
         case .ignore:
             report.signatures = envelope.signatures.map { .init(keyID: $0.keyid, status: "not-checked") }
             report.unsigned = envelope.signatures.isEmpty
             return
-        case .trusted(let trusted): (keys, allowUnsigned) = (trusted, false)
-        case .allowUnsigned(let trusted): (keys, allowUnsigned) = (trusted, true)
+        case .trusted(let trusted, let trust): (keys, certificates, allowUnsigned) = (trusted, trust, false)
+        case .allowUnsigned(let trusted, let trust): (keys, certificates, allowUnsigned) = (trusted, trust, true)
         }
-        let check = try envelope.check(trustedKeys: keys)
-        report.signatures = check.entries.map { .init(keyID: $0.keyID, status: $0.status.rawValue) }
+        let roots = certificates?.roots
+        var time = Int64(Date().timeIntervalSince1970)
+        switch certificates?.time {
+        case .created?:
+            guard let created = Self.createdTime(envelope) else { throw CheckFailure("statement: no created time to check the signer's certificate at") }
+            time = created
+        case .fixed(let fixed)?: time = fixed
+        case .now?, nil: break
+        }
+        let check = try envelope.check(trustedKeys: keys, roots: roots, at: time)
+        report.signatures = check.entries.map {
+            .init(keyID: $0.keyID, status: $0.status.rawValue, signer: $0.signer, issuer: $0.issuer, detail: $0.detail)
+        }
         if check.isUnsigned {
             guard allowUnsigned else {
                 throw CheckFailure("bundle is unsigned: nothing proves who made it (sign it with airlock sign, or pass --allow-unsigned to accept that)")
@@ -167,8 +189,14 @@ final class VerificationPass {
         if let invalid = check.entries.first(where: { $0.status == .invalid }) {
             throw CheckFailure("statement: signature by key \(invalid.keyID) does not verify: the statement was altered after signing")
         }
+        if let refused = check.entries.first(where: { $0.status == .untrustedCertificate }) {
+            throw CheckFailure("statement: signed with the certificate \(refused.signer ?? "?"), which is not trusted: \(refused.detail ?? "?")")
+        }
         let ids = check.entries.map(\.keyID).joined(separator: ", ")
-        if keys.isEmpty { throw CheckFailure("no trusted key given: pass the signer's public key with --key (bundle signed by \(ids))") }
+        if keys.isEmpty, roots?.isEmpty ?? true { throw CheckFailure("no trusted key given: pass the signer's public key with --key (bundle signed by \(ids))") }
+        if let roots, !roots.isEmpty {
+            throw CheckFailure("signed only by unknown key(s) \(ids), with no certificate for --signer-root to check; pass the signer's public key with --key")
+        }
         throw CheckFailure("signed only by unknown key(s) \(ids); pass the signer's public key with --key")
     }
 

@@ -8,10 +8,14 @@ public struct DSSEEnvelope: Codable, Sendable, Equatable {
         public var keyid: String
         /// Standard base64 of the signature bytes.
         public var sig: String
+        /// The signer's X.509 certificate chain (PEM, leaf first), when the key is certified:
+        /// airlock's extension, absent otherwise; other DSSE readers ignore it.
+        public var cert: String?
 
-        public init(keyid: String, sig: String) {
+        public init(keyid: String, sig: String, cert: String? = nil) {
             self.keyid = keyid
             self.sig = sig
+            self.cert = cert
         }
     }
 
@@ -50,12 +54,13 @@ public struct DSSEEnvelope: Codable, Sendable, Equatable {
         let message = Self.preAuthenticationEncoding(payloadType: payloadType, payload: try payloadBytes())
         let signature = try key.signature(for: message)
         signatures.removeAll { $0.keyid == key.publicKey.keyID }
-        signatures.append(Signature(keyid: key.publicKey.keyID, sig: Data(signature).base64EncodedString()))
+        signatures.append(Signature(keyid: key.publicKey.keyID, sig: Data(signature).base64EncodedString(), cert: key.certificate?.pem))
     }
 
-    /// Checks every signature against the trusted keys. The result lists, per signature, whether a
-    /// trusted key verified it; the caller decides what suffices.
-    public func check(trustedKeys: [PublicKey]) throws -> SignatureCheck {
+    /// Checks every signature against the trusted keys, and a signature that presents a certificate
+    /// against the trusted roots (its chain valid at `time`, the leaf for signing code). The result
+    /// lists, per signature, whether it was verified; the caller decides what suffices.
+    public func check(trustedKeys: [PublicKey], roots: CertificateRoots? = nil, at time: Int64 = 0) throws -> SignatureCheck {
         let message = Self.preAuthenticationEncoding(payloadType: payloadType, payload: try payloadBytes())
         var results: [SignatureCheck.Entry] = []
         for signature in signatures {
@@ -67,6 +72,8 @@ public struct DSSEEnvelope: Codable, Sendable, Equatable {
             let ordered = trustedKeys.filter { $0.keyID == signature.keyid } + trustedKeys.filter { $0.keyID != signature.keyid }
             if let key = ordered.first(where: { $0.isValidSignature(bytes, for: message) }) {
                 results.append(.init(keyID: key.keyID, status: .verified))
+            } else if let roots, !roots.isEmpty, let pem = signature.cert {
+                results.append(Self.checkCertified(bytes, message: message, pem: pem, keyID: signature.keyid, roots: roots, at: time))
             } else if trustedKeys.contains(where: { $0.keyID == signature.keyid }) {
                 results.append(.init(keyID: signature.keyid, status: .invalid))
             } else {
@@ -74,6 +81,21 @@ public struct DSSEEnvelope: Codable, Sendable, Equatable {
             }
         }
         return SignatureCheck(entries: results)
+    }
+
+    private static func checkCertified(_ signature: [UInt8], message: [UInt8], pem: String, keyID: String, roots: CertificateRoots,
+                                       at time: Int64) -> SignatureCheck.Entry {
+        guard let certificate = try? SignerCertificate(pem: Array(pem.utf8)) else {
+            return .init(keyID: keyID, status: .untrustedCertificate, detail: "its certificate does not parse")
+        }
+        let key = certificate.publicKey
+        guard key.isValidSignature(signature, for: message) else {
+            return .init(keyID: key.keyID, status: .invalid, signer: certificate.subject)
+        }
+        if let problem = certificate.problem(roots: roots, at: time) {
+            return .init(keyID: key.keyID, status: .untrustedCertificate, signer: certificate.subject, detail: problem)
+        }
+        return .init(keyID: key.keyID, status: .verified, signer: certificate.subject, issuer: certificate.issuer)
     }
 }
 
@@ -88,11 +110,26 @@ public struct SignatureCheck: Sendable, Equatable {
         case untrustedKey = "untrusted-key"
         /// Not base64.
         case malformed
+        /// Presents a certificate that does not lead to a trusted root (or is not for signing code).
+        case untrustedCertificate = "untrusted-certificate"
     }
 
     public struct Entry: Sendable, Equatable {
         public let keyID: String
         public let status: Status
+        /// The certificate's subject, for a signature checked through its certificate.
+        public let signer: String?
+        public let issuer: String?
+        /// Why a certificate was not trusted.
+        public let detail: String?
+
+        public init(keyID: String, status: Status, signer: String? = nil, issuer: String? = nil, detail: String? = nil) {
+            self.keyID = keyID
+            self.status = status
+            self.signer = signer
+            self.issuer = issuer
+            self.detail = detail
+        }
     }
 
     public let entries: [Entry]

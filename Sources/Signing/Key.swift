@@ -108,6 +108,16 @@ public struct PrivateKey: Sendable {
     let handle: KeyHandle
     /// The public half.
     public let publicKey: PublicKey
+    /// The X.509 certificate (and chain) presented with every signature made by this key.
+    public private(set) var certificate: SignerCertificate?
+
+    /// Presents `certificate` with this key's signatures; its leaf must certify this very key.
+    public mutating func present(_ certificate: SignerCertificate, source: String) throws {
+        guard certificate.publicKey.keyID == publicKey.keyID else {
+            throw SigningError.badCertificates("\(source) certifies key \(certificate.publicKey.keyID), not this signing key \(publicKey.keyID)")
+        }
+        self.certificate = certificate
+    }
 
     init(handle: KeyHandle) throws {
         self.handle = handle
