@@ -80,6 +80,12 @@ struct SignerCertificateTests {
         #expect(notForCode.status == 1 && notForCode.stderr.contains("not for signing code"), "\(notForCode.stderr)")
         #expect(try verify(["--signer-time", "tomorrow", "--signer-root", "root.pem"]).status == 2)
 
+        // sign --cert adds a certified signature to a bundle packed without one.
+        #expect(try pack([], to: "later.tar.zst").status == 0)
+        let signed = try Harness.airlock(["sign", "later.tar.zst", "--key", "release.key", "--cert", "release.chain.pem"], in: root)
+        let laterCheck = try verify(["--signer-root", "ca.pem"], bundle: "later.tar.zst")
+        #expect(signed.status == 0 && laterCheck.status == 0, "\(signed.stderr) \(laterCheck.stderr)")
+
         // A certificate for another key is refused at pack time, and nothing is written.
         let mismatch = try pack(["--key", "\(root)/stranger.key", "--cert", "\(root)/release.chain.pem"], to: "x.tar.zst")
         #expect(mismatch.status == 2 && mismatch.stderr.contains("which is not the key of any --key given")
