@@ -30,7 +30,7 @@ struct TrustOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("A trusted public key (PEM); repeat for several.", valueName: "NAME.pub"))
     var key: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Trust a signature whose certificate (pack --cert) chains to this CA (PEM), is for code signing and was valid when the bundle was made; repeatable.", valueName: "ROOT.pem"))
+    @Option(name: .long, help: ArgumentHelp("Trust a signature whose certificate (pack --cert) chains to this CA (PEM; a root or an intermediate) and is for code signing, valid at --signer-time; repeatable.", valueName: "CA.pem"))
     var signerRoot: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("When the signer's certificate chain must be valid: now (the default), created (the time the bundle states it was made: for auditing a bundle after its certificate expired), or an RFC 3339 time.", valueName: "now|created|TIME"))

@@ -6,11 +6,16 @@ import Signing
 /// against the vendor's cosign public keys (`--cosign-key`), from the signatures the bundle carries
 /// (`referrers: true`: cosign's `sha256-<hex>.sig` tag, or an OCI 1.1 referrer).
 ///
-/// A cosign signature is a manifest whose layers are simple-signing payloads
+/// Two forms are read. cosign 2's: a manifest whose layers are simple-signing payloads
 /// (`application/vnd.dev.cosign.simplesigning.v1+json`), each with its ECDSA P-256 / SHA-256 (or
 /// Ed25519) signature over the payload's bytes, base64 DER, in the
-/// `dev.cosignproject.cosign/signature` annotation. An image passes when one payload verifies with
-/// one of the keys, is of type `cosign container image signature`, and names the image's digest
+/// `dev.cosignproject.cosign/signature` annotation; the payload is of type `cosign container image
+/// signature` and names the image's digest. cosign 3's: an OCI 1.1 referrer whose layer is a
+/// Sigstore bundle (`application/vnd.dev.sigstore.bundle.v0.3+json`) holding a DSSE envelope, its
+/// signature over the envelope's pre-authentication encoding, its payload an in-toto statement of
+/// type `https://sigstore.dev/cosign/sign/v1` whose subject is the image's digest. (Offline there
+/// is no transparency log to ask: the bundle's log entries are not checked, only the signature.)
+/// An image passes when one signature verifies with one of the keys and names the image's digest
 /// (or, for a platform subset, the digest of the source index it was taken from: the subset itself
 /// is then the bundle signer's word). Every byte is read through the source, so it is checked
 /// against the bundle's signed digests first.
@@ -28,6 +33,8 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
     static let payloadType = "application/vnd.dev.cosign.simplesigning.v1+json"
     static let signatureAnnotation = "dev.cosignproject.cosign/signature"
     static let signatureType = "cosign container image signature"
+    static let sigstoreBundlePrefix = "application/vnd.dev.sigstore.bundle"
+    static let signPredicateType = "https://sigstore.dev/cosign/sign/v1"
 
     /// One result per image in the statement, in its order.
     static func check(_ source: any PushSource, keys: [PublicKey]) async throws -> [ImageSignatureCheck] {
@@ -46,6 +53,25 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
         for referrer in image.referrers ?? [] where MediaType.manifests.contains(referrer.mediaType) && accepted.contains(referrer.subject) {
             let bytes = try await source.bytes(of: BundleFormat.blobEntry(referrer.digest))
             guard let manifest = try? ContentDocument(bytes: bytes, declaredType: referrer.mediaType) else { continue }
+            for layer in manifest.layers where layer.mediaType.hasPrefix(sigstoreBundlePrefix) {
+                payloads += 1
+                let bundle: [UInt8]
+                do {
+                    bundle = try await source.bytes(of: BundleFormat.blobEntry(layer.digest.description))
+                } catch {
+                    problems.append("its Sigstore bundle \(layer.digest) cannot be read: \(error)")
+                    continue
+                }
+                switch checkSigstoreBundle(bundle, keys: keys, accepted: accepted) {
+                case .success(let (keyID, digest)):
+                    result.verified = true
+                    result.keyID = keyID
+                    result.signedDigest = digest
+                    return result
+                case .failure(let problem):
+                    problems.append(problem.text)
+                }
+            }
             for layer in manifest.layers where layer.mediaType == payloadType {
                 payloads += 1
                 guard let encoded = layer.annotations?[signatureAnnotation], let signature = Data(base64Encoded: encoded) else {
@@ -80,6 +106,44 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
             result.problem = "none of its \(payloads) cosign signature(s) verifies with the given key(s): " + Array(Set(problems)).sorted().joined(separator: "; ")
         }
         return result
+    }
+
+    struct Problem: Error { let text: String }
+
+    /// A cosign 3 signature: the Sigstore bundle's DSSE envelope, verified with one of the keys,
+    /// whose in-toto statement signs one of the accepted digests; the key id and digest, or why not.
+    private static func checkSigstoreBundle(_ bytes: [UInt8], keys: [PublicKey], accepted: Set<String>) -> Result<(String, String), Problem> {
+        struct Bundle: Decodable {
+            struct Envelope: Decodable {
+                struct Signature: Decodable { var sig: String }
+                var payload: String
+                var payloadType: String
+                var signatures: [Signature]
+            }
+            var dsseEnvelope: Envelope?
+        }
+        struct SignStatement: Decodable {
+            struct Subject: Decodable { var digest: [String: String] }
+            var predicateType: String
+            var subject: [Subject]
+        }
+        guard let bundle = try? JSONDecoder().decode(Bundle.self, from: Data(bytes)) else { return .failure(Problem(text: "a Sigstore bundle that does not parse")) }
+        guard let envelope = bundle.dsseEnvelope, let payload = Data(base64Encoded: envelope.payload) else {
+            return .failure(Problem(text: "a Sigstore bundle without a DSSE envelope (a message signature names no image)"))
+        }
+        let message = DSSEEnvelope.preAuthenticationEncoding(payloadType: envelope.payloadType, payload: Array(payload))
+        let signatures = envelope.signatures.compactMap { Data(base64Encoded: $0.sig).map(Array.init) }
+        guard let key = keys.first(where: { key in signatures.contains { key.isValidSignature($0, for: message) } }) else {
+            return .failure(Problem(text: "a cosign signature that no given key verifies"))
+        }
+        guard let statement = try? JSONDecoder().decode(SignStatement.self, from: payload), statement.predicateType == signPredicateType else {
+            return .failure(Problem(text: "a signature by key \(key.keyID.prefix(12))… over something other than a cosign image signature statement"))
+        }
+        let signed = statement.subject.compactMap { $0.digest["sha256"].map { "sha256:" + $0 } }
+        guard let digest = signed.first(where: accepted.contains) else {
+            return .failure(Problem(text: "a signature by key \(key.keyID.prefix(12))… over \(signed.first ?? "no digest"), not this image"))
+        }
+        return .success((key.keyID, digest))
     }
 
     /// `critical.image.docker-manifest-digest` and `critical.type` of a simple-signing payload.

@@ -137,13 +137,17 @@ struct ReferrersTests {
         // app is signed by the vendor, multi by the other vendor; plain has no signature; stray's
         // signature (the vendor's) names another image's digest.
         var digests: [String: String] = [:]
-        for (name, source, extra) in [("app", "app-1.4.2", [String]()), ("multi", "multi-1.4.2", ["--all"]), ("plain", "app-1.4.2", []), ("stray", "app-1.4.2", [])] {
+        for (name, source, extra) in [("app", "app-1.4.2", [String]()), ("multi", "multi-1.4.2", ["--all"]), ("plain", "app-1.4.2", []), ("stray", "app-1.4.2", []),
+                                      ("modern", "app-1.4.2", []), ("skewed", "app-1.4.2", [])] {
             let copy = try Harness.run(["skopeo", "copy", "--quiet", "--dest-tls-verify=false"] + extra + ["oci:\(example)/build/oci:\(source)", "docker://\(registry.host)/src/\(name):1"])
             try #require(copy.status == 0, "\(copy.stderr)")
         }
-        for (name, signer, signed) in [("app", "vendor", nil), ("multi", "other", nil), ("stray", "vendor", "sha256:" + String(repeating: "ab", count: 32))] {
+        // modern and skewed are signed as cosign 3 signs: a Sigstore bundle as an OCI 1.1 referrer.
+        let elsewhere = "sha256:" + String(repeating: "ab", count: 32)
+        for (name, signer, signed, format) in [("app", "vendor", nil, "v2"), ("multi", "other", nil, "v2"), ("stray", "vendor", elsewhere, "v2"),
+                                               ("modern", "vendor", nil, "v3"), ("skewed", "vendor", elsewhere, "v3")] {
             let seeded = try Harness.run(["python3", "\(Harness.packageRoot)/Tests/Fixtures/seed-referrers.py", registry.host, "src/\(name)", "1",
-                                          "--cosign-key", "\(root)/\(signer).key"] + (signed.map { ["--signed-digest", $0] } ?? []))
+                                          "--cosign-key", "\(root)/\(signer).key", "--format", format] + (signed.map { ["--signed-digest", $0] } ?? []))
             try #require(seeded.status == 0, "\(seeded.stderr)")
             digests[name] = seeded.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
@@ -203,6 +207,16 @@ struct ReferrersTests {
         #expect(mixed.status == 1 && results.count == 3 && results.first?["verified"] as? Bool == true, "\(mixed.stdout)")
         #expect(problem("plain").contains("no cosign signature travels with it"), "\(results)")
         #expect(problem("stray").contains("over sha256:abababab"), "\(results)")
+        // cosign 3's Sigstore bundles: verified through their DSSE envelope, the statement's subject checked.
+        try pack(["modern", "skewed"], as: "bundled")
+        let bundled = try Harness.airlock(["verify", "bundled-1.tar.zst", "--key", "signer.pub", "--cosign-key", "vendor.pub", "--output", "json"], in: root)
+        let modern = (try JSONSerialization.jsonObject(with: bundled.data) as? [String: Any])?["imageSignatures"] as? [[String: Any]] ?? []
+        #expect(bundled.status == 1 && modern.first?["verified"] as? Bool == true && modern.first?["signedDigest"] as? String == digests["modern"], "\(bundled.stdout)")
+        let skewed = modern.last?["problem"] as? String ?? ""
+        #expect(skewed.contains("over sha256:abababab"), "\(modern)")
+        let otherVendor = try Harness.airlock(["verify", "bundled-1.tar.zst", "--key", "signer.pub", "--cosign-key", "other.pub"], in: root)
+        #expect(otherVendor.status == 1 && otherVendor.stderr.contains("src/modern:1: none of its 1 cosign signature(s) verifies"), "\(otherVendor.stderr)")
+
         let text = try Harness.airlock(["verify", "mixed-1.tar.zst", "--key", "signer.pub", "--cosign-key", "vendor.pub"], in: root)
         #expect(text.status == 1 && text.stderr.contains("image \(registry.host)/src/plain:1: no cosign signature") && text.stderr.contains("(and 1 more image(s))")
                 && text.stderr.split(separator: "\n").count == 1, "\(text.stderr)")

@@ -11,7 +11,10 @@ This stands in for cosign and oras, which are not installable here; the registry
 --cosign-key KEY.pem the payload is signed as `cosign sign --key` signs it (ECDSA P-256 over
 SHA-256, DER, base64 in the dev.cosignproject.cosign/signature annotation), by openssl; without,
 the annotation holds a placeholder. --signed-digest D puts another digest in the payload.
-usage: seed-referrers.py HOST:PORT REPOSITORY TAG [--cosign-key KEY.pem] [--signed-digest D]   (prints the subject digest)
+--format v3 makes the signature as cosign 3 does instead: a Sigstore bundle (a DSSE envelope over
+an in-toto statement of type https://sigstore.dev/cosign/sign/v1) as an OCI 1.1 referrer, listed
+in the referrers tag schema's index beside the SBOM.
+usage: seed-referrers.py HOST:PORT REPOSITORY TAG [--cosign-key KEY.pem] [--signed-digest D] [--format v2|v3]   (prints the subject digest)
 """
 import base64
 import hashlib
@@ -57,22 +60,49 @@ subject = {"mediaType": headers["Content-Type"], "digest": "sha256:" + hashlib.s
 hex_digest = subject["digest"].split(":")[1]
 
 signed_digest = OPTIONS.get("--signed-digest", subject["digest"])
-payload = json.dumps({"critical": {"identity": {"docker-reference": "%s/%s" % (HOST, REPO)}, "image": {"docker-manifest-digest": signed_digest},
-                                   "type": "cosign container image signature"}, "optional": None}).encode()
-signature = "MEUCIQDstand-in-signature"
-if "--cosign-key" in OPTIONS:
-    der = subprocess.run(["openssl", "dgst", "-sha256", "-sign", OPTIONS["--cosign-key"]], input=payload, capture_output=True, check=True).stdout
-    signature = base64.b64encode(der).decode()
-layer_digest, layer_size = blob(payload)
-config_digest, config_size = blob(json.dumps({"architecture": "", "os": "", "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
-                                              "config": {}}).encode())
-manifest({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-          "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config_size},
-          "layers": [{"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json", "digest": layer_digest, "size": layer_size,
-                      "annotations": {"dev.cosignproject.cosign/signature": signature}}]},
-         OCI_MANIFEST, "sha256-%s.sig" % hex_digest)
+
+
+def sign(data):
+    """As cosign sign --key does: ECDSA P-256 over SHA-256, DER, base64 (a placeholder without a key)."""
+    if "--cosign-key" not in OPTIONS:
+        return "MEUCIQDstand-in-signature"
+    der = subprocess.run(["openssl", "dgst", "-sha256", "-sign", OPTIONS["--cosign-key"]], input=data, capture_output=True, check=True).stdout
+    return base64.b64encode(der).decode()
+
 
 empty_digest, empty_size = blob(b"{}")
+listed = []
+if OPTIONS.get("--format", "v2") == "v2":
+    # cosign 2: a simple-signing payload under the sha256-<hex>.sig tag.
+    payload = json.dumps({"critical": {"identity": {"docker-reference": "%s/%s" % (HOST, REPO)}, "image": {"docker-manifest-digest": signed_digest},
+                                       "type": "cosign container image signature"}, "optional": None}).encode()
+    layer_digest, layer_size = blob(payload)
+    config_digest, config_size = blob(json.dumps({"architecture": "", "os": "", "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
+                                                  "config": {}}).encode())
+    manifest({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+              "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config_size},
+              "layers": [{"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json", "digest": layer_digest, "size": layer_size,
+                          "annotations": {"dev.cosignproject.cosign/signature": sign(payload)}}]},
+             OCI_MANIFEST, "sha256-%s.sig" % hex_digest)
+else:
+    # cosign 3: a Sigstore bundle (DSSE envelope over an in-toto statement) as an OCI 1.1 referrer.
+    BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
+    statement = json.dumps({"_type": "https://in-toto.io/Statement/v1", "predicateType": "https://sigstore.dev/cosign/sign/v1", "predicate": {},
+                            "subject": [{"name": "%s/%s" % (HOST, REPO), "digest": {"sha256": signed_digest.split(":")[1]}}]}).encode()
+    kind = b"application/vnd.in-toto+json"
+    pae = b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(statement), statement)
+    bundle = json.dumps({"mediaType": BUNDLE, "verificationMaterial": {"publicKey": {"hint": ""}, "tlogEntries": []},
+                         "dsseEnvelope": {"payload": base64.b64encode(statement).decode(), "payloadType": kind.decode(),
+                                          "signatures": [{"sig": sign(pae)}]}}).encode()
+    bundle_digest, bundle_size = blob(bundle)
+    signature = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": BUNDLE,
+                 "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty_digest, "size": empty_size},
+                 "layers": [{"mediaType": BUNDLE, "digest": bundle_digest, "size": bundle_size}], "subject": subject}
+    data = json.dumps(signature, separators=(",", ":")).encode()
+    signature_digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    manifest(signature, OCI_MANIFEST, signature_digest)
+    listed.append({"mediaType": OCI_MANIFEST, "digest": signature_digest, "size": len(data), "artifactType": BUNDLE})
+
 sbom_digest, sbom_size = blob(json.dumps({"spdxVersion": "SPDX-2.3", "name": REPO, "packages": []}).encode())
 artifact = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": "application/spdx+json",
             "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty_digest, "size": empty_size},
@@ -82,6 +112,6 @@ data = json.dumps(artifact, separators=(",", ":")).encode()
 artifact_digest = "sha256:" + hashlib.sha256(data).hexdigest()
 manifest(artifact, OCI_MANIFEST, artifact_digest)
 manifest({"schemaVersion": 2, "mediaType": OCI_INDEX,
-          "manifests": [{"mediaType": OCI_MANIFEST, "digest": artifact_digest, "size": len(data), "artifactType": "application/spdx+json"}]},
+          "manifests": listed + [{"mediaType": OCI_MANIFEST, "digest": artifact_digest, "size": len(data), "artifactType": "application/spdx+json"}]},
          OCI_INDEX, "sha256-%s" % hex_digest)
 print(subject["digest"])
