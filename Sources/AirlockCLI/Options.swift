@@ -40,7 +40,12 @@ struct TrustOptions: ParsableArguments {
     var allowUnsigned = false
 
     func policy() throws -> SignaturePolicy {
-        let keys = try key.map { try PublicKey(contentsOf: $0) }
+        let keys = try key.map { path in
+            if let text = FileManager.default.contents(atPath: path), String(decoding: text, as: UTF8.self).contains("BEGIN CERTIFICATE") {
+                throw AirlockFailure(message: "--key \(path) is a certificate, not a public key: trust its CA with --signer-root \(path)", status: .usage)
+            }
+            return try PublicKey(contentsOf: path)
+        }
         let time: CertificateTrust.Time
         switch signerTime {
         case "now": time = .now

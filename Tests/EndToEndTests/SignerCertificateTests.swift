@@ -79,6 +79,8 @@ struct SignerCertificateTests {
         let notForCode = try verify(["--signer-root", "root.pem"], bundle: "mail.tar.zst")
         #expect(notForCode.status == 1 && notForCode.stderr.contains("not for signing code"), "\(notForCode.stderr)")
         #expect(try verify(["--signer-time", "tomorrow", "--signer-root", "root.pem"]).status == 2)
+        let certAsKey = try verify(["--key", "root.pem"])
+        #expect(certAsKey.status == 2 && certAsKey.stderr.contains("is a certificate, not a public key: trust its CA with --signer-root root.pem"), "\(certAsKey.stderr)")
 
         // sign --cert adds a certified signature to a bundle packed without one.
         #expect(try pack([], to: "later.tar.zst").status == 0)
