@@ -109,25 +109,24 @@ extension RegistryInventory {
         } else {
             names = Set(options.repositories.map { target.repository(for: $0.trimmingCharacters(in: CharacterSet(charactersIn: "/"))) }).sorted()
         }
-        let walk = InventoryWalk()
+        let walk = InventoryWalk(repositories: names)
         let named = !options.repositories.isEmpty
+        // Every repository's tags, then every tag at once (up to --jobs): a repository of many
+        // tags is walked as fast as many repositories of one.
         try await forEach(names, jobs: options.transport.jobs) { repository in
             progress(repository)
-            var tags: [String: String] = [:]
-            let listed: [String]
             do {
-                listed = try await client.listTags(repository)
+                await walk.listed(try await client.listTags(repository), in: repository)
             } catch RegistryError.status(_, _, 404, _) where !named {
-                listed = []  // in the catalog with every tag deleted
+                // in the catalog with every tag deleted
             } catch RegistryError.status(_, _, 404, _) {
                 throw AirlockError.input("\(target.host) has no repository \(repository): check --repository (names are paths under \(options.registry))")
             }
-            for tag in listed {
-                guard let manifest = try await client.fetchManifestIfPresent(repository, reference: tag, digestOf: digestHex) else { continue }
-                tags[tag] = manifest.digest
-                try await walk.walk(manifest, in: repository, client: client)
-            }
-            await walk.record(Repository(name: repository, tags: tags))
+        }
+        try await forEach(await walk.tags, jobs: options.transport.jobs) { repository, tag in
+            guard let manifest = try await client.fetchManifestIfPresent(repository, reference: tag, digestOf: digestHex) else { return }
+            await walk.tagged(tag, digest: manifest.digest, in: repository)
+            try await walk.walk(manifest, in: repository, client: client)
         }
         let (repositories, blobs) = await walk.result()
         return RegistryInventory(registry: options.registry, created: formatRFC3339(options.created),
@@ -140,7 +139,18 @@ extension RegistryInventory {
 private actor InventoryWalk {
     private var seen: Set<String> = []
     private var blobs: [String: RegistryInventory.Blob] = [:]
-    private var repositories: [RegistryInventory.Repository] = []
+    /// Repository → tag → manifest digest.
+    private var repositories: [String: [String: String]]
+    /// Every (repository, tag) listed, in order.
+    private(set) var tags: [(String, String)] = []
+
+    init(repositories: [String]) {
+        self.repositories = Dictionary(uniqueKeysWithValues: repositories.map { ($0, [:]) })
+    }
+
+    func listed(_ names: [String], in repository: String) { tags += names.map { (repository, $0) } }
+
+    func tagged(_ tag: String, digest: String, in repository: String) { repositories[repository, default: [:]][tag] = digest }
 
     /// Records `manifest`'s blobs and walks its child manifests, unless another task got there first.
     func walk(_ manifest: FetchedManifest, in repository: String, client: RegistryClient) async throws {
@@ -162,7 +172,7 @@ private actor InventoryWalk {
         }
     }
 
-    func record(_ repository: RegistryInventory.Repository) { repositories.append(repository) }
-
-    func result() -> ([RegistryInventory.Repository], [RegistryInventory.Blob]) { (repositories, Array(blobs.values)) }
+    func result() -> ([RegistryInventory.Repository], [RegistryInventory.Blob]) {
+        (repositories.map { RegistryInventory.Repository(name: $0.key, tags: $0.value) }, Array(blobs.values))
+    }
 }
