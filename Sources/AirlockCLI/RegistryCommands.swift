@@ -189,7 +189,8 @@ struct AuditCommand: AsyncParsableCommand {
         abstract: "Prove that what runs came from signed bundles: every tag of a registry, or every image digest listed, looked up in them.",
         discussion: """
             Each BUNDLE (a bundle, its parts, or only its detached .intoto.json envelope, which is small to keep) must be \
-            signed by one of the --keys; its statement signs the digest of every manifest it carried. With --registry \
+            signed by one of the --keys (or with a certificate under a --signer-root); its statement signs the digest \
+            of every manifest it carried. With --registry \
             every tag of every repository there (under PREFIX, or those named with --repository) is looked up; with \
             --images FILE (or - for stdin) every image the cluster runs: kubectl get pods -A -o json (each container \
             named NAMESPACE/POD/CONTAINER), or one image digest per line (the pods' imageID). \
