@@ -131,6 +131,9 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
         guard let envelope = bundle.dsseEnvelope, let payload = Data(base64Encoded: envelope.payload) else {
             return .failure(Problem(text: "a Sigstore bundle without a DSSE envelope (a message signature names no image)"))
         }
+        guard envelope.payloadType == DSSEEnvelope.inTotoPayloadType else {
+            return .failure(Problem(text: "a Sigstore bundle whose envelope holds \(envelope.payloadType), not an in-toto statement"))
+        }
         let message = DSSEEnvelope.preAuthenticationEncoding(payloadType: envelope.payloadType, payload: Array(payload))
         let signatures = envelope.signatures.compactMap { Data(base64Encoded: $0.sig).map(Array.init) }
         guard let key = keys.first(where: { key in signatures.contains { key.isValidSignature($0, for: message) } }) else {
