@@ -229,7 +229,8 @@ struct AuditCommand: AsyncParsableCommand {
             for finding in report.findings {
                 text += finding.signed
                     ? "signed    \(finding.reference) \(finding.digest): \(finding.what ?? "") in \(finding.bundles.joined(separator: ", "))\n"
-                    : "UNSIGNED  \(finding.reference) \(finding.digest): in none of the bundles given\n"
+                    : "UNSIGNED  \(finding.reference) \(finding.digest): in none of the bundles given"
+                        + (finding.signedAs ?? []).map { "; \($0.bundle) signed \($0.name) as \($0.digest)" }.joined() + "\n"
             }
             text += "\(report.signed) of \(report.findings.count) from signed bundles" + (report.registry.map { " (registry \($0))" } ?? "")
                 + (report.unsigned > 0 ? "; \(report.unsigned) not\n" : "\n")

@@ -26,6 +26,15 @@ public struct AuditReport: Sendable, Codable {
         /// What it is there: `image NAME`, `chart NAME VERSION`, `referrer of NAME`, or a manifest
         /// inside an image (a platform's).
         public var what: String?
+        /// For a registry tag that is not signed: what the bundles carried under that name (the tag
+        /// was moved, or the image came by another path under a name they use).
+        public var signedAs: [SignedAs]?
+    }
+
+    public struct SignedAs: Sendable, Codable, Equatable {
+        public var bundle: String
+        public var name: String
+        public var digest: String
     }
 
     public var bundles: [Bundle]
@@ -75,7 +84,7 @@ public enum Auditor {
             audited = inventory.registry
             for repository in inventory.repositories {
                 for (tag, digest) in repository.tags.sorted(by: { $0.key < $1.key }) {
-                    findings.append(index.finding("\(repository.name):\(tag)", digest: digest))
+                    findings.append(index.finding("\(repository.name):\(tag)", digest: digest, repository: repository.name, tag: tag))
                 }
             }
         }
@@ -149,6 +158,9 @@ public enum Auditor {
 private struct ManifestIndex {
     private var carried: [String: [String]] = [:]
     private var roles: [String: String] = [:]
+    /// Repository path → tag → what the bundles carried there (images by their name's path, charts
+    /// under `charts/`, as push names them).
+    private var named: [String: [String: [AuditReport.SignedAs]]] = [:]
 
     init(_ statements: [SignedStatement]) {
         for signed in statements {
@@ -159,16 +171,28 @@ private struct ManifestIndex {
                 carried[digest, default: []].append(title)
             }
             for image in predicate.images {
+                if let reference = try? ImageReference(image.name), let tag = reference.tag {
+                    named[reference.repository, default: [:]][tag, default: []].append(.init(bundle: title, name: image.name, digest: image.digest))
+                }
                 roles[image.digest] = roles[image.digest] ?? "image \(image.name)"
                 for referrer in image.referrers ?? [] { roles[referrer.digest] = roles[referrer.digest] ?? "referrer of \(image.name)" }
             }
-            for chart in predicate.charts { roles[chart.digest] = roles[chart.digest] ?? "chart \(chart.name) \(chart.version)" }
+            for chart in predicate.charts {
+                named["charts/\(chart.name)", default: [:]][chart.version, default: []].append(.init(bundle: title, name: "chart \(chart.name) \(chart.version)", digest: chart.digest))
+                roles[chart.digest] = roles[chart.digest] ?? "chart \(chart.name) \(chart.version)"
+            }
         }
     }
 
-    func finding(_ reference: String, digest: String) -> AuditReport.Finding {
+    func finding(_ reference: String, digest: String, repository: String? = nil, tag: String? = nil) -> AuditReport.Finding {
         let bundles = carried[digest] ?? []
-        return AuditReport.Finding(reference: reference, digest: digest, signed: !bundles.isEmpty, bundles: bundles,
-                                   what: bundles.isEmpty ? nil : roles[digest] ?? "a manifest inside an image")
+        var finding = AuditReport.Finding(reference: reference, digest: digest, signed: !bundles.isEmpty, bundles: bundles,
+                                          what: bundles.isEmpty ? nil : roles[digest] ?? "a manifest inside an image")
+        if bundles.isEmpty, let repository, let tag {
+            // Under the prefix push put it: the repository ends with the name's path.
+            let matches = named.filter { repository == $0.key || repository.hasSuffix("/" + $0.key) }.flatMap { $0.value[tag] ?? [] }
+            if !matches.isEmpty { finding.signedAs = matches }
+        }
+        return finding
     }
 }

@@ -59,6 +59,14 @@ struct AuditTests {
         let (old, oldFindings) = try audit(["\(releases.v1).intoto.json"] + named)
         #expect(old.status == 1 && oldFindings["site/team/app:1.4.2"]?["signed"] as? Bool == false
                 && oldFindings["site/team/multi:1.4.2"]?["signed"] as? Bool == true, "\(oldFindings)")
+        // The moved tag is shown beside what release 1 signed under that name.
+        let inspected = try Harness.airlock(["inspect", releases.v1, "--output", "json"], in: root)
+        let v1Images = (try JSONSerialization.jsonObject(with: inspected.data) as? [String: Any])?["images"] as? [[String: Any]] ?? []
+        let v1App = v1Images.first { $0["name"] as? String == "registry.example.com/team/app:1.4.2" }?["digest"] as? String
+        let signedAs = oldFindings["site/team/app:1.4.2"]?["signedAs"] as? [[String: Any]] ?? []
+        #expect(v1App != nil && v1App != appDigest && signedAs.count == 1 && signedAs.first?["name"] as? String == "registry.example.com/team/app:1.4.2"
+                && signedAs.first?["digest"] as? String == v1App, "\(signedAs) \(v1App ?? "?")")
+        #expect(oldFindings["site/stray/worker:1"] == nil, "only the repositories named")
 
         // What the pods report: a platform manifest inside the multi-arch index counts; the stray does not.
         let running = """
