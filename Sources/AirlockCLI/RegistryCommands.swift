@@ -52,6 +52,8 @@ struct PushCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("For a delta bundle (pack --since): the bundle it builds on, which provides the layers the delta leaves out (the registry need not hold them).", valueName: "OLD.tar.zst"))
     var base: String?
     @OptionGroup var cosign: CosignOptions
+    @Flag(name: .long, help: "Check the signature, ask the registry what it has, and say what a push would do (each tag new, unchanged or moved; blobs to upload, mount or skip), sending and writing nothing.")
+    var dryRun = false
     @Flag(name: .shortAndLong, help: "No progress on stderr (otherwise a live line on a terminal, plain lines elsewhere, JSON lines with --output json).")
     var quiet = false
     @OptionGroup var outputOptions: OutputOptions
@@ -67,6 +69,7 @@ struct PushCommand: AsyncParsableCommand {
         if let rules { options.rules = try PushRules.load(path: rules) }
         options.base = base
         options.cosignKeys = try cosign.keys()
+        options.dryRun = dryRun
         let progress = PushProgress(quiet: quiet, output: outputOptions.output)
         let report: PushReport
         do {
@@ -75,6 +78,22 @@ struct PushCommand: AsyncParsableCommand {
         } catch {
             progress.finish()
             throw error
+        }
+        if report.dryRun == true {
+            try outputOptions.emit(report) {
+                var text = renderImageSignatures(report.imageSignatures) + "dry run: nothing was sent to \(registry)\n"
+                for tag in report.tags ?? [] {
+                    switch tag.change {
+                    case "new": text += "tag \(tag.reference): new → \(tag.digest)\n"
+                    case "moved": text += "tag \(tag.reference): MOVED \(tag.current ?? "?") → \(tag.digest)\n"
+                    default: text += "tag \(tag.reference): unchanged \(tag.digest)\n"
+                    }
+                }
+                text += "blobs: \(report.blobs.uploaded) to upload (\(formatBytes(report.blobs.bytesSent))), \(report.blobs.present) already present, \(report.blobs.mounted) to mount\n"
+                text += "manifests: \(report.manifestsPushed) to push, \(report.manifestsPresent) already present\n"
+                return text
+            }
+            return
         }
         try outputOptions.emit(report) {
             var text = renderImageSignatures(report.imageSignatures)

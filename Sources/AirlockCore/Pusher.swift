@@ -30,6 +30,8 @@ public struct Pusher: Sendable {
         public var base: String?
         /// `--cosign-key`: every image must carry a cosign signature by one of these keys.
         public var cosignKeys: [PublicKey] = []
+        /// `--dry-run`: ask the registry what it has and report what a push would do, sending nothing.
+        public var dryRun = false
 
         public init(source: String, target: String, policy: SignaturePolicy, transport: TransportOptions, chunkSize: Int64?,
                     configDirectory: String) {
@@ -66,7 +68,9 @@ public struct Pusher: Sendable {
 
         let client = try RegistryClient(host: target.host, options: options.transport)
         do {
-            var report = try await run(plans, source: source, client: client, target: target, firstRepository: first.repository)
+            var report = options.dryRun
+                ? try await plan(plans, source: source, client: client, target: target, firstRepository: first.repository)
+                : try await run(plans, source: source, client: client, target: target, firstRepository: first.repository)
             report.imageSignatures = signatures
             await client.shutdown()
             return report
@@ -146,11 +150,62 @@ public struct Pusher: Sendable {
         }
     }
 
+    /// What ``run(_:source:client:target:firstRepository:)`` would do, from the registry's answers
+    /// to HEAD requests alone: each blob present, to mount or to upload; each manifest present or
+    /// to push; each tag new, unchanged or moved. A delta's left-out layers are checked as a push
+    /// checks them (and a missing one refused the same way). Nothing is sent or written.
+    private func plan(_ plans: [ImagePlan], source: any PushSource, client: RegistryClient, target: PushTarget,
+                      firstRepository: String) async throws -> PushReport {
+        try await client.ping(repository: firstRepository, push: true)
+        let tally = PushTally()
+        let blobs = BlobWork.group(plans)
+        let leftOut = source.missingLeftOut()
+        if let base = source.statement.predicate.base, !leftOut.isEmpty {
+            let repositories = Array(Set(plans.map(\.repository))).sorted()
+            try await forEach(blobs.filter { leftOut[$0.digest] != nil }, jobs: options.transport.jobs) { work in
+                try await self.placeLeftOutBlob(work, base: base, candidates: repositories, client: client, tally: tally, dryRun: true)
+            }
+        }
+        try await forEach(blobs.filter { leftOut[$0.digest] == nil }, jobs: options.transport.jobs) { work in
+            var held = false
+            for repository in work.repositories {
+                if try await self.isPresent(work.digest, in: repository, client: client) {
+                    await tally.count(.present, bytes: 0)
+                    held = true
+                } else if held {
+                    await tally.count(.mounted, bytes: 0)
+                } else {
+                    await tally.count(.uploaded, bytes: work.size)
+                    held = true
+                }
+            }
+        }
+        for plan in plans {
+            for child in plan.children {
+                let present = try await client.manifestDigest(plan.repository, reference: child.descriptor.digest.description,
+                                                              accept: [child.descriptor.mediaType]) == child.descriptor.digest.description
+                await tally.manifest(pushed: !present)
+            }
+            let reference = plan.tag ?? plan.root.digest.description
+            let current = try await client.manifestDigest(plan.repository, reference: reference, accept: [plan.root.mediaType])
+            let digest = plan.root.digest.description
+            await tally.manifest(pushed: current != digest)
+            if plan.tag != nil {
+                await tally.tag(.init(reference: "\(target.host)/\(plan.repository):\(reference)", digest: digest, current: current,
+                                      change: current == nil ? "new" : current == digest ? "unchanged" : "moved"))
+            }
+        }
+        var report = await tally.report(registry: options.target, mappings: plans.map { $0.mapping(host: target.host) }, files: [],
+                                        unsigned: source.unsigned)
+        report.dryRun = true
+        return report
+    }
+
     /// A layer a delta bundle leaves out: present in each repository that needs it, or mounted
     /// there from a repository of this push that has it (where the earlier bundle's images went)
     /// or from the repository the inventory it was packed against listed it in.
     private func placeLeftOutBlob(_ work: BlobWork, base: BundlePredicate.Base, candidates: [String],
-                                  client: RegistryClient, tally: PushTally) async throws {
+                                  client: RegistryClient, tally: PushTally, dryRun: Bool = false) async throws {
         let listed = base.blobs.first { $0.digest == work.digest }?.repository
         let candidates = candidates + (listed.map { [$0] } ?? [])
         var home: String?
@@ -166,7 +221,9 @@ public struct Pusher: Sendable {
                     if try await client.blobExists(candidate, digest: work.digest) { home = candidate; break }
                 }
             }
-            guard let home, try await client.mountBlob(repository, digest: work.digest, from: home) else {
+            let mounted: Bool
+            if let home { mounted = try await dryRun ? true : client.mountBlob(repository, digest: work.digest, from: home) } else { mounted = false }
+            guard mounted else {
                 if let registry = base.registry {
                     throw AirlockError.input("\(work.owner): layer \(work.digest) is left out of this delta bundle (\(base.title) listed it\(listed.map { " in \($0)" } ?? "")) and \(options.target) does not have it: push into \(registry), or pack again against a fresh inventory or without --since; nothing was pushed")
                 }
@@ -271,6 +328,19 @@ public struct PushReport: Sendable, Codable {
     public var unsigned: Bool
     /// With `--cosign-key`: each image's cosign signature, checked before anything was sent.
     public var imageSignatures: [ImageSignatureCheck]?
+    /// `--dry-run`: the counts are what a push would do; nothing was sent.
+    public var dryRun: Bool?
+    /// `--dry-run`: each tag a push would set, and what it points at now.
+    public var tags: [TagChange]?
+
+    public struct TagChange: Sendable, Codable, Equatable {
+        public var reference: String
+        public var digest: String
+        /// What the tag points at now (nil: it does not exist yet).
+        public var current: String?
+        /// `new`, `unchanged` or `moved`.
+        public var change: String
+    }
 }
 
 actor PushTally {
@@ -297,8 +367,12 @@ actor PushTally {
         if pushed { self.pushed += 1 } else { present += 1 }
     }
 
+    private var tags: [PushReport.TagChange] = []
+
+    func tag(_ change: PushReport.TagChange) { tags.append(change) }
+
     func report(registry: String, mappings: [PushReport.Mapping], files: [String], unsigned: Bool) -> PushReport {
         PushReport(registry: registry, images: mappings, blobs: blobs, manifestsPushed: pushed, manifestsPresent: present,
-                   configFiles: files, unsigned: unsigned)
+                   configFiles: files, unsigned: unsigned, tags: tags.isEmpty ? nil : tags.sorted { $0.reference < $1.reference })
     }
 }
