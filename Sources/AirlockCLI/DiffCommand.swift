@@ -9,15 +9,14 @@ struct DiffCommand: ParsableCommand {
         abstract: "Show what changed between two bundles: images, charts, endpoints, files, and new, shared and dropped blobs.",
         discussion: """
             Each side may be a bundle, one of its parts, or its detached .intoto.json envelope; only the statements are read. \
-            With --key both signatures are checked first (exit 1 if either fails); without, the statements are NOT \
+            With --key (or --signer-root) both signatures are checked first (exit 1 if either fails); without, the statements are NOT \
             verified and the output says so. "new" blobs are what a delta bundle (pack --since OLD) would carry. \
             Exit 0 whether or not they differ (--output json has "identical").
             """)
 
     @Argument(help: "The earlier bundle.") var old: String
     @Argument(help: "The later bundle.") var new: String
-    @Option(name: .long, help: ArgumentHelp("A trusted public key (PEM); repeat for several. Without one, nothing is verified.", valueName: "NAME.pub"))
-    var key: [String] = []
+    @OptionGroup var trust: TrustOptions
     @OptionGroup var outputOptions: OutputOptions
 
     struct Result: Encodable {
@@ -26,7 +25,8 @@ struct DiffCommand: ParsableCommand {
     }
 
     func run() throws {
-        let policy: SignaturePolicy? = key.isEmpty ? nil : .trusted(try key.map { try PublicKey(contentsOf: $0) })
+        // Without a key or a CA, nothing is verified (and the output says so).
+        let policy: SignaturePolicy? = trust.key.isEmpty && trust.signerRoot.isEmpty && !trust.allowUnsigned ? nil : try trust.policy()
         let diff = try BundleDiff.compare(old: old, new: new, policy: policy)
         try outputOptions.emit(Result(diff: diff, identical: diff.identical)) {
             var text = diff.verified ? "both statements verified with the given key(s)\n"

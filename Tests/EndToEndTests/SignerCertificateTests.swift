@@ -87,6 +87,9 @@ struct SignerCertificateTests {
         let signed = try Harness.airlock(["sign", "later.tar.zst", "--key", "release.key", "--cert", "release.chain.pem"], in: root)
         let laterCheck = try verify(["--signer-root", "ca.pem"], bundle: "later.tar.zst")
         #expect(signed.status == 0 && laterCheck.status == 0, "\(signed.stderr) \(laterCheck.stderr)")
+        let diff = try Harness.airlock(["diff", "b.tar.zst", "later.tar.zst", "--signer-root", "root.pem", "--output", "json"], in: root)
+        let compared = (try JSONSerialization.jsonObject(with: diff.data) as? [String: Any])?["diff"] as? [String: Any]
+        #expect(diff.status == 0 && compared?["verified"] as? Bool == true, "diff checks both through the CA: \(diff.stdout) \(diff.stderr)")
 
         // A certificate for another key is refused at pack time, and nothing is written.
         let mismatch = try pack(["--key", "\(root)/stranger.key", "--cert", "\(root)/release.chain.pem"], to: "x.tar.zst")
