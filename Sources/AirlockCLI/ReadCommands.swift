@@ -43,7 +43,9 @@ struct VerifyCommand: AsyncParsableCommand {
         let cosignKeys = try cosign.keys()
         guard detached || envelope != nil else {
             var report = try Verifier(path: bundle, policy: policy).run()
-            if !cosignKeys.isEmpty { try await ImageSignatureCheck.check(&report, policy: policy, keys: cosignKeys) }
+            if !cosignKeys.isEmpty {
+                try await ImageSignatureCheck.check(&report, policy: policy, keys: cosignKeys, attestations: cosign.requireAttestation)
+            }
             try emitVerification(report, outputOptions)
             return
         }

@@ -69,6 +69,7 @@ struct PushCommand: AsyncParsableCommand {
         if let rules { options.rules = try PushRules.load(path: rules) }
         options.base = base
         options.cosignKeys = try cosign.keys()
+        options.attestations = cosign.requireAttestation
         options.dryRun = dryRun
         let progress = PushProgress(quiet: quiet, output: outputOptions.output)
         let report: PushReport

@@ -102,9 +102,10 @@ func renderDependencies(_ dependencies: [BundlePredicate.ChartDependency], inden
 /// One line per image checked with --cosign-key.
 func renderImageSignatures(_ results: [ImageSignatureCheck]?) -> String {
     (results ?? []).map { result in
-        guard result.verified, let keyID = result.keyID else { return "cosign: \(result.image) NOT verified: \(result.problem ?? "?")\n" }
+        let what = result.attestation.map { " attestation \($0)" } ?? ""
+        guard result.verified, let keyID = result.keyID else { return "cosign: \(result.image)\(what) NOT verified: \(result.problem ?? "?")\n" }
         let over = result.signedDigest == result.digest ? "" : " (over its source index \(result.signedDigest ?? "?"): the platform subset is the bundle signer's word)"
-        return "cosign: \(result.image) signed by key \(keyID)\(over)\n"
+        return "cosign: \(result.image)\(what) signed by key \(keyID)\(over)\n"
     }.joined()
 }
 

@@ -66,7 +66,7 @@ struct ServeCommand: AsyncParsableCommand {
         let policy = try trust.policy()
         let content = try await ServedBundle.open(bundle, policy: policy, prefix: prefix,
                                                   rules: try rules.map { try PushRules.load(path: $0) } ?? PushRules(), base: base,
-                                                  cosignKeys: try cosign.keys())
+                                                  cosignKeys: try cosign.keys(), attestations: cosign.requireAttestation)
         if content.unsigned && outputOptions.output == .text {
             note("WARNING: --allow-unsigned: serving an unsigned bundle, without proof of who made it")
         }

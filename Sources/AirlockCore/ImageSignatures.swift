@@ -2,26 +2,30 @@ import Foundation
 import OCI
 import Signing
 
-/// Whether each image a bundle carries was signed by its vendor with cosign, checked offline
-/// against the vendor's cosign public keys (`--cosign-key`), from the signatures the bundle carries
-/// (`referrers: true`: cosign's `sha256-<hex>.sig` tag, or an OCI 1.1 referrer).
+/// Whether each image a bundle carries was signed by its vendor with cosign — and, when asked
+/// (`--require-attestation TYPE`), attested with an in-toto statement of that type — checked offline
+/// against the vendor's cosign public keys (`--cosign-key`), from what the bundle carries
+/// (`referrers: true`: cosign's `sha256-<hex>.sig` and `.att` tags, or OCI 1.1 referrers).
 ///
-/// Two forms are read. cosign 2's: a manifest whose layers are simple-signing payloads
+/// Forms read. cosign 2's signature: a manifest whose layers are simple-signing payloads
 /// (`application/vnd.dev.cosign.simplesigning.v1+json`), each with its ECDSA P-256 / SHA-256 (or
 /// Ed25519) signature over the payload's bytes, base64 DER, in the
 /// `dev.cosignproject.cosign/signature` annotation; the payload is of type `cosign container image
-/// signature` and names the image's digest. cosign 3's: an OCI 1.1 referrer whose layer is a
-/// Sigstore bundle (`application/vnd.dev.sigstore.bundle.v0.3+json`) holding a DSSE envelope, its
-/// signature over the envelope's pre-authentication encoding, its payload an in-toto statement of
-/// type `https://sigstore.dev/cosign/sign/v1` whose subject is the image's digest. (Offline there
-/// is no transparency log to ask: the bundle's log entries are not checked, only the signature.)
-/// An image passes when one signature verifies with one of the keys and names the image's digest
-/// (or, for a platform subset, the digest of the source index it was taken from: the subset itself
-/// is then the bundle signer's word). Every byte is read through the source, so it is checked
+/// signature` and names the image's digest. cosign 2's attestation: a layer that is a DSSE envelope
+/// (`application/vnd.dsse.envelope.v1+json`). cosign 3's signature or attestation: an OCI 1.1
+/// referrer whose layer is a Sigstore bundle (`application/vnd.dev.sigstore.bundle.v0.3+json`)
+/// holding a DSSE envelope. A DSSE envelope counts when its signature over the pre-authentication
+/// encoding verifies with a key and its payload is an in-toto statement of the wanted type
+/// (`https://sigstore.dev/cosign/sign/v1` for a cosign 3 signature) whose subject is the image's
+/// digest. (Offline there is no transparency log to ask: log entries are not checked.) The digest
+/// may also be, for a platform subset, that of the source index it was taken from: the subset
+/// itself is then the bundle signer's word. Every byte is read through the source, so it is checked
 /// against the bundle's signed digests first.
 public struct ImageSignatureCheck: Sendable, Codable, Equatable {
     public var image: String
     public var digest: String
+    /// The predicate type of the attestation checked; nil for the image's signature.
+    public var attestation: String?
     public var verified: Bool
     /// The key that verified it (airlock's key id: sha256 of the public key's DER).
     public var keyID: String?
@@ -34,123 +38,134 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
     static let signatureAnnotation = "dev.cosignproject.cosign/signature"
     static let signatureType = "cosign container image signature"
     static let sigstoreBundlePrefix = "application/vnd.dev.sigstore.bundle"
+    static let envelopeType = "application/vnd.dsse.envelope.v1+json"
     static let signPredicateType = "https://sigstore.dev/cosign/sign/v1"
 
-    /// One result per image in the statement, in its order.
-    static func check(_ source: any PushSource, keys: [PublicKey]) async throws -> [ImageSignatureCheck] {
+    /// One result per image in the statement (its signature, then each attestation asked for), in order.
+    static func check(_ source: any PushSource, keys: [PublicKey], attestations: [String] = []) async throws -> [ImageSignatureCheck] {
         var results: [ImageSignatureCheck] = []
         for image in source.statement.predicate.images {
-            results.append(try await check(image, in: source, keys: keys))
+            for attestation in [nil] + attestations.map(Optional.some) {
+                results.append(try await check(image, attestation: attestation, in: source, keys: keys))
+            }
         }
         return results
     }
 
-    private static func check(_ image: BundlePredicate.Image, in source: any PushSource, keys: [PublicKey]) async throws -> ImageSignatureCheck {
-        var result = ImageSignatureCheck(image: image.name, digest: image.digest, verified: false)
+    private static func check(_ image: BundlePredicate.Image, attestation: String?, in source: any PushSource,
+                              keys: [PublicKey]) async throws -> ImageSignatureCheck {
+        var result = ImageSignatureCheck(image: image.name, digest: image.digest, attestation: attestation, verified: false)
         let accepted = Set([image.digest] + (image.sourceDigest.map { [$0] } ?? []))
         var problems: [String] = []
-        var payloads = 0
+        var candidates = 0
         for referrer in image.referrers ?? [] where MediaType.manifests.contains(referrer.mediaType) && accepted.contains(referrer.subject) {
             let bytes = try await source.bytes(of: BundleFormat.blobEntry(referrer.digest))
             guard let manifest = try? ContentDocument(bytes: bytes, declaredType: referrer.mediaType) else { continue }
-            for layer in manifest.layers where layer.mediaType.hasPrefix(sigstoreBundlePrefix) {
-                payloads += 1
-                let bundle: [UInt8]
-                do {
-                    bundle = try await source.bytes(of: BundleFormat.blobEntry(layer.digest.description))
-                } catch {
-                    problems.append("its Sigstore bundle \(layer.digest) cannot be read: \(error)")
+            for layer in manifest.layers {
+                let outcome: Result<(String, String), Problem>
+                if layer.mediaType.hasPrefix(sigstoreBundlePrefix) || layer.mediaType == envelopeType {
+                    guard let blob = await read(layer, from: source, problems: &problems) else { candidates += 1; continue }
+                    let envelope = layer.mediaType == envelopeType ? decodeEnvelope(blob) : decodeBundleEnvelope(blob)
+                    outcome = checkEnvelope(envelope, keys: keys, accepted: accepted, predicateType: attestation ?? signPredicateType)
+                } else if layer.mediaType == payloadType, attestation == nil {
+                    guard let blob = await read(layer, from: source, problems: &problems) else { candidates += 1; continue }
+                    outcome = checkSimpleSigning(blob, annotation: layer.annotations?[signatureAnnotation], keys: keys, accepted: accepted)
+                } else {
                     continue
                 }
-                switch checkSigstoreBundle(bundle, keys: keys, accepted: accepted) {
+                switch outcome {
                 case .success(let (keyID, digest)):
-                    result.verified = true
-                    result.keyID = keyID
-                    result.signedDigest = digest
+                    (result.verified, result.keyID, result.signedDigest) = (true, keyID, digest)
                     return result
-                case .failure(let problem):
+                case .failure(let problem) where !problem.otherType:
+                    candidates += 1
                     problems.append(problem.text)
+                case .failure:
+                    continue  // an attestation of another type, or a signature when an attestation is wanted
                 }
-            }
-            for layer in manifest.layers where layer.mediaType == payloadType {
-                payloads += 1
-                guard let encoded = layer.annotations?[signatureAnnotation], let signature = Data(base64Encoded: encoded) else {
-                    problems.append("a signature payload without a readable \(signatureAnnotation) annotation")
-                    continue
-                }
-                let payload: [UInt8]
-                do {
-                    payload = try await source.bytes(of: BundleFormat.blobEntry(layer.digest.description))
-                } catch {
-                    problems.append("its payload \(layer.digest) cannot be read: \(error)")
-                    continue
-                }
-                guard let key = keys.first(where: { $0.isValidSignature(Array(signature), for: payload) }) else {
-                    problems.append("a cosign signature that no given key verifies")
-                    continue
-                }
-                let signed = signedDigest(payload)
-                guard let signed, accepted.contains(signed.digest), signed.type == signatureType else {
-                    problems.append("a signature by key \(key.keyID.prefix(12))… over \(signed?.digest ?? "an unreadable payload"), not this image")
-                    continue
-                }
-                result.verified = true
-                result.keyID = key.keyID
-                result.signedDigest = signed.digest
-                return result
             }
         }
-        if payloads == 0 {
-            result.problem = "no cosign signature travels with it (pack it with referrers: true from a registry where it is signed)"
+        let what = attestation.map { "attestation of type \($0)" } ?? "cosign signature"
+        if candidates == 0 {
+            result.problem = "no \(what) travels with it (pack it with referrers: true from a registry where it is \(attestation == nil ? "signed" : "attested"))"
         } else {
-            result.problem = "none of its \(payloads) cosign signature(s) verifies with the given key(s): " + Array(Set(problems)).sorted().joined(separator: "; ")
+            result.problem = "none of its \(candidates) \(what)(s) verifies with the given key(s): " + Array(Set(problems)).sorted().joined(separator: "; ")
         }
         return result
     }
 
-    struct Problem: Error { let text: String }
+    struct Problem: Error {
+        let text: String
+        /// Not what was looked for (another predicate type), rather than a failed check.
+        var otherType = false
+    }
 
-    /// A cosign 3 signature: the Sigstore bundle's DSSE envelope, verified with one of the keys,
-    /// whose in-toto statement signs one of the accepted digests; the key id and digest, or why not.
-    private static func checkSigstoreBundle(_ bytes: [UInt8], keys: [PublicKey], accepted: Set<String>) -> Result<(String, String), Problem> {
-        struct Bundle: Decodable {
-            struct Envelope: Decodable {
-                struct Signature: Decodable { var sig: String }
-                var payload: String
-                var payloadType: String
-                var signatures: [Signature]
-            }
-            var dsseEnvelope: Envelope?
+    struct Envelope: Decodable {
+        struct Signature: Decodable { var sig: String }
+        var payload: String
+        var payloadType: String
+        var signatures: [Signature]
+    }
+
+    private static func read(_ layer: Descriptor, from source: any PushSource, problems: inout [String]) async -> [UInt8]? {
+        do {
+            return try await source.bytes(of: BundleFormat.blobEntry(layer.digest.description))
+        } catch {
+            problems.append("\(layer.digest) cannot be read: \(error)")
+            return nil
         }
-        struct SignStatement: Decodable {
+    }
+
+    private static func decodeEnvelope(_ bytes: [UInt8]) -> Result<Envelope, Problem> {
+        guard let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(bytes)) else { return .failure(Problem(text: "a DSSE envelope that does not parse")) }
+        return .success(envelope)
+    }
+
+    /// The DSSE envelope in a Sigstore bundle.
+    private static func decodeBundleEnvelope(_ bytes: [UInt8]) -> Result<Envelope, Problem> {
+        struct Bundle: Decodable { var dsseEnvelope: Envelope? }
+        guard let bundle = try? JSONDecoder().decode(Bundle.self, from: Data(bytes)) else { return .failure(Problem(text: "a Sigstore bundle that does not parse")) }
+        guard let envelope = bundle.dsseEnvelope else {
+            return .failure(Problem(text: "a Sigstore bundle without a DSSE envelope (a message signature names no image)"))
+        }
+        return .success(envelope)
+    }
+
+    /// A DSSE envelope verified with one of the keys, whose in-toto statement is of `predicateType`
+    /// and names one of the accepted digests: the key id and digest, or why not.
+    private static func checkEnvelope(_ decoded: Result<Envelope, Problem>, keys: [PublicKey], accepted: Set<String>,
+                                      predicateType: String) -> Result<(String, String), Problem> {
+        struct Statement: Decodable {
             struct Subject: Decodable { var digest: [String: String] }
             var predicateType: String
             var subject: [Subject]
         }
-        guard let bundle = try? JSONDecoder().decode(Bundle.self, from: Data(bytes)) else { return .failure(Problem(text: "a Sigstore bundle that does not parse")) }
-        guard let envelope = bundle.dsseEnvelope, let payload = Data(base64Encoded: envelope.payload) else {
-            return .failure(Problem(text: "a Sigstore bundle without a DSSE envelope (a message signature names no image)"))
+        let envelope: Envelope
+        switch decoded {
+        case .success(let value): envelope = value
+        case .failure(let problem): return .failure(problem)
         }
-        guard envelope.payloadType == DSSEEnvelope.inTotoPayloadType else {
-            return .failure(Problem(text: "a Sigstore bundle whose envelope holds \(envelope.payloadType), not an in-toto statement"))
+        guard envelope.payloadType == DSSEEnvelope.inTotoPayloadType, let payload = Data(base64Encoded: envelope.payload),
+              let statement = try? JSONDecoder().decode(Statement.self, from: payload) else {
+            return .failure(Problem(text: "a DSSE envelope that holds no in-toto statement"))
         }
+        // Which statement this is can be read before it is trusted: only a match is verified.
+        guard statement.predicateType == predicateType else { return .failure(Problem(text: statement.predicateType, otherType: true)) }
         let message = DSSEEnvelope.preAuthenticationEncoding(payloadType: envelope.payloadType, payload: Array(payload))
         let signatures = envelope.signatures.compactMap { Data(base64Encoded: $0.sig).map(Array.init) }
         guard let key = keys.first(where: { key in signatures.contains { key.isValidSignature($0, for: message) } }) else {
-            return .failure(Problem(text: "a cosign signature that no given key verifies"))
-        }
-        guard let statement = try? JSONDecoder().decode(SignStatement.self, from: payload), statement.predicateType == signPredicateType else {
-            return .failure(Problem(text: "a signature by key \(key.keyID.prefix(12))… over something other than a cosign image signature statement"))
+            return .failure(Problem(text: "one that no given key verifies"))
         }
         let signed = statement.subject.compactMap { $0.digest["sha256"].map { "sha256:" + $0 } }
         guard let digest = signed.first(where: accepted.contains) else {
-            return .failure(Problem(text: "a signature by key \(key.keyID.prefix(12))… over \(signed.first ?? "no digest"), not this image"))
+            return .failure(Problem(text: "one by key \(key.keyID.prefix(12))… over \(signed.first ?? "no digest"), not this image"))
         }
         return .success((key.keyID, digest))
     }
 
-    /// `critical.image.docker-manifest-digest` and `critical.type` of a simple-signing payload.
-    private static func signedDigest(_ payload: [UInt8]) -> (digest: String, type: String)? {
+    /// A cosign 2 signature: the simple-signing payload and its annotation's signature.
+    private static func checkSimpleSigning(_ payload: [UInt8], annotation: String?, keys: [PublicKey],
+                                           accepted: Set<String>) -> Result<(String, String), Problem> {
         struct Payload: Decodable {
             struct Critical: Decodable {
                 struct Image: Decodable {
@@ -162,17 +177,28 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
             }
             let critical: Critical
         }
-        guard let decoded = try? JSONDecoder().decode(Payload.self, from: Data(payload)) else { return nil }
-        return (decoded.critical.image.digest, decoded.critical.type)
+        guard let annotation, let signature = Data(base64Encoded: annotation) else {
+            return .failure(Problem(text: "a signature payload without a readable \(signatureAnnotation) annotation"))
+        }
+        guard let key = keys.first(where: { $0.isValidSignature(Array(signature), for: payload) }) else {
+            return .failure(Problem(text: "one that no given key verifies"))
+        }
+        guard let decoded = try? JSONDecoder().decode(Payload.self, from: Data(payload)), decoded.critical.type == signatureType,
+              accepted.contains(decoded.critical.image.digest) else {
+            let over = (try? JSONDecoder().decode(Payload.self, from: Data(payload)))?.critical.image.digest ?? "an unreadable payload"
+            return .failure(Problem(text: "one by key \(key.keyID.prefix(12))… over \(over), not this image"))
+        }
+        return .success((key.keyID, decoded.critical.image.digest))
     }
 }
 
 extension ImageSignatureCheck {
     /// Adds the check of every image to the report of a bundle (or unpacked folder) that verified;
     /// an image that fails fails the report, naming it.
-    public static func check(_ report: inout VerificationReport, policy: SignaturePolicy, keys: [PublicKey]) async throws {
+    public static func check(_ report: inout VerificationReport, policy: SignaturePolicy, keys: [PublicKey],
+                             attestations: [String] = []) async throws {
         guard report.verified else { return }
-        let results = try await check(try openPushSource(report.bundle, policy: policy), keys: keys)
+        let results = try await check(try openPushSource(report.bundle, policy: policy), keys: keys, attestations: attestations)
         report.imageSignatures = results
         if let failure = failure(results) {
             report.verified = false
@@ -184,6 +210,6 @@ extension ImageSignatureCheck {
     static func failure(_ results: [ImageSignatureCheck]) -> String? {
         guard let failed = results.first(where: { !$0.verified }) else { return nil }
         let others = results.filter { !$0.verified }.count - 1
-        return "image \(failed.image): \(failed.problem ?? "not verified")" + (others > 0 ? " (and \(others) more image(s))" : "")
+        return "image \(failed.image): \(failed.problem ?? "not verified")" + (others > 0 ? " (and \(others) more failed check(s))" : "")
     }
 }

@@ -30,6 +30,8 @@ public struct Pusher: Sendable {
         public var base: String?
         /// `--cosign-key`: every image must carry a cosign signature by one of these keys.
         public var cosignKeys: [PublicKey] = []
+        /// `--require-attestation`: predicate types every image must also be attested with, by those keys.
+        public var attestations: [String] = []
         /// `--dry-run`: ask the registry what it has and report what a push would do, sending nothing.
         public var dryRun = false
 
@@ -59,7 +61,7 @@ public struct Pusher: Sendable {
         // So is every image's cosign signature, when keys are given.
         var signatures: [ImageSignatureCheck]?
         if !options.cosignKeys.isEmpty {
-            let results = try await ImageSignatureCheck.check(source, keys: options.cosignKeys)
+            let results = try await ImageSignatureCheck.check(source, keys: options.cosignKeys, attestations: options.attestations)
             if let failure = ImageSignatureCheck.failure(results) { throw AirlockError.verification("\(failure); nothing was pushed") }
             signatures = results
         }

@@ -30,7 +30,7 @@ public struct ServedBundle: ServedContent {
     /// manifest, each checked against the statement.
     /// With `cosignKeys`, every image must carry a cosign signature by one of them (as for push).
     public static func open(_ path: String, policy: SignaturePolicy, prefix: String, rules: PushRules,
-                            base: String? = nil, cosignKeys: [PublicKey] = []) async throws -> ServedBundle {
+                            base: String? = nil, cosignKeys: [PublicKey] = [], attestations: [String] = []) async throws -> ServedBundle {
         // Smaller pieces than push reads: a server holds one reader per blob being sent, to as
         // many clients as pull at once.
         let source = try openPushSource(path, policy: policy, chunkSize: Self.chunkSize, base: base)
@@ -40,7 +40,7 @@ public struct ServedBundle: ServedContent {
             }
             throw AirlockError.input("this delta bundle builds on \(base.title) and leaves out \(base.blobs.count) layer(s), which serve cannot answer for: give --base with the bundle \(base.title), or serve the folder unpack --base made, or push it into a registry that holds \(base.title)")
         }
-        if !cosignKeys.isEmpty, let failure = ImageSignatureCheck.failure(try await ImageSignatureCheck.check(source, keys: cosignKeys)) {
+        if !cosignKeys.isEmpty, let failure = ImageSignatureCheck.failure(try await ImageSignatureCheck.check(source, keys: cosignKeys, attestations: attestations)) {
             throw AirlockError.verification("\(failure); not served")
         }
         let plans = try await ImagePlan.make(from: source, target: try PushTarget(host: "localhost", prefix: prefix), rules: rules)

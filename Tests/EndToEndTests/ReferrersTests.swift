@@ -138,16 +138,20 @@ struct ReferrersTests {
         // signature (the vendor's) names another image's digest.
         var digests: [String: String] = [:]
         for (name, source, extra) in [("app", "app-1.4.2", [String]()), ("multi", "multi-1.4.2", ["--all"]), ("plain", "app-1.4.2", []), ("stray", "app-1.4.2", []),
-                                      ("modern", "app-1.4.2", []), ("skewed", "app-1.4.2", [])] {
+                                      ("modern", "app-1.4.2", []), ("skewed", "app-1.4.2", []), ("attested", "app-1.4.2", []), ("attested3", "app-1.4.2", [])] {
             let copy = try Harness.run(["skopeo", "copy", "--quiet", "--dest-tls-verify=false"] + extra + ["oci:\(example)/build/oci:\(source)", "docker://\(registry.host)/src/\(name):1"])
             try #require(copy.status == 0, "\(copy.stderr)")
         }
         // modern and skewed are signed as cosign 3 signs: a Sigstore bundle as an OCI 1.1 referrer.
         let elsewhere = "sha256:" + String(repeating: "ab", count: 32)
+        // attested and attested3 also carry SLSA provenance attestations (cosign 2's .att tag, cosign 3's bundle referrer).
+        let slsa = "https://slsa.dev/provenance/v1"
         for (name, signer, signed, format) in [("app", "vendor", nil, "v2"), ("multi", "other", nil, "v2"), ("stray", "vendor", elsewhere, "v2"),
-                                               ("modern", "vendor", nil, "v3"), ("skewed", "vendor", elsewhere, "v3")] {
+                                               ("modern", "vendor", nil, "v3"), ("skewed", "vendor", elsewhere, "v3"),
+                                               ("attested", "vendor", nil, "v2"), ("attested3", "vendor", nil, "v3")] {
+            let attest = name.hasPrefix("attested") ? ["--attest", slsa] : []
             let seeded = try Harness.run(["python3", "\(Harness.packageRoot)/Tests/Fixtures/seed-referrers.py", registry.host, "src/\(name)", "1",
-                                          "--cosign-key", "\(root)/\(signer).key", "--format", format] + (signed.map { ["--signed-digest", $0] } ?? []))
+                                          "--cosign-key", "\(root)/\(signer).key", "--format", format] + attest + (signed.map { ["--signed-digest", $0] } ?? []))
             try #require(seeded.status == 0, "\(seeded.stderr)")
             digests[name] = seeded.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
@@ -217,8 +221,27 @@ struct ReferrersTests {
         let otherVendor = try Harness.airlock(["verify", "bundled-1.tar.zst", "--key", "signer.pub", "--cosign-key", "other.pub"], in: root)
         #expect(otherVendor.status == 1 && otherVendor.stderr.contains("src/modern:1: none of its 1 cosign signature(s) verifies"), "\(otherVendor.stderr)")
 
+        // --require-attestation: each image must also carry a provenance attestation by the vendor, in either form.
+        try pack(["attested", "attested3", "app"], as: "provenance")
+        let provenance = try Harness.airlock(["verify", "provenance-1.tar.zst", "--key", "signer.pub", "--cosign-key", "vendor.pub",
+                                              "--require-attestation", slsa, "--output", "json"], in: root)
+        let checked = (try JSONSerialization.jsonObject(with: provenance.data) as? [String: Any])?["imageSignatures"] as? [[String: Any]] ?? []
+        func check(_ name: String, attestation: Bool) -> [String: Any]? {
+            checked.first { $0["image"] as? String == "\(registry.host)/src/\(name):1" && ($0["attestation"] as? String == slsa) == attestation }
+        }
+        #expect(provenance.status == 1 && checked.count == 6, "\(provenance.stdout)")
+        for name in ["attested", "attested3"] {
+            #expect(check(name, attestation: false)?["verified"] as? Bool == true && check(name, attestation: true)?["verified"] as? Bool == true, "\(name): \(checked)")
+        }
+        let missing = check("app", attestation: true)?["problem"] as? String ?? ""
+        #expect(check("app", attestation: false)?["verified"] as? Bool == true && missing.contains("no attestation of type \(slsa) travels with it"), "\(checked)")
+        let byOther = try Harness.airlock(["verify", "provenance-1.tar.zst", "--key", "signer.pub", "--cosign-key", "other.pub", "--require-attestation", slsa], in: root)
+        #expect(byOther.status == 1 && byOther.stderr.contains("verifies with the given key(s)") && byOther.stderr.contains("(and 5 more failed check(s))"), "\(byOther.stderr)")
+        let keyless = try Harness.airlock(["verify", "provenance-1.tar.zst", "--key", "signer.pub", "--require-attestation", slsa], in: root)
+        #expect(keyless.status == 2 && keyless.stderr.contains("give --cosign-key"), "\(keyless.stderr)")
+
         let text = try Harness.airlock(["verify", "mixed-1.tar.zst", "--key", "signer.pub", "--cosign-key", "vendor.pub"], in: root)
-        #expect(text.status == 1 && text.stderr.contains("image \(registry.host)/src/plain:1: no cosign signature") && text.stderr.contains("(and 1 more image(s))")
+        #expect(text.status == 1 && text.stderr.contains("image \(registry.host)/src/plain:1: no cosign signature") && text.stderr.contains("(and 1 more failed check(s))")
                 && text.stderr.split(separator: "\n").count == 1, "\(text.stderr)")
     }
 }

@@ -14,7 +14,9 @@ the annotation holds a placeholder. --signed-digest D puts another digest in the
 --format v3 makes the signature as cosign 3 does instead: a Sigstore bundle (a DSSE envelope over
 an in-toto statement of type https://sigstore.dev/cosign/sign/v1) as an OCI 1.1 referrer, listed
 in the referrers tag schema's index beside the SBOM.
-usage: seed-referrers.py HOST:PORT REPOSITORY TAG [--cosign-key KEY.pem] [--signed-digest D] [--format v2|v3]   (prints the subject digest)
+--attest TYPE adds an attestation of that predicate type in the same form (v2: a DSSE envelope under
+the sha256-<hex>.att tag; v3: another Sigstore bundle referrer).
+usage: seed-referrers.py HOST:PORT REPOSITORY TAG [--cosign-key KEY.pem] [--signed-digest D] [--format v2|v3] [--attest TYPE]   (prints the subject digest)
 """
 import base64
 import hashlib
@@ -84,24 +86,48 @@ if OPTIONS.get("--format", "v2") == "v2":
               "layers": [{"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json", "digest": layer_digest, "size": layer_size,
                           "annotations": {"dev.cosignproject.cosign/signature": sign(payload)}}]},
              OCI_MANIFEST, "sha256-%s.sig" % hex_digest)
-else:
-    # cosign 3: a Sigstore bundle (DSSE envelope over an in-toto statement) as an OCI 1.1 referrer.
-    BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
-    statement = json.dumps({"_type": "https://in-toto.io/Statement/v1", "predicateType": "https://sigstore.dev/cosign/sign/v1", "predicate": {},
+
+
+def envelope(predicate_type, predicate):
+    """A DSSE envelope over an in-toto statement about the image, signed as cosign signs it."""
+    statement = json.dumps({"_type": "https://in-toto.io/Statement/v1", "predicateType": predicate_type, "predicate": predicate,
                             "subject": [{"name": "%s/%s" % (HOST, REPO), "digest": {"sha256": signed_digest.split(":")[1]}}]}).encode()
     kind = b"application/vnd.in-toto+json"
     pae = b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(statement), statement)
+    return {"payload": base64.b64encode(statement).decode(), "payloadType": kind.decode(), "signatures": [{"sig": sign(pae)}]}
+
+
+def referrer(predicate_type, predicate):
+    """cosign 3: a Sigstore bundle holding that envelope, as an OCI 1.1 referrer listed in the tag schema's index."""
+    BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
     bundle = json.dumps({"mediaType": BUNDLE, "verificationMaterial": {"publicKey": {"hint": ""}, "tlogEntries": []},
-                         "dsseEnvelope": {"payload": base64.b64encode(statement).decode(), "payloadType": kind.decode(),
-                                          "signatures": [{"sig": sign(pae)}]}}).encode()
+                         "dsseEnvelope": envelope(predicate_type, predicate)}).encode()
     bundle_digest, bundle_size = blob(bundle)
-    signature = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": BUNDLE,
-                 "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty_digest, "size": empty_size},
-                 "layers": [{"mediaType": BUNDLE, "digest": bundle_digest, "size": bundle_size}], "subject": subject}
-    data = json.dumps(signature, separators=(",", ":")).encode()
-    signature_digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    manifest(signature, OCI_MANIFEST, signature_digest)
-    listed.append({"mediaType": OCI_MANIFEST, "digest": signature_digest, "size": len(data), "artifactType": BUNDLE})
+    document = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": BUNDLE,
+                "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty_digest, "size": empty_size},
+                "layers": [{"mediaType": BUNDLE, "digest": bundle_digest, "size": bundle_size}], "subject": subject}
+    data = json.dumps(document, separators=(",", ":")).encode()
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    manifest(document, OCI_MANIFEST, digest)
+    listed.append({"mediaType": OCI_MANIFEST, "digest": digest, "size": len(data), "artifactType": BUNDLE})
+
+
+PROVENANCE = {"buildDefinition": {"buildType": "https://example.com/build/v1"}, "runDetails": {"builder": {"id": "https://ci.example.com"}}}
+if OPTIONS.get("--format", "v2") == "v2":
+    if "--attest" in OPTIONS:
+        # cosign 2: the attestation's DSSE envelope as a layer under the sha256-<hex>.att tag.
+        layer = json.dumps(envelope(OPTIONS["--attest"], PROVENANCE)).encode()
+        layer_digest, layer_size = blob(layer)
+        manifest({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                  "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": empty_digest, "size": empty_size},
+                  "layers": [{"mediaType": "application/vnd.dsse.envelope.v1+json", "digest": layer_digest, "size": layer_size,
+                              "annotations": {"predicateType": OPTIONS["--attest"]}}]},
+                 OCI_MANIFEST, "sha256-%s.att" % hex_digest)
+else:
+    # cosign 3: the signature (and the attestation) as Sigstore bundle referrers.
+    referrer("https://sigstore.dev/cosign/sign/v1", {})
+    if "--attest" in OPTIONS:
+        referrer(OPTIONS["--attest"], PROVENANCE)
 
 sbom_digest, sbom_size = blob(json.dumps({"spdxVersion": "SPDX-2.3", "name": REPO, "packages": []}).encode())
 artifact = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": "application/spdx+json",
