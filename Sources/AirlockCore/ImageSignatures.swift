@@ -206,6 +206,15 @@ extension ImageSignatureCheck {
         }
     }
 
+    /// Checks every image of `source` and throws a verification failure naming the first that
+    /// fails, followed by `consequence` (`nothing was pushed`); the results when all passed.
+    static func require(_ source: any PushSource, keys: [PublicKey], attestations: [String],
+                        consequence: String) async throws -> [ImageSignatureCheck] {
+        let results = try await check(source, keys: keys, attestations: attestations)
+        if let failure = failure(results) { throw AirlockError.verification("\(failure); \(consequence)") }
+        return results
+    }
+
     /// One line naming the first image that failed, or nil when all passed.
     static func failure(_ results: [ImageSignatureCheck]) -> String? {
         guard let failed = results.first(where: { !$0.verified }) else { return nil }

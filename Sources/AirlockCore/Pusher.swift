@@ -59,12 +59,8 @@ public struct Pusher: Sendable {
         // The signature is checked before anything is sent.
         let source = try openPushSource(options.source, policy: options.policy, base: options.base)
         // So is every image's cosign signature, when keys are given.
-        var signatures: [ImageSignatureCheck]?
-        if !options.cosignKeys.isEmpty {
-            let results = try await ImageSignatureCheck.check(source, keys: options.cosignKeys, attestations: options.attestations)
-            if let failure = ImageSignatureCheck.failure(results) { throw AirlockError.verification("\(failure); nothing was pushed") }
-            signatures = results
-        }
+        let signatures = options.cosignKeys.isEmpty ? nil
+            : try await ImageSignatureCheck.require(source, keys: options.cosignKeys, attestations: options.attestations, consequence: "nothing was pushed")
         let plans = try await ImagePlan.make(from: source, target: target, rules: options.rules)
         guard let first = plans.first else { throw AirlockError.input("\(options.source) holds no images or charts to push") }
 

@@ -40,8 +40,8 @@ public struct ServedBundle: ServedContent {
             }
             throw AirlockError.input("this delta bundle builds on \(base.title) and leaves out \(base.blobs.count) layer(s), which serve cannot answer for: give --base with the bundle \(base.title), or serve the folder unpack --base made, or push it into a registry that holds \(base.title)")
         }
-        if !cosignKeys.isEmpty, let failure = ImageSignatureCheck.failure(try await ImageSignatureCheck.check(source, keys: cosignKeys, attestations: attestations)) {
-            throw AirlockError.verification("\(failure); not served")
+        if !cosignKeys.isEmpty {
+            _ = try await ImageSignatureCheck.require(source, keys: cosignKeys, attestations: attestations, consequence: "not served")
         }
         let plans = try await ImagePlan.make(from: source, target: try PushTarget(host: "localhost", prefix: prefix), rules: rules)
         guard !plans.isEmpty else { throw AirlockError.input("\(path) holds no images or charts to serve") }
