@@ -7,7 +7,7 @@ import Signing
 /// image digests (the pods' `imageID`s); the answer for each is the signed bundles whose statement
 /// carries that manifest, or none. The bundles may be kept as their detached envelopes alone: the
 /// statement signs every manifest's digest.
-public struct AuditReport: Sendable, Codable {
+public struct AuditReport: Sendable, Encodable {
     public struct Bundle: Sendable, Codable {
         public var path: String
         public var name: String
@@ -53,19 +53,6 @@ public struct AuditReport: Sendable, Codable {
         try container.encode(findings, forKey: .findings)
         try container.encode(signed, forKey: .signedCount)
         try container.encode(unsigned, forKey: .unsignedCount)
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        bundles = try container.decode([Bundle].self, forKey: .bundles)
-        registry = try container.decodeIfPresent(String.self, forKey: .registry)
-        findings = try container.decode([Finding].self, forKey: .findings)
-    }
-
-    init(bundles: [Bundle], registry: String?, findings: [Finding]) {
-        self.bundles = bundles
-        self.registry = registry
-        self.findings = findings
     }
 }
 
