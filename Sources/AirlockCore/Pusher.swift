@@ -178,7 +178,7 @@ public struct Pusher: Sendable {
                 }
             }
         }
-        for plan in plans {
+        try await forEach(plans, jobs: options.transport.jobs) { plan in
             for child in plan.children {
                 let present = try await client.manifestDigest(plan.repository, reference: child.descriptor.digest.description,
                                                               accept: [child.descriptor.mediaType]) == child.descriptor.digest.description
