@@ -24,6 +24,7 @@ let package = Package(
 
         .target(name: "OCI"),
         .target(name: "StrictYAML", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "HelmTemplate", dependencies: ["Signing", .product(name: "Yams", package: "Yams")]),
         .target(name: "Signing", dependencies: ["CCrypto"]),
         .target(name: "BundleIO", dependencies: ["CArchive", "CZstd", "CLinux", "Signing"]),
         .target(
@@ -40,7 +41,7 @@ let package = Package(
         .target(
             name: "AirlockCore",
             dependencies: [
-                "OCI", "BundleIO", "Signing", "Endpoints", "StrictYAML", "Registry",
+                "OCI", "BundleIO", "Signing", "Endpoints", "StrictYAML", "Registry", "HelmTemplate",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
@@ -51,11 +52,12 @@ let package = Package(
         .executableTarget(name: "airlock", dependencies: ["AirlockCLI"]),
 
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
+        .testTarget(name: "HelmTemplateTests", dependencies: ["HelmTemplate"]),
         .testTarget(name: "SigningTests", dependencies: ["Signing"]),
         .testTarget(name: "BundleIOTests", dependencies: ["BundleIO", "Signing"]),
         .testTarget(name: "EndpointsTests", dependencies: ["Endpoints", "Registry"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
-        .testTarget(name: "AirlockCoreTests", dependencies: ["AirlockCore", "BundleIO", "Signing", "OCI"]),
+        .testTarget(name: "AirlockCoreTests", dependencies: ["AirlockCore", "BundleIO", "Signing", "OCI", "HelmTemplate"]),
         .testTarget(name: "EndToEndTests", dependencies: ["airlock"]),
     ]
 )

@@ -14,7 +14,7 @@ public struct AirlockCommand: ParsableCommand {
         subcommands: [
             KeyCommand.self, PackCommand.self, InspectCommand.self, VerifyCommand.self, UnpackCommand.self,
             SignCommand.self, ExtractCommand.self, DiffCommand.self, PushCommand.self, ServeCommand.self, LoginCommand.self,
-            InventoryCommand.self, AuditCommand.self, PreflightCommand.self,
+            InventoryCommand.self, AuditCommand.self, PreflightCommand.self, ChartCommand.self,
         ])
 
     public init() {}

@@ -118,7 +118,7 @@ struct PackCommand: AsyncParsableCommand {
         options.since = since
         options.dryRun = dryRun
         let progress = PackProgress(quiet: quiet, output: outputOptions.output)
-        let warnings = WarningLog(printing: outputOptions.output == .text)
+        let warnings = WarningLog(format: outputOptions.output)
         let packer = Packer(options: options) { event in
             if case .warning(let message) = event { warnings.add(message) }
             progress.handle(event)
@@ -161,8 +161,9 @@ struct PackCommand: AsyncParsableCommand {
                 text += "chart \(chart.name) \(chart.version)\n" + renderDependencies(chart.dependencies ?? [], indent: "  ")
                 let images = chart.images ?? []
                 let problems = images.filter(\.isProblem).count
-                text += "  \(images.count) image reference(s): \(images.filter { $0.status == "in-bundle" }.count) in the bundle, "
-                    + "\(problems) missing, \(images.filter { $0.status == "disabled" }.count) disabled by default (airlock inspect lists them)\n"
+                let needed = images.filter { $0.found != "values" }
+                text += "  \(needed.count) image(s) this install pulls or declares: \(needed.filter { $0.status == "in-bundle" }.count) in the bundle, "
+                    + "\(problems) missing; \(images.count - needed.count) more named in values but not rendered (airlock inspect lists them)\n"
             }
             return text
         }
@@ -200,18 +201,27 @@ extension PackCommand {
     }
 }
 
-/// Warnings from a pack: printed to stderr as they come (text output), kept for the JSON result.
+/// Warnings from a pack: printed to stderr as they come, in every output mode (`warning: ...`
+/// lines, or one JSON event per line with `--output json`), and kept for the JSON result.
 final class WarningLog: @unchecked Sendable {
     // @unchecked: `messages` is guarded by `lock`.
     private let lock = NSLock()
     private var messages: [String] = []
-    private let printing: Bool
+    private let format: OutputFormat
 
-    init(printing: Bool) { self.printing = printing }
+    init(format: OutputFormat) { self.format = format }
 
     func add(_ message: String) {
         lock.withLock { messages.append(message) }
-        if printing { FileHandle.standardError.write(Data("warning: \(message)\n".utf8)) }
+        switch format {
+        case .text:
+            FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+        case .json:
+            let event = ["event": "warning", "message": message]
+            if let data = try? JSONSerialization.data(withJSONObject: event, options: [.sortedKeys, .withoutEscapingSlashes]) {
+                FileHandle.standardError.write(data + Data("\n".utf8))
+            }
+        }
     }
 
     var all: [String] { lock.withLock { messages } }

@@ -120,6 +120,8 @@ final class PackProgress: ProgressRenderer, @unchecked Sendable {
     func handle(_ event: PackEvent) {
         lock.withLock {
             switch event {
+            case .rendering(let chart):
+                output.emit(["event": "rendering", "chart": chart], plain: "rendering chart \(chart)") { "rendering chart \(chart)" }
             case .collecting(let kind, let name):
                 collected += 1
                 output.emit(["event": "collecting", "kind": kind, "name": name], plain: "adding \(kind) \(name)") { "resolving \(kind) \(name)" }

@@ -20,11 +20,19 @@ func renderContents(images: [BundlePredicate.Image], charts: [BundlePredicate.Ch
         for chart in charts {
             text += "  \(chart.name) \(chart.version) (\(chart.ref), chart \(chart.chartDigest))\n"
             text += renderDependencies(chart.dependencies ?? [], indent: "    ")
+            if let rendered = chart.rendered {
+                var how = "release \(rendered.releaseName) in namespace \(rendered.namespace), Kubernetes \(rendered.kubeVersion)"
+                if let values = rendered.values { how += ", values " + values.map { "\($0.path) (sha256 \($0.sha256.prefix(12)))" }.joined(separator: ", ") }
+                if let set = rendered.set { how += ", set " + set.keys.sorted().map { "\($0)=\(set[$0]!)" }.joined(separator: ", ") }
+                text += "    rendered \(rendered.templates) template(s) as \(how)\n"
+            }
             let images = chart.images ?? []
             if !images.isEmpty {
                 text += "    images:\n"
                 for image in images {
-                    let status = image.status == "disabled" ? "disabled (\(image.disabledBy ?? "off by default"))" : image.status
+                    var status = image.status
+                    if image.status == "disabled" { status = "disabled (\(image.disabledBy ?? "off by default"))" }
+                    if image.found == "declared" { status += ", declared by the chart, not rendered" }
                     text += "      \(image.ref)  \(status)  [\(image.chart), \(image.from)]\n"
                 }
             }

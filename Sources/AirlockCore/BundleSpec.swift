@@ -1,4 +1,5 @@
 import Foundation
+import HelmTemplate
 import OCI
 import StrictYAML
 
@@ -44,6 +45,11 @@ public struct BundleSpec: Sendable {
         /// The path or reference as written in the spec.
         public var written: String
         public var location: String
+        /// How the chart will be installed (`values:`, `set:`, `releaseName`, `namespace`,
+        /// `kubeVersion`): pack renders it with exactly these to find its images.
+        public var install = ChartRendering.InstallSettings()
+        /// The values files as written in the spec, beside their resolved paths in `install`.
+        public var valuesWritten: [String] = []
     }
 
     public struct FileItem: Sendable {
@@ -148,22 +154,45 @@ extension BundleSpec {
                      written: try map.string(given[0]), location: locate(node))
     }
 
+    private static let chartInstallKeys: Set<String> = ["values", "set", "releaseName", "namespace", "kubeVersion"]
+
     private static func parseChart(_ node: YAMLNode, _ resolver: PathResolver) throws -> Chart {
-        let map = try node.mapping(allowed: ["path", "ref", "repo", "name", "version"])
+        let map = try node.mapping(allowed: Set(["path", "ref", "repo", "name", "version"]).union(chartInstallKeys))
+        let sourceKeys = map.keys.subtracting(chartInstallKeys)
+        var chart: Chart
         if map["path"] != nil {
-            guard map.keys == ["path"] else { throw node.error("a chart path takes no other keys") }
-            return Chart(source: .path(try resolver.existing(map, "path", kind: .any)), written: try map.string("path"), location: locate(node))
-        }
-        if let ref = try map.optionalString("ref") {
-            guard map.keys == ["ref"] else { throw node.error("a chart ref takes no other keys") }
+            guard sourceKeys == ["path"] else { throw node.error("a chart path takes no other source keys (name, version, ref, repo)") }
+            chart = Chart(source: .path(try resolver.existing(map, "path", kind: .any)), written: try map.string("path"), location: locate(node))
+        } else if let ref = try map.optionalString("ref") {
+            guard sourceKeys == ["ref"] else { throw node.error("a chart ref takes no other source keys (name, version, path, repo)") }
             guard ref.hasPrefix("oci://") else { throw map["ref"]!.error("chart refs look like oci://host/path/chart:version") }
-            return Chart(source: .oci(ref), written: ref, location: locate(node))
-        }
-        if map["repo"] != nil {
+            chart = Chart(source: .oci(ref), written: ref, location: locate(node))
+        } else if map["repo"] != nil {
             let (url, name, version) = (try map.string("repo"), try map.string("name"), try map.string("version"))
-            return Chart(source: .repository(url: url, name: name, version: version), written: "\(url) \(name)@\(version)", location: locate(node))
+            chart = Chart(source: .repository(url: url, name: name, version: version), written: "\(url) \(name)@\(version)", location: locate(node))
+        } else {
+            throw node.error("give one of path, ref, or repo with name and version")
         }
-        throw node.error("give one of path, ref, or repo with name and version")
+        for valuesNode in try map.list("values") {
+            let written = try valuesNode.scalar()
+            let full = written.hasPrefix("/") ? written : URL(fileURLWithPath: resolver.base).appendingPathComponent(written).standardizedFileURL.path
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue else {
+                throw valuesNode.error("values file \(written) does not exist (resolved to \(full))")
+            }
+            chart.install.valuesFiles.append(full)
+            chart.valuesWritten.append(written)
+        }
+        if let setNode = map["set"] {
+            chart.install.set = try setNode.entries().map { key, value in (key, try value.yamlText()) }
+        }
+        if let release = try map.optionalString("releaseName") { chart.install.releaseName = release }
+        if let namespace = try map.optionalString("namespace") { chart.install.namespace = namespace }
+        if let kubeVersion = try map.optionalString("kubeVersion") {
+            guard SemanticVersion(lenient: kubeVersion) != nil else { throw map["kubeVersion"]!.error("kubeVersion must be a version such as 1.31.2 or v1.31") }
+            chart.install.kubeVersion = kubeVersion
+        }
+        return chart
     }
 
     private static func parseFile(_ node: YAMLNode, _ resolver: PathResolver) throws -> FileItem {

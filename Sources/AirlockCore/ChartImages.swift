@@ -57,7 +57,7 @@ struct ChartImageFinder {
 
     /// "in-bundle", "missing", "digest-differs" (the bundle has the tag with another digest), or
     /// "platform-subset" (the bundle has a platform subset of the pinned index, whose digest differs).
-    private func status(of text: String) -> String {
+    func status(of text: String) -> String {
         guard let wanted = try? ImageReference(text) else { return "missing" }
         let named = bundleImages.compactMap { image in
             [image.name, image.source].compactMap { try? ImageReference($0) }.first { $0.name == wanted.name }.map { (image, $0) }

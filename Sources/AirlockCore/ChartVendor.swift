@@ -1,3 +1,4 @@
+import HelmTemplate
 import BundleIO
 import Foundation
 import OCI
@@ -9,9 +10,14 @@ import StrictYAML
 /// them: `charts/<name>-<version>.tgz` for each dependency, resolved from classic repositories
 /// (`index.yaml`), OCI registries or `file://` folders (which are packaged, with their own
 /// dependencies, recursively). `Chart.lock` pins the versions when it agrees with `Chart.yaml`.
+/// A dependency already vendored in `charts/` (as `helm pull` or `helm dependency build` leaves
+/// it, archive or folder) is used as it is and never fetched, so a chart that arrived complete
+/// packs with no network.
 struct ChartVendor {
     let remote: RegistrySource
     let created: Int64
+    /// A vendored subchart outside its declared range fails the pack instead of warning.
+    var strict = false
     let warn: @Sendable (String) -> Void
 
     var store: ContentStore { remote.store }
@@ -50,14 +56,51 @@ struct ChartVendor {
         }
         let locked = try lockedVersions(directory: directory, lockName: lockName, declared: declared, chart: metadata.name)
         var vendored: [String: [UInt8]] = [:]
+        var fetched: Set<String> = []
         for dependency in declared {
+            if try usesVendoredCopy(dependency, directory: directory, chart: metadata.name) { continue }
             guard let (file, bytes) = try await resolve(dependency, locked: locked[dependency.name], directory: directory,
                                                         chart: metadata.name, depth: depth) else { continue }
             vendored["charts/\(file)"] = bytes
+            fetched.insert(dependency.name)
         }
         let archive = try ChartSource.package(directory: directory, metadata: metadata, created: created, store: store, what: what,
-                                              vendored: vendored, replacing: Set(declared.filter { !$0.repository.isEmpty }.map(\.name)))
+                                              vendored: vendored, replacing: fetched)
         return (metadata, archive)
+    }
+
+    /// Whether `charts/` already holds the dependency (`NAME-VERSION.tgz`, or a folder whose
+    /// Chart.yaml names it), in which case it is packaged as it is. A `file://` dependency that
+    /// points outside `charts/` is always packaged from its folder instead (it is local, and may
+    /// have changed). A vendored version outside the declared range is a warning (an error with
+    /// `--strict`).
+    private func usesVendoredCopy(_ dependency: DeclaredDependency, directory: String, chart: String) throws -> Bool {
+        let folder = "\(directory)/charts"
+        if dependency.repository.hasPrefix("file://") {
+            let target = URL(fileURLWithPath: directory).appendingPathComponent(String(dependency.repository.dropFirst("file://".count)))
+                .standardizedFileURL.path
+            guard target.hasPrefix(URL(fileURLWithPath: folder).standardizedFileURL.path + "/") else { return false }
+        }
+        guard let version = vendoredCopy(of: dependency.name, in: folder) else { return false }
+        if let constraint = VersionConstraint(dependency.version), let parsed = SemanticVersion(lenient: version), !constraint.matches(parsed) {
+            let message = "chart \(chart): dependency \(dependency.name) vendored in charts/ is version \(version), outside the declared range \(dependency.version); it is packed as vendored"
+            if strict { throw AirlockError.input("--strict: " + message) }
+            warn(message)
+        }
+        return true
+    }
+
+    /// The version of the dependency vendored under `charts/`, if any.
+    private func vendoredCopy(of name: String, in folder: String) -> String? {
+        let entries = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
+        for entry in entries {
+            if let version = vendoredVersion(file: entry, chart: name) { return version }
+            let chartYAML = "\(folder)/\(entry)/Chart.yaml"
+            guard let bytes = FileManager.default.contents(atPath: chartYAML),
+                  let metadata = try? ChartSource.readMetadata(yaml: Array(bytes), file: chartYAML), metadata.name == name else { continue }
+            return metadata.version
+        }
+        return nil
     }
 
     /// The versions `Chart.lock` pins, when it lists exactly the declared dependencies and each
@@ -79,7 +122,7 @@ struct ChartVendor {
         }
         for entry in lock where !declared.contains(where: { $0.name == entry.name }) { stale.append("\(entry.name) is no longer declared") }
         if !stale.isEmpty {
-            warn("chart \(chart): \(lockName) is out of date with Chart.yaml (\(stale.joined(separator: "; "))): resolving from Chart.yaml; run helm dependency update to refresh it")
+            warn("chart \(chart): \(lockName) is out of date with Chart.yaml (\(stale.joined(separator: "; "))): the versions are resolved from Chart.yaml's ranges instead")
             return [:]
         }
         return pinned

@@ -40,6 +40,8 @@ struct PackContents {
     var tagged: [Descriptor] = []
     var images: [BundlePredicate.Image] = []
     var charts: [BundlePredicate.Chart] = []
+    /// How each chart of `charts` (same index) will be installed, from its `airlock.yaml` entry.
+    var chartInstalls: [BundleSpec.Chart] = []
     var endpoints: [BundlePredicate.Endpoint] = []
     var files: [BundlePredicate.File] = []
     var extras: [Extra] = []

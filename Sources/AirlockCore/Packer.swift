@@ -7,6 +7,8 @@ import Signing
 /// What happens during a pack, for the CLI to render.
 public enum PackEvent: Sendable {
     case collecting(kind: String, name: String)
+    /// A chart is being rendered to find the images it will pull.
+    case rendering(chart: String)
     case downloading(blobs: Int, bytes: Int64, cached: Int)
     case downloaded(digest: String, bytes: Int64)
     case writing(entries: Int, bytes: Int64)
@@ -235,9 +237,10 @@ public struct Packer: Sendable {
         }
         for chart in spec.charts {
             progress(.collecting(kind: "chart", name: chart.written))
+            defer { while contents.chartInstalls.count < contents.charts.count { contents.chartInstalls.append(chart) } }
             switch chart.source {
             case .path(let path):
-                let vendor = ChartVendor(remote: remote, created: created, warn: { [progress] in progress(.warning($0)) })
+                let vendor = ChartVendor(remote: remote, created: created, strict: options.strict, warn: { [progress] in progress(.warning($0)) })
                 try await vendor.add(path: path, written: chart.written, location: chart.location, into: &contents)
             case .oci(let ref):
                 try await remote.fetch(try await remote.addOCIChart(ref, location: chart.location, into: &contents), jobs: options.transport.jobs)
@@ -257,36 +260,36 @@ public struct Packer: Sendable {
         return fetches
     }
 
-    /// Records each chart's subchart tree and the images it references; reports images the
-    /// bundle lacks, and fails on them under `--strict`.
+    /// Renders each chart as it will be installed (its `values:`, `set:`, release and Kubernetes
+    /// version) and records the images the rendered objects name, those its maintainers declare,
+    /// and those its values name that this install does not render; reports images the bundle
+    /// lacks, and fails on them under `--strict`.
     private func describeCharts(in contents: inout PackContents, store: ContentStore) throws {
-        let finder = ChartImageFinder(bundleImages: contents.images)
+        let checker = ChartImageCheck(bundleImages: contents.images, baseDirectory: specDirectory)
         var problems: [String] = []
         for index in contents.charts.indices {
             let chart = contents.charts[index]
-            let digest = try Digest(chart.chartDigest)
-            let loaded = try LoadedChart.load(archive: try store.bytes(of: digest), name: "chart \(chart.name) \(chart.version)")
-            let found = finder.find(in: loaded)
-            contents.charts[index].dependencies = found.dependencies.isEmpty ? nil : found.dependencies
-            contents.charts[index].images = found.images
-            for warning in found.warnings { progress(.warning(warning)) }
-            for image in found.images where image.isProblem {
-                let message = "chart \(image.chart) needs \(image.ref) (\(image.from)): " + Self.explain(image.status)
+            progress(.rendering(chart: chart.name))
+            let archive = try store.bytes(of: try Digest(chart.chartDigest))
+            let install = index < contents.chartInstalls.count ? contents.chartInstalls[index] : BundleSpec.Chart(source: .oci(""), written: "", location: "")
+            let described = try checker.describe(archive: archive, chart: chart, install: install)
+            contents.charts[index].dependencies = described.dependencies.isEmpty ? nil : described.dependencies
+            contents.charts[index].images = described.images
+            contents.charts[index].rendered = described.rendered
+            for warning in described.warnings { progress(.warning(warning)) }
+            for image in described.images where image.isProblem {
+                let message = "chart \(image.chart) needs \(image.ref) (\(image.from)): " + ChartImageCheck.explain(image)
                 problems.append(message)
                 progress(.warning(message))
             }
         }
         if options.strict, !problems.isEmpty {
-            throw AirlockError.input("--strict: \(problems.count) image(s) the charts reference are not in the bundle, first: \(problems[0]); add them under images: in airlock.yaml")
+            throw AirlockError.input("--strict: \(problems.count) image(s) the charts need are not in the bundle, first: \(problems[0]); add them under images: in airlock.yaml")
         }
     }
 
-    private static func explain(_ status: String) -> String {
-        switch status {
-        case "digest-differs": return "the bundle has this tag with another digest"
-        case "platform-subset": return "the bundle has a platform subset of it, whose digest differs, so the pinned digest will not resolve after push"
-        default: return "not in the bundle"
-        }
+    private var specDirectory: String {
+        URL(fileURLWithPath: options.specPath).deletingLastPathComponent().path
     }
 
     /// `oci/oci-layout` and `oci/index.json`, stored like any blob.

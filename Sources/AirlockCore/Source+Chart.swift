@@ -1,3 +1,4 @@
+import HelmTemplate
 import BundleIO
 import Foundation
 import OCI
@@ -123,9 +124,4 @@ enum ChartSource {
         try writer.finish()
         return try store.ingest(file: temporary, what: what)
     }
-}
-
-/// SemVer 2 (`1.2.3`, `1.2.3-rc.1+build.5`).
-func isSemVer(_ text: String) -> Bool {
-    text.range(of: #"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"#, options: .regularExpression) != nil
 }

@@ -132,8 +132,11 @@ public struct BundlePredicate: Codable, Sendable, Equatable {
         public var ref: String
         /// The subcharts vendored inside the chart's `.tgz` (under `charts/`), recursively.
         public var dependencies: [ChartDependency]?
-        /// The images the chart and its subcharts reference in default values and templates.
+        /// The images the chart needs as it will be installed: those its rendered objects name,
+        /// those it declares, and (informational) those its values name that are not rendered.
         public var images: [ChartImage]?
+        /// How the chart was rendered to find its images.
+        public var rendered: RenderSettings?
     }
 
     public struct ChartDependency: Codable, Sendable, Equatable {
@@ -154,14 +157,39 @@ public struct BundlePredicate: Codable, Sendable, Equatable {
         /// Where in the chart tree: `umbrella/subchart`.
         public var chart: String
         public var ref: String
-        /// `values controller.image` or `templates/job.yaml`.
+        /// The template that rendered it (`templates/deployment.yaml`), the annotation that
+        /// declares it, or the values key that names it.
         public var from: String
-        /// `in-bundle`, `missing`, `digest-differs`, `platform-subset`, or `disabled`.
+        /// `in-bundle`, `missing`, `digest-differs`, `platform-subset`, or `not-rendered`.
         public var status: String
+        /// How it was found: `rendered` (an object the install renders names it), `declared`
+        /// (the chart's `artifacthub.io/images` or `images` annotation, not rendered: an
+        /// operator may launch it at run time), or `values` (the chart's values name it but this
+        /// install does not render it: informational).
+        public var found: String?
+        /// Written by airlock before 0.9 for images of subcharts switched off; no longer written.
         public var disabledBy: String?
 
-        /// Whether a deployment with default values would fail to find it after push.
-        public var isProblem: Bool { ["missing", "digest-differs", "platform-subset"].contains(status) }
+        /// Whether the install would fail to find it after push.
+        public var isProblem: Bool { found != "values" && ["missing", "digest-differs", "platform-subset"].contains(status) }
+    }
+
+    /// How pack rendered a chart to find its images: the install's settings and the digests of
+    /// the values files it used.
+    public struct RenderSettings: Codable, Sendable, Equatable {
+        public var releaseName: String
+        public var namespace: String
+        public var kubeVersion: String
+        public var values: [ValuesFile]?
+        /// `set:` entries as written (path and YAML value).
+        public var set: [String: String]?
+        /// How many templates rendered (partials left out).
+        public var templates: Int
+
+        public struct ValuesFile: Codable, Sendable, Equatable {
+            public var path: String
+            public var sha256: String
+        }
     }
 
     public struct Endpoint: Codable, Sendable, Equatable {

@@ -101,6 +101,20 @@ public struct YAMLNode {
         return YAMLMapping(owner: self, values: values)
     }
 
+    /// The node written back as YAML text (for a value read again by another YAML reader).
+    public func yamlText() throws -> String {
+        try Yams.serialize(node: node)
+    }
+
+    /// The keys of a mapping in document order, each with its value node (no key refused).
+    public func entries() throws -> [(key: String, value: YAMLNode)] {
+        guard case .mapping(let mapping) = node else { throw error("expected a mapping of keys to values") }
+        return try mapping.map { key, value in
+            let name = try YAMLNode(node: key, file: file, path: path).scalar()
+            return (name, YAMLNode(node: value, file: file, path: path.isEmpty ? name : "\(path).\(name)"))
+        }
+    }
+
     /// Whether this node is a mapping (to tell shapes apart before reading).
     public var isMapping: Bool {
         if case .mapping = node { return true }

@@ -1,4 +1,5 @@
 @testable import AirlockCore
+import HelmTemplate
 import Testing
 
 struct VersionConstraintTests {
@@ -32,7 +33,7 @@ struct VersionConstraintTests {
     }
 
     @Test func theBestMatchIsTheHighestAndPreReleasesSortFirst() throws {
-        let versions = ["1.2.0", "1.10.0", "1.9.0", "1.10.0-rc.2", "2.0.0"].compactMap(SemanticVersion.init)
+        let versions = ["1.2.0", "1.10.0", "1.9.0", "1.10.0-rc.2", "2.0.0"].compactMap { SemanticVersion($0) }
         #expect(VersionConstraint("^1")?.best(of: versions)?.original == "1.10.0")
         #expect(try #require(SemanticVersion("1.0.0-rc.2")) < #require(SemanticVersion("1.0.0-rc.10")))
         #expect(try #require(SemanticVersion("1.0.0-alpha")) < #require(SemanticVersion("1.0.0-alpha.1")))

@@ -1,13 +1,15 @@
-/// A SemVer 2 version as Helm reads chart versions (a leading `v` allowed).
-struct SemanticVersion: Comparable, CustomStringConvertible, Sendable {
-    var major: UInt64
-    var minor: UInt64
-    var patch: UInt64
-    var prerelease: [String]
-    /// The text it was parsed from (chart files are named by it).
-    var original: String
+import Foundation
 
-    init?(_ text: String) {
+/// A SemVer 2 version as Helm reads chart versions (a leading `v` allowed).
+public struct SemanticVersion: Comparable, CustomStringConvertible, Sendable {
+    public var major: UInt64
+    public var minor: UInt64
+    public var patch: UInt64
+    public var prerelease: [String]
+    /// The text it was parsed from (chart files are named by it).
+    public var original: String
+
+    public init?(_ text: String) {
         guard isSemVer(text) else { return nil }
         var core = Substring(text.hasPrefix("v") ? String(text.dropFirst()) : text)
         if let plus = core.firstIndex(of: "+") { core = core[..<plus] }
@@ -21,15 +23,15 @@ struct SemanticVersion: Comparable, CustomStringConvertible, Sendable {
         (major, minor, patch, prerelease, original) = (numbers[0], numbers[1], numbers[2], pre, text)
     }
 
-    var description: String { original }
+    public var description: String { original }
 
-    static func == (lhs: Self, rhs: Self) -> Bool {
+    public static func == (lhs: Self, rhs: Self) -> Bool {
         (lhs.major, lhs.minor, lhs.patch) == (rhs.major, rhs.minor, rhs.patch) && lhs.prerelease == rhs.prerelease
     }
 
     /// SemVer precedence: a pre-release sorts before its release; identifiers compare numerically
     /// when both are numbers, numbers before words otherwise.
-    static func < (lhs: Self, rhs: Self) -> Bool {
+    public static func < (lhs: Self, rhs: Self) -> Bool {
         if (lhs.major, lhs.minor, lhs.patch) != (rhs.major, rhs.minor, rhs.patch) {
             return (lhs.major, lhs.minor, lhs.patch) < (rhs.major, rhs.minor, rhs.patch)
         }
@@ -54,7 +56,7 @@ struct SemanticVersion: Comparable, CustomStringConvertible, Sendable {
 /// versions, `=`, `!=`, `>`, `>=`, `<`, `<=`, `~`, `^`, `x`/`*` wildcards, hyphen ranges
 /// (`1.2 - 1.4`), `,` or spaces for "and", `||` for "or". A pre-release version matches only a
 /// clause that itself names a pre-release.
-struct VersionConstraint: CustomStringConvertible, Sendable {
+public struct VersionConstraint: CustomStringConvertible, Sendable {
     private struct Clause: Sendable {
         enum Operator: String, Sendable { case equal = "=", notEqual = "!=", greater = ">", greaterOrEqual = ">=", less = "<", lessOrEqual = "<=", tilde = "~", caret = "^" }
         var op: Operator
@@ -106,9 +108,9 @@ struct VersionConstraint: CustomStringConvertible, Sendable {
 
     /// Alternatives (`||`), each a list of clauses that must all hold.
     private let alternatives: [[Clause]]
-    let text: String
+    public let text: String
 
-    init?(_ text: String) {
+    public init?(_ text: String) {
         self.text = text
         var alternatives: [[Clause]] = []
         for alternative in text.components(separatedBy: "||") {
@@ -118,14 +120,14 @@ struct VersionConstraint: CustomStringConvertible, Sendable {
         self.alternatives = alternatives
     }
 
-    var description: String { text }
+    public var description: String { text }
 
-    func matches(_ version: SemanticVersion) -> Bool {
+    public func matches(_ version: SemanticVersion) -> Bool {
         alternatives.contains { clauses in clauses.allSatisfy { $0.matches(version) } }
     }
 
     /// The highest of `versions` that matches.
-    func best(of versions: [SemanticVersion]) -> SemanticVersion? {
+    public func best(of versions: [SemanticVersion]) -> SemanticVersion? {
         versions.filter(matches).max()
     }
 
@@ -188,5 +190,31 @@ struct VersionConstraint: CustomStringConvertible, Sendable {
             given.append(number)
         }
         return Clause(op: op, given: given, prerelease: prerelease)
+    }
+}
+
+/// SemVer 2 (`1.2.3`, `1.2.3-rc.1+build.5`).
+public func isSemVer(_ text: String) -> Bool {
+    text.range(of: #"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"#, options: .regularExpression) != nil
+}
+
+extension SemanticVersion {
+    /// Masterminds semver's lenient reading (`semver`, `semverCompare`): a leading `v`, and
+    /// missing minor or patch numbers taken as 0 (`1.2` is 1.2.0).
+    public init?(lenient text: String) {
+        var core = Substring(text.trimmingCharacters(in: .whitespaces))
+        if core.hasPrefix("v") { core = core.dropFirst() }
+        var suffix = ""
+        if let index = core.firstIndex(where: { $0 == "-" || $0 == "+" }) {
+            suffix = String(core[index...])
+            core = core[..<index]
+        }
+        var parts = core.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard (1...3).contains(parts.count), parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) else { return nil }
+        while parts.count < 3 { parts.append("0") }
+        let normalised = parts.map { String(UInt64($0) ?? 0) }.joined(separator: ".") + suffix
+        guard var version = SemanticVersion(normalised) else { return nil }
+        version.original = text
+        self = version
     }
 }

@@ -1,0 +1,100 @@
+import Foundation
+
+/// How a chart is to be installed: what Helm's `template` and `install` take besides values.
+public struct RenderOptions: Sendable {
+    public var releaseName: String
+    public var namespace: String
+    /// `--kube-version`; Helm v4's default when nil.
+    public var kubeVersion: String?
+    /// `--api-versions` added to Helm's defaults.
+    public var apiVersions: [String]
+
+    public init(releaseName: String = "release", namespace: String = "default", kubeVersion: String? = nil, apiVersions: [String] = []) {
+        self.releaseName = releaseName
+        self.namespace = namespace
+        self.kubeVersion = kubeVersion
+        self.apiVersions = apiVersions
+    }
+}
+
+/// Renders a chart as `helm template` does: dependencies processed against the values, values
+/// coalesced, every template of the chart tree parsed into one set and executed in Helm's order.
+public enum HelmRenderer {
+    /// Every function a chart may call, by name.
+    public static var functions: [String: TemplateFunction] {
+        var table: [String: TemplateFunction] = [:]
+        for group in [GoBuiltins.all, SprigStrings.all, SprigCollections.all, SprigNumbers.all, HelmFunctions.all, SprigUnstable.all] {
+            table.merge(group) { _, new in new }
+        }
+        return table
+    }
+
+    /// The rendered text of each template, keyed as Helm keys them
+    /// (`chart/charts/sub/templates/deployment.yaml`); partials (`_*.tpl`) are left out.
+    public static func render(_ chart: HelmChart, values: MapBox, options: RenderOptions) throws -> [String: String] {
+        HelmValues.processDependencies(chart, values)
+        let capabilities = HelmObjects.capabilities(
+            kubeVersion: options.kubeVersion ?? HelmObjects.defaultKubeVersion,
+            apiVersions: HelmObjects.defaultAPIVersions + options.apiVersions)
+        let release = TemplateValue.map(MapBox([
+            "Name": .string(options.releaseName), "Namespace": .string(options.namespace), "IsUpgrade": .bool(false),
+            "IsInstall": .bool(true), "Revision": .integer(1), "Service": .string("Helm"),
+        ]))
+        let top = MapBox([
+            "Values": .map(HelmValues.coalesce(chart, values, merge: false)),
+            "Release": release, "Capabilities": capabilities,
+        ])
+        var templates: [String: (text: String, scope: MapBox, basePath: String)] = [:]
+        collect(chart, parentScope: top, into: &templates)
+        let set = TemplateSet(functions: functions)
+        let order = templates.keys.sorted(by: helmOrder)
+        for name in order {
+            try set.parse(name: name, source: templates[name]!.text)
+        }
+        var rendered: [String: String] = [:]
+        for name in order where !SprigStrings.goPathBase(name).hasPrefix("_") {
+            let template = templates[name]!
+            template.scope["Template"] = .map(MapBox(["Name": .string(name), "BasePath": .string(template.basePath)]))
+            let output = try set.execute(name, data: .map(template.scope))
+            rendered[name] = output.replacingOccurrences(of: "<no value>", with: "")
+        }
+        return rendered
+    }
+
+    /// Helm's `recAllTpls`: each chart's scope (`.Chart`, `.Values`, `.Files`, `.Subcharts`...)
+    /// and its templates.
+    @discardableResult
+    private static func collect(_ chart: HelmChart, parentScope: MapBox,
+                                into templates: inout [String: (text: String, scope: MapBox, basePath: String)]) -> MapBox {
+        let metadata = MapBox(chart.metadata.storage)
+        metadata["IsRoot"] = .bool(chart.isRoot)
+        let subcharts = MapBox()
+        var values = TemplateValue.map(MapBox())
+        if chart.isRoot {
+            values = parentScope["Values"] ?? values
+        } else if case .map(let parentValues)? = parentScope["Values"], case .map(let own)? = parentValues[chart.name] {
+            values = .map(own)
+        }
+        let scope = MapBox([
+            "Chart": .map(metadata), "Files": HelmObjects.files(chart.files), "Release": parentScope["Release"] ?? .null,
+            "Capabilities": parentScope["Capabilities"] ?? .null, "Values": values, "Subcharts": .map(subcharts),
+        ])
+        for subchart in chart.subcharts {
+            subcharts[subchart.name] = .map(collect(subchart, parentScope: scope, into: &templates))
+        }
+        let base = chart.fullPath
+        for (name, text) in chart.templates {
+            if chart.isLibrary, !SprigStrings.goPathBase(name).hasPrefix("_") { continue }
+            templates[base + "/" + name] = (text, scope, base + "/templates")
+        }
+        return scope
+    }
+
+    /// Helm's `sortTemplates`: deepest paths first, then reverse name order (so a parent's
+    /// definitions, parsed last, win).
+    static func helmOrder(_ a: String, _ b: String) -> Bool {
+        let (depthA, depthB) = (a.filter { $0 == "/" }.count, b.filter { $0 == "/" }.count)
+        if depthA != depthB { return depthA > depthB }
+        return a > b
+    }
+}
