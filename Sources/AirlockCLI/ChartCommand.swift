@@ -65,7 +65,7 @@ struct ChartRenderCommand: ParsableCommand {
         try outputOptions.emit(rendered) {
             rendered.keys.sorted().compactMap { name in
                 let text = rendered[name]!
-                guard !name.hasSuffix("NOTES.txt"), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return nil }
+                guard !name.hasSuffix("NOTES.txt"), text.utf8.contains(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) else { return nil }
                 return "---\n# Source: \(name)\n\(text)\(text.hasSuffix("\n") ? "" : "\n")"
             }.joined()
         }

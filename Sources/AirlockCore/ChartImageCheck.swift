@@ -29,16 +29,28 @@ struct ChartImageCheck {
         let rendered = try ChartRendering.render(helmChart, values: values, settings: install.install)
         var images: [BundlePredicate.ChartImage] = []
         var seen: Set<String> = []
+        // One entry per chart and image, naming every template that renders it.
+        var templates: [String: [String]] = [:]
+        var order: [String] = []
         for image in try ChartRendering.images(in: rendered) {
             let (chartPath, template) = Self.split(templateName: image.template)
-            images.append(.init(chart: chartPath, ref: image.reference, from: template, status: finder.status(of: image.reference), found: "rendered"))
-            seen.insert(image.reference)
+            let key = chartPath + " " + image.reference
+            if templates[key] == nil { order.append(key) }
+            templates[key, default: []].append(template)
+        }
+        for key in order {
+            let space = key.firstIndex(of: " ")!
+            let (chartPath, reference) = (String(key[..<space]), String(key[key.index(after: space)...]))
+            images.append(.init(chart: chartPath, ref: reference, from: templates[key]!.sorted().joined(separator: ", "),
+                                status: finder.status(of: reference), found: "rendered"))
+            seen.insert(reference)
         }
         // `processDependencies` left only the subcharts this install enables.
         for (chartPath, reference, annotation) in Self.declaredImages(helmChart, path: helmChart.name) where seen.insert(reference).inserted {
             images.append(.init(chart: chartPath, ref: reference, from: "annotation \(annotation)", status: finder.status(of: reference), found: "declared"))
         }
-        for guess in guessed.images where seen.insert(guess.ref).inserted {
+        var listed: Set<String> = []
+        for guess in guessed.images where !seen.contains(guess.ref) && listed.insert(guess.chart + " " + guess.ref).inserted {
             images.append(.init(chart: guess.chart, ref: guess.ref, from: guess.from, status: "not-rendered", found: "values"))
         }
         let settings = BundlePredicate.RenderSettings(

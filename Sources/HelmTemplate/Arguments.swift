@@ -114,3 +114,31 @@ func stringSlice(_ value: TemplateValue) -> [String] {
 extension TemplateValue {
     static func strings(_ items: [String]) -> TemplateValue { .list(items.map { .string($0) }, element: "string") }
 }
+
+extension String {
+    /// Every occurrence of `target` replaced, scanning UTF-8 bytes (Foundation's
+    /// `replacingOccurrences` goes through UTF-16 and is many times slower on large texts).
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        let source = Array(utf8)
+        let needle = Array(target.utf8)
+        guard !needle.isEmpty, source.count >= needle.count else { return self }
+        let insert = Array(replacement.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(source.count)
+        var index = 0
+        var changed = false
+        let first = needle[0]
+        while index < source.count {
+            if source[index] == first, index + needle.count <= source.count,
+               source[index..<(index + needle.count)].elementsEqual(needle) {
+                out.append(contentsOf: insert)
+                index += needle.count
+                changed = true
+            } else {
+                out.append(source[index])
+                index += 1
+            }
+        }
+        return changed ? String(decoding: out, as: UTF8.self) : self
+    }
+}

@@ -342,7 +342,7 @@ final class Evaluator {
         }
         defer { for (key, old) in added { set.definitions[key] = old } }
         let result = try nested(.init(body: parsed.root, file: name, source: text), data: data, offset: offset)
-        return result.replacingOccurrences(of: "<no value>", with: "")
+        return result.replacingAll("<no value>", with: "")
     }
 
     private func printed(_ value: TemplateValue, offset: Int) throws -> String {

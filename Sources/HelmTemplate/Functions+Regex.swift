@@ -53,8 +53,11 @@ extension SprigStrings {
     /// The compiled pattern; a bad one is an error for the `must` forms and nil (Sprig's
     /// silent failure) otherwise.
     private static func compile(_ pattern: String, must: Bool) throws -> NSRegularExpression? {
+        if let cached = RegexCache.shared.get(pattern) { return cached }
         do {
-            return try NSRegularExpression(pattern: pattern)
+            let regex = try NSRegularExpression(pattern: pattern)
+            RegexCache.shared.put(pattern, regex)
+            return regex
         } catch {
             if must { throw FunctionError("error parsing regexp: invalid pattern `\(pattern)`") }
             throw FunctionError("error parsing regexp: invalid pattern `\(pattern)`")
@@ -123,5 +126,19 @@ extension SprigStrings {
         }
         parts.append(nsText.substring(from: last))
         return parts
+    }
+}
+
+/// Compiled patterns by text: charts call the same few patterns thousands of times.
+final class RegexCache: @unchecked Sendable {
+    // @unchecked: `table` is guarded by `lock`.
+    static let shared = RegexCache()
+    private let lock = NSLock()
+    private var table: [String: NSRegularExpression] = [:]
+
+    func get(_ pattern: String) -> NSRegularExpression? { lock.withLock { table[pattern] } }
+
+    func put(_ pattern: String, _ regex: NSRegularExpression) {
+        lock.withLock { if table.count < 512 { table[pattern] = regex } }
     }
 }

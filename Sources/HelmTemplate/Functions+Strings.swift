@@ -190,7 +190,7 @@ enum SprigStrings {
 
     static func indent(_ spaces: Int, _ text: String) -> String {
         let pad = String(repeating: " ", count: max(0, spaces))
-        return pad + text.replacingOccurrences(of: "\n", with: "\n" + pad)
+        return pad + text.replacingAll("\n", with: "\n" + pad)
     }
 
     /// Go's `strings.Replace(s, old, new, -1)`, including the empty `old` case.
@@ -200,7 +200,7 @@ enum SprigStrings {
             for character in text.unicodeScalars { out.unicodeScalars.append(character); out += new }
             return out
         }
-        return text.replacingOccurrences(of: old, with: new)
+        return text.replacingAll(old, with: new)
     }
 
     /// Go's `strings.Split` / `SplitN`.

@@ -43,15 +43,23 @@ struct Lexer {
         return lexer.tokens
     }
 
-    private static let space: Set<UInt8> = [0x20, 0x09, 0x0D, 0x0A]
+    private func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
 
-    private func isSpace(_ byte: UInt8) -> Bool { Lexer.space.contains(byte) }
+    /// The text of `bytes[range]` (decoded from contiguous memory: the fast path).
+    private func text(_ range: Range<Int>) -> String {
+        bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
+    }
 
-    private func hasPrefix(_ text: String, at index: Int) -> Bool {
-        let utf8 = Array(text.utf8)
-        guard index + utf8.count <= bytes.count else { return false }
-        for (offset, byte) in utf8.enumerated() where bytes[index + offset] != byte { return false }
+    private func hasPrefix(_ text: StaticString, at index: Int) -> Bool {
+        let count = text.utf8CodeUnitCount
+        guard index + count <= bytes.count else { return false }
+        let start = text.utf8Start
+        for offset in 0..<count where bytes[index + offset] != start[offset] { return false }
         return true
+    }
+
+    private func isOpen(at index: Int) -> Bool {
+        index + 1 < bytes.count && bytes[index] == 0x7B && bytes[index + 1] == 0x7B
     }
 
     private mutating func run() throws {
@@ -65,7 +73,7 @@ struct Lexer {
     private mutating func lexText() throws {
         let start = position
         var index = position
-        while index < bytes.count, !hasPrefix("{{", at: index) { index += 1 }
+        while index < bytes.count, !isOpen(at: index) { index += 1 }
         var end = index
         var trimLeft = false
         if index + 3 < bytes.count, bytes[index + 2] == UInt8(ascii: "-"), isSpace(bytes[index + 3]) {
@@ -73,7 +81,7 @@ struct Lexer {
             while end > start, isSpace(bytes[end - 1]) { end -= 1 }
         }
         if end > start {
-            tokens.append(Token(kind: .text(String(decoding: bytes[start..<end], as: UTF8.self)), offset: start))
+            tokens.append(Token(kind: .text(text(start..<end)), offset: start))
         }
         position = index
         guard index < bytes.count else { return }
@@ -123,7 +131,7 @@ struct Lexer {
         while position < bytes.count, isSpace(bytes[position]) { position += 1 }
     }
 
-    private func find(_ text: String, from: Int) -> Int? {
+    private func find(_ text: StaticString, from: Int) -> Int? {
         var index = from
         while index < bytes.count {
             if hasPrefix(text, at: index) { return index }
@@ -158,7 +166,7 @@ struct Lexer {
             guard let close = bytes[(position + 1)...].firstIndex(of: UInt8(ascii: "`")) else {
                 throw TemplateSyntaxError(message: "unterminated raw quoted string", offset: start)
             }
-            let text = String(decoding: bytes[(position + 1)..<close], as: UTF8.self).replacingOccurrences(of: "\r", with: "")
+            let text = String(decoding: bytes[(position + 1)..<close].filter { $0 != 0x0D }, as: UTF8.self)
             position = close + 1
             tokens.append(Token(kind: .string(text), offset: start))
         case UInt8(ascii: "'"):
@@ -227,7 +235,7 @@ struct Lexer {
     private mutating func scanAlphanumeric() -> String {
         let start = position
         while position < bytes.count, isAlpha(bytes[position]) || isDigit(bytes[position]) { position += 1 }
-        return String(decoding: bytes[start..<position], as: UTF8.self)
+        return text(start..<position)
     }
 
     /// A number as Go's lexer accepts it; the parser decides what it means.
@@ -258,7 +266,7 @@ struct Lexer {
             while position < bytes.count, isDigit(bytes[position]) || bytes[position] == UInt8(ascii: "_") { position += 1 }
         }
         while position < bytes.count, isAlpha(bytes[position]) || isDigit(bytes[position]) { position += 1 }
-        return String(decoding: bytes[start..<position], as: UTF8.self)
+        return text(start..<position)
     }
 
     private mutating func lexQuoted() throws -> String {

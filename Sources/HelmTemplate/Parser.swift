@@ -58,7 +58,7 @@ struct NumberLiteral {
 
     init?(_ text: String) {
         self.text = text
-        let cleaned = text.replacingOccurrences(of: "_", with: "")
+        let cleaned = text.contains("_") ? text.replacingOccurrences(of: "_", with: "") : text
         var sign: Int64 = 1
         var body = Substring(cleaned)
         if body.hasPrefix("+") { body = body.dropFirst() } else if body.hasPrefix("-") { sign = -1; body = body.dropFirst() }

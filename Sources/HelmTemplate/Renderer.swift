@@ -47,7 +47,10 @@ public enum HelmRenderer {
         var templates: [String: (text: String, scope: MapBox, basePath: String)] = [:]
         collect(chart, parentScope: top, into: &templates)
         let set = TemplateSet(functions: functions)
-        let order = templates.keys.sorted(by: helmOrder)
+        // Helm's `sortTemplates`: deepest paths first, then reverse name order (so a parent's
+        // definitions, parsed last, win).
+        let order: [String] = templates.keys.map { name -> (String, Int) in (name, name.utf8.reduce(0) { $1 == 0x2F ? $0 + 1 : $0 }) }
+            .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 > $1.0 }.map(\.0)
         for name in order {
             try set.parse(name: name, source: templates[name]!.text)
         }
@@ -56,7 +59,7 @@ public enum HelmRenderer {
             let template = templates[name]!
             template.scope["Template"] = .map(MapBox(["Name": .string(name), "BasePath": .string(template.basePath)]))
             let output = try set.execute(name, data: .map(template.scope))
-            rendered[name] = output.replacingOccurrences(of: "<no value>", with: "")
+            rendered[name] = output.replacingAll("<no value>", with: "")
         }
         return rendered
     }
@@ -90,11 +93,4 @@ public enum HelmRenderer {
         return scope
     }
 
-    /// Helm's `sortTemplates`: deepest paths first, then reverse name order (so a parent's
-    /// definitions, parsed last, win).
-    static func helmOrder(_ a: String, _ b: String) -> Bool {
-        let (depthA, depthB) = (a.filter { $0 == "/" }.count, b.filter { $0 == "/" }.count)
-        if depthA != depthB { return depthA > depthB }
-        return a > b
-    }
 }

@@ -31,6 +31,7 @@ public struct ImageReference: Sendable, Hashable, CustomStringConvertible {
             registry = first
             components.removeFirst()
         }
+        if registry == "index.docker.io" || registry == "registry-1.docker.io" { registry = Self.dockerHub }
         if registry == Self.dockerHub && components.count == 1 { components.insert("library", at: 0) }
         let repository = components.joined(separator: "/")
         guard !repository.isEmpty, components.allSatisfy(Self.isValidComponent) else {

@@ -146,19 +146,23 @@ struct UmbrellaChartTests {
         let commonListing = try Harness.run(["tar", "-tzf", "\(unpacked)/umbrella/charts/common-1.0.0.tgz"]).stdout
         #expect(commonListing.contains("common/charts/backend-0.2.0.tgz"), "nested dependencies are vendored: \(commonListing)")
 
-        // Images across the tree, from default values and literal template lines.
+        // Images across the tree, as the rendered objects name them; images the values name that
+        // no rendered object uses (a disabled subchart's, an unused mapping) are listed as not rendered.
         let images = try #require(packed["images"] as? [[String: Any]])
         func status(_ reference: String, in chart: String) -> String? {
             images.first { $0["ref"] as? String == reference && $0["chart"] as? String == chart }?["status"] as? String
         }
         #expect(status(Self.controller, in: "umbrella/ingress-nginx") == "missing")
         #expect(status(Self.certgen, in: "umbrella/ingress-nginx") == "missing")
-        #expect(status("registry.example.com/team/backend:2.0", in: "umbrella/common/backend") == "in-bundle", "empty tag means appVersion")
-        #expect(status("registry.example.com/team/backend:2.0", in: "umbrella/api") == "disabled", "api.enabled is false by default")
-        #expect(status("docker.io/library/busybox:1.36", in: "umbrella/common/backend") == "missing", "literal template image")
+        #expect(status("registry.example.com/team/backend:2.0", in: "umbrella/common/backend") == "not-rendered",
+                "backend's values name it, but no template of backend renders it")
+        #expect(status("registry.example.com/team/backend:2.0", in: "umbrella/api") == "not-rendered", "api.enabled is false by default")
+        #expect(status("docker.io/library/busybox:1.36", in: "umbrella/common/backend") == "missing", "the rendered job's image")
+        #expect(!images.contains { $0["chart"] as? String == "umbrella/api" && $0["found"] as? String == "rendered" }, "api renders nothing")
         let warnings = (result["warnings"] as? [String]) ?? []
-        #expect(warnings.contains { $0.hasPrefix("chart umbrella/ingress-nginx needs \(Self.controller) (values controller.image)") }, "\(warnings)")
+        #expect(warnings.contains { $0.hasPrefix("chart umbrella/ingress-nginx needs \(Self.controller) (templates/controller-deployment.yaml)") }, "\(warnings)")
         #expect(!warnings.contains { $0.contains("umbrella/api needs") }, "a disabled subchart's images are not reported missing")
+        #expect(!warnings.contains { $0.contains("backend:2.0") }, "an image no template renders is not reported missing")
 
         // inspect shows the chart tree.
         let inspect = try Harness.airlock(["inspect", bundle], in: "\(root)/build")
@@ -224,9 +228,10 @@ struct UmbrellaChartTests {
         let chart = ((try JSONSerialization.jsonObject(with: pack.data) as? [String: Any])?["charts"] as? [[String: Any]])?.first
         let images = (chart?["images"] as? [[String: Any]]) ?? []
         let byRef = Dictionary(images.map { ($0["ref"] as? String ?? "", $0) }, uniquingKeysWith: { first, _ in first })
-        #expect(byRef[Self.controller]?["from"] as? String == "values controller.image")
-        #expect(byRef[Self.certgen]?["from"] as? String == "values controller.admissionWebhooks.patch.image")
-        #expect(byRef["registry.k8s.io/defaultbackend-amd64:1.5"]?["status"] as? String == "disabled", "defaultBackend.enabled is false")
+        #expect(byRef[Self.controller]?["from"] as? String == "templates/controller-deployment.yaml")
+        #expect(byRef[Self.certgen]?["from"] as? String
+                == "templates/admission-webhooks/job-patch/job-createSecret.yaml, templates/admission-webhooks/job-patch/job-patchWebhook.yaml")
+        #expect(byRef["registry.k8s.io/defaultbackend-amd64:1.5"]?["status"] as? String == "not-rendered", "defaultBackend.enabled is false")
         #expect(images.filter { $0["status"] as? String == "missing" }.count == 2, "\(images)")
     }
 }

@@ -70,9 +70,12 @@ def normalise(ref):
         tag = ":" + tag
     parts = name.split("/")
     if len(parts) == 1 or not ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
-        if len(parts) == 1:
-            parts = ["library"] + parts
         parts = ["docker.io"] + parts
+    if parts[0] in ("docker.io", "index.docker.io"):
+        # Docker's ParseNormalizedNamed: docker.io/traefik is docker.io/library/traefik.
+        parts[0] = "docker.io"
+        if len(parts) == 2:
+            parts = ["docker.io", "library", parts[1]]
     if not tag and not digest:
         tag = ":latest"
     return "/".join(parts) + tag + digest
