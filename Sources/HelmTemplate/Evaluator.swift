@@ -3,6 +3,9 @@
 final class Evaluator {
     /// Forms the evaluator handles itself: they need its state or evaluate lazily.
     static let specialForms: Set<String> = ["and", "or", "include", "tpl", "template"]
+    /// How deep `template`, `include` and `tpl` may nest in all (Go allows 100000; this keeps
+    /// the stack within `LargeStack.size`).
+    static let depthLimit = 10_000
 
     private let set: TemplateSet
     private var variables: [(name: String, value: TemplateValue)] = []
@@ -303,7 +306,7 @@ final class Evaluator {
     /// Runs a definition with a fresh variable scope and its own output, as Go's ExecuteTemplate.
     private func nested(_ definition: TemplateSet.Definition, data: TemplateValue, offset: Int) throws -> String {
         depth += 1
-        guard depth <= 100_000 else { throw located("exceeded maximum template depth", offset: offset) }
+        guard depth <= Self.depthLimit else { throw located("exceeded maximum template depth (\(Self.depthLimit))", offset: offset) }
         let saved = (variables, output, file, source)
         if outermostFile == nil {
             outermostFile = file

@@ -32,6 +32,10 @@ public enum HelmRenderer {
     /// The rendered text of each template, keyed as Helm keys them
     /// (`chart/charts/sub/templates/deployment.yaml`); partials (`_*.tpl`) are left out.
     public static func render(_ chart: HelmChart, values: MapBox, options: RenderOptions) throws -> [String: String] {
+        try LargeStack.run { try renderOnThisThread(chart, values: values, options: options) }
+    }
+
+    private static func renderOnThisThread(_ chart: HelmChart, values: MapBox, options: RenderOptions) throws -> [String: String] {
         HelmValues.processDependencies(chart, values)
         let capabilities = HelmObjects.capabilities(
             kubeVersion: options.kubeVersion ?? HelmObjects.defaultKubeVersion,
@@ -93,4 +97,33 @@ public enum HelmRenderer {
         return scope
     }
 
+}
+
+/// Runs work on a thread with a stack deep enough for templates that include templates a
+/// thousand levels down (Helm's limit per name), which the default thread stacks are not.
+enum LargeStack {
+    static let size = 512 << 20
+
+    static func run<T>(_ body: @escaping () throws -> T) throws -> T {
+        let box = ResultBox<T>(body)
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            box.result = Result { try box.work() }
+            done.signal()
+        }
+        thread.stackSize = size
+        thread.start()
+        done.wait()
+        return try box.result!.get()
+    }
+}
+
+/// A result handed from the worker thread to the waiting one.
+private final class ResultBox<T>: @unchecked Sendable {
+    // @unchecked: the caller waits on a semaphore while the worker thread runs `work` and writes
+    // `result`; only one thread touches the box at a time.
+    let work: () throws -> T
+    var result: Result<T, Error>?
+
+    init(_ work: @escaping () throws -> T) { self.work = work }
 }

@@ -172,3 +172,45 @@ enum ChartOracle {
                          && FileManager.default.fileExists(atPath: ChartRenderingTests.fixtures))
     }
 }
+
+extension ChartRenderingTests {
+    /// Dependencies already in charts/ are packed as they are (never fetched, never packaged
+    /// twice); one outside its declared range is a warning, and an error with --strict.
+    @Test func vendoredDependenciesArePackedAsTheyAre() throws {
+        let root = try Harness.temporaryDirectory("chart-vendored")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        #expect(try Harness.run(["cp", "-r", Self.umbrella, "\(root)/umbrella"]).status == 0)
+        try """
+            apiVersion: airlock/v1
+            kind: Bundle
+            metadata: {name: vendored, version: "1", created: "2026-11-01T00:00:00Z"}
+            charts:
+              - path: ./umbrella
+            """.write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
+        // `repository: https://example.invalid/charts` is never asked: nothing resolves that name.
+        let pack = try Harness.airlock(["pack", "--output", "json"], in: root)
+        try #require(pack.status == 0, "\(pack.stderr)")
+        #expect(!pack.stderr.contains("vendored in charts/") && !pack.stderr.contains("Chart.lock"), "\(pack.stderr)")
+        let result = try #require(try JSONSerialization.jsonObject(with: pack.data) as? [String: Any])
+        let chartDigest = try #require(((result["charts"] as? [[String: Any]])?.first?["chartDigest"] as? String)?.dropFirst(7))
+        let extract = try Harness.airlock(["extract", "vendored-1.tar.zst", "oci/blobs/sha256/\(chartDigest)", "-o", "chart.tgz", "--allow-unsigned"], in: root)
+        try #require(extract.status == 0, "\(extract.stderr)")
+        let listing = try Harness.run(["tar", "-tzf", "\(root)/chart.tgz"]).stdout.split(separator: "\n")
+        #expect(listing.filter { $0.hasPrefix("umb/charts/") }.sorted() == [
+            "umb/charts/other/Chart.yaml", "umb/charts/other/templates/job.yaml",
+            "umb/charts/sub/Chart.yaml", "umb/charts/sub/templates/pod.yaml", "umb/charts/sub/values.yaml",
+        ], "file://charts/other is the folder already there, packaged once: \(listing)")
+
+        // The vendored sub is 1.0.3; a range it does not meet is reported, and refused under --strict.
+        let chartYAML = try String(contentsOfFile: "\(root)/umbrella/Chart.yaml", encoding: .utf8)
+        try chartYAML.replacingOccurrences(of: "version: \"~1.0.0\"", with: "version: \"~2.0.0\"")
+            .write(toFile: "\(root)/umbrella/Chart.yaml", atomically: true, encoding: .utf8)
+        let outside = try Harness.airlock(["pack", "--output", "json", "-o", "outside.tar.zst"], in: root)
+        #expect(outside.status == 0)
+        #expect(outside.stderr.contains(#""event":"warning""#) && outside.stderr.contains("dependency sub vendored in charts/ is version 1.0.3, outside the declared range ~2.0.0"),
+                "warnings reach stderr with --output json: \(outside.stderr)")
+        let strict = try Harness.airlock(["pack", "-q", "--strict", "-o", "strict.tar.zst"], in: root)
+        #expect(strict.status == 2 && strict.stderr.contains("--strict: chart umb: dependency sub vendored in charts/ is version 1.0.3"), "\(strict.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(root)/strict.tar.zst"))
+    }
+}
