@@ -26,6 +26,29 @@ struct SplitBundleJourneyTests {
             let base = "\(packed.example)/discs/platform-1.4.2.tar.zst"
             return Split(packed: packed, base: base, parts: parts.map { "\(packed.example)/\($0)" }, report: report)
         }
+
+        /// An offset inside part `index` (0-based) that holds an entry's own bytes (not a tar
+        /// header or the zero padding after the data, which no entry digest covers): the middle
+        /// of a stored entry's data, found through the seek index of the joined parts.
+        func entryDataOffset(inPart index: Int) throws -> Int {
+            var joined = Data()
+            for part in parts { joined += try Data(contentsOf: URL(fileURLWithPath: part)) }
+            let footer = Array(joined.suffix(12))
+            let length = Int(footer[0]) | Int(footer[1]) << 8 | Int(footer[2]) << 16 | Int(footer[3]) << 24
+            let json = joined[(joined.count - 8 - length + 8)..<(joined.count - 12)]
+            let seek = try #require(try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any])
+            let entries = try #require(seek["entries"] as? [[String: Any]])
+            let partSize = 65_536
+            for entry in entries {
+                let (offset, size, header) = (entry["offset"] as? Int ?? 0, entry["size"] as? Int ?? 0, entry["headerSize"] as? Int ?? 0)
+                let stored = (entry["compressedSize"] as? Int ?? 0) > size
+                let middle = offset + 6 + 3 + header + size / 2  // frame header, raw block header, tar header
+                if stored, size >= 64, header + size < 128 * 1024, middle / partSize == index { return middle % partSize }
+            }
+            throw SplitError.noEntryInPart
+        }
+
+        enum SplitError: Error { case noEntryInPart }
     }
 
     @Test func thePartsAreTheBundleAndEveryCommandReadsThemInPlace() throws {
@@ -86,7 +109,7 @@ struct SplitBundleJourneyTests {
         let good = try Harness.run(["bash", recipe, split.base, "signer.pub"], in: split.dir)
         #expect(good.status == 0 && good.stdout.hasPrefix("OK: signature verified"), "\(good.stdout) \(good.stderr)")
         var bytes = try Data(contentsOf: URL(fileURLWithPath: split.parts[1]))
-        bytes[bytes.count / 2] ^= 0x01
+        bytes[try split.entryDataOffset(inPart: 1)] ^= 0x01
         try bytes.write(to: URL(fileURLWithPath: split.parts[1]))
         let bad = try Harness.run(["bash", recipe, split.base, "signer.pub"], in: split.dir)
         #expect(bad.status != 0 && !bad.stdout.contains("OK"), "a damaged part fails the recipe: \(bad.stdout) \(bad.stderr)")
@@ -126,7 +149,7 @@ struct SplitBundleJourneyTests {
         // A flipped byte (in a frame's data or its framing): verify names the part holding it; so does the gate.
         let original = try Data(contentsOf: URL(fileURLWithPath: part2))
         var flipped = original
-        flipped[flipped.count / 2] ^= 0x01
+        flipped[try split.entryDataOffset(inPart: 1)] ^= 0x01
         try flipped.write(to: URL(fileURLWithPath: part2))
         let verify = try failure(["verify", split.base])
         #expect((verify.contains("does not match its signed sha256 digest") || verify.contains("is damaged after entry"))
