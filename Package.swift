@@ -30,6 +30,7 @@ let package = Package(
         .target(
             name: "Registry",
             dependencies: [
+                "Signing",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -20,7 +20,9 @@ struct RegistryOptions: ParsableArguments {
             throw AirlockFailure(message: "--ca-file \(file) does not exist or is not readable", status: .usage)
         }
         guard (1...64).contains(jobs) else { throw AirlockFailure(message: "--jobs must be between 1 and 64", status: .usage) }
-        return TransportOptions(caFiles: caFile, plainHTTPHosts: Set(plainHttp), jobs: jobs)
+        var options = TransportOptions(caFiles: caFile, plainHTTPHosts: Set(plainHttp), jobs: jobs)
+        options.userAgent = "airlock/\(BundleFormat.toolVersion)"
+        return options
     }
 }
 
@@ -38,6 +40,11 @@ struct PushCommand: AsyncParsableCommand {
             k3s registries.yaml, containers registries.conf) are written to --config-dir.
             With --cosign-key every image must carry a cosign signature by one of those keys (checked offline, before \
             anything is sent; exit 1 and nothing pushed otherwise).
+            Every target repository is checked before the first upload (registries such as ECR, Quay, Harbor and GitLab \
+            create none on push: all missing ones are named in one line). Referrers (signatures, attestations, SBOMs) go \
+            after their images; where the registry has no referrers API they are also listed under the sha256-<hex> \
+            referrers tag the OCI distribution spec defines. An artifact the registry refuses is reported (exit 1) while \
+            everything else lands.
             """)
 
     @Argument(help: "The bundle, or a folder made by airlock unpack.") var bundle: String
@@ -54,6 +61,8 @@ struct PushCommand: AsyncParsableCommand {
     @OptionGroup var cosign: CosignOptions
     @Flag(name: .long, help: "Check the signature, ask the registry what it has, and say what a push would do (each tag new, unchanged or moved; blobs to upload, mount or skip), sending and writing nothing.")
     var dryRun = false
+    @Flag(name: .long, help: "Leave out the signatures, attestations and SBOMs that refer to images (for a registry that refuses them).")
+    var skipReferrers = false
     @Flag(name: .shortAndLong, help: "No progress on stderr (otherwise a live line on a terminal, plain lines elsewhere, JSON lines with --output json).")
     var quiet = false
     @OptionGroup var outputOptions: OutputOptions
@@ -71,6 +80,7 @@ struct PushCommand: AsyncParsableCommand {
         options.cosignKeys = try cosign.keys()
         options.attestations = cosign.requireAttestation
         options.dryRun = dryRun
+        options.skipReferrers = skipReferrers
         let progress = PushProgress(quiet: quiet, output: outputOptions.output)
         let report: PushReport
         do {
@@ -102,7 +112,13 @@ struct PushCommand: AsyncParsableCommand {
             text += "blobs: \(report.blobs.uploaded) uploaded (\(formatBytes(report.blobs.bytesSent))), \(report.blobs.present) already present, \(report.blobs.mounted) mounted, \(report.blobs.retried) requests retried\n"
             text += "manifests: \(report.manifestsPushed) pushed, \(report.manifestsPresent) already present\n"
             text += "mapping and mirror configs in \(configDir)/\n"
+            for refusal in report.refused ?? [] {
+                text += "REFUSED by the registry: \(refusal.reference)\(refusal.artifactType.map { " (\($0))" } ?? ""): \(refusal.reason)\n"
+            }
             return text
+        }
+        if let refused = report.refused, !refused.isEmpty {
+            throw AirlockFailure(message: "registry \(registry) refused \(refused.count) artifact(s) (first: \(refused[0].reference)); every image and chart it accepted is pushed and tagged; push again with --skip-referrers to leave them out", status: .checkFailed)
         }
     }
 }

@@ -23,6 +23,34 @@ struct ImagePlan: Sendable {
         "\(host)/\(repository)" + (tag.map { ":\($0)" } ?? "@\(root.digest)")
     }
 
+    /// The digest of the manifest this one refers to (`subject`), for signatures, attestations
+    /// and SBOMs.
+    var subject: String? {
+        ((try? JSONSerialization.jsonObject(with: Data(rootBytes))) as? [String: Any])
+            .flatMap { $0["subject"] as? [String: Any] }?["digest"] as? String
+    }
+
+    /// Its `artifactType`, else its config's media type when that is not an image config.
+    var artifactType: String? {
+        let object = (try? JSONSerialization.jsonObject(with: Data(rootBytes))) as? [String: Any]
+        if let type = object?["artifactType"] as? String { return type }
+        let config = (object?["config"] as? [String: Any])?["mediaType"] as? String
+        return config.flatMap { MediaType.isImageConfig($0) ? nil : $0 }
+    }
+
+    /// An artifact rather than an image: a referrer, or a manifest of a non-image type (charts
+    /// included).
+    var isArtifact: Bool { subject != nil || artifactType != nil }
+
+    /// This manifest as an entry of a referrers index.
+    func referrerDescriptor() -> [String: Any] {
+        let object = (try? JSONSerialization.jsonObject(with: Data(rootBytes))) as? [String: Any]
+        var entry: [String: Any] = ["mediaType": root.mediaType, "digest": root.digest.description, "size": root.size]
+        if let type = artifactType { entry["artifactType"] = type }
+        if let annotations = object?["annotations"] as? [String: String], !annotations.isEmpty { entry["annotations"] = annotations }
+        return entry
+    }
+
     /// Source → where it lands on `host`, with its digest.
     func mapping(host: String) -> PushReport.Mapping {
         PushReport.Mapping(source: sourceName, target: targetName(host: host), digest: root.digest.description, kind: kind)

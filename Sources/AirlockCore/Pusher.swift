@@ -34,6 +34,8 @@ public struct Pusher: Sendable {
         public var attestations: [String] = []
         /// `--dry-run`: ask the registry what it has and report what a push would do, sending nothing.
         public var dryRun = false
+        /// `--skip-referrers`: leave out signatures, attestations and SBOMs that refer to an image.
+        public var skipReferrers = false
 
         public init(source: String, target: String, policy: SignaturePolicy, transport: TransportOptions, chunkSize: Int64?,
                     configDirectory: String) {
@@ -62,6 +64,7 @@ public struct Pusher: Sendable {
         let signatures = options.cosignKeys.isEmpty ? nil
             : try await ImageSignatureCheck.require(source, keys: options.cosignKeys, attestations: options.attestations, consequence: "nothing was pushed")
         let plans = try await ImagePlan.make(from: source, target: target, rules: options.rules)
+            .filter { !options.skipReferrers || $0.subject == nil }
         guard let first = plans.first else { throw AirlockError.input("\(options.source) holds no images or charts to push") }
 
         let client = try RegistryClient(host: target.host, options: options.transport)
@@ -81,6 +84,7 @@ public struct Pusher: Sendable {
     private func run(_ plans: [ImagePlan], source: any PushSource, client: RegistryClient, target: PushTarget,
                      firstRepository: String) async throws -> PushReport {
         try await client.ping(repository: firstRepository, push: true)
+        try await checkRepositories(plans, client: client)
         let tally = PushTally()
         let blobs = BlobWork.group(plans)
         progress(.planned(images: plans.count, blobs: blobs.count, bytes: blobs.reduce(0) { $0 + $1.size }))
@@ -104,11 +108,30 @@ public struct Pusher: Sendable {
                                             child.bytes, client: client, tally: tally)
             }
         }
-        try await forEach(plans, jobs: options.transport.jobs) { plan in
-            try await self.pushManifest(plan.repository, reference: plan.tag ?? plan.root.digest.description, plan.root,
-                                        plan.rootBytes, client: client, tally: tally)
+        // Images and charts first, then what refers to them (a registry may refuse a referrer
+        // whose subject it does not have yet). An artifact the registry refuses (older Artifactory,
+        // Quay or ECR refuse some artifact and config types) is reported and the rest still lands.
+        let (subjects, referrers) = (plans.filter { $0.subject == nil }, plans.filter { $0.subject != nil })
+        try await forEach(subjects, jobs: options.transport.jobs) { plan in
+            do {
+                try await self.pushManifest(plan.repository, reference: plan.tag ?? plan.root.digest.description, plan.root,
+                                            plan.rootBytes, client: client, tally: tally)
+            } catch let error as RegistryError where plan.isArtifact && Self.isRefusal(error) {
+                await tally.refused(.init(reference: plan.targetName(host: target.host), artifactType: plan.artifactType, reason: "\(error)"))
+            }
         }
-        let mappings = plans.map { $0.mapping(host: target.host) }
+        try await forEach(referrers, jobs: options.transport.jobs) { plan in
+            do {
+                let indexed = try await self.pushManifest(plan.repository, reference: plan.tag ?? plan.root.digest.description, plan.root,
+                                                          plan.rootBytes, client: client, tally: tally)
+                if !indexed { await tally.needsReferrersTag(plan) }
+            } catch let error as RegistryError where Self.isRefusal(error) {
+                await tally.refused(.init(reference: plan.targetName(host: target.host), artifactType: plan.artifactType, reason: "\(error)"))
+            }
+        }
+        try await maintainReferrersTags(await tally.referrersToIndex(), client: client, tally: tally)
+        let refusedReferences = Set(await tally.refusedReferences())
+        let mappings = plans.filter { !refusedReferences.contains($0.targetName(host: target.host)) }.map { $0.mapping(host: target.host) }
         let files = try MirrorConfigs(target: target, plainHTTP: options.transport.usesPlainHTTP(target.host),
                                       caFiles: options.transport.caFiles, mappings: mappings, rules: options.rules)
             .write(to: options.configDirectory)
@@ -155,6 +178,7 @@ public struct Pusher: Sendable {
     private func plan(_ plans: [ImagePlan], source: any PushSource, client: RegistryClient, target: PushTarget,
                       firstRepository: String) async throws -> PushReport {
         try await client.ping(repository: firstRepository, push: true)
+        try await checkRepositories(plans, client: client)
         let tally = PushTally()
         let blobs = BlobWork.group(plans)
         let leftOut = source.missingLeftOut()
@@ -244,17 +268,70 @@ public struct Pusher: Sendable {
         }
     }
 
+    /// Pushes one manifest unless the registry has it; true when the registry said it indexed the
+    /// manifest's subject itself (`OCI-Subject`), so no referrers tag is needed.
+    @discardableResult
     private func pushManifest(_ repository: String, reference: String, _ descriptor: Descriptor, _ bytes: [UInt8],
-                              client: RegistryClient, tally: PushTally) async throws {
+                              client: RegistryClient, tally: PushTally) async throws -> Bool {
         let digest = descriptor.digest.description
         if try await client.manifestDigest(repository, reference: reference, accept: [descriptor.mediaType]) == digest {
             await tally.manifest(pushed: false)
             progress(.manifest(reference: "\(repository):\(reference)", pushed: false))
-            return
+            return false
         }
-        try await client.putManifest(repository, reference: reference, mediaType: descriptor.mediaType, bytes: bytes, digest: digest)
+        let subject = try await client.putManifest(repository, reference: reference, mediaType: descriptor.mediaType, bytes: bytes, digest: digest)
         await tally.manifest(pushed: true)
         progress(.manifest(reference: "\(repository):\(reference)", pushed: true))
+        return subject != nil
+    }
+
+    /// A registry's refusal of a manifest it will not store (as opposed to a network failure).
+    static func isRefusal(_ error: RegistryError) -> Bool {
+        if case .status(_, _, let status, _) = error { return [400, 403, 404, 405, 409, 412, 415, 422].contains(status) }
+        if case .denied = error { return true }
+        return false
+    }
+
+    /// Every target repository must take pushes before the first upload: all missing ones are
+    /// named in one line (ECR, Quay, Harbor and GitLab create none on push), and nothing is sent.
+    private func checkRepositories(_ plans: [ImagePlan], client: RegistryClient) async throws {
+        let repositories = Array(Set(plans.map(\.repository))).sorted()
+        let missing = MissingList()
+        try await forEach(repositories, jobs: options.transport.jobs) { repository in
+            if try await !client.repositoryAcceptsPushes(repository) { await missing.add(repository) }
+        }
+        let names = await missing.sorted
+        if !names.isEmpty { throw RegistryError.missingRepositories(host: client.host, names: names) }
+    }
+
+    /// The referrers tag schema (`<repo>:sha256-<subject hex>`, an index of the referrers) that
+    /// the OCI distribution spec asks clients to keep where the registry has no referrers API:
+    /// without it, `cosign verify`, `oras discover` and admission policies find nothing.
+    private func maintainReferrersTags(_ plans: [ImagePlan], client: RegistryClient, tally: PushTally) async throws {
+        let groups = Dictionary(grouping: plans) { "\($0.repository)|\($0.subject ?? "")" }
+        for key in groups.keys.sorted() {
+            let members = groups[key]!
+            let repository = members[0].repository
+            guard let subject = members[0].subject, let hex = subject.split(separator: ":").last else { continue }
+            let tag = "sha256-\(hex)"
+            var manifests: [[String: Any]] = []
+            if let existing = try await client.fetchManifestIfPresent(repository, reference: tag, digestOf: { "sha256:" + SHA256Hasher.hex($0) }),
+               let object = try? JSONSerialization.jsonObject(with: Data(existing.bytes)) as? [String: Any] {
+                manifests = object["manifests"] as? [[String: Any]] ?? []
+            }
+            var changed = false
+            for plan in members where !manifests.contains(where: { $0["digest"] as? String == plan.root.digest.description }) {
+                manifests.append(plan.referrerDescriptor())
+                changed = true
+            }
+            guard changed else { continue }
+            let index: [String: Any] = ["schemaVersion": 2, "mediaType": MediaType.ociIndex, "manifests": manifests]
+            let bytes = Array(try JSONSerialization.data(withJSONObject: index, options: [.sortedKeys, .withoutEscapingSlashes]))
+            let digest = "sha256:" + SHA256Hasher.hex(bytes)
+            try await client.putManifest(repository, reference: tag, mediaType: MediaType.ociIndex, bytes: bytes, digest: digest)
+            await tally.manifest(pushed: true)
+            progress(.manifest(reference: "\(repository):\(tag)", pushed: true))
+        }
     }
 }
 
@@ -331,6 +408,16 @@ public struct PushReport: Sendable, Codable {
     /// `--dry-run`: each tag a push would set, and what it points at now.
     public var tags: [TagChange]?
 
+    /// Artifacts (signatures, attestations, SBOMs, other non-image manifests) the registry
+    /// refused; everything else was pushed. The push exits 1 when there are any.
+    public var refused: [Refusal]?
+
+    public struct Refusal: Sendable, Codable, Equatable {
+        public var reference: String
+        public var artifactType: String?
+        public var reason: String
+    }
+
     public struct TagChange: Sendable, Codable, Equatable {
         public var reference: String
         public var digest: String
@@ -366,11 +453,25 @@ actor PushTally {
     }
 
     private var tags: [PushReport.TagChange] = []
+    private var refusals: [PushReport.Refusal] = []
+    private var toIndex: [ImagePlan] = []
 
     func tag(_ change: PushReport.TagChange) { tags.append(change) }
+    func refused(_ refusal: PushReport.Refusal) { refusals.append(refusal) }
+    func refusedReferences() -> [String] { refusals.map(\.reference) }
+    func needsReferrersTag(_ plan: ImagePlan) { toIndex.append(plan) }
+    func referrersToIndex() -> [ImagePlan] { toIndex }
 
     func report(registry: String, mappings: [PushReport.Mapping], files: [String], unsigned: Bool) -> PushReport {
         PushReport(registry: registry, images: mappings, blobs: blobs, manifestsPushed: pushed, manifestsPresent: present,
-                   configFiles: files, unsigned: unsigned, tags: tags.isEmpty ? nil : tags.sorted { $0.reference < $1.reference })
+                   configFiles: files, unsigned: unsigned, tags: tags.isEmpty ? nil : tags.sorted { $0.reference < $1.reference },
+                   refused: refusals.isEmpty ? nil : refusals.sorted { $0.reference < $1.reference })
     }
+}
+
+/// Repositories found missing, collected from concurrent checks.
+actor MissingList {
+    private var names: [String] = []
+    func add(_ name: String) { names.append(name) }
+    var sorted: [String] { names.sorted() }
 }

@@ -27,4 +27,6 @@ public enum MediaType {
 
     public static func isIndex(_ type: String) -> Bool { indexes.contains(type) }
     public static func isManifest(_ type: String) -> Bool { manifests.contains(type) }
+    /// A container image's config (as opposed to an artifact's: a chart, a signature, an SBOM).
+    public static func isImageConfig(_ type: String) -> Bool { type == ociConfig || type == dockerConfig }
 }

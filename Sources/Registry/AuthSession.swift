@@ -4,8 +4,15 @@ import Foundation
 /// bearer tokens cached per realm + service + scope set until they expire.
 actor AuthSession {
     let credential: Credential?
-    private var challenge: AuthChallenge?
+    private(set) var challenge: AuthChallenge?
     private var tokens: [String: (token: String, expires: Date)] = [:]
+    private var pinged = false
+
+    /// True the first time only: whoever gets true pings `/v2/` to learn the registry's challenge.
+    func claimPing() -> Bool {
+        defer { pinged = true }
+        return !pinged
+    }
 
     init(credential: Credential?) { self.credential = credential }
 
@@ -29,6 +36,12 @@ actor AuthSession {
 
     /// Remembers a challenge; the caller then fetches a token if it is a bearer one.
     func remember(_ challenge: AuthChallenge) { self.challenge = challenge }
+
+    /// Whether a bearer token for `scopes` is cached and still fresh.
+    func hasToken(for scopes: [String]) -> Bool {
+        guard let challenge, challenge.scheme == .bearer, let cached = tokens[key(challenge, scopes)] else { return false }
+        return cached.expires > Date()
+    }
 
     func store(token: String, lifetime: TimeInterval, challenge: AuthChallenge, scopes: [String]) {
         // Refresh a little early; tokens live at least 60 s by the spec.

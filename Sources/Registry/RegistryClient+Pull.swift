@@ -130,8 +130,11 @@ extension RegistryClient {
 
     /// Streams `GET /v2/<repo>/blobs/<digest>` into `sink`, following redirects without sending
     /// credentials to another host, resuming with `Range` after a broken transfer, and retrying.
+    /// A transfer that keeps making progress (at least 1 MiB per attempt) is retried for as long
+    /// as it does; one that stalls gets the usual five attempts.
     public func fetchBlob(_ repository: String, digest: String, size: Int64, into sink: any BlobSink) async throws {
         var attempt = 0
+        var lastOffset = try await sink.offset()
         while true {
             attempt += 1
             do {
@@ -144,6 +147,9 @@ extension RegistryClient {
                 case .status(_, _, let status, _): retryable = status >= 500 || status == 429
                 default: retryable = false
                 }
+                let offset = (try? await sink.offset()) ?? lastOffset
+                if offset - lastOffset >= 1 << 20 { attempt = 1 }
+                lastOffset = offset
                 guard retryable, attempt < Self.maxAttempts else { throw error }
                 try await backoff(attempt: attempt, retryAfter: nil)
             }
@@ -165,8 +171,9 @@ extension RegistryClient {
             let offset = try await sink.offset()
             if offset == size { return }
             var headers = HTTPHeaders()
+            headers.add(name: "User-Agent", value: userAgent)
             if offset > 0 && askRange { headers.add(name: "Range", value: "bytes=\(offset)-") }
-            if sameHost, let authorization = await session.header(for: scopes) {
+            if sameHost, let authorization = try await authorizationForBlob(scopes) {
                 headers.add(name: "Authorization", value: authorization)
             }
             let step: Step
@@ -177,7 +184,7 @@ extension RegistryClient {
                         try? await answer.discardBody()
                         return .follow(resolve(location))
                     }
-                    if status == 401 && sameHost, let header = answer.headers.first(name: "WWW-Authenticate"), AuthChallenge(header: header) != nil {
+                    if status == 401 && sameHost, AuthChallenge.best(in: answer.headers["WWW-Authenticate"]) != nil {
                         try? await answer.discardBody()
                         return .authenticate
                     }
@@ -268,6 +275,7 @@ private struct SinkFailure: Error {
 /// Plain HTTPS downloads (classic Helm chart repositories) with the same TLS and proxy settings.
 public final class HTTPFetcher: Sendable {
     let http: HTTPClient
+    let userAgent: String
 
     public init(options: TransportOptions, host: String, plainHTTP: Bool) {
         var tls = TLSConfiguration.makeClientConfiguration()
@@ -275,10 +283,13 @@ public final class HTTPFetcher: Sendable {
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .follow(max: 5, allowCycles: false),
                                                      timeout: .init(connect: .seconds(10), read: .seconds(300)))
         configuration.connectionPool.retryConnectionEstablishment = false
-        if let proxy = options.proxy(for: host, plainHTTP: plainHTTP), let url = URLComponents(string: proxy), let proxyHost = url.host {
-            configuration.proxy = .server(host: proxyHost, port: url.port ?? 3128)
+        if let proxy = options.proxy(for: host, plainHTTP: plainHTTP), let setting = ProxySetting(proxy) {
+            configuration.proxy = setting.username.map {
+                .server(host: setting.host, port: setting.port, authorization: .basic(username: $0, password: setting.password ?? ""))
+            } ?? .server(host: setting.host, port: setting.port)
         }
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        userAgent = options.userAgent
     }
 
     public func shutdown() async { try? await http.shutdown() }
@@ -289,14 +300,16 @@ public final class HTTPFetcher: Sendable {
         let response: HTTPClientResponse
         let body: ByteBuffer
         do {
-            response = try await http.execute(HTTPClientRequest(url: url), timeout: .seconds(600))
+            var request = HTTPClientRequest(url: url)
+            request.headers.add(name: "User-Agent", value: userAgent)
+            response = try await http.execute(request, timeout: .seconds(600))
             body = try await response.body.collect(upTo: limit)
         } catch {
             let text = String(describing: error).lowercased()
             if text.contains("certificate") || text.contains("handshake") || text.contains("ssl") {
                 throw RegistryError.tls(host: host, detail: "the server's certificate is not trusted")
             }
-            throw RegistryError.unreachable(host: host, detail: String(describing: error))
+            throw RegistryError.unreachable(host: host, detail: scrubbingCredentials(String(describing: error)))
         }
         guard response.status == .ok else {
             throw RegistryError.status(host: host, operation: "GET \(url)", status: Int(response.status.code), detail: "")

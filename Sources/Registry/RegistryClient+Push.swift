@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Signing
 
 /// Supplies a blob's bytes for one upload attempt, in order; `nil` at the end. It must check the
 /// bytes against the blob's digest and throw *before* handing out the last chunk if they differ,
@@ -33,30 +34,89 @@ extension RegistryClient {
         }
     }
 
-    /// Tries a cross-repository mount; false if the registry opened an upload instead (then cancelled).
+    /// Tries a cross-repository mount; false if the registry opened an upload instead (then
+    /// cancelled), or refused the mount outright (Harbor, GitLab and token services that honour
+    /// only the first scope answer 401 or 403): the caller then uploads the blob.
     public func mountBlob(_ repository: String, digest: String, from source: String) async throws -> Bool {
         let url = "\(baseURL)/v2/\(repository)/blobs/uploads/?mount=\(digest)&from=\(source)"
-        let answer = try await send(.POST, url, headers: ["Content-Length": "0"],
+        let answer: Response
+        do {
+            answer = try await send(.POST, url, headers: ["Content-Length": "0"],
                                     scopes: [Self.pushScope(repository), "repository:\(source):pull"], operation: "mount blob")
+        } catch RegistryError.unauthorized, RegistryError.denied {
+            return false
+        }
         if answer.status == 201 { return true }
-        if answer.status == 202, let location = answer.header("Location") {
-            _ = try? await send(.DELETE, resolve(location), scopes: [Self.pushScope(repository)], operation: "cancel upload")
+        if answer.status == 202, let location = answer.header("Location"), let url = try? uploadLocation(location) {
+            _ = try? await send(.DELETE, url, scopes: [Self.pushScope(repository)], operation: "cancel upload")
         }
         return false
     }
 
-    /// Uploads a blob: `POST` a session, then one streamed `PUT …&digest=` (or `PATCH` chunks of
-    /// `chunkSize` when given, for proxies that limit body size). The registry checks the digest too.
+    /// Whether the repository takes pushes: an upload session is opened and cancelled. False
+    /// when the registry says the repository does not exist (`NAME_UNKNOWN`: ECR, Quay, Harbor
+    /// and GitLab do not create repositories on push).
+    public func repositoryAcceptsPushes(_ repository: String) async throws -> Bool {
+        let scopes = [Self.pushScope(repository)]
+        let start = try await send(.POST, "\(baseURL)/v2/\(repository)/blobs/uploads/", headers: ["Content-Length": "0"],
+                                   scopes: scopes, operation: "start upload")
+        switch start.status {
+        case 202:
+            if let location = start.header("Location"), let url = try? uploadLocation(location) {
+                _ = try? await send(.DELETE, url, scopes: scopes, operation: "cancel upload")
+            }
+            return true
+        case 404 where start.errorDetail.contains("NAME_UNKNOWN") || start.errorDetail.isEmpty:
+            return false
+        case 403:
+            throw RegistryError.denied(host: host, repository: repository, detail: start.errorDetail)
+        default:
+            throw RegistryError.status(host: host, operation: "POST \(repository) upload", status: start.status, detail: start.errorDetail)
+        }
+    }
+
+    /// Uploads a blob: `POST` a session, then one streamed `PUT …&digest=`, or `PATCH` chunks of
+    /// `chunkSize` when given. A registry or proxy that refuses a whole blob in one PUT (413,
+    /// Artifactory's 404 on a PUT with a body) gets it again in 8 MiB chunks. A connection that
+    /// breaks mid-body, or a 5xx, starts a new session (a registry refuses to resume one whose
+    /// state it lost). The registry checks the digest too.
     public func uploadBlob(_ repository: String, digest: String, size: Int64, chunkSize: Int64? = nil,
                            source: @escaping ChunkSourceFactory) async throws {
+        var attempt = 0
+        var chunks = chunkSize
+        while true {
+            attempt += 1
+            do {
+                try await uploadOnce(repository, digest: digest, size: size, chunkSize: chunks, source: source)
+                return
+            } catch UploadRetry.wholeBodyRefused where chunks == nil {
+                chunks = Self.fallbackChunkSize
+                attempt -= 1
+            } catch UploadRetry.transient(let error) {
+                guard attempt < Self.maxAttempts else { throw error }
+                try await backoff(attempt: attempt, retryAfter: nil)
+            }
+        }
+    }
+
+    static let fallbackChunkSize: Int64 = 8 << 20
+
+    private enum UploadRetry: Error {
+        case wholeBodyRefused
+        case transient(RegistryError)
+    }
+
+    private func uploadOnce(_ repository: String, digest: String, size: Int64, chunkSize: Int64?,
+                            source: @escaping ChunkSourceFactory) async throws {
         let scopes = [Self.pushScope(repository)]
         let start = try await send(.POST, "\(baseURL)/v2/\(repository)/blobs/uploads/", headers: ["Content-Length": "0"],
                                    scopes: scopes, operation: "start upload")
         guard start.status == 202, let location = start.header("Location") else {
             if start.status == 403 { throw RegistryError.denied(host: host, repository: repository, detail: start.errorDetail) }
+            if start.status == 404, start.errorDetail.contains("NAME_UNKNOWN") { throw RegistryError.missingRepositories(host: host, names: [repository]) }
             throw RegistryError.status(host: host, operation: "POST \(repository) upload", status: start.status, detail: start.errorDetail)
         }
-        var url = resolve(location)
+        var url = try uploadLocation(location)
         var offset: Int64 = 0
         if let chunkSize, size > 0 {
             let minimum = start.header("OCI-Chunk-Min-Length").flatMap(Int64.init) ?? 0
@@ -65,14 +125,15 @@ extension RegistryClient {
             while offset < size {
                 let length = min(step, size - offset)
                 let bytes = try await reader.read(Int(length))
-                let answer = try await send(.PATCH, url, headers: [
+                let answer = try await sendUploadPart(.PATCH, url, headers: [
                     "Content-Type": "application/octet-stream", "Content-Length": "\(bytes.count)",
                     "Content-Range": "\(offset)-\(offset + Int64(bytes.count) - 1)",
                 ], scopes: scopes, body: { .bytes(ByteBuffer(bytes: bytes)) }, operation: "PATCH chunk")
-                guard answer.status == 202, let next = answer.header("Location") else {
+                // 202 by the spec; ECR answers 201 (with a stale Range): both mean the chunk landed.
+                guard answer.status == 202 || answer.status == 201, let next = answer.header("Location") else {
                     throw RegistryError.status(host: host, operation: "PATCH \(repository) chunk", status: answer.status, detail: answer.errorDetail)
                 }
-                url = resolve(next)
+                url = try uploadLocation(next)
                 offset += Int64(bytes.count)
             }
             try await reader.finish()
@@ -84,11 +145,15 @@ extension RegistryClient {
             return HTTPClientRequest.Body.stream(sequence, length: .known(remaining))
         }
         let body: BodyFactory? = remaining == 0 ? nil : makeBody
-        let answer = try await send(.PUT, final, headers: ["Content-Type": "application/octet-stream", "Content-Length": "\(remaining)"],
-                                    scopes: scopes, body: body, operation: "PUT blob")
-        guard answer.status == 201 else {
-            if answer.status == 400, answer.errorDetail.contains("DIGEST_INVALID") {
-                throw RegistryError.digestMismatch(what: "blob \(digest)", expected: digest, actual: "another digest (per the registry)")
+        let answer = try await sendUploadPart(.PUT, final, headers: ["Content-Type": "application/octet-stream", "Content-Length": "\(remaining)"],
+                                              scopes: scopes, body: body, operation: "PUT blob")
+        guard answer.status == 201 || answer.status == 204 else {
+            if answer.errorDetail.contains("DIGEST_INVALID") {
+                // The source checked these bytes against the signed digest as they were sent.
+                throw RegistryError.alteredInTransit(host: host, digest: digest)
+            }
+            if remaining > 0, chunkSize == nil, answer.status == 413 || (answer.status == 404 && answer.errorDetail.contains("BLOB_UPLOAD_UNKNOWN")) {
+                throw UploadRetry.wholeBodyRefused
             }
             throw RegistryError.status(host: host, operation: "PUT \(repository) blob \(digest)", status: answer.status, detail: answer.errorDetail)
         }
@@ -97,20 +162,48 @@ extension RegistryClient {
         }
     }
 
-    /// `HEAD /v2/<repo>/manifests/<reference>`: the digest the registry has there, if any.
+    /// A PUT or PATCH of an upload session: a broken connection or a 5xx is not retried on the
+    /// same session but handed up, so the whole upload starts again.
+    private func sendUploadPart(_ method: HTTPMethod, _ url: String, headers: HTTPHeaders, scopes: [String], body: BodyFactory?,
+                                operation: String) async throws -> Response {
+        let answer: Response
+        do {
+            answer = try await send(method, url, headers: headers, scopes: scopes, body: body, operation: operation, retryTransport: false)
+        } catch let error as RegistryError {
+            if case .unreachable = error { throw UploadRetry.transient(error) }
+            throw error
+        }
+        if [500, 502, 503, 504].contains(answer.status) {
+            throw UploadRetry.transient(.status(host: host, operation: operation, status: answer.status, detail: answer.errorDetail))
+        }
+        return answer
+    }
+
+    /// `HEAD /v2/<repo>/manifests/<reference>`: the digest the registry has there, if any. A
+    /// registry (or proxy) that answers HEAD without `Docker-Content-Digest` gets a GET, and the
+    /// digest is computed from the bytes, so an existing tag is recognised (immutable tags refuse a
+    /// second PUT even of the same manifest).
     public func manifestDigest(_ repository: String, reference: String, accept: [String]) async throws -> String? {
-        let answer = try await send(.HEAD, "\(baseURL)/v2/\(repository)/manifests/\(reference)",
-                                    headers: HTTPHeaders([("Accept", accept.joined(separator: ", "))]),
+        let headers = HTTPHeaders([("Accept", accept.joined(separator: ", "))])
+        let answer = try await send(.HEAD, "\(baseURL)/v2/\(repository)/manifests/\(reference)", headers: headers,
                                     scopes: [Self.pushScope(repository)], operation: "HEAD manifest")
         if answer.status == 404 { return nil }
         guard answer.status == 200 else {
             throw RegistryError.status(host: host, operation: "HEAD \(repository) manifest", status: answer.status, detail: answer.errorDetail)
         }
-        return answer.header("Docker-Content-Digest")
+        if let digest = answer.header("Docker-Content-Digest") { return digest }
+        let full = try await send(.GET, "\(baseURL)/v2/\(repository)/manifests/\(reference)", headers: headers,
+                                  scopes: [Self.pushScope(repository)], operation: "GET manifest", collectLimit: 16 << 20)
+        if full.status == 404 { return nil }
+        guard full.status == 200 else {
+            throw RegistryError.status(host: host, operation: "GET \(repository) manifest", status: full.status, detail: full.errorDetail)
+        }
+        return "sha256:" + SHA256Hasher.hex(full.body)
     }
 
     /// `PUT /v2/<repo>/manifests/<reference>` with the exact bytes and media type.
-    public func putManifest(_ repository: String, reference: String, mediaType: String, bytes: [UInt8], digest: String) async throws {
+    @discardableResult
+    public func putManifest(_ repository: String, reference: String, mediaType: String, bytes: [UInt8], digest: String) async throws -> String? {
         let answer = try await send(.PUT, "\(baseURL)/v2/\(repository)/manifests/\(reference)",
                                     headers: ["Content-Type": mediaType, "Content-Length": "\(bytes.count)"],
                                     scopes: [Self.pushScope(repository)], body: { .bytes(ByteBuffer(bytes: bytes)) }, operation: "PUT manifest")
@@ -120,6 +213,8 @@ extension RegistryClient {
         if let echoed = answer.header("Docker-Content-Digest"), echoed != digest {
             throw RegistryError.protocolViolation(host: host, detail: "stored manifest \(digest) as \(echoed)")
         }
+        // A registry with the referrers API says so by naming the subject it indexed.
+        return answer.header("OCI-Subject")
     }
 
     private func appendQuery(_ url: String, _ item: String) -> String {

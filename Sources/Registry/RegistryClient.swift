@@ -16,7 +16,11 @@ public final class RegistryClient: Sendable {
     let http: HTTPClient
     let session: AuthSession
     let retryCounter = RetryCounter()
+    /// The proxy as messages name it (never with its credentials).
     let proxyURL: String?
+    let userAgent: String
+    /// `plain-http` hosts the user named: an upload Location may point at one of them.
+    let namedPlainHosts: Set<String>
     /// TLS for blobs fetched over a connection of their own; nil when the configuration does not
     /// load (the pooled client then reports why).
     let blobTLS: NIOSSLContext?
@@ -37,12 +41,23 @@ public final class RegistryClient: Sendable {
         // connect timeout, even for a TLS error that no retry can fix).
         configuration.connectionPool.retryConnectionEstablishment = false
         blobTLS = try? NIOSSLContext(configuration: tls)
-        proxyURL = options.proxy(for: apiHost, plainHTTP: plain)
-        if let proxyURL {
-            guard let url = URLComponents(string: proxyURL), let proxyHost = url.host else {
-                throw RegistryError.unreachable(host: host, detail: "proxy \(proxyURL) is not a URL such as http://proxy:3128")
+        userAgent = options.userAgent
+        namedPlainHosts = options.plainHTTPHosts
+        if let proxy = options.proxy(for: apiHost, plainHTTP: plain) {
+            guard let setting = ProxySetting(proxy) else {
+                throw RegistryError.unreachable(host: host, detail: "proxy \(scrubbingCredentials(proxy)) is not a URL such as http://proxy:3128")
             }
-            configuration.proxy = .server(host: proxyHost, port: url.port ?? 3128)
+            // Credentials in HTTPS_PROXY=http://user:pass@proxy:3128 go to the proxy as
+            // Proxy-Authorization, and the URL is never shown with them.
+            if let username = setting.username {
+                configuration.proxy = .server(host: setting.host, port: setting.port,
+                                              authorization: .basic(username: username, password: setting.password ?? ""))
+            } else {
+                configuration.proxy = .server(host: setting.host, port: setting.port)
+            }
+            proxyURL = setting.display
+        } else {
+            proxyURL = nil
         }
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         session = AuthSession(credential: try credentials.credential(for: host))
@@ -60,6 +75,19 @@ public final class RegistryClient: Sendable {
         let body: [UInt8]
 
         func header(_ name: String) -> String? { headers.first(name: name) }
+
+        /// A token service's error text: its JSON `errors`/`details`/`error_description`, or the
+        /// start of a plain-text body.
+        var serviceDetail: String {
+            if !errorDetail.isEmpty { return errorDetail }
+            if let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] {
+                for key in ["details", "detail", "error_description", "message", "error"] {
+                    if let text = object[key] as? String, !text.isEmpty { return text }
+                }
+            }
+            let text = String(decoding: body.prefix(200), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            return text.hasPrefix("<") ? "" : text
+        }
 
         /// The registry's error text from a JSON error body, for messages.
         var errorDetail: String {
@@ -80,16 +108,25 @@ public final class RegistryClient: Sendable {
     typealias BodyFactory = @Sendable () throws -> HTTPClientRequest.Body
 
     /// Sends a request, authenticating on a 401 challenge and retrying what can be retried.
+    ///
+    /// The first request to a registry pings `/v2/` to learn its challenge, as the mature clients
+    /// do: from then on credentials (or a token for the scopes) go with every request, so
+    /// registries that answer anonymous requests with 404 or 403, or 401 without a challenge,
+    /// still get them. Credentials go only to the registry's own origin. `retryTransport: false`
+    /// leaves a broken connection to the caller (an upload session cannot be resumed blindly).
     func send(_ method: HTTPMethod, _ url: String, headers: HTTPHeaders = [:], scopes: [String], body: BodyFactory? = nil,
-              operation: String, collectLimit: Int = 8 << 20) async throws -> Response {
+              operation: String, collectLimit: Int = 8 << 20, retryTransport: Bool = true) async throws -> Response {
+        try await learnChallenge()
         var attempt = 0
         var authenticated = false
+        let ownOrigin = isRegistryOrigin(url)
         while true {
             attempt += 1
             var request = HTTPClientRequest(url: url)
             request.method = method
             request.headers = headers
-            if let authorization = await session.header(for: scopes) {
+            request.headers.replaceOrAdd(name: "User-Agent", value: userAgent)
+            if ownOrigin, let authorization = try await authorization(for: scopes) {
                 request.headers.replaceOrAdd(name: "Authorization", value: authorization)
             }
             request.body = try body?()
@@ -102,29 +139,117 @@ public final class RegistryClient: Sendable {
                 throw error
             } catch {
                 let classified = classify(error)
-                if case .unreachable = classified, attempt < Self.maxAttempts {
+                if case .unreachable = classified, retryTransport, attempt < Self.maxAttempts {
                     try await backoff(attempt: attempt, retryAfter: nil)
                     continue
                 }
                 throw classified
             }
             let answer = Response(status: Int(response.status.code), headers: response.headers, body: Array(buffer: bytes))
-            if answer.status == 401, !authenticated, let header = answer.header("WWW-Authenticate"), let challenge = AuthChallenge(header: header) {
-                try await authenticate(challenge, scopes: scopes)
-                authenticated = true
-                attempt -= 1
-                continue
-            }
-            if answer.status == 401 {
+            if answer.status == 401, ownOrigin {
+                // Every challenge the answer carries counts (a proxy may offer Negotiate first);
+                // without one, the challenge /v2/ gave stands in (gcr.io-style bare 401s).
+                let given = AuthChallenge.best(in: answer.headers["WWW-Authenticate"])
+                let remembered = await session.challenge
+                if !authenticated, let challenge = given ?? remembered {
+                    try await authenticate(challenge, scopes: scopes)
+                    authenticated = true
+                    attempt -= 1
+                    continue
+                }
+                if given?.error == "insufficient_scope" || remembered?.error == "insufficient_scope" {
+                    throw RegistryError.unauthorized(host: host, detail: "the credentials are valid but lack permission for \(scopes.joined(separator: " "))")
+                }
                 let credential = session.credential
                 throw RegistryError.unauthorized(host: host, detail: credential.map { "\($0) was not accepted" } ?? "no credentials configured")
             }
-            if [429, 500, 502, 503, 504].contains(answer.status), attempt < Self.maxAttempts {
+            if answer.status == 429 {
+                let wait = rateLimitWait(answer)
+                if (wait.seconds ?? 0) > 60 || attempt >= Self.maxAttempts {
+                    throw RegistryError.rateLimited(host: host, until: wait.until, detail: wait.detail)
+                }
+                try await backoff(attempt: attempt, retryAfter: wait.seconds)
+                continue
+            }
+            if [500, 502, 503, 504].contains(answer.status), retryTransport, attempt < Self.maxAttempts {
                 try await backoff(attempt: attempt, retryAfter: answer.header("Retry-After").flatMap(Double.init))
                 continue
             }
             return answer
         }
+    }
+
+    /// Pings `/v2/` once per client to learn how the registry authenticates.
+    private func learnChallenge() async throws {
+        guard await session.claimPing() else { return }
+        var request = HTTPClientRequest(url: "\(baseURL)/v2/")
+        request.headers.add(name: "User-Agent", value: userAgent)
+        guard let response = try? await http.execute(request, timeout: .seconds(60)) else { return }
+        _ = try? await response.body.collect(upTo: 1 << 16)
+        if response.status == .unauthorized, let challenge = AuthChallenge.best(in: response.headers["WWW-Authenticate"]) {
+            await session.remember(challenge)
+        }
+    }
+
+    /// The Authorization to send for `scopes`: basic credentials once the registry asked for
+    /// them, or a bearer token (fetched now, or again when the cached one expired).
+    func authorizationForBlob(_ scopes: [String]) async throws -> String? {
+        try await learnChallenge()
+        return try await authorization(for: scopes)
+    }
+
+    private func authorization(for scopes: [String]) async throws -> String? {
+        if let header = await session.header(for: scopes) { return header }
+        guard let challenge = await session.challenge, challenge.scheme == .bearer, !(await session.hasToken(for: scopes)) else { return nil }
+        try await fetchToken(challenge, scopes: scopes)
+        return await session.header(for: scopes)
+    }
+
+    /// Whether `url` is the registry's own origin (scheme, host and port): the only place
+    /// credentials go.
+    func isRegistryOrigin(_ url: String) -> Bool {
+        guard let target = URLComponents(string: url), let base = URLComponents(string: baseURL) else { return false }
+        return target.scheme?.lowercased() == base.scheme?.lowercased() && target.host?.lowercased() == base.host?.lowercased()
+            && effectivePort(target) == effectivePort(base)
+    }
+
+    private func effectivePort(_ url: URLComponents) -> Int {
+        url.port ?? (url.scheme?.lowercased() == "https" ? 443 : 80)
+    }
+
+    /// How long a 429 asks to wait: `Retry-After` in seconds or as an HTTP date, else the
+    /// `RateLimit-Reset`/`RateLimit` window when nothing remains, else a short backoff.
+    private func rateLimitWait(_ answer: Response) -> (seconds: Double?, until: String, detail: String) {
+        var seconds: Double?
+        if let value = answer.header("Retry-After") {
+            if let number = Double(value.trimmingCharacters(in: .whitespaces)) {
+                seconds = number
+            } else if let date = httpDate(value) {
+                seconds = max(0, date.timeIntervalSinceNow)
+            }
+        }
+        if seconds == nil, let reset = answer.header("RateLimit-Reset").flatMap({ Double($0.split(separator: ";").first ?? "") }) {
+            seconds = reset
+        }
+        let until = seconds.map { ISO8601DateFormatter().string(from: Date().addingTimeInterval($0)) } ?? "later"
+        var detail = ""
+        if let limit = answer.header("RateLimit-Limit") {
+            detail = "limit \(limit.split(separator: ";").first ?? "")"
+            if let window = limit.split(separator: "w=").last, let window = Int(window) { detail += " per \(window) s" }
+            if let remaining = answer.header("RateLimit-Remaining") { detail += ", \(remaining.split(separator: ";").first ?? "") remaining" }
+        }
+        return (seconds, until, detail)
+    }
+
+    private func httpDate(_ text: String) -> Date? {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        for format in ["EEE, dd MMM yyyy HH:mm:ss zzz", "EEEE, dd-MMM-yy HH:mm:ss zzz", "EEE MMM d HH:mm:ss yyyy"] {
+            formatter.dateFormat = format
+            if let date = formatter.date(from: text) { return date }
+        }
+        return nil
     }
 
     /// How many requests were sent again after a transient failure.
@@ -178,6 +303,7 @@ public final class RegistryClient: Sendable {
             request = HTTPClientRequest(url: components.string ?? realm)
             if let basic = await session.basicHeader() { request.headers.add(name: "Authorization", value: basic) }
         }
+        request.headers.replaceOrAdd(name: "User-Agent", value: userAgent)
         let response: HTTPClientResponse
         let body: ByteBuffer
         do {
@@ -187,10 +313,13 @@ public final class RegistryClient: Sendable {
             throw classify(error)
         }
         guard response.status == .ok else {
+            // The token service says why (Docker Hub: "invalid repository name" for paths too deep).
+            let said = Response(status: Int(response.status.code), headers: response.headers, body: Array(body.readableBytesView)).serviceDetail
             if response.status == .unauthorized || response.status == .forbidden {
-                throw RegistryError.unauthorized(host: host, detail: credential.map { "token service refused \($0)" } ?? "token service wants credentials")
+                let base = credential.map { "token service refused \($0)" } ?? "token service wants credentials"
+                throw RegistryError.unauthorized(host: host, detail: said.isEmpty ? base : "\(base): \(said)")
             }
-            throw RegistryError.status(host: host, operation: "token request", status: Int(response.status.code), detail: "")
+            throw RegistryError.status(host: host, operation: "token request", status: Int(response.status.code), detail: said)
         }
         struct TokenAnswer: Decodable {
             var token: String?
@@ -224,8 +353,8 @@ public final class RegistryClient: Sendable {
         } else {
             cause = compact(text)
         }
-        if let proxyURL { return .unreachable(host: host, detail: "through proxy \(proxyURL): \(cause)") }
-        return .unreachable(host: host, detail: cause)
+        if let proxyURL { return .unreachable(host: host, detail: "through proxy \(proxyURL): \(scrubbingCredentials(cause))") }
+        return .unreachable(host: host, detail: scrubbingCredentials(cause))
     }
 
     private func compact(_ text: String) -> String {
@@ -254,5 +383,23 @@ public final class RegistryClient: Sendable {
         if location.hasPrefix("http://") || location.hasPrefix("https://") { return location }
         if location.hasPrefix("/") { return baseURL + location }
         return baseURL + "/" + location
+    }
+
+    /// Resolves an upload session's `Location` and refuses one that leaves the registry: another
+    /// host or port (a reverse proxy that does not know its external address), or plain HTTP from
+    /// an HTTPS registry, unless the user named that host with `--plain-http`. The registry's own
+    /// origin is the only place credentials go in any case.
+    func uploadLocation(_ location: String) throws -> String {
+        let url = resolve(location)
+        if isRegistryOrigin(url) { return url }
+        guard let target = URLComponents(string: url), let targetHost = target.host else {
+            throw RegistryError.refusedLocation(host: host, location: url, reason: "it is not a URL")
+        }
+        let hostPort = targetHost + (target.port.map { ":\($0)" } ?? "")
+        if namedPlainHosts.contains(hostPort) || namedPlainHosts.contains(targetHost) { return url }
+        if baseURL.hasPrefix("https://"), target.scheme?.lowercased() == "http" {
+            throw RegistryError.refusedLocation(host: host, location: url, reason: "plain HTTP from an HTTPS registry (a TLS-terminating proxy that does not tell the registry, e.g. X-Forwarded-Proto); fix the registry's external URL, or name \(hostPort) with --plain-http if that is intended")
+        }
+        throw RegistryError.refusedLocation(host: host, location: url, reason: "another address than \(host) (a reverse proxy that does not pass the external host and port); set the registry's external URL")
     }
 }

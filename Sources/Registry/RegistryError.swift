@@ -14,6 +14,16 @@ public enum RegistryError: Error, Sendable, CustomStringConvertible {
     case protocolViolation(host: String, detail: String)
     /// Content did not match its digest: never retried.
     case digestMismatch(what: String, expected: String, actual: String)
+    /// The registry computed another digest for bytes airlock had already checked against the
+    /// signed digest before sending them: changed on the way, not in the bundle.
+    case alteredInTransit(host: String, digest: String)
+    /// A rate limit that will not lift soon enough to wait for.
+    case rateLimited(host: String, until: String, detail: String)
+    /// An upload `Location` that airlock will not follow (another host, or plain HTTP from HTTPS).
+    case refusedLocation(host: String, location: String, reason: String)
+    /// Target repositories that do not exist and must be created first (ECR, Quay organisations,
+    /// Harbor and GitLab projects).
+    case missingRepositories(host: String, names: [String])
 
     public var description: String {
         switch self {
@@ -31,6 +41,14 @@ public enum RegistryError: Error, Sendable, CustomStringConvertible {
             return "registry \(host) broke the distribution protocol: \(detail)"
         case .digestMismatch(let what, let expected, let actual):
             return "\(what) does not match its digest \(expected) (got \(actual)): tampered or corrupted, nothing of it was committed"
+        case .alteredInTransit(let host, let digest):
+            return "registry \(host) received other bytes for blob \(digest) than airlock sent (they matched the signed digest before sending): something on the way altered or cut them; push again, or look at the proxy in between"
+        case .rateLimited(let host, let until, let detail):
+            return "registry \(host) rate-limits this client until \(until)\(detail.isEmpty ? "" : " (\(detail))"); log in (airlock login \(host)) for a higher limit, or run again after that"
+        case .refusedLocation(let host, let location, let reason):
+            return "registry \(host) sent the upload to \(location), which airlock does not follow: \(reason)"
+        case .missingRepositories(let host, let names):
+            return "registry \(host) has no repository \(names.joined(separator: ", ")) and does not create them on push: create \(names.count == 1 ? "it" : "them") (or the project or organisation) first; nothing was pushed"
         }
     }
 

@@ -12,6 +12,8 @@ public struct TransportOptions: Sendable {
     public var noProxy: [String]
     /// Parallel transfers.
     public var jobs: Int
+    /// Sent as `User-Agent` on every request (some registries and CDNs refuse requests without one).
+    public var userAgent = "airlock"
 
     public init(caFiles: [String] = [], plainHTTPHosts: Set<String> = [], environment: [String: String] = ProcessInfo.processInfo.environment,
                 jobs: Int = 4) {
@@ -66,4 +68,31 @@ private func bareHost(_ text: String) -> String {
 func hostOnly(_ host: String) -> String {
     if host.hasPrefix("["), let end = host.firstIndex(of: "]") { return String(host[...end]) }
     return host.split(separator: ":").first.map(String.init) ?? host
+}
+
+/// A proxy URL split into where to connect and the credentials to present, so that the URL can
+/// be named in messages without its password.
+public struct ProxySetting: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var username: String?
+    public var password: String?
+
+    public init?(_ url: String) {
+        guard let components = URLComponents(string: url), let host = components.host, !host.isEmpty else { return nil }
+        self.host = host
+        port = components.port ?? 3128
+        username = components.user?.removingPercentEncoding
+        password = components.password?.removingPercentEncoding
+    }
+
+    /// `http://host:port`, never with credentials: what messages show.
+    public var display: String { "http://\(host):\(port)" }
+}
+
+/// `text` with the credentials of every URL in it removed (`http://user:pass@host` →
+/// `http://host`): messages and logs never carry a password.
+public func scrubbingCredentials(_ text: String) -> String {
+    guard text.contains("@") else { return text }
+    return text.replacingOccurrences(of: #"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@"#, with: "$1", options: .regularExpression)
 }
