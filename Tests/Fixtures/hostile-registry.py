@@ -28,8 +28,8 @@ users or handled in the mature clients' code (see the Swift tests that use each 
                   (ECR, Quay organisations, Harbor projects: repositories must exist first)
   rateLimit=N     after N manifest GETs, every manifest GET answers 429 with RateLimit-* headers
                   and an HTTP-date Retry-After an hour ahead (Docker Hub)
-  cutAfter=N      the first PUT or PATCH of every upload session is cut after N body bytes (reset
-                  mid-upload; distribution then refuses to resume that session)
+  cutAfter=N      the first PUT of every blob (and the first PATCH of every session) is cut after N
+                  body bytes (reset mid-upload; distribution then refuses to resume that session)
   noDigestHeader  HEAD of a manifest answers without Docker-Content-Digest (ECR Public, proxies)
 
 Every request is logged to LOG as one JSON line: method, path, status, whether Authorization was
@@ -152,10 +152,11 @@ class Proxy(BaseHTTPRequestHandler):
         if "noMonolithic" in MODES and self.command == "PUT" and "/blobs/uploads/" in path and len(body) > 0:
             return self.reply(413, b"<html>413 Request Entity Too Large</html>", content_type="text/html")
         if "cutAfter" in MODES and self.command in ("PUT", "PATCH") and "/blobs/uploads/" in path and len(body) > int(MODES["cutAfter"]):
-            session = path.rsplit("/", 1)[-1]
+            # Once per blob: the retry, in a new session, goes through.
+            key = next((part for part in query.split("&") if part.startswith("digest=")), path.rsplit("/", 1)[-1])
             with LOCK:
-                first = session not in STATE["cut"]
-                STATE["cut"].add(session)
+                first = key not in STATE["cut"]
+                STATE["cut"].add(key)
             if first:
                 # Forward the first bytes as a PATCH, so the session holds part of the blob, then
                 # drop the client's connection without an answer.
@@ -165,7 +166,7 @@ class Proxy(BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
                 self.close_connection = True
                 return
-        headers = {name: value for name, value in self.headers.items() if name.lower() not in ("connection", "content-length")}
+        headers = {name: value for name, value in self.headers.items() if name.lower() not in ("connection", "content-length", "host")}
         status, response_headers, data = self.forward(self.command, self.path, body, headers)
         out = []
         for name, value in response_headers:
@@ -190,7 +191,7 @@ class Proxy(BaseHTTPRequestHandler):
 
     def forward(self, method, path, body, headers):
         connection = http.client.HTTPConnection(UP.hostname, UP.port, timeout=60)
-        headers = dict(headers)
+        headers = {name: value for name, value in headers.items() if name.lower() != "host"}
         headers["Host"] = self.headers.get("Host", "%s:%d" % (UP.hostname, UP.port))
         if self.headers.get("X-Forwarded-Proto") is None and TLS:
             headers["X-Forwarded-Proto"] = "https"

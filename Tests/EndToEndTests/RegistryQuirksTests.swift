@@ -1,0 +1,218 @@
+import Foundation
+import Testing
+
+/// The registries customers run, where no real one can run here: each test puts
+/// `Tests/Fixtures/hostile-registry.py` in front of the real docker-registry, in a mode that
+/// reproduces one behaviour reported by that registry's users or handled in the mature clients'
+/// code (the fixture's header names the sources), and asserts what the user sees: the push or
+/// pack finishes with the right content (read back with skopeo from the registry behind), or fails
+/// in one line with nothing tagged. No output ever holds a password.
+@Suite(.enabled(if: Harness.toolsAvailable("docker-registry", "skopeo", "python3", "zstd")))
+struct RegistryQuirksTests {
+    static let username = "robot$ci"
+    static let password = "s3cret-quirk-pass"
+
+    /// docker-registry behind the hostile proxy, with a docker config holding the proxy's
+    /// credentials when it demands some.
+    final class Setup: @unchecked Sendable {
+        // @unchecked: owned by one test.
+        let registry: TestRegistry
+        let proxy: PythonServer
+        let root: String
+        let log: String
+        let packed: PackedExample
+
+        var host: String { "127.0.0.1:\(proxy.port)" }
+        var environment: [String: String] {
+            ["DOCKER_CONFIG": "\(root)/docker", "HTTPS_PROXY": "", "https_proxy": "", "HTTP_PROXY": "", "http_proxy": ""]
+        }
+
+        init(_ modes: [String], credentials: Bool = false, layerMB: Int = 0, tls: (certificate: String, key: String)? = nil) throws {
+            registry = try TestRegistry(tls: false)
+            root = try Harness.temporaryDirectory("quirks")
+            log = "\(root)/proxy.log"
+            FileManager.default.createFile(atPath: log, contents: nil)
+            var arguments = ["http://\(registry.host)", log] + modes
+            if credentials { arguments.append("basic=\(RegistryQuirksTests.username):\(RegistryQuirksTests.password)") }
+            if let tls { arguments += ["--tls", tls.certificate, tls.key] }
+            proxy = try PythonServer(fixture: "hostile-registry.py", arguments: arguments)
+            packed = try PackedExample.make(layerMB: layerMB)
+            try FileManager.default.createDirectory(atPath: "\(root)/docker", withIntermediateDirectories: true)
+            let auth = Data("\(RegistryQuirksTests.username):\(RegistryQuirksTests.password)".utf8).base64EncodedString()
+            let config = credentials ? #"{"auths": {"\#(host)": {"auth": "\#(auth)"}}}"# : #"{"auths": {}}"#
+            try config.write(toFile: "\(root)/docker/config.json", atomically: true, encoding: .utf8)
+        }
+
+        func push(_ extra: [String] = [], prefix: String = "mirror", plain: Bool = true) throws -> Harness.Output {
+            try Harness.airlock(["push", packed.bundle, "--registry", "\(host)/\(prefix)", "--key", "signer.pub", "--config-dir", "\(root)/cfg",
+                                 "-q", "--output", "json"] + (plain ? ["--plain-http", host] : []) + extra,
+                                in: packed.example, environment: environment)
+        }
+
+        /// The proxy's log: one entry per request.
+        func requests() throws -> [[String: Any]] {
+            try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").compactMap {
+                try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+        }
+
+        /// Reads an image back from the registry behind the proxy.
+        func digest(of reference: String) throws -> String? {
+            let raw = try Harness.run(["skopeo", "inspect", "--raw", "--tls-verify=false", "docker://\(registry.host)/\(reference)"])
+            guard raw.status == 0 else { return nil }
+            return "sha256:" + String(try Harness.run(["sha256sum"], stdin: raw.data).stdout.prefix(64))
+        }
+
+        func stop() {
+            proxy.stop()
+            registry.stop()
+            packed.remove()
+            try? FileManager.default.removeItem(atPath: root)
+        }
+    }
+
+    /// Every image of the push arrived with its digest (read back from the registry behind).
+    func expectPushed(_ push: Harness.Output, _ setup: Setup, prefix: String = "mirror") throws {
+        try #require(push.status == 0, "push: \(push.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: push.data) as? [String: Any])
+        let images = try #require(report["images"] as? [[String: String]])
+        #expect(images.count == 4)
+        for image in images {
+            let target = try #require(image["target"]).replacingOccurrences(of: "\(setup.host)/", with: "")
+            #expect(try setup.digest(of: target) == image["digest"], "\(target) read back")
+        }
+        expectNoSecret(push)
+    }
+
+    func expectNoSecret(_ output: Harness.Output) {
+        #expect(!output.stdout.contains(Self.password) && !output.stderr.contains(Self.password), "no password in any output")
+    }
+
+    @Test func answersLikeDockerHubBehindItsCDNWhenNoUserAgentIsSent() throws {
+        let setup = try Setup(["ua403"], layerMB: 2)
+        defer { setup.stop() }
+        try expectPushed(try setup.push(), setup)
+        // Pulled back through the proxy, big layers over their own connections included.
+        try """
+            apiVersion: airlock/v1
+            kind: Bundle
+            metadata: {name: back, version: "1", created: "2026-11-01T00:00:00Z"}
+            images:
+              - ref: \(setup.host)/mirror/team/app:1.4.2
+            """.write(toFile: "\(setup.root)/airlock.yaml", atomically: true, encoding: .utf8)
+        let pack = try Harness.airlock(["pack", "-q", "--plain-http", setup.host], in: setup.root, environment: setup.environment)
+        #expect(pack.status == 0, "pack through a registry that refuses requests without a User-Agent: \(pack.stderr)")
+        let agents = Set(try setup.requests().compactMap { $0["userAgent"] as? String })
+        #expect(!agents.isEmpty && agents.allSatisfy { $0.hasPrefix("airlock/") }, "\(agents)")
+    }
+
+    @Test(arguments: [["anon404"], ["bare401"], ["negotiateFirst"]])
+    func credentialsReachARegistryThatHidesBehind404Or401WithoutAChallenge(_ modes: [String]) throws {
+        // anon404: Nexus with anonymous access on answers anonymous requests for private content
+        // with 404; bare401: gcr.io-style 401 without WWW-Authenticate; negotiateFirst: an SPNEGO
+        // proxy offering Negotiate before Basic.
+        let setup = try Setup(modes, credentials: true)
+        defer { setup.stop() }
+        try expectPushed(try setup.push(), setup)
+        let anonymous = try setup.requests().filter { !($0["authorization"] as? Bool ?? false) }
+        #expect(anonymous.allSatisfy { $0["path"] as? String == "/v2/" }, "only the ping goes without credentials: \(anonymous)")
+    }
+
+    @Test func aChunkedUploadToARegistryThatAnswersPatchWith201LikeECR() throws {
+        let setup = try Setup(["ecrPatch"])
+        defer { setup.stop() }
+        try expectPushed(try setup.push(["--chunk-size", "4096"]), setup)
+        #expect(try setup.requests().contains { $0["method"] as? String == "PATCH" && $0["status"] as? Int == 201 })
+    }
+
+    @Test func aRegistryThatRefusesAWholeBlobInOnePutGetsItInChunks() throws {
+        let setup = try Setup(["noMonolithic"])
+        defer { setup.stop() }
+        try expectPushed(try setup.push(), setup)
+        let requests = try setup.requests()
+        #expect(requests.contains { $0["method"] as? String == "PUT" && $0["status"] as? Int == 413 })
+        #expect(requests.contains { $0["method"] as? String == "PATCH" && $0["status"] as? Int == 202 })
+    }
+
+    @Test func aRefusedCrossRepositoryMountFallsBackToAnUploadLikeHarbor() throws {
+        let setup = try Setup(["mount401"])
+        defer { setup.stop() }
+        let push = try setup.push()
+        try expectPushed(push, setup)
+        #expect(try setup.requests().contains { ($0["path"] as? String ?? "").contains("mount=") && $0["status"] as? Int == 401 })
+        let report = try #require(try JSONSerialization.jsonObject(with: push.data) as? [String: Any])
+        #expect((report["blobs"] as? [String: Any])?["mounted"] as? Int == 0)
+    }
+
+    @Test func anUploadThatBreaksMidBodyStartsAFreshSession() throws {
+        let setup = try Setup(["cutAfter=100"], layerMB: 1)
+        defer { setup.stop() }
+        try expectPushed(try setup.push(), setup)
+        #expect(try setup.requests().contains { $0["status"] as? String == "cut" })
+    }
+
+    @Test func anExistingTagIsRecognisedWhenTheRegistryAnswersHeadWithoutADigest() throws {
+        let setup = try Setup(["noDigestHeader"])
+        defer { setup.stop() }
+        try expectPushed(try setup.push(), setup)
+        let before = try setup.requests().count
+        let again = try setup.push()
+        try #require(again.status == 0, "\(again.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: again.data) as? [String: Any])
+        #expect(report["manifestsPushed"] as? Int == 0, "immutable tags would refuse a second PUT")
+        #expect(!(try setup.requests().dropFirst(before)).contains { $0["method"] as? String == "PUT" })
+    }
+
+    @Test func missingRepositoriesAreAllNamedBeforeAnythingIsSent() throws {
+        let setup = try Setup(["missingRepos=mirror/team/app,mirror/team/worker"])
+        defer { setup.stop() }
+        for dryRun in [true, false] {
+            let push = try setup.push(dryRun ? ["--dry-run"] : [])
+            #expect(push.status == 3, "\(push.stderr)")
+            #expect(push.stderr.contains("has no repository mirror/team/app, mirror/team/worker and does not create them on push"), "\(push.stderr)")
+            #expect(push.stderr.split(separator: "\n").count == 1, "one line: \(push.stderr)")
+        }
+        #expect(setup.registry.storedBlobs().isEmpty, "nothing was uploaded")
+    }
+
+    @Test func anUploadLocationPointingAtAnotherHostIsRefused() throws {
+        let setup = try Setup(["locHost"])
+        defer { setup.stop() }
+        let push = try setup.push()
+        #expect(push.status == 3 && push.stderr.contains("sent the upload to http://upload.invalid:5000/v2/"), "\(push.stderr)")
+        #expect(push.stderr.contains("set the registry's external URL"))
+        #expect(try setup.digest(of: "mirror/team/app:1.4.2") == nil, "nothing tagged")
+    }
+
+    @Test(.enabled(if: Harness.toolsAvailable("openssl")))
+    func anHTTPSRegistryThatSendsTheUploadToPlainHTTPGetsNoCredentials() throws {
+        let root = try Harness.temporaryDirectory("quirks-tls")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let ca = try TestCA(root: root)
+        let plainPort = try freePort()
+        let setup = try Setup(["locHttp=\(plainPort)"], credentials: true, tls: try ca.issue("registry"))
+        defer { setup.stop() }
+        let push = try setup.push(["--ca-file", ca.certificate], plain: false)
+        #expect(push.status == 3 && push.stderr.contains("plain HTTP from an HTTPS registry"), "\(push.stderr)")
+        #expect(!(try setup.requests()).contains { $0["downgraded"] as? Bool == true }, "nothing, credentials least of all, went to the plain listener")
+        expectNoSecret(push)
+    }
+
+    @Test func aRateLimitThatWillNotLiftSoonIsReportedOnceLikeDockerHub() throws {
+        let setup = try Setup(["rateLimit=1"])
+        defer { setup.stop() }
+        try expectPushed(try setup.push(), setup)
+        try """
+            apiVersion: airlock/v1
+            kind: Bundle
+            metadata: {name: limited, version: "1", created: "2026-11-01T00:00:00Z"}
+            images:
+              - ref: \(setup.host)/mirror/team/app:1.4.2
+              - ref: \(setup.host)/mirror/team/worker:1.4.2
+            """.write(toFile: "\(setup.root)/airlock.yaml", atomically: true, encoding: .utf8)
+        let pack = try Harness.airlock(["pack", "-q", "--plain-http", setup.host], in: setup.root, environment: setup.environment)
+        #expect(pack.status == 3 && pack.stderr.contains("rate-limits this client until") && pack.stderr.contains("limit 1 per 3600 s"), "\(pack.stderr)")
+        #expect(pack.stderr.contains("airlock login"))
+        #expect(try setup.requests().filter { $0["status"] as? Int == 429 }.count == 1, "no retry storm against a limit an hour away")
+    }
+}
