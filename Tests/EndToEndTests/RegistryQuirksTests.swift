@@ -216,3 +216,70 @@ struct RegistryQuirksTests {
         #expect(try setup.requests().filter { $0["status"] as? Int == 429 }.count == 1, "no retry storm against a limit an hour away")
     }
 }
+
+extension RegistryQuirksTests {
+    /// An SBOM listed by a source registry's OCI 1.1 referrers API (the stand-in
+    /// Tests/Fixtures/referrers-registry.py: no registry installable here has the API), pushed
+    /// into docker-registry 2.8, which has none: the sha256-<hex> referrers tag is written, so
+    /// skopeo lists it, and a pack from that registry with referrers: true finds the same SBOM.
+    /// Then a registry that refuses artifacts: the image lands, the SBOM is reported, exit 1.
+    @Test func referrersTravelThroughARegistryWithoutTheReferrersAPI() throws {
+        let root = try Harness.temporaryDirectory("quirks-referrers")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let example = try Harness.makeExample(in: root, dockerArchive: false)
+        let (source, sourceHost) = try PythonServer.exampleRegistry(example: example, root: root, bundleName: "sbom", image: "referrers: true")
+        defer { source.stop() }
+        let pack = try Harness.airlock(["pack", "-q", "--plain-http", sourceHost, "--output", "json"], in: root)
+        try #require(pack.status == 0, "\(pack.stderr)")
+        let packed = try #require(((try JSONSerialization.jsonObject(with: pack.data) as? [String: Any])?["images"] as? [[String: Any]])?.first)
+        let sbom = try #require((packed["referrers"] as? [[String: Any]])?.first { $0["via"] as? String == "referrers-api" })
+        let subject = try #require(sbom["subject"] as? String)
+        let sbomDigest = try #require(sbom["digest"] as? String)
+
+        let registry = try TestRegistry(tls: false)
+        defer { registry.stop() }
+        let push = try Harness.airlock(["push", "sbom-1.tar.zst", "--allow-unsigned", "--registry", "\(registry.host)/mirror", "--plain-http",
+                                        registry.host, "-q", "--config-dir", "cfg"], in: root)
+        try #require(push.status == 0, "\(push.stderr)")
+        let tag = "sha256-\(subject.dropFirst("sha256:".count))"
+        let tags = try Harness.run(["skopeo", "list-tags", "--tls-verify=false", "docker://\(registry.host)/mirror/src/app"])
+        #expect(tags.stdout.contains(tag), "skopeo lists the referrers tag: \(tags.stdout)")
+        let index = try Harness.run(["skopeo", "inspect", "--raw", "--tls-verify=false", "docker://\(registry.host)/mirror/src/app:\(tag)"])
+        let listed = try #require(try JSONSerialization.jsonObject(with: index.data) as? [String: Any])
+        let entries = (listed["manifests"] as? [[String: Any]]) ?? []
+        #expect(entries.contains { $0["digest"] as? String == sbomDigest && $0["artifactType"] as? String == "application/spdx+json" }, "\(listed)")
+
+        // Round trip: packed again from the registry that has no referrers API.
+        try FileManager.default.createDirectory(atPath: "\(root)/again", withIntermediateDirectories: true)
+        try """
+            apiVersion: airlock/v1
+            kind: Bundle
+            metadata: {name: again, version: "1", created: "2026-11-01T00:00:00Z"}
+            images:
+              - ref: \(registry.host)/mirror/src/app:app-1.4.2
+                referrers: true
+            """.write(toFile: "\(root)/again/airlock.yaml", atomically: true, encoding: .utf8)
+        let again = try Harness.airlock(["pack", "-q", "--plain-http", registry.host, "--output", "json"], in: "\(root)/again")
+        try #require(again.status == 0, "\(again.stderr)")
+        let repacked = try #require(((try JSONSerialization.jsonObject(with: again.data) as? [String: Any])?["images"] as? [[String: Any]])?.first)
+        #expect(((repacked["referrers"] as? [[String: Any]]) ?? []).contains { $0["digest"] as? String == sbomDigest && $0["via"] as? String == "referrers-tag" },
+                "\(repacked["referrers"] ?? "none")")
+
+        // A registry that refuses artifacts: the image lands and is tagged, the SBOM is reported.
+        let log = "\(root)/proxy.log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let proxy = try PythonServer(fixture: "hostile-registry.py", arguments: ["http://\(registry.host)", log, "rejectArtifacts"])
+        defer { proxy.stop() }
+        let proxyHost = "127.0.0.1:\(proxy.port)"
+        let refused = try Harness.airlock(["push", "sbom-1.tar.zst", "--allow-unsigned", "--registry", "\(proxyHost)/strict", "--plain-http",
+                                           proxyHost, "-q", "--config-dir", "cfg2"], in: root)
+        #expect(refused.status == 1, "\(refused.stderr)")
+        #expect(refused.stderr.contains("refused 1 artifact(s)") && refused.stderr.contains("--skip-referrers"), "\(refused.stderr)")
+        #expect(refused.stdout.contains("REFUSED by the registry: \(proxyHost)/strict/src/app@\(sbomDigest) (application/spdx+json)"), "\(refused.stdout)")
+        let image = try Harness.run(["skopeo", "inspect", "--raw", "--tls-verify=false", "docker://\(registry.host)/strict/src/app:app-1.4.2"])
+        #expect(image.status == 0, "the image is tagged although its SBOM was refused")
+        let skipped = try Harness.airlock(["push", "sbom-1.tar.zst", "--allow-unsigned", "--registry", "\(proxyHost)/strict", "--plain-http",
+                                           proxyHost, "-q", "--config-dir", "cfg3", "--skip-referrers"], in: root)
+        #expect(skipped.status == 0, "\(skipped.stderr)")
+    }
+}

@@ -31,6 +31,9 @@ users or handled in the mature clients' code (see the Swift tests that use each 
   cutAfter=N      the first PUT of every blob (and the first PATCH of every session) is cut after N
                   body bytes (reset mid-upload; distribution then refuses to resume that session)
   noDigestHeader  HEAD of a manifest answers without Docker-Content-Digest (ECR Public, proxies)
+  rejectArtifacts a manifest PUT with a subject, an artifactType or a non-image config answers 400
+                  MANIFEST_INVALID (Artifactory 6: cosign #1994; Quay without OCI artifact
+                  support; ECR "Invalid JSON syntax")
 
 Every request is logged to LOG as one JSON line: method, path, status, whether Authorization was
 sent, the User-Agent.
@@ -149,6 +152,15 @@ class Proxy(BaseHTTPRequestHandler):
                                   [("Retry-After", formatdate(time.time() + 3600, usegmt=True)),
                                    ("RateLimit-Limit", "%s;w=3600" % MODES["rateLimit"]), ("RateLimit-Remaining", "0;w=3600")])
         body = self.body()
+        if "rejectArtifacts" in MODES and self.command == "PUT" and "/manifests/" in path:
+            try:
+                document = json.loads(body)
+            except ValueError:
+                document = {}
+            config = (document.get("config") or {}).get("mediaType", "")
+            image_configs = ("application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json")
+            if "subject" in document or "artifactType" in document or (config and config not in image_configs):
+                return self.reply(400, error_body("MANIFEST_INVALID", "manifest invalid"))
         if "noMonolithic" in MODES and self.command == "PUT" and "/blobs/uploads/" in path and len(body) > 0:
             return self.reply(413, b"<html>413 Request Entity Too Large</html>", content_type="text/html")
         if "cutAfter" in MODES and self.command in ("PUT", "PATCH") and "/blobs/uploads/" in path and len(body) > int(MODES["cutAfter"]):
