@@ -35,8 +35,9 @@ final class PythonServer: @unchecked Sendable {
     private let process = Process()
 
     /// Runs `Tests/Fixtures/<fixture>` (which may import its neighbours, such as loopback.py).
-    convenience init(fixture: String, arguments: [String] = [], interpreter: String = "python3") throws {
-        try self.init(program: ["\(Harness.packageRoot)/Tests/Fixtures/\(fixture)"], arguments: arguments, interpreter: interpreter)
+    convenience init(fixture: String, arguments: [String] = [], interpreter: String = "python3", environment: [String: String] = [:]) throws {
+        try self.init(program: ["\(Harness.packageRoot)/Tests/Fixtures/\(fixture)"], arguments: arguments, interpreter: interpreter,
+                      environment: environment)
     }
 
     /// Runs `script` given inline.
@@ -44,9 +45,12 @@ final class PythonServer: @unchecked Sendable {
         try self.init(program: ["-c", script], arguments: arguments, interpreter: "python3")
     }
 
-    private init(program: [String], arguments: [String], interpreter: String) throws {
+    private init(program: [String], arguments: [String], interpreter: String, environment: [String: String] = [:]) throws {
         port = try freePort()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.arguments = [interpreter] + program + ["\(port)"] + arguments
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")

@@ -101,3 +101,65 @@ struct TokenAuthTests {
                 && !FileManager.default.fileExists(atPath: "\(root)/anonymous.json"), "\(anonymousInventory.stderr)")
     }
 }
+
+extension TokenAuthTests {
+    /// Pushing through bearer tokens: a cross-repository mount asks for a token with two scopes
+    /// (push on the target, pull on the source); a token service that grants only the first makes
+    /// the mount fail with 401, and the blob is uploaded instead. Tokens that expire after two
+    /// seconds though they say 300 (a slow chunked push, through the hostile proxy's slowPatch)
+    /// are fetched again, and the push finishes.
+    @Test(arguments: [false, true])
+    func pushesThroughTheTokenFlowWithTwoScopeMountsAndShortTokens(firstScopeOnly: Bool) throws {
+        let root = try Harness.temporaryDirectory("token-push")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let ca = try TestCA(root: root, name: "Token Test CA")
+        let tlsCertificate = try ca.issue("issuer")
+        let signer = try Harness.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                                      "-keyout", "\(root)/signer.key", "-out", "\(root)/signer.pem", "-days", "2", "-subj", "/CN=token signer"])
+        try #require(signer.status == 0, "\(signer.stderr)")
+        let log = "\(root)/tokens.log"
+        var issuerEnvironment = ["TOKEN_TTL": "2"]
+        if firstScopeOnly { issuerEnvironment["FIRST_SCOPE_ONLY"] = "1" }
+        let issuer = try PythonServer(fixture: "token-issuer.py", arguments: [tlsCertificate.certificate, tlsCertificate.key, "\(root)/signer.key",
+                                                                              "\(root)/signer.pem", Self.username, Self.password,
+                                                                              "airlock-test-issuer", "airlock-registry", log],
+                                      interpreter: "\(Harness.packageRoot)/.venv/bin/python", environment: issuerEnvironment)
+        defer { issuer.stop() }
+        let registry = try TestRegistry(tls: false, token: .init(realm: "https://127.0.0.1:\(issuer.port)/token", service: "airlock-registry",
+                                                                issuer: "airlock-test-issuer", rootCertBundle: "\(root)/signer.pem"))
+        defer { registry.stop() }
+        let proxyLog = "\(root)/proxy.log"
+        FileManager.default.createFile(atPath: proxyLog, contents: nil)
+        let proxy = try PythonServer(fixture: "hostile-registry.py", arguments: ["http://\(registry.host)", proxyLog, "slowPatch=0.3"])
+        defer { proxy.stop() }
+        let host = "127.0.0.1:\(proxy.port)"
+        let packed = try PackedExample.make(layerMB: 1)
+        defer { packed.remove() }
+        let environment = ["DOCKER_CONFIG": "\(root)/docker", "HTTPS_PROXY": "", "https_proxy": "", "NO_PROXY": "", "no_proxy": ""]
+        let flags = ["--plain-http", host, "--ca-file", ca.certificate]
+        let login = try Harness.run([Harness.airlock, "login", host, "-u", Self.username, "--password-stdin"] + flags,
+                                    environment: environment, stdin: Data(Self.password.utf8))
+        try #require(login.status == 0, "login: \(login.stderr)")
+        let push = try Harness.airlock(["push", packed.bundle, "--registry", "\(host)/mirror", "--key", "signer.pub", "--config-dir", "cfg",
+                                        "-q", "--output", "json", "--chunk-size", "262144", "--jobs", "1"] + flags,
+                                       in: packed.example, environment: environment)
+        try #require(push.status == 0, "push: \(push.stderr)")
+        #expect(!push.stderr.contains(Self.password) && !push.stdout.contains(Self.password))
+        let report = try #require(try JSONSerialization.jsonObject(with: push.data) as? [String: Any])
+        for image in (report["images"] as? [[String: String]]) ?? [] {
+            let target = try #require(image["target"]).replacingOccurrences(of: host, with: registry.host)
+            let raw = try Harness.run(["skopeo", "inspect", "--raw", "--tls-verify=false", "--creds", "\(Self.username):\(Self.password)",
+                                       "docker://\(target)"])
+            let digest = "sha256:" + (try Harness.run(["sha256sum"], stdin: raw.data).stdout.prefix(64))
+            #expect(raw.status == 0 && digest == image["digest"], "\(target): \(raw.stderr)")
+        }
+        let requests = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+            .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let twoScopes = requests.filter { (($0["scopes"] as? [String]) ?? []).count == 2 }
+        #expect(!twoScopes.isEmpty, "a mount asks for the target's push and the source's pull scope")
+        let mounted = (report["blobs"] as? [String: Any])?["mounted"] as? Int ?? -1
+        #expect(firstScopeOnly ? mounted == 0 : mounted > 0, "mounted \(mounted)")
+        let scopes = requests.compactMap { ($0["scopes"] as? [String])?.first }
+        #expect(scopes.count > Set(scopes).count, "expired tokens were fetched again: \(scopes)")
+    }
+}

@@ -31,6 +31,7 @@ users or handled in the mature clients' code (see the Swift tests that use each 
   cutAfter=N      the first PUT of every blob (and the first PATCH of every session) is cut after N
                   body bytes (reset mid-upload; distribution then refuses to resume that session)
   noDigestHeader  HEAD of a manifest answers without Docker-Content-Digest (ECR Public, proxies)
+  slowPatch=SECONDS  every chunk PATCH waits this long before it is forwarded (a slow link)
   rejectArtifacts a manifest PUT with a subject, an artifactType or a non-image config answers 400
                   MANIFEST_INVALID (Artifactory 6: cosign #1994; Quay without OCI artifact
                   support; ECR "Invalid JSON syntax")
@@ -152,6 +153,8 @@ class Proxy(BaseHTTPRequestHandler):
                                   [("Retry-After", formatdate(time.time() + 3600, usegmt=True)),
                                    ("RateLimit-Limit", "%s;w=3600" % MODES["rateLimit"]), ("RateLimit-Remaining", "0;w=3600")])
         body = self.body()
+        if "slowPatch" in MODES and self.command == "PATCH":
+            time.sleep(float(MODES["slowPatch"]))
         if "rejectArtifacts" in MODES and self.command == "PUT" and "/manifests/" in path:
             try:
                 document = json.loads(body)
