@@ -348,6 +348,8 @@ public final class RegistryClient: Sendable {
             cause = "timed out"
         } else if lowered.contains("dns") || lowered.contains("name resolution") || lowered.contains("host not found") || lowered.contains("nodename") {
             cause = "host name not found"
+        } else if lowered.contains("invalidproxyresponse") || lowered.contains("proxyauthenticationrequired") {
+            cause = "the proxy refused to connect (it answers 407 when it wants credentials: check the user and password in HTTPS_PROXY or HTTP_PROXY)"
         } else if lowered.contains("remoteconnectionclosed") || lowered.contains("connection reset") {
             cause = "the connection was closed"
         } else {

@@ -363,10 +363,11 @@ final class TinyProxy: @unchecked Sendable {
     private let process: Process
     var address: String { "127.0.0.1:\(port)" }
 
-    init() throws {
+    /// `basicAuth`: the proxy demands these credentials (407 otherwise).
+    init(basicAuth: (user: String, password: String)? = nil) throws {
         root = try Harness.temporaryDirectory("tinyproxy")
         port = try freePort()
-        let config = """
+        var config = """
             Port \(port)
             Listen 127.0.0.1
             Timeout 60
@@ -375,6 +376,7 @@ final class TinyProxy: @unchecked Sendable {
             MaxClients 20
             Allow 127.0.0.1
             """
+        if let basicAuth { config += "\nBasicAuth \(basicAuth.user) \(basicAuth.password)\n" }
         try config.write(toFile: "\(root)/tinyproxy.conf", atomically: true, encoding: .utf8)
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

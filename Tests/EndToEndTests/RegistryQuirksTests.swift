@@ -283,3 +283,37 @@ extension RegistryQuirksTests {
         #expect(skipped.status == 0, "\(skipped.stderr)")
     }
 }
+
+extension RegistryQuirksTests {
+    /// `HTTP_PROXY=http://user:password@proxy`: the credentials go to the proxy as
+    /// Proxy-Authorization (tinyproxy with BasicAuth answers 407 otherwise), and no message ever
+    /// shows them, not even when the proxy refuses them.
+    @Test(.enabled(if: Harness.toolsAvailable("tinyproxy")))
+    func anAuthenticatedProxyGetsItsCredentialsAndNoMessageShowsThem() throws {
+        let proxyPassword = "pr0xy-secret-9d2"
+        let proxy = try TinyProxy(basicAuth: ("builder", proxyPassword))
+        defer { proxy.stop() }
+        let setup = try Setup([])
+        defer { setup.stop() }
+        try expectPushed(try setup.push(), setup)
+        try """
+            apiVersion: airlock/v1
+            kind: Bundle
+            metadata: {name: proxied, version: "1", created: "2026-11-01T00:00:00Z"}
+            images:
+              - ref: \(setup.registry.host)/mirror/team/app:1.4.2
+            """.write(toFile: "\(setup.root)/airlock.yaml", atomically: true, encoding: .utf8)
+        func pack(_ password: String, _ output: String) throws -> Harness.Output {
+            try Harness.airlock(["pack", "-q", "--plain-http", setup.registry.host, "-o", output], in: setup.root,
+                                environment: ["HTTP_PROXY": "http://builder:\(password)@\(proxy.address)", "http_proxy": "",
+                                              "NO_PROXY": "", "no_proxy": "", "DOCKER_CONFIG": "\(setup.root)/docker"])
+        }
+        let good = try pack(proxyPassword, "good.tar.zst")
+        #expect(good.status == 0, "through the authenticated proxy: \(good.stderr)")
+        #expect(proxy.log().contains(setup.registry.host) || proxy.log().contains("GET"), "the pull went through the proxy: \(proxy.log())")
+        let wrong = try pack("wrong-\(proxyPassword)", "bad.tar.zst")
+        #expect(wrong.status == 3, "\(wrong.stderr)")
+        #expect(!wrong.stderr.contains(proxyPassword) && !good.stderr.contains(proxyPassword), "no password in any message: \(wrong.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(setup.root)/bad.tar.zst"))
+    }
+}
