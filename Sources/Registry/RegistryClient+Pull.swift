@@ -54,16 +54,37 @@ extension RegistryClient {
 
     /// `GET /v2/<repo>/referrers/<digest>` (OCI 1.1): the referrers index's bytes, or nil when the
     /// registry has no referrers API (it answers 404; one that has it answers 200, even when empty).
+    ///
+    /// A long list comes in pages (`Link: <…>; rel="next"`, as Harbor and zot page it): every
+    /// page is read and the manifests put in one index. A 200 whose body is not an index (a
+    /// catch-all route) counts as no API.
     public func fetchReferrers(_ repository: String, digest: String) async throws -> [UInt8]? {
-        let answer = try await send(.GET, "\(baseURL)/v2/\(repository)/referrers/\(digest)",
-                                    headers: HTTPHeaders([("Accept", "application/vnd.oci.image.index.v1+json")]),
-                                    scopes: [Self.pullScope(repository)], operation: "GET referrers", collectLimit: 16 << 20)
-        switch answer.status {
-        case 200: return answer.body
-        case 404, 400, 405: return nil
-        case 403: throw RegistryError.denied(host: host, repository: repository, detail: answer.errorDetail)
-        default: throw RegistryError.status(host: host, operation: "GET \(repository) referrers of \(digest)", status: answer.status, detail: answer.errorDetail)
+        var url = "\(baseURL)/v2/\(repository)/referrers/\(digest)"
+        var manifests: [Any] = []
+        var first: [String: Any]?
+        for _ in 0..<100 {
+            let answer = try await send(.GET, url, headers: HTTPHeaders([("Accept", "application/vnd.oci.image.index.v1+json")]),
+                                        scopes: [Self.pullScope(repository)], operation: "GET referrers", collectLimit: 16 << 20)
+            switch answer.status {
+            case 200: break
+            case 404, 400, 405: return nil
+            case 403: throw RegistryError.denied(host: host, repository: repository, detail: answer.errorDetail)
+            default: throw RegistryError.status(host: host, operation: "GET \(repository) referrers of \(digest)", status: answer.status, detail: answer.errorDetail)
+            }
+            guard let page = try? JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any],
+                  let listed = page["manifests"] as? [Any] else { return nil }
+            if first == nil { first = page }
+            manifests += listed
+            guard let link = answer.header("Link"), link.contains("rel=\"next\""), let start = link.firstIndex(of: "<"),
+                  let end = link.firstIndex(of: ">") else {
+                if manifests.count == listed.count { return answer.body }
+                var merged = first ?? [:]
+                merged["manifests"] = manifests
+                return Array(try JSONSerialization.data(withJSONObject: merged, options: [.sortedKeys, .withoutEscapingSlashes]))
+            }
+            url = resolve(String(link[link.index(after: start)..<end]))
         }
+        throw RegistryError.protocolViolation(host: host, detail: "the referrers of \(digest) go on past 100 pages")
     }
 
     /// ``fetchManifest(_:reference:digestOf:)``, or nil when the registry has no such manifest.

@@ -119,7 +119,9 @@ public final class RegistryClient: Sendable {
         try await learnChallenge()
         var attempt = 0
         var authenticated = false
-        let ownOrigin = isRegistryOrigin(url)
+        var url = url
+        var redirects = 0
+        var ownOrigin = isRegistryOrigin(url)
         while true {
             attempt += 1
             var request = HTTPClientRequest(url: url)
@@ -146,6 +148,16 @@ public final class RegistryClient: Sendable {
                 throw classified
             }
             let answer = Response(status: Int(response.status.code), headers: response.headers, body: Array(buffer: bytes))
+            // A manifest or tag list behind a CDN may answer with a redirect: GET and HEAD follow
+            // it (credentials only while it stays on the registry's origin).
+            if [301, 302, 303, 307, 308].contains(answer.status), method == .GET || method == .HEAD, redirects < 5,
+               let location = answer.header("Location") {
+                redirects += 1
+                url = resolve(location)
+                ownOrigin = isRegistryOrigin(url)
+                attempt -= 1
+                continue
+            }
             if answer.status == 401, ownOrigin {
                 // Every challenge the answer carries counts (a proxy may offer Negotiate first);
                 // without one, the challenge /v2/ gave stands in (gcr.io-style bare 401s).
@@ -304,13 +316,24 @@ public final class RegistryClient: Sendable {
             if let basic = await session.basicHeader() { request.headers.add(name: "Authorization", value: basic) }
         }
         request.headers.replaceOrAdd(name: "User-Agent", value: userAgent)
-        let response: HTTPClientResponse
-        let body: ByteBuffer
-        do {
-            response = try await http.execute(request, timeout: .seconds(60))
-            body = try await response.body.collect(upTo: 1 << 20)
-        } catch {
-            throw classify(error)
+        var response: HTTPClientResponse
+        var body: ByteBuffer
+        var hops = 0
+        while true {
+            do {
+                response = try await http.execute(request, timeout: .seconds(60))
+                body = try await response.body.collect(upTo: 1 << 20)
+            } catch {
+                throw classify(error)
+            }
+            // A token service behind a redirect (a GET only: the refresh-token POST is not replayed
+            // elsewhere); credentials stay on the realm's host.
+            guard [301, 302, 303, 307, 308].contains(response.status.code), request.method == .GET, hops < 5,
+                  let location = response.headers.first(name: "Location"),
+                  let next = URL(string: location, relativeTo: URL(string: request.url))?.absoluteString else { break }
+            hops += 1
+            if URLComponents(string: next)?.host != URLComponents(string: request.url)?.host { request.headers.remove(name: "Authorization") }
+            request.url = next
         }
         guard response.status == .ok else {
             // The token service says why (Docker Hub: "invalid repository name" for paths too deep).

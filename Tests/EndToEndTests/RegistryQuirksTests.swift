@@ -317,3 +317,35 @@ extension RegistryQuirksTests {
         #expect(!FileManager.default.fileExists(atPath: "\(setup.root)/bad.tar.zst"))
     }
 }
+
+extension RegistryQuirksTests {
+    /// A manifest behind a CDN redirect is followed; a referrers list in pages (Harbor, zot) is read
+    /// to its end (the stand-in pages two referrers one per page).
+    @Test func redirectedManifestsAndPagedReferrersAreFollowed() throws {
+        let setup = try Setup(["redirectManifests"])
+        defer { setup.stop() }
+        try expectPushed(try setup.push(), setup)
+        try """
+            apiVersion: airlock/v1
+            kind: Bundle
+            metadata: {name: cdn, version: "1", created: "2026-11-01T00:00:00Z"}
+            images:
+              - ref: \(setup.host)/mirror/team/app:1.4.2
+            """.write(toFile: "\(setup.root)/airlock.yaml", atomically: true, encoding: .utf8)
+        let pack = try Harness.airlock(["pack", "-q", "--plain-http", setup.host], in: setup.root, environment: setup.environment)
+        #expect(pack.status == 0, "\(pack.stderr)")
+        #expect(try setup.requests().contains { $0["status"] as? Int == 307 })
+
+        let root = try Harness.temporaryDirectory("quirks-pages")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let example = try Harness.makeExample(in: root, dockerArchive: false)
+        let (source, host) = try PythonServer.exampleRegistry(example: example, root: root, bundleName: "paged", image: "referrers: true",
+                                                              misbehave: ["--page-referrers"])
+        defer { source.stop() }
+        let paged = try Harness.airlock(["pack", "-q", "--plain-http", host, "--output", "json"], in: root)
+        try #require(paged.status == 0, "\(paged.stderr)")
+        let image = try #require(((try JSONSerialization.jsonObject(with: paged.data) as? [String: Any])?["images"] as? [[String: Any]])?.first)
+        let types = Set(((image["referrers"] as? [[String: Any]]) ?? []).compactMap { $0["artifactType"] as? String })
+        #expect(types == ["application/spdx+json", "application/vnd.in-toto+json"], "both pages: \(types)")
+    }
+}

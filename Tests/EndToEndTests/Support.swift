@@ -71,8 +71,10 @@ enum Harness {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         group.wait()
         process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self), data: outData)
+        let output = Output(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                            stderr: String(decoding: errData, as: UTF8.self), data: outData)
+        if arguments.first == airlock { Transcript.record(arguments, output) }
+        return output
     }
 
     /// Runs `airlock` with a private cache.
@@ -165,5 +167,25 @@ struct PackedExample {
         data[dataStart + min((layer["size"] as? Int ?? 0) / 2, 100_000)] ^= 0x01
         try data.write(to: URL(fileURLWithPath: bundle))
         return String((layer["path"] as? String ?? "").split(separator: "/").last ?? "")
+    }
+}
+
+/// Every output of every `airlock` run in the suite, appended to `$AIRLOCK_TEST_TRANSCRIPT` when
+/// set: scripts/test then checks that none holds a password or key the tests use
+/// (Tests/Fixtures/test-secrets.txt), whatever the test asserted.
+enum Transcript {
+    private static let lock = NSLock()
+
+    static func record(_ arguments: [String], _ output: Harness.Output) {
+        guard let path = ProcessInfo.processInfo.environment["AIRLOCK_TEST_TRANSCRIPT"], !path.isEmpty else { return }
+        let entry = "$ airlock \(arguments.dropFirst().joined(separator: " "))\n\(output.stdout)\n\(output.stderr)\n"
+        lock.withLock {
+            if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+            if let handle = FileHandle(forWritingAtPath: path) {
+                handle.seekToEndOfFile()
+                handle.write(Data(entry.utf8))
+                try? handle.close()
+            }
+        }
     }
 }

@@ -31,6 +31,8 @@ users or handled in the mature clients' code (see the Swift tests that use each 
   cutAfter=N      the first PUT of every blob (and the first PATCH of every session) is cut after N
                   body bytes (reset mid-upload; distribution then refuses to resume that session)
   noDigestHeader  HEAD of a manifest answers without Docker-Content-Digest (ECR Public, proxies)
+  redirectManifests  a manifest GET answers 307 to the same path with ?cdn=1, served from there
+                  (registries behind a CDN: containers/image manifest.go follows such redirects)
   slowPatch=SECONDS  every chunk PATCH waits this long before it is forwarded (a slow link)
   rejectArtifacts a manifest PUT with a subject, an artifactType or a non-image config answers 400
                   MANIFEST_INVALID (Artifactory 6: cosign #1994; Quay without OCI artifact
@@ -152,6 +154,9 @@ class Proxy(BaseHTTPRequestHandler):
                 return self.reply(429, error_body("TOOMANYREQUESTS", "You have reached your pull rate limit."),
                                   [("Retry-After", formatdate(time.time() + 3600, usegmt=True)),
                                    ("RateLimit-Limit", "%s;w=3600" % MODES["rateLimit"]), ("RateLimit-Remaining", "0;w=3600")])
+        if "redirectManifests" in MODES and self.command == "GET" and "/manifests/" in path and "cdn=1" not in query:
+            self.body()
+            return self.reply(307, b"", [("Location", path + "?cdn=1")])
         body = self.body()
         if "slowPatch" in MODES and self.command == "PATCH":
             time.sleep(float(MODES["slowPatch"]))
@@ -182,7 +187,8 @@ class Proxy(BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
         headers = {name: value for name, value in self.headers.items() if name.lower() not in ("connection", "content-length", "host")}
-        status, response_headers, data = self.forward(self.command, self.path, body, headers)
+        forwarded = self.path.replace("?cdn=1", "") if "redirectManifests" in MODES else self.path
+        status, response_headers, data = self.forward(self.command, forwarded, body, headers)
         out = []
         for name, value in response_headers:
             lower = name.lower()

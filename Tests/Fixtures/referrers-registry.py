@@ -16,7 +16,10 @@ auth (user "puller", password "pull-secret"), and a blob GET is answered with 30
 http://localhost:PORT/storage/DIGEST (another host name, the same server), served without
 auth. GET /storage-log answers, per storage GET, whether it came with an Authorization header.
 
-usage: referrers-registry.py PORT LAYOUT REPOSITORY REF_NAME [--cut-blobs] [--pad-blobs] [--redirect-blobs]
+With --page-referrers it also attaches an in-toto attestation artifact, and lists the referrers one
+per page (`Link: <...>; rel="next"`), as Harbor and zot page long lists.
+
+usage: referrers-registry.py PORT LAYOUT REPOSITORY REF_NAME [--cut-blobs] [--pad-blobs] [--redirect-blobs] [--page-referrers]
        (REF_NAME: the layout ref to attach to)
 """
 import base64
@@ -31,6 +34,7 @@ PORT, LAYOUT, REPO, REF = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4
 CUT = "--cut-blobs" in sys.argv[5:]
 PAD = "--pad-blobs" in sys.argv[5:]
 REDIRECT = "--redirect-blobs" in sys.argv[5:]
+PAGE = "--page-referrers" in sys.argv[5:]
 BASIC = "Basic " + base64.b64encode(b"puller:pull-secret").decode()
 storage_log = []
 gets = {}
@@ -62,6 +66,19 @@ artifact = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactT
 artifact_digest = add(artifact)
 media_types = {d["digest"]: d["mediaType"] for d in index["manifests"]}
 media_types[artifact_digest] = OCI_MANIFEST
+referrers = [{"mediaType": OCI_MANIFEST, "digest": artifact_digest, "size": len(artifact), "artifactType": "application/spdx+json"}]
+if PAGE:
+    statement = json.dumps({"_type": "https://in-toto.io/Statement/v1", "predicateType": "https://slsa.dev/provenance/v1"}).encode()
+    statement_digest = add(statement)
+    attestation = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": "application/vnd.in-toto+json",
+                              "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
+                              "layers": [{"mediaType": "application/vnd.in-toto+json", "digest": statement_digest, "size": len(statement)}],
+                              "subject": {"mediaType": subject["mediaType"], "digest": subject["digest"], "size": subject["size"]}},
+                             separators=(",", ":")).encode()
+    attestation_digest = add(attestation)
+    media_types[attestation_digest] = OCI_MANIFEST
+    referrers.append({"mediaType": OCI_MANIFEST, "digest": attestation_digest, "size": len(attestation),
+                      "artifactType": "application/vnd.in-toto+json"})
 
 
 def media_type(digest, data):
@@ -127,8 +144,18 @@ class Handler(JSONHandler):
                 return
             return self.send(200, data, "application/octet-stream", reference)
         if kind == "referrers":
-            listed = [{"mediaType": OCI_MANIFEST, "digest": artifact_digest, "size": len(artifact), "artifactType": "application/spdx+json"}] \
-                if reference == subject["digest"] else []
+            listed = referrers if reference.split("?")[0] == subject["digest"] else []
+            if PAGE and listed:
+                page = int(self.path.split("page=")[1]) if "page=" in self.path else 0
+                body = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": listed[page:page + 1]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", OCI_INDEX)
+                self.send_header("Content-Length", str(len(body)))
+                if page + 1 < len(listed):
+                    self.send_header("Link", '</v2/%s/referrers/%s?page=%d>; rel="next"' % (REPO, subject["digest"], page + 1))
+                self.end_headers()
+                self.wfile.write(body)
+                return
             return self.send(200, json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": listed}).encode(), OCI_INDEX)
         self.send(404)
 

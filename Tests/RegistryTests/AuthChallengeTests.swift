@@ -17,6 +17,31 @@ struct AuthChallengeTests {
         #expect(AuthChallenge(header: "Negotiate") == nil)
     }
 
+    @Test(arguments: [
+        (["Negotiate", #"Basic realm="x""#], AuthChallenge.Scheme.basic, nil as String?),
+        ([#"Basic realm="x""#, #"Bearer realm="https://t/token",service="s""#], .bearer, nil),
+        ([#"Negotiate abc==, Bearer realm="https://t/token",error="insufficient_scope""#], .bearer, "insufficient_scope"),
+    ])
+    func theBestOfEveryChallengeIsAnswered(headers: [String], scheme: AuthChallenge.Scheme, error: String?) throws {
+        let challenge = try #require(AuthChallenge.best(in: headers))
+        #expect(challenge.scheme == scheme && challenge.error == error)
+    }
+
+    @Test(arguments: [
+        ("cannot reach http://user:p4ss@proxy:3128 now", "cannot reach http://proxy:3128 now"),
+        ("https://a:b@h/x and http://c@d", "https://h/x and http://d"),
+        ("no credentials here", "no credentials here"),
+    ])
+    func credentialsAreScrubbedFromEveryURLInAMessage(text: String, scrubbed: String) {
+        #expect(scrubbingCredentials(text) == scrubbed)
+    }
+
+    @Test func aProxyURLKeepsItsCredentialsApartFromWhatIsShown() throws {
+        let proxy = try #require(ProxySetting("http://builder:pa%40ss@proxy.corp:8080"))
+        #expect(proxy.host == "proxy.corp" && proxy.port == 8080 && proxy.username == "builder" && proxy.password == "pa@ss")
+        #expect(proxy.display == "http://proxy.corp:8080")
+    }
+
     @Test func noProxyRulesMatchHostsAndSuffixes() {
         let options = TransportOptions(environment: ["HTTPS_PROXY": "http://proxy:3128", "no_proxy": "localhost,.corp.internal,10.0.0.1"])
         #expect(options.proxy(for: "registry.example.com", plainHTTP: false) == "http://proxy:3128")
