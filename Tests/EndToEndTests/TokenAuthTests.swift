@@ -128,6 +128,33 @@ extension TokenAuthTests {
         let registry = try TestRegistry(tls: false, token: .init(realm: "https://127.0.0.1:\(issuer.port)/token", service: "airlock-registry",
                                                                 issuer: "airlock-test-issuer", rootCertBundle: "\(root)/signer.pem"))
         defer { registry.stop() }
+        if firstScopeOnly {
+            // A user whose token grants pull only: the registry answers 401 insufficient_scope,
+            // said as a missing permission (not as wrong credentials); a wrong password gets the
+            // token service's own words.
+            let readOnly = try PythonServer(fixture: "token-issuer.py", arguments: [tlsCertificate.certificate, tlsCertificate.key, "\(root)/signer.key",
+                                                                                    "\(root)/signer.pem", Self.username, Self.password,
+                                                                                    "airlock-test-issuer", "airlock-registry", log],
+                                            interpreter: "\(Harness.packageRoot)/.venv/bin/python", environment: ["READ_ONLY": "1"])
+            defer { readOnly.stop() }
+            let limited = try TestRegistry(tls: false, token: .init(realm: "https://127.0.0.1:\(readOnly.port)/token", service: "airlock-registry",
+                                                                   issuer: "airlock-test-issuer", rootCertBundle: "\(root)/signer.pem"))
+            defer { limited.stop() }
+            let packed = try PackedExample.make()
+            defer { packed.remove() }
+            let environment = ["DOCKER_CONFIG": "\(root)/limited", "HTTPS_PROXY": "", "https_proxy": "", "NO_PROXY": "", "no_proxy": ""]
+            try FileManager.default.createDirectory(atPath: "\(root)/limited", withIntermediateDirectories: true)
+            let auth = Data("\(Self.username):\(Self.password)".utf8).base64EncodedString()
+            try #"{"auths": {"\#(limited.host)": {"auth": "\#(auth)"}}}"#.write(toFile: "\(root)/limited/config.json", atomically: true, encoding: .utf8)
+            let push = try Harness.airlock(["push", packed.bundle, "--registry", "\(limited.host)/m", "--key", "signer.pub", "-q", "--config-dir", "cfg",
+                                            "--plain-http", limited.host, "--ca-file", ca.certificate], in: packed.example, environment: environment)
+            #expect(push.status == 3 && push.stderr.contains("the credentials are valid but lack permission for repository:m/"), "\(push.stderr)")
+            let badAuth = Data("\(Self.username):wrong".utf8).base64EncodedString()
+            try #"{"auths": {"\#(limited.host)": {"auth": "\#(badAuth)"}}}"#.write(toFile: "\(root)/limited/config.json", atomically: true, encoding: .utf8)
+            let wrong = try Harness.airlock(["push", packed.bundle, "--registry", "\(limited.host)/m", "--key", "signer.pub", "-q", "--config-dir", "cfg",
+                                             "--plain-http", limited.host, "--ca-file", ca.certificate], in: packed.example, environment: environment)
+            #expect(wrong.status == 3 && wrong.stderr.contains("incorrect username or password"), "the token service's words: \(wrong.stderr)")
+        }
         let proxyLog = "\(root)/proxy.log"
         FileManager.default.createFile(atPath: proxyLog, contents: nil)
         let proxy = try PythonServer(fixture: "hostile-registry.py", arguments: ["http://\(registry.host)", proxyLog, "slowPatch=0.3"])

@@ -14,6 +14,8 @@ Each request is logged to LOG as one JSON line (user, scopes), for the test to c
 Environment, for the registries that behave less well:
   TOKEN_TTL=SECONDS   tokens expire after SECONDS though the answer still says expires_in 300 (short
                       tokens during a long push; regclient keeps a renewal buffer for this)
+  READ_ONLY=1         only pull is granted, whatever is asked (a user without push rights: the
+                      registry then answers 401 insufficient_scope)
   FIRST_SCOPE_ONLY=1  only the first scope of a request is granted (token services that ignore the
                       rest: cesanta/docker_auth #67; a cross-repository mount then gets 401)
 """
@@ -68,7 +70,10 @@ class Handler(JSONHandler):
         for scope in scopes[:1] if os.environ.get("FIRST_SCOPE_ONLY") else scopes:
             parts = scope.split(":")
             if len(parts) == 3 and parts[0] in ("repository", "registry") and user:
-                access.append({"type": parts[0], "name": parts[1], "actions": parts[2].split(",")})
+                actions = parts[2].split(",")
+                if os.environ.get("READ_ONLY"):
+                    actions = [a for a in actions if a == "pull"]
+                access.append({"type": parts[0], "name": parts[1], "actions": actions})
         with open(LOG, "a") as log:
             log.write(json.dumps({"user": user, "scopes": scopes, "service": query.get("service", [""])[0]}) + "\n")
         jwt = token(user, access)
