@@ -67,7 +67,8 @@ final class RegistrySource: @unchecked Sendable {
         let client = try client(for: reference.registry)
         let what = "\(location): \(reference)"
         let pinned = reference.digest?.description
-        let top = try await client.fetchManifest(reference.repository, reference: pinned ?? reference.tag ?? "latest", digestOf: digestHex)
+        let top = try await manifest(client: client, repository: reference.repository, reference: pinned ?? reference.tag ?? "latest",
+                                     known: pinned)
         if let pinned, top.digest != pinned {
             throw AirlockError.verification("\(what): the registry served \(top.digest) for a reference pinned to \(pinned)")
         }
@@ -120,7 +121,8 @@ final class RegistrySource: @unchecked Sendable {
     func walk(_ descriptor: Descriptor, client: RegistryClient, repository: String, what: String,
                       into contents: inout PackContents, depth: Int) async throws -> [Fetch] {
         guard depth < 8 else { throw AirlockError.input("\(what): indexes nested deeper than 8 levels") }
-        let fetched = try await client.fetchManifest(repository, reference: descriptor.digest.description, digestOf: digestHex)
+        let fetched = try await manifest(client: client, repository: repository, reference: descriptor.digest.description,
+                                         known: descriptor.digest.description)
         _ = try storeDocument(fetched.bytes, mediaType: descriptor.mediaType, what: what, into: &contents)
         if MediaType.isIndex(descriptor.mediaType) {
             var fetches: [Fetch] = []
@@ -285,3 +287,23 @@ final class RegistrySource: @unchecked Sendable {
 
 /// `sha256:<hex>` of some bytes, the way registries name manifests.
 func digestHex(_ bytes: [UInt8]) -> String { "sha256:" + SHA256Hasher.hex(bytes) }
+
+extension RegistrySource {
+    /// A manifest from the cache when its digest is known (pinned, or answered by a HEAD, which
+    /// Docker Hub does not count against the pull allowance), else from the registry.
+    func manifest(client: RegistryClient, repository: String, reference: String, known: String?) async throws -> FetchedManifest {
+        var digest = known
+        var mediaType = ""
+        if digest == nil, let head = try? await client.headManifest(repository, reference: reference) {
+            (digest, mediaType) = (head.digest, head.mediaType)
+        }
+        if let digest, let parsed = try? Digest(digest), store.contains(parsed), let bytes = try? store.bytes(of: parsed), digestHex(bytes) == digest {
+            if mediaType.isEmpty || !(MediaType.isIndex(mediaType) || MediaType.isManifest(mediaType)) {
+                let object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any]
+                mediaType = object?["mediaType"] as? String ?? (object?["manifests"] != nil ? MediaType.ociIndex : MediaType.ociManifest)
+            }
+            return FetchedManifest(bytes: bytes, mediaType: mediaType, digest: digest)
+        }
+        return try await client.fetchManifest(repository, reference: reference, digestOf: digestHex)
+    }
+}

@@ -15,6 +15,12 @@ public struct FetchedManifest: Sendable {
     public let bytes: [UInt8]
     public let mediaType: String
     public let digest: String
+
+    public init(bytes: [UInt8], mediaType: String, digest: String) {
+        self.bytes = bytes
+        self.mediaType = mediaType
+        self.digest = digest
+    }
 }
 
 /// Receives a blob's bytes as they arrive, in order and each byte once: a resumed download asks
@@ -85,6 +91,18 @@ extension RegistryClient {
             url = resolve(String(link[link.index(after: start)..<end]))
         }
         throw RegistryError.protocolViolation(host: host, detail: "the referrers of \(digest) go on past 100 pages")
+    }
+
+    /// `HEAD /v2/<repo>/manifests/<reference>` with pull scope: the digest and media type the
+    /// registry answers with, nil when it does not say. A HEAD does not count against Docker
+    /// Hub's pull allowance; a GET does.
+    public func headManifest(_ repository: String, reference: String) async throws -> (digest: String, mediaType: String)? {
+        let answer = try await send(.HEAD, "\(baseURL)/v2/\(repository)/manifests/\(reference)",
+                                    headers: HTTPHeaders([("Accept", manifestAcceptTypes.joined(separator: ", "))]),
+                                    scopes: [Self.pullScope(repository)], operation: "HEAD manifest")
+        guard answer.status == 200, let digest = answer.header("Docker-Content-Digest"), digest.hasPrefix("sha256:") else { return nil }
+        let mediaType = (answer.header("Content-Type") ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        return (digest, mediaType)
     }
 
     /// ``fetchManifest(_:reference:digestOf:)``, or nil when the registry has no such manifest.

@@ -349,3 +349,33 @@ extension RegistryQuirksTests {
         #expect(types == ["application/spdx+json", "application/vnd.in-toto+json"], "both pages: \(types)")
     }
 }
+
+extension RegistryQuirksTests {
+    /// Docker Hub counts every manifest GET against the pull allowance and no HEAD: a second pack
+    /// of the same images asks with HEAD and takes the manifests from the cache, with no GET.
+    @Test func aRepeatedPackSparesThePullAllowance() throws {
+        let setup = try Setup([])
+        defer { setup.stop() }
+        try expectPushed(try setup.push(), setup)
+        try """
+            apiVersion: airlock/v1
+            kind: Bundle
+            metadata: {name: allowance, version: "1", created: "2026-11-01T00:00:00Z"}
+            images:
+              - ref: \(setup.host)/mirror/team/multi:1.4.2
+              - ref: \(setup.host)/mirror/team/app:1.4.2
+            """.write(toFile: "\(setup.root)/airlock.yaml", atomically: true, encoding: .utf8)
+        let environment = setup.environment.merging(["AIRLOCK_CACHE": "\(setup.root)/cache"]) { $1 }
+        let first = try Harness.airlock(["pack", "-q", "--plain-http", setup.host, "-o", "first.tar.zst"], in: setup.root, environment: environment)
+        try #require(first.status == 0, "\(first.stderr)")
+        let before = try setup.requests().count
+        let second = try Harness.airlock(["pack", "-q", "--plain-http", setup.host, "-o", "second.tar.zst"], in: setup.root, environment: environment)
+        try #require(second.status == 0, "\(second.stderr)")
+        let requests = try setup.requests().dropFirst(before)
+        #expect(!requests.contains { $0["method"] as? String == "GET" && ($0["path"] as? String ?? "").contains("/manifests/") },
+                "no manifest GET: \(requests.map { "\($0["method"] ?? "") \($0["path"] ?? "")" })")
+        #expect(requests.contains { $0["method"] as? String == "HEAD" && ($0["path"] as? String ?? "").contains("/manifests/1.4.2") })
+        let sums = try ["first", "second"].map { try Harness.sha256(ofFile: "\(setup.root)/\($0).tar.zst") }
+        #expect(sums[0] == sums[1], "the same bundle, byte for byte")
+    }
+}
