@@ -10,6 +10,9 @@ func renderContents(images: [BundlePredicate.Image], charts: [BundlePredicate.Ch
             let platforms = image.platforms.map { " [\($0.joined(separator: ", "))]" } ?? ""
             text += "  \(image.name)@\(image.digest)\(platforms)\n    from \(image.source)"
             text += image.sourceDigest.map { " (platform subset of index \($0))\n" } ?? "\n"
+            for attestation in image.attestationManifests ?? [] {
+                text += "    attestation manifest \(attestation.digest) for \(attestation.attests)\n"
+            }
             for referrer in image.referrers ?? [] {
                 text += "    referrer \(referrer.artifactType ?? referrer.mediaType) \(referrer.ref) (\(referrer.via))\n"
             }

@@ -225,14 +225,11 @@ public struct Packer: Sendable {
                 fetches += try await remote.addImage(reference, name: image.name, platforms: image.platforms.isEmpty ? options.platforms : image.platforms,
                                                      referrers: image.referrers, written: image.written, location: image.location, into: &contents)
             case .layout(let path, let select):
-                if !image.platforms.isEmpty {
-                    throw AirlockError.unsupported("\(image.location): platforms: filtering is not built yet; select the platform's manifest in the layout instead")
-                }
-                try LayoutSource.add(layout: path, select: select, name: image.name, written: image.written,
-                                     location: image.location, into: &contents)
+                try LayoutSource.add(layout: path, select: select, name: image.name, platforms: image.platforms, store: store,
+                                     written: image.written, location: image.location, into: &contents)
             case .archive(let path, let select):
-                try DockerArchiveSource.add(archive: path, select: select, name: image.name, written: image.written,
-                                            location: image.location, store: store, into: &contents)
+                try DockerArchiveSource.add(archive: path, select: select, name: image.name, platforms: image.platforms,
+                                            written: image.written, location: image.location, store: store, into: &contents)
             }
         }
         for chart in spec.charts {

@@ -11,7 +11,7 @@ enum DockerArchiveSource {
         var Layers: [String]
     }
 
-    static func add(archive: String, select: String?, name: ImageReference?, written: String, location: String,
+    static func add(archive: String, select: String?, name: ImageReference?, platforms: [Platform] = [], written: String, location: String,
                     store: ContentStore, into contents: inout PackContents) throws {
         let what = "\(location): archive \(written)"
         let members = try ingestMembers(of: archive, store: store, what: what)
@@ -34,10 +34,15 @@ enum DockerArchiveSource {
                     _ = try find(descriptor)
                     contents.addBlob(descriptor.digest, size: descriptor.size, role: role)
                 }, what: what)
-                try copier.copy(root, into: &contents)
-                try record(root: root, name: imageName, source: "docker-archive:\(written)", location: location, into: &contents)
+                let (carried, found, sourceDigest) = try copier.copy(root, platforms: platforms, store: store, into: &contents)
+                try record(root: carried, name: imageName, source: "docker-archive:\(written)", platforms: found, sourceDigest: sourceDigest,
+                           attestations: PlatformSubset.attestations(of: carried) { try store.bytes(of: $0.digest) },
+                           location: location, into: &contents)
                 return
             }
+        }
+        if !platforms.isEmpty {
+            throw AirlockError.input("\(what): platforms: asks for a subset, but the archive holds a single-platform image (classic docker save)")
         }
         try addClassic(members: members, select: select, name: name, written: written, location: location, store: store, into: &contents)
     }
@@ -100,11 +105,14 @@ enum DockerArchiveSource {
         try record(root: root, name: imageName, source: "docker-archive:\(written)", location: location, into: &contents)
     }
 
-    private static func record(root: Descriptor, name: ImageReference, source: String, location: String,
+    private static func record(root: Descriptor, name: ImageReference, source: String, platforms: [Platform] = [], sourceDigest: String? = nil,
+                               attestations: [BundlePredicate.AttestationManifest]? = nil, location: String,
                                into contents: inout PackContents) throws {
         try contents.tag(root, refName: name.description, kind: "image", location: location)
         contents.images.append(BundlePredicate.Image(name: name.description, source: source, digest: root.digest.description,
-                                                     mediaType: root.mediaType, size: root.size, platforms: nil, sourceDigest: nil))
+                                                     mediaType: root.mediaType, size: root.size,
+                                                     platforms: platforms.isEmpty ? nil : platforms.map(\.description).sorted(), sourceDigest: sourceDigest,
+                                                     attestationManifests: attestations))
     }
 
     /// The root descriptor of the OCI layout inside the archive, and the full name Docker gave it.

@@ -7,8 +7,8 @@ import Signing
 enum LayoutSource {
     /// Adds images of `layout`: the one whose ref name is `select` (or the only one), carried as
     /// `name` or as its ref name; with neither `select` nor `name`, every image, each by its ref name.
-    static func add(layout: String, select: String?, name: ImageReference?, written: String, location: String,
-                    into contents: inout PackContents) throws {
+    static func add(layout: String, select: String?, name: ImageReference?, platforms: [Platform] = [], store: ContentStore,
+                    written: String, location: String, into contents: inout PackContents) throws {
         let what = "\(location): layout \(written)"
         guard let header = FileManager.default.contents(atPath: "\(layout)/oci-layout"),
               let parsed = try? JSONSerialization.jsonObject(with: header) as? [String: Any],
@@ -25,7 +25,7 @@ enum LayoutSource {
         }
         for (root, imageName) in chosen {
             try add(root: root, name: imageName, layout: layout, source: "oci-layout:\(written)#\(root.refName ?? root.digest.description)",
-                    location: location, into: &contents)
+                    platforms: platforms, store: store, location: location, into: &contents)
         }
     }
 
@@ -37,8 +37,8 @@ enum LayoutSource {
         return reference
     }
 
-    private static func add(root: Descriptor, name: ImageReference, layout: String, source: String, location: String,
-                            into contents: inout PackContents) throws {
+    private static func add(root: Descriptor, name: ImageReference, layout: String, source: String, platforms wanted: [Platform],
+                            store: ContentStore, location: String, into contents: inout PackContents) throws {
         let what = "\(location): layout image \(name)"
         // Blobs are read in place when the bundle is written (and hashed then); only the small
         // documents are read now, to walk the graph.
@@ -53,12 +53,16 @@ enum LayoutSource {
             }
             contents.addBlob(descriptor.digest, size: size, role: role, source: .file(path))
         }, what: what)
-        let platforms = try copier.copy(root, into: &contents)
-        try contents.tag(root, refName: name.description, kind: "image", location: location)
+        let (carried, platforms, sourceDigest) = try copier.copy(root, platforms: wanted, store: store, into: &contents)
+        try contents.tag(carried, refName: name.description, kind: "image", location: location)
         contents.images.append(BundlePredicate.Image(
             name: name.description, source: source,
-            digest: root.digest.description, mediaType: root.mediaType, size: root.size,
-            platforms: platforms.isEmpty ? nil : platforms.map(\.description).sorted(), sourceDigest: nil))
+            digest: carried.digest.description, mediaType: carried.mediaType, size: carried.size,
+            platforms: platforms.isEmpty ? nil : platforms.map(\.description).sorted(), sourceDigest: sourceDigest,
+            attestationManifests: PlatformSubset.attestations(of: carried) { descriptor in
+                descriptor.digest == carried.digest && sourceDigest != nil ? try store.bytes(of: carried.digest)
+                    : try readVerified("\(layout)/\(descriptor.digest.layoutPath)", descriptor, what: what)
+            }))
     }
 
     /// Reads a small document (at most 4 MiB) and checks it against its descriptor.

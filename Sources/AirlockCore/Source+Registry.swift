@@ -77,14 +77,14 @@ final class RegistrySource: @unchecked Sendable {
         var sourceDigest: String?
         var found: [Platform] = []
         if MediaType.isIndex(top.mediaType) {
-            let (kept, allKept) = try selectChildren(top.bytes, platforms: platforms, what: what)
-            found = kept.compactMap(\.platform)
+            let (kept, allKept) = try PlatformSubset.select(top.bytes, platforms: platforms, what: what)
+            found = PlatformSubset.platforms(of: kept)
             if allKept {
                 root = try storeDocument(top.bytes, mediaType: top.mediaType, what: what, into: &contents)
             } else {
                 // A subset: a new index of the kept children; the source index's digest is recorded.
                 sourceDigest = top.digest
-                root = try storeDocument(try filteredIndex(top.bytes, keeping: Set(kept.map(\.digest))), mediaType: top.mediaType,
+                root = try storeDocument(try PlatformSubset.filteredIndex(top.bytes, keeping: Set(kept.map(\.digest))), mediaType: top.mediaType,
                                          what: what, into: &contents)
             }
             for child in kept {
@@ -99,11 +99,14 @@ final class RegistrySource: @unchecked Sendable {
         try contents.tag(root, refName: carried.description, kind: "image", location: location)
         var image = BundlePredicate.Image(name: carried.description, source: written, digest: root.digest.description,
                                           mediaType: root.mediaType, size: root.size,
-                                          platforms: found.isEmpty ? nil : found.map(\.description).sorted(), sourceDigest: sourceDigest)
+                                          platforms: found.isEmpty ? nil : found.map(\.description).sorted(), sourceDigest: sourceDigest,
+                                          attestationManifests: MediaType.isIndex(root.mediaType)
+                                            ? PlatformSubset.attestations(in: (try? ContentDocument(bytes: try store.bytes(of: root.digest), declaredType: root.mediaType).manifests) ?? [])
+                                            : nil)
         if referrers {
             var subjects = [top.digest]
             if MediaType.isIndex(top.mediaType) {
-                subjects += try selectChildren(top.bytes, platforms: platforms, what: what).0.map(\.digest.description)
+                subjects += try PlatformSubset.select(top.bytes, platforms: platforms, what: what).0.map(\.digest.description)
             }
             var carriedReferrers: [BundlePredicate.Referrer] = []
             for subject in subjects {
@@ -155,28 +158,6 @@ final class RegistrySource: @unchecked Sendable {
         let stored = try store.ingest(bytes: bytes, what: what)
         contents.addBlob(stored.digest, size: stored.size, role: .manifest)
         return Descriptor(mediaType: mediaType, digest: stored.digest, size: stored.size)
-    }
-
-    /// The children of an index that match the wanted platforms (all when none are wanted).
-    private func selectChildren(_ bytes: [UInt8], platforms: [Platform], what: String) throws -> ([Descriptor], Bool) {
-        let all = try ContentDocument(bytes: bytes, declaredType: MediaType.ociIndex).manifests
-        guard !platforms.isEmpty else { return (all, true) }
-        let kept = all.filter { child in child.platform.map { found in platforms.contains { found.satisfies($0) } } ?? false }
-        guard !kept.isEmpty else {
-            let offered = all.compactMap(\.platform).map(\.description).joined(separator: ", ")
-            throw AirlockError.input("\(what): no manifest for \(platforms.map(\.description).joined(separator: ", ")) (the index offers \(offered))")
-        }
-        return (kept, kept.count == all.count)
-    }
-
-    /// The index with only the kept children; every other field and each kept descriptor unchanged.
-    private func filteredIndex(_ bytes: [UInt8], keeping digests: Set<Digest>) throws -> [UInt8] {
-        guard var object = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-              let manifests = object["manifests"] as? [[String: Any]] else {
-            throw AirlockError.input("index does not parse")
-        }
-        object["manifests"] = manifests.filter { ($0["digest"] as? String).flatMap { try? Digest($0) }.map(digests.contains) ?? false }
-        return Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
     }
 
     /// The blobs among `fetches` not yet in the store, each once, and how many were already there.

@@ -104,6 +104,15 @@ public struct BundlePredicate: Codable, Sendable, Equatable {
         public var sourceDigest: String?
         /// Signatures, attestations and SBOMs carried along (`referrers: true`).
         public var referrers: [Referrer]?
+        /// The attestation manifests buildx attached inside the index (SBOM, provenance), each with
+        /// the platform manifest it attests; a subset keeps those of the kept platforms.
+        public var attestationManifests: [AttestationManifest]?
+    }
+
+    public struct AttestationManifest: Codable, Sendable, Equatable {
+        public var digest: String
+        /// The platform manifest it attests (`vnd.docker.reference.digest`).
+        public var attests: String
     }
 
     /// An artifact that refers to an image: found through the OCI 1.1 referrers API, its tag
