@@ -105,6 +105,8 @@ def main():
     parser.add_argument("out")
     parser.add_argument("--docker-archive", action="store_true")
     parser.add_argument("--layer-mb", type=int, default=0)
+    parser.add_argument("--attestations", action="store_true",
+                        help="attach buildx-style attestation manifests (in-toto SBOM) to each platform of the multi index")
     args = parser.parse_args()
     out = os.path.abspath(args.out)
     if os.path.exists(out):
@@ -126,6 +128,20 @@ def main():
         descriptor = image(layout, [base, worker], arch, "worker-" + arch)
         descriptor["platform"] = {"architecture": arch, "os": "linux"}
         children.append(descriptor)
+    if args.attestations:
+        # As docker buildx leaves them: an OCI manifest per platform, platform unknown/unknown,
+        # annotated with the platform manifest it attests.
+        for child in list(children):
+            statement = json.dumps({"_type": "https://in-toto.io/Statement/v0.1", "predicateType": "https://spdx.dev/Document",
+                                    "subject": [{"name": "worker", "digest": {"sha256": child["digest"][7:]}}]}).encode()
+            config = layout.blob(b"{}", "application/vnd.oci.image.config.v1+json")
+            layer = layout.blob(statement, "application/vnd.in-toto+json",
+                                annotations={"in-toto.io/predicate-type": "https://spdx.dev/Document"})
+            manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": config, "layers": [layer]}
+            descriptor = layout.json_blob(manifest, "application/vnd.oci.image.manifest.v1+json")
+            descriptor["platform"] = {"architecture": "unknown", "os": "unknown"}
+            descriptor["annotations"] = {"vnd.docker.reference.digest": child["digest"], "vnd.docker.reference.type": "attestation-manifest"}
+            children.append(descriptor)
     index = {"schemaVersion": 2, "mediaType": INDEX, "manifests": children}
     layout.tag(layout.json_blob(index, INDEX), "multi-1.4.2")
     layout.finish()

@@ -55,7 +55,7 @@ struct PackCommand: AsyncParsableCommand {
     @Option(name: .long, help: "zstd level for compressible entries (1-19); already-compressed layers are stored as they are.")
     var level: Int32 = 3
 
-    @Option(name: .long, help: ArgumentHelp("Keep only this platform of multi-platform images without their own platforms:; repeatable.", valueName: "OS/ARCH[/VARIANT]"))
+    @Option(name: .long, help: ArgumentHelp("Keep only this platform of multi-platform images without their own platforms: (from registries, layouts and archives alike; the attestation manifests buildx attached to a kept platform stay with it); repeatable.", valueName: "OS/ARCH[/VARIANT]"))
     var platform: [String] = []
 
     @Flag(help: "Fail when a chart's default values or templates name an image the bundle does not carry.")

@@ -225,10 +225,12 @@ public struct Packer: Sendable {
                 fetches += try await remote.addImage(reference, name: image.name, platforms: image.platforms.isEmpty ? options.platforms : image.platforms,
                                                      referrers: image.referrers, written: image.written, location: image.location, into: &contents)
             case .layout(let path, let select):
-                try LayoutSource.add(layout: path, select: select, name: image.name, platforms: image.platforms, store: store,
+                try LayoutSource.add(layout: path, select: select, name: image.name,
+                                     platforms: image.platforms.isEmpty ? options.platforms : image.platforms, store: store,
                                      written: image.written, location: image.location, into: &contents)
             case .archive(let path, let select):
-                try DockerArchiveSource.add(archive: path, select: select, name: image.name, platforms: image.platforms,
+                try DockerArchiveSource.add(archive: path, select: select, name: image.name,
+                                            platforms: image.platforms.isEmpty ? options.platforms : image.platforms,
                                             written: image.written, location: image.location, store: store, into: &contents)
             }
         }

@@ -93,10 +93,11 @@ enum Harness {
     }
 
     /// Generates the example content (scripts/make-example.py) in `directory`/example.
-    static func makeExample(in directory: String, dockerArchive: Bool = true, layerMB: Int = 0) throws -> String {
+    static func makeExample(in directory: String, dockerArchive: Bool = true, layerMB: Int = 0, attestations: Bool = false) throws -> String {
         let target = "\(directory)/example"
         var arguments = ["python3", "\(packageRoot)/scripts/make-example.py", target]
         if dockerArchive { arguments.append("--docker-archive") }
+        if attestations { arguments.append("--attestations") }
         if layerMB > 0 { arguments += ["--layer-mb", "\(layerMB)"] }
         let result = try run(arguments)
         try #require(result.status == 0, "make-example failed: \(result.stderr)")
