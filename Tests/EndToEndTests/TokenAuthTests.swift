@@ -107,7 +107,8 @@ extension TokenAuthTests {
     /// (push on the target, pull on the source); a token service that grants only the first makes
     /// the mount fail with 401, and the blob is uploaded instead. Tokens that expire after two
     /// seconds though they say 300 (a slow chunked push, through the hostile proxy's slowPatch)
-    /// are fetched again, and the push finishes.
+    /// are fetched again, and the push finishes. The token service answers every request with a
+    /// redirect first (a load balancer in front of it), which is followed.
     @Test(arguments: [false, true])
     func pushesThroughTheTokenFlowWithTwoScopeMountsAndShortTokens(firstScopeOnly: Bool) throws {
         let root = try Harness.temporaryDirectory("token-push")
@@ -118,7 +119,7 @@ extension TokenAuthTests {
                                       "-keyout", "\(root)/signer.key", "-out", "\(root)/signer.pem", "-days", "2", "-subj", "/CN=token signer"])
         try #require(signer.status == 0, "\(signer.stderr)")
         let log = "\(root)/tokens.log"
-        var issuerEnvironment = ["TOKEN_TTL": "2"]
+        var issuerEnvironment = ["TOKEN_TTL": "2", "REDIRECT": "1"]
         if firstScopeOnly { issuerEnvironment["FIRST_SCOPE_ONLY"] = "1" }
         let issuer = try PythonServer(fixture: "token-issuer.py", arguments: [tlsCertificate.certificate, tlsCertificate.key, "\(root)/signer.key",
                                                                               "\(root)/signer.pem", Self.username, Self.password,

@@ -16,6 +16,8 @@ Environment, for the registries that behave less well:
                       tokens during a long push; regclient keeps a renewal buffer for this)
   READ_ONLY=1         only pull is granted, whatever is asked (a user without push rights: the
                       registry then answers 401 insufficient_scope)
+  REDIRECT=1          a token request without `redirected=1` is answered 307 to the same URL with it
+                      (a token service behind a load balancer or CDN)
   FIRST_SCOPE_ONLY=1  only the first scope of a request is granted (token services that ignore the
                       rest: cesanta/docker_auth #67; a cross-repository mount then gets 401)
 """
@@ -58,6 +60,8 @@ class Handler(JSONHandler):
     def do_GET(self):
         url = urlparse(self.path)
         query = parse_qs(url.query)
+        if os.environ.get("REDIRECT") and "redirected" not in query:
+            return self.answer(307, b"", headers={"Location": self.path + "&redirected=1"})
         user = ""
         header = self.headers.get("Authorization", "")
         if header.startswith("Basic "):
