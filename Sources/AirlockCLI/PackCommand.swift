@@ -55,6 +55,12 @@ struct PackCommand: AsyncParsableCommand {
     @Option(name: .long, help: "zstd level for compressible entries (1-19); already-compressed layers are stored as they are.")
     var level: Int32 = 3
 
+    @Flag(name: .long, help: ArgumentHelp("Carry this airlock binary in the bundle as files/airlock/airlock (signed like every entry), for a site that has no airlock yet; see --include-airlock-from."))
+    var includeAirlock = false
+
+    @Option(name: .long, help: ArgumentHelp("Carry this file (an airlock release archive from scripts/release) as files/airlock/NAME instead of the running binary.", valueName: "ARCHIVE"))
+    var includeAirlockFrom: String?
+
     @Option(name: .long, help: ArgumentHelp("Keep only this platform of multi-platform images without their own platforms: (from registries, layouts and archives alike; the attestation manifests buildx attached to a kept platform stay with it); repeatable.", valueName: "OS/ARCH[/VARIANT]"))
     var platform: [String] = []
 
@@ -117,6 +123,14 @@ struct PackCommand: AsyncParsableCommand {
         options.partSize = splitSize?.bytes
         options.since = since
         options.dryRun = dryRun
+        if let archive = includeAirlockFrom {
+            guard FileManager.default.isReadableFile(atPath: archive) else {
+                throw AirlockFailure(message: "--include-airlock-from \(archive): no such readable file", status: .usage)
+            }
+            options.includeAirlock = archive
+        } else if includeAirlock {
+            options.includeAirlock = try runningExecutable()
+        }
         let progress = PackProgress(quiet: quiet, output: outputOptions.output)
         let warnings = WarningLog(format: outputOptions.output)
         let packer = Packer(options: options) { event in
@@ -225,4 +239,14 @@ final class WarningLog: @unchecked Sendable {
     }
 
     var all: [String] { lock.withLock { messages } }
+}
+
+/// The running airlock binary's path (for `--include-airlock`).
+func runningExecutable() throws -> String {
+    let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    guard FileManager.default.isReadableFile(atPath: path) else {
+        throw AirlockFailure(message: "--include-airlock: cannot read the running binary (\(path)); give --include-airlock-from FILE", status: .usage)
+    }
+    // Swift names it airlock either way; a renamed copy keeps its own name.
+    return path
 }

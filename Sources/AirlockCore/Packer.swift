@@ -30,6 +30,9 @@ public struct Packer: Sendable {
         public var now: Int64
         /// How registries and chart repositories are reached (and `--jobs`).
         public var transport = TransportOptions()
+        /// `--include-airlock`: a file (the running binary, or a release archive) carried as
+        /// `files/airlock/NAME`, so the first delivery brings its own opener.
+        public var includeAirlock: String?
         /// `--platform`: platforms to keep from every multi-platform image without its own `platforms:`.
         public var platforms: [Platform] = []
         /// `--strict`: fail when a chart references an image the bundle does not carry.
@@ -255,6 +258,16 @@ public struct Packer: Sendable {
         for file in spec.files {
             progress(.collecting(kind: "file", name: file.written))
             try LocalSource.addFile(file, into: &contents)
+        }
+        if let airlock = options.includeAirlock {
+            // The opener for the other side: signed like every entry, under files/airlock/.
+            let name = (airlock as NSString).lastPathComponent
+            let item = BundleSpec.FileItem(path: airlock, written: "airlock/\(name)", destination: "airlock/\(name)", location: "--include-airlock")
+            progress(.collecting(kind: "file", name: item.written))
+            guard !contents.files.contains(where: { $0.path == BundleFormat.filesPrefix + item.destination }) else {
+                throw AirlockError.input("--include-airlock: files/\(item.destination) is already in the bundle (airlock.yaml files:)")
+            }
+            try LocalSource.addFile(item, into: &contents)
         }
         return fetches
     }

@@ -60,7 +60,7 @@ public final class TarReader {
         case .zstdTar:
             try checkArchive(archive_read_support_filter_zstd(archive), archive, "enable zstd")
         case .anyTar:
-            archive_read_support_filter_all(archive)
+            Self.enableCommonFilters(archive)
         }
         try checkArchive(archive_read_support_format_tar(archive), archive, "enable tar")
         let source = MappedSource(file: file)
@@ -76,6 +76,16 @@ public final class TarReader {
         }
     }
 
+    /// The compressions a tar from elsewhere may come in (`docker save | gzip`, chart `.tgz`,
+    /// `.tar.xz`, `.tar.bz2`, `.tar.zst`). Named one by one rather than all of libarchive's
+    /// filters, so a statically linked airlock needs no lz4, lzo or external-program filters.
+    private static func enableCommonFilters(_ archive: OpaquePointer) {
+        archive_read_support_filter_gzip(archive)
+        archive_read_support_filter_bzip2(archive)
+        archive_read_support_filter_xz(archive)
+        archive_read_support_filter_zstd(archive)
+    }
+
     /// Reads a tar (plain or compressed) held in memory; `name` is used in messages.
     public init(bytes: [UInt8], name: String) throws {
         self.path = name
@@ -84,7 +94,7 @@ public final class TarReader {
         let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 1)
         bytes.withUnsafeBytes { copy.copyMemory(from: $0) }
         memory = copy
-        archive_read_support_filter_all(archive)
+        Self.enableCommonFilters(archive)
         try checkArchive(archive_read_support_format_tar(archive), archive, "enable tar")
         guard archive_read_open_memory(archive, copy.baseAddress, bytes.count) == ARCHIVE_OK else {
             let detail = archiveErrorString(archive)
