@@ -55,19 +55,7 @@ struct LoadedChart {
 
     /// Reads a chart `.tgz` (its files sit under one top folder).
     static func load(archive: [UInt8], name: String) throws -> LoadedChart {
-        let reader = try TarReader(bytes: archive, name: name)
-        defer { reader.close() }
-        var files: [String: [UInt8]] = [:]
-        var total: Int64 = 0
-        while let header = try reader.next() {
-            guard header.kind == .regular else { continue }
-            let parts = header.path.split(separator: "/", omittingEmptySubsequences: true)
-            guard parts.count >= 2, !parts.contains("..") else { continue }
-            total += header.size
-            guard total <= 16 * fileLimit else { throw AirlockError.input("\(name): chart archive unpacks to more than \(16 * fileLimit >> 20) MiB") }
-            files[parts.dropFirst().joined(separator: "/")] = try reader.readAll(limit: fileLimit)
-        }
-        return try load(files: files, name: name)
+        try load(files: try ChartRendering.archiveFiles(archive, name: name), name: name)
     }
 
     /// Reads a chart from its files, keyed by path relative to the chart's folder.

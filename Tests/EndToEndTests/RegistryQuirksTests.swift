@@ -63,6 +63,13 @@ struct RegistryQuirksTests {
             return "sha256:" + String(try Harness.run(["sha256sum"], stdin: raw.data).stdout.prefix(64))
         }
 
+        /// An airlock.yaml in the set-up's folder pulling `refs`.
+        func writeSpec(name: String, refs: [String]) throws {
+            let images = refs.map { "  - ref: \($0)\n" }.joined()
+            try "apiVersion: airlock/v1\nkind: Bundle\nmetadata: {name: \(name), version: \"1\", created: \"2026-11-01T00:00:00Z\"}\nimages:\n\(images)"
+                .write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
+        }
+
         func stop() {
             proxy.stop()
             registry.stop()
@@ -93,13 +100,7 @@ struct RegistryQuirksTests {
         defer { setup.stop() }
         try expectPushed(try setup.push(), setup)
         // Pulled back through the proxy, big layers over their own connections included.
-        try """
-            apiVersion: airlock/v1
-            kind: Bundle
-            metadata: {name: back, version: "1", created: "2026-11-01T00:00:00Z"}
-            images:
-              - ref: \(setup.host)/mirror/team/app:1.4.2
-            """.write(toFile: "\(setup.root)/airlock.yaml", atomically: true, encoding: .utf8)
+        try setup.writeSpec(name: "back", refs: ["\(setup.host)/mirror/team/app:1.4.2"])
         let pack = try Harness.airlock(["pack", "-q", "--plain-http", setup.host], in: setup.root, environment: setup.environment)
         #expect(pack.status == 0, "pack through a registry that refuses requests without a User-Agent: \(pack.stderr)")
         let agents = Set(try setup.requests().compactMap { $0["userAgent"] as? String })
@@ -202,14 +203,7 @@ struct RegistryQuirksTests {
         let setup = try Setup(["rateLimit=1"])
         defer { setup.stop() }
         try expectPushed(try setup.push(), setup)
-        try """
-            apiVersion: airlock/v1
-            kind: Bundle
-            metadata: {name: limited, version: "1", created: "2026-11-01T00:00:00Z"}
-            images:
-              - ref: \(setup.host)/mirror/team/app:1.4.2
-              - ref: \(setup.host)/mirror/team/worker:1.4.2
-            """.write(toFile: "\(setup.root)/airlock.yaml", atomically: true, encoding: .utf8)
+        try setup.writeSpec(name: "limited", refs: ["\(setup.host)/mirror/team/app:1.4.2", "\(setup.host)/mirror/team/worker:1.4.2"])
         let pack = try Harness.airlock(["pack", "-q", "--plain-http", setup.host], in: setup.root, environment: setup.environment)
         #expect(pack.status == 3 && pack.stderr.contains("rate-limits this client until") && pack.stderr.contains("limit 1 per 3600 s"), "\(pack.stderr)")
         #expect(pack.stderr.contains("airlock login"))
@@ -296,13 +290,7 @@ extension RegistryQuirksTests {
         let setup = try Setup([])
         defer { setup.stop() }
         try expectPushed(try setup.push(), setup)
-        try """
-            apiVersion: airlock/v1
-            kind: Bundle
-            metadata: {name: proxied, version: "1", created: "2026-11-01T00:00:00Z"}
-            images:
-              - ref: \(setup.registry.host)/mirror/team/app:1.4.2
-            """.write(toFile: "\(setup.root)/airlock.yaml", atomically: true, encoding: .utf8)
+        try setup.writeSpec(name: "proxied", refs: ["\(setup.registry.host)/mirror/team/app:1.4.2"])
         func pack(_ password: String, _ output: String) throws -> Harness.Output {
             try Harness.airlock(["pack", "-q", "--plain-http", setup.registry.host, "-o", output], in: setup.root,
                                 environment: ["HTTP_PROXY": "http://builder:\(password)@\(proxy.address)", "http_proxy": "",
@@ -325,13 +313,7 @@ extension RegistryQuirksTests {
         let setup = try Setup(["redirectManifests"])
         defer { setup.stop() }
         try expectPushed(try setup.push(), setup)
-        try """
-            apiVersion: airlock/v1
-            kind: Bundle
-            metadata: {name: cdn, version: "1", created: "2026-11-01T00:00:00Z"}
-            images:
-              - ref: \(setup.host)/mirror/team/app:1.4.2
-            """.write(toFile: "\(setup.root)/airlock.yaml", atomically: true, encoding: .utf8)
+        try setup.writeSpec(name: "cdn", refs: ["\(setup.host)/mirror/team/app:1.4.2"])
         let pack = try Harness.airlock(["pack", "-q", "--plain-http", setup.host], in: setup.root, environment: setup.environment)
         #expect(pack.status == 0, "\(pack.stderr)")
         #expect(try setup.requests().contains { $0["status"] as? Int == 307 })
@@ -357,14 +339,7 @@ extension RegistryQuirksTests {
         let setup = try Setup([])
         defer { setup.stop() }
         try expectPushed(try setup.push(), setup)
-        try """
-            apiVersion: airlock/v1
-            kind: Bundle
-            metadata: {name: allowance, version: "1", created: "2026-11-01T00:00:00Z"}
-            images:
-              - ref: \(setup.host)/mirror/team/multi:1.4.2
-              - ref: \(setup.host)/mirror/team/app:1.4.2
-            """.write(toFile: "\(setup.root)/airlock.yaml", atomically: true, encoding: .utf8)
+        try setup.writeSpec(name: "allowance", refs: ["\(setup.host)/mirror/team/multi:1.4.2", "\(setup.host)/mirror/team/app:1.4.2"])
         let environment = setup.environment.merging(["AIRLOCK_CACHE": "\(setup.root)/cache"]) { $1 }
         let first = try Harness.airlock(["pack", "-q", "--plain-http", setup.host, "-o", "first.tar.zst"], in: setup.root, environment: environment)
         try #require(first.status == 0, "\(first.stderr)")
