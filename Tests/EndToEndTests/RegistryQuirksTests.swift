@@ -354,3 +354,23 @@ extension RegistryQuirksTests {
         #expect(sums[0] == sums[1], "the same bundle, byte for byte")
     }
 }
+
+extension RegistryQuirksTests {
+    /// A link that breaks every 1.2 MiB: a 8.5 MiB layer needs eight attempts, more than the five a
+    /// stalled transfer gets; each resumes with Range where the last stopped, and the pack finishes.
+    @Test func aDownloadThatKeepsBreakingIsResumedWhileItMakesProgress() throws {
+        let setup = try Setup(["cutDownloads=1258291"], layerMB: 16)
+        defer { setup.stop() }
+        let direct = try Harness.airlock(["push", setup.packed.bundle, "--registry", "\(setup.registry.host)/mirror", "--key", "signer.pub",
+                                          "--config-dir", "\(setup.root)/cfg", "-q", "--plain-http", setup.registry.host],
+                                         in: setup.packed.example, environment: setup.environment)
+        try #require(direct.status == 0, "\(direct.stderr)")
+        try setup.writeSpec(name: "flaky", refs: ["\(setup.host)/mirror/team/app:1.4.2"])
+        let pack = try Harness.airlock(["pack", "-q", "--plain-http", setup.host], in: setup.root, environment: setup.environment)
+        #expect(pack.status == 0, "\(pack.stderr)")
+        let cuts = try setup.requests().filter { $0["status"] as? String == "cut" }
+        let perBlob = Dictionary(grouping: cuts) { $0["path"] as? String ?? "" }.mapValues(\.count)
+        #expect((perBlob.values.max() ?? 0) >= 5, "the big layer broke off at least five times: \(perBlob)")
+        #expect(try Harness.airlock(["verify", "flaky-1.tar.zst", "--allow-unsigned"], in: setup.root).status == 0)
+    }
+}

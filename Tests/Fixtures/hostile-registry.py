@@ -33,6 +33,8 @@ users or handled in the mature clients' code (see the Swift tests that use each 
   noDigestHeader  HEAD of a manifest answers without Docker-Content-Digest (ECR Public, proxies)
   redirectManifests  a manifest GET answers 307 to the same path with ?cdn=1, served from there
                   (registries behind a CDN: containers/image manifest.go follows such redirects)
+  cutDownloads=N   every blob GET is cut after N bytes of its body (a flaky link: each attempt
+                  resumes with Range and gets N bytes further)
   slowPatch=SECONDS  every chunk PATCH waits this long before it is forwarded (a slow link)
   rejectArtifacts a manifest PUT with a subject, an artifactType or a non-image config answers 400
                   MANIFEST_INVALID (Artifactory 6: cosign #1994; Quay without OCI artifact
@@ -208,6 +210,19 @@ class Proxy(BaseHTTPRequestHandler):
         if "ecrPatch" in MODES and self.command == "PATCH" and status == 202:
             status = 201
         content_type = next((v for n, v in response_headers if n.lower() == "content-type"), "application/octet-stream")
+        if "cutDownloads" in MODES and self.command == "GET" and "/blobs/sha256:" in path and len(data) > int(MODES["cutDownloads"]):
+            self.send_response(status)
+            for name, value in out:
+                self.send_header(name, value)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[:int(MODES["cutDownloads"])])
+            self.wfile.flush()
+            self.logged("cut")
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
+            return
         self.reply(status, data, out, content_type=content_type)
 
     def forward(self, method, path, body, headers):
