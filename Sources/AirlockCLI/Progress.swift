@@ -90,6 +90,8 @@ final class PushProgress: ProgressRenderer, @unchecked Sendable {
             case .manifest(let reference, let pushed):
                 emit(["event": "manifest", "reference": reference, "pushed": pushed],
                      plain: "  manifest \(reference): \(pushed ? "pushed" : "present")")
+            case .warning:
+                break  // the command's WarningLog prints warnings, even with -q
             }
         }
     }

@@ -45,6 +45,10 @@ struct PushCommand: AsyncParsableCommand {
             after their images; where the registry has no referrers API they are also listed under the sha256-<hex> \
             referrers tag the OCI distribution spec defines. An artifact the registry refuses is reported (exit 1) while \
             everything else lands.
+            With --record-import the push records the bundle's signed envelope in the registry's import ledger \
+            (PREFIX/airlock/imports, tagged NAME-VERSION), last, after every tag; before sending anything it reads the ledger \
+            and refuses a rollback (this bundle imported before at a higher version) or a replacement (the same version with \
+            another statement) unless --allow-downgrade or --allow-replace. airlock history lists the imports.
             """)
 
     @Argument(help: "The bundle, or a folder made by airlock unpack.") var bundle: String
@@ -63,6 +67,14 @@ struct PushCommand: AsyncParsableCommand {
     var dryRun = false
     @Flag(name: .long, help: "Leave out the signatures, attestations and SBOMs that refer to images (for a registry that refuses them).")
     var skipReferrers = false
+    @Flag(name: .long, help: "Record this import in the registry's import ledger, and refuse a rollback or a replacement it shows (see airlock history).")
+    var recordImport = false
+    @Option(name: .long, help: ArgumentHelp("The import ledger's repository under the prefix (default airlock/imports).", valueName: "REPO"))
+    var ledger: String?
+    @Flag(name: .long, help: "Push although the ledger shows this bundle imported before at a higher version.")
+    var allowDowngrade = false
+    @Flag(name: .long, help: "Push although the ledger shows this bundle's version imported before with other content.")
+    var allowReplace = false
     @Flag(name: .shortAndLong, help: "No progress on stderr (otherwise a live line on a terminal, plain lines elsewhere, JSON lines with --output json).")
     var quiet = false
     @OptionGroup var outputOptions: OutputOptions
@@ -81,10 +93,18 @@ struct PushCommand: AsyncParsableCommand {
         options.attestations = cosign.requireAttestation
         options.dryRun = dryRun
         options.skipReferrers = skipReferrers
+        options.ledger = ledger
+        options.recordImport = recordImport
+        options.allowDowngrade = allowDowngrade
+        options.allowReplace = allowReplace
         let progress = PushProgress(quiet: quiet, output: outputOptions.output)
+        let warnings = WarningLog(format: outputOptions.output)
         let report: PushReport
         do {
-            report = try await Pusher(options: options, progress: progress.handle).push()
+            report = try await Pusher(options: options) { event in
+                if case .warning(let message) = event { warnings.add(message) }
+                progress.handle(event)
+            }.push()
             progress.finish()
         } catch {
             progress.finish()
@@ -112,6 +132,7 @@ struct PushCommand: AsyncParsableCommand {
             text += "blobs: \(report.blobs.uploaded) uploaded (\(formatBytes(report.blobs.bytesSent))), \(report.blobs.present) already present, \(report.blobs.mounted) mounted, \(report.blobs.retried) requests retried\n"
             text += "manifests: \(report.manifestsPushed) pushed, \(report.manifestsPresent) already present\n"
             text += "mapping and mirror configs in \(configDir)/\n"
+            if let ledger = report.ledger { text += "recorded in the import ledger: \(ledger)\n" }
             for refusal in report.refused ?? [] {
                 text += "REFUSED by the registry: \(refusal.reference)\(refusal.artifactType.map { " (\($0))" } ?? ""): \(refusal.reason)\n"
             }

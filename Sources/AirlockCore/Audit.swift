@@ -1,4 +1,5 @@
 import Foundation
+import Registry
 import OCI
 import Signing
 
@@ -61,15 +62,20 @@ public enum Auditor {
     /// then looks up every tag of `registry` (when given) and every digest of `images`.
     public static func audit(bundles paths: [String], policy: SignaturePolicy, registry: RegistryInventory.Options?,
                              images: [(reference: String, digest: String)]) async throws -> AuditReport {
-        guard !paths.isEmpty else { throw AirlockError.input("name the signed bundles (or their .intoto.json envelopes) to audit against") }
-        let statements = try paths.map { try SignedStatement.load($0, policy: policy) }
+        var statements = try paths.map { try SignedStatement.load($0, policy: policy) }
+        if paths.isEmpty {
+            // No bundles named: the registry's own import ledger says what was delivered.
+            guard let registry else { throw AirlockError.input("name the signed bundles (or their .intoto.json envelopes) to audit against, or --registry with an import ledger") }
+            statements = try await ledgerStatements(registry, policy: policy)
+        }
         let index = ManifestIndex(statements)
         var findings: [AuditReport.Finding] = []
         var audited: String?
         if let registry {
             let inventory = try await RegistryInventory.take(registry)
             audited = inventory.registry
-            for repository in inventory.repositories {
+            // The import ledger holds the signed envelopes themselves, not content to trace.
+            for repository in inventory.repositories where !(repository.name == "airlock/imports" || repository.name.hasSuffix("/airlock/imports")) {
                 for (tag, digest) in repository.tags.sorted(by: { $0.key < $1.key }) {
                     findings.append(index.finding("\(repository.name):\(tag)", digest: digest, repository: repository.name, tag: tag))
                 }
@@ -88,6 +94,28 @@ public enum Auditor {
     /// `NAMESPACE/POD/CONTAINER (IMAGE)`), or a list, one image per line, each with a `sha256:`
     /// digest (`docker-pullable://host/repo@sha256:…`, `host/repo@sha256:…`, or the digest alone;
     /// `#` comments and blank lines skipped).
+    /// The verified statements of the registry's import ledger (`PREFIX/airlock/imports`).
+    static func ledgerStatements(_ options: RegistryInventory.Options, policy: SignaturePolicy) async throws -> [SignedStatement] {
+        let target = try PushTarget(options.registry)
+        let client = try RegistryClient(host: target.host, options: options.transport)
+        let ledger = ImportLedger(client: client, repository: ImportLedger.repository(target: target, explicit: nil), policy: policy)
+        let entries: [ImportLedger.Entry]
+        do {
+            entries = try await ledger.entries()
+            await client.shutdown()
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+        let verified = entries.compactMap { entry in
+            entry.statement.map { SignedStatement(path: "\(target.host)/\(ledger.repository):\(entry.tag)", statement: $0) }
+        }
+        guard !verified.isEmpty else {
+            throw AirlockError.input("\(options.registry) has no verified import in its ledger (\(ledger.repository)); name the signed bundles or envelopes to audit against")
+        }
+        return verified
+    }
+
     public static func parseImages(_ text: String, source: String) throws -> [(reference: String, digest: String)] {
         guard text.drop(while: \.isWhitespace).first == "{" else { return try parseImageList(text, source: source) }
         return try parsePods(text, source: source)

@@ -8,6 +8,8 @@ import Signing
 /// checked against the statement's digest.
 protocol PushSource: Sendable {
     var statement: Statement { get }
+    /// The signed envelope of the statement, exactly as the bundle holds it.
+    var envelope: [UInt8] { get }
     /// The statement's subjects by entry path.
     var subjects: [String: Statement.Subject] { get }
     /// The bundle carries no signature (pushed only because the policy allowed it).
@@ -74,6 +76,7 @@ struct DeltaPushSource: PushSource {
     let base: any PushSource
 
     var statement: Statement { delta.statement }
+    var envelope: [UInt8] { delta.envelope }
     var subjects: [String: Statement.Subject] { delta.subjects }
     var unsigned: Bool { delta.unsigned || base.unsigned }
 
@@ -92,6 +95,7 @@ struct BundlePushSource: PushSource {
     let path: String
     let file: BundleFile
     let statement: Statement
+    let envelope: [UInt8]
     let subjects: [String: Statement.Subject]
     let unsigned: Bool
     /// Seek index entries by path.
@@ -104,6 +108,7 @@ struct BundlePushSource: PushSource {
         self.path = path
         self.chunkSize = chunkSize
         statement = access.statement
+        envelope = access.envelope
         subjects = statement.subjectsByName
         unsigned = access.unsigned
         file = access.file
@@ -126,6 +131,7 @@ struct BundlePushSource: PushSource {
 struct FolderPushSource: PushSource {
     let root: String
     let statement: Statement
+    let envelope: [UInt8]
     let subjects: [String: Statement.Subject]
     let unsigned: Bool
     /// The most bytes a reader holds at a time.
@@ -137,6 +143,7 @@ struct FolderPushSource: PushSource {
         guard let envelope = FileManager.default.contents(atPath: "\(root)/\(BundleFormat.statementPath)") else {
             throw AirlockError.input("\(root) has no \(BundleFormat.statementPath): not an unpacked airlock bundle")
         }
+        self.envelope = Array(envelope)
         var report = VerificationReport(bundle: root)
         do {
             statement = try VerificationPass(path: root, policy: policy, receiver: nil).checkStatementBytes(Array(envelope), report: &report)

@@ -8,6 +8,8 @@ public enum PushEvent: Sendable {
     case planned(images: Int, blobs: Int, bytes: Int64)
     case blob(digest: String, outcome: BlobOutcome, bytes: Int64)
     case manifest(reference: String, pushed: Bool)
+    /// Something the operator should know that does not stop the push.
+    case warning(String)
 }
 
 /// Pushes a bundle's images and charts into a registry straight from the bundle: signature first,
@@ -36,6 +38,16 @@ public struct Pusher: Sendable {
         public var dryRun = false
         /// `--skip-referrers`: leave out signatures, attestations and SBOMs that refer to an image.
         public var skipReferrers = false
+        /// `--ledger REPO` (under the prefix); nil: `airlock/imports`.
+        public var ledger: String?
+        /// `--record-import`: read the import ledger before sending (refusing rollbacks and
+        /// replacements) and record this import in it at the end. Off by default for now: see the
+        /// README ("What the registry remembers").
+        public var recordImport = false
+        /// `--allow-downgrade`, `--allow-replace`: push although the ledger shows a newer import
+        /// of the bundle, or the same version with other content.
+        public var allowDowngrade = false
+        public var allowReplace = false
 
         public init(source: String, target: String, policy: SignaturePolicy, transport: TransportOptions, chunkSize: Int64?,
                     configDirectory: String) {
@@ -84,7 +96,8 @@ public struct Pusher: Sendable {
     private func run(_ plans: [ImagePlan], source: any PushSource, client: RegistryClient, target: PushTarget,
                      firstRepository: String) async throws -> PushReport {
         try await client.ping(repository: firstRepository, push: true)
-        try await checkRepositories(plans, client: client)
+        try await checkRepositories(plans, client: client, target: target)
+        let ledger = try await checkLedger(source, client: client, target: target)
         let tally = PushTally()
         let blobs = BlobWork.group(plans)
         progress(.planned(images: plans.count, blobs: blobs.count, bytes: blobs.reduce(0) { $0 + $1.size }))
@@ -137,7 +150,32 @@ public struct Pusher: Sendable {
             .write(to: options.configDirectory)
         var report = await tally.report(registry: options.target, mappings: mappings, files: files, unsigned: source.unsigned)
         report.blobs.retried = await client.retries
+        // Last, after every tag: an entry in the ledger means a complete import.
+        if let ledger, report.refused == nil {
+            let tag = ledger.write
+                ? try await ledger.ledger.record(envelope: source.envelope, statement: source.statement, pushedAt: ImportLedger.now())
+                : ImportLedger.tag(name: source.statement.predicate.name, version: source.statement.predicate.version)
+            report.ledger = "\(target.host)/\(ledger.ledger.repository):\(tag)"
+        }
         return report
+    }
+
+    /// Reads the import ledger before anything is sent: a rollback or a replacement is refused
+    /// (unless allowed), an entry that does not verify is reported. Nil with `--no-ledger`.
+    struct LedgerWrite {
+        let ledger: ImportLedger
+        let write: Bool
+    }
+
+    private func checkLedger(_ source: any PushSource, client: RegistryClient, target: PushTarget) async throws -> LedgerWrite? {
+        guard options.recordImport else { return nil }
+        let ledger = ImportLedger(client: client, repository: ImportLedger.repository(target: target, explicit: options.ledger), policy: options.policy)
+        let payload = (try? JSONDecoder().decode(DSSEEnvelope.self, from: Data(source.envelope)).payloadBytes()) ?? []
+        let (warnings, recorded) = try await ledger.check(source.statement, statementDigest: "sha256:" + SHA256Hasher.hex(payload),
+                                                          allowDowngrade: options.allowDowngrade, allowReplace: options.allowReplace)
+        for warning in warnings { progress(.warning(warning)) }
+        // A bundle already recorded (a re-run) is not recorded again: immutable tags refuse it.
+        return recorded ? LedgerWrite(ledger: ledger, write: false) : LedgerWrite(ledger: ledger, write: true)
     }
 
     /// One blob into every repository that needs it: present → skip; already sent to another
@@ -178,7 +216,8 @@ public struct Pusher: Sendable {
     private func plan(_ plans: [ImagePlan], source: any PushSource, client: RegistryClient, target: PushTarget,
                       firstRepository: String) async throws -> PushReport {
         try await client.ping(repository: firstRepository, push: true)
-        try await checkRepositories(plans, client: client)
+        try await checkRepositories(plans, client: client, target: target)
+        _ = try await checkLedger(source, client: client, target: target)
         let tally = PushTally()
         let blobs = BlobWork.group(plans)
         let leftOut = source.missingLeftOut()
@@ -294,8 +333,10 @@ public struct Pusher: Sendable {
 
     /// Every target repository must take pushes before the first upload: all missing ones are
     /// named in one line (ECR, Quay, Harbor and GitLab create none on push), and nothing is sent.
-    private func checkRepositories(_ plans: [ImagePlan], client: RegistryClient) async throws {
-        let repositories = Array(Set(plans.map(\.repository))).sorted()
+    private func checkRepositories(_ plans: [ImagePlan], client: RegistryClient, target: PushTarget) async throws {
+        var wanted = Set(plans.map(\.repository))
+        if options.recordImport { wanted.insert(ImportLedger.repository(target: target, explicit: options.ledger)) }
+        let repositories = wanted.sorted()
         let missing = MissingList()
         try await forEach(repositories, jobs: options.transport.jobs) { repository in
             if try await !client.repositoryAcceptsPushes(repository) { await missing.add(repository) }
@@ -407,6 +448,9 @@ public struct PushReport: Sendable, Codable {
     public var dryRun: Bool?
     /// `--dry-run`: each tag a push would set, and what it points at now.
     public var tags: [TagChange]?
+
+    /// Where this push recorded itself in the import ledger (`HOST/REPO:TAG`).
+    public var ledger: String?
 
     /// Artifacts (signatures, attestations, SBOMs, other non-image manifests) the registry
     /// refused; everything else was pushed. The push exits 1 when there are any.

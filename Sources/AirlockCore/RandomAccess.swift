@@ -13,6 +13,8 @@ public final class BundleRandomAccess {
     public var index: SeekIndex { frames.index }
     /// The bundle carries no signature (the policy allowed that).
     public let unsigned: Bool
+    /// The signed envelope (the bundle's first entry) exactly as stored.
+    public let envelope: [UInt8]
     private let subjects: [String: Statement.Subject]
 
     public init(path: String, policy: SignaturePolicy) throws {
@@ -32,6 +34,7 @@ public final class BundleRandomAccess {
         }
         unsigned = report.unsigned
         subjects = statement.subjectsByName
+        envelope = bytes
     }
 
     /// Streams the verified bytes of `path` into `destination` (written beside it and renamed

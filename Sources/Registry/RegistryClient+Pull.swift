@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Signing
 import NIOSSL
 
 /// Every manifest type airlock copies; registry 2.8 answers 404 for OCI manifests without it.
@@ -91,6 +92,18 @@ extension RegistryClient {
             url = resolve(String(link[link.index(after: start)..<end]))
         }
         throw RegistryError.protocolViolation(host: host, detail: "the referrers of \(digest) go on past 100 pages")
+    }
+
+    /// A small blob (at most `limit` bytes), whole, checked against its digest.
+    public func fetchSmallBlob(_ repository: String, digest: String, limit: Int = 4 << 20) async throws -> [UInt8] {
+        let answer = try await send(.GET, "\(baseURL)/v2/\(repository)/blobs/\(digest)", scopes: [Self.pullScope(repository)],
+                                    operation: "GET blob", collectLimit: limit)
+        guard answer.status == 200 else {
+            throw RegistryError.status(host: host, operation: "GET \(repository) blob \(digest)", status: answer.status, detail: answer.errorDetail)
+        }
+        let actual = "sha256:" + SHA256Hasher.hex(answer.body)
+        guard actual == digest else { throw RegistryError.digestMismatch(what: "blob \(repository)@\(digest)", expected: digest, actual: actual) }
+        return answer.body
     }
 
     /// `HEAD /v2/<repo>/manifests/<reference>` with pull scope: the digest and media type the
