@@ -99,7 +99,7 @@ struct ReleaseTests {
         #expect(sums.contains(try Harness.sha256(ofFile: archive)), "\(sums)")
         let listing = try Harness.run(["tar", "-tzf", archive]).stdout
         for member in ["bin/airlock", "completions/airlock.bash", "completions/airlock.zsh", "completions/airlock.fish", "man/man1/airlock.1",
-                       "README.md", "LICENSE"] {
+                       "README.md", "LICENSE", "share/audit-verify.sh", "share/verify-file.sh"] {
             #expect(listing.contains("/\(member)"), "\(member) in \(listing)")
         }
         // Signed by a release key, checked as a gate checks a bundle's detached envelope.
@@ -111,9 +111,14 @@ struct ReleaseTests {
         try #require(sign.status == 0, "\(sign.stderr)")
         let check = try Harness.airlock(["verify", "SHA256SUMS", "--detached", "--envelope", "SHA256SUMS.intoto.json", "--key", "release.pub"], in: work)
         #expect(check.status == 0, "\(check.stdout) \(check.stderr)")
+        let recipe = "\(dist)/verify-file.sh"  // the copy scripts/release writes beside SHA256SUMS
+        let stock = try Harness.run(["bash", recipe, "SHA256SUMS", "SHA256SUMS.intoto.json", "release.pub"], in: work)
+        #expect(stock.status == 0 && stock.stdout.hasPrefix("OK: SHA256SUMS is the file"), "\(stock.stdout) \(stock.stderr)")
         try (sums + "tampered\n").write(toFile: "\(work)/SHA256SUMS", atomically: true, encoding: .utf8)
         let tampered = try Harness.airlock(["verify", "SHA256SUMS", "--detached", "--envelope", "SHA256SUMS.intoto.json", "--key", "release.pub"], in: work)
         #expect(tampered.status == 1, "\(tampered.stdout) \(tampered.stderr)")
+        let stockTampered = try Harness.run(["bash", recipe, "SHA256SUMS", "SHA256SUMS.intoto.json", "release.pub"], in: work)
+        #expect(stockTampered.status == 1 && stockTampered.stderr.contains("FAILED: SHA256SUMS hashes to"), "\(stockTampered.stderr)")
         // The same commit and SOURCE_DATE_EPOCH give the same bytes: the archive is made again.
         let again = try Harness.run(["bash", "\(Harness.packageRoot)/scripts/release", "--out", "\(work)/again"],
                                     environment: ["SOURCE_DATE_EPOCH": try Release.epoch()])
