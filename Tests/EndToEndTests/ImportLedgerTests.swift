@@ -62,9 +62,19 @@ struct ImportLedgerTests {
         #expect(imports.compactMap { $0["version"] as? String } == ["1.0.0", "1.1.0", "9.9.9", "1.2.0"],
                 "oldest first, one entry per version (1.1.0 replaced later, 1.0.0 not recorded again): \(imports)")
         #expect(imports.filter { $0["verified"] as? Bool == false }.compactMap { $0["version"] as? String } == ["9.9.9"])
-        // The entry is the envelope itself: its signature still verifies, with the stock tools' recipe input.
+        // The entry is the envelope itself: read back by skopeo, it verifies with securesystemslib
+        // against the vendor's key (and not against another), and names the statement history lists.
         let tags = try Harness.run(["skopeo", "list-tags", "--tls-verify=false", "docker://\(registry.host)/site/airlock/imports"]).stdout
         #expect(tags.contains("platform-1.2.0"), "\(tags)")
+        let entry = "\(packed.root)/ledger-entry"
+        let read = try Harness.run(["skopeo", "copy", "--quiet", "--src-tls-verify=false",
+                                    "docker://\(registry.host)/site/airlock/imports:platform-1.2.0", "dir:\(entry)"])
+        try #require(read.status == 0, "\(read.stderr)")
+        let statement = imports.last?["statementDigest"] as? String ?? "?"
+        let vendor = try Self.securesystemslib(entry: entry, key: "\(dir)/signer.pub")
+        #expect(vendor.status == 0 && vendor.stdout == "verified \(statement)\n", "\(vendor.stdout) \(vendor.stderr)")
+        let stranger = try Self.securesystemslib(entry: entry, key: "\(dir)/attacker.pub")
+        #expect(stranger.status == 1 && stranger.stderr.contains("VerificationError"), "\(stranger.stdout) \(stranger.stderr)")
 
         // audit from the ledger alone: every tag traced to a verified import; one pushed by hand is not.
         let audit = try Harness.airlock(["audit", "--registry", "\(registry.host)/site", "--plain-http", registry.host, "--key", "signer.pub",
@@ -76,5 +86,60 @@ struct ImportLedgerTests {
         try #require(copy.status == 0, "\(copy.stderr)")
         let rogue = try Harness.airlock(["audit", "--registry", "\(registry.host)/site", "--plain-http", registry.host, "--key", "signer.pub"], in: dir)
         #expect(rogue.status == 1 && rogue.stdout.contains("site/rogue:1"), "\(rogue.stdout) \(rogue.stderr)")
+    }
+
+    /// The ledger entry is written last: a push cut short (the registry killed once the first
+    /// blob has landed) leaves none, and the re-run that completes the import writes it.
+    @Test func anInterruptedImportLeavesNoLedgerEntry() throws {
+        let registry = try TestRegistry(tls: false)
+        defer { registry.stop() }
+        let packed = try PackedExample.make(layerMB: 48)
+        defer { packed.remove() }
+        let arguments = ["push", packed.bundle, "--registry", "\(registry.host)/site", "--plain-http", registry.host, "--key", "signer.pub",
+                         "--jobs", "1", "--config-dir", "cfg", "-q", "--record-import"]
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Harness.airlock)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: packed.example)
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        var waited = 0
+        while registry.linkedBlobs().isEmpty && process.isRunning && waited < 3000 {
+            usleep(2_000)
+            waited += 1
+        }
+        registry.kill()
+        process.waitUntilExit()
+        #expect(!registry.linkedBlobs().isEmpty && process.terminationStatus == 3, "cut after the first blob: exit \(process.terminationStatus)")
+        try registry.start()
+        let ledger = "docker://\(registry.host)/site/airlock/imports"
+        let none = try Harness.run(["skopeo", "list-tags", "--tls-verify=false", ledger])
+        #expect(!none.stdout.contains("platform-1.4.2"), "no entry for an import that did not finish: \(none.stdout)")
+        let again = try Harness.airlock(arguments, in: packed.example)
+        try #require(again.status == 0, "\(again.stderr)")
+        let tags = try Harness.run(["skopeo", "list-tags", "--tls-verify=false", ledger])
+        #expect(tags.status == 0 && tags.stdout.contains("platform-1.4.2"), "\(tags.stdout) \(tags.stderr)")
+    }
+
+    /// securesystemslib (PyPI), the reference DSSE implementation, verifies the envelope a ledger
+    /// entry holds (the layer of the skopeo `dir:` copy) with a PEM public key; the keyid is the
+    /// one airlock documents, sha256 of the key's DER. Prints the digest of the statement it signs.
+    static func securesystemslib(entry: String, key: String) throws -> Harness.Output {
+        let script = """
+        import hashlib, json, subprocess, sys
+        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+        from securesystemslib.dsse import Envelope
+        from securesystemslib.signer import SSlibKey
+        entry, key = sys.argv[1], open(sys.argv[2], "rb").read()
+        manifest = json.load(open(entry + "/manifest.json"))
+        layer = [l for l in manifest["layers"] if l["mediaType"] == "application/vnd.dsse.envelope.v1+json"][0]
+        raw = open(entry + "/" + layer["digest"].split(":")[1], "rb").read()
+        der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=key, capture_output=True, check=True).stdout
+        public = SSlibKey.from_crypto(load_pem_public_key(key), hashlib.sha256(der).hexdigest(), "ecdsa-sha2-nistp256")
+        Envelope.from_dict(json.loads(raw)).verify([public], 1)
+        print("verified sha256:" + hashlib.sha256(Envelope.from_dict(json.loads(raw)).payload).hexdigest())
+        """
+        return try Harness.run(["\(Harness.packageRoot)/.venv/bin/python", "-c", script, entry, key])
     }
 }
