@@ -104,13 +104,7 @@ struct ImportLedgerTests {
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
-        var waited = 0
-        while registry.linkedBlobs().isEmpty && process.isRunning && waited < 3000 {
-            usleep(2_000)
-            waited += 1
-        }
-        registry.kill()
-        process.waitUntilExit()
+        registry.kill(afterFirstBlobOf: process)
         #expect(!registry.linkedBlobs().isEmpty && process.terminationStatus == 3, "cut after the first blob: exit \(process.terminationStatus)")
         try registry.start()
         let ledger = "docker://\(registry.host)/site/airlock/imports"

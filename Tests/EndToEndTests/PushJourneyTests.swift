@@ -134,14 +134,7 @@ struct PushJourneyTests {
         let errors = Pipe()
         process.standardError = errors
         try process.run()
-        // Kill the registry as soon as the first (largest) blob has been committed.
-        var waited = 0
-        while registry.linkedBlobs().isEmpty && process.isRunning && waited < 3000 {
-            usleep(2_000)
-            waited += 1
-        }
-        registry.kill()
-        process.waitUntilExit()
+        registry.kill(afterFirstBlobOf: process)  // once the first (largest) blob has been committed
         let arrived = registry.linkedBlobs()
         #expect(!arrived.isEmpty, "a blob should have arrived before the kill")
         #expect(process.terminationStatus == 3, "the cut push exits 3: \(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")

@@ -97,6 +97,18 @@ final class TestRegistry: @unchecked Sendable {
         self.process = nil
     }
 
+    /// Kills the registry as soon as a first blob is committed while `push` runs (at most six
+    /// seconds on), then waits for the push to end: an import cut short.
+    func kill(afterFirstBlobOf push: Process) {
+        var waited = 0
+        while linkedBlobs().isEmpty && push.isRunning && waited < 3000 {
+            usleep(2_000)
+            waited += 1
+        }
+        kill()
+        push.waitUntilExit()
+    }
+
     func stop() {
         kill()
         try? FileManager.default.removeItem(atPath: root)
