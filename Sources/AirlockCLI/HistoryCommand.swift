@@ -8,7 +8,7 @@ struct HistoryCommand: AsyncParsableCommand {
         commandName: "history",
         abstract: "List the imports a registry's ledger records, oldest first, each signature checked.",
         discussion: """
-            airlock push --record-import records the bundle's signed envelope in PREFIX/airlock/imports (or --ledger). Each entry is \
+            Every airlock push (unless --no-ledger) records the bundle's signed envelope in PREFIX/airlock/imports (or --ledger). Each entry is \
             listed with when it was pushed, the bundle's name, version and creation time, its statement's digest, its signers \
             and what it brought; an entry whose signature does not verify with the given --key or --signer-root is shown as \
             NOT VERIFIED (exit 1).

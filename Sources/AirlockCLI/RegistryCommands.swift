@@ -45,10 +45,10 @@ struct PushCommand: AsyncParsableCommand {
             after their images; where the registry has no referrers API they are also listed under the sha256-<hex> \
             referrers tag the OCI distribution spec defines. An artifact the registry refuses is reported (exit 1) while \
             everything else lands.
-            With --record-import the push records the bundle's signed envelope in the registry's import ledger \
-            (PREFIX/airlock/imports, tagged NAME-VERSION), last, after every tag; before sending anything it reads the ledger \
-            and refuses a rollback (this bundle imported before at a higher version) or a replacement (the same version with \
-            another statement) unless --allow-downgrade or --allow-replace. airlock history lists the imports.
+            The push records the bundle's signed envelope in the registry's import ledger (PREFIX/airlock/imports, tagged \
+            NAME-VERSION), last, after every tag; before sending anything it reads the ledger and refuses a rollback (this \
+            bundle imported before at a higher version) or a replacement (the same version with other images or charts) unless \
+            --allow-downgrade or --allow-replace. airlock history lists the imports; --no-ledger skips the ledger.
             """)
 
     @Argument(help: "The bundle, or a folder made by airlock unpack.") var bundle: String
@@ -67,8 +67,8 @@ struct PushCommand: AsyncParsableCommand {
     var dryRun = false
     @Flag(name: .long, help: "Leave out the signatures, attestations and SBOMs that refer to images (for a registry that refuses them).")
     var skipReferrers = false
-    @Flag(name: .long, help: "Record this import in the registry's import ledger, and refuse a rollback or a replacement it shows (see airlock history).")
-    var recordImport = false
+    @Flag(name: .long, help: "Neither read nor write the registry's import ledger: no rollback or replacement check, no record of this import.")
+    var noLedger = false
     @Option(name: .long, help: ArgumentHelp("The import ledger's repository under the prefix (default airlock/imports).", valueName: "REPO"))
     var ledger: String?
     @Flag(name: .long, help: "Push although the ledger shows this bundle imported before at a higher version.")
@@ -94,7 +94,7 @@ struct PushCommand: AsyncParsableCommand {
         options.dryRun = dryRun
         options.skipReferrers = skipReferrers
         options.ledger = ledger
-        options.recordImport = recordImport
+        options.recordImport = !noLedger
         options.allowDowngrade = allowDowngrade
         options.allowReplace = allowReplace
         let progress = PushProgress(quiet: quiet, output: outputOptions.output)
@@ -137,6 +137,9 @@ struct PushCommand: AsyncParsableCommand {
                 text += "REFUSED by the registry: \(refusal.reference)\(refusal.artifactType.map { " (\($0))" } ?? ""): \(refusal.reason)\n"
             }
             return text
+        }
+        if let reason = report.ledgerRefused {
+            throw AirlockFailure(message: "registry \(registry) refused the import ledger's entry (\(reason)); every image and chart is pushed and tagged, but the import is not recorded: push again with --no-ledger for a registry that stores no artifacts", status: .checkFailed)
         }
         if let refused = report.refused, !refused.isEmpty {
             throw AirlockFailure(message: "registry \(registry) refused \(refused.count) artifact(s) (first: \(refused[0].reference)); every image and chart it accepted is pushed and tagged; push again with --skip-referrers to leave them out", status: .checkFailed)

@@ -92,10 +92,10 @@ struct ImportLedger: Sendable {
     }
 
     /// Refuses a rollback (the same bundle name imported before at a higher version) or a
-    /// replacement (the same version with another statement) unless allowed; entries that do not
-    /// verify are reported and ignored. Returns the warnings.
-    func check(_ statement: Statement, statementDigest: String, allowDowngrade: Bool,
-               allowReplace: Bool) async throws -> (warnings: [String], recorded: Bool) {
+    /// replacement (the same version with other images or charts) unless allowed; entries that
+    /// do not verify are reported and ignored. Returns the warnings, and whether this delivery is
+    /// recorded already.
+    func check(_ statement: Statement, allowDowngrade: Bool, allowReplace: Bool) async throws -> (warnings: [String], recorded: Bool) {
         let name = statement.predicate.name
         var warnings: [String] = []
         var recorded = false
@@ -105,16 +105,30 @@ struct ImportLedger: Sendable {
                 continue
             }
             guard entry.name == name else { continue }
+            // The same version: the same content again (a re-pack, or a delta) is no
+            // replacement, and is recorded already.
+            if entry.version == statement.predicate.version {
+                let same = entry.statement.map { Self.contents($0) == Self.contents(statement) } ?? false
+                if !same, !allowReplace {
+                    throw AirlockError.verification("refusing a replacement: \(name) \(entry.version) was imported into \(client.host) on \(entry.pushedAt) with other images or charts (statement \(entry.statementDigest)); nothing was sent (--allow-replace to push it anyway)")
+                }
+                if same, entry.tag == Self.tag(name: name, version: statement.predicate.version) { recorded = true }
+                continue
+            }
             let order = Self.compare(entry.version, entry.created, statement.predicate.version, statement.predicate.created)
             if order == .orderedDescending, !allowDowngrade {
                 throw AirlockError.verification("refusing a rollback: \(name) \(entry.version) was imported into \(client.host) on \(entry.pushedAt), and this bundle is \(name) \(statement.predicate.version); nothing was sent (--allow-downgrade to push it anyway)")
             }
-            if entry.version == statement.predicate.version, entry.statementDigest != statementDigest, !allowReplace {
-                throw AirlockError.verification("refusing a replacement: \(name) \(entry.version) was imported into \(client.host) on \(entry.pushedAt) with another statement (\(entry.statementDigest)); nothing was sent (--allow-replace to push it anyway)")
-            }
-            if entry.statementDigest == statementDigest, entry.tag == Self.tag(name: name, version: statement.predicate.version) { recorded = true }
         }
         return (warnings, recorded)
+    }
+
+    /// What an import puts in the registry: every image by its manifest's digest, every chart by
+    /// its archive's (its OCI manifest carries the time it was packed). Two statements with the
+    /// same are the same delivery.
+    static func contents(_ statement: Statement) -> [String] {
+        (statement.predicate.images.map { "image \($0.name)@\($0.digest)" }
+            + statement.predicate.charts.map { "chart \($0.name):\($0.version)@\($0.chartDigest)" }).sorted()
     }
 
     /// Semantic-version order, the statement's `created` breaking ties (and standing in when a

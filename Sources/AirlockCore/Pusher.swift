@@ -40,10 +40,9 @@ public struct Pusher: Sendable {
         public var skipReferrers = false
         /// `--ledger REPO` (under the prefix); nil: `airlock/imports`.
         public var ledger: String?
-        /// `--record-import`: read the import ledger before sending (refusing rollbacks and
-        /// replacements) and record this import in it at the end. Off by default for now: see the
-        /// README ("What the registry remembers").
-        public var recordImport = false
+        /// Read the import ledger before sending (refusing rollbacks and replacements) and record
+        /// this import in it at the end; `--no-ledger` turns it off.
+        public var recordImport = true
         /// `--allow-downgrade`, `--allow-replace`: push although the ledger shows a newer import
         /// of the bundle, or the same version with other content.
         public var allowDowngrade = false
@@ -151,11 +150,16 @@ public struct Pusher: Sendable {
         var report = await tally.report(registry: options.target, mappings: mappings, files: files, unsigned: source.unsigned)
         report.blobs.retried = await client.retries
         // Last, after every tag: an entry in the ledger means a complete import.
+        // A registry that refuses the entry (one that stores no artifacts) leaves the import
+        // complete but unrecorded: reported, exit 1.
         if let ledger, report.refused == nil {
-            let tag = ledger.write
-                ? try await ledger.ledger.record(envelope: source.envelope, statement: source.statement, pushedAt: ImportLedger.now())
-                : ImportLedger.tag(name: source.statement.predicate.name, version: source.statement.predicate.version)
-            report.ledger = "\(target.host)/\(ledger.ledger.repository):\(tag)"
+            let tag = ImportLedger.tag(name: source.statement.predicate.name, version: source.statement.predicate.version)
+            do {
+                if ledger.write { _ = try await ledger.ledger.record(envelope: source.envelope, statement: source.statement, pushedAt: ImportLedger.now()) }
+                report.ledger = "\(target.host)/\(ledger.ledger.repository):\(tag)"
+            } catch let error as RegistryError where Self.isRefusal(error) {
+                report.ledgerRefused = "\(error)"
+            }
         }
         return report
     }
@@ -170,12 +174,16 @@ public struct Pusher: Sendable {
     private func checkLedger(_ source: any PushSource, client: RegistryClient, target: PushTarget) async throws -> LedgerWrite? {
         guard options.recordImport else { return nil }
         let ledger = ImportLedger(client: client, repository: ImportLedger.repository(target: target, explicit: options.ledger), policy: options.policy)
-        let payload = (try? JSONDecoder().decode(DSSEEnvelope.self, from: Data(source.envelope)).payloadBytes()) ?? []
-        let (warnings, recorded) = try await ledger.check(source.statement, statementDigest: "sha256:" + SHA256Hasher.hex(payload),
-                                                          allowDowngrade: options.allowDowngrade, allowReplace: options.allowReplace)
+        let (warnings, recorded) = try await ledger.check(source.statement, allowDowngrade: options.allowDowngrade, allowReplace: options.allowReplace)
         for warning in warnings { progress(.warning(warning)) }
+        // The ledger holds signed envelopes: an unsigned bundle (--allow-unsigned) is checked
+        // against it but not recorded, or every later check would report an entry that does not verify.
+        if source.unsigned {
+            progress(.warning("an unsigned bundle is not recorded in the import ledger \(ledger.repository)"))
+            return nil
+        }
         // A bundle already recorded (a re-run) is not recorded again: immutable tags refuse it.
-        return recorded ? LedgerWrite(ledger: ledger, write: false) : LedgerWrite(ledger: ledger, write: true)
+        return LedgerWrite(ledger: ledger, write: !recorded)
     }
 
     /// One blob into every repository that needs it: present → skip; already sent to another
@@ -342,7 +350,12 @@ public struct Pusher: Sendable {
             if try await !client.repositoryAcceptsPushes(repository) { await missing.add(repository) }
         }
         let names = await missing.sorted
-        if !names.isEmpty { throw RegistryError.missingRepositories(host: client.host, names: names) }
+        guard names.isEmpty else {
+            // The ledger's repository is created like the others, or left out with --no-ledger.
+            let ledger = ImportLedger.repository(target: target, explicit: options.ledger)
+            let note = options.recordImport && names.contains(ledger) ? "\(ledger) is the import ledger: --no-ledger to push without it" : ""
+            throw RegistryError.missingRepositories(host: client.host, names: names, note: note)
+        }
     }
 
     /// The referrers tag schema (`<repo>:sha256-<subject hex>`, an index of the referrers) that
@@ -451,6 +464,8 @@ public struct PushReport: Sendable, Codable {
 
     /// Where this push recorded itself in the import ledger (`HOST/REPO:TAG`).
     public var ledger: String?
+    /// Why the registry refused the import ledger's entry, when it did.
+    public var ledgerRefused: String?
 
     /// Artifacts (signatures, attestations, SBOMs, other non-image manifests) the registry
     /// refused; everything else was pushed. The push exits 1 when there are any.

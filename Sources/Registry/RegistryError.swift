@@ -23,7 +23,8 @@ public enum RegistryError: Error, Sendable, CustomStringConvertible {
     case refusedLocation(host: String, location: String, reason: String)
     /// Target repositories that do not exist and must be created first (ECR, Quay organisations,
     /// Harbor and GitLab projects).
-    case missingRepositories(host: String, names: [String])
+    /// `note` says more about some of them (what a repository is for, how to do without it).
+    case missingRepositories(host: String, names: [String], note: String = "")
 
     public var description: String {
         switch self {
@@ -47,8 +48,8 @@ public enum RegistryError: Error, Sendable, CustomStringConvertible {
             return "registry \(host) rate-limits this client until \(until)\(detail.isEmpty ? "" : " (\(detail))"); log in (airlock login \(host)) for a higher limit, or run again after that"
         case .refusedLocation(let host, let location, let reason):
             return "registry \(host) sent the upload to \(location), which airlock does not follow: \(reason)"
-        case .missingRepositories(let host, let names):
-            return "registry \(host) has no repository \(names.joined(separator: ", ")) and does not create them on push: create \(names.count == 1 ? "it" : "them") (or the project or organisation) first; nothing was pushed"
+        case .missingRepositories(let host, let names, let note):
+            return "registry \(host) has no repository \(names.joined(separator: ", ")) and does not create them on push: create \(names.count == 1 ? "it" : "them") (or the project or organisation) first\(note.isEmpty ? "" : " (\(note))"); nothing was pushed"
         }
     }
 

@@ -19,6 +19,9 @@ struct DeltaBundleJourneyTests {
             let root = try Harness.temporaryDirectory()
             let one = try Harness.makeExample(in: "\(root)/one", dockerArchive: false)
             let two = try Harness.makeExample(in: "\(root)/two", dockerArchive: false, layerMB: 1)
+            // Release 2 is a new version: the registry's import ledger refuses other content under an old one.
+            let spec = try String(contentsOfFile: "\(two)/airlock.yaml", encoding: .utf8)
+            try spec.replacingOccurrences(of: "  version: 1.4.2\n", with: "  version: 1.5.0\n").write(toFile: "\(two)/airlock.yaml", atomically: true, encoding: .utf8)
             #expect(try Harness.airlock(["key", "generate", "--out", "\(root)/signer"], in: root).status == 0)
             let env = ["AIRLOCK_CACHE": "\(root)/.cache"]
             let first = try Harness.run([Harness.airlock, "pack", "-q", "--key", "\(root)/signer.key", "-o", "\(root)/v1.tar.zst"], in: one, environment: env)

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// `push --record-import` and `airlock history` against the real docker-registry: the ledger
+/// `push` (which records every import) and `airlock history` against the real docker-registry: the ledger
 /// records each import's signed envelope, a rollback or a replacement is refused before anything
 /// is sent (unless allowed), an entry that does not verify with the trusted keys is reported and
 /// never trusted, and history lists the imports oldest first.
@@ -15,19 +15,20 @@ struct ImportLedgerTests {
         let dir = packed.example
         let spec = try String(contentsOfFile: "\(dir)/airlock.yaml", encoding: .utf8)
         #expect(try Harness.airlock(["key", "generate", "--out", "attacker"], in: dir).status == 0)
-        /// The example packed as another version (and, with `extra`, other content).
-        func bundle(_ version: String, other: Bool = false, key: String = "signer.key") throws -> String {
+        /// The example packed as another version (with `other`, without its chart; with `since`,
+        /// as a delta on that bundle: the same content, another statement).
+        func bundle(_ version: String, other: Bool = false, since: String? = nil, key: String = "signer.key") throws -> String {
             var text = spec.replacingOccurrences(of: "  version: 1.4.2", with: "  version: \"\(version)\"")
-            if other { text = text.replacingOccurrences(of: "created: \"2026-11-01T00:00:00Z\"", with: "created: \"2026-11-02T00:00:00Z\"") }
+            if other { text = text.replacingOccurrences(of: "charts:\n  - path: ./charts/platform\n", with: "") }
             try text.write(toFile: "\(dir)/airlock.yaml", atomically: true, encoding: .utf8)
-            let output = "v\(version)\(other ? "-other" : "")-\(key.prefix(3)).tar.zst"
-            let pack = try Harness.airlock(["pack", "-q", "--key", key, "-o", output], in: dir)
+            let output = "v\(version)\(other ? "-other" : "")\(since == nil ? "" : "-delta")-\(key.prefix(3)).tar.zst"
+            let pack = try Harness.airlock(["pack", "-q", "--key", key, "-o", output] + (since.map { ["--since", $0] } ?? []), in: dir)
             try #require(pack.status == 0, "\(pack.stderr)")
             return output
         }
         func push(_ file: String, _ extra: [String] = [], key: String = "signer.pub") throws -> Harness.Output {
             try Harness.airlock(["push", file, "--registry", "\(registry.host)/site", "--plain-http", registry.host, "--key", key,
-                                 "--config-dir", "cfg", "-q", "--record-import", "--output", "json"] + extra, in: dir)
+                                 "--config-dir", "cfg", "-q", "--output", "json"] + extra, in: dir)
         }
         let (v10, v11, v11other) = (try bundle("1.0.0"), try bundle("1.1.0"), try bundle("1.1.0", other: true))
         let first = try push(v10)
@@ -41,6 +42,10 @@ struct ImportLedgerTests {
         #expect(rollback.status == 1 && rollback.stderr.contains("refusing a rollback: platform 1.1.0 was imported") && rollback.stderr.contains("--allow-downgrade"),
                 "\(rollback.stderr)")
         #expect(registry.storedBlobs() == blobs, "nothing was sent")
+        // The same images and charts in another statement (a delta on the same version): no
+        // replacement, and recorded already.
+        let delta = try push(try bundle("1.1.0", since: v11))
+        #expect(delta.status == 0 && !delta.stderr.contains("refusing"), "\(delta.stderr)")
         let replace = try push(v11other)
         #expect(replace.status == 1 && replace.stderr.contains("refusing a replacement: platform 1.1.0"), "\(replace.stderr)")
         #expect(try push(v11other, ["--allow-replace"]).status == 0)
@@ -96,7 +101,7 @@ struct ImportLedgerTests {
         let packed = try PackedExample.make(layerMB: 48)
         defer { packed.remove() }
         let arguments = ["push", packed.bundle, "--registry", "\(registry.host)/site", "--plain-http", registry.host, "--key", "signer.pub",
-                         "--jobs", "1", "--config-dir", "cfg", "-q", "--record-import"]
+                         "--jobs", "1", "--config-dir", "cfg", "-q"]
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Harness.airlock)
         process.arguments = arguments

@@ -176,6 +176,32 @@ struct RegistryQuirksTests {
         #expect(setup.registry.storedBlobs().isEmpty, "nothing was uploaded")
     }
 
+    /// The import ledger's repository is one more the registry must have: named with the others,
+    /// with what it is for; --no-ledger pushes without it.
+    @Test func aMissingLedgerRepositoryIsNamedWithTheWayAround() throws {
+        let setup = try Setup(["missingRepos=mirror/team/app,mirror/airlock/imports"])
+        defer { setup.stop() }
+        let push = try setup.push()
+        #expect(push.status == 3 && push.stderr.contains("has no repository mirror/airlock/imports, mirror/team/app and does not create them on push")
+                && push.stderr.contains("(mirror/airlock/imports is the import ledger: --no-ledger to push without it)"), "\(push.stderr)")
+        #expect(setup.registry.storedBlobs().isEmpty, "nothing was uploaded")
+        let without = try setup.push(["--no-ledger"])
+        #expect(without.status == 3 && without.stderr.contains("has no repository mirror/team/app and does not create them on push") && !without.stderr.contains("ledger"),
+                "\(without.stderr)")
+    }
+
+    /// A registry that refuses OCI 1.1's artifactType (mode rejectArtifactType) refuses the
+    /// ledger's entry: images and charts land and are tagged, the push says the import is not
+    /// recorded (exit 1), and --no-ledger is the way to push there.
+    @Test func aRegistryThatRefusesTheLedgersEntryGetsTheImagesAndTheReason() throws {
+        let setup = try Setup(["rejectArtifactType"])
+        defer { setup.stop() }
+        let push = try setup.push()
+        #expect(push.status == 1 && push.stderr.contains("refused the import ledger's entry") && push.stderr.contains("--no-ledger"), "\(push.stderr)")
+        #expect(try setup.digest(of: "mirror/team/app:1.4.2") != nil, "the image is tagged")
+        #expect(try setup.push(["--no-ledger"]).status == 0)
+    }
+
     @Test func anUploadLocationPointingAtAnotherHostIsRefused() throws {
         let setup = try Setup(["locHost"])
         defer { setup.stop() }

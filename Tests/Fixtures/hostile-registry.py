@@ -39,6 +39,9 @@ users or handled in the mature clients' code (see the Swift tests that use each 
   rejectArtifacts a manifest PUT with a subject, an artifactType or a non-image config answers 400
                   MANIFEST_INVALID (Artifactory 6: cosign #1994; Quay without OCI artifact
                   support; ECR "Invalid JSON syntax")
+  rejectArtifactType  a manifest PUT with an artifactType field answers 400 MANIFEST_INVALID, images
+                  and charts pass (registries that predate OCI 1.1's fields: the reason ORAS has
+                  its compatibility mode, oras-project/oras#720, `--image-spec v1.0`)
 
 Every request is logged to LOG as one JSON line: method, path, status, whether Authorization was
 sent, the User-Agent.
@@ -171,6 +174,8 @@ class Proxy(BaseHTTPRequestHandler):
             image_configs = ("application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json")
             if "subject" in document or "artifactType" in document or (config and config not in image_configs):
                 return self.reply(400, error_body("MANIFEST_INVALID", "manifest invalid"))
+        if "rejectArtifactType" in MODES and self.command == "PUT" and "/manifests/" in path and b'"artifactType"' in body:
+            return self.reply(400, error_body("MANIFEST_INVALID", "manifest invalid"))
         if "noMonolithic" in MODES and self.command == "PUT" and "/blobs/uploads/" in path and len(body) > 0:
             return self.reply(413, b"<html>413 Request Entity Too Large</html>", content_type="text/html")
         if "cutAfter" in MODES and self.command in ("PUT", "PATCH") and "/blobs/uploads/" in path and len(body) > int(MODES["cutAfter"]):
