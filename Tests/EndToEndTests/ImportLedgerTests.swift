@@ -139,6 +139,6 @@ struct ImportLedgerTests {
         Envelope.from_dict(json.loads(raw)).verify([public], 1)
         print("verified sha256:" + hashlib.sha256(Envelope.from_dict(json.loads(raw)).payload).hexdigest())
         """
-        return try Harness.run(["\(Harness.packageRoot)/.venv/bin/python", "-c", script, entry, key])
+        return try Harness.run(["\(Harness.packageRoot)/.venv-sslib/bin/python", "-c", script, entry, key])
     }
 }
