@@ -9,22 +9,42 @@ struct TokenAuthTests {
     static let username = "builder"
     static let password = "token-pass-7c1e"
 
-    @Test func packPullsThroughTheTokenFlowWithCachedTokensAndClearErrors() throws {
-        let root = try Harness.temporaryDirectory("token")
-        defer { try? FileManager.default.removeItem(atPath: root) }
+    /// A test CA and the token service's TLS certificate from it, and under `root` the
+    /// token-signing key and its self-signed certificate (`signer.key`, `signer.pem`), which the
+    /// registry trusts.
+    static func tokenKeys(root: String) throws -> (ca: TestCA, tls: (certificate: String, key: String)) {
         let ca = try TestCA(root: root, name: "Token Test CA")
         let tlsCertificate = try ca.issue("issuer")
-        // The token-signing key and its self-signed certificate, which the registry trusts.
         let signer = try Harness.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                                       "-keyout", "\(root)/signer.key", "-out", "\(root)/signer.pem", "-days", "2", "-subj", "/CN=token signer"])
         try #require(signer.status == 0, "\(signer.stderr)")
+        return (ca, tlsCertificate)
+    }
+
+    /// A token service (`Tests/Fixtures/token-issuer.py`, its behaviour chosen by `environment`,
+    /// each request logged to `log`) and a docker-registry that takes its tokens.
+    static func tokenRegistry(root: String, tls: (certificate: String, key: String), log: String,
+                              environment: [String: String] = [:]) throws -> (issuer: PythonServer, registry: TestRegistry) {
+        let issuer = try PythonServer(fixture: "token-issuer.py", arguments: [tls.certificate, tls.key, "\(root)/signer.key", "\(root)/signer.pem",
+                                                                              username, password, "airlock-test-issuer", "airlock-registry", log],
+                                      interpreter: "\(Harness.packageRoot)/.venv/bin/python", environment: environment)
+        do {
+            let registry = try TestRegistry(tls: false, token: .init(realm: "https://127.0.0.1:\(issuer.port)/token", service: "airlock-registry",
+                                                                    issuer: "airlock-test-issuer", rootCertBundle: "\(root)/signer.pem"))
+            return (issuer, registry)
+        } catch {
+            issuer.stop()
+            throw error
+        }
+    }
+
+    @Test func packPullsThroughTheTokenFlowWithCachedTokensAndClearErrors() throws {
+        let root = try Harness.temporaryDirectory("token")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let (ca, tlsCertificate) = try Self.tokenKeys(root: root)
         let log = "\(root)/tokens.log"
-        let issuer = try PythonServer(fixture: "token-issuer.py", arguments: [tlsCertificate.certificate, tlsCertificate.key, "\(root)/signer.key", "\(root)/signer.pem",
-                                                                  Self.username, Self.password, "airlock-test-issuer", "airlock-registry", log],
-                                      interpreter: "\(Harness.packageRoot)/.venv/bin/python")
+        let (issuer, registry) = try Self.tokenRegistry(root: root, tls: tlsCertificate, log: log)
         defer { issuer.stop() }
-        let registry = try TestRegistry(tls: false, token: .init(realm: "https://127.0.0.1:\(issuer.port)/token", service: "airlock-registry",
-                                                                issuer: "airlock-test-issuer", rootCertBundle: "\(root)/signer.pem"))
         defer { registry.stop() }
 
         // Seed with skopeo, through the same token flow.
@@ -113,33 +133,19 @@ extension TokenAuthTests {
     func pushesThroughTheTokenFlowWithTwoScopeMountsAndShortTokens(firstScopeOnly: Bool) throws {
         let root = try Harness.temporaryDirectory("token-push")
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let ca = try TestCA(root: root, name: "Token Test CA")
-        let tlsCertificate = try ca.issue("issuer")
-        let signer = try Harness.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                                      "-keyout", "\(root)/signer.key", "-out", "\(root)/signer.pem", "-days", "2", "-subj", "/CN=token signer"])
-        try #require(signer.status == 0, "\(signer.stderr)")
+        let (ca, tlsCertificate) = try Self.tokenKeys(root: root)
         let log = "\(root)/tokens.log"
         var issuerEnvironment = ["TOKEN_TTL": "2", "REDIRECT": "1"]
         if firstScopeOnly { issuerEnvironment["FIRST_SCOPE_ONLY"] = "1" }
-        let issuer = try PythonServer(fixture: "token-issuer.py", arguments: [tlsCertificate.certificate, tlsCertificate.key, "\(root)/signer.key",
-                                                                              "\(root)/signer.pem", Self.username, Self.password,
-                                                                              "airlock-test-issuer", "airlock-registry", log],
-                                      interpreter: "\(Harness.packageRoot)/.venv/bin/python", environment: issuerEnvironment)
+        let (issuer, registry) = try Self.tokenRegistry(root: root, tls: tlsCertificate, log: log, environment: issuerEnvironment)
         defer { issuer.stop() }
-        let registry = try TestRegistry(tls: false, token: .init(realm: "https://127.0.0.1:\(issuer.port)/token", service: "airlock-registry",
-                                                                issuer: "airlock-test-issuer", rootCertBundle: "\(root)/signer.pem"))
         defer { registry.stop() }
         if firstScopeOnly {
             // A user whose token grants pull only: the registry answers 401 insufficient_scope,
             // said as a missing permission (not as wrong credentials); a wrong password gets the
             // token service's own words.
-            let readOnly = try PythonServer(fixture: "token-issuer.py", arguments: [tlsCertificate.certificate, tlsCertificate.key, "\(root)/signer.key",
-                                                                                    "\(root)/signer.pem", Self.username, Self.password,
-                                                                                    "airlock-test-issuer", "airlock-registry", log],
-                                            interpreter: "\(Harness.packageRoot)/.venv/bin/python", environment: ["READ_ONLY": "1"])
+            let (readOnly, limited) = try Self.tokenRegistry(root: root, tls: tlsCertificate, log: log, environment: ["READ_ONLY": "1"])
             defer { readOnly.stop() }
-            let limited = try TestRegistry(tls: false, token: .init(realm: "https://127.0.0.1:\(readOnly.port)/token", service: "airlock-registry",
-                                                                   issuer: "airlock-test-issuer", rootCertBundle: "\(root)/signer.pem"))
             defer { limited.stop() }
             let packed = try PackedExample.make()
             defer { packed.remove() }
