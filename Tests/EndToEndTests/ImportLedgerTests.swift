@@ -85,7 +85,9 @@ struct ImportLedgerTests {
         let audit = try Harness.airlock(["audit", "--registry", "\(registry.host)/site", "--plain-http", registry.host, "--key", "signer.pub",
                                          "--output", "json"], in: dir)
         #expect(audit.status == 0, "\(audit.stdout) \(audit.stderr)")
-        let other = try Harness.makeExample(in: try Harness.temporaryDirectory("rogue"), dockerArchive: false, attestations: true)
+        let rogueRoot = try Harness.temporaryDirectory("rogue")
+        defer { try? FileManager.default.removeItem(atPath: rogueRoot) }
+        let other = try Harness.makeExample(in: rogueRoot, dockerArchive: false, attestations: true)
         let copy = try Harness.run(["skopeo", "copy", "--quiet", "--all", "--dest-tls-verify=false", "oci:\(other)/build/oci:multi-1.4.2",
                                     "docker://\(registry.host)/site/rogue:1"])
         try #require(copy.status == 0, "\(copy.stderr)")
