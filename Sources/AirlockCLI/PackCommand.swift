@@ -67,6 +67,9 @@ struct PackCommand: AsyncParsableCommand {
     @Flag(help: "Fail when a chart's default values or templates name an image the bundle does not carry.")
     var strict = false
 
+    @Flag(help: "Sign, with the --key(s), a delivery attestation (https://airlock.dev/attestations/delivery/v1) for every image and chart, which push attaches as cosign does (sha256-<hex>.att tag and OCI 1.1 referrer) for admission policies; also attest: true in airlock.yaml.")
+    var attest = false
+
     @OptionGroup var registryOptions: RegistryOptions
 
     @Flag(name: .shortAndLong, help: "No progress on stderr (otherwise a live line on a terminal, plain lines elsewhere, JSON lines with --output json); warnings still show.")
@@ -76,6 +79,7 @@ struct PackCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...19).contains(level) else { throw ValidationError("--level must be between 1 and 19") }
+        if attest, key.isEmpty { throw ValidationError("--attest signs each image's attestation with the bundle's key: give --key") }
         if let splitSize, splitSize.bytes < Packer.minimumPartSize {
             throw ValidationError("--split-size must be at least 4KiB (got \(splitSize.bytes) bytes)")
         }
@@ -119,6 +123,7 @@ struct PackCommand: AsyncParsableCommand {
         options.transport = try registryOptions.transport()
         options.platforms = try platform.map { try Platform(parsing: $0) }
         options.strict = strict
+        options.attest = attest
         options.keepPulledBlobs = !noCache
         options.partSize = splitSize?.bytes
         options.since = since

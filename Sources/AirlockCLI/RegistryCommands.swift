@@ -254,6 +254,8 @@ struct AuditCommand: AsyncParsableCommand {
             every tag of every repository there (under PREFIX, or those named with --repository) is looked up; with \
             --images FILE (or - for stdin) every image the cluster runs: kubectl get pods -A -o json (each container \
             named NAMESPACE/POD/CONTAINER), or one image digest per line (the pods' imageID). \
+            A running image that no bundle carries, or every one when no BUNDLE and no --registry are given, counts \
+            as signed when a delivery attestation (pack --attest) beside it in its registry verifies with a --key. \
             Exit 0 when every one came from a signed bundle, 1 when any did not (each is listed), 2 for bad input.
             """)
 
@@ -273,7 +275,7 @@ struct AuditCommand: AsyncParsableCommand {
         guard registry != nil || images != nil else {
             throw AirlockFailure(message: "say what runs: --registry HOST[/PREFIX] and/or --images FILE (the pods' imageIDs)", status: .usage)
         }
-        var listed: [(reference: String, digest: String)] = []
+        var listed: [Auditor.ListedImage] = []
         if let images {
             let data = images == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: images)
             guard let data else { throw AirlockFailure(message: "cannot read --images \(images)", status: .usage) }
@@ -283,13 +285,15 @@ struct AuditCommand: AsyncParsableCommand {
             RegistryInventory.Options(registry: $0, repositories: repository, transport: try registryOptions.transport(),
                                       created: Int64(Date().timeIntervalSince1970))
         }
-        let report = try await Auditor.audit(bundles: bundles, policy: policy, registry: inventory, images: listed)
+        let report = try await Auditor.audit(bundles: bundles, policy: policy, registry: inventory, images: listed,
+                                             transport: try registryOptions.transport())
         try outputOptions.emit(report) {
-            var text = "every bundle's signature verified: " + report.bundles.map { "\($0.name) \($0.version)" }.joined(separator: ", ") + "\n"
+            var text = report.bundles.isEmpty ? "no bundles given: running images proven by the delivery attestations beside them\n"
+                : "every bundle's signature verified: " + report.bundles.map { "\($0.name) \($0.version)" }.joined(separator: ", ") + "\n"
             for finding in report.findings {
                 text += finding.signed
                     ? "signed    \(finding.reference) \(finding.digest): \(finding.what ?? "") in \(finding.bundles.joined(separator: ", "))\n"
-                    : "UNSIGNED  \(finding.reference) \(finding.digest): in none of the bundles given"
+                    : "UNSIGNED  \(finding.reference) \(finding.digest): in none of the bundles given, with no trusted delivery attestation"
                         + (finding.signedAs ?? []).map { "; \($0.bundle) signed \($0.name) as \($0.digest)" }.joined() + "\n"
             }
             text += "\(report.signed) of \(report.findings.count) from signed bundles" + (report.registry.map { " (registry \($0))" } ?? "")

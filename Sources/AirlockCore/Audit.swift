@@ -60,13 +60,19 @@ public struct AuditReport: Sendable, Encodable {
 public enum Auditor {
     /// Checks each bundle's signature by `policy` (a bundle, its parts, or its `.intoto.json`),
     /// then looks up every tag of `registry` (when given) and every digest of `images`.
+    /// An image found neither in the bundles nor in the ledger may still carry a delivery
+    /// attestation (`pack --attest`) beside it in its registry, reached with `transport`.
     public static func audit(bundles paths: [String], policy: SignaturePolicy, registry: RegistryInventory.Options?,
-                             images: [(reference: String, digest: String)]) async throws -> AuditReport {
+                             images: [ListedImage], transport: TransportOptions = TransportOptions()) async throws -> AuditReport {
         var statements = try paths.map { try SignedStatement.load($0, policy: policy) }
         if paths.isEmpty {
-            // No bundles named: the registry's own import ledger says what was delivered.
-            guard let registry else { throw AirlockError.input("name the signed bundles (or their .intoto.json envelopes) to audit against, or --registry with an import ledger") }
-            statements = try await ledgerStatements(registry, policy: policy)
+            // No bundles named: the registry's own import ledger says what was delivered; for
+            // running images alone, the delivery attestations beside them do.
+            if let registry {
+                statements = try await ledgerStatements(registry, policy: policy)
+            } else if images.isEmpty || !images.contains(where: { $0.location != nil }) {
+                throw AirlockError.input("name the signed bundles (or their .intoto.json envelopes) to audit against, or --registry with an import ledger")
+            }
         }
         let index = ManifestIndex(statements)
         var findings: [AuditReport.Finding] = []
@@ -80,13 +86,85 @@ public enum Auditor {
                     findings.append(index.finding("\(repository.name):\(tag)", digest: digest, repository: repository.name, tag: tag))
                 }
             }
+            try await proveReferrersIndexes(&findings, registry: registry, index: index)
         }
-        findings += images.map { index.finding($0.reference, digest: $0.digest) }
+        var running = images.map { index.finding($0.reference, digest: $0.digest) }
+        try await proveByAttestation(&running, images: images, policy: policy, transport: transport)
+        findings += running
         let bundles = statements.map {
             AuditReport.Bundle(path: $0.path, name: $0.statement.predicate.name, version: $0.statement.predicate.version,
                                created: $0.statement.predicate.created)
         }
         return AuditReport(bundles: bundles, registry: audited, findings: findings)
+    }
+
+    /// A `sha256-<hex>` tag that no bundle carries may be the referrers tag schema's index, which
+    /// push writes itself where the registry has no referrers API: it counts as signed when every
+    /// manifest it lists is one the bundles carried.
+    private static func proveReferrersIndexes(_ findings: inout [AuditReport.Finding], registry: RegistryInventory.Options,
+                                              index: ManifestIndex) async throws {
+        let candidates = findings.indices.filter { index in
+            let tag = findings[index].reference.split(separator: ":").last ?? ""
+            return !findings[index].signed && tag.hasPrefix("sha256-") && (try? Digest("sha256:" + tag.dropFirst(7))) != nil
+        }
+        guard !candidates.isEmpty else { return }
+        let target = try PushTarget(registry.registry)
+        let client = try RegistryClient(host: target.host, options: registry.transport)
+        do {
+            for position in candidates {
+                let reference = findings[position].reference
+                let separator = reference.lastIndex(of: ":")!
+                let repository = String(reference[..<separator])  // the inventory's names are whole
+                let fetched = try await client.fetchManifestIfPresent(repository, reference: String(reference[reference.index(after: separator)...]),
+                                                                      digestOf: { "sha256:" + SHA256Hasher.hex($0) })
+                guard let fetched, fetched.digest == findings[position].digest,
+                      let listed = try? ContentDocument(bytes: fetched.bytes, declaredType: MediaType.ociIndex).manifests, !listed.isEmpty else { continue }
+                let bundles = listed.map { index.bundles(of: $0.digest.description) }
+                guard bundles.allSatisfy({ !$0.isEmpty }) else { continue }
+                let subject = "sha256:" + reference[reference.index(separator, offsetBy: 8)...]
+                findings[position].signed = true
+                findings[position].bundles = Array(Set(bundles.joined())).sorted()
+                findings[position].what = "the referrers index of \(index.role(of: subject) ?? subject) (its \(listed.count) referrer(s) signed)"
+                findings[position].signedAs = nil
+            }
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+        await client.shutdown()
+    }
+
+    /// Each running image no bundle carries is looked up in its registry for a delivery
+    /// attestation signed by a trusted key; one that verifies proves it came through that delivery.
+    private static func proveByAttestation(_ findings: inout [AuditReport.Finding], images: [ListedImage], policy: SignaturePolicy,
+                                           transport: TransportOptions) async throws {
+        var clients: [String: RegistryClient] = [:]
+        do {
+            for index in findings.indices where !findings[index].signed {
+                guard let location = images[index].location,
+                      let reference = try? ImageReference("\(location)@\(images[index].digest)") else { continue }
+                let client = try clients[reference.registry] ?? RegistryClient(host: reference.registry, options: transport)
+                clients[reference.registry] = client
+                guard let found = try await DeliveryAttestation.find(digest: images[index].digest, repository: reference.repository,
+                                                                     client: client, policy: policy) else { continue }
+                let predicate = found.predicate
+                findings[index].signed = true
+                findings[index].bundles = ["\(predicate.bundle.name) \(predicate.bundle.version)"]
+                findings[index].what = "\(predicate.kind) \(predicate.name) (delivery attestation by key \(found.keyID.prefix(12))…)"
+            }
+        } catch {
+            for client in clients.values { await client.shutdown() }
+            throw error
+        }
+        for client in clients.values { await client.shutdown() }
+    }
+
+    /// One running image: how it is named, its digest, and where it was pulled from
+    /// (`HOST/REPOSITORY`, when its image ID says).
+    public struct ListedImage: Sendable {
+        public var reference: String
+        public var digest: String
+        public var location: String?
     }
 
     /// Reads the images a cluster runs: `kubectl get pods -o json` (a List of Pods, or one Pod: each
@@ -116,12 +194,12 @@ public enum Auditor {
         return verified
     }
 
-    public static func parseImages(_ text: String, source: String) throws -> [(reference: String, digest: String)] {
+    public static func parseImages(_ text: String, source: String) throws -> [ListedImage] {
         guard text.drop(while: \.isWhitespace).first == "{" else { return try parseImageList(text, source: source) }
         return try parsePods(text, source: source)
     }
 
-    private static func parsePods(_ text: String, source: String) throws -> [(reference: String, digest: String)] {
+    private static func parsePods(_ text: String, source: String) throws -> [ListedImage] {
         struct Status: Decodable { var name: String?; var image: String?; var imageID: String? }
         struct Pod: Decodable {
             struct Metadata: Decodable { var name: String?; var namespace: String? }
@@ -136,7 +214,7 @@ public enum Auditor {
             throw AirlockError.input("\(source) is JSON but not kubectl's pod list (kubectl get pods -A -o json): \(error)")
         }
         let pods = document.items ?? [document]
-        var images: [(String, String)] = []
+        var images: [ListedImage] = []
         for pod in pods {
             let statuses = (pod.status?.initContainerStatuses ?? []) + (pod.status?.containerStatuses ?? []) + (pod.status?.ephemeralContainerStatuses ?? [])
             for status in statuses {
@@ -144,15 +222,25 @@ public enum Auditor {
                 guard let id = status.imageID, let range = id.range(of: "sha256:"), let digest = try? Digest(String(id[range.lowerBound...].prefix(71))) else {
                     throw AirlockError.input("\(source): \(name) reports no image digest yet (imageID \"\(status.imageID ?? "")\"): audit once it runs")
                 }
-                images.append((name, digest.description))
+                images.append(ListedImage(reference: name, digest: digest.description, location: location(ofImageID: id)))
             }
         }
         return images
     }
 
+    /// `HOST/REPOSITORY` of an image ID such as `docker-pullable://HOST/REPO@sha256:…`; nil for a
+    /// bare digest.
+    static func location(ofImageID id: String) -> String? {
+        var text = Substring(id)
+        if let scheme = text.range(of: "://") { text = text[scheme.upperBound...] }
+        guard let at = text.firstIndex(of: "@") else { return nil }
+        let location = String(text[..<at])
+        return location.contains("/") ? location : nil
+    }
+
     /// Reads a list of images, one per line (see ``parseImages(_:source:)``).
-    static func parseImageList(_ text: String, source: String) throws -> [(reference: String, digest: String)] {
-        var images: [(String, String)] = []
+    static func parseImageList(_ text: String, source: String) throws -> [ListedImage] {
+        var images: [ListedImage] = []
         for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             if raw.trimmingCharacters(in: .whitespaces).hasPrefix("#") { continue }
             for token in raw.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }) {
@@ -162,7 +250,7 @@ public enum Auditor {
                 }
                 var reference = String(token)
                 if let scheme = reference.range(of: "://") { reference = String(reference[scheme.upperBound...]) }
-                images.append((reference, digest.description))
+                images.append(ListedImage(reference: reference, digest: digest.description, location: location(ofImageID: String(token))))
             }
         }
         return images
@@ -170,7 +258,7 @@ public enum Auditor {
 }
 
 /// Which signed bundles carry each manifest digest, and what it is in them.
-private struct ManifestIndex {
+struct ManifestIndex {
     private var carried: [String: [String]] = [:]
     private var roles: [String: String] = [:]
     /// Repository path → tag → what the bundles carried there (images by their name's path, charts
@@ -195,9 +283,16 @@ private struct ManifestIndex {
             for chart in predicate.charts {
                 named["charts/\(chart.name)", default: [:]][chart.version, default: []].append(.init(bundle: title, name: "chart \(chart.name) \(chart.version)", digest: chart.digest))
                 roles[chart.digest] = roles[chart.digest] ?? "chart \(chart.name) \(chart.version)"
+                for referrer in chart.referrers ?? [] { roles[referrer.digest] = roles[referrer.digest] ?? "referrer of chart \(chart.name) \(chart.version)" }
             }
         }
     }
+
+    /// The bundles that carry `digest` (`NAME VERSION` each).
+    func bundles(of digest: String) -> [String] { carried[digest] ?? [] }
+
+    /// What `digest` is in the bundles that carry it.
+    func role(of digest: String) -> String? { roles[digest] }
 
     func finding(_ reference: String, digest: String, repository: String? = nil, tag: String? = nil) -> AuditReport.Finding {
         let bundles = carried[digest] ?? []

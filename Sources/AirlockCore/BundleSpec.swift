@@ -67,6 +67,8 @@ public struct BundleSpec: Sendable {
     /// Paths of ModelEndpoint files, resolved against the spec's folder.
     public var endpoints: [(path: String, location: String)]
     public var files: [FileItem]
+    /// `attest: true`: sign a delivery attestation for every image and chart (as `pack --attest`).
+    public var attest = false
     /// The folder relative paths are resolved against.
     public var baseDirectory: String
     public var file: String
@@ -91,7 +93,7 @@ extension BundleSpec {
     }
 
     static func parse(_ document: YAMLNode, baseDirectory: String, file: String) throws -> BundleSpec {
-        let top = try document.mapping(allowed: ["apiVersion", "kind", "metadata", "images", "charts", "endpoints", "files"])
+        let top = try document.mapping(allowed: ["apiVersion", "kind", "metadata", "attest", "images", "charts", "endpoints", "files"])
         let version = try top.string("apiVersion")
         guard version == apiVersion else { throw top["apiVersion"]!.error("must be \(apiVersion), not \(version)") }
         let kind = try top.string("kind")
@@ -119,6 +121,7 @@ extension BundleSpec {
             return (try resolver.existing(map, "path", kind: .file), locate(node))
         }
         spec.files = try top.list("files").map { try parseFile($0, resolver) }
+        spec.attest = try top["attest"]?.bool() ?? false
         try spec.checkDuplicates(top)
         return spec
     }

@@ -65,8 +65,10 @@ struct ImagePlan: Sendable {
             let kind = root.annotations?[BundleFormat.kindAnnotation] ?? "image"
             let repository: String
             let tag: String?
-            if kind == "chart" {
-                let parts = refName.split(separator: ":", maxSplits: 1).map(String.init)
+            if kind == "chart" || kind == "chart-referrer" {
+                // charts/NAME:TAG, or a chart's attestation by digest: charts/NAME@sha256:…
+                let byDigest = refName.split(separator: "@", maxSplits: 1).map(String.init)
+                let parts = byDigest.count > 1 ? [byDigest[0]] : refName.split(separator: ":", maxSplits: 1).map(String.init)
                 repository = target.repository(for: try rules.path(for: parts[0], fallback: parts[0]))
                 tag = parts.count > 1 ? parts[1] : nil
             } else {

@@ -44,6 +44,8 @@ public struct Packer: Sendable {
         public var partSize: Int64?
         /// `--since`: an earlier bundle (or its detached envelope); layers it carried are left out.
         public var since: String?
+        /// `--attest`: sign a delivery attestation for every image and chart (also `attest: true`).
+        public var attest = false
         /// `--dry-run`: resolve and plan, pull no layer and write no bundle (manifests and charts
         /// are still fetched: the plan is made from them).
         public var dryRun = false
@@ -117,6 +119,10 @@ public struct Packer: Sendable {
                       contents: inout PackContents) async throws -> Result {
         let fetches = try await collect(spec, created: created, store: store, remote: remote, into: &contents)
         try describeCharts(in: &contents, store: store)
+        if options.attest || spec.attest {
+            try DeliveryAttestation.attach(to: &contents, store: store, keys: options.keys,
+                                           bundle: .init(name: spec.metadata.name, version: spec.metadata.version, created: formatRFC3339(created)))
+        }
 
         let layout = try layoutFiles(contents, store: store)
         let planned = plan(contents, layout: layout)

@@ -125,7 +125,8 @@ public struct BundlePredicate: Codable, Sendable, Equatable {
         public var artifactType: String?
         /// Its ref name in the bundle's layout: by tag for the tag schemes, by digest otherwise.
         public var ref: String
-        /// `referrers-api`, `referrers-tag` or `cosign-tag`.
+        /// `referrers-api`, `referrers-tag` or `cosign-tag` when carried from the source;
+        /// `airlock-attest` for a delivery attestation pack made (`--attest`).
         public var via: String
     }
 
@@ -146,6 +147,8 @@ public struct BundlePredicate: Codable, Sendable, Equatable {
         public var images: [ChartImage]?
         /// How the chart was rendered to find its images.
         public var rendered: RenderSettings?
+        /// Its delivery attestations (`pack --attest`).
+        public var referrers: [Referrer]?
     }
 
     public struct ChartDependency: Codable, Sendable, Equatable {

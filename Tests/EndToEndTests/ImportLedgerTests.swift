@@ -7,8 +7,10 @@ import Testing
 /// never trusted, and history lists the imports oldest first.
 @Suite(.enabled(if: Harness.toolsAvailable("docker-registry", "skopeo", "python3", "zstd")))
 struct ImportLedgerTests {
+    /// Run against a registry with deletes disabled (as shipped); the interrupted import and the
+    /// delivery attestations run with deletes enabled.
     @Test func theRegistryRemembersImportsAndRefusesRollbacks() throws {
-        let registry = try TestRegistry(tls: false)
+        let registry = try TestRegistry(tls: false, deleteEnabled: false)
         defer { registry.stop() }
         let packed = try PackedExample.make()
         defer { packed.remove() }

@@ -24,7 +24,9 @@ final class TestRegistry: @unchecked Sendable {
         var rootCertBundle: String
     }
 
-    init(tls: Bool, token: TokenAuth? = nil) throws {
+    /// `deleteEnabled: false` runs the registry as shipped (its storage refuses DELETE), as many
+    /// sites run it; the tests' default allows deletes.
+    init(tls: Bool, token: TokenAuth? = nil, deleteEnabled: Bool = true) throws {
         precondition(token == nil || !tls, "token auth is set up on a plain registry (the issuer has TLS)")
         root = try Harness.temporaryDirectory("registry")
         port = try freePort()
@@ -39,7 +41,7 @@ final class TestRegistry: @unchecked Sendable {
               filesystem:
                 rootdirectory: \(root)/data
               delete:
-                enabled: true
+                enabled: \(deleteEnabled)
             http:
               addr: 127.0.0.1:\(port)
             """
