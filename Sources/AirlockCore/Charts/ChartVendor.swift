@@ -281,38 +281,3 @@ struct ChartIndex: Sendable {
         return URL(string: indexURL)?.deletingLastPathComponent().appendingPathComponent(first).absoluteString
     }
 }
-
-extension RegistrySource {
-    /// A repository's index, fetched once per pack.
-    func chartIndex(_ url: String, what: String) async throws -> ChartIndex {
-        if let cached = lock.withLock({ indexes[url] }) { return cached }
-        guard let base = URLComponents(string: url), let host = base.host, ["https", "http"].contains(base.scheme ?? "") else {
-            throw AirlockError.input("\(what): the repository must be an http(s) URL")
-        }
-        let fetcher = self.fetcher(host: host, plainHTTP: base.scheme == "http")
-        let index = try ChartIndex(url: url, bytes: try await fetcher.get(ChartIndex.indexURL(of: url), limit: 64 << 20), what: what)
-        lock.withLock { indexes[url] = index }
-        return index
-    }
-
-    /// An entry's chart archive, its digest checked when the index gives one.
-    func download(_ entry: ChartIndex.Entry, index: ChartIndex, what: String) async throws -> [UInt8] {
-        guard let chartURL = index.archiveURL(entry), let host = URLComponents(string: chartURL)?.host else {
-            throw AirlockError.input("\(what): the index lists no URL for it")
-        }
-        let fetcher = self.fetcher(host: host, plainHTTP: chartURL.hasPrefix("http://"))
-        let bytes = try await fetcher.get(chartURL, limit: 1 << 30)
-        if let digest = entry.digest, !digest.isEmpty, SHA256Hasher.hex(bytes) != digest.replacingOccurrences(of: "sha256:", with: "") {
-            throw AirlockError.verification("\(what): \(chartURL) does not match the digest \(digest) in index.yaml")
-        }
-        return bytes
-    }
-
-    /// The chart `.tgz` of a Helm OCI artifact, fetched into the store (digest checked) and read back.
-    func fetchOCIChartArchive(_ ref: String, what: String) async throws -> [UInt8] {
-        let chart = try await fetchOCIChartManifest(ref, what: what)
-        try await fetch([Fetch(host: chart.reference.registry, repository: chart.reference.repository, descriptor: chart.chartLayer, what: what)],
-                        jobs: 1)
-        return try store.bytes(of: chart.chartLayer.digest)
-    }
-}

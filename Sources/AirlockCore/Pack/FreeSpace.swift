@@ -1,11 +1,5 @@
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Room on the file system a path is (or will be) written to, checked before long work starts, so
 /// that an unpack or a pack does not fill the disk an hour in.
 enum FreeSpace {
@@ -29,16 +23,4 @@ enum FreeSpace {
         guard let free = available(near: path), free.bytes < bytes else { return }
         throw AirlockError.input("\(what) needs \(formatBytes(bytes)) in \(free.folder), which has \(formatBytes(free.bytes)) free: free some space or write elsewhere")
     }
-}
-
-/// `4.6 GiB` (`837 B` below 1 KiB): how airlock writes sizes for people.
-public func formatBytes(_ bytes: Int64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-    var value = Double(bytes)
-    var unit = 0
-    while value >= 1024 && unit < units.count - 1 {
-        value /= 1024
-        unit += 1
-    }
-    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
 }

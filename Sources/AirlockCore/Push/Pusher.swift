@@ -389,45 +389,6 @@ public struct Pusher: Sendable {
     }
 }
 
-/// Runs `body` over `items` with at most `jobs` at once; the first error cancels the rest.
-func forEach<T: Sendable>(_ items: [T], jobs: Int, _ body: @escaping @Sendable (T) async throws -> Void) async throws {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        var iterator = items.makeIterator()
-        for _ in 0..<max(1, jobs) {
-            guard let item = iterator.next() else { break }
-            group.addTask { try await body(item) }
-        }
-        while try await group.next() != nil {
-            if let item = iterator.next() { group.addTask { try await body(item) } }
-        }
-    }
-}
-
-/// `HOST[:PORT][/PREFIX]`.
-struct PushTarget: Sendable {
-    let host: String
-    let prefix: String
-
-    init(_ text: String) throws {
-        let trimmed = text.hasPrefix("https://") || text.hasPrefix("http://") ? nil : text
-        guard let trimmed, !trimmed.isEmpty else {
-            throw AirlockError.input("--registry takes HOST[:PORT][/PREFIX] without a scheme (use --plain-http HOST for a registry without TLS)")
-        }
-        let parts = trimmed.split(separator: "/", maxSplits: 1).map(String.init)
-        try self.init(host: parts[0], prefix: parts.count > 1 ? parts[1] : "")
-    }
-
-    init(host: String, prefix: String) throws {
-        self.host = host
-        self.prefix = prefix.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-        if !self.prefix.isEmpty, (try? ImageReference("\(host)/\(self.prefix)/x:1")) == nil {
-            throw AirlockError.input("prefix \"\(self.prefix)\" is not a valid repository path (lowercase, digits, separators)")
-        }
-    }
-
-    func repository(for path: String) -> String { prefix.isEmpty ? path : "\(prefix)/\(path)" }
-}
-
 /// Repositories found missing, collected from concurrent checks.
 actor MissingList {
     private var names: [String] = []

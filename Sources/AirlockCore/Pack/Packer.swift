@@ -378,16 +378,6 @@ public struct Packer: Sendable {
     }
 }
 
-/// Runs blocking work on a thread of its own, off the cooperative pool (which other tasks, such
-/// as downloads the work waits for, need).
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread { continuation.resume(with: Swift.Result { try body() }) }
-        thread.stackSize = 8 << 20
-        thread.start()
-    }
-}
-
 /// The first bytes of an entry, to tell already-compressed data.
 private func head(of entry: Packer.PlannedEntry, store: ContentStore) throws -> [UInt8] {
     switch entry.source {
@@ -408,48 +398,5 @@ private func readInPlace(_ path: String, entry: Packer.PlannedEntry, _ body: (Un
     }
     guard size == entry.size, hasher.finalizeHex() == entry.sha256 else {
         throw AirlockError.verification("\(path) does not match its digest \(entry.digest) (damaged, or changed during the pack): nothing was written")
-    }
-}
-
-/// Writes the detached envelope beside a bundle: the same predicate, with the bundle file itself
-/// as the first subject, so a gate can check the file before opening it.
-func writeDetachedEnvelope(statement: Statement, bundle: BundleWriter.Summary, keys: [PrivateKey], to path: String) throws {
-    var detached = statement
-    let name = URL(fileURLWithPath: bundle.path).lastPathComponent
-    var files = [Statement.Subject(name: name, sha256: bundle.sha256, size: bundle.size)]
-    if !bundle.parts.isEmpty { files[0].annotations?.parts = bundle.parts.count }
-    var offset: Int64 = 0
-    for (number, part) in bundle.parts.enumerated() {
-        var subject = Statement.Subject(name: URL(fileURLWithPath: part.path).lastPathComponent, sha256: part.sha256, size: nil)
-        subject.annotations = .init(size: part.size, parts: bundle.parts.count, part: number + 1, offset: offset)
-        files.append(subject)
-        offset += part.size
-    }
-    detached.subject.insert(contentsOf: files, at: 0)
-    var envelope = DSSEEnvelope(payload: try detached.encoded())
-    for key in keys { try envelope.sign(with: key) }
-    try writeAtomically(try encodeEnvelope(envelope), to: path)
-}
-
-/// Envelope JSON as stored: sorted keys, newline-terminated.
-func encodeEnvelope(_ envelope: DSSEEnvelope) throws -> [UInt8] {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-    return Array(try encoder.encode(envelope)) + [0x0a]
-}
-
-/// Writes `bytes` to a hidden sibling and renames it over `path`.
-func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
-    let temporary = partialPath(for: path)
-    unlink(temporary)
-    let file = try FileDescriptor.create(temporary, mode: mode)
-    do {
-        try bytes.withUnsafeBytes { try file.writeAll($0) }
-        try file.sync()
-        try file.close()
-        guard rename(temporary, path) == 0 else { throw BundleIOError.io(path: path, operation: "rename into place", errno: errno) }
-    } catch {
-        unlink(temporary)
-        throw error
     }
 }
