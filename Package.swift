@@ -18,19 +18,20 @@ let package = Package(
         // C libraries from Debian, behind small Swift wrappers.
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
-        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
-        .systemLibrary(name: "CTLS", pkgConfig: "libssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
 
-        .target(name: "OCI"),
+        // SHA-256 over libcrypto, shared by everything that names content by its digest.
+        .target(name: "Hashing", dependencies: ["COpenSSL"]),
+        .target(name: "OCI", dependencies: ["Hashing"]),
         .target(name: "StrictYAML", dependencies: [.product(name: "Yams", package: "Yams")]),
-        .target(name: "HelmTemplate", dependencies: ["Signing", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Signing", dependencies: ["CCrypto"]),
-        .target(name: "BundleIO", dependencies: ["CArchive", "CZstd", "CLinux", "Signing"]),
+        .target(name: "HelmTemplate", dependencies: ["Hashing", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Signing", dependencies: ["COpenSSL", "Hashing"]),
+        .target(name: "BundleIO", dependencies: ["CArchive", "CZstd", "CLinux", "Hashing"]),
         .target(
             name: "Registry",
             dependencies: [
-                "Signing",
+                "OCI", "Hashing",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -38,11 +39,11 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        .target(name: "Endpoints", dependencies: ["Signing", "StrictYAML", "CTLS", "Registry"]),
+        .target(name: "Endpoints", dependencies: ["Signing", "StrictYAML", "COpenSSL", "Registry"]),
         .target(
             name: "AirlockCore",
             dependencies: [
-                "OCI", "BundleIO", "Signing", "Endpoints", "StrictYAML", "Registry", "HelmTemplate",
+                "OCI", "Hashing", "BundleIO", "Signing", "Endpoints", "StrictYAML", "Registry", "HelmTemplate",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
@@ -54,11 +55,11 @@ let package = Package(
 
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(name: "HelmTemplateTests", dependencies: ["HelmTemplate"]),
-        .testTarget(name: "SigningTests", dependencies: ["Signing"]),
-        .testTarget(name: "BundleIOTests", dependencies: ["BundleIO", "Signing"]),
+        .testTarget(name: "SigningTests", dependencies: ["Signing", "Hashing"]),
+        .testTarget(name: "BundleIOTests", dependencies: ["BundleIO", "Hashing"]),
         .testTarget(name: "EndpointsTests", dependencies: ["Endpoints", "Registry"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
-        .testTarget(name: "AirlockCoreTests", dependencies: ["AirlockCore", "BundleIO", "Signing", "OCI", "HelmTemplate"]),
+        .testTarget(name: "AirlockCoreTests", dependencies: ["AirlockCore", "BundleIO", "Hashing", "Signing", "OCI", "HelmTemplate"]),
         .testTarget(name: "EndToEndTests", dependencies: ["airlock"]),
     ]
 )

@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import Signing
+import Hashing
 
 /// Memory for output on its way to the file: page-aligned, as direct I/O wants it.
 ///

@@ -1,5 +1,5 @@
 internal import CZstd
-import Signing
+import Hashing
 
 /// How one bundle entry is stored in its zstd frame.
 public enum EntryCompression: Sendable, Equatable {

@@ -1,4 +1,4 @@
-internal import CTLS
+internal import COpenSSL
 import Foundation
 
 /// Why a probe step failed, in the words its report uses.
@@ -192,8 +192,8 @@ final class ProbeConnection {
         }
         var chain: [CertificateSummary] = []
         if let stack = SSL_get_peer_cert_chain(ssl) {
-            for index in 0..<airlock_tls_chain_count(stack) {
-                guard let certificate = airlock_tls_chain_at(stack, index) else { continue }
+            for index in 0..<airlock_sk_x509_num(stack) {
+                guard let certificate = airlock_sk_x509_value(stack, index) else { continue }
                 chain.append(CertificateSummary(subject: name(X509_get_subject_name(certificate)), issuer: name(X509_get_issuer_name(certificate))))
             }
         }
@@ -245,9 +245,9 @@ final class ProbeConnection {
     private func name(_ name: OpaquePointer?) -> String {
         guard let name, let bio = BIO_new(BIO_s_mem()) else { return "?" }
         defer { BIO_free(bio) }
-        X509_NAME_print_ex(bio, name, 0, airlock_tls_name_flags())
+        X509_NAME_print_ex(bio, name, 0, airlock_name_flags())
         var pointer: UnsafeMutablePointer<CChar>?
-        let length = airlock_tls_bio_data(bio, &pointer)
+        let length = airlock_bio_get_mem_data(bio, &pointer)
         guard let pointer, length > 0 else { return "" }
         return String(decoding: UnsafeRawBufferPointer(start: pointer, count: Int(length)), as: UTF8.self)
     }

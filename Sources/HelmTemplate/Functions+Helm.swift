@@ -1,5 +1,5 @@
 import Foundation
-import Signing
+import Hashing
 
 /// Sprig's logic, type, encoding and version functions, and Helm's own additions (`toYaml`,
 /// `fromYaml`, `required`, `fail`, `lookup`, ...). `include` and `tpl` live in the evaluator.

@@ -1,3 +1,5 @@
+import Hashing
+
 /// A content digest (`algorithm:encoded`), validated on creation.
 public struct Digest: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
     public enum Algorithm: String, Sendable {
@@ -28,6 +30,27 @@ public struct Digest: Sendable, Hashable, Comparable, Codable, CustomStringConve
     public init(sha256Hex hex: String) throws {
         try self.init("sha256:" + hex)
     }
+
+    /// The sha256 digest of `bytes`.
+    public static func sha256(of bytes: [UInt8]) -> Digest {
+        Digest(trusted: .sha256, encoded: SHA256Hasher.hex(bytes))
+    }
+
+    private init(trusted algorithm: Algorithm, encoded: String) {
+        self.algorithm = algorithm
+        self.encoded = encoded
+    }
+
+    /// The digest a tag of the referrers tag schema (`sha256-<hex>`) names; nil for any other tag.
+    public init?(referrersTag tag: some StringProtocol) {
+        guard let dash = tag.firstIndex(of: "-"),
+              let digest = try? Digest("\(tag[..<dash]):\(tag[tag.index(after: dash)...])") else { return nil }
+        self = digest
+    }
+
+    /// Its tag in the referrers tag schema and cosign's tag scheme: `sha256-<hex>` (cosign adds
+    /// `.sig`, `.att` or `.sbom`).
+    public var referrersTag: String { "\(algorithm.rawValue)-\(encoded)" }
 
     public var description: String { "\(algorithm.rawValue):\(encoded)" }
 

@@ -2,7 +2,8 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
-import Signing
+import Hashing
+import OCI
 import NIOSSL
 
 /// Every manifest type airlock copies; registry 2.8 answers 404 for OCI manifests without it.
@@ -38,7 +39,7 @@ extension RegistryClient {
 
     /// `GET /v2/<repo>/manifests/<reference>` with every supported type in `Accept`. A digest
     /// reference is checked against the bytes; the Docker-Content-Digest header is never trusted.
-    public func fetchManifest(_ repository: String, reference: String, digestOf: ([UInt8]) -> String) async throws -> FetchedManifest {
+    public func fetchManifest(_ repository: String, reference: String) async throws -> FetchedManifest {
         let answer = try await send(.GET, "\(baseURL)/v2/\(repository)/manifests/\(reference)",
                                     headers: HTTPHeaders([("Accept", manifestAcceptTypes.joined(separator: ", "))]),
                                     scopes: [Self.pullScope(repository)], operation: "GET manifest", collectLimit: 16 << 20)
@@ -52,7 +53,7 @@ extension RegistryClient {
         if mediaType.contains("prettyjws") || mediaType == "application/vnd.docker.distribution.manifest.v1+json" {
             throw RegistryError.protocolViolation(host: host, detail: "\(repository):\(reference) is a Docker schema 1 manifest, which airlock does not carry; re-push it with a current client")
         }
-        let digest = digestOf(answer.body)
+        let digest = Digest.sha256(of: answer.body).description
         if reference.hasPrefix("sha256:"), reference != digest {
             throw RegistryError.digestMismatch(what: "manifest \(repository)@\(reference)", expected: reference, actual: digest)
         }
@@ -101,7 +102,7 @@ extension RegistryClient {
         guard answer.status == 200 else {
             throw RegistryError.status(host: host, operation: "GET \(repository) blob \(digest)", status: answer.status, detail: answer.errorDetail)
         }
-        let actual = "sha256:" + SHA256Hasher.hex(answer.body)
+        let actual = Digest.sha256(of: answer.body).description
         guard actual == digest else { throw RegistryError.digestMismatch(what: "blob \(repository)@\(digest)", expected: digest, actual: actual) }
         return answer.body
     }
@@ -118,10 +119,10 @@ extension RegistryClient {
         return (digest, mediaType)
     }
 
-    /// ``fetchManifest(_:reference:digestOf:)``, or nil when the registry has no such manifest.
-    public func fetchManifestIfPresent(_ repository: String, reference: String, digestOf: ([UInt8]) -> String) async throws -> FetchedManifest? {
+    /// ``fetchManifest(_:reference:)``, or nil when the registry has no such manifest.
+    public func fetchManifestIfPresent(_ repository: String, reference: String) async throws -> FetchedManifest? {
         do {
-            return try await fetchManifest(repository, reference: reference, digestOf: digestOf)
+            return try await fetchManifest(repository, reference: reference)
         } catch RegistryError.status(_, _, 404, _) {
             return nil
         }

@@ -2,7 +2,8 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
-import Signing
+import Hashing
+import OCI
 
 /// Supplies a blob's bytes for one upload attempt, in order; `nil` at the end. It must check the
 /// bytes against the blob's digest and throw *before* handing out the last chunk if they differ,
@@ -198,7 +199,7 @@ extension RegistryClient {
         guard full.status == 200 else {
             throw RegistryError.status(host: host, operation: "GET \(repository) manifest", status: full.status, detail: full.errorDetail)
         }
-        return "sha256:" + SHA256Hasher.hex(full.body)
+        return Digest.sha256(of: full.body).description
     }
 
     /// `PUT /v2/<repo>/manifests/<reference>` with the exact bytes and media type.

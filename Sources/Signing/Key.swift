@@ -1,4 +1,5 @@
-internal import CCrypto
+internal import COpenSSL
+import Hashing
 import Foundation
 
 /// The signature schemes airlock uses.

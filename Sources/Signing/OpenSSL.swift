@@ -1,4 +1,4 @@
-internal import CCrypto
+internal import COpenSSL
 
 /// Reads and clears libcrypto's error queue, returning its newest message.
 func takeOpenSSLError() -> String {

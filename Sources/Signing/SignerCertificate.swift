@@ -1,4 +1,4 @@
-internal import CCrypto
+internal import COpenSSL
 import Foundation
 
 /// Owns one `X509`; libcrypto does not change a parsed certificate, so sharing it is safe.

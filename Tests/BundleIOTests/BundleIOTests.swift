@@ -1,6 +1,6 @@
 import BundleIO
 import Foundation
-import Signing
+import Hashing
 import Testing
 
 struct BundleIOTests {

@@ -1,6 +1,6 @@
 import BundleIO
 import Foundation
-import Signing
+import Hashing
 import Testing
 
 /// Bundles split into parts (`NAME.part001`, …): the parts concatenate to the very bytes of the

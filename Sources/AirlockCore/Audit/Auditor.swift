@@ -1,7 +1,7 @@
 import Foundation
+import Hashing
 import Registry
 import OCI
-import Signing
 
 /// The auditor's question, months later: did what runs come from a bundle signed by a trusted
 /// key? What runs is every tag of a registry (walked as `airlock inventory` walks it) or a list of
@@ -104,8 +104,7 @@ public enum Auditor {
     private static func proveReferrersIndexes(_ findings: inout [AuditReport.Finding], registry: RegistryInventory.Options,
                                               index: ManifestIndex) async throws {
         let candidates = findings.indices.filter { index in
-            let tag = findings[index].reference.split(separator: ":").last ?? ""
-            return !findings[index].signed && tag.hasPrefix("sha256-") && (try? Digest("sha256:" + tag.dropFirst(7))) != nil
+            !findings[index].signed && Digest(referrersTag: findings[index].reference.split(separator: ":").last ?? "") != nil
         }
         guard !candidates.isEmpty else { return }
         let target = try PushTarget(registry.registry)
@@ -115,13 +114,12 @@ public enum Auditor {
                 let reference = findings[position].reference
                 let separator = reference.lastIndex(of: ":")!
                 let repository = String(reference[..<separator])  // the inventory's names are whole
-                let fetched = try await client.fetchManifestIfPresent(repository, reference: String(reference[reference.index(after: separator)...]),
-                                                                      digestOf: { "sha256:" + SHA256Hasher.hex($0) })
+                let fetched = try await client.fetchManifestIfPresent(repository, reference: String(reference[reference.index(after: separator)...]))
                 guard let fetched, fetched.digest == findings[position].digest,
                       let listed = try? ContentDocument(bytes: fetched.bytes, declaredType: MediaType.ociIndex).manifests, !listed.isEmpty else { continue }
                 let bundles = listed.map { index.bundles(of: $0.digest.description) }
                 guard bundles.allSatisfy({ !$0.isEmpty }) else { continue }
-                let subject = "sha256:" + reference[reference.index(separator, offsetBy: 8)...]
+                let subject = Digest(referrersTag: reference[reference.index(after: separator)...])?.description ?? "?"
                 findings[position].signed = true
                 findings[position].bundles = Array(Set(bundles.joined())).sorted()
                 findings[position].what = "the referrers index of \(index.role(of: subject) ?? subject) (its \(listed.count) referrer(s) signed)"

@@ -1,4 +1,5 @@
 import Foundation
+import Hashing
 import OCI
 import Registry
 import Signing
@@ -15,9 +16,8 @@ extension DeliveryAttestation {
     /// `sha256-<hex>.att` manifest first, then the Sigstore bundle referrers (the referrers API, or
     /// else the referrers tag schema's index). Nil when there is none.
     static func find(digest: String, repository: String, client: RegistryClient, policy: SignaturePolicy) async throws -> Found? {
-        guard let hex = try? Digest(digest).encoded else { return nil }
-        let digestOf: ([UInt8]) -> String = { "sha256:" + SHA256Hasher.hex($0) }
-        if let att = try await client.fetchManifestIfPresent(repository, reference: "sha256-\(hex).att", digestOf: digestOf),
+        guard let tag = (try? Digest(digest))?.referrersTag else { return nil }
+        if let att = try await client.fetchManifestIfPresent(repository, reference: "\(tag).att"),
            let manifest = try? ContentDocument(bytes: att.bytes, declaredType: MediaType.ociManifest) {
             for layer in manifest.layers where layer.mediaType == envelopeType {
                 let bytes = try await client.fetchSmallBlob(repository, digest: layer.digest.description)
@@ -28,11 +28,11 @@ extension DeliveryAttestation {
         }
         var index = try await client.fetchReferrers(repository, digest: digest)
         if index == nil {
-            index = try await client.fetchManifestIfPresent(repository, reference: "sha256-\(hex)", digestOf: digestOf)?.bytes
+            index = try await client.fetchManifestIfPresent(repository, reference: tag)?.bytes
         }
         let listed = index.flatMap { try? ContentDocument(bytes: $0, declaredType: MediaType.ociIndex).manifests } ?? []
         for descriptor in listed where descriptor.artifactType == sigstoreBundleType {
-            let fetched = try await client.fetchManifest(repository, reference: descriptor.digest.description, digestOf: digestOf)
+            let fetched = try await client.fetchManifest(repository, reference: descriptor.digest.description)
             guard let manifest = try? ContentDocument(bytes: fetched.bytes, declaredType: MediaType.ociManifest) else { continue }
             for layer in manifest.layers where layer.mediaType == sigstoreBundleType {
                 struct Bundle: Decodable { var dsseEnvelope: DSSEEnvelope? }
@@ -53,7 +53,7 @@ extension DeliveryAttestation {
               let payload = try? envelope.payloadBytes(),
               let statement = try? JSONDecoder().decode(Statement.self, from: Data(payload)),
               statement.predicateType == predicateType,
-              statement.subject.contains(where: { $0.digest["sha256"].map { "sha256:" + $0 } == digest }) else { return nil }
+              statement.subject.contains(where: { $0.digest["sha256"].flatMap { try? Digest(sha256Hex: $0) }?.description == digest }) else { return nil }
         return Found(predicate: statement.predicate, keyID: check.verifiedKeyIDs.first ?? "?")
     }
 }

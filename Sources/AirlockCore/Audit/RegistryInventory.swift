@@ -124,7 +124,7 @@ extension RegistryInventory {
             }
         }
         try await forEach(await walk.tags, jobs: options.transport.jobs) { repository, tag in
-            guard let manifest = try await client.fetchManifestIfPresent(repository, reference: tag, digestOf: digestHex) else { return }
+            guard let manifest = try await client.fetchManifestIfPresent(repository, reference: tag) else { return }
             await walk.tagged(tag, digest: manifest.digest, in: repository)
             try await walk.walk(manifest, in: repository, client: client)
         }
@@ -167,7 +167,7 @@ private actor InventoryWalk {
             blobs[digest] = .init(digest: digest, size: blob.size, repository: repository)
         }
         for child in document.manifests where !seen.contains("\(repository)@\(child.digest)") {
-            guard let fetched = try await client.fetchManifestIfPresent(repository, reference: child.digest.description, digestOf: digestHex) else { continue }
+            guard let fetched = try await client.fetchManifestIfPresent(repository, reference: child.digest.description) else { continue }
             try await walk(fetched, in: repository, client: client)
         }
     }

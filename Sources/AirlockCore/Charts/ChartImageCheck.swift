@@ -1,7 +1,7 @@
 import Foundation
+import Hashing
 import HelmTemplate
 import OCI
-import Signing
 
 /// The images a chart will pull as it will be installed, checked against the bundle: the chart
 /// is rendered with airlock's Helm engine (the install's values, `set:`, release and Kubernetes

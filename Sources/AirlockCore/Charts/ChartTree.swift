@@ -1,6 +1,6 @@
 import BundleIO
 import Foundation
-import Signing
+import OCI
 import StrictYAML
 
 /// A dependency as `Chart.yaml` (or a v1 chart's `requirements.yaml`) declares it.
@@ -87,7 +87,7 @@ struct LoadedChart {
                 folders[String(rest[..<slash]), default: [:]][String(rest[rest.index(after: slash)...])] = bytes
             } else if rest.hasSuffix(".tgz") {
                 let sub = try load(archive: bytes, name: "\(name)/charts/\(rest)")
-                chart.subcharts.append(Subchart(chart: sub, digest: "sha256:" + SHA256Hasher.hex(bytes)))
+                chart.subcharts.append(Subchart(chart: sub, digest: Digest.sha256(of: bytes).description))
             }
         }
         for (folder, subfiles) in folders where subfiles["Chart.yaml"] != nil {

@@ -1,4 +1,5 @@
 import Foundation
+import Hashing
 import HelmTemplate
 import OCI
 import Registry
@@ -56,7 +57,7 @@ struct ImportLedger: Sendable {
         }
         var entries: [Entry] = []
         for tag in tags.sorted() {
-            guard let manifest = try await client.fetchManifestIfPresent(repository, reference: tag, digestOf: { "sha256:" + SHA256Hasher.hex($0) }),
+            guard let manifest = try await client.fetchManifestIfPresent(repository, reference: tag),
                   let object = try? JSONSerialization.jsonObject(with: Data(manifest.bytes)) as? [String: Any],
                   object["artifactType"] as? String == Self.artifactType,
                   let layer = (object["layers"] as? [[String: Any]])?.first, let digest = layer["digest"] as? String else { continue }
@@ -72,7 +73,7 @@ struct ImportLedger: Sendable {
         var entry = Entry(tag: tag, name: "", version: "", created: "", pushedAt: pushedAt, statementDigest: "", signers: [], images: 0, charts: 0,
                           verified: false, failure: nil)
         if let parsed = try? JSONDecoder().decode(DSSEEnvelope.self, from: Data(envelope)), let payload = try? parsed.payloadBytes() {
-            entry.statementDigest = "sha256:" + SHA256Hasher.hex(payload)
+            entry.statementDigest = Digest.sha256(of: payload).description
             entry.signers = parsed.signatures.map(\.keyid)
             if let statement = try? JSONDecoder().decode(Statement.self, from: Data(payload)) {
                 (entry.name, entry.version, entry.created) = (statement.predicate.name, statement.predicate.version, statement.predicate.created)
@@ -147,8 +148,8 @@ struct ImportLedger: Sendable {
     /// `NAME-VERSION`.
     func record(envelope: [UInt8], statement: Statement, pushedAt: String) async throws -> String {
         let config: [UInt8] = Array("{}".utf8)
-        let configDigest = "sha256:" + SHA256Hasher.hex(config)
-        let envelopeDigest = "sha256:" + SHA256Hasher.hex(envelope)
+        let configDigest = Digest.sha256(of: config).description
+        let envelopeDigest = Digest.sha256(of: envelope).description
         for (digest, bytes) in [(configDigest, config), (envelopeDigest, envelope)] where try await !client.blobExists(repository, digest: digest) {
             try await client.uploadBlob(repository, digest: digest, size: Int64(bytes.count)) { BytesSource(bytes: bytes) }
         }
@@ -164,7 +165,7 @@ struct ImportLedger: Sendable {
         let bytes = Array(try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys, .withoutEscapingSlashes]))
         let tag = Self.tag(name: statement.predicate.name, version: statement.predicate.version)
         try await client.putManifest(repository, reference: tag, mediaType: MediaType.ociManifest, bytes: bytes,
-                                     digest: "sha256:" + SHA256Hasher.hex(bytes))
+                                     digest: Digest.sha256(of: bytes).description)
         return tag
     }
 

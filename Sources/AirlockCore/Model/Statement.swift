@@ -21,15 +21,21 @@ public enum BundleFormat {
     public static let toolVersion = "0.1.0"
 
     /// The entry path of the layout blob with `digest` (`sha256:<hex>` → `oci/blobs/sha256/<hex>`).
-    static func blobEntry(_ digest: String) -> String {
-        layoutPrefix + "blobs/" + digest.replacingOccurrences(of: ":", with: "/")
+    static func blobEntry(_ digest: Digest) -> String {
+        layoutPrefix + digest.layoutPath
+    }
+
+    /// ``blobEntry(_:)`` of a digest as text; throws when it is not one.
+    static func blobEntry(_ digest: String) throws -> String {
+        blobEntry(try Digest(digest))
     }
 
     /// The digest a layout blob's entry path names (`oci/blobs/sha256/<hex>` → `sha256:<hex>`); nil
     /// for any other entry.
     static func blobDigest(entry: String) -> String? {
         let prefix = layoutPrefix + "blobs/sha256/"
-        return entry.hasPrefix(prefix) ? "sha256:" + entry.dropFirst(prefix.count) : nil
+        guard entry.hasPrefix(prefix) else { return nil }
+        return (try? Digest(sha256Hex: String(entry.dropFirst(prefix.count))))?.description
     }
 }
 

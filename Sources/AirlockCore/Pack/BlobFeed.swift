@@ -1,9 +1,9 @@
 import BundleIO
 import Foundation
+import Hashing
 import NIOCore
 import OCI
 import Registry
-import Signing
 
 /// One blob being pulled from a registry. Its bytes are hashed as they arrive; ``finish()`` checks
 /// the digest and, when the blob is kept, moves it into the content store under that digest.

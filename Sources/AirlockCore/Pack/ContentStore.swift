@@ -1,7 +1,7 @@
 import BundleIO
 import Foundation
+import Hashing
 import OCI
-import Signing
 
 /// A content-addressed cache of blobs (`blobs/sha256/<hex>`). Every write is hashed and moved into
 /// place only under its true digest; readers re-hash what they use. Several airlock processes may

@@ -94,10 +94,8 @@ public enum DeliveryAttestation {
                                created: String, store: ContentStore, into contents: inout PackContents) throws -> [BundlePredicate.Referrer] {
         let envelope = try signedEnvelope(predicate, subject: subject.digest, name: repository, keys: keys)
         let layer = try blob(envelope, store: store, role: .config, into: &contents)
-        let hex = subject.digest.encoded
-
         // cosign 2: the envelope as a layer of the sha256-<hex>.att manifest (extended if carried).
-        let attRef = "\(repository):sha256-\(hex).att"
+        let attRef = "\(repository):\(subject.digest.referrersTag).att"
         var layers: [[String: Any]] = []
         if let carried = contents.tagged.first(where: { $0.refName == attRef }),
            let object = try JSONSerialization.jsonObject(with: Data(try store.bytes(of: carried.digest))) as? [String: Any] {

@@ -1,5 +1,6 @@
 import BundleIO
 import Foundation
+import Hashing
 import OCI
 import Registry
 import Signing
@@ -333,7 +334,7 @@ public struct Packer: Sendable {
     func plan(_ contents: PackContents, layout: [PackContents.Extra]) -> [PlannedEntry] {
         var entries = layout.map { PlannedEntry(path: $0.path, digest: $0.digest, size: $0.size, group: 1, source: $0.source) }
         entries += contents.blobs.map { digest, blob in
-            PlannedEntry(path: BundleFormat.layoutPrefix + digest.layoutPath, digest: digest, size: blob.size,
+            PlannedEntry(path: BundleFormat.blobEntry(digest), digest: digest, size: blob.size,
                          group: blob.role.rawValue, source: blob.source)
         }
         entries += contents.extras.map { PlannedEntry(path: $0.path, digest: $0.digest, size: $0.size, group: 4, source: $0.source) }

@@ -88,7 +88,7 @@ struct ImagePlan: Sendable {
     private static func walk(_ descriptor: Descriptor, source: any PushSource, isRoot: Bool, children: inout [Document],
                              blobs: inout [Descriptor], depth: Int) async throws -> [UInt8] {
         guard depth < 8 else { throw AirlockError.verification("\(descriptor.digest): indexes nested deeper than 8 levels") }
-        let bytes = try await source.bytes(of: BundleFormat.layoutPrefix + descriptor.digest.layoutPath)
+        let bytes = try await source.bytes(of: BundleFormat.blobEntry(descriptor.digest))
         let document = try ContentDocument(bytes: bytes, declaredType: descriptor.mediaType)
         for child in document.manifests {
             if MediaType.isIndex(child.mediaType) || MediaType.isManifest(child.mediaType) {

@@ -59,7 +59,7 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
         var problems: [String] = []
         var candidates = 0
         for referrer in image.referrers ?? [] where MediaType.manifests.contains(referrer.mediaType) && accepted.contains(referrer.subject) {
-            let bytes = try await source.bytes(of: BundleFormat.blobEntry(referrer.digest))
+            let bytes = try await source.bytes(of: try BundleFormat.blobEntry(referrer.digest))
             guard let manifest = try? ContentDocument(bytes: bytes, declaredType: referrer.mediaType) else { continue }
             for layer in manifest.layers {
                 let outcome: Result<(String, String), Problem>
@@ -109,7 +109,7 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
 
     private static func read(_ layer: Descriptor, from source: any PushSource, problems: inout [String]) async -> [UInt8]? {
         do {
-            return try await source.bytes(of: BundleFormat.blobEntry(layer.digest.description))
+            return try await source.bytes(of: BundleFormat.blobEntry(layer.digest))
         } catch {
             problems.append("\(layer.digest) cannot be read: \(error)")
             return nil
@@ -156,7 +156,7 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
         guard let key = keys.first(where: { key in signatures.contains { key.isValidSignature($0, for: message) } }) else {
             return .failure(Problem(text: "one that no given key verifies"))
         }
-        let signed = statement.subject.compactMap { $0.digest["sha256"].map { "sha256:" + $0 } }
+        let signed = statement.subject.compactMap { $0.digest["sha256"].flatMap { try? Digest(sha256Hex: $0) }?.description }
         guard let digest = signed.first(where: accepted.contains) else {
             return .failure(Problem(text: "one by key \(key.keyID.prefix(12))… over \(signed.first ?? "no digest"), not this image"))
         }

@@ -1,7 +1,8 @@
 import BundleIO
 import Foundation
+import Hashing
+import OCI
 import Registry
-import Signing
 
 /// Where push reads content from: a bundle (through its seek index, nothing extracted) or an
 /// unpacked folder. Either way the statement's signature is checked first and every byte read is
@@ -29,7 +30,7 @@ extension PushSource {
             return (sha256, size)
         }
         if let digest = BundleFormat.blobDigest(entry: path), let size = statement.predicate.base?.sizes[digest] {
-            return (String(digest.dropFirst("sha256:".count)), size)
+            return (try Digest(digest).encoded, size)
         }
         throw AirlockError.verification("\(path) is referenced but not in the signed statement")
     }
@@ -37,7 +38,7 @@ extension PushSource {
     /// The left-out layers (by digest) this source cannot provide: they must be in the registry.
     func missingLeftOut() -> [String: Int64] {
         (statement.predicate.base?.sizes ?? [:]).filter { digest, _ in
-            !holds(leftOut: BundleFormat.blobEntry(digest))
+            !((try? BundleFormat.blobEntry(digest)).map(holds(leftOut:)) ?? false)
         }
     }
 

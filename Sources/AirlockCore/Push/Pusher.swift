@@ -1,4 +1,5 @@
 import Foundation
+import Hashing
 import OCI
 import Registry
 import Signing
@@ -202,7 +203,7 @@ public struct Pusher: Sendable {
                 progress(.blob(digest: work.digest, outcome: .mounted, bytes: 0))
                 continue
             }
-            let path = BundleFormat.layoutPrefix + (try Digest(work.digest)).layoutPath
+            let path = try BundleFormat.blobEntry(work.digest)
             do {
                 try await client.uploadBlob(repository, digest: work.digest, size: work.size, chunkSize: options.chunkSize) {
                     try source.chunks(of: path)
@@ -366,10 +367,9 @@ public struct Pusher: Sendable {
         for key in groups.keys.sorted() {
             let members = groups[key]!
             let repository = members[0].repository
-            guard let subject = members[0].subject, let hex = subject.split(separator: ":").last else { continue }
-            let tag = "sha256-\(hex)"
+            guard let tag = members[0].subject.flatMap({ try? Digest($0) })?.referrersTag else { continue }
             var manifests: [[String: Any]] = []
-            if let existing = try await client.fetchManifestIfPresent(repository, reference: tag, digestOf: { "sha256:" + SHA256Hasher.hex($0) }),
+            if let existing = try await client.fetchManifestIfPresent(repository, reference: tag),
                let object = try? JSONSerialization.jsonObject(with: Data(existing.bytes)) as? [String: Any] {
                 manifests = object["manifests"] as? [[String: Any]] ?? []
             }
@@ -381,7 +381,7 @@ public struct Pusher: Sendable {
             guard changed else { continue }
             let index: [String: Any] = ["schemaVersion": 2, "mediaType": MediaType.ociIndex, "manifests": manifests]
             let bytes = Array(try JSONSerialization.data(withJSONObject: index, options: [.sortedKeys, .withoutEscapingSlashes]))
-            let digest = "sha256:" + SHA256Hasher.hex(bytes)
+            let digest = Digest.sha256(of: bytes).description
             try await client.putManifest(repository, reference: tag, mediaType: MediaType.ociIndex, bytes: bytes, digest: digest)
             await tally.manifest(pushed: true)
             progress(.manifest(reference: "\(repository):\(tag)", pushed: true))

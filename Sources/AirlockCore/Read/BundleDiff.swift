@@ -1,5 +1,6 @@
 import BundleIO
 import Foundation
+import OCI
 
 /// What changed from one bundle to the next: images, charts, endpoints and files by name, and how
 /// many blobs (and bytes) are new, shared or dropped — what a change board reviews before a delivery
@@ -122,7 +123,7 @@ struct SignedStatement {
 
     /// Entry path → sha256 for entries under `prefix`.
     func entries(under prefix: String) -> [String: String] {
-        Dictionary(statement.subject.filter { $0.name.hasPrefix(prefix) }.compactMap { subject in subject.sha256.map { (subject.name, "sha256:" + $0) } },
+        Dictionary(statement.subject.filter { $0.name.hasPrefix(prefix) }.compactMap { subject in subject.sha256.flatMap { try? Digest(sha256Hex: $0) }.map { (subject.name, $0.description) } },
                    uniquingKeysWith: { first, _ in first })
     }
 

@@ -1,6 +1,6 @@
 import BundleIO
 import Foundation
-import Signing
+import Hashing
 
 /// The gate's check: a bundle file against its detached envelope (`BUNDLE.intoto.json`), without
 /// opening the bundle. The envelope's signature is checked as `verify` checks the statement's, then

@@ -1,5 +1,6 @@
 import BundleIO
 import Foundation
+import Hashing
 import Signing
 
 /// A detached envelope for any file (a release archive, say), in the same form as a bundle's: a

@@ -1,6 +1,6 @@
 import BundleIO
 import Foundation
-import Signing
+import Hashing
 
 /// Reads single entries through the seek index, without decompressing what precedes them. The
 /// index is not trusted: the statement read through it must carry a trusted signature, and every

@@ -1,7 +1,7 @@
 import BundleIO
 import Foundation
+import Hashing
 import OCI
-import Signing
 
 /// Unpacks a bundle into a folder while verifying it: entries go into a hidden sibling folder
 /// that is renamed into place only when every check passed, and removed otherwise. A delta bundle
@@ -39,7 +39,7 @@ public struct Unpacker {
             }
             let entries = statement.subject.reduce(Int64(0)) { $0 + ($1.annotations?.size ?? 0) }
             let charts = statement.predicate.charts.reduce(Int64(0)) { total, chart in
-                total + (statement.subjectsByName[BundleFormat.blobEntry(chart.chartDigest)]?.annotations?.size ?? 0)
+                total + ((try? BundleFormat.blobEntry(chart.chartDigest)).flatMap { statement.subjectsByName[$0]?.annotations?.size } ?? 0)
             }
             let leftOut = statement.predicate.base?.blobs.reduce(Int64(0)) { $0 + $1.size } ?? 0
             try FreeSpace.require(entries + charts + leftOut, for: "unpacking \(statement.predicate.name) \(statement.predicate.version)", at: output)
@@ -123,7 +123,7 @@ public struct Unpacker {
         guard !report.charts.isEmpty else { return }
         try FileManager.default.createDirectory(atPath: "\(root)/charts", withIntermediateDirectories: false)
         for chart in report.charts {
-            let blob = "\(root)/" + BundleFormat.blobEntry(chart.chartDigest)
+            let blob = "\(root)/" + (try BundleFormat.blobEntry(chart.chartDigest))
             let name = "\(chart.name)-\(chart.version).tgz"
             guard (try? EntryPath(name)) != nil, !name.contains("/") else { throw AirlockError.verification("chart name \(name) is unsafe") }
             try FileManager.default.copyItem(atPath: blob, toPath: "\(root)/charts/\(name)")

@@ -1,5 +1,6 @@
 import BundleIO
 import Foundation
+import Hashing
 import OCI
 import Signing
 

@@ -103,6 +103,6 @@ public struct ServedBundle: ServedContent {
     }
 
     public func blob(_ repository: String, digest: String) throws -> any ByteChunkSource {
-        try source.chunks(of: BundleFormat.layoutPrefix + Digest(digest).layoutPath)
+        try source.chunks(of: BundleFormat.blobEntry(digest))
     }
 }

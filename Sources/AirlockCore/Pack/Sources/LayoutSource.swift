@@ -1,7 +1,7 @@
 import BundleIO
 import Foundation
+import Hashing
 import OCI
-import Signing
 
 /// Images from an OCI image layout directory.
 enum LayoutSource {

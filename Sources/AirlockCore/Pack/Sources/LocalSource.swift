@@ -1,8 +1,8 @@
 import BundleIO
 import Endpoints
 import Foundation
+import Hashing
 import OCI
-import Signing
 
 /// ModelEndpoint configs and plain files.
 enum LocalSource {

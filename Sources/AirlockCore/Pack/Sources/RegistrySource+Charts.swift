@@ -1,7 +1,7 @@
 import Foundation
+import Hashing
 import OCI
 import Registry
-import Signing
 import StrictYAML
 
 /// Charts pulled on the connected side: Helm OCI artifacts from registries, and charts from
@@ -36,8 +36,7 @@ extension RegistrySource {
             throw AirlockError.input("\(what): \(error)")
         }
         let client = try client(for: reference.registry)
-        let fetched = try await client.fetchManifest(reference.repository, reference: reference.digest?.description ?? reference.tag ?? "",
-                                                     digestOf: digestHex)
+        let fetched = try await client.fetchManifest(reference.repository, reference: reference.digest?.description ?? reference.tag ?? "")
         let mediaType = fetched.mediaType.isEmpty ? MediaType.ociManifest : fetched.mediaType
         let document = try ContentDocument(bytes: fetched.bytes, declaredType: mediaType)
         guard document.config?.mediaType == MediaType.helmConfig,
@@ -93,7 +92,8 @@ extension RegistrySource {
         }
         let fetcher = self.fetcher(host: host, plainHTTP: chartURL.hasPrefix("http://"))
         let bytes = try await fetcher.get(chartURL, limit: 1 << 30)
-        if let digest = entry.digest, !digest.isEmpty, SHA256Hasher.hex(bytes) != digest.replacingOccurrences(of: "sha256:", with: "") {
+        // index.yaml gives the archive's sha256 as hex (some repositories write sha256:hex).
+        if let digest = entry.digest, !digest.isEmpty, Digest.sha256(of: bytes) != (try? Digest(sha256Hex: digest)) ?? (try? Digest(digest)) {
             throw AirlockError.verification("\(what): \(chartURL) does not match the digest \(digest) in index.yaml")
         }
         return bytes

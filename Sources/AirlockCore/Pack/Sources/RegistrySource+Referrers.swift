@@ -10,7 +10,7 @@ extension RegistrySource {
     /// registry with the API indexes them by their `subject`), and a fallback index by its tag.
     func addReferrers(of subject: String, client: RegistryClient, repository: String, carriedName: String, what: String,
                       location: String, into contents: inout PackContents) async throws -> ([Fetch], [BundlePredicate.Referrer]) {
-        let hex = subject.replacingOccurrences(of: "sha256:", with: "")
+        let tag = try Digest(subject).referrersTag
         var fetches: [Fetch] = []
         var records: [BundlePredicate.Referrer] = []
 
@@ -37,23 +37,23 @@ extension RegistrySource {
         var via = "referrers-api"
         if let index = try await client.fetchReferrers(repository, digest: subject) {
             listed = try ContentDocument(bytes: index, declaredType: MediaType.ociIndex).manifests
-        } else if let fallback = try await client.fetchManifestIfPresent(repository, reference: "sha256-\(hex)", digestOf: digestHex),
+        } else if let fallback = try await client.fetchManifestIfPresent(repository, reference: "\(tag)"),
                   MediaType.isIndex(fallback.mediaType.isEmpty ? MediaType.ociIndex : fallback.mediaType) {
             // The referrers tag schema: an index of referrers under the tag sha256-<hex>.
             via = "referrers-tag"
             listed = try ContentDocument(bytes: fallback.bytes, declaredType: MediaType.ociIndex).manifests
             let descriptor = Descriptor(mediaType: MediaType.ociIndex, digest: try Digest(fallback.digest), size: Int64(fallback.bytes.count))
-            try await carry(descriptor, bytes: fallback.bytes, ref: "\(carriedName):sha256-\(hex)", via: via, contents: &contents)
+            try await carry(descriptor, bytes: fallback.bytes, ref: "\(carriedName):\(tag)", via: via, contents: &contents)
         }
         for descriptor in listed {
-            let fetched = try await client.fetchManifest(repository, reference: descriptor.digest.description, digestOf: digestHex)
+            let fetched = try await client.fetchManifest(repository, reference: descriptor.digest.description)
             try await carry(descriptor, bytes: fetched.bytes, ref: "\(carriedName)@\(descriptor.digest)", via: via, contents: &contents)
         }
         for suffix in ["sig", "att", "sbom"] {
-            guard let fetched = try await client.fetchManifestIfPresent(repository, reference: "sha256-\(hex).\(suffix)", digestOf: digestHex) else { continue }
+            guard let fetched = try await client.fetchManifestIfPresent(repository, reference: "\(tag).\(suffix)") else { continue }
             let mediaType = fetched.mediaType.isEmpty ? MediaType.ociManifest : fetched.mediaType
             let descriptor = Descriptor(mediaType: mediaType, digest: try Digest(fetched.digest), size: Int64(fetched.bytes.count))
-            try await carry(descriptor, bytes: fetched.bytes, ref: "\(carriedName):sha256-\(hex).\(suffix)", via: "cosign-tag", contents: &contents)
+            try await carry(descriptor, bytes: fetched.bytes, ref: "\(carriedName):\(tag).\(suffix)", via: "cosign-tag", contents: &contents)
         }
         return (fetches, records)
     }

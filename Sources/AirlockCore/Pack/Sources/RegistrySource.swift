@@ -1,9 +1,9 @@
 import BundleIO
 import Foundation
+import Hashing
 import NIOCore
 import OCI
 import Registry
-import Signing
 import StrictYAML
 
 /// Images and charts pulled from registries and chart repositories on the connected side. Every
@@ -199,8 +199,6 @@ final class RegistrySource: @unchecked Sendable {
     }
 }
 
-/// `sha256:<hex>` of some bytes, the way registries name manifests.
-func digestHex(_ bytes: [UInt8]) -> String { "sha256:" + SHA256Hasher.hex(bytes) }
 
 extension RegistrySource {
     /// A manifest from the cache when its digest is known (pinned, or answered by a HEAD, which
@@ -211,13 +209,13 @@ extension RegistrySource {
         if digest == nil, let head = try? await client.headManifest(repository, reference: reference) {
             (digest, mediaType) = (head.digest, head.mediaType)
         }
-        if let digest, let parsed = try? Digest(digest), store.contains(parsed), let bytes = try? store.bytes(of: parsed), digestHex(bytes) == digest {
+        if let digest, let parsed = try? Digest(digest), store.contains(parsed), let bytes = try? store.bytes(of: parsed), Digest.sha256(of: bytes).description == digest {
             if mediaType.isEmpty || !(MediaType.isIndex(mediaType) || MediaType.isManifest(mediaType)) {
                 let object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any]
                 mediaType = object?["mediaType"] as? String ?? (object?["manifests"] != nil ? MediaType.ociIndex : MediaType.ociManifest)
             }
             return FetchedManifest(bytes: bytes, mediaType: mediaType, digest: digest)
         }
-        return try await client.fetchManifest(repository, reference: reference, digestOf: digestHex)
+        return try await client.fetchManifest(repository, reference: reference)
     }
 }

@@ -1,4 +1,4 @@
-internal import CCrypto
+internal import COpenSSL
 
 /// Streaming SHA-256 over libcrypto (the fastest implementation on this platform).
 ///
