@@ -5,7 +5,7 @@ let package = Package(
     name: "airlock",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "airlock", targets: ["airlock"]),
+        .executable(name: "airlock", targets: ["airlock"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -49,7 +49,10 @@ let package = Package(
         ),
         .target(
             name: "AirlockCLI",
-            dependencies: ["AirlockCore", "OCI", "Signing", "Registry", "Endpoints", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "AirlockCore", "OCI", "Signing", "Registry", "Endpoints",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .executableTarget(name: "airlock", dependencies: ["AirlockCLI"]),
 

@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A bundle as its bytes: one file, or the parts of a split bundle (`NAME.part001`, `NAME.part002`,
@@ -98,7 +98,8 @@ public final class BundleFile: PositionalReader, @unchecked Sendable {
         guard let range = path.range(of: ".part", options: .backwards) else { return nil }
         let digits = path[range.upperBound...]
         guard digits.count == 3, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber),
-              let number = Int(digits), number >= 1 else { return nil }
+            let number = Int(digits), number >= 1
+        else { return nil }
         return (String(path[..<range.lowerBound]), number)
     }
 

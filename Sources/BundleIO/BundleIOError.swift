@@ -36,9 +36,9 @@ public enum BundleIOError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// libarchive's file type bits (its AE_IF* macros are casts Swift cannot import).

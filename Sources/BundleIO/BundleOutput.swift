@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The file or files a bundle is written to: one file, or parts of `partSize` bytes each
@@ -72,7 +72,9 @@ final class BundleOutput {
 
     private func startNextPart() throws {
         guard temporaries.count < BundleFile.maximumParts else {
-            throw BundleIOError.parts("the bundle needs more than \(BundleFile.maximumParts) parts of \(partSize ?? 0) bytes: choose a larger --split-size")
+            throw BundleIOError.parts(
+                "the bundle needs more than \(BundleFile.maximumParts) parts of \(partSize ?? 0) bytes: choose a larger --split-size"
+            )
         }
         try current.sync()
         try current.close()

@@ -90,8 +90,12 @@ public final class BundleWriter {
     }
 
     /// Adds one regular file entry of `size` bytes; `produce` must hand exactly that many bytes to the sink.
-    public func addEntry(path: String, size: Int64, compression: EntryCompression,
-                         produce: (EntryDataSink) throws -> Void) throws {
+    public func addEntry(
+        path: String,
+        size: Int64,
+        compression: EntryCompression,
+        produce: (EntryDataSink) throws -> Void
+    ) throws {
         guard let archive else { throw BundleIOError.archive(operation: "add entry", detail: "writer closed") }
         guard let entry = archive_entry_new() else { throw BundleIOError.archive(operation: "archive_entry_new", detail: "out of memory") }
         defer { archive_entry_free(entry) }
@@ -135,7 +139,8 @@ public final class BundleWriter {
             let paths = output.finalPaths
             let removed = try output.commit()
             finished = true
-            let parts = output.partSize == nil ? [] : zip(paths, partHashes).map { Summary.Part(path: $0, size: $1.size, sha256: $1.sha256) }
+            let parts =
+                output.partSize == nil ? [] : zip(paths, partHashes).map { Summary.Part(path: $0, size: $1.size, sha256: $1.sha256) }
             return Summary(path: destination, size: frames.offset, sha256: sha256, parts: parts, removed: removed)
         } catch {
             abandon()
@@ -208,7 +213,10 @@ final class TarSink {
 }
 
 private let tarSinkWrite: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafeRawPointer?, Int) -> Int = {
-    _, client, buffer, length in
+    _,
+    client,
+    buffer,
+    length in
     guard let client else { return -1 }
     let sink = Unmanaged<TarSink>.fromOpaque(client).takeUnretainedValue()
     if sink.discarding { return length }
@@ -251,8 +259,15 @@ extension BundleWriter {
                 try buffer.withUnsafeBytes { try writeVerbatim(UnsafeRawBufferPointer(rebasing: $0[..<got])) }
                 copied += Int64(got)
             }
-            recordCopied(SeekIndex.Entry(path: frame.path, offset: start, compressedSize: frame.compressedSize,
-                                         headerSize: frame.headerSize, size: frame.size))
+            recordCopied(
+                SeekIndex.Entry(
+                    path: frame.path,
+                    offset: start,
+                    compressedSize: frame.compressedSize,
+                    headerSize: frame.headerSize,
+                    size: frame.size
+                )
+            )
         }
     }
 }

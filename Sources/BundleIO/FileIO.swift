@@ -1,12 +1,13 @@
 import Foundation
+
 #if os(Linux)
-internal import CLinux
+    internal import CLinux
 #endif
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A file descriptor with one owner, closed on `deinit` or by `close()`.
@@ -34,11 +35,11 @@ public final class FileDescriptor {
     /// offsets; ``endDirectWrites()`` lifts that for the last piece.
     public static func createForDirectWrites(_ path: String, mode: mode_t = 0o644) throws -> (file: FileDescriptor, direct: Bool) {
         #if os(Linux)
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | __O_DIRECT, mode)
-        if fd >= 0 { return (FileDescriptor(fd: fd, path: path), true) }
-        guard errno == EINVAL else { throw BundleIOError.io(path: path, operation: "create", errno: errno) }
-        // The file system refuses direct I/O (it may have created the file first: O_EXCL means it was ours).
-        unlink(path)
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | __O_DIRECT, mode)
+            if fd >= 0 { return (FileDescriptor(fd: fd, path: path), true) }
+            guard errno == EINVAL else { throw BundleIOError.io(path: path, operation: "create", errno: errno) }
+            // The file system refuses direct I/O (it may have created the file first: O_EXCL means it was ours).
+            unlink(path)
         #endif
         return (try create(path, mode: mode), false)
     }
@@ -101,17 +102,17 @@ public final class FileDescriptor {
     /// `sync_file_range`), so a later ``sync()`` has less to flush. Advisory: failures are ignored.
     public func startWriteback(from offset: Int64, count: Int64) {
         #if os(Linux)
-        _ = sync_file_range(fd, offset, count, AIRLOCK_SYNC_FILE_RANGE_WRITE)
+            _ = sync_file_range(fd, offset, count, AIRLOCK_SYNC_FILE_RANGE_WRITE)
         #endif
     }
 
     /// Turns direct I/O off (see ``createForDirectWrites(_:mode:)``).
     public func endDirectWrites() throws {
         #if os(Linux)
-        let flags = fcntl(fd, F_GETFL)
-        guard flags >= 0, fcntl(fd, F_SETFL, flags & ~__O_DIRECT) == 0 else {
-            throw BundleIOError.io(path: path, operation: "end direct I/O", errno: errno)
-        }
+            let flags = fcntl(fd, F_GETFL)
+            guard flags >= 0, fcntl(fd, F_SETFL, flags & ~__O_DIRECT) == 0 else {
+                throw BundleIOError.io(path: path, operation: "end direct I/O", errno: errno)
+            }
         #endif
     }
 

@@ -14,7 +14,9 @@ public final class TarGzWriter {
         self.destination = destination
         self.temporary = destination + ".partial-\(getpid())"
         self.modificationTime = modificationTime
-        guard let archive = archive_write_new() else { throw BundleIOError.archive(operation: "archive_write_new", detail: "out of memory") }
+        guard let archive = archive_write_new() else {
+            throw BundleIOError.archive(operation: "archive_write_new", detail: "out of memory")
+        }
         self.archive = archive
         do {
             try checkArchive(archive_write_set_format_pax_restricted(archive), archive, "set pax format")

@@ -123,7 +123,8 @@ public final class TarReader {
         guard result == ARCHIVE_OK, let entry else {
             throw BundleIOError.archive(operation: "read \(path)", detail: archiveErrorString(archive))
         }
-        let name = archive_entry_pathname_utf8(entry).map { String(cString: $0) }
+        let name =
+            archive_entry_pathname_utf8(entry).map { String(cString: $0) }
             ?? archive_entry_pathname(entry).map { String(cString: $0) } ?? ""
         let kind: TarEntryKind
         if archive_entry_hardlink(entry) != nil {
@@ -192,8 +193,11 @@ final class MappedSource {
     }
 }
 
-private func mappedSourceRead(_ archive: OpaquePointer?, _ client: UnsafeMutableRawPointer?,
-                              _ buffer: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int {
+private func mappedSourceRead(
+    _ archive: OpaquePointer?,
+    _ client: UnsafeMutableRawPointer?,
+    _ buffer: UnsafeMutablePointer<UnsafeRawPointer?>?
+) -> Int {
     let source = Unmanaged<MappedSource>.fromOpaque(client!).takeUnretainedValue()
     do {
         let window = try source.windows.next()

@@ -78,7 +78,10 @@ final class ZstdFrameWriter {
                 if rawBlockFill == Self.rawBlockSize { closeRawBlock(last: false) }
                 if rawBlockStart == nil { try openRawBlock() }
                 let take = min(rest.count, Self.rawBlockSize - rawBlockFill)
-                outBuffer.bytes.baseAddress!.advanced(by: outCount).copyMemory(from: UnsafeRawBufferPointer(rebasing: rest).baseAddress!, byteCount: take)
+                outBuffer.bytes.baseAddress!.advanced(by: outCount).copyMemory(
+                    from: UnsafeRawBufferPointer(rebasing: rest).baseAddress!,
+                    byteCount: take
+                )
                 outCount += take
                 offset += Int64(take)
                 rawBlockFill += take
@@ -165,7 +168,10 @@ final class ZstdFrameWriter {
         while !rest.isEmpty {
             if outCount == outBuffer.count { try flush() }
             let take = min(rest.count, outBuffer.count - outCount)
-            outBuffer.bytes.baseAddress!.advanced(by: outCount).copyMemory(from: UnsafeRawBufferPointer(rebasing: rest).baseAddress!, byteCount: take)
+            outBuffer.bytes.baseAddress!.advanced(by: outCount).copyMemory(
+                from: UnsafeRawBufferPointer(rebasing: rest).baseAddress!,
+                byteCount: take
+            )
             outCount += take
             offset += Int64(take)
             rest = rest.dropFirst(take)

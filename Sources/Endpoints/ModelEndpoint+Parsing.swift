@@ -55,11 +55,16 @@ extension ModelEndpoint {
         ])
         let providerText = try spec.string("provider")
         guard let provider = Provider(rawValue: providerText) else {
-            throw spec["provider"]!.error("unknown provider \"\(providerText)\" (known: \(Provider.allCases.map(\.rawValue).joined(separator: ", ")))")
+            throw spec["provider"]!.error(
+                "unknown provider \"\(providerText)\" (known: \(Provider.allCases.map(\.rawValue).joined(separator: ", ")))"
+            )
         }
         var endpoint = ModelEndpoint(
-            name: name, provider: provider, baseURL: try spec.string("baseURL"),
-            model: try spec.optionalString("model"), deployment: try spec.optionalString("deployment"),
+            name: name,
+            provider: provider,
+            baseURL: try spec.string("baseURL"),
+            model: try spec.optionalString("model"),
+            deployment: try spec.optionalString("deployment"),
             apiVersion: try spec.optionalString("apiVersion"),
             auth: try parseAuth(spec["auth"], owner: specNode),
             headers: try spec.list("headers").map(parseHeader),
@@ -67,7 +72,8 @@ extension ModelEndpoint {
             caFile: try spec.optionalString("caFile"),
             timeoutSeconds: try spec["timeoutSeconds"]?.int(),
             allowHTTP: try spec["allowHTTP"]?.bool() ?? false,
-            allowCustomHost: try spec["allowCustomHost"]?.bool() ?? false)
+            allowCustomHost: try spec["allowCustomHost"]?.bool() ?? false
+        )
         try endpoint.validate(spec: spec)
         endpoint.headers.sort { $0.name.lowercased() < $1.name.lowercased() }
         return endpoint
@@ -77,7 +83,9 @@ extension ModelEndpoint {
         guard let node else { throw owner.error("missing required key \"auth\" (use type: none for an endpoint without auth)") }
         let auth = try node.mapping(allowed: ["type", "header", "valueFrom", "value"])
         if let literal = auth["value"] {
-            throw literal.error("literal credentials are refused; reference the secret with valueFrom: {env: NAME}, {file: PATH} or {secret: {name: ..., key: ...}}")
+            throw literal.error(
+                "literal credentials are refused; reference the secret with valueFrom: {env: NAME}, {file: PATH} or {secret: {name: ..., key: ...}}"
+            )
         }
         let typeText = try auth.string("type")
         guard let type = Auth.Kind(rawValue: typeText) else {
@@ -85,7 +93,9 @@ extension ModelEndpoint {
         }
         let source = try auth["valueFrom"].map(parseValueSource)
         if type == .none, source != nil { throw node.error("type none takes no valueFrom") }
-        if type != .none, source == nil { throw node.error("type \(type.rawValue) needs valueFrom: {env: NAME}, {file: PATH} or {secret: {...}}") }
+        if type != .none, source == nil {
+            throw node.error("type \(type.rawValue) needs valueFrom: {env: NAME}, {file: PATH} or {secret: {...}}")
+        }
         return Auth(type: type, header: try auth.optionalString("header"), valueFrom: source)
     }
 
@@ -121,15 +131,19 @@ extension ModelEndpoint {
         for key in ["httpsProxy", "httpProxy"] {
             guard let value = try proxy.optionalString(key) else { continue }
             guard let url = URLComponents(string: value), let scheme = url.scheme, ["http", "https"].contains(scheme),
-                  let host = url.host, !host.isEmpty else {
+                let host = url.host, !host.isEmpty
+            else {
                 throw proxy[key]!.error("\"\(value)\" is not a proxy URL such as http://proxy.corp.internal:3128")
             }
             if url.user != nil || url.password != nil {
                 throw proxy[key]!.error("credentials in a proxy URL are refused; airlock never carries secrets")
             }
         }
-        return Proxy(httpsProxy: try proxy.optionalString("httpsProxy"), httpProxy: try proxy.optionalString("httpProxy"),
-                     noProxy: try proxy.list("noProxy").map { try $0.scalar() })
+        return Proxy(
+            httpsProxy: try proxy.optionalString("httpsProxy"),
+            httpProxy: try proxy.optionalString("httpProxy"),
+            noProxy: try proxy.list("noProxy").map { try $0.scalar() }
+        )
     }
 }
 

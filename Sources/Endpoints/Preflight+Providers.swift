@@ -54,7 +54,8 @@ struct ProviderRequest {
         case .azureAIFoundry:
             method = "POST"
             let deployment = endpoint.deployment ?? model
-            path = "\(base)/openai/deployments/\(percentEncoded(deployment))/chat/completions?api-version=\(percentEncoded(endpoint.apiVersion ?? ""))"
+            path =
+                "\(base)/openai/deployments/\(percentEncoded(deployment))/chat/completions?api-version=\(percentEncoded(endpoint.apiVersion ?? ""))"
             body = Array(#"{"max_tokens":1,"messages":\#(message)}"#.utf8)
         }
         switch credentials.authType {
@@ -67,7 +68,8 @@ struct ProviderRequest {
 
     func judge(_ answer: HTTPAnswer) -> Verdict {
         let json = try? JSONSerialization.jsonObject(with: Data(answer.body))
-        let message = errorMessage(json) ?? String(decoding: answer.body.prefix(200), as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
+        let message =
+            errorMessage(json) ?? String(decoding: answer.body.prefix(200), as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
         let model = endpoint.model ?? endpoint.deployment ?? ""
         switch answer.status {
         case 401, 403:
@@ -87,7 +89,9 @@ struct ProviderRequest {
             let listed = ((json as? [String: Any])?["data"] as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []
             guard listed.contains(model) else {
                 let known = listed.prefix(8).joined(separator: ", ")
-                return .missing("model \(model) is not served at \(endpoint.host) (it lists \(known.isEmpty ? "no models" : known)) — check model in the endpoint config")
+                return .missing(
+                    "model \(model) is not served at \(endpoint.host) (it lists \(known.isEmpty ? "no models" : known)) — check model in the endpoint config"
+                )
             }
             return .ok("model \(model) is listed")
         case .anthropic:
@@ -116,5 +120,6 @@ private func percentEncoded(_ text: String) -> String {
 }
 
 private func jsonString(_ text: String) -> String {
-    String(decoding: (try? JSONSerialization.data(withJSONObject: [text])) ?? Data("[\"\"]".utf8), as: UTF8.self).dropFirst().dropLast().description
+    String(decoding: (try? JSONSerialization.data(withJSONObject: [text])) ?? Data("[\"\"]".utf8), as: UTF8.self).dropFirst().dropLast()
+        .description
 }

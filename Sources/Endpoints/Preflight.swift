@@ -45,8 +45,11 @@ public struct PreflightOptions: Sendable {
     /// Environment for `valueFrom: {env:}` and the proxy variables.
     public var environment: [String: String]
 
-    public init(secretsDirectory: String? = nil, timeoutSeconds: Int? = nil,
-                environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(
+        secretsDirectory: String? = nil,
+        timeoutSeconds: Int? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
         self.secretsDirectory = secretsDirectory
         self.timeoutSeconds = timeoutSeconds
         self.environment = environment
@@ -74,8 +77,15 @@ private struct PreflightRun {
     init(target: PreflightTarget, options: PreflightOptions) {
         self.target = target
         self.options = options
-        report = PreflightReport(endpoint: target.endpoint.name, provider: target.endpoint.provider.rawValue,
-                                 url: target.endpoint.baseURL, proxy: nil, ok: false, steps: [], failure: nil)
+        report = PreflightReport(
+            endpoint: target.endpoint.name,
+            provider: target.endpoint.provider.rawValue,
+            url: target.endpoint.baseURL,
+            proxy: nil,
+            ok: false,
+            steps: [],
+            failure: nil
+        )
     }
 
     mutating func perform() {
@@ -83,17 +93,39 @@ private struct PreflightRun {
             try checkAll()
             report.ok = true
         } catch let failure as StepFailure {
-            report.steps.append(.init(name: failure.step, ok: false, milliseconds: failure.milliseconds, detail: failure.line,
-                                      certificates: failure.certificates, httpStatus: failure.status))
+            report.steps.append(
+                .init(
+                    name: failure.step,
+                    ok: false,
+                    milliseconds: failure.milliseconds,
+                    detail: failure.line,
+                    certificates: failure.certificates,
+                    httpStatus: failure.status
+                )
+            )
             report.failure = failure.line
         } catch {
             report.failure = "\(error)"
         }
     }
 
-    private mutating func pass(_ step: String, since start: Date?, _ detail: String, certificates: [CertificateSummary]? = nil, status: Int? = nil) {
-        report.steps.append(.init(name: step, ok: true, milliseconds: start.map(elapsedMilliseconds), detail: detail,
-                                  certificates: certificates, httpStatus: status))
+    private mutating func pass(
+        _ step: String,
+        since start: Date?,
+        _ detail: String,
+        certificates: [CertificateSummary]? = nil,
+        status: Int? = nil
+    ) {
+        report.steps.append(
+            .init(
+                name: step,
+                ok: true,
+                milliseconds: start.map(elapsedMilliseconds),
+                detail: detail,
+                certificates: certificates,
+                httpStatus: status
+            )
+        )
     }
 
     private mutating func checkAll() throws {
@@ -119,17 +151,27 @@ private struct PreflightRun {
             for address in addresses where !shown.contains(address.text) { shown.append(address.text) }
             pass("dns", since: start, "\(dialHost) → \(shown.prefix(3).joined(separator: ", "))")
         } catch let failure as ProbeFailure {
-            let fix = proxy != nil ? "check the proxy host in \(proxy!.origin)" : "check the host name in baseURL and this machine's resolver"
+            let fix =
+                proxy != nil ? "check the proxy host in \(proxy!.origin)" : "check the host name in baseURL and this machine's resolver"
             throw StepFailure(step: "dns", line: "DNS: \(failure.message) — \(fix)", since: start)
         }
 
         start = Date()
         let connection: ProbeConnection
         do {
-            connection = try ProbeConnection(addresses: addresses, host: dialHost, port: dialPort, deadline: Date(timeIntervalSinceNow: timeout))
+            connection = try ProbeConnection(
+                addresses: addresses,
+                host: dialHost,
+                port: dialPort,
+                deadline: Date(timeIntervalSinceNow: timeout)
+            )
         } catch let failure as ProbeFailure {
             if failure.kind == .timeout {
-                throw StepFailure(step: "connect", line: "timeout: \(failure.message) after \(Int(timeout)) s — check firewalls between here and \(dialHost)", since: start)
+                throw StepFailure(
+                    step: "connect",
+                    line: "timeout: \(failure.message) after \(Int(timeout)) s — check firewalls between here and \(dialHost)",
+                    since: start
+                )
             }
             let fix = proxy != nil ? "is the proxy running and reachable? (\(proxy!.origin))" : "check the port and any firewall"
             throw StepFailure(step: "connect", line: "connect: \(failure.message) — \(fix)", since: start)
@@ -144,8 +186,13 @@ private struct PreflightRun {
                 throw StepFailure(step: "proxy", line: "proxy: \(failure.message) — check the proxy (\(proxy.origin))", since: start)
             }
             guard status == 200 else {
-                throw StepFailure(step: "proxy", line: "proxy: \(proxy.url) answered \(status) to CONNECT \(host):\(port) — allow this host and port in the proxy, or check that the proxy can resolve and reach it",
-                                  since: start, status: status)
+                throw StepFailure(
+                    step: "proxy",
+                    line:
+                        "proxy: \(proxy.url) answered \(status) to CONNECT \(host):\(port) — allow this host and port in the proxy, or check that the proxy can resolve and reach it",
+                    since: start,
+                    status: status
+                )
             }
             pass("proxy", since: start, "CONNECT \(host):\(port) through \(proxy.url) → 200", status: status)
         }
@@ -158,7 +205,12 @@ private struct PreflightRun {
                 throw StepFailure(step: "tls", line: "\(prefix): \(failure.message)", since: start)
             }
             if let error = tls.verifyError {
-                throw StepFailure(step: "tls", line: tlsFailureLine(error, chain: tls.chain, host: host), since: start, certificates: tls.chain)
+                throw StepFailure(
+                    step: "tls",
+                    line: tlsFailureLine(error, chain: tls.chain, host: host),
+                    since: start,
+                    certificates: tls.chain
+                )
             }
             let leaf = tls.chain.first.map { "\($0.subject), issued by \($0.issuer)" } ?? "no certificate"
             pass("tls", since: start, "\(tls.version); \(leaf)", certificates: tls.chain)
@@ -170,10 +222,17 @@ private struct PreflightRun {
         let authority = url.port.map { "\(host):\($0)" } ?? host
         let requestTarget = (proxy != nil && !secure) ? "http://\(authority)\(request.path)" : request.path
         do {
-            answer = try connection.exchange(method: request.method, target: requestTarget, host: authority, headers: request.headers,
-                                             body: request.body, what: "waiting for \(host) to answer \(request.method) \(request.path)")
+            answer = try connection.exchange(
+                method: request.method,
+                target: requestTarget,
+                host: authority,
+                headers: request.headers,
+                body: request.body,
+                what: "waiting for \(host) to answer \(request.method) \(request.path)"
+            )
         } catch let failure as ProbeFailure {
-            let line = failure.kind == .timeout
+            let line =
+                failure.kind == .timeout
                 ? "timeout: \(host) did not answer \(request.method) \(request.path) within \(Int(timeout)) s — raise timeoutSeconds, or check the gateway"
                 : "request: \(failure.message)"
             throw StepFailure(step: "request", line: line, since: start)
@@ -181,15 +240,36 @@ private struct PreflightRun {
         let verdict = request.judge(answer)
         switch verdict {
         case .ok(let detail):
-            pass("request", since: start, "\(request.method) \(request.path) → \(answer.status) (\(credentials.authDescription))", status: answer.status)
+            pass(
+                "request",
+                since: start,
+                "\(request.method) \(request.path) → \(answer.status) (\(credentials.authDescription))",
+                status: answer.status
+            )
             pass("model", since: nil, detail)
         case .refused(let why):
-            throw StepFailure(step: "request", line: "HTTP \(answer.status) from \(host) for \(request.method) \(request.path): \(why); the credential went in \(credentials.authDescription) — check that key", since: start, status: answer.status)
+            throw StepFailure(
+                step: "request",
+                line:
+                    "HTTP \(answer.status) from \(host) for \(request.method) \(request.path): \(why); the credential went in \(credentials.authDescription) — check that key",
+                since: start,
+                status: answer.status
+            )
         case .missing(let why):
-            pass("request", since: start, "\(request.method) \(request.path) → \(answer.status) (\(credentials.authDescription))", status: answer.status)
+            pass(
+                "request",
+                since: start,
+                "\(request.method) \(request.path) → \(answer.status) (\(credentials.authDescription))",
+                status: answer.status
+            )
             throw StepFailure(step: "model", line: why)
         case .failed(let why):
-            throw StepFailure(step: "request", line: "HTTP \(answer.status) from \(host) for \(request.method) \(request.path): \(why)", since: start, status: answer.status)
+            throw StepFailure(
+                step: "request",
+                line: "HTTP \(answer.status) from \(host) for \(request.method) \(request.path): \(why)",
+                since: start,
+                status: answer.status
+            )
         }
     }
 
@@ -200,7 +280,8 @@ private struct PreflightRun {
             let issuer = chain.last?.issuer ?? "?"
             return "TLS: unknown issuer \(issuer) — add it to caFile\(caFileNote)"
         case 62, 64:
-            return "TLS: the certificate (\(chain.first?.subject ?? "?")) is not for \(host) — fix baseURL's host or the server's certificate"
+            return
+                "TLS: the certificate (\(chain.first?.subject ?? "?")) is not for \(host) — fix baseURL's host or the server's certificate"
         case 10:
             return "TLS: the certificate of \(host) has expired (\(chain.first?.subject ?? "?")) — renew it"
         default:
@@ -214,7 +295,10 @@ private struct PreflightRun {
             switch source {
             case .env(let name):
                 guard let value = options.environment[name], !value.isEmpty else {
-                    throw StepFailure(step: "credentials", line: "\(field): environment variable \(name) is not set — export it before preflight")
+                    throw StepFailure(
+                        step: "credentials",
+                        line: "\(field): environment variable \(name) is not set — export it before preflight"
+                    )
                 }
                 return value
             case .file(let path):
@@ -224,10 +308,16 @@ private struct PreflightRun {
                 return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             case .secret(let name, let key):
                 guard let directory = options.secretsDirectory else {
-                    throw StepFailure(step: "credentials", line: "\(field): Kubernetes secret \(name)/\(key) — give --secrets-dir DIR where it is mounted (DIR/\(name)/\(key))")
+                    throw StepFailure(
+                        step: "credentials",
+                        line: "\(field): Kubernetes secret \(name)/\(key) — give --secrets-dir DIR where it is mounted (DIR/\(name)/\(key))"
+                    )
                 }
                 guard let data = FileManager.default.contents(atPath: "\(directory)/\(name)/\(key)") else {
-                    throw StepFailure(step: "credentials", line: "\(field): secret \(name)/\(key) is not at \(directory)/\(name)/\(key) — mount the secret there")
+                    throw StepFailure(
+                        step: "credentials",
+                        line: "\(field): secret \(name)/\(key) is not at \(directory)/\(name)/\(key) — mount the secret there"
+                    )
                 }
                 return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             }

@@ -13,9 +13,16 @@ struct HTTPAnswer {
 
 extension ProbeConnection {
     /// Sends one request with `Connection: close` and reads the answer (at most 4 MiB).
-    func exchange(method: String, target: String, host: String, headers: [(String, String)], body: [UInt8]?,
-                  what: String) throws -> HTTPAnswer {
-        var head = "\(method) \(target) HTTP/1.1\r\nHost: \(host)\r\nUser-Agent: airlock-preflight\r\nAccept: application/json\r\nConnection: close\r\n"
+    func exchange(
+        method: String,
+        target: String,
+        host: String,
+        headers: [(String, String)],
+        body: [UInt8]?,
+        what: String
+    ) throws -> HTTPAnswer {
+        var head =
+            "\(method) \(target) HTTP/1.1\r\nHost: \(host)\r\nUser-Agent: airlock-preflight\r\nAccept: application/json\r\nConnection: close\r\n"
         if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         try send(Array((head + "\r\n").utf8) + (body ?? []), what: what)
@@ -68,7 +75,8 @@ extension ProbeConnection {
 
     private func findHeadEnd(_ bytes: [UInt8]) -> Int? {
         guard bytes.count >= 4 else { return nil }
-        for index in 0...(bytes.count - 4) where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
+        for index in 0...(bytes.count - 4)
+        where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
             return index
         }
         return nil
@@ -79,7 +87,9 @@ extension ProbeConnection {
         var output: [UInt8] = []
         var index = 0
         while true {
-            guard let lineEnd = (index..<max(index, bytes.count - 1)).first(where: { bytes[$0] == 13 && bytes[$0 + 1] == 10 }) else { return nil }
+            guard let lineEnd = (index..<max(index, bytes.count - 1)).first(where: { bytes[$0] == 13 && bytes[$0 + 1] == 10 }) else {
+                return nil
+            }
             let sizeText = String(decoding: bytes[index..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
             guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16) else { return nil }
             index = lineEnd + 2

@@ -50,10 +50,18 @@ final class ProbeConnection {
         while let info = cursor {
             cursor = info.pointee.ai_next
             var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-            guard getnameinfo(info.pointee.ai_addr, info.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 else { continue }
-            var address = Address(family: info.pointee.ai_family, socketType: info.pointee.ai_socktype, socketProtocol: info.pointee.ai_protocol,
-                                  length: info.pointee.ai_addrlen, text: cText(buffer))
-            withUnsafeMutableBytes(of: &address.storage) { $0.copyMemory(from: UnsafeRawBufferPointer(start: info.pointee.ai_addr, count: Int(info.pointee.ai_addrlen))) }
+            guard getnameinfo(info.pointee.ai_addr, info.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0
+            else { continue }
+            var address = Address(
+                family: info.pointee.ai_family,
+                socketType: info.pointee.ai_socktype,
+                socketProtocol: info.pointee.ai_protocol,
+                length: info.pointee.ai_addrlen,
+                text: cText(buffer)
+            )
+            withUnsafeMutableBytes(of: &address.storage) {
+                $0.copyMemory(from: UnsafeRawBufferPointer(start: info.pointee.ai_addr, count: Int(info.pointee.ai_addrlen)))
+            }
             addresses.append(address)
         }
         return addresses
@@ -194,7 +202,9 @@ final class ProbeConnection {
         if let stack = SSL_get_peer_cert_chain(ssl) {
             for index in 0..<airlock_sk_x509_num(stack) {
                 guard let certificate = airlock_sk_x509_value(stack, index) else { continue }
-                chain.append(CertificateSummary(subject: name(X509_get_subject_name(certificate)), issuer: name(X509_get_issuer_name(certificate))))
+                chain.append(
+                    CertificateSummary(subject: name(X509_get_subject_name(certificate)), issuer: name(X509_get_issuer_name(certificate)))
+                )
             }
         }
         let code = SSL_get_verify_result(ssl)

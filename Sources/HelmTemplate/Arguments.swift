@@ -39,7 +39,9 @@ struct Arguments {
 
     func bool(_ index: Int) throws -> Bool {
         guard case .bool(let flag) = values[index] else {
-            throw FunctionError("wrong type for value; expected bool; got \(values[index].isNull ? "interface {}" : values[index].typeName)")
+            throw FunctionError(
+                "wrong type for value; expected bool; got \(values[index].isNull ? "interface {}" : values[index].typeName)"
+            )
         }
         return flag
     }
@@ -130,7 +132,8 @@ extension String {
         let first = needle[0]
         while index < source.count {
             if source[index] == first, index + needle.count <= source.count,
-               source[index..<(index + needle.count)].elementsEqual(needle) {
+                source[index..<(index + needle.count)].elementsEqual(needle)
+            {
                 out.append(contentsOf: insert)
                 index += needle.count
                 changed = true

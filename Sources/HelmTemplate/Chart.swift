@@ -40,8 +40,16 @@ public final class HelmChart {
         public var description: String
     }
 
-    init(name: String, metadata: MapBox, values: MapBox, templates: [(String, String)], files: [(String, [UInt8])],
-         subcharts: [HelmChart], dependencies: [Dependency], origin: String) {
+    init(
+        name: String,
+        metadata: MapBox,
+        values: MapBox,
+        templates: [(String, String)],
+        files: [(String, [UInt8])],
+        subcharts: [HelmChart],
+        dependencies: [Dependency],
+        origin: String
+    ) {
         self.name = name
         self.metadata = metadata
         self.values = values
@@ -81,22 +89,29 @@ public final class HelmChart {
         }
         var dependencyList = raw["dependencies"]?.listValue ?? []
         if dependencyList.isEmpty, let requirements = files["requirements.yaml"],
-           case .map(let box)? = try? GoYAMLDecoder.decode(String(decoding: requirements, as: UTF8.self)) {
+            case .map(let box)? = try? GoYAMLDecoder.decode(String(decoding: requirements, as: UTF8.self))
+        {
             dependencyList = box["dependencies"]?.listValue ?? []
         }
         let dependencies: [Dependency] = dependencyList.compactMap { item in
             guard case .map(let box) = item else { return nil }
             return Dependency(
-                name: box["name"]?.stringValue ?? "", version: box["version"]?.stringValue ?? "",
-                repository: box["repository"]?.stringValue ?? "", condition: box["condition"]?.stringValue ?? "",
-                tags: (box["tags"]?.listValue ?? []).compactMap(\.stringValue), alias: box["alias"]?.stringValue ?? "",
-                importValues: box["import-values"]?.listValue ?? [])
+                name: box["name"]?.stringValue ?? "",
+                version: box["version"]?.stringValue ?? "",
+                repository: box["repository"]?.stringValue ?? "",
+                condition: box["condition"]?.stringValue ?? "",
+                tags: (box["tags"]?.listValue ?? []).compactMap(\.stringValue),
+                alias: box["alias"]?.stringValue ?? "",
+                importValues: box["import-values"]?.listValue ?? []
+            )
         }
         var templates: [(String, String)] = []
         var other: [(String, [UInt8])] = []
         var subchartFiles: [String: [String: [UInt8]]] = [:]
         var subchartArchives: [(String, [UInt8])] = []
-        let special: Set<String> = ["Chart.yaml", "values.yaml", "Chart.lock", "requirements.yaml", "requirements.lock", "values.schema.json"]
+        let special: Set<String> = [
+            "Chart.yaml", "values.yaml", "Chart.lock", "requirements.yaml", "requirements.lock", "values.schema.json",
+        ]
         for path in files.keys.sorted() {
             let data = files[path]!
             if special.contains(path) { continue }
@@ -122,8 +137,16 @@ public final class HelmChart {
         for (file, bytes) in subchartArchives {
             subcharts.append(try load(files: try unpack(bytes, file), origin: "\(origin): charts/\(file)", unpack: unpack))
         }
-        return HelmChart(name: name, metadata: metadataMap(raw, dependencies: dependencies), values: values, templates: templates,
-                         files: other, subcharts: subcharts, dependencies: dependencies, origin: origin)
+        return HelmChart(
+            name: name,
+            metadata: metadataMap(raw, dependencies: dependencies),
+            values: values,
+            templates: templates,
+            files: other,
+            subcharts: subcharts,
+            dependencies: dependencies,
+            origin: origin
+        )
     }
 
     /// Helm v4's `MetadataAsMap`: the `Chart.yaml` fields under their Go names.
@@ -132,8 +155,12 @@ public final class HelmChart {
         func strings(_ key: String) -> TemplateValue { .list((raw[key]?.listValue ?? []).map { .string(stringValue($0)) }) }
         let maintainers: [TemplateValue] = (raw["maintainers"]?.listValue ?? []).map { item in
             let box = item.mapValue ?? MapBox()
-            return .map(MapBox(["Name": .string(box["name"]?.stringValue ?? ""), "Email": .string(box["email"]?.stringValue ?? ""),
-                                "URL": .string(box["url"]?.stringValue ?? "")]))
+            return .map(
+                MapBox([
+                    "Name": .string(box["name"]?.stringValue ?? ""), "Email": .string(box["email"]?.stringValue ?? ""),
+                    "URL": .string(box["url"]?.stringValue ?? ""),
+                ])
+            )
         }
         var annotations: TemplateValue = .null
         if case .map(let box)? = raw["annotations"] {
@@ -150,19 +177,29 @@ public final class HelmChart {
     }
 
     static func dependencyMap(_ dependency: Dependency) -> TemplateValue {
-        .map(MapBox([
-            "Name": .string(dependency.name), "Version": .string(dependency.version), "Repository": .string(dependency.repository),
-            "Condition": .string(dependency.condition), "Tags": .list(dependency.tags.map { .string($0) }),
-            "Enabled": .bool(dependency.enabled), "ImportValues": .list(dependency.importValues), "Alias": .string(dependency.alias),
-        ]))
+        .map(
+            MapBox([
+                "Name": .string(dependency.name), "Version": .string(dependency.version), "Repository": .string(dependency.repository),
+                "Condition": .string(dependency.condition), "Tags": .list(dependency.tags.map { .string($0) }),
+                "Enabled": .bool(dependency.enabled), "ImportValues": .list(dependency.importValues), "Alias": .string(dependency.alias),
+            ])
+        )
     }
 
     /// A copy under another name (an alias), sharing templates and files.
     func copy(named newName: String) -> HelmChart {
         let metadata = MapBox(self.metadata.storage)
         metadata["Name"] = .string(newName)
-        let clone = HelmChart(name: newName, metadata: metadata, values: values, templates: templates, files: files,
-                              subcharts: subcharts.map { $0.copy(named: $0.name) }, dependencies: dependencies, origin: origin)
+        let clone = HelmChart(
+            name: newName,
+            metadata: metadata,
+            values: values,
+            templates: templates,
+            files: files,
+            subcharts: subcharts.map { $0.copy(named: $0.name) },
+            dependencies: dependencies,
+            origin: origin
+        )
         return clone
     }
 }

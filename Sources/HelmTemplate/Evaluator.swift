@@ -24,7 +24,13 @@ final class Evaluator {
 
     func run(_ name: String, data: TemplateValue) throws -> String {
         guard let definition = set.definitions[name] else {
-            throw TemplateError(template: name, line: 0, column: 0, message: "no template \"\(name)\" associated with template", raisedByChart: false)
+            throw TemplateError(
+                template: name,
+                line: 0,
+                column: 0,
+                message: "no template \"\(name)\" associated with template",
+                raisedByChart: false
+            )
         }
         variables = [("$", data)]
         file = definition.file
@@ -211,8 +217,14 @@ final class Evaluator {
         }
     }
 
-    private func fieldChain(_ receiver: TemplateValue, _ names: [String], arguments: [Argument], dot: TemplateValue,
-                            final: TemplateValue?, offset: Int) throws -> TemplateValue {
+    private func fieldChain(
+        _ receiver: TemplateValue,
+        _ names: [String],
+        arguments: [Argument],
+        dot: TemplateValue,
+        final: TemplateValue?,
+        offset: Int
+    ) throws -> TemplateValue {
         // Go treats an untyped nil receiver (from a variable, dot or a parenthesised pipeline)
         // as a missing key: `(.Values.a).b` is nil, not an error. Only a nil met inside the
         // chain (`.Values.a.b` with no `a`) is "nil pointer evaluating".
@@ -226,7 +238,9 @@ final class Evaluator {
                 value = box.storage[name] ?? .null
             case .object(let object):
                 if let field = object.fields[name] {
-                    if isLast, !arguments.isEmpty || final != nil { throw located("\(name) has arguments but cannot be invoked as function", offset: offset) }
+                    if isLast, !arguments.isEmpty || final != nil {
+                        throw located("\(name) has arguments but cannot be invoked as function", offset: offset)
+                    }
                     value = field
                 } else if let method = object.methods[name] {
                     var values = isLast ? try arguments.map { try argument($0, dot: dot) } : []
@@ -250,10 +264,18 @@ final class Evaluator {
         return value
     }
 
-    private func callFunction(_ name: String, arguments: [Argument], dot: TemplateValue, final: TemplateValue?, offset: Int) throws -> TemplateValue {
+    private func callFunction(
+        _ name: String,
+        arguments: [Argument],
+        dot: TemplateValue,
+        final: TemplateValue?,
+        offset: Int
+    ) throws -> TemplateValue {
         switch name {
         case "and", "or":
-            guard !arguments.isEmpty || final != nil else { throw located("wrong number of args for \(name): want at least 1 got 0", offset: offset) }
+            guard !arguments.isEmpty || final != nil else {
+                throw located("wrong number of args for \(name): want at least 1 got 0", offset: offset)
+            }
             var last: TemplateValue = .null
             for node in arguments {
                 last = try argument(node, dot: dot)
@@ -280,14 +302,19 @@ final class Evaluator {
             do {
                 return try function(values)
             } catch let error as FunctionError {
-                throw located(error.raisedByChart ? error.message : "error calling \(name): \(error.message)", offset: offset,
-                              raisedByChart: error.raisedByChart)
+                throw located(
+                    error.raisedByChart ? error.message : "error calling \(name): \(error.message)",
+                    offset: offset,
+                    raisedByChart: error.raisedByChart
+                )
             }
         }
     }
 
     private func call(template name: String, data: TemplateValue, offset: Int) throws -> String {
-        guard let definition = set.definitions[name] else { throw located("template: no template \"\(name)\" associated with template", offset: offset) }
+        guard let definition = set.definitions[name] else {
+            throw located("template: no template \"\(name)\" associated with template", offset: offset)
+        }
         return try nested(definition, data: data, offset: offset)
     }
 
@@ -298,7 +325,10 @@ final class Evaluator {
         includeCounts[name, default: 0] += 1
         defer { includeCounts[name, default: 1] -= 1 }
         if includeCounts[name]! > TemplateSet.nestingLimit {
-            throw located("error calling include: rendering template has a nested reference name: \(name): unable to execute template", offset: offset)
+            throw located(
+                "error calling include: rendering template has a nested reference name: \(name): unable to execute template",
+                offset: offset
+            )
         }
         return try nested(definition, data: data, offset: offset)
     }

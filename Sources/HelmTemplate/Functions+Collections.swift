@@ -154,8 +154,10 @@ enum SprigCollections {
             "until": { args in
                 let a = try Arguments("until", args, count: 1)
                 let count = try a.int(0)
-                return .list(count > 0 ? (0..<count).map { .integer($0) } : count < 0 ? stride(from: 0, to: count, by: -1).map { .integer($0) } : [],
-                             element: "int")
+                return .list(
+                    count > 0 ? (0..<count).map { .integer($0) } : count < 0 ? stride(from: 0, to: count, by: -1).map { .integer($0) } : [],
+                    element: "int"
+                )
             },
             "untilStep": { args in
                 let a = try Arguments("untilStep", args, count: 3)
@@ -222,7 +224,9 @@ enum SprigCollections {
         case (.string(let x), .string(let y)): return x == y
         case (.list(let x, _), .list(let y, _)): return x.count == y.count && zip(x, y).allSatisfy { deepEqual($0, $1) }
         case (.map(let x), .map(let y)):
-            return x === y || (x.storage.count == y.storage.count && x.storage.allSatisfy { key, value in y.storage[key].map { deepEqual(value, $0) } ?? false })
+            return x === y
+                || (x.storage.count == y.storage.count
+                    && x.storage.allSatisfy { key, value in y.storage[key].map { deepEqual(value, $0) } ?? false })
         default: return false
         }
     }

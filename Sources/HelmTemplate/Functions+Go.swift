@@ -109,7 +109,9 @@ enum GoBuiltins {
         case (.null, .null): return true
         case (.list, _), (_, .list), (.map, _), (_, .map):
             if left.isNull || right.isNull { return false }
-            throw FunctionError("non-comparable types \(GoFormat.print(left)): \(left.typeName), \(right.typeName): \(GoFormat.print(right))")
+            throw FunctionError(
+                "non-comparable types \(GoFormat.print(left)): \(left.typeName), \(right.typeName): \(GoFormat.print(right))"
+            )
         default:
             return false
         }

@@ -58,7 +58,13 @@ enum HelmFunctions {
                     let value = try GoYAMLDecoder.decode(text)
                     if case .map = value { return value }
                     if value.isNull { return .map(MapBox()) }
-                    return .map(MapBox(["Error": .string("error unmarshaling JSON: while decoding JSON: json: cannot unmarshal \(value.kindName == "slice" ? "array" : value.kindName) into Go value of type map[string]interface {}")]))
+                    return .map(
+                        MapBox([
+                            "Error": .string(
+                                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal \(value.kindName == "slice" ? "array" : value.kindName) into Go value of type map[string]interface {}"
+                            )
+                        ])
+                    )
                 } catch {
                     return .map(MapBox(["Error": .string("error converting YAML to JSON: \(error)")]))
                 }
@@ -69,7 +75,11 @@ enum HelmFunctions {
                     let value = try GoYAMLDecoder.decode(text)
                     if case .list = value { return value }
                     if value.isNull { return .list([]) }
-                    return .list([.string("error unmarshaling JSON: while decoding JSON: json: cannot unmarshal object into Go value of type []interface {}")])
+                    return .list([
+                        .string(
+                            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal object into Go value of type []interface {}"
+                        )
+                    ])
                 } catch {
                     return .list([.string("error converting YAML to JSON: \(error)")])
                 }
@@ -89,7 +99,9 @@ enum HelmFunctions {
             },
             "fromJsonArray": { args in
                 let text = try Arguments("fromJsonArray", args, count: 1).string(0)
-                guard let value = try? GoJSON.unmarshal(text), case .list = value else { return .list([.string("invalid character in JSON")]) }
+                guard let value = try? GoJSON.unmarshal(text), case .list = value else {
+                    return .list([.string("invalid character in JSON")])
+                }
                 return value
             },
             "sha256sum": { args in
@@ -126,7 +138,10 @@ enum HelmFunctions {
     }
 
     private static func rawJSON(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\u003c", with: "<").replacingOccurrences(of: "\\u003e", with: ">").replacingOccurrences(of: "\\u0026", with: "&")
+        text.replacingOccurrences(of: "\\u003c", with: "<").replacingOccurrences(of: "\\u003e", with: ">").replacingOccurrences(
+            of: "\\u0026",
+            with: "&"
+        )
     }
 
     /// `json.MarshalIndent(v, "", "  ")`.
@@ -137,7 +152,10 @@ enum HelmFunctions {
         case .list(let items, _) where !items.isEmpty:
             return "[\n" + items.map { pad + prettyJSON($0, level: level + 1) }.joined(separator: ",\n") + "\n" + close + "]"
         case .map(let box) where !box.storage.isEmpty:
-            return "{\n" + box.sortedKeys.map { pad + GoJSON.quote($0) + ": " + prettyJSON(box.storage[$0]!, level: level + 1) }.joined(separator: ",\n") + "\n" + close + "}"
+            return "{\n"
+                + box.sortedKeys.map { pad + GoJSON.quote($0) + ": " + prettyJSON(box.storage[$0]!, level: level + 1) }.joined(
+                    separator: ",\n"
+                ) + "\n" + close + "}"
         default:
             return GoJSON.marshal(value)
         }
@@ -162,7 +180,9 @@ enum HelmFunctions {
     /// A Masterminds `*semver.Version`: `.Major`, `.Minor`, `.Patch`, `.Prerelease`,
     /// `.Metadata`, `.Original`, printed as its normalised text.
     static func semverObject(_ version: SemanticVersion) -> TemplateValue {
-        let normalised = "\(version.major).\(version.minor).\(version.patch)" + (version.prerelease.isEmpty ? "" : "-" + version.prerelease.joined(separator: "."))
+        let normalised =
+            "\(version.major).\(version.minor).\(version.patch)"
+            + (version.prerelease.isEmpty ? "" : "-" + version.prerelease.joined(separator: "."))
         let methods: [String: ([TemplateValue]) throws -> TemplateValue] = [
             "Major": { _ in .int(Int64(version.major), .int64) },
             "Minor": { _ in .int(Int64(version.minor), .int64) },

@@ -18,14 +18,17 @@ extension SprigStrings {
                 guard let regex = try compile(try a.string(0), must: must) else { return .string("") }
                 let text = try a.string(1)
                 guard let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
-                      let range = Range(match.range, in: text) else { return .string("") }
+                    let range = Range(match.range, in: text)
+                else { return .string("") }
                 return .string(String(text[range]))
             }
             table[prefix + "FindAll"] = { args in
                 let a = try Arguments("regexFindAll", args, count: 3)
                 guard let regex = try compile(try a.string(0), must: must) else { return .strings([]) }
                 let text = try a.string(1)
-                var found = regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap { Range($0.range, in: text).map { String(text[$0]) } }
+                var found = regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap {
+                    Range($0.range, in: text).map { String(text[$0]) }
+                }
                 let limit = try a.int(2)
                 if limit >= 0 { found = Array(found.prefix(limit)) }
                 return .strings(found)

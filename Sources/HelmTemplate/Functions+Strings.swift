@@ -16,7 +16,8 @@ enum SprigStrings {
             "nospace": unary { $0.filter { !$0.isWhitespace } },
             "trimAll": binary { cutset, text in trim(text, cutset: cutset, leading: true, trailing: true) },
             "trimSuffix": binary { suffix, text in text.hasSuffix(suffix) && !suffix.isEmpty ? String(text.dropLast(suffix.count)) : text },
-            "trimPrefix": binary { prefix, text in text.hasPrefix(prefix) && !prefix.isEmpty ? String(text.dropFirst(prefix.count)) : text },
+            "trimPrefix": binary { prefix, text in text.hasPrefix(prefix) && !prefix.isEmpty ? String(text.dropFirst(prefix.count)) : text
+            },
             "contains": { args in
                 let a = try Arguments("contains", args, count: 2)
                 return .bool(try a.string(0).isEmpty || (try a.string(1)).contains(try a.string(0)))
@@ -87,12 +88,22 @@ enum SprigStrings {
             "split": { args in
                 let a = try Arguments("split", args, count: 2)
                 let parts = split(try a.string(1), separator: try a.string(0), limit: -1)
-                return .map(MapBox(Dictionary(uniqueKeysWithValues: parts.enumerated().map { ("_\($0.offset)", .string($0.element)) }), element: "string"))
+                return .map(
+                    MapBox(
+                        Dictionary(uniqueKeysWithValues: parts.enumerated().map { ("_\($0.offset)", .string($0.element)) }),
+                        element: "string"
+                    )
+                )
             },
             "splitn": { args in
                 let a = try Arguments("splitn", args, count: 3)
                 let parts = split(try a.string(2), separator: try a.string(0), limit: try a.int(1))
-                return .map(MapBox(Dictionary(uniqueKeysWithValues: parts.enumerated().map { ("_\($0.offset)", .string($0.element)) }), element: "string"))
+                return .map(
+                    MapBox(
+                        Dictionary(uniqueKeysWithValues: parts.enumerated().map { ("_\($0.offset)", .string($0.element)) }),
+                        element: "string"
+                    )
+                )
             },
             "splitList": { args in
                 let a = try Arguments("splitList", args, count: 2)
@@ -148,11 +159,13 @@ enum SprigStrings {
                 var host = url.percentEncodedHost ?? ""
                 if let port = url.port { host += ":\(port)" }
                 let userinfo = url.percentEncodedUser.map { user in user + (url.percentEncodedPassword.map { ":" + $0 } ?? "") } ?? ""
-                return .map(MapBox([
-                    "scheme": .string(url.scheme ?? ""), "host": .string(host), "hostname": .string(url.host ?? ""),
-                    "path": .string(url.path), "query": .string(url.percentEncodedQuery ?? ""), "opaque": .string(""),
-                    "fragment": .string(url.fragment ?? ""), "userinfo": .string(userinfo),
-                ]))
+                return .map(
+                    MapBox([
+                        "scheme": .string(url.scheme ?? ""), "host": .string(host), "hostname": .string(url.host ?? ""),
+                        "path": .string(url.path), "query": .string(url.percentEncodedQuery ?? ""), "opaque": .string(""),
+                        "fragment": .string(url.fragment ?? ""), "userinfo": .string(userinfo),
+                    ])
+                )
             },
             "urlJoin": { args in
                 let box = try Arguments("urlJoin", args, count: 1).map(0)

@@ -27,7 +27,13 @@ enum SprigUnstable {
             },
             "dateInZone": { args in
                 let a = try Arguments("dateInZone", args, count: 3)
-                return .string(format(dateOf(a[1]), layout: try a.string(0), zone: TimeZone(identifier: try a.string(2)) ?? TimeZone(identifier: "UTC")!))
+                return .string(
+                    format(
+                        dateOf(a[1]),
+                        layout: try a.string(0),
+                        zone: TimeZone(identifier: try a.string(2)) ?? TimeZone(identifier: "UTC")!
+                    )
+                )
             },
             "htmlDate": { args in
                 .string(format(dateOf(try Arguments("htmlDate", args, count: 1)[0]), layout: "2006-01-02", zone: TimeZone.current))
@@ -68,7 +74,10 @@ enum SprigUnstable {
             },
             "htpasswd": { args in
                 let a = try Arguments("htpasswd", args, count: 2)
-                return .string(try a.string(0) + ":$2a$10$" + randomString(53, alphabet: "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"))
+                return .string(
+                    try a.string(0) + ":$2a$10$"
+                        + randomString(53, alphabet: "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+                )
             },
             "derivePassword": { args in
                 _ = try Arguments("derivePassword", args, count: 5)
@@ -92,30 +101,43 @@ enum SprigUnstable {
     }
 
     private static func pem(_ label: String, bytes: Int) -> String {
-        let body = Data((0..<bytes).map { _ in UInt8.random(in: 0...255) }).base64EncodedString(options: [.lineLength64Characters, .endLineWithLineFeed])
+        let body = Data((0..<bytes).map { _ in UInt8.random(in: 0...255) }).base64EncodedString(options: [
+            .lineLength64Characters, .endLineWithLineFeed,
+        ])
         return "-----BEGIN \(label)-----\n\(body)\n-----END \(label)-----\n"
     }
 
     private static func certificate(cert: String? = nil, key: String? = nil) -> TemplateValue {
         let certificate = cert ?? pem("CERTIFICATE", bytes: 800)
         let privateKey = key ?? pem("RSA PRIVATE KEY", bytes: 1190)
-        return .object(GoObject(
-            typeName: "sprig.certificate", kind: "struct",
-            fields: ["Cert": .string(certificate), "Key": .string(privateKey)],
-            jsonFields: [("Cert", .string(certificate)), ("Key", .string(privateKey))]))
+        return .object(
+            GoObject(
+                typeName: "sprig.certificate",
+                kind: "struct",
+                fields: ["Cert": .string(certificate), "Key": .string(privateKey)],
+                jsonFields: [("Cert", .string(certificate)), ("Key", .string(privateKey))]
+            )
+        )
     }
 
     private static func time(_ date: Date) -> TemplateValue {
         let printed = format(date, layout: "2006-01-02 15:04:05.999999999 -0700 MST", zone: TimeZone.current)
-        return .object(GoObject(
-            typeName: "time.Time", kind: "struct",
-            methods: [
-                "Unix": { _ in .int64(Int64(date.timeIntervalSince1970)) },
-                "Year": { _ in .integer(Calendar(identifier: .gregorian).component(.year, from: date)) },
-                "Format": { args in .string(format(date, layout: try Arguments("Format", args, count: 1).string(0), zone: TimeZone.current)) },
-                "UTC": { _ in time(date) },
-            ],
-            underlying: nil, printed: printed))
+        return .object(
+            GoObject(
+                typeName: "time.Time",
+                kind: "struct",
+                methods: [
+                    "Unix": { _ in .int64(Int64(date.timeIntervalSince1970)) },
+                    "Year": { _ in .integer(Calendar(identifier: .gregorian).component(.year, from: date)) },
+                    "Format": { args in
+                        .string(format(date, layout: try Arguments("Format", args, count: 1).string(0), zone: TimeZone.current))
+                    },
+                    "UTC": { _ in time(date) },
+                ],
+                underlying: nil,
+                printed: printed
+            )
+        )
     }
 
     private static func dateOf(_ value: TemplateValue) -> Date {

@@ -12,7 +12,8 @@ public enum GoFormat {
         case .float(let number): return formatG(number)
         case .string(let text): return text
         case .list(let items, _): return "[" + items.map { print($0, nested: true) }.joined(separator: " ") + "]"
-        case .map(let box): return "map[" + box.sortedKeys.map { "\($0):\(print(box.storage[$0]!, nested: true))" }.joined(separator: " ") + "]"
+        case .map(let box):
+            return "map[" + box.sortedKeys.map { "\($0):\(print(box.storage[$0]!, nested: true))" }.joined(separator: " ") + "]"
         case .object(let object):
             if let printed = object.printed { return printed }
             if let underlying = object.underlying { return print(underlying, nested: nested) }
@@ -161,7 +162,11 @@ public enum GoFormat {
             }
             let argument = arguments[argumentIndex]
             argumentIndex += 1
-            result += pad(formatValue(argument, verb: verb, spec: spec), spec: spec, numeric: isNumeric(argument) && verb != "s" && verb != "v" && verb != "q")
+            result += pad(
+                formatValue(argument, verb: verb, spec: spec),
+                spec: spec,
+                numeric: isNumeric(argument) && verb != "s" && verb != "v" && verb != "q"
+            )
         }
         if argumentIndex < arguments.count {
             let extra = arguments[argumentIndex...].map { "\(goTypeName($0))=\(print($0))" }.joined(separator: ", ")
@@ -209,7 +214,9 @@ public enum GoFormat {
     private static func formatValue(_ value: TemplateValue, verb: Character, spec: Spec) -> String {
         switch verb {
         case "v":
-            if case .float(let number) = value, let precision = spec.precision { return formatFloat(number, "g", precision: precision, spec: spec) }
+            if case .float(let number) = value, let precision = spec.precision {
+                return formatFloat(number, "g", precision: precision, spec: spec)
+            }
             var text = print(value)
             if spec.plus, case .int(let number, _) = value, number >= 0 { text = "+" + text }
             return text
@@ -217,7 +224,9 @@ public enum GoFormat {
             switch value {
             case .string(let text): return spec.precision.map { String(text.prefix($0)) } ?? text
             case .list(let items, _): return "[" + items.map { formatValue($0, verb: "s", spec: Spec()) }.joined(separator: " ") + "]"
-            case .map(let box): return "map[" + box.sortedKeys.map { "\($0):\(formatValue(box.storage[$0]!, verb: "s", spec: Spec()))" }.joined(separator: " ") + "]"
+            case .map(let box):
+                return "map["
+                    + box.sortedKeys.map { "\($0):\(formatValue(box.storage[$0]!, verb: "s", spec: Spec()))" }.joined(separator: " ") + "]"
             case .object(let object) where object.printed != nil: return object.printed!
             default: return bad(verb, value)
             }

@@ -30,30 +30,43 @@ public enum HelmObjects {
         let minor = parts.dropFirst().first.map { String($0.prefix { $0.isNumber }) } ?? "0"
         let normalised = SemanticVersion(lenient: version).map { "v\($0.major).\($0.minor).\($0.patch)" } ?? version
         let kube = GoObject(
-            typeName: "common.KubeVersion", kind: "struct",
+            typeName: "common.KubeVersion",
+            kind: "struct",
             fields: ["Version": .string(version), "Major": .string(major), "Minor": .string(minor)],
             methods: ["GitVersion": { _ in .string(version) }, "String": { _ in .string(normalised) }],
             printed: normalised,
-            jsonFields: [("Version", .string(version)), ("Major", .string(major)), ("Minor", .string(minor))])
+            jsonFields: [("Version", .string(version)), ("Major", .string(major)), ("Minor", .string(minor))]
+        )
         let versionSet = GoObject(
-            typeName: "common.VersionSet", kind: "slice",
-            methods: ["Has": { args in
-                let a = try Arguments("Has", args, count: 1)
-                return .bool(apiVersions.contains(try a.string(0)))
-            }],
-            underlying: .strings(apiVersions))
+            typeName: "common.VersionSet",
+            kind: "slice",
+            methods: [
+                "Has": { args in
+                    let a = try Arguments("Has", args, count: 1)
+                    return .bool(apiVersions.contains(try a.string(0)))
+                }
+            ],
+            underlying: .strings(apiVersions)
+        )
         let helmFields: [(String, TemplateValue)] = [
             ("version", .string("v4.2")), ("go_version", .string("go1.26.6")), ("kube_client_version", .string("v1.36")),
         ]
         let helm = GoObject(
-            typeName: "version.BuildInfo", kind: "struct",
-            fields: ["Version": .string("v4.2"), "GoVersion": .string("go1.26.6"), "KubeClientVersion": .string("v1.36"),
-                     "GitCommit": .string(""), "GitTreeState": .string("")],
-            jsonFields: helmFields)
-        return .object(GoObject(
-            typeName: "*common.Capabilities",
-            fields: ["KubeVersion": .object(kube), "APIVersions": .object(versionSet), "HelmVersion": .object(helm)],
-            jsonFields: [("KubeVersion", .object(kube)), ("APIVersions", .object(versionSet)), ("HelmVersion", .object(helm))]))
+            typeName: "version.BuildInfo",
+            kind: "struct",
+            fields: [
+                "Version": .string("v4.2"), "GoVersion": .string("go1.26.6"), "KubeClientVersion": .string("v1.36"),
+                "GitCommit": .string(""), "GitTreeState": .string(""),
+            ],
+            jsonFields: helmFields
+        )
+        return .object(
+            GoObject(
+                typeName: "*common.Capabilities",
+                fields: ["KubeVersion": .object(kube), "APIVersions": .object(versionSet), "HelmVersion": .object(helm)],
+                jsonFields: [("KubeVersion", .object(kube)), ("APIVersions", .object(versionSet)), ("HelmVersion", .object(helm))]
+            )
+        )
     }
 
     /// Helm's `files` type: `Get`, `GetBytes`, `Glob`, `AsConfig`, `AsSecrets`, `Lines`.

@@ -121,7 +121,8 @@ struct Lexer {
 
     private func atRightDelimiter() -> (Bool, Bool) {
         if position + 1 < bytes.count, isSpace(bytes[position]),
-           bytes[position + 1] == UInt8(ascii: "-"), hasPrefix("}}", at: position + 2) {
+            bytes[position + 1] == UInt8(ascii: "-"), hasPrefix("}}", at: position + 2)
+        {
             return (true, true)
         }
         return (hasPrefix("}}", at: position), false)
@@ -196,7 +197,9 @@ struct Lexer {
             tokens.append(Token(kind: .rightParen, offset: start))
         case _ where isAlpha(byte):
             let word = scanAlphanumeric()
-            guard atTerminator() else { throw TemplateSyntaxError(message: "bad character \(Character(Unicode.Scalar(bytes[position])))", offset: position) }
+            guard atTerminator() else {
+                throw TemplateSyntaxError(message: "bad character \(Character(Unicode.Scalar(bytes[position])))", offset: position)
+            }
             switch word {
             case "true": tokens.append(Token(kind: .bool(true), offset: start))
             case "false": tokens.append(Token(kind: .bool(false), offset: start))
@@ -308,7 +311,9 @@ struct Lexer {
             case UInt8(ascii: "u"), UInt8(ascii: "U"):
                 let value = try hexValue(count: escape == UInt8(ascii: "u") ? 4 : 8, start: start)
                 flush()
-                guard let scalar = Unicode.Scalar(UInt32(value)) else { throw TemplateSyntaxError(message: "invalid escape", offset: start) }
+                guard let scalar = Unicode.Scalar(UInt32(value)) else {
+                    throw TemplateSyntaxError(message: "invalid escape", offset: start)
+                }
                 scalars.append(scalar)
             case UInt8(ascii: "0")...UInt8(ascii: "7"):
                 position -= 1
@@ -331,7 +336,8 @@ struct Lexer {
 
     private mutating func hexValue(count: Int, start: Int) throws -> Int {
         guard position + count <= bytes.count,
-              let value = Int(String(decoding: bytes[position..<(position + count)], as: UTF8.self), radix: 16) else {
+            let value = Int(String(decoding: bytes[position..<(position + count)], as: UTF8.self), radix: 16)
+        else {
             throw TemplateSyntaxError(message: "invalid escape", offset: start)
         }
         position += count

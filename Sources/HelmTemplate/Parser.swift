@@ -194,7 +194,9 @@ struct Parser {
             return nil
         case .block:
             let token = nextNonSpace()
-            guard case .string(let name) = token.kind else { throw TemplateSyntaxError(message: "block name must be a string", offset: token.offset) }
+            guard case .string(let name) = token.kind else {
+                throw TemplateSyntaxError(message: "block name must be a string", offset: token.offset)
+            }
             let pipeline = try parsePipeline(context: "block", allowDeclarations: false)
             let saved = variables
             variables = [["$"]]
@@ -214,7 +216,9 @@ struct Parser {
 
     private mutating func parseDefine(offset: Int) throws {
         let token = nextNonSpace()
-        guard case .string(let name) = token.kind else { throw TemplateSyntaxError(message: "define name must be a string", offset: token.offset) }
+        guard case .string(let name) = token.kind else {
+            throw TemplateSyntaxError(message: "define name must be a string", offset: token.offset)
+        }
         try expectRightDelim("define clause")
         let saved = variables
         variables = [["$"]]
@@ -226,7 +230,9 @@ struct Parser {
 
     private mutating func parseTemplateCall(offset: Int) throws -> TemplateNode {
         let token = nextNonSpace()
-        guard case .string(let name) = token.kind else { throw TemplateSyntaxError(message: "template name must be a string", offset: token.offset) }
+        guard case .string(let name) = token.kind else {
+            throw TemplateSyntaxError(message: "template name must be a string", offset: token.offset)
+        }
         if peekNonSpace().kind == .rightDelim {
             _ = nextNonSpace()
             return .template(name: name, pipeline: nil, offset: offset)
@@ -255,14 +261,21 @@ struct Parser {
             }
             try expectRightDelim("else")
             let (elseBody, elseEnd) = try parseList()
-            guard elseEnd?.0 == "end" else { throw TemplateSyntaxError(message: "expected end; found \(elseEnd?.0 ?? "EOF")", offset: offset) }
+            guard elseEnd?.0 == "end" else {
+                throw TemplateSyntaxError(message: "expected end; found \(elseEnd?.0 ?? "EOF")", offset: offset)
+            }
             otherwise = elseBody
         }
         return TemplateNode.Conditional(kind: kind, pipeline: pipeline, body: body, otherwise: otherwise)
     }
 
     /// A pipeline up to `}}` (or `)` inside parentheses), with its declarations.
-    private mutating func parsePipeline(context: String, allowDeclarations: Bool, isRange: Bool = false, inParens: Bool = false) throws -> Pipeline {
+    private mutating func parsePipeline(
+        context: String,
+        allowDeclarations: Bool,
+        isRange: Bool = false,
+        inParens: Bool = false
+    ) throws -> Pipeline {
         var declarations: [String] = []
         var isAssignment = false
         let offset = peekNonSpace().offset
@@ -353,7 +366,9 @@ struct Parser {
         let token = next()
         switch token.kind {
         case .identifier(let name):
-            guard functions.contains(name) else { throw TemplateSyntaxError(message: "function \"\(name)\" not defined", offset: token.offset) }
+            guard functions.contains(name) else {
+                throw TemplateSyntaxError(message: "function \"\(name)\" not defined", offset: token.offset)
+            }
             return .identifier(name)
         case .dot: return .dot
         case .nilValue: return .nilValue
@@ -361,7 +376,9 @@ struct Parser {
         case .string(let text): return .string(text)
         case .char(let value): return .number(NumberLiteral(char: value))
         case .number(let text):
-            guard let number = NumberLiteral(text) else { throw TemplateSyntaxError(message: "bad number syntax: \"\(text)\"", offset: token.offset) }
+            guard let number = NumberLiteral(text) else {
+                throw TemplateSyntaxError(message: "bad number syntax: \"\(text)\"", offset: token.offset)
+            }
             return .number(number)
         case .field(let name): return .field([name])
         case .variable(let name):

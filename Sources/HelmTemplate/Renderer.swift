@@ -39,11 +39,14 @@ public enum HelmRenderer {
         HelmValues.processDependencies(chart, values)
         let capabilities = HelmObjects.capabilities(
             kubeVersion: options.kubeVersion ?? HelmObjects.defaultKubeVersion,
-            apiVersions: HelmObjects.defaultAPIVersions + options.apiVersions)
-        let release = TemplateValue.map(MapBox([
-            "Name": .string(options.releaseName), "Namespace": .string(options.namespace), "IsUpgrade": .bool(false),
-            "IsInstall": .bool(true), "Revision": .integer(1), "Service": .string("Helm"),
-        ]))
+            apiVersions: HelmObjects.defaultAPIVersions + options.apiVersions
+        )
+        let release = TemplateValue.map(
+            MapBox([
+                "Name": .string(options.releaseName), "Namespace": .string(options.namespace), "IsUpgrade": .bool(false),
+                "IsInstall": .bool(true), "Revision": .integer(1), "Service": .string("Helm"),
+            ])
+        )
         let top = MapBox([
             "Values": .map(HelmValues.coalesce(chart, values, merge: false)),
             "Release": release, "Capabilities": capabilities,
@@ -71,8 +74,11 @@ public enum HelmRenderer {
     /// Helm's `recAllTpls`: each chart's scope (`.Chart`, `.Values`, `.Files`, `.Subcharts`...)
     /// and its templates.
     @discardableResult
-    private static func collect(_ chart: HelmChart, parentScope: MapBox,
-                                into templates: inout [String: (text: String, scope: MapBox, basePath: String)]) -> MapBox {
+    private static func collect(
+        _ chart: HelmChart,
+        parentScope: MapBox,
+        into templates: inout [String: (text: String, scope: MapBox, basePath: String)]
+    ) -> MapBox {
         let metadata = MapBox(chart.metadata.storage)
         metadata["IsRoot"] = .bool(chart.isRoot)
         let subcharts = MapBox()

@@ -58,7 +58,10 @@ public struct SemanticVersion: Comparable, CustomStringConvertible, Sendable {
 /// clause that itself names a pre-release.
 public struct VersionConstraint: CustomStringConvertible, Sendable {
     private struct Clause: Sendable {
-        enum Operator: String, Sendable { case equal = "=", notEqual = "!=", greater = ">", greaterOrEqual = ">=", less = "<", lessOrEqual = "<=", tilde = "~", caret = "^" }
+        enum Operator: String, Sendable {
+            case equal = "=", notEqual = "!=", greater = ">", greaterOrEqual = ">=", less = "<", lessOrEqual = "<=", tilde = "~", caret =
+                "^"
+        }
         var op: Operator
         /// The numbers given before the first wildcard or missing part (0 to 3 of them).
         var given: [UInt64]
@@ -89,10 +92,15 @@ public struct VersionConstraint: CustomStringConvertible, Sendable {
                 return within(candidate, floor, upper)
             case .caret:
                 let upper: SemanticVersion?
-                if given.isEmpty { upper = nil }
-                else if given[0] > 0 || given.count == 1 { upper = version([given[0] + 1, 0, 0], []) }
-                else if given[1] > 0 || given.count == 2 { upper = version([0, given[1] + 1, 0], []) }
-                else { upper = version([0, 0, given[2] + 1], []) }
+                if given.isEmpty {
+                    upper = nil
+                } else if given[0] > 0 || given.count == 1 {
+                    upper = version([given[0] + 1, 0, 0], [])
+                } else if given[1] > 0 || given.count == 2 {
+                    upper = version([0, given[1] + 1, 0], [])
+                } else {
+                    upper = version([0, 0, given[2] + 1], [])
+                }
                 return within(candidate, floor, upper)
             }
         }
@@ -195,7 +203,8 @@ public struct VersionConstraint: CustomStringConvertible, Sendable {
 
 /// SemVer 2 (`1.2.3`, `1.2.3-rc.1+build.5`).
 public func isSemVer(_ text: String) -> Bool {
-    text.range(of: #"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"#, options: .regularExpression) != nil
+    text.range(of: #"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"#, options: .regularExpression)
+        != nil
 }
 
 extension SemanticVersion {

@@ -59,7 +59,14 @@ public final class TemplateSet {
             parsed = try Parser.parse(name: name, source: source, functions: functionNames)
         } catch let error as TemplateSyntaxError {
             let (line, column) = Self.position(of: error.offset, in: source)
-            throw TemplateError(template: name, line: line, column: column, message: error.message, raisedByChart: false, isParseError: true)
+            throw TemplateError(
+                template: name,
+                line: line,
+                column: column,
+                message: error.message,
+                raisedByChart: false,
+                isParseError: true
+            )
         }
         add(name: name, body: parsed.root, file: name, source: source)
         for definition in parsed.definitions {

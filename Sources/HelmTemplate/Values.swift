@@ -1,3 +1,5 @@
+import Foundation
+
 /// Helm's value handling, ported from `pkg/chart/common/util/coalesce.go` and
 /// `pkg/chart/v2/util/dependencies.go`: a chart's defaults under the user's values, each
 /// subchart's under its name (or alias), `global` passed down, `null` deleting a key, subcharts
@@ -126,7 +128,8 @@ enum HelmValues {
         guard !chart.dependencies.isEmpty else { return }
         var kept: [HelmChart] = []
         outer: for existing in chart.subcharts {
-            for requirement in chart.dependencies where existing.name == requirement.name && compatible(requirement.version, existing.version) {
+            for requirement in chart.dependencies
+            where existing.name == requirement.name && compatible(requirement.version, existing.version) {
                 continue outer
             }
             kept.append(existing)
@@ -236,5 +239,3 @@ enum HelmValues {
         return current
     }
 }
-
-import Foundation

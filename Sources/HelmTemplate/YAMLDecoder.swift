@@ -135,11 +135,17 @@ enum YAMLResolver {
         guard !body.isEmpty, body.first!.isASCII, body.first!.isNumber else { return nil }
         var magnitude: UInt64?
         let lower = body.lowercased()
-        if lower.hasPrefix("0x") { magnitude = UInt64(lower.dropFirst(2), radix: 16) }
-        else if lower.hasPrefix("0o") { magnitude = UInt64(lower.dropFirst(2), radix: 8) }
-        else if lower.hasPrefix("0b") { magnitude = UInt64(lower.dropFirst(2), radix: 2) }
-        else if lower.count > 1, lower.hasPrefix("0") { magnitude = UInt64(lower.dropFirst(), radix: 8) }
-        else { magnitude = UInt64(lower, radix: 10) }
+        if lower.hasPrefix("0x") {
+            magnitude = UInt64(lower.dropFirst(2), radix: 16)
+        } else if lower.hasPrefix("0o") {
+            magnitude = UInt64(lower.dropFirst(2), radix: 8)
+        } else if lower.hasPrefix("0b") {
+            magnitude = UInt64(lower.dropFirst(2), radix: 2)
+        } else if lower.count > 1, lower.hasPrefix("0") {
+            magnitude = UInt64(lower.dropFirst(), radix: 8)
+        } else {
+            magnitude = UInt64(lower, radix: 10)
+        }
         guard let magnitude else { return nil }
         if negative {
             guard magnitude <= UInt64(Int64.max) + 1 else { return nil }
@@ -184,7 +190,9 @@ enum YAMLResolver {
 
     /// `^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`
     static func isBase60Float(_ text: String) -> Bool {
-        guard let first = text.first, first == "+" || first == "-" || (first.isASCII && first.isNumber), text.contains(":") else { return false }
+        guard let first = text.first, first == "+" || first == "-" || (first.isASCII && first.isNumber), text.contains(":") else {
+            return false
+        }
         return text.range(of: #"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$"#, options: .regularExpression) != nil
     }
 
@@ -197,7 +205,9 @@ enum YAMLResolver {
             guard parts.count == 3, (1...12).contains(parts[1]), (1...31).contains(parts[2]) else { return nil }
             return String(format: "%04d-%02d-%02dT00:00:00Z", parts[0], parts[1], parts[2])
         }
-        if text.range(of: #"^\d{4}-\d{1,2}-\d{1,2}[Tt]\d{1,2}:\d{1,2}:\d{1,2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"#, options: .regularExpression) != nil {
+        if text.range(of: #"^\d{4}-\d{1,2}-\d{1,2}[Tt]\d{1,2}:\d{1,2}:\d{1,2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"#, options: .regularExpression)
+            != nil
+        {
             return text.replacingOccurrences(of: "t", with: "T")
         }
         return nil

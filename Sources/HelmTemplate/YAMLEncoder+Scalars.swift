@@ -19,7 +19,9 @@ extension GoYAML {
             var leadingSpace = false, leadingBreak = false, trailingSpace = false, trailingBreak = false
             var breakSpace = false, spaceBreak = false
             var precededByWhitespace = true, previousSpace = false, previousBreak = false
-            if value.count >= 3, (value[0] == 0x2D && value[1] == 0x2D && value[2] == 0x2D) || (value[0] == 0x2E && value[1] == 0x2E && value[2] == 0x2E) {
+            if value.count >= 3,
+                (value[0] == 0x2D && value[1] == 0x2D && value[2] == 0x2D) || (value[0] == 0x2E && value[1] == 0x2E && value[2] == 0x2E)
+            {
                 blockIndicators = true
                 flowIndicators = true
             }

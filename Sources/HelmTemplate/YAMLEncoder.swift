@@ -158,7 +158,9 @@ public enum GoYAML {
             var style = requested
             if simpleKeyContext && analysis.multiline { style = .doubleQuoted }
             if style == .plain {
-                if (flowLevel > 0 && !analysis.flowPlainAllowed) || (flowLevel == 0 && !analysis.blockPlainAllowed) { style = .singleQuoted }
+                if (flowLevel > 0 && !analysis.flowPlainAllowed) || (flowLevel == 0 && !analysis.blockPlainAllowed) {
+                    style = .singleQuoted
+                }
                 if text.isEmpty && (flowLevel > 0 || simpleKeyContext) { style = .singleQuoted }
             }
             if style == .singleQuoted, !analysis.singleQuotedAllowed { style = .doubleQuoted }
@@ -256,7 +258,8 @@ public enum GoYAML {
             while index < value.count {
                 if value[index] == 0x20 {
                     if allowBreaks && !spaces && column > bestWidth && index > 0 && index < value.count - 1
-                        && !(index + 1 < value.count && value[index + 1] == 0x20) {
+                        && !(index + 1 < value.count && value[index + 1] == 0x20)
+                    {
                         writeIndent()
                         index += 1
                     } else {
@@ -288,7 +291,9 @@ public enum GoYAML {
             var index = 0
             while index < value.count {
                 let byte = value[index]
-                if !isPrintable(value, index) || isBOM(value, index) || isBreak(value, index) || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                if !isPrintable(value, index) || isBOM(value, index) || isBreak(value, index) || byte == UInt8(ascii: "\"")
+                    || byte == UInt8(ascii: "\\")
+                {
                     let (scalar, width) = decodeScalar(value, index)
                     index += width
                     put(UInt8(ascii: "\\"))

@@ -8,8 +8,14 @@ public struct Descriptor: Codable, Sendable, Hashable {
     public var platform: Platform?
     public var artifactType: String?
 
-    public init(mediaType: String, digest: Digest, size: Int64, annotations: [String: String]? = nil,
-                platform: Platform? = nil, artifactType: String? = nil) {
+    public init(
+        mediaType: String,
+        digest: Digest,
+        size: Int64,
+        annotations: [String: String]? = nil,
+        platform: Platform? = nil,
+        artifactType: String? = nil
+    ) {
         self.mediaType = mediaType
         self.digest = digest
         self.size = size

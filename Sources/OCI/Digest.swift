@@ -44,7 +44,8 @@ public struct Digest: Sendable, Hashable, Comparable, Codable, CustomStringConve
     /// The digest a tag of the referrers tag schema (`sha256-<hex>`) names; nil for any other tag.
     public init?(referrersTag tag: some StringProtocol) {
         guard let dash = tag.firstIndex(of: "-"),
-              let digest = try? Digest("\(tag[..<dash]):\(tag[tag.index(after: dash)...])") else { return nil }
+            let digest = try? Digest("\(tag[..<dash]):\(tag[tag.index(after: dash)...])")
+        else { return nil }
         self = digest
     }
 

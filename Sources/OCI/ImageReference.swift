@@ -27,7 +27,8 @@ public struct ImageReference: Sendable, Hashable, CustomStringConvertible {
         var components = rest.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         var registry = Self.dockerHub
         if components.count > 1, let first = components.first,
-           first.contains(".") || first.contains(":") || first == "localhost" {
+            first.contains(".") || first.contains(":") || first == "localhost"
+        {
             registry = first
             components.removeFirst()
         }
@@ -35,7 +36,10 @@ public struct ImageReference: Sendable, Hashable, CustomStringConvertible {
         if registry == Self.dockerHub && components.count == 1 { components.insert("library", at: 0) }
         let repository = components.joined(separator: "/")
         guard !repository.isEmpty, components.allSatisfy(Self.isValidComponent) else {
-            throw OCIError.invalidReference(text, reason: "repository must be lowercase letters, digits and separators (. _ __ -) between slashes")
+            throw OCIError.invalidReference(
+                text,
+                reason: "repository must be lowercase letters, digits and separators (. _ __ -) between slashes"
+            )
         }
         guard repository.utf8.count + registry.utf8.count < 256 else {
             throw OCIError.invalidReference(text, reason: "name longer than 255 characters")
@@ -91,15 +95,18 @@ public struct ImageReference: Sendable, Hashable, CustomStringConvertible {
         let bytes = Array(tag.utf8)
         guard let first = bytes.first, bytes.count <= 128 else { return false }
         guard isAlnum(first) || isUpper(first) || first == UInt8(ascii: "_") else { return false }
-        return bytes.allSatisfy { isAlnum($0) || isUpper($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
+        return bytes.allSatisfy {
+            isAlnum($0) || isUpper($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-")
+        }
     }
 
     static func isValidRegistry(_ host: String) -> Bool {
         let bytes = Array(host.utf8)
-        return !bytes.isEmpty && bytes.allSatisfy {
-            isAlnum($0) || isUpper($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ":")
-                || $0 == UInt8(ascii: "[") || $0 == UInt8(ascii: "]")
-        }
+        return !bytes.isEmpty
+            && bytes.allSatisfy {
+                isAlnum($0) || isUpper($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ":")
+                    || $0 == UInt8(ascii: "[") || $0 == UInt8(ascii: "]")
+            }
     }
 }
 

@@ -23,10 +23,16 @@ enum BlobConnection {
     static let readLimit = 256 << 10
 
     /// Sends `GET url` with `headers` and hands the answer to `body`, which reads the body from it.
-    static func get<T>(_ url: String, headers: HTTPHeaders, tls: NIOSSLContext?, readTimeout: TimeAmount,
-                       _ body: (BlobAnswer) async throws -> T) async throws -> T {
+    static func get<T>(
+        _ url: String,
+        headers: HTTPHeaders,
+        tls: NIOSSLContext?,
+        readTimeout: TimeAmount,
+        _ body: (BlobAnswer) async throws -> T
+    ) async throws -> T {
         guard let components = URLComponents(string: url), let rawHost = components.host, !rawHost.isEmpty,
-              let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
+            let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https"
+        else {
             throw RegistryError.protocolViolation(host: url, detail: "cannot fetch \(url): not an http(s) URL")
         }
         let secure = scheme == "https"
@@ -53,7 +59,8 @@ enum BlobConnection {
                     try pipeline.addHTTPClientHandlers()
                     return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
                         wrappingChannelSynchronously: channel,
-                        configuration: .init(backPressureStrategy: .init(lowWatermark: 1, highWatermark: 2)))
+                        configuration: .init(backPressureStrategy: .init(lowWatermark: 1, highWatermark: 2))
+                    )
                 }
             }
         return try await channel.executeThenClose { inbound, outbound in

@@ -64,8 +64,12 @@ public struct CredentialStore: Sendable {
             if let token = entry.identitytoken, !token.isEmpty { return .identityToken(token) }
             if let auth = entry.auth, !auth.isEmpty {
                 guard let decoded = Data(base64Encoded: auth).flatMap({ String(data: $0, encoding: .utf8) }),
-                      let colon = decoded.firstIndex(of: ":") else {
-                    throw RegistryError.protocolViolation(host: host, detail: "the auth entry for \(host) in \(configPath) is not base64 of user:password")
+                    let colon = decoded.firstIndex(of: ":")
+                else {
+                    throw RegistryError.protocolViolation(
+                        host: host,
+                        detail: "the auth entry for \(host) in \(configPath) is not base64 of user:password"
+                    )
                 }
                 return .basic(username: String(decoded[..<colon]), password: String(decoded[decoded.index(after: colon)...]))
             }
@@ -129,7 +133,8 @@ public struct CredentialStore: Sendable {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let temporary = configPath + ".partial-\(getpid())"
         guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]),
-              rename(temporary, configPath) == 0 else {
+            rename(temporary, configPath) == 0
+        else {
             unlink(temporary)
             throw RegistryError.protocolViolation(host: host, detail: "cannot write \(configPath)")
         }

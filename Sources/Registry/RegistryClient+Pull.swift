@@ -1,10 +1,10 @@
 import AsyncHTTPClient
 import Foundation
+import Hashing
 import NIOCore
 import NIOHTTP1
-import Hashing
-import OCI
 import NIOSSL
+import OCI
 
 /// Every manifest type airlock copies; registry 2.8 answers 404 for OCI manifests without it.
 public let manifestAcceptTypes = [
@@ -40,18 +40,40 @@ extension RegistryClient {
     /// `GET /v2/<repo>/manifests/<reference>` with every supported type in `Accept`. A digest
     /// reference is checked against the bytes; the Docker-Content-Digest header is never trusted.
     public func fetchManifest(_ repository: String, reference: String) async throws -> FetchedManifest {
-        let answer = try await send(.GET, "\(baseURL)/v2/\(repository)/manifests/\(reference)",
-                                    headers: HTTPHeaders([("Accept", manifestAcceptTypes.joined(separator: ", "))]),
-                                    scopes: [Self.pullScope(repository)], operation: "GET manifest", collectLimit: 16 << 20)
+        let answer = try await send(
+            .GET,
+            "\(baseURL)/v2/\(repository)/manifests/\(reference)",
+            headers: HTTPHeaders([("Accept", manifestAcceptTypes.joined(separator: ", "))]),
+            scopes: [Self.pullScope(repository)],
+            operation: "GET manifest",
+            collectLimit: 16 << 20
+        )
         switch answer.status {
         case 200: break
-        case 404: throw RegistryError.status(host: host, operation: "\(repository):\(reference)", status: 404, detail: "not found (check the tag or digest)")
+        case 404:
+            throw RegistryError.status(
+                host: host,
+                operation: "\(repository):\(reference)",
+                status: 404,
+                detail: "not found (check the tag or digest)"
+            )
         case 403: throw RegistryError.denied(host: host, repository: repository, detail: answer.errorDetail)
-        default: throw RegistryError.status(host: host, operation: "GET \(repository) manifest \(reference)", status: answer.status, detail: answer.errorDetail)
+        default:
+            throw RegistryError.status(
+                host: host,
+                operation: "GET \(repository) manifest \(reference)",
+                status: answer.status,
+                detail: answer.errorDetail
+            )
         }
-        let mediaType = (answer.header("Content-Type") ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        let mediaType =
+            (answer.header("Content-Type") ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
         if mediaType.contains("prettyjws") || mediaType == "application/vnd.docker.distribution.manifest.v1+json" {
-            throw RegistryError.protocolViolation(host: host, detail: "\(repository):\(reference) is a Docker schema 1 manifest, which airlock does not carry; re-push it with a current client")
+            throw RegistryError.protocolViolation(
+                host: host,
+                detail:
+                    "\(repository):\(reference) is a Docker schema 1 manifest, which airlock does not carry; re-push it with a current client"
+            )
         }
         let digest = Digest.sha256(of: answer.body).description
         if reference.hasPrefix("sha256:"), reference != digest {
@@ -71,20 +93,34 @@ extension RegistryClient {
         var manifests: [Any] = []
         var first: [String: Any]?
         for _ in 0..<100 {
-            let answer = try await send(.GET, url, headers: HTTPHeaders([("Accept", "application/vnd.oci.image.index.v1+json")]),
-                                        scopes: [Self.pullScope(repository)], operation: "GET referrers", collectLimit: 16 << 20)
+            let answer = try await send(
+                .GET,
+                url,
+                headers: HTTPHeaders([("Accept", "application/vnd.oci.image.index.v1+json")]),
+                scopes: [Self.pullScope(repository)],
+                operation: "GET referrers",
+                collectLimit: 16 << 20
+            )
             switch answer.status {
             case 200: break
             case 404, 400, 405: return nil
             case 403: throw RegistryError.denied(host: host, repository: repository, detail: answer.errorDetail)
-            default: throw RegistryError.status(host: host, operation: "GET \(repository) referrers of \(digest)", status: answer.status, detail: answer.errorDetail)
+            default:
+                throw RegistryError.status(
+                    host: host,
+                    operation: "GET \(repository) referrers of \(digest)",
+                    status: answer.status,
+                    detail: answer.errorDetail
+                )
             }
             guard let page = try? JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any],
-                  let listed = page["manifests"] as? [Any] else { return nil }
+                let listed = page["manifests"] as? [Any]
+            else { return nil }
             if first == nil { first = page }
             manifests += listed
             guard let link = answer.header("Link"), link.contains("rel=\"next\""), let start = link.firstIndex(of: "<"),
-                  let end = link.firstIndex(of: ">") else {
+                let end = link.firstIndex(of: ">")
+            else {
                 if manifests.count == listed.count { return answer.body }
                 var merged = first ?? [:]
                 merged["manifests"] = manifests
@@ -97,13 +133,25 @@ extension RegistryClient {
 
     /// A small blob (at most `limit` bytes), whole, checked against its digest.
     public func fetchSmallBlob(_ repository: String, digest: String, limit: Int = 4 << 20) async throws -> [UInt8] {
-        let answer = try await send(.GET, "\(baseURL)/v2/\(repository)/blobs/\(digest)", scopes: [Self.pullScope(repository)],
-                                    operation: "GET blob", collectLimit: limit)
+        let answer = try await send(
+            .GET,
+            "\(baseURL)/v2/\(repository)/blobs/\(digest)",
+            scopes: [Self.pullScope(repository)],
+            operation: "GET blob",
+            collectLimit: limit
+        )
         guard answer.status == 200 else {
-            throw RegistryError.status(host: host, operation: "GET \(repository) blob \(digest)", status: answer.status, detail: answer.errorDetail)
+            throw RegistryError.status(
+                host: host,
+                operation: "GET \(repository) blob \(digest)",
+                status: answer.status,
+                detail: answer.errorDetail
+            )
         }
         let actual = Digest.sha256(of: answer.body).description
-        guard actual == digest else { throw RegistryError.digestMismatch(what: "blob \(repository)@\(digest)", expected: digest, actual: actual) }
+        guard actual == digest else {
+            throw RegistryError.digestMismatch(what: "blob \(repository)@\(digest)", expected: digest, actual: actual)
+        }
         return answer.body
     }
 
@@ -111,11 +159,16 @@ extension RegistryClient {
     /// registry answers with, nil when it does not say. A HEAD does not count against Docker
     /// Hub's pull allowance; a GET does.
     public func headManifest(_ repository: String, reference: String) async throws -> (digest: String, mediaType: String)? {
-        let answer = try await send(.HEAD, "\(baseURL)/v2/\(repository)/manifests/\(reference)",
-                                    headers: HTTPHeaders([("Accept", manifestAcceptTypes.joined(separator: ", "))]),
-                                    scopes: [Self.pullScope(repository)], operation: "HEAD manifest")
+        let answer = try await send(
+            .HEAD,
+            "\(baseURL)/v2/\(repository)/manifests/\(reference)",
+            headers: HTTPHeaders([("Accept", manifestAcceptTypes.joined(separator: ", "))]),
+            scopes: [Self.pullScope(repository)],
+            operation: "HEAD manifest"
+        )
         guard answer.status == 200, let digest = answer.header("Docker-Content-Digest"), digest.hasPrefix("sha256:") else { return nil }
-        let mediaType = (answer.header("Content-Type") ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        let mediaType =
+            (answer.header("Content-Type") ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
         return (digest, mediaType)
     }
 
@@ -131,12 +184,16 @@ extension RegistryClient {
     /// `GET /v2/<repo>/tags/list`, following `Link: <...>; rel="next"` pages.
     public func listTags(_ repository: String) async throws -> [String] {
         struct Page: Decodable { var tags: [String]? }
-        let pages: [Page] = try await listPages("\(baseURL)/v2/\(repository)/tags/list?n=1000", scopes: [Self.pullScope(repository)],
-                                                what: "the tag list of \(repository)") { answer in
+        let pages: [Page] = try await listPages(
+            "\(baseURL)/v2/\(repository)/tags/list?n=1000",
+            scopes: [Self.pullScope(repository)],
+            what: "the tag list of \(repository)"
+        ) { answer in
             switch answer.status {
             case 404: RegistryError.status(host: host, operation: "\(repository) tags", status: 404, detail: "no such repository")
             case 403: RegistryError.denied(host: host, repository: repository, detail: answer.errorDetail)
-            default: RegistryError.status(host: host, operation: "GET \(repository) tags", status: answer.status, detail: answer.errorDetail)
+            default:
+                RegistryError.status(host: host, operation: "GET \(repository) tags", status: answer.status, detail: answer.errorDetail)
             }
         }
         return pages.flatMap { $0.tags ?? [] }
@@ -147,13 +204,21 @@ extension RegistryClient {
     public func listRepositories() async throws -> [String] {
         struct Page: Decodable { var repositories: [String]? }
         func withheld(_ status: Int) -> RegistryError {
-            RegistryError.status(host: host, operation: "GET /v2/_catalog", status: status,
-                                 detail: "the registry does not list its repositories to this user; name them with --repository")
+            RegistryError.status(
+                host: host,
+                operation: "GET /v2/_catalog",
+                status: status,
+                detail: "the registry does not list its repositories to this user; name them with --repository"
+            )
         }
         do {
-            let pages: [Page] = try await listPages("\(baseURL)/v2/_catalog?n=1000", scopes: ["registry:catalog:*"],
-                                                    what: "the repository list") { answer in
-                [403, 404, 405].contains(answer.status) ? withheld(answer.status)
+            let pages: [Page] = try await listPages(
+                "\(baseURL)/v2/_catalog?n=1000",
+                scopes: ["registry:catalog:*"],
+                what: "the repository list"
+            ) { answer in
+                [403, 404, 405].contains(answer.status)
+                    ? withheld(answer.status)
                     : RegistryError.status(host: host, operation: "GET /v2/_catalog", status: answer.status, detail: answer.errorDetail)
             }
             return pages.flatMap { $0.repositories ?? [] }
@@ -163,8 +228,12 @@ extension RegistryClient {
     }
 
     /// The pages of a list (`n` per page, `Link: <...>; rel="next"` to the next), at most 1000 pages.
-    private func listPages<Page: Decodable>(_ start: String, scopes: [String], what: String,
-                                            failure: (Response) -> RegistryError) async throws -> [Page] {
+    private func listPages<Page: Decodable>(
+        _ start: String,
+        scopes: [String],
+        what: String,
+        failure: (Response) -> RegistryError
+    ) async throws -> [Page] {
         var pages: [Page] = []
         var url = start
         for _ in 0..<1000 {
@@ -175,7 +244,8 @@ extension RegistryClient {
             }
             pages.append(page)
             guard let link = answer.header("Link"), let start = link.firstIndex(of: "<"), let end = link.firstIndex(of: ">"),
-                  link.contains("rel=\"next\"") else { return pages }
+                link.contains("rel=\"next\"")
+            else { return pages }
             url = resolve(String(link[link.index(after: start)..<end]))
         }
         throw RegistryError.protocolViolation(host: host, detail: "\(what) goes on past 1000 pages")
@@ -251,7 +321,12 @@ extension RegistryClient {
                         try? await answer.discardBody()
                         return .askWhole
                     case 404:
-                        throw RegistryError.status(host: host, operation: "blob \(digest) of \(repository)", status: 404, detail: "not found")
+                        throw RegistryError.status(
+                            host: host,
+                            operation: "blob \(digest) of \(repository)",
+                            status: 404,
+                            detail: "not found"
+                        )
                     case 401:
                         throw RegistryError.unauthorized(host: host, detail: "blob download refused")
                     case 403:
@@ -333,13 +408,17 @@ public final class HTTPFetcher: Sendable {
     public init(options: TransportOptions, host: String, plainHTTP: Bool) {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.additionalTrustRoots = options.caFiles.map { .file($0) }
-        var configuration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .follow(max: 5, allowCycles: false),
-                                                     timeout: .init(connect: .seconds(10), read: .seconds(300)))
+        var configuration = HTTPClient.Configuration(
+            tlsConfiguration: tls,
+            redirectConfiguration: .follow(max: 5, allowCycles: false),
+            timeout: .init(connect: .seconds(10), read: .seconds(300))
+        )
         configuration.connectionPool.retryConnectionEstablishment = false
         if let proxy = options.proxy(for: host, plainHTTP: plainHTTP), let setting = ProxySetting(proxy) {
-            configuration.proxy = setting.username.map {
-                .server(host: setting.host, port: setting.port, authorization: .basic(username: $0, password: setting.password ?? ""))
-            } ?? .server(host: setting.host, port: setting.port)
+            configuration.proxy =
+                setting.username.map {
+                    .server(host: setting.host, port: setting.port, authorization: .basic(username: $0, password: setting.password ?? ""))
+                } ?? .server(host: setting.host, port: setting.port)
         }
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         userAgent = options.userAgent

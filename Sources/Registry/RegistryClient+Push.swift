@@ -1,8 +1,8 @@
 import AsyncHTTPClient
 import Foundation
+import Hashing
 import NIOCore
 import NIOHTTP1
-import Hashing
 import OCI
 
 /// Supplies a blob's bytes for one upload attempt, in order; `nil` at the end. It must check the
@@ -25,13 +25,23 @@ extension RegistryClient {
 
     /// `HEAD /v2/<repo>/blobs/<digest>`: whether the registry has the blob in that repository.
     public func blobExists(_ repository: String, digest: String) async throws -> Bool {
-        let answer = try await send(.HEAD, "\(baseURL)/v2/\(repository)/blobs/\(digest)", scopes: [Self.pushScope(repository)],
-                                    operation: "HEAD blob")
+        let answer = try await send(
+            .HEAD,
+            "\(baseURL)/v2/\(repository)/blobs/\(digest)",
+            scopes: [Self.pushScope(repository)],
+            operation: "HEAD blob"
+        )
         switch answer.status {
         case 200: return true
         case 404: return false
         case 403: throw RegistryError.denied(host: host, repository: repository, detail: "HEAD blob")
-        default: throw RegistryError.status(host: host, operation: "HEAD \(repository) blob \(digest)", status: answer.status, detail: answer.errorDetail)
+        default:
+            throw RegistryError.status(
+                host: host,
+                operation: "HEAD \(repository) blob \(digest)",
+                status: answer.status,
+                detail: answer.errorDetail
+            )
         }
     }
 
@@ -42,8 +52,13 @@ extension RegistryClient {
         let url = "\(baseURL)/v2/\(repository)/blobs/uploads/?mount=\(digest)&from=\(source)"
         let answer: Response
         do {
-            answer = try await send(.POST, url, headers: ["Content-Length": "0"],
-                                    scopes: [Self.pushScope(repository), "repository:\(source):pull"], operation: "mount blob")
+            answer = try await send(
+                .POST,
+                url,
+                headers: ["Content-Length": "0"],
+                scopes: [Self.pushScope(repository), "repository:\(source):pull"],
+                operation: "mount blob"
+            )
         } catch RegistryError.unauthorized, RegistryError.denied {
             return false
         }
@@ -59,8 +74,13 @@ extension RegistryClient {
     /// and GitLab do not create repositories on push).
     public func repositoryAcceptsPushes(_ repository: String) async throws -> Bool {
         let scopes = [Self.pushScope(repository)]
-        let start = try await send(.POST, "\(baseURL)/v2/\(repository)/blobs/uploads/", headers: ["Content-Length": "0"],
-                                   scopes: scopes, operation: "start upload")
+        let start = try await send(
+            .POST,
+            "\(baseURL)/v2/\(repository)/blobs/uploads/",
+            headers: ["Content-Length": "0"],
+            scopes: scopes,
+            operation: "start upload"
+        )
         switch start.status {
         case 202:
             if let location = start.header("Location"), let url = try? uploadLocation(location) {
@@ -81,8 +101,13 @@ extension RegistryClient {
     /// Artifactory's 404 on a PUT with a body) gets it again in 8 MiB chunks. A connection that
     /// breaks mid-body, or a 5xx, starts a new session (a registry refuses to resume one whose
     /// state it lost). The registry checks the digest too.
-    public func uploadBlob(_ repository: String, digest: String, size: Int64, chunkSize: Int64? = nil,
-                           source: @escaping ChunkSourceFactory) async throws {
+    public func uploadBlob(
+        _ repository: String,
+        digest: String,
+        size: Int64,
+        chunkSize: Int64? = nil,
+        source: @escaping ChunkSourceFactory
+    ) async throws {
         var attempt = 0
         var chunks = chunkSize
         while true {
@@ -107,14 +132,26 @@ extension RegistryClient {
         case transient(RegistryError)
     }
 
-    private func uploadOnce(_ repository: String, digest: String, size: Int64, chunkSize: Int64?,
-                            source: @escaping ChunkSourceFactory) async throws {
+    private func uploadOnce(
+        _ repository: String,
+        digest: String,
+        size: Int64,
+        chunkSize: Int64?,
+        source: @escaping ChunkSourceFactory
+    ) async throws {
         let scopes = [Self.pushScope(repository)]
-        let start = try await send(.POST, "\(baseURL)/v2/\(repository)/blobs/uploads/", headers: ["Content-Length": "0"],
-                                   scopes: scopes, operation: "start upload")
+        let start = try await send(
+            .POST,
+            "\(baseURL)/v2/\(repository)/blobs/uploads/",
+            headers: ["Content-Length": "0"],
+            scopes: scopes,
+            operation: "start upload"
+        )
         guard start.status == 202, let location = start.header("Location") else {
             if start.status == 403 { throw RegistryError.denied(host: host, repository: repository, detail: start.errorDetail) }
-            if start.status == 404, start.errorDetail.contains("NAME_UNKNOWN") { throw RegistryError.missingRepositories(host: host, names: [repository]) }
+            if start.status == 404, start.errorDetail.contains("NAME_UNKNOWN") {
+                throw RegistryError.missingRepositories(host: host, names: [repository])
+            }
             throw RegistryError.status(host: host, operation: "POST \(repository) upload", status: start.status, detail: start.errorDetail)
         }
         var url = try uploadLocation(location)
@@ -126,13 +163,25 @@ extension RegistryClient {
             while offset < size {
                 let length = min(step, size - offset)
                 let bytes = try await reader.read(Int(length))
-                let answer = try await sendUploadPart(.PATCH, url, headers: [
-                    "Content-Type": "application/octet-stream", "Content-Length": "\(bytes.count)",
-                    "Content-Range": "\(offset)-\(offset + Int64(bytes.count) - 1)",
-                ], scopes: scopes, body: { .bytes(ByteBuffer(bytes: bytes)) }, operation: "PATCH chunk")
+                let answer = try await sendUploadPart(
+                    .PATCH,
+                    url,
+                    headers: [
+                        "Content-Type": "application/octet-stream", "Content-Length": "\(bytes.count)",
+                        "Content-Range": "\(offset)-\(offset + Int64(bytes.count) - 1)",
+                    ],
+                    scopes: scopes,
+                    body: { .bytes(ByteBuffer(bytes: bytes)) },
+                    operation: "PATCH chunk"
+                )
                 // 202 by the spec; ECR answers 201 (with a stale Range): both mean the chunk landed.
                 guard answer.status == 202 || answer.status == 201, let next = answer.header("Location") else {
-                    throw RegistryError.status(host: host, operation: "PATCH \(repository) chunk", status: answer.status, detail: answer.errorDetail)
+                    throw RegistryError.status(
+                        host: host,
+                        operation: "PATCH \(repository) chunk",
+                        status: answer.status,
+                        detail: answer.errorDetail
+                    )
                 }
                 url = try uploadLocation(next)
                 offset += Int64(bytes.count)
@@ -146,17 +195,30 @@ extension RegistryClient {
             return HTTPClientRequest.Body.stream(sequence, length: .known(remaining))
         }
         let body: BodyFactory? = remaining == 0 ? nil : makeBody
-        let answer = try await sendUploadPart(.PUT, final, headers: ["Content-Type": "application/octet-stream", "Content-Length": "\(remaining)"],
-                                              scopes: scopes, body: body, operation: "PUT blob")
+        let answer = try await sendUploadPart(
+            .PUT,
+            final,
+            headers: ["Content-Type": "application/octet-stream", "Content-Length": "\(remaining)"],
+            scopes: scopes,
+            body: body,
+            operation: "PUT blob"
+        )
         guard answer.status == 201 || answer.status == 204 else {
             if answer.errorDetail.contains("DIGEST_INVALID") {
                 // The source checked these bytes against the signed digest as they were sent.
                 throw RegistryError.alteredInTransit(host: host, digest: digest)
             }
-            if remaining > 0, chunkSize == nil, answer.status == 413 || (answer.status == 404 && answer.errorDetail.contains("BLOB_UPLOAD_UNKNOWN")) {
+            if remaining > 0, chunkSize == nil,
+                answer.status == 413 || (answer.status == 404 && answer.errorDetail.contains("BLOB_UPLOAD_UNKNOWN"))
+            {
                 throw UploadRetry.wholeBodyRefused
             }
-            throw RegistryError.status(host: host, operation: "PUT \(repository) blob \(digest)", status: answer.status, detail: answer.errorDetail)
+            throw RegistryError.status(
+                host: host,
+                operation: "PUT \(repository) blob \(digest)",
+                status: answer.status,
+                detail: answer.errorDetail
+            )
         }
         if let echoed = answer.header("Docker-Content-Digest"), echoed != digest {
             throw RegistryError.protocolViolation(host: host, detail: "stored blob \(digest) as \(echoed)")
@@ -165,8 +227,14 @@ extension RegistryClient {
 
     /// A PUT or PATCH of an upload session: a broken connection or a 5xx is not retried on the
     /// same session but handed up, so the whole upload starts again.
-    private func sendUploadPart(_ method: HTTPMethod, _ url: String, headers: HTTPHeaders, scopes: [String], body: BodyFactory?,
-                                operation: String) async throws -> Response {
+    private func sendUploadPart(
+        _ method: HTTPMethod,
+        _ url: String,
+        headers: HTTPHeaders,
+        scopes: [String],
+        body: BodyFactory?,
+        operation: String
+    ) async throws -> Response {
         let answer: Response
         do {
             answer = try await send(method, url, headers: headers, scopes: scopes, body: body, operation: operation, retryTransport: false)
@@ -186,15 +254,31 @@ extension RegistryClient {
     /// second PUT even of the same manifest).
     public func manifestDigest(_ repository: String, reference: String, accept: [String]) async throws -> String? {
         let headers = HTTPHeaders([("Accept", accept.joined(separator: ", "))])
-        let answer = try await send(.HEAD, "\(baseURL)/v2/\(repository)/manifests/\(reference)", headers: headers,
-                                    scopes: [Self.pushScope(repository)], operation: "HEAD manifest")
+        let answer = try await send(
+            .HEAD,
+            "\(baseURL)/v2/\(repository)/manifests/\(reference)",
+            headers: headers,
+            scopes: [Self.pushScope(repository)],
+            operation: "HEAD manifest"
+        )
         if answer.status == 404 { return nil }
         guard answer.status == 200 else {
-            throw RegistryError.status(host: host, operation: "HEAD \(repository) manifest", status: answer.status, detail: answer.errorDetail)
+            throw RegistryError.status(
+                host: host,
+                operation: "HEAD \(repository) manifest",
+                status: answer.status,
+                detail: answer.errorDetail
+            )
         }
         if let digest = answer.header("Docker-Content-Digest") { return digest }
-        let full = try await send(.GET, "\(baseURL)/v2/\(repository)/manifests/\(reference)", headers: headers,
-                                  scopes: [Self.pushScope(repository)], operation: "GET manifest", collectLimit: 16 << 20)
+        let full = try await send(
+            .GET,
+            "\(baseURL)/v2/\(repository)/manifests/\(reference)",
+            headers: headers,
+            scopes: [Self.pushScope(repository)],
+            operation: "GET manifest",
+            collectLimit: 16 << 20
+        )
         if full.status == 404 { return nil }
         guard full.status == 200 else {
             throw RegistryError.status(host: host, operation: "GET \(repository) manifest", status: full.status, detail: full.errorDetail)
@@ -204,12 +288,28 @@ extension RegistryClient {
 
     /// `PUT /v2/<repo>/manifests/<reference>` with the exact bytes and media type.
     @discardableResult
-    public func putManifest(_ repository: String, reference: String, mediaType: String, bytes: [UInt8], digest: String) async throws -> String? {
-        let answer = try await send(.PUT, "\(baseURL)/v2/\(repository)/manifests/\(reference)",
-                                    headers: ["Content-Type": mediaType, "Content-Length": "\(bytes.count)"],
-                                    scopes: [Self.pushScope(repository)], body: { .bytes(ByteBuffer(bytes: bytes)) }, operation: "PUT manifest")
+    public func putManifest(
+        _ repository: String,
+        reference: String,
+        mediaType: String,
+        bytes: [UInt8],
+        digest: String
+    ) async throws -> String? {
+        let answer = try await send(
+            .PUT,
+            "\(baseURL)/v2/\(repository)/manifests/\(reference)",
+            headers: ["Content-Type": mediaType, "Content-Length": "\(bytes.count)"],
+            scopes: [Self.pushScope(repository)],
+            body: { .bytes(ByteBuffer(bytes: bytes)) },
+            operation: "PUT manifest"
+        )
         guard answer.status == 201 else {
-            throw RegistryError.status(host: host, operation: "PUT \(repository) manifest \(reference)", status: answer.status, detail: answer.errorDetail)
+            throw RegistryError.status(
+                host: host,
+                operation: "PUT \(repository) manifest \(reference)",
+                status: answer.status,
+                detail: answer.errorDetail
+            )
         }
         if let echoed = answer.header("Docker-Content-Digest"), echoed != digest {
             throw RegistryError.protocolViolation(host: host, detail: "stored manifest \(digest) as \(echoed)")

@@ -34,8 +34,10 @@ public final class RegistryClient: Sendable {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.additionalTrustRoots = options.caFiles.map { .file($0) }
         var configuration = HTTPClient.Configuration(
-            tlsConfiguration: tls, redirectConfiguration: .disallow,
-            timeout: .init(connect: .seconds(10), read: .seconds(300)))
+            tlsConfiguration: tls,
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: .seconds(10), read: .seconds(300))
+        )
         // Connection failures come straight back and are retried here, with backoff, like every
         // other transient failure (AsyncHTTPClient would otherwise retry silently until its
         // connect timeout, even for a TLS error that no retry can fix).
@@ -45,13 +47,19 @@ public final class RegistryClient: Sendable {
         namedPlainHosts = options.plainHTTPHosts
         if let proxy = options.proxy(for: apiHost, plainHTTP: plain) {
             guard let setting = ProxySetting(proxy) else {
-                throw RegistryError.unreachable(host: host, detail: "proxy \(scrubbingCredentials(proxy)) is not a URL such as http://proxy:3128")
+                throw RegistryError.unreachable(
+                    host: host,
+                    detail: "proxy \(scrubbingCredentials(proxy)) is not a URL such as http://proxy:3128"
+                )
             }
             // Credentials in HTTPS_PROXY=http://user:pass@proxy:3128 go to the proxy as
             // Proxy-Authorization, and the URL is never shown with them.
             if let username = setting.username {
-                configuration.proxy = .server(host: setting.host, port: setting.port,
-                                              authorization: .basic(username: username, password: setting.password ?? ""))
+                configuration.proxy = .server(
+                    host: setting.host,
+                    port: setting.port,
+                    authorization: .basic(username: username, password: setting.password ?? "")
+                )
             } else {
                 configuration.proxy = .server(host: setting.host, port: setting.port)
             }
@@ -114,8 +122,16 @@ public final class RegistryClient: Sendable {
     /// registries that answer anonymous requests with 404 or 403, or 401 without a challenge,
     /// still get them. Credentials go only to the registry's own origin. `retryTransport: false`
     /// leaves a broken connection to the caller (an upload session cannot be resumed blindly).
-    func send(_ method: HTTPMethod, _ url: String, headers: HTTPHeaders = [:], scopes: [String], body: BodyFactory? = nil,
-              operation: String, collectLimit: Int = 8 << 20, retryTransport: Bool = true) async throws -> Response {
+    func send(
+        _ method: HTTPMethod,
+        _ url: String,
+        headers: HTTPHeaders = [:],
+        scopes: [String],
+        body: BodyFactory? = nil,
+        operation: String,
+        collectLimit: Int = 8 << 20,
+        retryTransport: Bool = true
+    ) async throws -> Response {
         try await learnChallenge()
         var attempt = 0
         var authenticated = false
@@ -151,7 +167,8 @@ public final class RegistryClient: Sendable {
             // A manifest or tag list behind a CDN may answer with a redirect: GET and HEAD follow
             // it (credentials only while it stays on the registry's origin).
             if [301, 302, 303, 307, 308].contains(answer.status), method == .GET || method == .HEAD, redirects < 5,
-               let location = answer.header("Location") {
+                let location = answer.header("Location")
+            {
                 redirects += 1
                 url = resolve(location)
                 ownOrigin = isRegistryOrigin(url)
@@ -170,10 +187,16 @@ public final class RegistryClient: Sendable {
                     continue
                 }
                 if given?.error == "insufficient_scope" || remembered?.error == "insufficient_scope" {
-                    throw RegistryError.unauthorized(host: host, detail: "the credentials are valid but lack permission for \(scopes.joined(separator: " "))")
+                    throw RegistryError.unauthorized(
+                        host: host,
+                        detail: "the credentials are valid but lack permission for \(scopes.joined(separator: " "))"
+                    )
                 }
                 let credential = session.credential
-                throw RegistryError.unauthorized(host: host, detail: credential.map { "\($0) was not accepted" } ?? "no credentials configured")
+                throw RegistryError.unauthorized(
+                    host: host,
+                    detail: credential.map { "\($0) was not accepted" } ?? "no credentials configured"
+                )
             }
             if answer.status == 429 {
                 let wait = rateLimitWait(answer)
@@ -212,7 +235,9 @@ public final class RegistryClient: Sendable {
 
     private func authorization(for scopes: [String]) async throws -> String? {
         if let header = await session.header(for: scopes) { return header }
-        guard let challenge = await session.challenge, challenge.scheme == .bearer, !(await session.hasToken(for: scopes)) else { return nil }
+        guard let challenge = await session.challenge, challenge.scheme == .bearer, !(await session.hasToken(for: scopes)) else {
+            return nil
+        }
         try await fetchToken(challenge, scopes: scopes)
         return await session.header(for: scopes)
     }
@@ -248,7 +273,9 @@ public final class RegistryClient: Sendable {
         if let limit = answer.header("RateLimit-Limit") {
             detail = "limit \(limit.split(separator: ";").first ?? "")"
             if let window = limit.split(separator: "w=").last, let window = Int(window) { detail += " per \(window) s" }
-            if let remaining = answer.header("RateLimit-Remaining") { detail += ", \(remaining.split(separator: ";").first ?? "") remaining" }
+            if let remaining = answer.header("RateLimit-Remaining") {
+                detail += ", \(remaining.split(separator: ";").first ?? "") remaining"
+            }
         }
         return (seconds, until, detail)
     }
@@ -301,8 +328,11 @@ public final class RegistryClient: Sendable {
             request = HTTPClientRequest(url: realm)
             request.method = .POST
             var form = URLComponents()
-            form.queryItems = [URLQueryItem(name: "grant_type", value: "refresh_token"), URLQueryItem(name: "refresh_token", value: refresh),
-                               URLQueryItem(name: "client_id", value: "airlock")]
+            form.queryItems =
+                [
+                    URLQueryItem(name: "grant_type", value: "refresh_token"), URLQueryItem(name: "refresh_token", value: refresh),
+                    URLQueryItem(name: "client_id", value: "airlock"),
+                ]
                 + (challenge.service.map { [URLQueryItem(name: "service", value: $0)] } ?? [])
                 + [URLQueryItem(name: "scope", value: scopes.joined(separator: " "))]
             request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
@@ -329,15 +359,19 @@ public final class RegistryClient: Sendable {
             // A token service behind a redirect (a GET only: the refresh-token POST is not replayed
             // elsewhere); credentials stay on the realm's host.
             guard [301, 302, 303, 307, 308].contains(response.status.code), request.method == .GET, hops < 5,
-                  let location = response.headers.first(name: "Location"),
-                  let next = URL(string: location, relativeTo: URL(string: request.url))?.absoluteString else { break }
+                let location = response.headers.first(name: "Location"),
+                let next = URL(string: location, relativeTo: URL(string: request.url))?.absoluteString
+            else { break }
             hops += 1
-            if URLComponents(string: next)?.host != URLComponents(string: request.url)?.host { request.headers.remove(name: "Authorization") }
+            if URLComponents(string: next)?.host != URLComponents(string: request.url)?.host {
+                request.headers.remove(name: "Authorization")
+            }
             request.url = next
         }
         guard response.status == .ok else {
             // The token service says why (Docker Hub: "invalid repository name" for paths too deep).
-            let said = Response(status: Int(response.status.code), headers: response.headers, body: Array(body.readableBytesView)).serviceDetail
+            let said = Response(status: Int(response.status.code), headers: response.headers, body: Array(body.readableBytesView))
+                .serviceDetail
             if response.status == .unauthorized || response.status == .forbidden {
                 let base = credential.map { "token service refused \($0)" } ?? "token service wants credentials"
                 throw RegistryError.unauthorized(host: host, detail: said.isEmpty ? base : "\(base): \(said)")
@@ -350,7 +384,8 @@ public final class RegistryClient: Sendable {
             var expires_in: Double?
         }
         guard let answer = try? JSONDecoder().decode(TokenAnswer.self, from: Data(body.readableBytesView)),
-              let token = answer.token ?? answer.access_token, !token.isEmpty else {
+            let token = answer.token ?? answer.access_token, !token.isEmpty
+        else {
             throw RegistryError.protocolViolation(host: host, detail: "token service answered without a token")
         }
         await session.store(token: token, lifetime: answer.expires_in ?? 60, challenge: challenge, scopes: scopes)
@@ -361,7 +396,8 @@ public final class RegistryClient: Sendable {
         let text = String(describing: error)
         let lowered = text.lowercased()
         if lowered.contains("certificate") || lowered.contains("handshake") || lowered.contains("ssl") || lowered.contains("tls") {
-            let detail = lowered.contains("verify") || lowered.contains("certificate") ? "the server's certificate is not trusted" : compact(text)
+            let detail =
+                lowered.contains("verify") || lowered.contains("certificate") ? "the server's certificate is not trusted" : compact(text)
             return .tls(host: host, detail: detail)
         }
         let cause: String
@@ -369,10 +405,13 @@ public final class RegistryClient: Sendable {
             cause = "connection refused"
         } else if lowered.contains("timeout") || lowered.contains("timed out") {
             cause = "timed out"
-        } else if lowered.contains("dns") || lowered.contains("name resolution") || lowered.contains("host not found") || lowered.contains("nodename") {
+        } else if lowered.contains("dns") || lowered.contains("name resolution") || lowered.contains("host not found")
+            || lowered.contains("nodename")
+        {
             cause = "host name not found"
         } else if lowered.contains("invalidproxyresponse") || lowered.contains("proxyauthenticationrequired") {
-            cause = "the proxy refused to connect (it answers 407 when it wants credentials: check the user and password in HTTPS_PROXY or HTTP_PROXY)"
+            cause =
+                "the proxy refused to connect (it answers 407 when it wants credentials: check the user and password in HTTPS_PROXY or HTTP_PROXY)"
         } else if lowered.contains("remoteconnectionclosed") || lowered.contains("connection reset") {
             cause = "the connection was closed"
         } else {
@@ -397,8 +436,12 @@ public final class RegistryClient: Sendable {
         // A bearer registry answers /v2/ for any token: get one for the push scope now, so wrong
         // credentials fail before anything is sent.
         if let repository, push {
-            let probe = try await send(.HEAD, "\(baseURL)/v2/\(repository)/blobs/sha256:\(String(repeating: "0", count: 64))",
-                                       scopes: scopes, operation: "HEAD blob")
+            let probe = try await send(
+                .HEAD,
+                "\(baseURL)/v2/\(repository)/blobs/sha256:\(String(repeating: "0", count: 64))",
+                scopes: scopes,
+                operation: "HEAD blob"
+            )
             if probe.status == 403 { throw RegistryError.denied(host: host, repository: repository, detail: probe.errorDetail) }
         }
     }
@@ -423,8 +466,18 @@ public final class RegistryClient: Sendable {
         let hostPort = targetHost + (target.port.map { ":\($0)" } ?? "")
         if namedPlainHosts.contains(hostPort) || namedPlainHosts.contains(targetHost) { return url }
         if baseURL.hasPrefix("https://"), target.scheme?.lowercased() == "http" {
-            throw RegistryError.refusedLocation(host: host, location: url, reason: "plain HTTP from an HTTPS registry (a TLS-terminating proxy that does not tell the registry, e.g. X-Forwarded-Proto); fix the registry's external URL, or name \(hostPort) with --plain-http if that is intended")
+            throw RegistryError.refusedLocation(
+                host: host,
+                location: url,
+                reason:
+                    "plain HTTP from an HTTPS registry (a TLS-terminating proxy that does not tell the registry, e.g. X-Forwarded-Proto); fix the registry's external URL, or name \(hostPort) with --plain-http if that is intended"
+            )
         }
-        throw RegistryError.refusedLocation(host: host, location: url, reason: "another address than \(host) (a reverse proxy that does not pass the external host and port); set the registry's external URL")
+        throw RegistryError.refusedLocation(
+            host: host,
+            location: url,
+            reason:
+                "another address than \(host) (a reverse proxy that does not pass the external host and port); set the registry's external URL"
+        )
     }
 }

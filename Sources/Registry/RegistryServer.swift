@@ -29,8 +29,14 @@ public final class RegistryServer: Sendable {
     /// Binds `host:port`; ``run()`` then serves until its task is cancelled.
     /// - Parameter idleSeconds: a connection that neither receives nor sends anything this long is
     ///   closed (a client that connects and says nothing, or stops reading a blob).
-    public init(host: String, port: Int, tls: TLSFiles?, idleSeconds: Int = 300, content: any ServedContent,
-                log: @escaping @Sendable (ServedRequest) -> Void) async throws {
+    public init(
+        host: String,
+        port: Int,
+        tls: TLSFiles?,
+        idleSeconds: Int = 300,
+        content: any ServedContent,
+        log: @escaping @Sendable (ServedRequest) -> Void
+    ) async throws {
         let context: NIOSSLContext?
         if let tls {
             do {
@@ -52,7 +58,10 @@ public final class RegistryServer: Sendable {
                 .bind(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         if let context { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context)) }
-                        try channel.pipeline.syncOperations.addHandlers(IdleStateHandler(allTimeout: .seconds(Int64(idleSeconds))), CloseWhenIdle(on: .all))
+                        try channel.pipeline.syncOperations.addHandlers(
+                            IdleStateHandler(allTimeout: .seconds(Int64(idleSeconds))),
+                            CloseWhenIdle(on: .all)
+                        )
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                         let connection = try Connection(wrappingChannelSynchronously: channel)
                         accepted.adopt(connection)
@@ -197,8 +206,14 @@ public final class RegistryServer: Sendable {
                 let mediaType = "application/vnd.oci.image.index.v1+json"
                 let manifests: [ServedReferrer]
             }
-            try await send(200, body: encode(Index(manifests: listed)), type: "application/vnd.oci.image.index.v1+json", headers: headers,
-                           request, out)
+            try await send(
+                200,
+                body: encode(Index(manifests: listed)),
+                type: "application/vnd.oci.image.index.v1+json",
+                headers: headers,
+                request,
+                out
+            )
             return
         }
         if let split = rest.range(of: "/manifests/", options: .backwards) {
@@ -228,7 +243,14 @@ public final class RegistryServer: Sendable {
         try await error(404, "NOT_FOUND", "not a registry path", request, out)
     }
 
-    private func sendBlob(_ repository: String, digest: String, size: Int64, body: Bool, _ request: HTTPRequestHead, _ out: Outbound) async throws {
+    private func sendBlob(
+        _ repository: String,
+        digest: String,
+        size: Int64,
+        body: Bool,
+        _ request: HTTPRequestHead,
+        _ out: Outbound
+    ) async throws {
         var headers = HTTPHeaders()
         headers.add(name: "Docker-Content-Digest", value: digest)
         headers.add(name: "Accept-Ranges", value: "bytes")
@@ -321,8 +343,14 @@ public final class RegistryServer: Sendable {
         return (first, min(last, size - 1))
     }
 
-    private func send(_ status: Int, body bytes: [UInt8], type: String, headers extra: HTTPHeaders = HTTPHeaders(),
-                      _ request: HTTPRequestHead, _ out: Outbound) async throws {
+    private func send(
+        _ status: Int,
+        body bytes: [UInt8],
+        type: String,
+        headers extra: HTTPHeaders = HTTPHeaders(),
+        _ request: HTTPRequestHead,
+        _ out: Outbound
+    ) async throws {
         var headers = extra
         headers.add(name: "Docker-Distribution-API-Version", value: "registry/2.0")
         try await writeHead(status, type: type, length: Int64(bytes.count), headers: headers, request, out)
@@ -334,8 +362,14 @@ public final class RegistryServer: Sendable {
 
     /// The status line and headers, with the body's type and length, and `Connection: close` when
     /// the client asked for it.
-    private func writeHead(_ status: Int, type: String, length: Int64, headers extra: HTTPHeaders, _ request: HTTPRequestHead,
-                           _ out: Outbound) async throws {
+    private func writeHead(
+        _ status: Int,
+        type: String,
+        length: Int64,
+        headers extra: HTTPHeaders,
+        _ request: HTTPRequestHead,
+        _ out: Outbound
+    ) async throws {
         var headers = extra
         headers.add(name: "Content-Type", value: type)
         headers.add(name: "Content-Length", value: "\(length)")

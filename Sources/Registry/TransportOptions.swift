@@ -15,8 +15,12 @@ public struct TransportOptions: Sendable {
     /// Sent as `User-Agent` on every request (some registries and CDNs refuse requests without one).
     public var userAgent = "airlock"
 
-    public init(caFiles: [String] = [], plainHTTPHosts: Set<String> = [], environment: [String: String] = ProcessInfo.processInfo.environment,
-                jobs: Int = 4) {
+    public init(
+        caFiles: [String] = [],
+        plainHTTPHosts: Set<String> = [],
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        jobs: Int = 4
+    ) {
         self.caFiles = caFiles
         self.plainHTTPHosts = plainHTTPHosts
         func value(_ name: String) -> String? {

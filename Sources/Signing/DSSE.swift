@@ -83,8 +83,14 @@ public struct DSSEEnvelope: Codable, Sendable, Equatable {
         return SignatureCheck(entries: results)
     }
 
-    private static func checkCertified(_ signature: [UInt8], message: [UInt8], pem: String, keyID: String, roots: CertificateRoots,
-                                       at time: Int64) -> SignatureCheck.Entry {
+    private static func checkCertified(
+        _ signature: [UInt8],
+        message: [UInt8],
+        pem: String,
+        keyID: String,
+        roots: CertificateRoots,
+        at time: Int64
+    ) -> SignatureCheck.Entry {
         guard let certificate = try? SignerCertificate(pem: Array(pem.utf8)) else {
             return .init(keyID: keyID, status: .untrustedCertificate, detail: "its certificate does not parse")
         }

@@ -1,6 +1,6 @@
 internal import COpenSSL
-import Hashing
 import Foundation
+import Hashing
 
 /// The signature schemes airlock uses.
 public enum KeyType: String, Sendable, CaseIterable, Codable {
@@ -115,7 +115,9 @@ public struct PrivateKey: Sendable {
     /// Presents `certificate` with this key's signatures; its leaf must certify this very key.
     public mutating func present(_ certificate: SignerCertificate, source: String) throws {
         guard certificate.publicKey.keyID == publicKey.keyID else {
-            throw SigningError.badCertificates("\(source) certifies key \(certificate.publicKey.keyID), not this signing key \(publicKey.keyID)")
+            throw SigningError.badCertificates(
+                "\(source) certifies key \(certificate.publicKey.keyID), not this signing key \(publicKey.keyID)"
+            )
         }
         self.certificate = certificate
     }
@@ -179,7 +181,14 @@ public struct PrivateKey: Sendable {
                 defer { for index in secret.indices { secret[index] = 0 } }
                 let result = secret.withUnsafeMutableBufferPointer { buffer in
                     PEM_write_bio_PKCS8PrivateKey(
-                        bio, handle.pointer, EVP_aes_256_cbc(), buffer.baseAddress, Int32(buffer.count - 1), nil, nil)
+                        bio,
+                        handle.pointer,
+                        EVP_aes_256_cbc(),
+                        buffer.baseAddress,
+                        Int32(buffer.count - 1),
+                        nil,
+                        nil
+                    )
                 }
                 try check(result, "PEM_write_bio_PKCS8PrivateKey")
             } else {

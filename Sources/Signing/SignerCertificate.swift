@@ -17,7 +17,9 @@ final class CertificateHandle: @unchecked Sendable {
         guard declared > 0 else { throw SigningError.badCertificates("\(source) holds no PEM certificate (BEGIN CERTIFICATE)") }
         let handles: [CertificateHandle] = try withReadBIO(pem) { bio in
             var handles: [CertificateHandle] = []
-            while let certificate = PEM_read_bio_X509(bio, nil, nil, nil) { handles.append(CertificateHandle(takingOwnershipOf: certificate)) }
+            while let certificate = PEM_read_bio_X509(bio, nil, nil, nil) {
+                handles.append(CertificateHandle(takingOwnershipOf: certificate))
+            }
             _ = takeOpenSSLError()  // the loop ends on a "no start line" error
             return handles
         }
@@ -86,7 +88,9 @@ public struct SignerCertificate: Sendable {
         for intermediate in chain.dropFirst() { _ = airlock_sk_x509_push(untrusted, intermediate.pointer) }
         guard let context = X509_STORE_CTX_new() else { return "out of memory" }
         defer { X509_STORE_CTX_free(context) }
-        guard X509_STORE_CTX_init(context, store, chain[0].pointer, untrusted) == 1 else { return "cannot set up the check: \(takeOpenSSLError())" }
+        guard X509_STORE_CTX_init(context, store, chain[0].pointer, untrusted) == 1 else {
+            return "cannot set up the check: \(takeOpenSSLError())"
+        }
         X509_STORE_CTX_set_time(context, 0, time_t(time))
         if X509_verify_cert(context) != 1 {
             let reason = String(cString: X509_verify_cert_error_string(Int(X509_STORE_CTX_get_error(context))))

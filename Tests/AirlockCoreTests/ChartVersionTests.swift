@@ -1,6 +1,7 @@
-@testable import AirlockCore
 import HelmTemplate
 import Testing
+
+@testable import AirlockCore
 
 struct VersionConstraintTests {
     /// Constraints as Helm (Masterminds semver v3) reads them, each with versions it must and must not match.
@@ -29,7 +30,9 @@ struct VersionConstraintTests {
     func constraintsMatchAsHelmReadsThem(constraint: String, matching: [String], notMatching: [String]) throws {
         let parsed = try #require(VersionConstraint(constraint))
         for version in matching { #expect(parsed.matches(try #require(SemanticVersion(version))), "\(constraint) should match \(version)") }
-        for version in notMatching { #expect(!parsed.matches(try #require(SemanticVersion(version))), "\(constraint) should not match \(version)") }
+        for version in notMatching {
+            #expect(!parsed.matches(try #require(SemanticVersion(version))), "\(constraint) should not match \(version)")
+        }
     }
 
     @Test func theBestMatchIsTheHighestAndPreReleasesSortFirst() throws {
@@ -42,14 +45,16 @@ struct VersionConstraintTests {
 
     @Test func literalTemplateImagesAreFoundAndExpressionsSkipped() {
         let pinned = "registry.example.com/x/y@sha256:" + String(repeating: "a", count: 64)
-        let template = Array("""
+        let template = Array(
+            """
             containers:
               - name: a
                 image: "busybox:1.36"
               - image: \(pinned) # pinned
               - name: b
                 image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
-            """.utf8)
+            """.utf8
+        )
         #expect(literalImages(in: template) == ["busybox:1.36", pinned])
     }
 }

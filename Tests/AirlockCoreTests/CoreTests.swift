@@ -1,7 +1,8 @@
-@testable import AirlockCore
 import BundleIO
 import Foundation
 import Testing
+
+@testable import AirlockCore
 
 struct EntryPathTests {
     @Test(arguments: ["oci/index.json", "files/docs/INSTALL.md", "endpoints/a.ca.pem", "a b/ü"])
@@ -44,9 +45,22 @@ struct ChartPackagingTests {
             var contents = PackContents()
             let chartYAML = try #require(FileManager.default.contents(atPath: "\(Self.fixture)/Chart.yaml"))
             let metadata = try ChartSource.readMetadata(yaml: Array(chartYAML), file: "Chart.yaml")
-            let packaged = try ChartSource.package(directory: Self.fixture, metadata: metadata, created: 1_700_000_000, store: store, what: "test")
-            try ChartSource.addArtifact(metadata: metadata, archive: packaged, source: "ingress-nginx", location: "test", created: 1_700_000_000,
-                                        store: store, into: &contents)
+            let packaged = try ChartSource.package(
+                directory: Self.fixture,
+                metadata: metadata,
+                created: 1_700_000_000,
+                store: store,
+                what: "test"
+            )
+            try ChartSource.addArtifact(
+                metadata: metadata,
+                archive: packaged,
+                source: "ingress-nginx",
+                location: "test",
+                created: 1_700_000_000,
+                store: store,
+                into: &contents
+            )
             let chart = try #require(contents.charts.first)
             #expect(chart.name == "ingress-nginx" && chart.ref == "charts/ingress-nginx:\(chart.version)")
             digests.append(chart.chartDigest)

@@ -108,7 +108,10 @@ struct SplitBundleTests {
         #expect(whole.removed == large.parts.map(\.path) && whole.parts.isEmpty)
         let again = try write(to: path, partSize: 64 << 10)
         #expect(again.removed == [path])
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == again.parts.map { URL(fileURLWithPath: $0.path).lastPathComponent })
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
+                == again.parts.map { URL(fileURLWithPath: $0.path).lastPathComponent }
+        )
     }
 
     @Test func anAbandonedSplitBundleLeavesNoPart() throws {
@@ -146,7 +149,9 @@ struct SplitBundleTests {
         #expect(BundleFile.splitPartName(name)?.base == base && BundleFile.splitPartName(name)?.number == number)
     }
 
-    @Test(arguments: ["b.tar.zst", "b.tar.zst.part000", "b.tar.zst.part01", "b.tar.zst.part0001", "b.part00x", ".b.tar.zst.part001.partial-12"])
+    @Test(arguments: [
+        "b.tar.zst", "b.tar.zst.part000", "b.tar.zst.part01", "b.tar.zst.part0001", "b.part00x", ".b.tar.zst.part001.partial-12",
+    ])
     func otherNamesAreNotParts(name: String) {
         #expect(BundleFile.splitPartName(name) == nil)
     }

@@ -20,21 +20,28 @@ struct AuditorJourneyTests {
         #expect(good.status == 0, "\(good.stderr)")
         #expect(good.stdout.hasPrefix("OK: signature verified"))
 
-        let layer = try #require(try Harness.run(["tar", "--zstd", "-tf", packed.bundle]).stdout.split(separator: "\n").last.map(String.init))
+        let layer = try #require(
+            try Harness.run(["tar", "--zstd", "-tf", packed.bundle]).stdout.split(separator: "\n").last.map(String.init)
+        )
         for recipe in [["flip", layer], ["extra"], ["flip", "statement.intoto.json"]] {
             let bad = "\(packed.example)/bad.tar.zst"
-            let craft = try Harness.run(["python3", "\(Harness.packageRoot)/Tests/Fixtures/hostile.py", recipe[0], packed.bundle, bad] + recipe.dropFirst())
+            let craft = try Harness.run(
+                ["python3", "\(Harness.packageRoot)/Tests/Fixtures/hostile.py", recipe[0], packed.bundle, bad] + recipe.dropFirst()
+            )
             try #require(craft.status == 0, "\(craft.stderr)")
             let result = try Harness.run(["bash", Self.recipe, bad, "signer.pub"], in: packed.example)
             #expect(result.status != 0, "\(recipe) must fail the recipe")
             #expect(result.stderr.contains("FAILED"), "\(recipe): \(result.stderr)")
         }
         // The detached envelope lets a gate check the file before opening it.
-        let detached = try Harness.run(["python3", "-c", """
+        let detached = try Harness.run([
+            "python3", "-c",
+            """
             import base64, json, sys
             e = json.load(open(sys.argv[1]))
             print(json.loads(base64.b64decode(e["payload"]))["subject"][0]["digest"]["sha256"])
-            """, packed.bundle + ".intoto.json"])
+            """, packed.bundle + ".intoto.json",
+        ])
         #expect(detached.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == (try Harness.sha256(ofFile: packed.bundle)))
     }
 
@@ -49,7 +56,10 @@ struct AuditorJourneyTests {
 
         // Renamed, with its envelope named explicitly: the signed name is reported, the bytes decide.
         try FileManager.default.copyItem(atPath: packed.bundle, toPath: "\(dir)/renamed.tar.zst")
-        let renamed = try Harness.airlock(["verify", "renamed.tar.zst", "--key", "signer.pub", "--envelope", "\(packed.bundle).intoto.json"], in: dir)
+        let renamed = try Harness.airlock(
+            ["verify", "renamed.tar.zst", "--key", "signer.pub", "--envelope", "\(packed.bundle).intoto.json"],
+            in: dir
+        )
         #expect(renamed.status == 0 && renamed.stdout.contains("(signed as platform-1.4.2.tar.zst)"), "\(renamed.stdout) \(renamed.stderr)")
 
         #expect(try Harness.airlock(["key", "generate", "--out", "stranger"], in: dir).status == 0)
@@ -65,7 +75,10 @@ struct AuditorJourneyTests {
         try FileManager.default.copyItem(atPath: "\(packed.bundle).intoto.json", toPath: "\(dir)/longer.tar.zst.intoto.json")
         let cases: [(arguments: [String], status: Int32, message: String)] = [
             (["flipped.tar.zst", "--key", "signer.pub", "--detached"], 1, "flipped.tar.zst hashes to sha256:"),
-            (["longer.tar.zst", "--key", "signer.pub", "--detached"], 1, "the detached envelope signs \(try FileManager.default.attributesOfItem(atPath: packed.bundle)[.size] as? Int ?? 0)"),
+            (
+                ["longer.tar.zst", "--key", "signer.pub", "--detached"], 1,
+                "the detached envelope signs \(try FileManager.default.attributesOfItem(atPath: packed.bundle)[.size] as? Int ?? 0)"
+            ),
             ([packed.bundle, "--key", "stranger.pub", "--detached"], 1, "signed only by unknown key(s)"),
             (["renamed.tar.zst", "--key", "signer.pub", "--detached"], 2, "no detached envelope renamed.tar.zst.intoto.json"),
         ]

@@ -36,8 +36,11 @@ struct BuilderJourneyTests {
         for run in ["one", "two"] {
             let work = "\(root)/\(run)"
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-            let pack = try Harness.airlock(["pack", "-q", "-f", "\(example)/airlock.yaml", "-o", "\(work)/b.tar.zst", "--key", "\(root)/ed.key"],
-                                           in: work, environment: ["AIRLOCK_CACHE": "\(work)/cache-\(run)"])
+            let pack = try Harness.airlock(
+                ["pack", "-q", "-f", "\(example)/airlock.yaml", "-o", "\(work)/b.tar.zst", "--key", "\(root)/ed.key"],
+                in: work,
+                environment: ["AIRLOCK_CACHE": "\(work)/cache-\(run)"]
+            )
             #expect(pack.status == 0, "\(pack.stderr)")
             digests.append(try Harness.sha256(ofFile: "\(work)/b.tar.zst"))
             digests.append(try Harness.sha256(ofFile: "\(work)/b.tar.zst.intoto.json"))
@@ -56,13 +59,20 @@ struct BuilderJourneyTests {
         for run in ["one", "two"] {
             let work = "\(root)/\(run)"
             try FileManager.default.createDirectory(atPath: "\(work)/x", withIntermediateDirectories: true)
-            let pack = try Harness.airlock(["pack", "-q", "-f", "\(example)/airlock.yaml", "-o", "\(work)/b.tar.zst", "--key", "\(root)/ec.key"],
-                                           in: work, environment: ["AIRLOCK_CACHE": "\(work)/cache"])
+            let pack = try Harness.airlock(
+                ["pack", "-q", "-f", "\(example)/airlock.yaml", "-o", "\(work)/b.tar.zst", "--key", "\(root)/ec.key"],
+                in: work,
+                environment: ["AIRLOCK_CACHE": "\(work)/cache"]
+            )
             #expect(pack.status == 0, "\(pack.stderr)")
             #expect(try Harness.run(["tar", "--zstd", "-xf", "\(work)/b.tar.zst", "-C", "\(work)/x"]).status == 0)
-            let envelope = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(work)/x/statement.intoto.json"))) as? [String: Any]
+            let envelope =
+                try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(work)/x/statement.intoto.json")))
+                as? [String: Any]
             payloads.append(try #require(envelope?["payload"] as? String))
-            let sums = try Harness.run(["sh", "-c", "cd \"$0\" && find . -type f ! -name statement.intoto.json | sort | xargs sha256sum", "\(work)/x"])
+            let sums = try Harness.run([
+                "sh", "-c", "cd \"$0\" && find . -type f ! -name statement.intoto.json | sort | xargs sha256sum", "\(work)/x",
+            ])
             listings.append(sums.stdout)
         }
         #expect(payloads[0] == payloads[1], "signed statements differ")
@@ -88,22 +98,33 @@ struct BuilderJourneyTests {
         #expect(noPassphrase.status == 2)
         #expect(noPassphrase.stderr.contains("encrypted"))
         #expect(!FileManager.default.fileExists(atPath: "\(example)/platform-1.4.2.tar.zst"))
-        let withPassphrase = try Harness.airlock(["pack", "-q", "--key", "\(root)/enc.key", "--passphrase-file", "\(root)/pass"], in: example)
+        let withPassphrase = try Harness.airlock(
+            ["pack", "-q", "--key", "\(root)/enc.key", "--passphrase-file", "\(root)/pass"],
+            in: example
+        )
         #expect(withPassphrase.status == 0, "\(withPassphrase.stderr)")
     }
 
     @Test(arguments: [
         ("images:\n  - layout: ./build/oci\n    selct: app-1.4.2\n", "airlock.yaml:11: images[0]: unknown key \"selct\""),
         ("files:\n  - path: ./docs/MISSING.md\n", "airlock.yaml:10: files[0].path: ./docs/MISSING.md does not exist"),
-        ("images:\n  - layout: ./build/oci\n    select: app-1.4.2\n    name: Registry.example.com/UPPER:1\n", "images[0].name: invalid image reference"),
+        (
+            "images:\n  - layout: ./build/oci\n    select: app-1.4.2\n    name: Registry.example.com/UPPER:1\n",
+            "images[0].name: invalid image reference"
+        ),
         ("images:\n  - layout: ./build/oci\n    select: nope\n    name: r.example.com/a:1\n", "no image named \"nope\""),
-        ("images:\n  - layout: ./build/oci\n    select: app-1.4.2\n    referrers: true\n", "airlock.yaml:12: images[0].referrers: referrers: true applies to images pulled with ref:"),
+        (
+            "images:\n  - layout: ./build/oci\n    select: app-1.4.2\n    referrers: true\n",
+            "airlock.yaml:12: images[0].referrers: referrers: true applies to images pulled with ref:"
+        ),
     ])
     func badSpecsFailWithFileAndLineAndLeaveNoBundle(extra: String, expected: String) throws {
         let root = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false)
-        let spec = "apiVersion: airlock/v1\nkind: Bundle\nmetadata:\n  name: platform\n  version: 1.4.2\n  created: \"2026-11-01T00:00:00Z\"\n\n\n" + extra
+        let spec =
+            "apiVersion: airlock/v1\nkind: Bundle\nmetadata:\n  name: platform\n  version: 1.4.2\n  created: \"2026-11-01T00:00:00Z\"\n\n\n"
+            + extra
         try spec.write(toFile: "\(example)/airlock.yaml", atomically: true, encoding: .utf8)
         let pack = try Harness.airlock(["pack", "-q"], in: example)
         #expect(pack.status == 2)
@@ -142,10 +163,12 @@ struct BuilderJourneyTests {
         #expect(allowed.status == 0)
         #expect(allowed.stdout.contains("UNSIGNED"))
 
-        let before = try Harness.run(["sh", "-c", "tar --zstd -xOf \"$0\" --exclude statement.intoto.json | sha256sum", packed.bundle]).stdout
+        let before = try Harness.run(["sh", "-c", "tar --zstd -xOf \"$0\" --exclude statement.intoto.json | sha256sum", packed.bundle])
+            .stdout
         #expect(try Harness.airlock(["sign", packed.bundle, "--key", "first.key"], in: dir).status == 0)
         #expect(try Harness.airlock(["sign", packed.bundle, "--key", "second.key"], in: dir).status == 0)
-        let after = try Harness.run(["sh", "-c", "tar --zstd -xOf \"$0\" --exclude statement.intoto.json | sha256sum", packed.bundle]).stdout
+        let after = try Harness.run(["sh", "-c", "tar --zstd -xOf \"$0\" --exclude statement.intoto.json | sha256sum", packed.bundle])
+            .stdout
         #expect(before == after)
         for key in ["first.pub", "second.pub"] {
             let verify = try Harness.airlock(["verify", packed.bundle, "--key", key, "--output", "json"], in: dir)

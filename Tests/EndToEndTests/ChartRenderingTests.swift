@@ -53,9 +53,13 @@ struct ChartRenderingTests {
         try #require(oracle.status == 0, "helm oracle: \(oracle.stderr)")
         let report = try #require(try JSONSerialization.jsonObject(with: oracle.data) as? [String: Any])
         return Comparison(
-            differences: report["differenceCount"] as? Int ?? -1, report: oracle.stdout,
-            helmImages: Set(report["helmImages"] as? [String] ?? []), airlockImages: Set(report["airlockImages"] as? [String] ?? []),
-            templateMismatch: !((report["missingTemplates"] as? [String]) ?? []).isEmpty || !((report["extraTemplates"] as? [String]) ?? []).isEmpty)
+            differences: report["differenceCount"] as? Int ?? -1,
+            report: oracle.stdout,
+            helmImages: Set(report["helmImages"] as? [String] ?? []),
+            airlockImages: Set(report["airlockImages"] as? [String] ?? []),
+            templateMismatch: !((report["missingTemplates"] as? [String]) ?? []).isEmpty
+                || !((report["extraTemplates"] as? [String]) ?? []).isEmpty
+        )
     }
 
     /// The images `airlock chart images` lists (what pack checks against the bundle).
@@ -84,8 +88,10 @@ struct ChartRenderingTests {
         #expect(comparison.differences == 0 && !comparison.templateMismatch, "\(name) \(valuesFile ?? "defaults"): \(comparison.report)")
         #expect(!comparison.helmImages.isEmpty)
         #expect(comparison.airlockImages == comparison.helmImages, "images of \(name) \(valuesFile ?? "defaults")")
-        #expect(try Self.listedImages(chart: chart, values: values.map { [$0] } ?? [], in: root) == comparison.helmImages,
-                "airlock chart images lists exactly what Helm renders")
+        #expect(
+            try Self.listedImages(chart: chart, values: values.map { [$0] } ?? [], in: root) == comparison.helmImages,
+            "airlock chart images lists exactly what Helm renders"
+        )
     }
 
     @Test func switchingASubchartOffRemovesExactlyItsImages() throws {
@@ -96,9 +102,15 @@ struct ChartRenderingTests {
         let databaseOff = try Self.listedImages(chart: Self.umbrella, values: ["\(fixtures)/umbrella-db-off.yaml"], in: root)
         let extrasOff = try Self.listedImages(chart: Self.umbrella, values: ["\(fixtures)/umbrella-extras-off.yaml"], in: root)
         #expect(all == ["reg.example/bitnami/postgresql:9.1", "docker.io/library/busybox:1.36", "reg.example/tools/other:2.1.0"])
-        #expect(all.subtracting(databaseOff) == ["reg.example/bitnami/postgresql:9.1"], "condition db.enabled=false drops the aliased subchart")
+        #expect(
+            all.subtracting(databaseOff) == ["reg.example/bitnami/postgresql:9.1"],
+            "condition db.enabled=false drops the aliased subchart"
+        )
         #expect(databaseOff.isSubset(of: all))
-        #expect(all.subtracting(extrasOff) == ["docker.io/library/busybox:1.36", "reg.example/tools/other:2.1.0"], "tags.extras=false drops other")
+        #expect(
+            all.subtracting(extrasOff) == ["docker.io/library/busybox:1.36", "reg.example/tools/other:2.1.0"],
+            "tags.extras=false drops other"
+        )
         #expect(extrasOff.isSubset(of: all))
         for values in [nil, "\(fixtures)/umbrella-db-off.yaml", "\(fixtures)/umbrella-extras-off.yaml"] {
             let comparison = try Self.compare(chart: Self.umbrella, values: values, in: root)
@@ -114,12 +126,21 @@ struct ChartRenderingTests {
         try "apiVersion: v2\nname: c\nversion: 1.0.0\n".write(toFile: "\(root)/c/Chart.yaml", atomically: true, encoding: .utf8)
         try "a: 1\nb:\n  {{ nosuch .Values.a }}\n".write(toFile: "\(root)/c/templates/cm.yaml", atomically: true, encoding: .utf8)
         let unknown = try Harness.airlock(["chart", "render", "c"], in: root)
-        #expect(unknown.status == 2 && unknown.stderr.contains("chart c: parse error at (c/templates/cm.yaml:3): function \"nosuch\" not defined"),
-                "\(unknown.stderr)")
-        try "a: 1\n{{ required \"set image.tag\" .Values.image }}\n".write(toFile: "\(root)/c/templates/cm.yaml", atomically: true, encoding: .utf8)
+        #expect(
+            unknown.status == 2
+                && unknown.stderr.contains("chart c: parse error at (c/templates/cm.yaml:3): function \"nosuch\" not defined"),
+            "\(unknown.stderr)"
+        )
+        try "a: 1\n{{ required \"set image.tag\" .Values.image }}\n".write(
+            toFile: "\(root)/c/templates/cm.yaml",
+            atomically: true,
+            encoding: .utf8
+        )
         let required = try Harness.airlock(["chart", "render", "c"], in: root)
-        #expect(required.status == 2 && required.stderr.contains("chart c: execution error at (c/templates/cm.yaml:2:3): set image.tag"),
-                "\(required.stderr)")
+        #expect(
+            required.status == 2 && required.stderr.contains("chart c: execution error at (c/templates/cm.yaml:2:3): set image.tag"),
+            "\(required.stderr)"
+        )
         #expect(required.stderr.split(separator: "\n").count == 1, "one line")
         let given = try Harness.airlock(["chart", "render", "c", "--set", "image=x"], in: root)
         #expect(given.status == 0 && given.stdout.contains("\nx\n"), "\(given.stdout) \(given.stderr)")
@@ -134,8 +155,10 @@ struct ChartRenderingTests {
         defer { try? FileManager.default.removeItem(atPath: root) }
         let archives = try FileManager.default.contentsOfDirectory(atPath: Self.fixtures).filter { $0.hasSuffix(".tgz") }.sorted()
         try #require(archives.count >= 14)
-        var tgz = "apiVersion: airlock/v1\nkind: Bundle\nmetadata: {name: archives, version: \"1\", created: \"2026-11-01T00:00:00Z\"}\ncharts:\n"
-        var folders = "apiVersion: airlock/v1\nkind: Bundle\nmetadata: {name: folders, version: \"1\", created: \"2026-11-01T00:00:00Z\"}\ncharts:\n"
+        var tgz =
+            "apiVersion: airlock/v1\nkind: Bundle\nmetadata: {name: archives, version: \"1\", created: \"2026-11-01T00:00:00Z\"}\ncharts:\n"
+        var folders =
+            "apiVersion: airlock/v1\nkind: Bundle\nmetadata: {name: folders, version: \"1\", created: \"2026-11-01T00:00:00Z\"}\ncharts:\n"
         tgz += "  - path: \(Self.fixtures)/ingress-nginx\n"
         for archive in archives {
             #expect(try Harness.run(["tar", "-xzf", "\(Self.fixtures)/\(archive)", "-C", root]).status == 0)
@@ -147,8 +170,11 @@ struct ChartRenderingTests {
         try tgz.write(toFile: "\(root)/archives.yaml", atomically: true, encoding: .utf8)
         try folders.write(toFile: "\(root)/folders.yaml", atomically: true, encoding: .utf8)
         for spec in ["archives", "folders"] {
-            let pack = try Harness.run(["unshare", "-n", Harness.airlock, "pack", "-q", "-f", "\(spec).yaml", "--output", "json"],
-                                       in: root, environment: ["AIRLOCK_CACHE": "\(root)/.cache"])
+            let pack = try Harness.run(
+                ["unshare", "-n", Harness.airlock, "pack", "-q", "-f", "\(spec).yaml", "--output", "json"],
+                in: root,
+                environment: ["AIRLOCK_CACHE": "\(root)/.cache"]
+            )
             try #require(pack.status == 0, "\(spec) offline: \(pack.stderr)")
             let result = try #require(try JSONSerialization.jsonObject(with: pack.data) as? [String: Any])
             let charts = try #require(result["charts"] as? [[String: Any]])
@@ -159,7 +185,11 @@ struct ChartRenderingTests {
                 #expect(chart["rendered"] != nil)
             }
             let kps = try #require(charts.first { $0["name"] as? String == "kube-prometheus-stack" })
-            let rendered = Set(((kps["images"] as? [[String: Any]]) ?? []).filter { $0["found"] as? String == "rendered" }.compactMap { $0["ref"] as? String })
+            let rendered = Set(
+                ((kps["images"] as? [[String: Any]]) ?? []).filter { $0["found"] as? String == "rendered" }.compactMap {
+                    $0["ref"] as? String
+                }
+            )
             #expect(rendered == (try Self.listedImages(chart: "\(Self.fixtures)/kube-prometheus-stack-88.5.3.tgz", values: [], in: root)))
         }
     }
@@ -168,8 +198,9 @@ struct ChartRenderingTests {
 /// Whether real Helm (through .venv) and the fixture charts are here; in CI they must be.
 enum ChartOracle {
     static var available: Bool {
-        Harness.isCI || (FileManager.default.isExecutableFile(atPath: ChartRenderingTests.python)
-                         && FileManager.default.fileExists(atPath: ChartRenderingTests.fixtures))
+        Harness.isCI
+            || (FileManager.default.isExecutableFile(atPath: ChartRenderingTests.python)
+                && FileManager.default.fileExists(atPath: ChartRenderingTests.fixtures))
     }
 }
 
@@ -181,25 +212,31 @@ extension ChartRenderingTests {
         defer { try? FileManager.default.removeItem(atPath: root) }
         #expect(try Harness.run(["cp", "-r", Self.umbrella, "\(root)/umbrella"]).status == 0)
         try """
-            apiVersion: airlock/v1
-            kind: Bundle
-            metadata: {name: vendored, version: "1", created: "2026-11-01T00:00:00Z"}
-            charts:
-              - path: ./umbrella
-            """.write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
+        apiVersion: airlock/v1
+        kind: Bundle
+        metadata: {name: vendored, version: "1", created: "2026-11-01T00:00:00Z"}
+        charts:
+          - path: ./umbrella
+        """.write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
         // `repository: https://example.invalid/charts` is never asked: nothing resolves that name.
         let pack = try Harness.airlock(["pack", "--output", "json"], in: root)
         try #require(pack.status == 0, "\(pack.stderr)")
         #expect(!pack.stderr.contains("vendored in charts/") && !pack.stderr.contains("Chart.lock"), "\(pack.stderr)")
         let result = try #require(try JSONSerialization.jsonObject(with: pack.data) as? [String: Any])
         let chartDigest = try #require(((result["charts"] as? [[String: Any]])?.first?["chartDigest"] as? String)?.dropFirst(7))
-        let extract = try Harness.airlock(["extract", "vendored-1.tar.zst", "oci/blobs/sha256/\(chartDigest)", "-o", "chart.tgz", "--allow-unsigned"], in: root)
+        let extract = try Harness.airlock(
+            ["extract", "vendored-1.tar.zst", "oci/blobs/sha256/\(chartDigest)", "-o", "chart.tgz", "--allow-unsigned"],
+            in: root
+        )
         try #require(extract.status == 0, "\(extract.stderr)")
         let listing = try Harness.run(["tar", "-tzf", "\(root)/chart.tgz"]).stdout.split(separator: "\n")
-        #expect(listing.filter { $0.hasPrefix("umb/charts/") }.sorted() == [
-            "umb/charts/other/Chart.yaml", "umb/charts/other/templates/job.yaml",
-            "umb/charts/sub/Chart.yaml", "umb/charts/sub/templates/pod.yaml", "umb/charts/sub/values.yaml",
-        ], "file://charts/other is the folder already there, packaged once: \(listing)")
+        #expect(
+            listing.filter { $0.hasPrefix("umb/charts/") }.sorted() == [
+                "umb/charts/other/Chart.yaml", "umb/charts/other/templates/job.yaml",
+                "umb/charts/sub/Chart.yaml", "umb/charts/sub/templates/pod.yaml", "umb/charts/sub/values.yaml",
+            ],
+            "file://charts/other is the folder already there, packaged once: \(listing)"
+        )
 
         // The vendored sub is 1.0.3; a range it does not meet is reported, and refused under --strict.
         let chartYAML = try String(contentsOfFile: "\(root)/umbrella/Chart.yaml", encoding: .utf8)
@@ -207,10 +244,16 @@ extension ChartRenderingTests {
             .write(toFile: "\(root)/umbrella/Chart.yaml", atomically: true, encoding: .utf8)
         let outside = try Harness.airlock(["pack", "--output", "json", "-o", "outside.tar.zst"], in: root)
         #expect(outside.status == 0)
-        #expect(outside.stderr.contains(#""event":"warning""#) && outside.stderr.contains("dependency sub vendored in charts/ is version 1.0.3, outside the declared range ~2.0.0"),
-                "warnings reach stderr with --output json: \(outside.stderr)")
+        #expect(
+            outside.stderr.contains(#""event":"warning""#)
+                && outside.stderr.contains("dependency sub vendored in charts/ is version 1.0.3, outside the declared range ~2.0.0"),
+            "warnings reach stderr with --output json: \(outside.stderr)"
+        )
         let strict = try Harness.airlock(["pack", "-q", "--strict", "-o", "strict.tar.zst"], in: root)
-        #expect(strict.status == 2 && strict.stderr.contains("--strict: chart umb: dependency sub vendored in charts/ is version 1.0.3"), "\(strict.stderr)")
+        #expect(
+            strict.status == 2 && strict.stderr.contains("--strict: chart umb: dependency sub vendored in charts/ is version 1.0.3"),
+            "\(strict.stderr)"
+        )
         #expect(!FileManager.default.fileExists(atPath: "\(root)/strict.tar.zst"))
     }
 }

@@ -21,18 +21,42 @@ struct DeltaBundleJourneyTests {
             let two = try Harness.makeExample(in: "\(root)/two", dockerArchive: false, layerMB: 1)
             // Release 2 is a new version: the registry's import ledger refuses other content under an old one.
             let spec = try String(contentsOfFile: "\(two)/airlock.yaml", encoding: .utf8)
-            try spec.replacingOccurrences(of: "  version: 1.4.2\n", with: "  version: 1.5.0\n").write(toFile: "\(two)/airlock.yaml", atomically: true, encoding: .utf8)
+            try spec.replacingOccurrences(of: "  version: 1.4.2\n", with: "  version: 1.5.0\n").write(
+                toFile: "\(two)/airlock.yaml",
+                atomically: true,
+                encoding: .utf8
+            )
             #expect(try Harness.airlock(["key", "generate", "--out", "\(root)/signer"], in: root).status == 0)
             let env = ["AIRLOCK_CACHE": "\(root)/.cache"]
-            let first = try Harness.run([Harness.airlock, "pack", "-q", "--key", "\(root)/signer.key", "-o", "\(root)/v1.tar.zst"], in: one, environment: env)
+            let first = try Harness.run(
+                [Harness.airlock, "pack", "-q", "--key", "\(root)/signer.key", "-o", "\(root)/v1.tar.zst"],
+                in: one,
+                environment: env
+            )
             try #require(first.status == 0, "\(first.stderr)")
-            let full = try Harness.run([Harness.airlock, "pack", "-q", "--key", "\(root)/signer.key", "-o", "\(root)/v2.tar.zst"], in: two, environment: env)
+            let full = try Harness.run(
+                [Harness.airlock, "pack", "-q", "--key", "\(root)/signer.key", "-o", "\(root)/v2.tar.zst"],
+                in: two,
+                environment: env
+            )
             try #require(full.status == 0, "\(full.stderr)")
-            let delta = try Harness.run([Harness.airlock, "pack", "-q", "--key", "\(root)/signer.key", "-o", "\(root)/v2-delta.tar.zst",
-                                         "--since", "\(root)/v1.tar.zst", "--output", "json"], in: two, environment: env)
+            let delta = try Harness.run(
+                [
+                    Harness.airlock, "pack", "-q", "--key", "\(root)/signer.key", "-o", "\(root)/v2-delta.tar.zst",
+                    "--since", "\(root)/v1.tar.zst", "--output", "json",
+                ],
+                in: two,
+                environment: env
+            )
             try #require(delta.status == 0, "\(delta.stderr)")
             let report = try #require(try JSONSerialization.jsonObject(with: delta.data) as? [String: Any])
-            return Releases(root: root, v1: "\(root)/v1.tar.zst", v2: "\(root)/v2.tar.zst", delta: "\(root)/v2-delta.tar.zst", report: report)
+            return Releases(
+                root: root,
+                v1: "\(root)/v1.tar.zst",
+                v2: "\(root)/v2.tar.zst",
+                delta: "\(root)/v2-delta.tar.zst",
+                report: report
+            )
         }
 
         func remove() { try? FileManager.default.removeItem(atPath: root) }
@@ -60,7 +84,10 @@ struct DeltaBundleJourneyTests {
         #expect(delta.isSubset(of: v2))
 
         let verify = try Harness.airlock(["verify", releases.delta, "--key", "signer.pub"], in: root)
-        #expect(verify.status == 0 && verify.stdout.contains("delta: builds on platform 1.4.2 and leaves out \(leftOut.count) layer(s)"), "\(verify.stdout) \(verify.stderr)")
+        #expect(
+            verify.status == 0 && verify.stdout.contains("delta: builds on platform 1.4.2 and leaves out \(leftOut.count) layer(s)"),
+            "\(verify.stdout) \(verify.stderr)"
+        )
         #expect(try Harness.airlock(["inspect", releases.delta], in: root).stdout.contains("delta: builds on platform 1.4.2"))
 
         // The left-out list is signed: a bundle missing a layer it does not declare still fails.
@@ -69,21 +96,37 @@ struct DeltaBundleJourneyTests {
 
         // Unpack needs the base's folder; with it the layout is complete (skopeo reads every layer).
         let refused = try Harness.airlock(["unpack", releases.delta, "-o", "u2", "--key", "signer.pub"], in: root)
-        #expect(refused.status == 2 && refused.stderr.contains("give --base with the bundle platform 1.4.2 or the folder")
-                && !FileManager.default.fileExists(atPath: "\(root)/u2"), "\(refused.stderr)")
+        #expect(
+            refused.status == 2 && refused.stderr.contains("give --base with the bundle platform 1.4.2 or the folder")
+                && !FileManager.default.fileExists(atPath: "\(root)/u2"),
+            "\(refused.stderr)"
+        )
         // The base may be the earlier bundle itself, read through its seek index.
-        let fromBundle = try Harness.airlock(["unpack", releases.delta, "-o", "u2b", "--key", "signer.pub", "--base", releases.v1], in: root)
+        let fromBundle = try Harness.airlock(
+            ["unpack", releases.delta, "-o", "u2b", "--key", "signer.pub", "--base", releases.v1],
+            in: root
+        )
         #expect(fromBundle.status == 0, "\(fromBundle.stderr)")
-        let copied = try Harness.run(["skopeo", "copy", "--quiet", "oci:\(root)/u2b/oci:registry.example.com/team/app:1.4.2", "oci:\(root)/copied-b:app"])
+        let copied = try Harness.run([
+            "skopeo", "copy", "--quiet", "oci:\(root)/u2b/oci:registry.example.com/team/app:1.4.2", "oci:\(root)/copied-b:app",
+        ])
         #expect(copied.status == 0, "\(copied.stderr)")
         // A base that does not carry them (here the delta itself) is refused, and nothing is left.
-        let wrongBase = try Harness.airlock(["unpack", releases.delta, "-o", "u2c", "--key", "signer.pub", "--base", releases.delta], in: root)
-        #expect(wrongBase.status == 1 && wrongBase.stderr.contains("does not carry sha256:") && !FileManager.default.fileExists(atPath: "\(root)/u2c"),
-                "\(wrongBase.stderr)")
+        let wrongBase = try Harness.airlock(
+            ["unpack", releases.delta, "-o", "u2c", "--key", "signer.pub", "--base", releases.delta],
+            in: root
+        )
+        #expect(
+            wrongBase.status == 1 && wrongBase.stderr.contains("does not carry sha256:")
+                && !FileManager.default.fileExists(atPath: "\(root)/u2c"),
+            "\(wrongBase.stderr)"
+        )
         #expect(try Harness.airlock(["unpack", releases.v1, "-o", "u1", "--key", "signer.pub"], in: root).status == 0)
         let unpacked = try Harness.airlock(["unpack", releases.delta, "-o", "u2", "--key", "signer.pub", "--base", "u1"], in: root)
         #expect(unpacked.status == 0, "\(unpacked.stderr)")
-        let copy = try Harness.run(["skopeo", "copy", "--quiet", "oci:\(root)/u2/oci:registry.example.com/team/app:1.4.2", "oci:\(root)/copied:app"])
+        let copy = try Harness.run([
+            "skopeo", "copy", "--quiet", "oci:\(root)/u2/oci:registry.example.com/team/app:1.4.2", "oci:\(root)/copied:app",
+        ])
         #expect(copy.status == 0, "\(copy.stderr)")
         // A base folder whose layer was altered is refused, naming it.
         let layer = "\(root)/u1/oci/blobs/sha256/\(leftOut[0].dropFirst("sha256:".count))"
@@ -104,8 +147,13 @@ struct DeltaBundleJourneyTests {
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }
         func push(_ bundle: String, _ prefix: String) throws -> Harness.Output {
-            try Harness.airlock(["push", bundle, "--registry", "\(registry.host)/\(prefix)", "--plain-http", registry.host,
-                                 "--key", "signer.pub", "--config-dir", "cfg-\(prefix)", "--output", "json"], in: root)
+            try Harness.airlock(
+                [
+                    "push", bundle, "--registry", "\(registry.host)/\(prefix)", "--plain-http", registry.host,
+                    "--key", "signer.pub", "--config-dir", "cfg-\(prefix)", "--output", "json",
+                ],
+                in: root
+            )
         }
         #expect(try push(releases.v1, "site").status == 0)
         let delta = try push(releases.delta, "site")
@@ -114,7 +162,10 @@ struct DeltaBundleJourneyTests {
         let images = try #require(report["images"] as? [[String: String]])
         for image in images where image["kind"] == "image" {
             let target = try #require(image["target"])
-            let copy = try Harness.run(["skopeo", "copy", "--quiet", "--all", "--src-tls-verify=false", "docker://\(target)", "oci:\(root)/pulled:\(UUID().uuidString.prefix(6))"])
+            let copy = try Harness.run([
+                "skopeo", "copy", "--quiet", "--all", "--src-tls-verify=false", "docker://\(target)",
+                "oci:\(root)/pulled:\(UUID().uuidString.prefix(6))",
+            ])
             #expect(copy.status == 0, "\(target): every layer is in the registry: \(copy.stderr)")
             let raw = try Harness.run(["skopeo", "inspect", "--raw", "--tls-verify=false", "docker://\(target)"])
             #expect(try "sha256:" + Harness.run(["sha256sum"], stdin: raw.data).stdout.prefix(64) == image["digest"] ?? "")
@@ -122,26 +173,47 @@ struct DeltaBundleJourneyTests {
 
         // Into a registry that never saw release 1: refused in one line before any manifest or tag.
         let elsewhere = try push(releases.delta, "fresh")
-        #expect(elsewhere.status == 2 && elsewhere.stderr.contains("is left out of this delta bundle (it builds on platform 1.4.2)")
-                && elsewhere.stderr.contains("push platform 1.4.2 there first"), "\(elsewhere.stderr)")
-        #expect(elsewhere.stderr.split(separator: "\n").filter { !$0.hasPrefix("{") }.count == 1, "one line besides the progress events: \(elsewhere.stderr)")
+        #expect(
+            elsewhere.status == 2 && elsewhere.stderr.contains("is left out of this delta bundle (it builds on platform 1.4.2)")
+                && elsewhere.stderr.contains("push platform 1.4.2 there first"),
+            "\(elsewhere.stderr)"
+        )
+        #expect(
+            elsewhere.stderr.split(separator: "\n").filter { !$0.hasPrefix("{") }.count == 1,
+            "one line besides the progress events: \(elsewhere.stderr)"
+        )
         #expect(try registry.tags("fresh/team/app").isEmpty, "no tag may point at missing layers")
 
         // Given the bundle it builds on, the delta pushes anywhere: left-out layers come from there.
-        let withBase = try Harness.airlock(["push", releases.delta, "--base", releases.v1, "--registry", "\(registry.host)/based",
-                                            "--plain-http", registry.host, "--key", "signer.pub", "--config-dir", "cfg-based", "-q"], in: root)
+        let withBase = try Harness.airlock(
+            [
+                "push", releases.delta, "--base", releases.v1, "--registry", "\(registry.host)/based",
+                "--plain-http", registry.host, "--key", "signer.pub", "--config-dir", "cfg-based", "-q",
+            ],
+            in: root
+        )
         #expect(withBase.status == 0, "\(withBase.stderr)")
-        let based = try Harness.run(["skopeo", "copy", "--quiet", "--src-tls-verify=false", "docker://\(registry.host)/based/team/app:1.4.2", "oci:\(root)/based:app"])
+        let based = try Harness.run([
+            "skopeo", "copy", "--quiet", "--src-tls-verify=false", "docker://\(registry.host)/based/team/app:1.4.2",
+            "oci:\(root)/based:app",
+        ])
         #expect(based.status == 0, "every layer arrived: \(based.stderr)")
-        let notDelta = try Harness.airlock(["push", releases.v2, "--base", releases.v1, "--registry", "\(registry.host)/x",
-                                            "--plain-http", registry.host, "--key", "signer.pub", "-q"], in: root)
+        let notDelta = try Harness.airlock(
+            [
+                "push", releases.v2, "--base", releases.v1, "--registry", "\(registry.host)/x",
+                "--plain-http", registry.host, "--key", "signer.pub", "-q",
+            ],
+            in: root
+        )
         #expect(notDelta.status == 2 && notDelta.stderr.contains("is not a delta bundle"), "\(notDelta.stderr)")
 
         // So does serve: the delta with its base answers for every layer.
         let serve = try ServeProcess([releases.delta, "--base", releases.v1, "--key", "signer.pub", "--output", "json"], in: root)
         let served = try #require(try serve.listening()["images"] as? [[String: String]])
         let target = try #require(served.first { $0["source"] == "registry.example.com/team/app:1.4.2" }?["target"])
-        let fromServe = try Harness.run(["skopeo", "copy", "--quiet", "--src-tls-verify=false", "docker://\(target)", "oci:\(root)/served:app"])
+        let fromServe = try Harness.run([
+            "skopeo", "copy", "--quiet", "--src-tls-verify=false", "docker://\(target)", "oci:\(root)/served:app",
+        ])
         #expect(fromServe.status == 0, "\(fromServe.stderr)")
         #expect(serve.stop() == 0)
 
@@ -151,7 +223,10 @@ struct DeltaBundleJourneyTests {
         let folder = try push("\(root)/u2", "fresh")
         #expect(folder.status == 0, "\(folder.stderr)")
         let app = try #require(images.first { $0["source"] == "registry.example.com/team/app:1.4.2" })
-        let copy = try Harness.run(["skopeo", "copy", "--quiet", "--src-tls-verify=false", "docker://\(registry.host)/fresh/team/app:1.4.2", "oci:\(root)/fresh:app"])
+        let copy = try Harness.run([
+            "skopeo", "copy", "--quiet", "--src-tls-verify=false", "docker://\(registry.host)/fresh/team/app:1.4.2",
+            "oci:\(root)/fresh:app",
+        ])
         let tags = try registry.tags("fresh/team/app")
         #expect(copy.status == 0 && tags == ["1.4.2"], "\(copy.stderr)")
         let raw = try Harness.run(["skopeo", "inspect", "--raw", "--tls-verify=false", "docker://\(registry.host)/fresh/team/app:1.4.2"])
@@ -164,14 +239,20 @@ struct DeltaBundleJourneyTests {
         let example = try Harness.makeExample(in: root, dockerArchive: false, layerMB: 1)
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }
-        let seed = try Harness.run(["skopeo", "copy", "--quiet", "--dest-tls-verify=false", "oci:\(example)/build/oci:app-1.4.2",
-                                    "docker://\(registry.host)/src/app:1"])
+        let seed = try Harness.run([
+            "skopeo", "copy", "--quiet", "--dest-tls-verify=false", "oci:\(example)/build/oci:app-1.4.2",
+            "docker://\(registry.host)/src/app:1",
+        ])
         try #require(seed.status == 0, "\(seed.stderr)")
-        try "apiVersion: airlock/v1\nkind: Bundle\nmetadata: {name: pulled, version: \"1\", created: \"2026-11-01T00:00:00Z\"}\nimages:\n  - ref: \(registry.host)/src/app:1\n"
+        try
+            "apiVersion: airlock/v1\nkind: Bundle\nmetadata: {name: pulled, version: \"1\", created: \"2026-11-01T00:00:00Z\"}\nimages:\n  - ref: \(registry.host)/src/app:1\n"
             .write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
         func pack(_ extra: [String], cache: String) throws -> [String: Any] {
-            let result = try Harness.airlock(["pack", "-q", "--plain-http", registry.host, "--output", "json"] + extra, in: root,
-                                             environment: ["AIRLOCK_CACHE": "\(root)/\(cache)"])
+            let result = try Harness.airlock(
+                ["pack", "-q", "--plain-http", registry.host, "--output", "json"] + extra,
+                in: root,
+                environment: ["AIRLOCK_CACHE": "\(root)/\(cache)"]
+            )
             try #require(result.status == 0, "\(result.stderr)")
             return try #require(try JSONSerialization.jsonObject(with: result.data) as? [String: Any])
         }
@@ -181,17 +262,28 @@ struct DeltaBundleJourneyTests {
         let planned = try #require(plan["plan"] as? [String: Any])
         let full = try pack(["-o", "first.tar.zst"], cache: "cache-1")
         let pulled = try #require(full["pulled"] as? [String: Any])
-        #expect(planned["pullBytes"] as? Int == pulled["bytes"] as? Int && planned["pullBlobs"] as? Int == pulled["blobs"] as? Int,
-                "the plan's pulls are the pack's, and the dry run cached none of them: \(planned) \(pulled)")
-        #expect((plan["images"] as? [[String: Any]])?.first?["digest"] as? String == (full["images"] as? [[String: Any]])?.first?["digest"] as? String)
+        #expect(
+            planned["pullBytes"] as? Int == pulled["bytes"] as? Int && planned["pullBlobs"] as? Int == pulled["blobs"] as? Int,
+            "the plan's pulls are the pack's, and the dry run cached none of them: \(planned) \(pulled)"
+        )
+        #expect(
+            (plan["images"] as? [[String: Any]])?.first?["digest"] as? String == (full["images"] as? [[String: Any]])?.first?["digest"]
+                as? String
+        )
         let size = try #require(full["size"] as? Int)
-        #expect(planned["bytes"] as? Int ?? 0 <= size + 65_536 && (planned["parts"] as? Int ?? 0) >= (size + 65_535) / 65_536, "\(planned), bundle \(size)")
+        #expect(
+            planned["bytes"] as? Int ?? 0 <= size + 65_536 && (planned["parts"] as? Int ?? 0) >= (size + 65_535) / 65_536,
+            "\(planned), bundle \(size)"
+        )
         let delta = try pack(["-o", "second.tar.zst", "--since", "first.tar.zst"], cache: "cache-2")
         let leftOut = try #require((delta["base"] as? [String: Any])?["blobs"] as? [[String: Any]])
         let leftOutBytes = leftOut.reduce(0) { $0 + ($1["size"] as? Int ?? 0) }
         let pulledFull = try #require((full["pulled"] as? [String: Any])?["bytes"] as? Int)
         let pulledDelta = (delta["pulled"] as? [String: Any])?["bytes"] as? Int ?? 0
-        #expect(leftOut.count >= 3 && pulledDelta + leftOutBytes <= pulledFull, "pulled \(pulledDelta) of \(pulledFull), left out \(leftOutBytes)")
+        #expect(
+            leftOut.count >= 3 && pulledDelta + leftOutBytes <= pulledFull,
+            "pulled \(pulledDelta) of \(pulledFull), left out \(leftOutBytes)"
+        )
     }
 
     @Test func diffShowsWhatChangedAndWhatADeltaCarries() throws {
@@ -204,10 +296,14 @@ struct DeltaBundleJourneyTests {
         let diff = try #require(report["diff"] as? [String: Any])
         #expect(report["identical"] as? Bool == false && diff["verified"] as? Bool == true)
         let changes = try #require(diff["changes"] as? [[String: Any]])
-        let app = try #require(changes.first { $0["kind"] as? String == "image" && $0["name"] as? String == "registry.example.com/team/app:1.4.2" })
+        let app = try #require(
+            changes.first { $0["kind"] as? String == "image" && $0["name"] as? String == "registry.example.com/team/app:1.4.2" }
+        )
         #expect(app["change"] as? String == "changed", "\(changes)")
-        #expect(!changes.contains { $0["kind"] as? String == "chart" || $0["name"] as? String == "registry.example.com/team/multi:1.4.2" },
-                "only what changed is listed: \(changes)")
+        #expect(
+            !changes.contains { $0["kind"] as? String == "chart" || $0["name"] as? String == "registry.example.com/team/multi:1.4.2" },
+            "only what changed is listed: \(changes)"
+        )
         // "new" blobs are exactly what the delta carries beyond release 1.
         let v1 = try releases.entries(releases.v1)
         let carried = try releases.entries(releases.delta).filter { $0.hasPrefix("oci/blobs/") && !v1.contains($0) }
@@ -217,7 +313,10 @@ struct DeltaBundleJourneyTests {
         let sameReport = try #require(try JSONSerialization.jsonObject(with: same.data) as? [String: Any])
         #expect(same.status == 0 && sameReport["identical"] as? Bool == true, "\(same.stdout) \(same.stderr)")
         let text = try Harness.airlock(["diff", releases.v1, releases.delta], in: root)
-        #expect(text.stdout.hasPrefix("NOT VERIFIED") && text.stdout.contains("~ image registry.example.com/team/app:1.4.2"), "\(text.stdout)")
+        #expect(
+            text.stdout.hasPrefix("NOT VERIFIED") && text.stdout.contains("~ image registry.example.com/team/app:1.4.2"),
+            "\(text.stdout)"
+        )
 
         #expect(try Harness.airlock(["key", "generate", "--out", "stranger"], in: root).status == 0)
         let untrusted = try Harness.airlock(["diff", releases.v1, releases.v2, "--key", "stranger.pub"], in: root)
@@ -233,23 +332,38 @@ struct DeltaBundleJourneyTests {
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }
         func push(_ bundle: String, dryRun: Bool, prefix: String = "site") throws -> (Harness.Output, [String: Any]) {
-            let result = try Harness.airlock(["push", bundle, "--registry", "\(registry.host)/\(prefix)", "--plain-http", registry.host, "--key", "signer.pub",
-                                              "--config-dir", "cfg-\(prefix)", "-q", "--output", "json"] + (dryRun ? ["--dry-run"] : []), in: root)
+            let result = try Harness.airlock(
+                [
+                    "push", bundle, "--registry", "\(registry.host)/\(prefix)", "--plain-http", registry.host, "--key", "signer.pub",
+                    "--config-dir", "cfg-\(prefix)", "-q", "--output", "json",
+                ] + (dryRun ? ["--dry-run"] : []),
+                in: root
+            )
             return (result, (try? JSONSerialization.jsonObject(with: result.data) as? [String: Any]) ?? [:])
         }
         func counts(_ report: [String: Any]) -> [Int] {
             let blobs = report["blobs"] as? [String: Any] ?? [:]
-            return [blobs["uploaded"] as? Int ?? -1, blobs["present"] as? Int ?? -1, blobs["mounted"] as? Int ?? -1, blobs["bytesSent"] as? Int ?? -1,
-                    report["manifestsPushed"] as? Int ?? -1, report["manifestsPresent"] as? Int ?? -1]
+            return [
+                blobs["uploaded"] as? Int ?? -1, blobs["present"] as? Int ?? -1, blobs["mounted"] as? Int ?? -1,
+                blobs["bytesSent"] as? Int ?? -1,
+                report["manifestsPushed"] as? Int ?? -1, report["manifestsPresent"] as? Int ?? -1,
+            ]
         }
         func tags(_ report: [String: Any]) -> [String: [String: Any]] {
-            Dictionary((report["tags"] as? [[String: Any]] ?? []).map { ($0["reference"] as? String ?? "", $0) }, uniquingKeysWith: { first, _ in first })
+            Dictionary(
+                (report["tags"] as? [[String: Any]] ?? []).map { ($0["reference"] as? String ?? "", $0) },
+                uniquingKeysWith: { first, _ in first }
+            )
         }
 
         // Into an empty registry: every tag new, everything to upload; nothing arrives, no config written.
         let (dry, planned) = try push(releases.v1, dryRun: true)
         try #require(dry.status == 0, "\(dry.stderr)")
-        #expect(planned["dryRun"] as? Bool == true && tags(planned).values.allSatisfy { $0["change"] as? String == "new" } && !tags(planned).isEmpty, "\(planned)")
+        #expect(
+            planned["dryRun"] as? Bool == true && tags(planned).values.allSatisfy { $0["change"] as? String == "new" }
+                && !tags(planned).isEmpty,
+            "\(planned)"
+        )
         let tagsBefore = try registry.tags("site/team/app")
         #expect(registry.storedBlobs().isEmpty && tagsBefore.isEmpty && !FileManager.default.fileExists(atPath: "\(root)/cfg-site"))
         let (real, pushed) = try push(releases.v1, dryRun: false)
@@ -259,12 +373,22 @@ struct DeltaBundleJourneyTests {
         // Release 2 over it: the app tag moves, the rest is unchanged, only the new layers would go.
         let (_, second) = try push(releases.v2, dryRun: true)
         let app = tags(second)["\(registry.host)/site/team/app:1.4.2"]
-        let v1App = (pushed["images"] as? [[String: String]] ?? []).first { $0["source"] == "registry.example.com/team/app:1.4.2" }?["digest"]
+        let v1App = (pushed["images"] as? [[String: String]] ?? []).first { $0["source"] == "registry.example.com/team/app:1.4.2" }?[
+            "digest"
+        ]
         #expect(app?["change"] as? String == "moved" && app?["current"] as? String == v1App && v1App != nil, "\(tags(second))")
         #expect(tags(second)["\(registry.host)/site/team/multi:1.4.2"]?["change"] as? String == "unchanged")
-        let text = try Harness.airlock(["push", releases.v2, "--registry", "\(registry.host)/site", "--plain-http", registry.host, "--key", "signer.pub",
-                                        "--dry-run"], in: root)
-        #expect(text.stdout.contains("dry run: nothing was sent") && text.stdout.contains("team/app:1.4.2: MOVED \(v1App ?? "?") → "), "\(text.stdout)")
+        let text = try Harness.airlock(
+            [
+                "push", releases.v2, "--registry", "\(registry.host)/site", "--plain-http", registry.host, "--key", "signer.pub",
+                "--dry-run",
+            ],
+            in: root
+        )
+        #expect(
+            text.stdout.contains("dry run: nothing was sent") && text.stdout.contains("team/app:1.4.2: MOVED \(v1App ?? "?") → "),
+            "\(text.stdout)"
+        )
         let (_, pushedSecond) = try push(releases.v2, dryRun: false)
         #expect(counts(second) == counts(pushedSecond), "\(counts(second)) vs \(counts(pushedSecond))")
 

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A disk too small for the bundle: a real tmpfs of 96 KiB mounted for the test (root only; CI runs
@@ -21,8 +21,11 @@ struct DiskSpaceTests {
         // The bundle's 140 KiB of content cannot fit: said at once, in one line, nothing written.
         let unpack = try Harness.airlock(["unpack", packed.bundle, "-o", "\(small)/out", "--key", "signer.pub"], in: packed.example)
         #expect(unpack.status == 2, "\(unpack.stderr)")
-        #expect(unpack.stderr.contains("unpacking platform 1.4.2 needs ") && unpack.stderr.contains("free: free some space or write elsewhere")
-                && unpack.stderr.split(separator: "\n").count == 1, "\(unpack.stderr)")
+        #expect(
+            unpack.stderr.contains("unpacking platform 1.4.2 needs ") && unpack.stderr.contains("free: free some space or write elsewhere")
+                && unpack.stderr.split(separator: "\n").count == 1,
+            "\(unpack.stderr)"
+        )
         #expect(try FileManager.default.contentsOfDirectory(atPath: small).isEmpty)
 
         // A pack into it is warned about, fails when the disk is full, and leaves no partial bundle.

@@ -29,8 +29,13 @@ struct ImportLedgerTests {
             return output
         }
         func push(_ file: String, _ extra: [String] = [], key: String = "signer.pub") throws -> Harness.Output {
-            try Harness.airlock(["push", file, "--registry", "\(registry.host)/site", "--plain-http", registry.host, "--key", key,
-                                 "--config-dir", "cfg", "-q", "--output", "json"] + extra, in: dir)
+            try Harness.airlock(
+                [
+                    "push", file, "--registry", "\(registry.host)/site", "--plain-http", registry.host, "--key", key,
+                    "--config-dir", "cfg", "-q", "--output", "json",
+                ] + extra,
+                in: dir
+            )
         }
         let (v10, v11, v11other) = (try bundle("1.0.0"), try bundle("1.1.0"), try bundle("1.1.0", other: true))
         let first = try push(v10)
@@ -41,8 +46,11 @@ struct ImportLedgerTests {
 
         let blobs = registry.storedBlobs()
         let rollback = try push(v10)
-        #expect(rollback.status == 1 && rollback.stderr.contains("refusing a rollback: platform 1.1.0 was imported") && rollback.stderr.contains("--allow-downgrade"),
-                "\(rollback.stderr)")
+        #expect(
+            rollback.status == 1 && rollback.stderr.contains("refusing a rollback: platform 1.1.0 was imported")
+                && rollback.stderr.contains("--allow-downgrade"),
+            "\(rollback.stderr)"
+        )
         #expect(registry.storedBlobs() == blobs, "nothing was sent")
         // The same images and charts in another statement (a delta on the same version): no
         // replacement, and recorded already.
@@ -61,21 +69,30 @@ struct ImportLedgerTests {
         let later = try push(v12)
         #expect(later.status == 0 && later.stderr.contains("platform-9.9.9 does not verify with the trusted keys"), "\(later.stderr)")
 
-        let history = try Harness.airlock(["history", "--registry", "\(registry.host)/site", "--plain-http", registry.host, "--key", "signer.pub",
-                                           "--output", "json"], in: dir)
+        let history = try Harness.airlock(
+            [
+                "history", "--registry", "\(registry.host)/site", "--plain-http", registry.host, "--key", "signer.pub",
+                "--output", "json",
+            ],
+            in: dir
+        )
         #expect(history.status == 1, "an entry does not verify: \(history.stderr)")
         let listed = try #require(try JSONSerialization.jsonObject(with: history.data) as? [String: Any])
         let imports = try #require(listed["imports"] as? [[String: Any]])
-        #expect(imports.compactMap { $0["version"] as? String } == ["1.0.0", "1.1.0", "9.9.9", "1.2.0"],
-                "oldest first, one entry per version (1.1.0 replaced later, 1.0.0 not recorded again): \(imports)")
+        #expect(
+            imports.compactMap { $0["version"] as? String } == ["1.0.0", "1.1.0", "9.9.9", "1.2.0"],
+            "oldest first, one entry per version (1.1.0 replaced later, 1.0.0 not recorded again): \(imports)"
+        )
         #expect(imports.filter { $0["verified"] as? Bool == false }.compactMap { $0["version"] as? String } == ["9.9.9"])
         // The entry is the envelope itself: read back by skopeo, it verifies with securesystemslib
         // against the vendor's key (and not against another), and names the statement history lists.
         let tags = try Harness.run(["skopeo", "list-tags", "--tls-verify=false", "docker://\(registry.host)/site/airlock/imports"]).stdout
         #expect(tags.contains("platform-1.2.0"), "\(tags)")
         let entry = "\(packed.root)/ledger-entry"
-        let read = try Harness.run(["skopeo", "copy", "--quiet", "--src-tls-verify=false",
-                                    "docker://\(registry.host)/site/airlock/imports:platform-1.2.0", "dir:\(entry)"])
+        let read = try Harness.run([
+            "skopeo", "copy", "--quiet", "--src-tls-verify=false",
+            "docker://\(registry.host)/site/airlock/imports:platform-1.2.0", "dir:\(entry)",
+        ])
         try #require(read.status == 0, "\(read.stderr)")
         let statement = imports.last?["statementDigest"] as? String ?? "?"
         let vendor = try Self.securesystemslib(entry: entry, key: "\(dir)/signer.pub")
@@ -84,16 +101,26 @@ struct ImportLedgerTests {
         #expect(stranger.status == 1 && stranger.stderr.contains("VerificationError"), "\(stranger.stdout) \(stranger.stderr)")
 
         // audit from the ledger alone: every tag traced to a verified import; one pushed by hand is not.
-        let audit = try Harness.airlock(["audit", "--registry", "\(registry.host)/site", "--plain-http", registry.host, "--key", "signer.pub",
-                                         "--output", "json"], in: dir)
+        let audit = try Harness.airlock(
+            [
+                "audit", "--registry", "\(registry.host)/site", "--plain-http", registry.host, "--key", "signer.pub",
+                "--output", "json",
+            ],
+            in: dir
+        )
         #expect(audit.status == 0, "\(audit.stdout) \(audit.stderr)")
         let rogueRoot = try Harness.temporaryDirectory("rogue")
         defer { try? FileManager.default.removeItem(atPath: rogueRoot) }
         let other = try Harness.makeExample(in: rogueRoot, dockerArchive: false, attestations: true)
-        let copy = try Harness.run(["skopeo", "copy", "--quiet", "--all", "--dest-tls-verify=false", "oci:\(other)/build/oci:multi-1.4.2",
-                                    "docker://\(registry.host)/site/rogue:1"])
+        let copy = try Harness.run([
+            "skopeo", "copy", "--quiet", "--all", "--dest-tls-verify=false", "oci:\(other)/build/oci:multi-1.4.2",
+            "docker://\(registry.host)/site/rogue:1",
+        ])
         try #require(copy.status == 0, "\(copy.stderr)")
-        let rogue = try Harness.airlock(["audit", "--registry", "\(registry.host)/site", "--plain-http", registry.host, "--key", "signer.pub"], in: dir)
+        let rogue = try Harness.airlock(
+            ["audit", "--registry", "\(registry.host)/site", "--plain-http", registry.host, "--key", "signer.pub"],
+            in: dir
+        )
         #expect(rogue.status == 1 && rogue.stdout.contains("site/rogue:1"), "\(rogue.stdout) \(rogue.stderr)")
     }
 
@@ -104,8 +131,10 @@ struct ImportLedgerTests {
         defer { registry.stop() }
         let packed = try PackedExample.make(layerMB: 48)
         defer { packed.remove() }
-        let arguments = ["push", packed.bundle, "--registry", "\(registry.host)/site", "--plain-http", registry.host, "--key", "signer.pub",
-                         "--jobs", "1", "--config-dir", "cfg", "-q"]
+        let arguments = [
+            "push", packed.bundle, "--registry", "\(registry.host)/site", "--plain-http", registry.host, "--key", "signer.pub",
+            "--jobs", "1", "--config-dir", "cfg", "-q",
+        ]
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Harness.airlock)
         process.arguments = arguments
@@ -114,7 +143,10 @@ struct ImportLedgerTests {
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
         registry.kill(afterFirstBlobOf: process)
-        #expect(!registry.linkedBlobs().isEmpty && process.terminationStatus == 3, "cut after the first blob: exit \(process.terminationStatus)")
+        #expect(
+            !registry.linkedBlobs().isEmpty && process.terminationStatus == 3,
+            "cut after the first blob: exit \(process.terminationStatus)"
+        )
         try registry.start()
         let ledger = "docker://\(registry.host)/site/airlock/imports"
         let none = try Harness.run(["skopeo", "list-tags", "--tls-verify=false", ledger])
@@ -130,19 +162,19 @@ struct ImportLedgerTests {
     /// one airlock documents, sha256 of the key's DER. Prints the digest of the statement it signs.
     static func securesystemslib(entry: String, key: String) throws -> Harness.Output {
         let script = """
-        import hashlib, json, subprocess, sys
-        from cryptography.hazmat.primitives.serialization import load_pem_public_key
-        from securesystemslib.dsse import Envelope
-        from securesystemslib.signer import SSlibKey
-        entry, key = sys.argv[1], open(sys.argv[2], "rb").read()
-        manifest = json.load(open(entry + "/manifest.json"))
-        layer = [l for l in manifest["layers"] if l["mediaType"] == "application/vnd.dsse.envelope.v1+json"][0]
-        raw = open(entry + "/" + layer["digest"].split(":")[1], "rb").read()
-        der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=key, capture_output=True, check=True).stdout
-        public = SSlibKey.from_crypto(load_pem_public_key(key), hashlib.sha256(der).hexdigest(), "ecdsa-sha2-nistp256")
-        Envelope.from_dict(json.loads(raw)).verify([public], 1)
-        print("verified sha256:" + hashlib.sha256(Envelope.from_dict(json.loads(raw)).payload).hexdigest())
-        """
+            import hashlib, json, subprocess, sys
+            from cryptography.hazmat.primitives.serialization import load_pem_public_key
+            from securesystemslib.dsse import Envelope
+            from securesystemslib.signer import SSlibKey
+            entry, key = sys.argv[1], open(sys.argv[2], "rb").read()
+            manifest = json.load(open(entry + "/manifest.json"))
+            layer = [l for l in manifest["layers"] if l["mediaType"] == "application/vnd.dsse.envelope.v1+json"][0]
+            raw = open(entry + "/" + layer["digest"].split(":")[1], "rb").read()
+            der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=key, capture_output=True, check=True).stdout
+            public = SSlibKey.from_crypto(load_pem_public_key(key), hashlib.sha256(der).hexdigest(), "ecdsa-sha2-nistp256")
+            Envelope.from_dict(json.loads(raw)).verify([public], 1)
+            print("verified sha256:" + hashlib.sha256(Envelope.from_dict(json.loads(raw)).payload).hexdigest())
+            """
         return try Harness.run(["\(Harness.packageRoot)/.venv-sslib/bin/python", "-c", script, entry, key])
     }
 }

@@ -28,7 +28,10 @@ struct OperatorJourneyTests {
             #expect(raw.status == 0, "\(name): \(raw.stderr)")
             let rawDigest = try Harness.run(["sha256sum"], stdin: raw.data).stdout.prefix(64)
             #expect("sha256:\(rawDigest)" == digest, "\(name) manifest bytes changed")
-            let copy = try Harness.run(["skopeo", "copy", "--quiet", "--all", "oci:\(out)/oci:\(name)", "oci:\(packed.root)/copy:\(name.split(separator: "/").last!)"])
+            let copy = try Harness.run([
+                "skopeo", "copy", "--quiet", "--all", "oci:\(out)/oci:\(name)",
+                "oci:\(packed.root)/copy:\(name.split(separator: "/").last!)",
+            ])
             #expect(copy.status == 0, "\(name): \(copy.stderr)")
         }
         // The docker save image keeps its config (the image ID) and its layer diff_ids.
@@ -70,7 +73,9 @@ struct OperatorJourneyTests {
         let names = try Harness.run(["tar", "--zstd", "-tf", packed.bundle]).stdout.split(separator: "\n").map(String.init)
         let blobs = names.filter { $0.hasPrefix("oci/blobs/") }
         let (manifest, layer) = (try #require(blobs.first), try #require(blobs.last))
-        let substitute = { (text: String) in text.replacingOccurrences(of: "MANIFEST", with: manifest).replacingOccurrences(of: "LAYER", with: layer) }
+        let substitute = { (text: String) in
+            text.replacingOccurrences(of: "MANIFEST", with: manifest).replacingOccurrences(of: "LAYER", with: layer)
+        }
         let bad = "\(packed.example)/bad.tar.zst"
         var arguments = ["python3", "\(Harness.packageRoot)/Tests/Fixtures/hostile.py", recipe[0], packed.bundle, bad]
         arguments += recipe.dropFirst().map(substitute)
@@ -165,7 +170,8 @@ struct OperatorJourneyTests {
     private func seekIndex(of bundle: String) throws -> [String: Any] {
         let data = try Data(contentsOf: URL(fileURLWithPath: bundle))
         let footer = data.suffix(12)
-        let length = Int(footer[footer.startIndex]) | Int(footer[footer.startIndex + 1]) << 8
+        let length =
+            Int(footer[footer.startIndex]) | Int(footer[footer.startIndex + 1]) << 8
             | Int(footer[footer.startIndex + 2]) << 16 | Int(footer[footer.startIndex + 3]) << 24
         let start = data.count - 8 - length
         let json = data[(start + 8)..<(data.count - 12)]

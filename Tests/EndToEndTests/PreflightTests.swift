@@ -15,10 +15,14 @@ struct PreflightTests {
     static let providers: [(name: String, provider: String, path: String, fields: String)] = [
         ("openai", "openai-compatible", "/openai/v1", "model: gpt-4o\n  auth: {type: bearer, valueFrom: {env: PROVIDER_KEY}}"),
         ("anthropic", "anthropic", "/anthropic", "model: claude-sonnet-4-5\n  auth: {type: api-key, valueFrom: {env: PROVIDER_KEY}}"),
-        ("azure-claude", "azure-anthropic", "/azure-claude/anthropic",
-         "model: claude-sonnet-4-5\n  allowCustomHost: true\n  auth: {type: api-key, valueFrom: {env: PROVIDER_KEY}}"),
-        ("foundry", "azure-ai-foundry", "/azure-openai",
-         "deployment: gpt-4o-prod\n  apiVersion: \"2024-10-21\"\n  allowCustomHost: true\n  auth: {type: api-key, valueFrom: {env: PROVIDER_KEY}}"),
+        (
+            "azure-claude", "azure-anthropic", "/azure-claude/anthropic",
+            "model: claude-sonnet-4-5\n  allowCustomHost: true\n  auth: {type: api-key, valueFrom: {env: PROVIDER_KEY}}"
+        ),
+        (
+            "foundry", "azure-ai-foundry", "/azure-openai",
+            "deployment: gpt-4o-prod\n  apiVersion: \"2024-10-21\"\n  allowCustomHost: true\n  auth: {type: api-key, valueFrom: {env: PROVIDER_KEY}}"
+        ),
     ]
 
     struct Servers {
@@ -46,9 +50,18 @@ struct PreflightTests {
     }
 
     /// Writes an endpoint file and returns its path.
-    private func endpoint(_ name: String, provider: String, baseURL: String, fields: String, proxy: String? = nil, caFile: String?,
-                          timeout: Int? = nil, in folder: String) throws -> String {
-        var text = "apiVersion: airlock/v1\nkind: ModelEndpoint\nmetadata:\n  name: \(name)\nspec:\n  provider: \(provider)\n  baseURL: \(baseURL)\n  \(fields)\n"
+    private func endpoint(
+        _ name: String,
+        provider: String,
+        baseURL: String,
+        fields: String,
+        proxy: String? = nil,
+        caFile: String?,
+        timeout: Int? = nil,
+        in folder: String
+    ) throws -> String {
+        var text =
+            "apiVersion: airlock/v1\nkind: ModelEndpoint\nmetadata:\n  name: \(name)\nspec:\n  provider: \(provider)\n  baseURL: \(baseURL)\n  \(fields)\n"
         if let proxy { text += "  proxy: {httpsProxy: \"\(proxy)\"}\n" }
         if let caFile { text += "  caFile: \(caFile)\n" }
         if let timeout { text += "  timeoutSeconds: \(timeout)\n" }
@@ -57,10 +70,16 @@ struct PreflightTests {
         return path
     }
 
-    private func preflight(_ path: String, environment: [String: String] = PreflightTests.environment,
-                           extra: [String] = []) throws -> (status: Int32, report: [String: Any], stderr: String) {
-        let run = try Harness.airlock(["preflight", path, "--output", "json"] + extra, in: URL(fileURLWithPath: path).deletingLastPathComponent().path,
-                                      environment: environment)
+    private func preflight(
+        _ path: String,
+        environment: [String: String] = PreflightTests.environment,
+        extra: [String] = []
+    ) throws -> (status: Int32, report: [String: Any], stderr: String) {
+        let run = try Harness.airlock(
+            ["preflight", path, "--output", "json"] + extra,
+            in: URL(fileURLWithPath: path).deletingLastPathComponent().path,
+            environment: environment
+        )
         let report = (try? JSONSerialization.jsonObject(with: run.data) as? [String: Any]) ?? [:]
         return (run.status, report, run.stderr)
     }
@@ -78,20 +97,36 @@ struct PreflightTests {
         try FileManager.default.copyItem(atPath: servers.mitmproxy.caCertificate, toPath: "\(folder)/mitm-ca.pem")
         try FileManager.default.copyItem(atPath: servers.ca.certificate, toPath: "\(folder)/provider-ca.pem")
         let base = "https://127.0.0.1:\(servers.providers.port)"
-        for route in [("direct", nil as String?, "provider-ca.pem"), ("tinyproxy", "http://\(servers.tinyproxy.address)", "provider-ca.pem"),
-                      ("mitmproxy", "http://127.0.0.1:\(servers.mitmproxy.port)", "mitm-ca.pem")] {
+        for route in [
+            ("direct", nil as String?, "provider-ca.pem"), ("tinyproxy", "http://\(servers.tinyproxy.address)", "provider-ca.pem"),
+            ("mitmproxy", "http://127.0.0.1:\(servers.mitmproxy.port)", "mitm-ca.pem"),
+        ] {
             for provider in Self.providers {
-                let file = try endpoint("\(provider.name)-\(route.0)", provider: provider.provider, baseURL: base + provider.path,
-                                        fields: provider.fields, proxy: route.1, caFile: route.2, in: folder)
+                let file = try endpoint(
+                    "\(provider.name)-\(route.0)",
+                    provider: provider.provider,
+                    baseURL: base + provider.path,
+                    fields: provider.fields,
+                    proxy: route.1,
+                    caFile: route.2,
+                    in: folder
+                )
                 let run = try preflight(file)
                 let report = first(run.report)
                 #expect(run.status == 0 && report["ok"] as? Bool == true, "\(provider.name) \(route.0): \(run.stderr)")
                 let steps = (report["steps"] as? [[String: Any]]) ?? []
-                #expect(steps.map { $0["name"] as? String ?? "" } == ["credentials", "dns", "connect"] + (route.1 == nil ? [] : ["proxy"]) + ["tls", "request", "model"],
-                        "\(provider.name) \(route.0): \(steps)")
+                #expect(
+                    steps.map { $0["name"] as? String ?? "" } == ["credentials", "dns", "connect"] + (route.1 == nil ? [] : ["proxy"]) + [
+                        "tls", "request", "model",
+                    ],
+                    "\(provider.name) \(route.0): \(steps)"
+                )
                 let tls = steps.first { $0["name"] as? String == "tls" }
                 let issuer = ((tls?["certificates"] as? [[String: Any]])?.first?["issuer"] as? String) ?? ""
-                #expect(issuer.contains(route.0 == "mitmproxy" ? "mitmproxy" : "Provider Test CA"), "\(route.0): the chain is reported: \(issuer)")
+                #expect(
+                    issuer.contains(route.0 == "mitmproxy" ? "mitmproxy" : "Provider Test CA"),
+                    "\(route.0): the chain is reported: \(issuer)"
+                )
                 #expect((report["proxy"] as? String)?.hasPrefix(route.1 ?? "none") ?? (route.1 == nil))
                 let json = String(decoding: try JSONSerialization.data(withJSONObject: run.report), as: UTF8.self)
                 #expect(!run.stderr.contains(Self.apiKey) && !json.contains(Self.apiKey), "no secret in the output")
@@ -113,7 +148,10 @@ struct PreflightTests {
         let base = "https://127.0.0.1:\(servers.providers.port)"
         let openai = Self.providers[0], foundry = Self.providers[3], anthropic = Self.providers[1]
 
-        func failure(_ file: String, environment: [String: String] = PreflightTests.environment) throws -> (step: String, line: String, stderr: String) {
+        func failure(
+            _ file: String,
+            environment: [String: String] = PreflightTests.environment
+        ) throws -> (step: String, line: String, stderr: String) {
             let run = try preflight(file, environment: environment)
             #expect(run.status == 1, "\(file): \(run.stderr)")
             let report = first(run.report)
@@ -124,50 +162,152 @@ struct PreflightTests {
         }
 
         // Through mitmproxy without its CA: TLS fails, naming mitmproxy's CA as the unknown issuer.
-        let intercepted = try failure(try endpoint("intercepted", provider: openai.provider, baseURL: base + openai.path, fields: openai.fields,
-                                                   proxy: "http://127.0.0.1:\(servers.mitmproxy.port)", caFile: "provider-ca.pem", in: folder))
-        #expect(intercepted.step == "tls" && intercepted.line.hasPrefix("TLS: unknown issuer CN=mitmproxy") && intercepted.line.contains("add it to caFile"),
-                "\(intercepted.line)")
+        let intercepted = try failure(
+            try endpoint(
+                "intercepted",
+                provider: openai.provider,
+                baseURL: base + openai.path,
+                fields: openai.fields,
+                proxy: "http://127.0.0.1:\(servers.mitmproxy.port)",
+                caFile: "provider-ca.pem",
+                in: folder
+            )
+        )
+        #expect(
+            intercepted.step == "tls" && intercepted.line.hasPrefix("TLS: unknown issuer CN=mitmproxy")
+                && intercepted.line.contains("add it to caFile"),
+            "\(intercepted.line)"
+        )
 
         // Wrong key: the HTTP status and the header used, by name only.
-        let wrongKey = try failure(try endpoint("wrong-key", provider: foundry.provider, baseURL: base + foundry.path, fields: foundry.fields,
-                                                caFile: "provider-ca.pem", in: folder),
-                                   environment: Self.environment.merging(["PROVIDER_KEY": "sk-wrong-key-000000"]) { _, new in new })
-        #expect(wrongKey.step == "request" && wrongKey.line.hasPrefix("HTTP 401 from 127.0.0.1") && wrongKey.line.contains("header api-key, from env PROVIDER_KEY"),
-                "\(wrongKey.line)")
+        let wrongKey = try failure(
+            try endpoint(
+                "wrong-key",
+                provider: foundry.provider,
+                baseURL: base + foundry.path,
+                fields: foundry.fields,
+                caFile: "provider-ca.pem",
+                in: folder
+            ),
+            environment: Self.environment.merging(["PROVIDER_KEY": "sk-wrong-key-000000"]) { _, new in new }
+        )
+        #expect(
+            wrongKey.step == "request" && wrongKey.line.hasPrefix("HTTP 401 from 127.0.0.1")
+                && wrongKey.line.contains("header api-key, from env PROVIDER_KEY"),
+            "\(wrongKey.line)"
+        )
         #expect(!wrongKey.stderr.contains("sk-wrong-key"))
-        let wrongBearer = try failure(try endpoint("wrong-bearer", provider: openai.provider, baseURL: base + openai.path, fields: openai.fields,
-                                                   caFile: "provider-ca.pem", in: folder),
-                                      environment: Self.environment.merging(["PROVIDER_KEY": "sk-wrong-key-000000"]) { _, new in new })
+        let wrongBearer = try failure(
+            try endpoint(
+                "wrong-bearer",
+                provider: openai.provider,
+                baseURL: base + openai.path,
+                fields: openai.fields,
+                caFile: "provider-ca.pem",
+                in: folder
+            ),
+            environment: Self.environment.merging(["PROVIDER_KEY": "sk-wrong-key-000000"]) { _, new in new }
+        )
         #expect(wrongBearer.line.contains("HTTP 401") && wrongBearer.line.contains("header Authorization: Bearer"), "\(wrongBearer.line)")
 
         // Unknown model or deployment: named.
-        let noDeployment = try failure(try endpoint("no-deployment", provider: foundry.provider, baseURL: base + foundry.path,
-                                                    fields: foundry.fields.replacingOccurrences(of: "gpt-4o-prod", with: "gpt-5-nope"),
-                                                    caFile: "provider-ca.pem", in: folder))
-        #expect(noDeployment.step == "model" && noDeployment.line.hasPrefix("deployment gpt-5-nope not found") && noDeployment.line.contains("DeploymentNotFound"))
-        let noModel = try failure(try endpoint("no-model", provider: anthropic.provider, baseURL: base + anthropic.path,
-                                               fields: anthropic.fields.replacingOccurrences(of: "claude-sonnet-4-5", with: "claude-nope"),
-                                               caFile: "provider-ca.pem", in: folder))
+        let noDeployment = try failure(
+            try endpoint(
+                "no-deployment",
+                provider: foundry.provider,
+                baseURL: base + foundry.path,
+                fields: foundry.fields.replacingOccurrences(of: "gpt-4o-prod", with: "gpt-5-nope"),
+                caFile: "provider-ca.pem",
+                in: folder
+            )
+        )
+        #expect(
+            noDeployment.step == "model" && noDeployment.line.hasPrefix("deployment gpt-5-nope not found")
+                && noDeployment.line.contains("DeploymentNotFound")
+        )
+        let noModel = try failure(
+            try endpoint(
+                "no-model",
+                provider: anthropic.provider,
+                baseURL: base + anthropic.path,
+                fields: anthropic.fields.replacingOccurrences(of: "claude-sonnet-4-5", with: "claude-nope"),
+                caFile: "provider-ca.pem",
+                in: folder
+            )
+        )
         #expect(noModel.step == "model" && noModel.line.hasPrefix("model claude-nope not found"), "\(noModel.line)")
-        let unlisted = try failure(try endpoint("unlisted", provider: openai.provider, baseURL: base + openai.path,
-                                                fields: openai.fields.replacingOccurrences(of: "gpt-4o", with: "gpt-9"), caFile: "provider-ca.pem", in: folder))
-        #expect(unlisted.line.hasPrefix("model gpt-9 is not served at 127.0.0.1 (it lists gpt-4o, gpt-4o-mini, claude-sonnet-4-5)"), "\(unlisted.line)")
+        let unlisted = try failure(
+            try endpoint(
+                "unlisted",
+                provider: openai.provider,
+                baseURL: base + openai.path,
+                fields: openai.fields.replacingOccurrences(of: "gpt-4o", with: "gpt-9"),
+                caFile: "provider-ca.pem",
+                in: folder
+            )
+        )
+        #expect(
+            unlisted.line.hasPrefix("model gpt-9 is not served at 127.0.0.1 (it lists gpt-4o, gpt-4o-mini, claude-sonnet-4-5)"),
+            "\(unlisted.line)"
+        )
 
         // Proxy down, DNS failure, timeout: each its own cause.
-        let proxyDown = try failure(try endpoint("proxy-down", provider: openai.provider, baseURL: base + openai.path, fields: openai.fields,
-                                                 proxy: "http://127.0.0.1:\(try freePort())", caFile: "provider-ca.pem", in: folder))
-        #expect(proxyDown.step == "connect" && proxyDown.line.hasPrefix("connect: cannot connect to 127.0.0.1:") && proxyDown.line.contains("proxy.httpsProxy"),
-                "\(proxyDown.line)")
-        let noDNS = try failure(try endpoint("no-dns", provider: openai.provider, baseURL: "https://llm.does-not-exist.invalid/v1", fields: openai.fields,
-                                             caFile: "provider-ca.pem", in: folder))
+        let proxyDown = try failure(
+            try endpoint(
+                "proxy-down",
+                provider: openai.provider,
+                baseURL: base + openai.path,
+                fields: openai.fields,
+                proxy: "http://127.0.0.1:\(try freePort())",
+                caFile: "provider-ca.pem",
+                in: folder
+            )
+        )
+        #expect(
+            proxyDown.step == "connect" && proxyDown.line.hasPrefix("connect: cannot connect to 127.0.0.1:")
+                && proxyDown.line.contains("proxy.httpsProxy"),
+            "\(proxyDown.line)"
+        )
+        let noDNS = try failure(
+            try endpoint(
+                "no-dns",
+                provider: openai.provider,
+                baseURL: "https://llm.does-not-exist.invalid/v1",
+                fields: openai.fields,
+                caFile: "provider-ca.pem",
+                in: folder
+            )
+        )
         #expect(noDNS.step == "dns" && noDNS.line.hasPrefix("DNS: cannot resolve llm.does-not-exist.invalid"), "\(noDNS.line)")
-        let slow = try failure(try endpoint("slow", provider: openai.provider, baseURL: base + "/hang/v1", fields: openai.fields,
-                                            caFile: "provider-ca.pem", timeout: 2, in: folder))
-        #expect(slow.step == "request" && slow.line.hasPrefix("timeout: 127.0.0.1 did not answer GET /hang/v1/models within 2 s"), "\(slow.line)")
-        let unset = try failure(try endpoint("unset", provider: openai.provider, baseURL: base + openai.path, fields: openai.fields,
-                                             caFile: "provider-ca.pem", in: folder), environment: ["HTTPS_PROXY": "", "https_proxy": ""])
-        #expect(unset.step == "credentials" && unset.line == "auth: environment variable PROVIDER_KEY is not set — export it before preflight")
+        let slow = try failure(
+            try endpoint(
+                "slow",
+                provider: openai.provider,
+                baseURL: base + "/hang/v1",
+                fields: openai.fields,
+                caFile: "provider-ca.pem",
+                timeout: 2,
+                in: folder
+            )
+        )
+        #expect(
+            slow.step == "request" && slow.line.hasPrefix("timeout: 127.0.0.1 did not answer GET /hang/v1/models within 2 s"),
+            "\(slow.line)"
+        )
+        let unset = try failure(
+            try endpoint(
+                "unset",
+                provider: openai.provider,
+                baseURL: base + openai.path,
+                fields: openai.fields,
+                caFile: "provider-ca.pem",
+                in: folder
+            ),
+            environment: ["HTTPS_PROXY": "", "https_proxy": ""]
+        )
+        #expect(
+            unset.step == "credentials" && unset.line == "auth: environment variable PROVIDER_KEY is not set — export it before preflight"
+        )
         let causes = [intercepted, wrongKey, noDeployment, proxyDown, noDNS, slow, unset].map { $0.line.prefix(12) }
         #expect(Set(causes).count == causes.count, "distinct causes: \(causes)")
     }
@@ -179,18 +319,27 @@ struct PreflightTests {
         try FileManager.default.createDirectory(atPath: "\(build)/endpoints", withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: servers.ca.certificate, toPath: "\(build)/endpoints/provider-ca.pem")
         let provider = Self.providers[2]
-        _ = try endpoint("claude", provider: provider.provider, baseURL: "https://127.0.0.1:\(servers.providers.port)\(provider.path)",
-                         fields: provider.fields, caFile: "provider-ca.pem", in: "\(build)/endpoints")
+        _ = try endpoint(
+            "claude",
+            provider: provider.provider,
+            baseURL: "https://127.0.0.1:\(servers.providers.port)\(provider.path)",
+            fields: provider.fields,
+            caFile: "provider-ca.pem",
+            in: "\(build)/endpoints"
+        )
         try """
-            apiVersion: airlock/v1
-            kind: Bundle
-            metadata: {name: models, version: "1", created: "2026-11-01T00:00:00Z"}
-            endpoints: [{path: ./endpoints/claude.yaml}]
-            """.write(toFile: "\(build)/airlock.yaml", atomically: true, encoding: .utf8)
+        apiVersion: airlock/v1
+        kind: Bundle
+        metadata: {name: models, version: "1", created: "2026-11-01T00:00:00Z"}
+        endpoints: [{path: ./endpoints/claude.yaml}]
+        """.write(toFile: "\(build)/airlock.yaml", atomically: true, encoding: .utf8)
         #expect(try Harness.airlock(["key", "generate", "--out", "signer"], in: build).status == 0)
         #expect(try Harness.airlock(["pack", "-q", "--key", "signer.key"], in: build).status == 0)
-        let bundle = try Harness.airlock(["preflight", "models-1.tar.zst", "--key", "signer.pub", "--endpoint", "claude"], in: build,
-                                         environment: Self.environment)
+        let bundle = try Harness.airlock(
+            ["preflight", "models-1.tar.zst", "--key", "signer.pub", "--endpoint", "claude"],
+            in: build,
+            environment: Self.environment
+        )
         #expect(bundle.status == 0 && bundle.stdout.contains("→ ok"), "\(bundle.stdout)\(bundle.stderr)")
         let untrusted = try Harness.airlock(["preflight", "models-1.tar.zst"], in: build, environment: Self.environment)
         #expect(untrusted.status == 2 && untrusted.stderr.contains("--key"), "a bundle is read only when trusted: \(untrusted.stderr)")
@@ -218,8 +367,10 @@ final class Mitmproxy: @unchecked Sendable {
         port = try freePort()
         confdir = "\(root)/mitmproxy"
         process.executableURL = URL(fileURLWithPath: Self.mitmdump)
-        process.arguments = ["--listen-host", "127.0.0.1", "--listen-port", "\(port)", "--set", "confdir=\(confdir)",
-                             "--set", "ssl_verify_upstream_trusted_ca=\(upstreamCA)", "-q"]
+        process.arguments = [
+            "--listen-host", "127.0.0.1", "--listen-port", "\(port)", "--set", "confdir=\(confdir)",
+            "--set", "ssl_verify_upstream_trusted_ca=\(upstreamCA)", "-q",
+        ]
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()

@@ -7,7 +7,8 @@ import Testing
 struct PullJourneyTests {
     /// Seeds `registry` under `src/` from the example's layout; returns the refs.
     private func seed(_ registry: TestRegistry, example: String) throws {
-        let destination = registry.tls
+        let destination =
+            registry.tls
             ? ["--dest-creds", "\(TestRegistry.username):\(TestRegistry.password)", "--dest-cert-dir", "\(registry.root)/certs.d"]
             : ["--dest-tls-verify=false"]
         let layout = "\(example)/build/oci"
@@ -15,7 +16,9 @@ struct PullJourneyTests {
             ("app-1.4.2", "src/app:oci", [String]()), ("app-1.4.2", "src/app:v2s2", ["--format", "v2s2"]),
             ("multi-1.4.2", "src/multi:1.4.2", ["--all"]),
         ] {
-            let copy = try Harness.run(["skopeo", "copy", "--quiet"] + extra + destination + ["oci:\(layout):\(source)", "docker://\(registry.host)/\(target)"])
+            let copy = try Harness.run(
+                ["skopeo", "copy", "--quiet"] + extra + destination + ["oci:\(layout):\(source)", "docker://\(registry.host)/\(target)"]
+            )
             try #require(copy.status == 0, "seed \(target): \(copy.stderr)")
         }
     }
@@ -50,8 +53,15 @@ struct PullJourneyTests {
         defer { packed.remove() }
         try seed(registry, example: packed.example)
         // The chart artifact goes in with airlock push (skopeo 1.9 does not copy Helm artifacts).
-        #expect(try Harness.airlock(["push", packed.bundle, "--registry", "\(registry.host)/seed", "--plain-http", registry.host,
-                                     "--key", "signer.pub", "-q", "--config-dir", "cfg"], in: packed.example).status == 0)
+        #expect(
+            try Harness.airlock(
+                [
+                    "push", packed.bundle, "--registry", "\(registry.host)/seed", "--plain-http", registry.host,
+                    "--key", "signer.pub", "-q", "--config-dir", "cfg",
+                ],
+                in: packed.example
+            ).status == 0
+        )
         let work = "\(packed.root)/pull"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         try spec(registry.host, extra: "charts:\n  - ref: oci://\(registry.host)/seed/charts/platform:1.4.2\n")
@@ -60,15 +70,23 @@ struct PullJourneyTests {
         try #require(pack.status == 0, "pack: \(pack.stderr)")
         let result = try #require(try JSONSerialization.jsonObject(with: pack.data) as? [String: Any])
         // Progress as JSON lines on stderr, and the pull summary in the result.
-        let events = pack.stderr.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-        #expect(Set(events.compactMap { $0["event"] as? String }).isSuperset(of: ["collecting", "pulling", "pulled", "writing", "wrote"]), "\(pack.stderr)")
+        let events = pack.stderr.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(
+            Set(events.compactMap { $0["event"] as? String }).isSuperset(of: ["collecting", "pulling", "pulled", "writing", "wrote"]),
+            "\(pack.stderr)"
+        )
         let pulled = try #require(result["pulled"] as? [String: Any])
         #expect((pulled["blobs"] as? Int ?? 0) > 0 && pulled["blobs"] as? Int == events.filter { $0["event"] as? String == "pulled" }.count)
         let images = try #require(result["images"] as? [[String: Any]])
         let byName = Dictionary(uniqueKeysWithValues: images.map { ($0["name"] as? String ?? "", $0) })
         #expect(byName["\(registry.host)/src/app:oci"]?["digest"] as? String == (try rawDigest(registry, "src/app:oci")))
         #expect(byName["registry.example.com/team/app-v2s2:1"]?["digest"] as? String == (try rawDigest(registry, "src/app:v2s2")))
-        #expect(byName["registry.example.com/team/app-v2s2:1"]?["mediaType"] as? String == "application/vnd.docker.distribution.manifest.v2+json")
+        #expect(
+            byName["registry.example.com/team/app-v2s2:1"]?["mediaType"] as? String
+                == "application/vnd.docker.distribution.manifest.v2+json"
+        )
         let multi = try rawDigest(registry, "src/multi:1.4.2")
         #expect(byName["\(registry.host)/src/multi:1.4.2"]?["digest"] as? String == multi)
         #expect(byName["\(registry.host)/src/multi:1.4.2"]?["platforms"] as? [String] == ["linux/amd64", "linux/arm64"])
@@ -80,17 +98,25 @@ struct PullJourneyTests {
 
         // On a terminal (script(1) gives it one), a live line with counts and rate, and the summary.
         if Harness.has("script") {
-            let live = try Harness.run(["script", "-qec", "\(Harness.airlock) pack --plain-http \(registry.host) -o live.tar.zst", "/dev/null"], in: work,
-                                       environment: ["AIRLOCK_CACHE": "\(work)/.cache-live"])
+            let live = try Harness.run(
+                ["script", "-qec", "\(Harness.airlock) pack --plain-http \(registry.host) -o live.tar.zst", "/dev/null"],
+                in: work,
+                environment: ["AIRLOCK_CACHE": "\(work)/.cache-live"]
+            )
             let blobs = pulled["blobs"] as? Int ?? -1
-            #expect(live.status == 0 && live.stdout.contains("\r\u{1B}[2K") && live.stdout.contains("blobs \(blobs)/\(blobs)"), "\(live.stdout)")
+            #expect(
+                live.status == 0 && live.stdout.contains("\r\u{1B}[2K") && live.stdout.contains("blobs \(blobs)/\(blobs)"),
+                "\(live.stdout)"
+            )
             #expect(live.stdout.contains("pulled \(blobs) blobs"), "\(live.stdout)")
         }
 
         // The bundle verifies, and its images copy out whole.
         let unpack = try Harness.airlock(["unpack", "pulled-1.tar.zst", "-o", "u", "--allow-unsigned"], in: work)
         #expect(unpack.status == 0, "\(unpack.stderr)")
-        let copy = try Harness.run(["skopeo", "copy", "--quiet", "--all", "oci:\(work)/u/oci:registry.example.com/team/multi-arm:1", "oci:\(work)/c:m"])
+        let copy = try Harness.run([
+            "skopeo", "copy", "--quiet", "--all", "oci:\(work)/u/oci:registry.example.com/team/multi-arm:1", "oci:\(work)/c:m",
+        ])
         #expect(copy.status == 0, "\(copy.stderr)")
     }
 
@@ -105,7 +131,11 @@ struct PullJourneyTests {
         let docker = ["DOCKER_CONFIG": "\(root)/docker", "NO_PROXY": "", "no_proxy": "", "HTTPS_PROXY": "", "https_proxy": ""]
 
         func expectFailure(_ arguments: [String], environment: [String: String] = [:], status: Int32 = 3, saying text: String) throws {
-            let result = try Harness.airlock(["pack", "-q"] + arguments, in: root, environment: docker.merging(environment) { _, new in new })
+            let result = try Harness.airlock(
+                ["pack", "-q"] + arguments,
+                in: root,
+                environment: docker.merging(environment) { _, new in new }
+            )
             #expect(result.status == status, "\(arguments): \(result.stderr)")
             #expect(result.stderr.contains(text), "expected \"\(text)\" in: \(result.stderr)")
             #expect(result.stderr.split(separator: "\n").count == 1, "one line: \(result.stderr)")
@@ -118,41 +148,65 @@ struct PullJourneyTests {
         // Wrong password, stored the way docker does.
         try FileManager.default.createDirectory(atPath: "\(root)/docker", withIntermediateDirectories: true)
         let wrong = Data("\(TestRegistry.username):not-the-password".utf8).base64EncodedString()
-        try "{\"auths\":{\"\(registry.host)\":{\"auth\":\"\(wrong)\"}}}".write(toFile: "\(root)/docker/config.json", atomically: true, encoding: .utf8)
+        try "{\"auths\":{\"\(registry.host)\":{\"auth\":\"\(wrong)\"}}}".write(
+            toFile: "\(root)/docker/config.json",
+            atomically: true,
+            encoding: .utf8
+        )
         try expectFailure(["--ca-file", registry.caFile], saying: "refused the credentials")
         try FileManager.default.removeItem(atPath: "\(root)/docker/config.json")
-        let login = try Harness.run([Harness.airlock, "login", registry.host, "-u", TestRegistry.username, "--password-stdin", "--ca-file", registry.caFile],
-                                    environment: docker, stdin: Data(TestRegistry.password.utf8))
+        let login = try Harness.run(
+            [Harness.airlock, "login", registry.host, "-u", TestRegistry.username, "--password-stdin", "--ca-file", registry.caFile],
+            environment: docker,
+            stdin: Data(TestRegistry.password.utf8)
+        )
         #expect(login.status == 0, "\(login.stderr)")
         // An unreachable proxy.
         let closed = try freePort()
-        try expectFailure(["--ca-file", registry.caFile], environment: ["HTTPS_PROXY": "http://127.0.0.1:\(closed)"], saying: "through proxy http://127.0.0.1:\(closed)")
+        try expectFailure(
+            ["--ca-file", registry.caFile],
+            environment: ["HTTPS_PROXY": "http://127.0.0.1:\(closed)"],
+            saying: "through proxy http://127.0.0.1:\(closed)"
+        )
 
         // Through a real forward proxy (tinyproxy, HTTPS via CONNECT) it works.
         let proxy = try TinyProxy()
         defer { proxy.stop() }
-        let through = try Harness.airlock(["pack", "-q", "--ca-file", registry.caFile, "--output", "json"], in: root,
-                                          environment: docker.merging(["HTTPS_PROXY": "http://\(proxy.address)"]) { _, new in new })
+        let through = try Harness.airlock(
+            ["pack", "-q", "--ca-file", registry.caFile, "--output", "json"],
+            in: root,
+            environment: docker.merging(["HTTPS_PROXY": "http://\(proxy.address)"]) { _, new in new }
+        )
         #expect(through.status == 0, "through tinyproxy: \(through.stderr)")
         #expect(proxy.log().contains("CONNECT"), "the proxy carried the traffic")
         // Over TLS with basic auth, through the proxy, every digest is the registry's own.
         let pulled = ((try JSONSerialization.jsonObject(with: through.data) as? [String: Any])?["images"] as? [[String: Any]]) ?? []
-        let digests = Dictionary(pulled.map { ($0["name"] as? String ?? "", $0["digest"] as? String ?? "") }, uniquingKeysWith: { a, _ in a })
+        let digests = Dictionary(
+            pulled.map { ($0["name"] as? String ?? "", $0["digest"] as? String ?? "") },
+            uniquingKeysWith: { a, _ in a }
+        )
         #expect(digests["\(registry.host)/src/app:oci"] == (try rawDigest(registry, "src/app:oci")))
         #expect(digests["registry.example.com/team/app-v2s2:1"] == (try rawDigest(registry, "src/app:v2s2")))
         #expect(digests["\(registry.host)/src/multi:1.4.2"] == (try rawDigest(registry, "src/multi:1.4.2")))
         try FileManager.default.removeItem(atPath: "\(root)/pulled-1.tar.zst")
         // Directly, over TLS with basic auth (the big layers over connections of their own), with
         // an empty cache so that every blob comes over the network again.
-        let direct = try Harness.airlock(["pack", "-q", "--ca-file", registry.caFile], in: root,
-                                         environment: docker.merging(["AIRLOCK_CACHE": "\(root)/direct-cache"]) { _, new in new })
+        let direct = try Harness.airlock(
+            ["pack", "-q", "--ca-file", registry.caFile],
+            in: root,
+            environment: docker.merging(["AIRLOCK_CACHE": "\(root)/direct-cache"]) { _, new in new }
+        )
         #expect(direct.status == 0, "direct: \(direct.stderr)")
         let directVerify = try Harness.airlock(["verify", "pulled-1.tar.zst", "--allow-unsigned"], in: root)
         #expect(directVerify.status == 0, "\(directVerify.stderr)")
         try FileManager.default.removeItem(atPath: "\(root)/pulled-1.tar.zst")
 
         // A missing tag.
-        try spec(registry.host).replacingOccurrences(of: "src/app:oci", with: "src/app:nope").write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
+        try spec(registry.host).replacingOccurrences(of: "src/app:oci", with: "src/app:nope").write(
+            toFile: "\(root)/airlock.yaml",
+            atomically: true,
+            encoding: .utf8
+        )
         try expectFailure(["--ca-file", registry.caFile], saying: "src/app:nope")
     }
 
@@ -180,18 +234,21 @@ struct PullJourneyTests {
 
         func spec(_ version: String) throws {
             try """
-                apiVersion: airlock/v1
-                kind: Bundle
-                metadata: {name: charts, version: "1", created: "2026-11-01T00:00:00Z"}
-                charts:
-                  - repo: https://127.0.0.1:\(port)/
-                    name: platform
-                    version: \(version)
-                """.write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
+            apiVersion: airlock/v1
+            kind: Bundle
+            metadata: {name: charts, version: "1", created: "2026-11-01T00:00:00Z"}
+            charts:
+              - repo: https://127.0.0.1:\(port)/
+                name: platform
+                version: \(version)
+            """.write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
         }
         try spec("1.4.2")
-        let pack = try Harness.airlock(["pack", "-q", "--ca-file", "\(root)/ca.pem", "--output", "json"], in: root,
-                                       environment: ["HTTPS_PROXY": "", "https_proxy": ""])
+        let pack = try Harness.airlock(
+            ["pack", "-q", "--ca-file", "\(root)/ca.pem", "--output", "json"],
+            in: root,
+            environment: ["HTTPS_PROXY": "", "https_proxy": ""]
+        )
         try #require(pack.status == 0, "\(pack.stderr)")
         let chart = try #require((try JSONSerialization.jsonObject(with: pack.data) as? [String: Any])?["charts"] as? [[String: Any]])
         #expect(chart.first?["chartDigest"] as? String == "sha256:\(digest)", "the chart is carried byte for byte")
@@ -199,7 +256,11 @@ struct PullJourneyTests {
 
         for (version, status, message) in [("1.4.1", Int32(1), "does not match the digest"), ("9.9.9", Int32(2), "no version 9.9.9")] {
             try spec(version)
-            let bad = try Harness.airlock(["pack", "-q", "--ca-file", "\(root)/ca.pem"], in: root, environment: ["HTTPS_PROXY": "", "https_proxy": ""])
+            let bad = try Harness.airlock(
+                ["pack", "-q", "--ca-file", "\(root)/ca.pem"],
+                in: root,
+                environment: ["HTTPS_PROXY": "", "https_proxy": ""]
+            )
             #expect(bad.status == status && bad.stderr.contains(message), "\(version): \(bad.stderr)")
             #expect(!FileManager.default.fileExists(atPath: "\(root)/charts-1.tar.zst"))
         }
@@ -230,7 +291,11 @@ struct PullJourneyTests {
         var waited = 0
         while process.isRunning && waited < 5000 {
             let partial = (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/.cache/tmp")) ?? []
-            if partial.contains(where: { ((try? FileManager.default.attributesOfItem(atPath: "\(root)/.cache/tmp/\($0)")[.size] as? Int) ?? 0) > 1 << 20 }) { break }
+            if partial.contains(where: {
+                ((try? FileManager.default.attributesOfItem(atPath: "\(root)/.cache/tmp/\($0)")[.size] as? Int) ?? 0) > 1 << 20
+            }) {
+                break
+            }
             usleep(1_000)
             waited += 1
         }
@@ -246,15 +311,22 @@ struct PullJourneyTests {
         // A registry serving bytes that do not match their digest: the pack stops, naming both.
         let stored = registry.storedBlobs().sorted()
         let sizes = stored.map { digest in
-            ((try? FileManager.default.attributesOfItem(atPath: "\(registry.root)/data/docker/registry/v2/blobs/sha256/\(digest.prefix(2))/\(digest)/data")[.size] as? Int) ?? 0, digest)
+            (
+                (try? FileManager.default.attributesOfItem(
+                    atPath: "\(registry.root)/data/docker/registry/v2/blobs/sha256/\(digest.prefix(2))/\(digest)/data"
+                )[.size] as? Int) ?? 0, digest
+            )
         }
         let victim = try #require(sizes.max { $0.0 < $1.0 }?.1)
         let path = "\(registry.root)/data/docker/registry/v2/blobs/sha256/\(victim.prefix(2))/\(victim)/data"
         var data = try Data(contentsOf: URL(fileURLWithPath: path))
         data[data.count / 3] ^= 0x20
         try data.write(to: URL(fileURLWithPath: path))
-        let damaged = try Harness.airlock(["pack", "-q", "--plain-http", registry.host], in: root,
-                                          environment: ["AIRLOCK_CACHE": "\(root)/fresh-cache"])
+        let damaged = try Harness.airlock(
+            ["pack", "-q", "--plain-http", registry.host],
+            in: root,
+            environment: ["AIRLOCK_CACHE": "\(root)/fresh-cache"]
+        )
         #expect(damaged.status == 1, "\(damaged.stderr)")
         #expect(damaged.stderr.contains("blob sha256:\(victim)") && damaged.stderr.contains("src/app"), "\(damaged.stderr)")
         #expect(!FileManager.default.fileExists(atPath: "\(root)/pulled-1.tar.zst"))
@@ -269,14 +341,22 @@ struct PullJourneyTests {
         let root = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false, layerMB: 8)
-        let (stub, host) = try PythonServer.exampleRegistry(example: example, root: root, bundleName: "streamed",
-                                                            image: "name: registry.example.com/team/app:1.4.2", misbehave: ["--cut-blobs"])
+        let (stub, host) = try PythonServer.exampleRegistry(
+            example: example,
+            root: root,
+            bundleName: "streamed",
+            image: "name: registry.example.com/team/app:1.4.2",
+            misbehave: ["--cut-blobs"]
+        )
         defer { stub.stop() }
         var listings: [String] = []
         for mode in ["cache", "no-cache"] {
             let cache = "\(root)/cache-\(mode)"
-            let pack = try Harness.airlock(["pack", "-q", "--plain-http", host, "-o", "\(mode).tar.zst"] + (mode == "no-cache" ? ["--no-cache"] : []),
-                                           in: root, environment: ["AIRLOCK_CACHE": cache])
+            let pack = try Harness.airlock(
+                ["pack", "-q", "--plain-http", host, "-o", "\(mode).tar.zst"] + (mode == "no-cache" ? ["--no-cache"] : []),
+                in: root,
+                environment: ["AIRLOCK_CACHE": cache]
+            )
             try #require(pack.status == 0, "\(mode): \(pack.stderr)")
             let verify = try Harness.airlock(["verify", "\(mode).tar.zst", "--allow-unsigned"], in: root)
             #expect(verify.status == 0, "\(mode): \(verify.stderr)")
@@ -286,9 +366,14 @@ struct PullJourneyTests {
 
             // What the cache holds afterwards: the big layers only when it was asked to keep them.
             let blobs = (try? FileManager.default.contentsOfDirectory(atPath: "\(cache)/blobs/sha256")) ?? []
-            let big = blobs.filter { ((try? FileManager.default.attributesOfItem(atPath: "\(cache)/blobs/sha256/\($0)")[.size] as? Int) ?? 0) > 1 << 20 }
+            let big = blobs.filter {
+                ((try? FileManager.default.attributesOfItem(atPath: "\(cache)/blobs/sha256/\($0)")[.size] as? Int) ?? 0) > 1 << 20
+            }
             #expect(big.count == (mode == "cache" ? 2 : 0), "\(mode): \(big.count) big blobs in the cache")
-            #expect(((try? FileManager.default.contentsOfDirectory(atPath: "\(cache)/tmp")) ?? []).isEmpty, "\(mode): leftovers in the cache's tmp")
+            #expect(
+                ((try? FileManager.default.contentsOfDirectory(atPath: "\(cache)/tmp")) ?? []).isEmpty,
+                "\(mode): leftovers in the cache's tmp"
+            )
         }
         // Unsigned bundles of the same inputs: the same, byte for byte, whichever way the blobs came.
         #expect(listings[0] == listings[1])
@@ -302,11 +387,20 @@ struct PullJourneyTests {
         let root = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false, layerMB: 4)
-        let (stub, host) = try PythonServer.exampleRegistry(example: example, root: root, bundleName: "padded", image: "name: team/app:1",
-                                                            misbehave: ["--pad-blobs"])
+        let (stub, host) = try PythonServer.exampleRegistry(
+            example: example,
+            root: root,
+            bundleName: "padded",
+            image: "name: team/app:1",
+            misbehave: ["--pad-blobs"]
+        )
         defer { stub.stop() }
         for extra in [[], ["--no-cache"]] {
-            let pack = try Harness.airlock(["pack", "-q", "--plain-http", host] + extra, in: root, environment: ["AIRLOCK_CACHE": "\(root)/cache"])
+            let pack = try Harness.airlock(
+                ["pack", "-q", "--plain-http", host] + extra,
+                in: root,
+                environment: ["AIRLOCK_CACHE": "\(root)/cache"]
+            )
             #expect(pack.status == 1, "\(extra): \(pack.stderr)")
             #expect(pack.stderr.contains("sent more than the") && pack.stderr.contains("bytes its descriptor declares"), "\(pack.stderr)")
             #expect(!FileManager.default.fileExists(atPath: "\(root)/padded-1.tar.zst"))
@@ -324,16 +418,28 @@ struct PullJourneyTests {
         let root = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false, layerMB: 4)
-        let (stub, host) = try PythonServer.exampleRegistry(example: example, root: root, bundleName: "redirected", image: "name: team/app:1",
-                                                            misbehave: ["--redirect-blobs"])
+        let (stub, host) = try PythonServer.exampleRegistry(
+            example: example,
+            root: root,
+            bundleName: "redirected",
+            image: "name: team/app:1",
+            misbehave: ["--redirect-blobs"]
+        )
         defer { stub.stop() }
         try FileManager.default.createDirectory(atPath: "\(root)/docker", withIntermediateDirectories: true)
         let auth = Data("puller:pull-secret".utf8).base64EncodedString()
-        try "{\"auths\":{\"\(host)\":{\"auth\":\"\(auth)\"}}}".write(toFile: "\(root)/docker/config.json", atomically: true, encoding: .utf8)
+        try "{\"auths\":{\"\(host)\":{\"auth\":\"\(auth)\"}}}".write(
+            toFile: "\(root)/docker/config.json",
+            atomically: true,
+            encoding: .utf8
+        )
         for extra in [[], ["--no-cache"]] {
             try? FileManager.default.removeItem(atPath: "\(root)/redirected-1.tar.zst")
-            let pack = try Harness.airlock(["pack", "-q", "--plain-http", host] + extra, in: root,
-                                           environment: ["DOCKER_CONFIG": "\(root)/docker", "AIRLOCK_CACHE": "\(root)/cache\(extra.count)"])
+            let pack = try Harness.airlock(
+                ["pack", "-q", "--plain-http", host] + extra,
+                in: root,
+                environment: ["DOCKER_CONFIG": "\(root)/docker", "AIRLOCK_CACHE": "\(root)/cache\(extra.count)"]
+            )
             try #require(pack.status == 0, "\(extra): \(pack.stderr)")
             let verify = try Harness.airlock(["verify", "redirected-1.tar.zst", "--allow-unsigned"], in: root)
             #expect(verify.status == 0, "\(extra): \(verify.stderr)")
@@ -341,7 +447,9 @@ struct PullJourneyTests {
         let gets = try #require(try standInRecord("http://\(host)/storage-log") as? [[String: Any]])
         let fetched = Set(gets.compactMap { $0["digest"] as? String })
         let blobs = try FileManager.default.contentsOfDirectory(atPath: "\(example)/build/oci/blobs/sha256")
-        let big = blobs.filter { ((try? FileManager.default.attributesOfItem(atPath: "\(example)/build/oci/blobs/sha256/\($0)")[.size] as? Int) ?? 0) > 1 << 20 }
+        let big = blobs.filter {
+            ((try? FileManager.default.attributesOfItem(atPath: "\(example)/build/oci/blobs/sha256/\($0)")[.size] as? Int) ?? 0) > 1 << 20
+        }
         #expect(!big.isEmpty && big.allSatisfy { fetched.contains("sha256:\($0)") }, "every big layer came from storage: \(fetched)")
         #expect(fetched.count > big.count, "small blobs came from storage too: \(fetched)")
         #expect(gets.allSatisfy { $0["authorization"] as? Bool == false }, "credentials went to storage: \(gets)")
@@ -349,7 +457,9 @@ struct PullJourneyTests {
 
     /// What a stand-in registry recorded (a JSON document at `url`).
     private func standInRecord(_ url: String) throws -> Any {
-        let answer = try Harness.run(["python3", "-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())", url])
+        let answer = try Harness.run([
+            "python3", "-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())", url,
+        ])
         try #require(answer.status == 0, "\(url): \(answer.stderr)")
         return try JSONSerialization.jsonObject(with: Data(answer.stdout.utf8))
     }

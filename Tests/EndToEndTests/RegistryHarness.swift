@@ -88,7 +88,9 @@ final class TestRegistry: @unchecked Sendable {
             if canConnect(port: port) { return }
             usleep(25_000)
         }
-        Issue.record("docker-registry did not start on \(host): \(String(describing: try? String(contentsOfFile: "\(root)/registry.log", encoding: .utf8)))")
+        Issue.record(
+            "docker-registry did not start on \(host): \(String(describing: try? String(contentsOfFile: "\(root)/registry.log", encoding: .utf8)))"
+        )
     }
 
     /// SIGKILL, as in a crash or a pulled plug.
@@ -139,7 +141,8 @@ final class TestRegistry: @unchecked Sendable {
             let parts = path.split(separator: "/")
             // Only links that name their blob: a crash can leave an empty one behind.
             if parts.count >= 4, parts.last == "link", parts[parts.count - 4] == "_layers",
-               (try? String(contentsOfFile: "\(base)/\(path)", encoding: .utf8)) == "sha256:\(parts[parts.count - 2])" {
+                (try? String(contentsOfFile: "\(base)/\(path)", encoding: .utf8)) == "sha256:\(parts[parts.count - 2])"
+            {
                 found.insert(String(parts[parts.count - 2]))
             }
         }
@@ -148,7 +151,9 @@ final class TestRegistry: @unchecked Sendable {
 
     /// Tags of a repository, through the API (empty when the repository has none).
     func tags(_ repository: String) throws -> [String] {
-        var arguments = ["python3", "-c", """
+        var arguments = [
+            "python3", "-c",
+            """
             import base64, json, ssl, sys, urllib.request, urllib.error
             url, ca, user, password = sys.argv[1:5]
             request = urllib.request.Request(url)
@@ -159,9 +164,12 @@ final class TestRegistry: @unchecked Sendable {
                 print(json.dumps(json.load(urllib.request.urlopen(request, context=context)).get("tags") or []))
             except urllib.error.HTTPError as error:
                 print("[]" if error.code == 404 else sys.exit("HTTP %d" % error.code))
-            """]
-        arguments += ["\(tls ? "https" : "http")://\(host)/v2/\(repository)/tags/list", tls ? caFile : "",
-                      tls ? Self.username : "", tls ? Self.password : ""]
+            """,
+        ]
+        arguments += [
+            "\(tls ? "https" : "http")://\(host)/v2/\(repository)/tags/list", tls ? caFile : "",
+            tls ? Self.username : "", tls ? Self.password : "",
+        ]
         let result = try Harness.run(arguments)
         try #require(result.status == 0, "tags: \(result.stderr)")
         return try JSONDecoder().decode([String].self, from: result.data)

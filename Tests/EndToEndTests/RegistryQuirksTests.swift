@@ -31,7 +31,7 @@ struct RegistryQuirksTests {
             registry = try TestRegistry(tls: false)
             root = try Harness.temporaryDirectory("quirks")
             log = "\(root)/proxy.log"
-            FileManager.default.createFile(atPath: log, contents: nil)
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
             var arguments = ["http://\(registry.host)", log] + modes
             if credentials { arguments.append("basic=\(RegistryQuirksTests.username):\(RegistryQuirksTests.password)") }
             if let tls { arguments += ["--tls", tls.certificate, tls.key] }
@@ -44,9 +44,14 @@ struct RegistryQuirksTests {
         }
 
         func push(_ extra: [String] = [], prefix: String = "mirror", plain: Bool = true) throws -> Harness.Output {
-            try Harness.airlock(["push", packed.bundle, "--registry", "\(host)/\(prefix)", "--key", "signer.pub", "--config-dir", "\(root)/cfg",
-                                 "-q", "--output", "json"] + (plain ? ["--plain-http", host] : []) + extra,
-                                in: packed.example, environment: environment)
+            try Harness.airlock(
+                [
+                    "push", packed.bundle, "--registry", "\(host)/\(prefix)", "--key", "signer.pub", "--config-dir", "\(root)/cfg",
+                    "-q", "--output", "json",
+                ] + (plain ? ["--plain-http", host] : []) + extra,
+                in: packed.example,
+                environment: environment
+            )
         }
 
         /// The proxy's log: one entry per request.
@@ -66,7 +71,8 @@ struct RegistryQuirksTests {
         /// An airlock.yaml in the set-up's folder pulling `refs`.
         func writeSpec(name: String, refs: [String]) throws {
             let images = refs.map { "  - ref: \($0)\n" }.joined()
-            try "apiVersion: airlock/v1\nkind: Bundle\nmetadata: {name: \(name), version: \"1\", created: \"2026-11-01T00:00:00Z\"}\nimages:\n\(images)"
+            try
+                "apiVersion: airlock/v1\nkind: Bundle\nmetadata: {name: \(name), version: \"1\", created: \"2026-11-01T00:00:00Z\"}\nimages:\n\(images)"
                 .write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
         }
 
@@ -170,7 +176,10 @@ struct RegistryQuirksTests {
         for dryRun in [true, false] {
             let push = try setup.push(dryRun ? ["--dry-run"] : [])
             #expect(push.status == 3, "\(push.stderr)")
-            #expect(push.stderr.contains("has no repository mirror/team/app, mirror/team/worker and does not create them on push"), "\(push.stderr)")
+            #expect(
+                push.stderr.contains("has no repository mirror/team/app, mirror/team/worker and does not create them on push"),
+                "\(push.stderr)"
+            )
             #expect(push.stderr.split(separator: "\n").count == 1, "one line: \(push.stderr)")
         }
         #expect(setup.registry.storedBlobs().isEmpty, "nothing was uploaded")
@@ -182,12 +191,19 @@ struct RegistryQuirksTests {
         let setup = try Setup(["missingRepos=mirror/team/app,mirror/airlock/imports"])
         defer { setup.stop() }
         let push = try setup.push()
-        #expect(push.status == 3 && push.stderr.contains("has no repository mirror/airlock/imports, mirror/team/app and does not create them on push")
-                && push.stderr.contains("(mirror/airlock/imports is the import ledger: --no-ledger to push without it)"), "\(push.stderr)")
+        #expect(
+            push.status == 3
+                && push.stderr.contains("has no repository mirror/airlock/imports, mirror/team/app and does not create them on push")
+                && push.stderr.contains("(mirror/airlock/imports is the import ledger: --no-ledger to push without it)"),
+            "\(push.stderr)"
+        )
         #expect(setup.registry.storedBlobs().isEmpty, "nothing was uploaded")
         let without = try setup.push(["--no-ledger"])
-        #expect(without.status == 3 && without.stderr.contains("has no repository mirror/team/app and does not create them on push") && !without.stderr.contains("ledger"),
-                "\(without.stderr)")
+        #expect(
+            without.status == 3 && without.stderr.contains("has no repository mirror/team/app and does not create them on push")
+                && !without.stderr.contains("ledger"),
+            "\(without.stderr)"
+        )
     }
 
     /// A registry that refuses OCI 1.1's artifactType (mode rejectArtifactType) refuses the
@@ -197,7 +213,10 @@ struct RegistryQuirksTests {
         let setup = try Setup(["rejectArtifactType"])
         defer { setup.stop() }
         let push = try setup.push()
-        #expect(push.status == 1 && push.stderr.contains("refused the import ledger's entry") && push.stderr.contains("--no-ledger"), "\(push.stderr)")
+        #expect(
+            push.status == 1 && push.stderr.contains("refused the import ledger's entry") && push.stderr.contains("--no-ledger"),
+            "\(push.stderr)"
+        )
         #expect(try setup.digest(of: "mirror/team/app:1.4.2") != nil, "the image is tagged")
         #expect(try setup.push(["--no-ledger"]).status == 0)
     }
@@ -221,7 +240,10 @@ struct RegistryQuirksTests {
         defer { setup.stop() }
         let push = try setup.push(["--ca-file", ca.certificate], plain: false)
         #expect(push.status == 3 && push.stderr.contains("plain HTTP from an HTTPS registry"), "\(push.stderr)")
-        #expect(!(try setup.requests()).contains { $0["downgraded"] as? Bool == true }, "nothing, credentials least of all, went to the plain listener")
+        #expect(
+            !(try setup.requests()).contains { $0["downgraded"] as? Bool == true },
+            "nothing, credentials least of all, went to the plain listener"
+        )
         expectNoSecret(push)
     }
 
@@ -231,7 +253,10 @@ struct RegistryQuirksTests {
         try expectPushed(try setup.push(), setup)
         try setup.writeSpec(name: "limited", refs: ["\(setup.host)/mirror/team/app:1.4.2", "\(setup.host)/mirror/team/worker:1.4.2"])
         let pack = try Harness.airlock(["pack", "-q", "--plain-http", setup.host], in: setup.root, environment: setup.environment)
-        #expect(pack.status == 3 && pack.stderr.contains("rate-limits this client until") && pack.stderr.contains("limit 1 per 3600 s"), "\(pack.stderr)")
+        #expect(
+            pack.status == 3 && pack.stderr.contains("rate-limits this client until") && pack.stderr.contains("limit 1 per 3600 s"),
+            "\(pack.stderr)"
+        )
         #expect(pack.stderr.contains("airlock login"))
         #expect(try setup.requests().filter { $0["status"] as? Int == 429 }.count == 1, "no retry storm against a limit an hour away")
     }
@@ -247,19 +272,31 @@ extension RegistryQuirksTests {
         let root = try Harness.temporaryDirectory("quirks-referrers")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false)
-        let (source, sourceHost) = try PythonServer.exampleRegistry(example: example, root: root, bundleName: "sbom", image: "referrers: true")
+        let (source, sourceHost) = try PythonServer.exampleRegistry(
+            example: example,
+            root: root,
+            bundleName: "sbom",
+            image: "referrers: true"
+        )
         defer { source.stop() }
         let pack = try Harness.airlock(["pack", "-q", "--plain-http", sourceHost, "--output", "json"], in: root)
         try #require(pack.status == 0, "\(pack.stderr)")
-        let packed = try #require(((try JSONSerialization.jsonObject(with: pack.data) as? [String: Any])?["images"] as? [[String: Any]])?.first)
+        let packed = try #require(
+            ((try JSONSerialization.jsonObject(with: pack.data) as? [String: Any])?["images"] as? [[String: Any]])?.first
+        )
         let sbom = try #require((packed["referrers"] as? [[String: Any]])?.first { $0["via"] as? String == "referrers-api" })
         let subject = try #require(sbom["subject"] as? String)
         let sbomDigest = try #require(sbom["digest"] as? String)
 
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }
-        let push = try Harness.airlock(["push", "sbom-1.tar.zst", "--allow-unsigned", "--registry", "\(registry.host)/mirror", "--plain-http",
-                                        registry.host, "-q", "--config-dir", "cfg"], in: root)
+        let push = try Harness.airlock(
+            [
+                "push", "sbom-1.tar.zst", "--allow-unsigned", "--registry", "\(registry.host)/mirror", "--plain-http",
+                registry.host, "-q", "--config-dir", "cfg",
+            ],
+            in: root
+        )
         try #require(push.status == 0, "\(push.stderr)")
         let tag = "sha256-\(subject.dropFirst("sha256:".count))"
         let tags = try Harness.run(["skopeo", "list-tags", "--tls-verify=false", "docker://\(registry.host)/mirror/src/app"])
@@ -267,39 +304,63 @@ extension RegistryQuirksTests {
         let index = try Harness.run(["skopeo", "inspect", "--raw", "--tls-verify=false", "docker://\(registry.host)/mirror/src/app:\(tag)"])
         let listed = try #require(try JSONSerialization.jsonObject(with: index.data) as? [String: Any])
         let entries = (listed["manifests"] as? [[String: Any]]) ?? []
-        #expect(entries.contains { $0["digest"] as? String == sbomDigest && $0["artifactType"] as? String == "application/spdx+json" }, "\(listed)")
+        #expect(
+            entries.contains { $0["digest"] as? String == sbomDigest && $0["artifactType"] as? String == "application/spdx+json" },
+            "\(listed)"
+        )
 
         // Round trip: packed again from the registry that has no referrers API.
         try FileManager.default.createDirectory(atPath: "\(root)/again", withIntermediateDirectories: true)
         try """
-            apiVersion: airlock/v1
-            kind: Bundle
-            metadata: {name: again, version: "1", created: "2026-11-01T00:00:00Z"}
-            images:
-              - ref: \(registry.host)/mirror/src/app:app-1.4.2
-                referrers: true
-            """.write(toFile: "\(root)/again/airlock.yaml", atomically: true, encoding: .utf8)
+        apiVersion: airlock/v1
+        kind: Bundle
+        metadata: {name: again, version: "1", created: "2026-11-01T00:00:00Z"}
+        images:
+          - ref: \(registry.host)/mirror/src/app:app-1.4.2
+            referrers: true
+        """.write(toFile: "\(root)/again/airlock.yaml", atomically: true, encoding: .utf8)
         let again = try Harness.airlock(["pack", "-q", "--plain-http", registry.host, "--output", "json"], in: "\(root)/again")
         try #require(again.status == 0, "\(again.stderr)")
-        let repacked = try #require(((try JSONSerialization.jsonObject(with: again.data) as? [String: Any])?["images"] as? [[String: Any]])?.first)
-        #expect(((repacked["referrers"] as? [[String: Any]]) ?? []).contains { $0["digest"] as? String == sbomDigest && $0["via"] as? String == "referrers-tag" },
-                "\(repacked["referrers"] ?? "none")")
+        let repacked = try #require(
+            ((try JSONSerialization.jsonObject(with: again.data) as? [String: Any])?["images"] as? [[String: Any]])?.first
+        )
+        #expect(
+            ((repacked["referrers"] as? [[String: Any]]) ?? []).contains {
+                $0["digest"] as? String == sbomDigest && $0["via"] as? String == "referrers-tag"
+            },
+            "\(repacked["referrers"] ?? "none")"
+        )
 
         // A registry that refuses artifacts: the image lands and is tagged, the SBOM is reported.
         let log = "\(root)/proxy.log"
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let proxy = try PythonServer(fixture: "hostile-registry.py", arguments: ["http://\(registry.host)", log, "rejectArtifacts"])
         defer { proxy.stop() }
         let proxyHost = "127.0.0.1:\(proxy.port)"
-        let refused = try Harness.airlock(["push", "sbom-1.tar.zst", "--allow-unsigned", "--registry", "\(proxyHost)/strict", "--plain-http",
-                                           proxyHost, "-q", "--config-dir", "cfg2"], in: root)
+        let refused = try Harness.airlock(
+            [
+                "push", "sbom-1.tar.zst", "--allow-unsigned", "--registry", "\(proxyHost)/strict", "--plain-http",
+                proxyHost, "-q", "--config-dir", "cfg2",
+            ],
+            in: root
+        )
         #expect(refused.status == 1, "\(refused.stderr)")
         #expect(refused.stderr.contains("refused 1 artifact(s)") && refused.stderr.contains("--skip-referrers"), "\(refused.stderr)")
-        #expect(refused.stdout.contains("REFUSED by the registry: \(proxyHost)/strict/src/app@\(sbomDigest) (application/spdx+json)"), "\(refused.stdout)")
-        let image = try Harness.run(["skopeo", "inspect", "--raw", "--tls-verify=false", "docker://\(registry.host)/strict/src/app:app-1.4.2"])
+        #expect(
+            refused.stdout.contains("REFUSED by the registry: \(proxyHost)/strict/src/app@\(sbomDigest) (application/spdx+json)"),
+            "\(refused.stdout)"
+        )
+        let image = try Harness.run([
+            "skopeo", "inspect", "--raw", "--tls-verify=false", "docker://\(registry.host)/strict/src/app:app-1.4.2",
+        ])
         #expect(image.status == 0, "the image is tagged although its SBOM was refused")
-        let skipped = try Harness.airlock(["push", "sbom-1.tar.zst", "--allow-unsigned", "--registry", "\(proxyHost)/strict", "--plain-http",
-                                           proxyHost, "-q", "--config-dir", "cfg3", "--skip-referrers"], in: root)
+        let skipped = try Harness.airlock(
+            [
+                "push", "sbom-1.tar.zst", "--allow-unsigned", "--registry", "\(proxyHost)/strict", "--plain-http",
+                proxyHost, "-q", "--config-dir", "cfg3", "--skip-referrers",
+            ],
+            in: root
+        )
         #expect(skipped.status == 0, "\(skipped.stderr)")
     }
 }
@@ -318,16 +379,24 @@ extension RegistryQuirksTests {
         try expectPushed(try setup.push(), setup)
         try setup.writeSpec(name: "proxied", refs: ["\(setup.registry.host)/mirror/team/app:1.4.2"])
         func pack(_ password: String, _ output: String) throws -> Harness.Output {
-            try Harness.airlock(["pack", "-q", "--plain-http", setup.registry.host, "-o", output], in: setup.root,
-                                environment: ["HTTP_PROXY": "http://builder:\(password)@\(proxy.address)", "http_proxy": "",
-                                              "NO_PROXY": "", "no_proxy": "", "DOCKER_CONFIG": "\(setup.root)/docker"])
+            try Harness.airlock(
+                ["pack", "-q", "--plain-http", setup.registry.host, "-o", output],
+                in: setup.root,
+                environment: [
+                    "HTTP_PROXY": "http://builder:\(password)@\(proxy.address)", "http_proxy": "",
+                    "NO_PROXY": "", "no_proxy": "", "DOCKER_CONFIG": "\(setup.root)/docker",
+                ]
+            )
         }
         let good = try pack(proxyPassword, "good.tar.zst")
         #expect(good.status == 0, "through the authenticated proxy: \(good.stderr)")
         #expect(proxy.log().contains(setup.registry.host) || proxy.log().contains("GET"), "the pull went through the proxy: \(proxy.log())")
         let wrong = try pack("wrong-\(proxyPassword)", "bad.tar.zst")
         #expect(wrong.status == 3, "\(wrong.stderr)")
-        #expect(!wrong.stderr.contains(proxyPassword) && !good.stderr.contains(proxyPassword), "no password in any message: \(wrong.stderr)")
+        #expect(
+            !wrong.stderr.contains(proxyPassword) && !good.stderr.contains(proxyPassword),
+            "no password in any message: \(wrong.stderr)"
+        )
         #expect(!FileManager.default.fileExists(atPath: "\(setup.root)/bad.tar.zst"))
     }
 }
@@ -347,12 +416,19 @@ extension RegistryQuirksTests {
         let root = try Harness.temporaryDirectory("quirks-pages")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false)
-        let (source, host) = try PythonServer.exampleRegistry(example: example, root: root, bundleName: "paged", image: "referrers: true",
-                                                              misbehave: ["--page-referrers"])
+        let (source, host) = try PythonServer.exampleRegistry(
+            example: example,
+            root: root,
+            bundleName: "paged",
+            image: "referrers: true",
+            misbehave: ["--page-referrers"]
+        )
         defer { source.stop() }
         let paged = try Harness.airlock(["pack", "-q", "--plain-http", host, "--output", "json"], in: root)
         try #require(paged.status == 0, "\(paged.stderr)")
-        let image = try #require(((try JSONSerialization.jsonObject(with: paged.data) as? [String: Any])?["images"] as? [[String: Any]])?.first)
+        let image = try #require(
+            ((try JSONSerialization.jsonObject(with: paged.data) as? [String: Any])?["images"] as? [[String: Any]])?.first
+        )
         let types = Set(((image["referrers"] as? [[String: Any]]) ?? []).compactMap { $0["artifactType"] as? String })
         #expect(types == ["application/spdx+json", "application/vnd.in-toto+json"], "both pages: \(types)")
     }
@@ -367,14 +443,24 @@ extension RegistryQuirksTests {
         try expectPushed(try setup.push(), setup)
         try setup.writeSpec(name: "allowance", refs: ["\(setup.host)/mirror/team/multi:1.4.2", "\(setup.host)/mirror/team/app:1.4.2"])
         let environment = setup.environment.merging(["AIRLOCK_CACHE": "\(setup.root)/cache"]) { $1 }
-        let first = try Harness.airlock(["pack", "-q", "--plain-http", setup.host, "-o", "first.tar.zst"], in: setup.root, environment: environment)
+        let first = try Harness.airlock(
+            ["pack", "-q", "--plain-http", setup.host, "-o", "first.tar.zst"],
+            in: setup.root,
+            environment: environment
+        )
         try #require(first.status == 0, "\(first.stderr)")
         let before = try setup.requests().count
-        let second = try Harness.airlock(["pack", "-q", "--plain-http", setup.host, "-o", "second.tar.zst"], in: setup.root, environment: environment)
+        let second = try Harness.airlock(
+            ["pack", "-q", "--plain-http", setup.host, "-o", "second.tar.zst"],
+            in: setup.root,
+            environment: environment
+        )
         try #require(second.status == 0, "\(second.stderr)")
         let requests = try setup.requests().dropFirst(before)
-        #expect(!requests.contains { $0["method"] as? String == "GET" && ($0["path"] as? String ?? "").contains("/manifests/") },
-                "no manifest GET: \(requests.map { "\($0["method"] ?? "") \($0["path"] ?? "")" })")
+        #expect(
+            !requests.contains { $0["method"] as? String == "GET" && ($0["path"] as? String ?? "").contains("/manifests/") },
+            "no manifest GET: \(requests.map { "\($0["method"] ?? "") \($0["path"] ?? "")" })"
+        )
         #expect(requests.contains { $0["method"] as? String == "HEAD" && ($0["path"] as? String ?? "").contains("/manifests/1.4.2") })
         let sums = try ["first", "second"].map { try Harness.sha256(ofFile: "\(setup.root)/\($0).tar.zst") }
         #expect(sums[0] == sums[1], "the same bundle, byte for byte")
@@ -387,9 +473,14 @@ extension RegistryQuirksTests {
     @Test func aDownloadThatKeepsBreakingIsResumedWhileItMakesProgress() throws {
         let setup = try Setup(["cutDownloads=1258291"], layerMB: 16)
         defer { setup.stop() }
-        let direct = try Harness.airlock(["push", setup.packed.bundle, "--registry", "\(setup.registry.host)/mirror", "--key", "signer.pub",
-                                          "--config-dir", "\(setup.root)/cfg", "-q", "--plain-http", setup.registry.host],
-                                         in: setup.packed.example, environment: setup.environment)
+        let direct = try Harness.airlock(
+            [
+                "push", setup.packed.bundle, "--registry", "\(setup.registry.host)/mirror", "--key", "signer.pub",
+                "--config-dir", "\(setup.root)/cfg", "-q", "--plain-http", setup.registry.host,
+            ],
+            in: setup.packed.example,
+            environment: setup.environment
+        )
         try #require(direct.status == 0, "\(direct.stderr)")
         try setup.writeSpec(name: "flaky", refs: ["\(setup.host)/mirror/team/app:1.4.2"])
         let pack = try Harness.airlock(["pack", "-q", "--plain-http", setup.host], in: setup.root, environment: setup.environment)

@@ -13,12 +13,18 @@ struct ReleaseTests {
         let binary = try Release.binary()
         let dynamic = try Harness.run(["readelf", "-d", binary])
         try #require(dynamic.status == 0, "\(dynamic.stderr)")
-        let needed = Set(dynamic.stdout.split(separator: "\n").compactMap { line -> String? in
-            guard line.contains("(NEEDED)"), let start = line.firstIndex(of: "["), let end = line.firstIndex(of: "]") else { return nil }
-            return String(line[line.index(after: start)..<end])
-        })
-        let allowed: Set<String> = ["libc.so.6", "libm.so.6", "libgcc_s.so.1", "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1",
-                                    "libpthread.so.0", "libdl.so.2", "librt.so.1"]
+        let needed = Set(
+            dynamic.stdout.split(separator: "\n").compactMap { line -> String? in
+                guard line.contains("(NEEDED)"), let start = line.firstIndex(of: "["), let end = line.firstIndex(of: "]") else {
+                    return nil
+                }
+                return String(line[line.index(after: start)..<end])
+            }
+        )
+        let allowed: Set<String> = [
+            "libc.so.6", "libm.so.6", "libgcc_s.so.1", "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1",
+            "libpthread.so.0", "libdl.so.2", "librt.so.1",
+        ]
         #expect(!needed.isEmpty && needed.isSubset(of: allowed), "needs only the C library: \(needed.sorted())")
         let version = try Harness.run([binary, "version", "--output", "json"])
         let report = try #require(try JSONSerialization.jsonObject(with: version.data) as? [String: Any])
@@ -63,7 +69,10 @@ struct ReleaseTests {
         let example = try Harness.makeExample(in: host, dockerArchive: false)
         #expect(try Harness.airlock(["key", "generate", "--out", "vendor"], in: example).status == 0)
         let archive = try Release.archive()
-        let pack = try Harness.airlock(["pack", "-q", "--key", "vendor.key", "--include-airlock-from", archive, "-o", "first.tar.zst"], in: example)
+        let pack = try Harness.airlock(
+            ["pack", "-q", "--key", "vendor.key", "--include-airlock-from", archive, "-o", "first.tar.zst"],
+            in: example
+        )
         try #require(pack.status == 0, "\(pack.stderr)")
         let name = URL(fileURLWithPath: archive).lastPathComponent
 
@@ -89,7 +98,10 @@ struct ReleaseTests {
             echo BOOTSTRAP-OK
             """
         let run = try Release.inRoot(root, bootstrap)
-        #expect(run.status == 0 && run.stdout.contains("OK: signature verified") && run.stdout.contains("BOOTSTRAP-OK"), "\(run.stdout)\n\(run.stderr)")
+        #expect(
+            run.status == 0 && run.stdout.contains("OK: signature verified") && run.stdout.contains("BOOTSTRAP-OK"),
+            "\(run.stdout)\n\(run.stderr)"
+        )
     }
 
     @Test func theReleaseArchiveIsSignedAndReproducible() throws {
@@ -98,8 +110,10 @@ struct ReleaseTests {
         let archive = try Release.archive()
         #expect(sums.contains(try Harness.sha256(ofFile: archive)), "\(sums)")
         let listing = try Harness.run(["tar", "-tzf", archive]).stdout
-        for member in ["bin/airlock", "completions/airlock.bash", "completions/airlock.zsh", "completions/airlock.fish", "man/man1/airlock.1",
-                       "README.md", "LICENSE", "share/audit-verify.sh", "share/verify-file.sh"] {
+        for member in [
+            "bin/airlock", "completions/airlock.bash", "completions/airlock.zsh", "completions/airlock.fish", "man/man1/airlock.1",
+            "README.md", "LICENSE", "share/audit-verify.sh", "share/verify-file.sh",
+        ] {
             #expect(listing.contains("/\(member)"), "\(member) in \(listing)")
         }
         // Signed by a release key, checked as a gate checks a bundle's detached envelope.
@@ -109,21 +123,32 @@ struct ReleaseTests {
         #expect(try Harness.run(["cp", "\(dist)/SHA256SUMS", "\(work)/SHA256SUMS"]).status == 0)
         let sign = try Harness.airlock(["sign-file", "SHA256SUMS", "--key", "release.key"], in: work)
         try #require(sign.status == 0, "\(sign.stderr)")
-        let check = try Harness.airlock(["verify", "SHA256SUMS", "--detached", "--envelope", "SHA256SUMS.intoto.json", "--key", "release.pub"], in: work)
+        let check = try Harness.airlock(
+            ["verify", "SHA256SUMS", "--detached", "--envelope", "SHA256SUMS.intoto.json", "--key", "release.pub"],
+            in: work
+        )
         #expect(check.status == 0, "\(check.stdout) \(check.stderr)")
         let recipe = "\(dist)/verify-file.sh"  // the copy scripts/release writes beside SHA256SUMS
         let stock = try Harness.run(["bash", recipe, "SHA256SUMS", "SHA256SUMS.intoto.json", "release.pub"], in: work)
         #expect(stock.status == 0 && stock.stdout.hasPrefix("OK: SHA256SUMS is the file"), "\(stock.stdout) \(stock.stderr)")
         try (sums + "tampered\n").write(toFile: "\(work)/SHA256SUMS", atomically: true, encoding: .utf8)
-        let tampered = try Harness.airlock(["verify", "SHA256SUMS", "--detached", "--envelope", "SHA256SUMS.intoto.json", "--key", "release.pub"], in: work)
+        let tampered = try Harness.airlock(
+            ["verify", "SHA256SUMS", "--detached", "--envelope", "SHA256SUMS.intoto.json", "--key", "release.pub"],
+            in: work
+        )
         #expect(tampered.status == 1, "\(tampered.stdout) \(tampered.stderr)")
         let stockTampered = try Harness.run(["bash", recipe, "SHA256SUMS", "SHA256SUMS.intoto.json", "release.pub"], in: work)
         #expect(stockTampered.status == 1 && stockTampered.stderr.contains("FAILED: SHA256SUMS hashes to"), "\(stockTampered.stderr)")
         // The same commit and SOURCE_DATE_EPOCH give the same bytes: the archive is made again.
-        let again = try Harness.run(["bash", "\(Harness.packageRoot)/scripts/release", "--out", "\(work)/again"],
-                                    environment: ["SOURCE_DATE_EPOCH": try Release.epoch()])
+        let again = try Harness.run(
+            ["bash", "\(Harness.packageRoot)/scripts/release", "--out", "\(work)/again"],
+            environment: ["SOURCE_DATE_EPOCH": try Release.epoch()]
+        )
         try #require(again.status == 0, "\(again.stderr.suffix(2000))")
-        #expect(try Harness.sha256(ofFile: "\(work)/again/\(URL(fileURLWithPath: archive).lastPathComponent)") == (try Harness.sha256(ofFile: archive)))
+        #expect(
+            try Harness.sha256(ofFile: "\(work)/again/\(URL(fileURLWithPath: archive).lastPathComponent)")
+                == (try Harness.sha256(ofFile: archive))
+        )
     }
 }
 
@@ -137,7 +162,10 @@ enum Release {
 
     static func archive() throws -> String {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dist)) ?? []
-        let archive = try #require(names.first { $0.hasPrefix("airlock-") && $0.hasSuffix(".tar.gz") }, "no release archive in \(dist) (scripts/test makes it)")
+        let archive = try #require(
+            names.first { $0.hasPrefix("airlock-") && $0.hasSuffix(".tar.gz") },
+            "no release archive in \(dist) (scripts/test makes it)"
+        )
         return "\(dist)/\(archive)"
     }
 
@@ -157,16 +185,20 @@ enum Release {
         let root = "\(Harness.packageRoot)/.build/\(name)"
         if FileManager.default.fileExists(atPath: "\(root)/etc/debian_version") { return root }
         try? FileManager.default.removeItem(atPath: root)
-        let made = try Harness.run(["debootstrap", "--variant=minbase"] + (packages.isEmpty ? [] : ["--include=\(packages.joined(separator: ","))"])
-                                   + ["bookworm", root, "http://deb.debian.org/debian"])
+        let made = try Harness.run(
+            ["debootstrap", "--variant=minbase"] + (packages.isEmpty ? [] : ["--include=\(packages.joined(separator: ","))"])
+                + ["bookworm", root, "http://deb.debian.org/debian"]
+        )
         try #require(made.status == 0, "debootstrap: \(made.stdout.suffix(1500)) \(made.stderr.suffix(1500))")
         return root
     }
 
     /// Runs a shell script inside `root` (chroot, in a mount namespace with /proc mounted).
     static func inRoot(_ root: String, _ script: String) throws -> Harness.Output {
-        try Harness.run(["unshare", "--mount", "--fork", "sh", "-c",
-                         "mount -t proc proc \"$0/proc\" && exec chroot \"$0\" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root /bin/bash -c \"$1\"",
-                         root, script])
+        try Harness.run([
+            "unshare", "--mount", "--fork", "sh", "-c",
+            "mount -t proc proc \"$0/proc\" && exec chroot \"$0\" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root /bin/bash -c \"$1\"",
+            root, script,
+        ])
     }
 }

@@ -11,20 +11,33 @@ struct ServeJourneyTests {
         defer { packed.remove() }
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }
-        let serve = try ServeProcess([packed.bundle, "--key", "signer.pub", "--prefix", "mirror", "--config-dir", "nodes", "--output", "json"],
-                                     in: packed.example)
+        let serve = try ServeProcess(
+            [packed.bundle, "--key", "signer.pub", "--prefix", "mirror", "--config-dir", "nodes", "--output", "json"],
+            in: packed.example
+        )
         let listening = try serve.listening()
         #expect(listening["url"] as? String == "http://127.0.0.1:\(serve.port)")
         let served = try #require(listening["images"] as? [[String: String]])
         #expect(served.count == 4)
 
         // The same names as a push under the same prefix.
-        let push = try Harness.airlock(["push", packed.bundle, "--registry", "\(registry.host)/mirror", "--plain-http", registry.host,
-                                        "--key", "signer.pub", "--config-dir", "cfg", "--output", "json"], in: packed.example)
+        let push = try Harness.airlock(
+            [
+                "push", packed.bundle, "--registry", "\(registry.host)/mirror", "--plain-http", registry.host,
+                "--key", "signer.pub", "--config-dir", "cfg", "--output", "json",
+            ],
+            in: packed.example
+        )
         try #require(push.status == 0, "push: \(push.stderr)")
         let pushed = try #require((try JSONSerialization.jsonObject(with: push.data) as? [String: Any])?["images"] as? [[String: String]])
         func paths(_ images: [[String: String]], host: String) -> Set<String> {
-            Set(images.compactMap { image in image["target"].map { "\(image["source"] ?? "") \($0.replacingOccurrences(of: host, with: "HOST")) \(image["digest"] ?? "")" } })
+            Set(
+                images.compactMap { image in
+                    image["target"].map {
+                        "\(image["source"] ?? "") \($0.replacingOccurrences(of: host, with: "HOST")) \(image["digest"] ?? "")"
+                    }
+                }
+            )
         }
         #expect(paths(served, host: "127.0.0.1:\(serve.port)") == paths(pushed, host: registry.host))
 
@@ -35,8 +48,10 @@ struct ServeJourneyTests {
             #expect(raw.status == 0, "\(target): \(raw.stderr)")
             #expect(try "sha256:" + Harness.run(["sha256sum"], stdin: raw.data).stdout.prefix(64) == image["digest"] ?? "")
             let path = target.replacingOccurrences(of: "127.0.0.1:\(serve.port)/", with: "")
-            let copy = try Harness.run(["skopeo", "copy", "--quiet", "--all", "--preserve-digests", "--src-tls-verify=false", "--dest-tls-verify=false",
-                                        "docker://\(target)", "docker://\(registry.host)/copied/\(path)"])
+            let copy = try Harness.run([
+                "skopeo", "copy", "--quiet", "--all", "--preserve-digests", "--src-tls-verify=false", "--dest-tls-verify=false",
+                "docker://\(target)", "docker://\(registry.host)/copied/\(path)",
+            ])
             #expect(copy.status == 0, "\(target): \(copy.stderr)")
             let copied = try Harness.run(["skopeo", "inspect", "--raw", "--tls-verify=false", "docker://\(registry.host)/copied/\(path)"])
             #expect(copied.data == raw.data, "\(path) changed on the way")
@@ -45,19 +60,29 @@ struct ServeJourneyTests {
         // The node configs send pulls of the source registry to the server: skopeo, given the
         // containers registries.conf written, pulls registry.example.com/team/app from it.
         let conf = "\(packed.example)/nodes/containers/registries.conf"
-        let viaMirror = try Harness.run(["skopeo", "--registries-conf", conf, "inspect", "--raw", "docker://registry.example.com/team/app:1.4.2"])
+        let viaMirror = try Harness.run([
+            "skopeo", "--registries-conf", conf, "inspect", "--raw", "docker://registry.example.com/team/app:1.4.2",
+        ])
         #expect(viaMirror.status == 0, "\(viaMirror.stderr)")
         let app = try #require(served.first { $0["source"] == "registry.example.com/team/app:1.4.2" })
         #expect(try "sha256:" + Harness.run(["sha256sum"], stdin: viaMirror.data).stdout.prefix(64) == app["digest"] ?? "")
-        let hosts = try String(contentsOfFile: "\(packed.example)/nodes/containerd/certs.d/registry.example.com/hosts.toml", encoding: .utf8)
-        #expect(hosts.contains("[host.\"http://127.0.0.1:\(serve.port)/v2/mirror\"]") && hosts.hasPrefix("# Written by airlock serve"), "\(hosts)")
+        let hosts = try String(
+            contentsOfFile: "\(packed.example)/nodes/containerd/certs.d/registry.example.com/hosts.toml",
+            encoding: .utf8
+        )
+        #expect(
+            hosts.contains("[host.\"http://127.0.0.1:\(serve.port)/v2/mirror\"]") && hosts.hasPrefix("# Written by airlock serve"),
+            "\(hosts)"
+        )
         #expect((listening["configFiles"] as? [String])?.count == 5)
 
         // The protocol details clients rely on, request by request.
         let chart = try #require(served.first { $0["kind"] == "chart" }?["target"])
         let answers = try rawRequests(port: serve.port, chart: String(chart.split(separator: "/", maxSplits: 1)[1]))
         #expect(answers["ping"] as? [String] == ["200", "registry/2.0"])
-        #expect(answers["catalog"] as? [String] == ["mirror/charts/platform", "mirror/team/app", "mirror/team/multi", "mirror/team/worker"])
+        #expect(
+            answers["catalog"] as? [String] == ["mirror/charts/platform", "mirror/team/app", "mirror/team/multi", "mirror/team/worker"]
+        )
         #expect(answers["tags"] as? [String] == ["1.4.2"])
         // Paged two at a time by following the Link headers: the same names, in two pages.
         let pages = answers["catalogPages"] as? [Any]
@@ -73,7 +98,10 @@ struct ServeJourneyTests {
         #expect(answers["push"] as? [String] == ["405 UNSUPPORTED", "405 UNSUPPORTED"])
 
         #expect(serve.stop() == 0, "SIGTERM ends it cleanly: \(serve.stderr.suffix(3000))")
-        #expect(serve.stderr.contains("\"path\":\"/v2/mirror/team/app/manifests/1.4.2\""), "requests are logged: \(serve.stderr.prefix(300))")
+        #expect(
+            serve.stderr.contains("\"path\":\"/v2/mirror/team/app/manifests/1.4.2\""),
+            "requests are logged: \(serve.stderr.prefix(300))"
+        )
     }
 
     @Test func aTamperedLayerIsCutOffSoNoClientReceivesItWhole() throws {
@@ -81,7 +109,9 @@ struct ServeJourneyTests {
         defer { packed.remove() }
         let digest = try packed.flipAByteOfTheLargestStoredLayer()
         let serve = try ServeProcess([packed.bundle, "--key", "signer.pub"], in: packed.example)
-        let check = try Harness.run(["python3", "-c", """
+        let check = try Harness.run([
+            "python3", "-c",
+            """
             import http.client, json, sys
             port, digest = int(sys.argv[1]), sys.argv[2]
             connection = http.client.HTTPConnection("127.0.0.1", port)
@@ -98,21 +128,27 @@ struct ServeJourneyTests {
                 except http.client.IncompleteRead as cut:
                     print(repository, "cut off after %d of %s bytes" % (len(cut.partial), response.getheader("Content-Length")))
                 break
-            """, "\(serve.port)", digest])
+            """, "\(serve.port)", digest,
+        ])
         let words = check.stdout.split(separator: " ", maxSplits: 1).map(String.init)
         #expect(words.count == 2 && words[1].hasPrefix("cut off after"), "\(check.stdout) \(check.stderr)")
         let holder = try #require(words.first)
         func pull(_ repository: String) throws -> Harness.Output {
-            try Harness.run(["skopeo", "copy", "--quiet", "--all", "--src-tls-verify=false", "docker://127.0.0.1:\(serve.port)/\(repository):1.4.2",
-                             "oci:\(packed.root)/pulled-\(repository.replacingOccurrences(of: "/", with: "-")):1"])
+            try Harness.run([
+                "skopeo", "copy", "--quiet", "--all", "--src-tls-verify=false", "docker://127.0.0.1:\(serve.port)/\(repository):1.4.2",
+                "oci:\(packed.root)/pulled-\(repository.replacingOccurrences(of: "/", with: "-")):1",
+            ])
         }
         #expect(try pull(holder).status != 0, "\(holder) holds the tampered blob and cannot be pulled")
         let other = holder == "team/worker" ? "team/app" : "team/worker"
         let untouched = try pull(other)
         #expect(untouched.status == 0, "\(other) does not hold it: \(untouched.stderr)")
         #expect(serve.stop() == 0, "\(serve.stderr.suffix(3000))")
-        #expect(serve.stderr.contains("/blobs/sha256:\(digest) 200") && serve.stderr.contains("cut off:")
-                && serve.stderr.contains("does not match its digest"), "\(serve.stderr)")
+        #expect(
+            serve.stderr.contains("/blobs/sha256:\(digest) 200") && serve.stderr.contains("cut off:")
+                && serve.stderr.contains("does not match its digest"),
+            "\(serve.stderr)"
+        )
     }
 
     @Test func aSlowClientThatAsksToCloseGetsTheWholeBlob() throws {
@@ -121,7 +157,9 @@ struct ServeJourneyTests {
         let packed = try PackedExample.make(layerMB: 32)
         defer { packed.remove() }
         let serve = try ServeProcess([packed.bundle, "--key", "signer.pub"], in: packed.example)
-        let check = try Harness.run(["python3", "-c", """
+        let check = try Harness.run([
+            "python3", "-c",
+            """
             import hashlib, http.client, json, sys, time
             port = int(sys.argv[1])
             connection = http.client.HTTPConnection("127.0.0.1", port)
@@ -138,10 +176,13 @@ struct ServeJourneyTests {
                 body += piece
                 time.sleep(0.001)
             print(layer["size"], len(body), "sha256:" + hashlib.sha256(body).hexdigest() == layer["digest"])
-            """, "\(serve.port)"])
+            """, "\(serve.port)",
+        ])
         let fields = check.stdout.split(separator: " ").map(String.init)
-        #expect(fields.count == 3 && fields[0] == fields[1] && fields[2].hasPrefix("True") && (Int(fields[0]) ?? 0) > 16 << 20,
-                "size, received, digest matches: \(check.stdout) \(check.stderr)")
+        #expect(
+            fields.count == 3 && fields[0] == fields[1] && fields[2].hasPrefix("True") && (Int(fields[0]) ?? 0) > 16 << 20,
+            "size, received, digest matches: \(check.stdout) \(check.stderr)"
+        )
         #expect(serve.stop() == 0, "\(serve.stderr.suffix(3000))")
     }
 
@@ -154,16 +195,27 @@ struct ServeJourneyTests {
         let server = try ca.issue("serve")
         try FileManager.default.createDirectory(atPath: "\(packed.root)/certs.d", withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: ca.certificate, toPath: "\(packed.root)/certs.d/ca.crt")
-        let serve = try ServeProcess(["unpacked", "--key", "signer.pub", "--tls-cert", server.certificate, "--tls-key", server.key,
-                                      "--output", "json"], in: dir)
+        let serve = try ServeProcess(
+            [
+                "unpacked", "--key", "signer.pub", "--tls-cert", server.certificate, "--tls-key", server.key,
+                "--output", "json",
+            ],
+            in: dir
+        )
         let listening = try serve.listening()
         #expect(listening["url"] as? String == "https://127.0.0.1:\(serve.port)")
-        let app = try #require((listening["images"] as? [[String: String]])?.first { $0["source"] == "registry.example.com/team/app:1.4.2" })
-        let raw = try Harness.run(["skopeo", "inspect", "--raw", "--cert-dir", "\(packed.root)/certs.d", "docker://127.0.0.1:\(serve.port)/team/app:1.4.2"])
+        let app = try #require(
+            (listening["images"] as? [[String: String]])?.first { $0["source"] == "registry.example.com/team/app:1.4.2" }
+        )
+        let raw = try Harness.run([
+            "skopeo", "inspect", "--raw", "--cert-dir", "\(packed.root)/certs.d", "docker://127.0.0.1:\(serve.port)/team/app:1.4.2",
+        ])
         #expect(raw.status == 0, "\(raw.stderr)")
         #expect(try "sha256:" + Harness.run(["sha256sum"], stdin: raw.data).stdout.prefix(64) == app["digest"] ?? "")
-        let pulled = try Harness.run(["skopeo", "copy", "--quiet", "--src-cert-dir", "\(packed.root)/certs.d",
-                                      "docker://127.0.0.1:\(serve.port)/team/app:1.4.2", "oci:\(packed.root)/pulled:app"])
+        let pulled = try Harness.run([
+            "skopeo", "copy", "--quiet", "--src-cert-dir", "\(packed.root)/certs.d",
+            "docker://127.0.0.1:\(serve.port)/team/app:1.4.2", "oci:\(packed.root)/pulled:app",
+        ])
         #expect(pulled.status == 0, "\(pulled.stderr)")
         #expect(serve.stop() == 0, "\(serve.stderr.suffix(3000))")
     }
@@ -177,7 +229,10 @@ struct ServeJourneyTests {
         let cases: [(arguments: [String], status: Int32, message: String)] = [
             ([packed.bundle, "--key", "stranger.pub"], 1, "signed only by unknown key(s)"),
             ([packed.bundle, "--key", "signer.pub", "--tls-cert", "signer.pub"], 2, "give --tls-cert and --tls-key together"),
-            ([packed.bundle, "--key", "signer.pub", "--tls-cert", "signer.pub", "--tls-key", "signer.key"], 2, "cannot serve TLS with certificate signer.pub"),
+            (
+                [packed.bundle, "--key", "signer.pub", "--tls-cert", "signer.pub", "--tls-key", "signer.key"], 2,
+                "cannot serve TLS with certificate signer.pub"
+            ),
             (["nothing-here.tar.zst", "--key", "signer.pub"], 2, "nothing-here.tar.zst does not exist"),
             ([packed.bundle, "--key", "signer.pub", "--idle-timeout", "0"], 2, "--idle-timeout takes a number of seconds above 0"),
         ]
@@ -189,7 +244,10 @@ struct ServeJourneyTests {
         }
         let listen = try Harness.airlock(["serve", packed.bundle, "--key", "signer.pub", "--listen", "5000"], in: dir)
         #expect(listen.status == 2 && listen.stderr.contains("--listen takes HOST:PORT"), "\(listen.stderr)")
-        let everywhere = try Harness.airlock(["serve", packed.bundle, "--key", "signer.pub", "--listen", "0.0.0.0:\(port)", "--config-dir", "cfg"], in: dir)
+        let everywhere = try Harness.airlock(
+            ["serve", packed.bundle, "--key", "signer.pub", "--listen", "0.0.0.0:\(port)", "--config-dir", "cfg"],
+            in: dir
+        )
         #expect(everywhere.status == 2 && everywhere.stderr.contains("--config-dir needs --advertise HOST:PORT"), "\(everywhere.stderr)")
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/cfg"))
 
@@ -205,7 +263,9 @@ struct ServeJourneyTests {
         let packed = try PackedExample.make()
         defer { packed.remove() }
         let serve = try ServeProcess([packed.bundle, "--key", "signer.pub", "--idle-timeout", "1"], in: packed.example)
-        let result = try Harness.run(["python3", "-c", """
+        let result = try Harness.run([
+            "python3", "-c",
+            """
             import json, socket, sys
             port = int(sys.argv[1])
             def connect():
@@ -223,7 +283,8 @@ struct ServeJourneyTests {
             late.sendall(b"GET /v2/ HTTP/1.1\\r\\nHost: registry\\r\\nConnection: close\\r\\n\\r\\n")
             out["later"] = late.recv(12) == b"HTTP/1.1 200"
             print(json.dumps(out))
-            """, "\(serve.port)"])
+            """, "\(serve.port)",
+        ])
         #expect(serve.stop() == 0, "\(serve.stderr.suffix(2000))")
         try #require(result.status == 0, "\(result.stderr)")
         let out = try #require(try JSONSerialization.jsonObject(with: result.data) as? [String: Bool])
@@ -257,7 +318,9 @@ struct ServeJourneyTests {
 
     /// Raw requests against the server (python's http.client), summarised for the assertions.
     private func rawRequests(port: Int, chart: String) throws -> [String: Any] {
-        let result = try Harness.run(["python3", "-c", """
+        let result = try Harness.run([
+            "python3", "-c",
+            """
             import hashlib, http.client, json, sys
             port, chart = int(sys.argv[1]), sys.argv[2]
             def call(method, path, headers={}):
@@ -300,7 +363,8 @@ struct ServeJourneyTests {
             out["push"] = [code(call("PUT", "/v2/mirror/team/app/manifests/evil", {"Content-Type": "application/json"})),
                            code(call("POST", "/v2/mirror/team/app/blobs/uploads/"))]
             print(json.dumps(out))
-            """, "\(port)", chart])
+            """, "\(port)", chart,
+        ])
         try #require(result.status == 0, "\(result.stderr)")
         return try #require(try JSONSerialization.jsonObject(with: result.data) as? [String: Any])
     }

@@ -17,19 +17,42 @@ struct SignerCertificateTests {
                 try #require(result.status == 0, "openssl \(arguments.joined(separator: " ")): \(result.stderr)")
             }
             for (name, subject) in [("root", "/O=Vendor/CN=Vendor Root CA"), ("other", "/CN=Another CA")] {
-                try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "\(name).key", "-out", "\(name).pem",
-                             "-days", "3650", "-subj", subject, "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+                try openssl([
+                    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "\(name).key", "-out",
+                    "\(name).pem",
+                    "-days", "3650", "-subj", subject, "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
+                    "keyUsage=critical,keyCertSign,cRLSign",
+                ])
             }
-            try "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n".write(toFile: "\(root)/ca.ext", atomically: true, encoding: .utf8)
-            try openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.csr", "-subj", "/O=Vendor/CN=Vendor Code Signing CA"])
-            try openssl(["x509", "-req", "-in", "ca.csr", "-CA", "root.pem", "-CAkey", "root.key", "-CAcreateserial", "-out", "ca.pem", "-days", "1825", "-extfile", "ca.ext"])
+            try "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n".write(
+                toFile: "\(root)/ca.ext",
+                atomically: true,
+                encoding: .utf8
+            )
+            try openssl([
+                "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.csr", "-subj",
+                "/O=Vendor/CN=Vendor Code Signing CA",
+            ])
+            try openssl([
+                "x509", "-req", "-in", "ca.csr", "-CA", "root.pem", "-CAkey", "root.key", "-CAcreateserial", "-out", "ca.pem", "-days",
+                "1825", "-extfile", "ca.ext",
+            ])
             for leaf in leaves {
                 let usage = leaf.codeSigning ? "extendedKeyUsage=codeSigning\n" : "extendedKeyUsage=emailProtection\n"
-                try "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n\(usage)".write(toFile: "\(root)/\(leaf.key).ext", atomically: true, encoding: .utf8)
+                try "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n\(usage)".write(
+                    toFile: "\(root)/\(leaf.key).ext",
+                    atomically: true,
+                    encoding: .utf8
+                )
                 try openssl(["req", "-new", "-key", "\(leaf.key).key", "-out", "\(leaf.key).csr", "-subj", leaf.subject])
-                try openssl(["x509", "-req", "-in", "\(leaf.key).csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "\(leaf.key).leaf.pem",
-                             "-days", "365", "-extfile", "\(leaf.key).ext"])
-                let chain = try String(contentsOfFile: "\(root)/\(leaf.key).leaf.pem", encoding: .utf8) + String(contentsOfFile: "\(root)/ca.pem", encoding: .utf8)
+                try openssl([
+                    "x509", "-req", "-in", "\(leaf.key).csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
+                    "\(leaf.key).leaf.pem",
+                    "-days", "365", "-extfile", "\(leaf.key).ext",
+                ])
+                let chain =
+                    try String(contentsOfFile: "\(root)/\(leaf.key).leaf.pem", encoding: .utf8)
+                    + String(contentsOfFile: "\(root)/ca.pem", encoding: .utf8)
                 try chain.write(toFile: "\(root)/\(leaf.key).chain.pem", atomically: true, encoding: .utf8)
             }
             return PKI(root: root)
@@ -55,32 +78,50 @@ struct SignerCertificateTests {
 
         // Trusted through the root, or through the code-signing CA alone; the signer is named.
         let viaRoot = try verify(["--signer-root", "root.pem"])
-        #expect(viaRoot.status == 0 && viaRoot.stdout.contains("(certificate /O=Vendor/CN=Release Engineering, issued by /O=Vendor/CN=Vendor Code Signing CA)"),
-                "\(viaRoot.stdout) \(viaRoot.stderr)")
+        #expect(
+            viaRoot.status == 0
+                && viaRoot.stdout.contains("(certificate /O=Vendor/CN=Release Engineering, issued by /O=Vendor/CN=Vendor Code Signing CA)"),
+            "\(viaRoot.stdout) \(viaRoot.stderr)"
+        )
         #expect(try verify(["--signer-root", "ca.pem"]).status == 0)
         #expect(try verify(["--signer-root", "root.pem", "--detached"]).status == 0)
         #expect(try verify(["--key", "release.pub"]).status == 0, "the raw key still verifies the same signature")
         let json = try verify(["--signer-root", "root.pem", "--output", "json"])
         let signature = ((try JSONSerialization.jsonObject(with: json.data) as? [String: Any])?["signatures"] as? [[String: Any]])?.first
-        #expect(signature?["signer"] as? String == "/O=Vendor/CN=Release Engineering" && signature?["status"] as? String == "verified", "\(json.stdout)")
+        #expect(
+            signature?["signer"] as? String == "/O=Vendor/CN=Release Engineering" && signature?["status"] as? String == "verified",
+            "\(json.stdout)"
+        )
         #expect(try Harness.airlock(["unpack", "b.tar.zst", "-o", "u", "--signer-root", "root.pem"], in: root).status == 0)
 
         // Refused: another CA, a time the certificate does not cover, a leaf not for code signing.
         let otherCA = try verify(["--signer-root", "other.pem"])
-        #expect(otherCA.status == 1 && otherCA.stderr.contains("signed with the certificate /O=Vendor/CN=Release Engineering, which is not trusted: unable to get local issuer certificate"),
-                "\(otherCA.stderr)")
+        #expect(
+            otherCA.status == 1
+                && otherCA.stderr.contains(
+                    "signed with the certificate /O=Vendor/CN=Release Engineering, which is not trusted: unable to get local issuer certificate"
+                ),
+            "\(otherCA.stderr)"
+        )
         let later = try verify(["--signer-root", "root.pem", "--signer-time", "2099-01-01T00:00:00Z"])
         #expect(later.status == 1 && later.stderr.contains("certificate has expired (checked at 2099-01-01T00:00:00Z)"), "\(later.stderr)")
         // The example states it was made on 2026-11-01, before this certificate was issued.
         let created = try verify(["--signer-root", "root.pem", "--signer-time", "created"])
-        #expect(created.status == 1 && created.stderr.contains("certificate is not yet valid (checked at 2026-11-01T00:00:00Z)"), "\(created.stderr)")
+        #expect(
+            created.status == 1 && created.stderr.contains("certificate is not yet valid (checked at 2026-11-01T00:00:00Z)"),
+            "\(created.stderr)"
+        )
         let mail = try pack(["--key", "\(root)/mail.key", "--cert", "\(root)/mail.chain.pem"], to: "mail.tar.zst")
         try #require(mail.status == 0, "\(mail.stderr)")
         let notForCode = try verify(["--signer-root", "root.pem"], bundle: "mail.tar.zst")
         #expect(notForCode.status == 1 && notForCode.stderr.contains("not for signing code"), "\(notForCode.stderr)")
         #expect(try verify(["--signer-time", "tomorrow", "--signer-root", "root.pem"]).status == 2)
         let certAsKey = try verify(["--key", "root.pem"])
-        #expect(certAsKey.status == 2 && certAsKey.stderr.contains("is a certificate, not a public key: trust its CA with --signer-root root.pem"), "\(certAsKey.stderr)")
+        #expect(
+            certAsKey.status == 2
+                && certAsKey.stderr.contains("is a certificate, not a public key: trust its CA with --signer-root root.pem"),
+            "\(certAsKey.stderr)"
+        )
 
         // sign --cert adds a certified signature to a bundle packed without one.
         #expect(try pack([], to: "later.tar.zst").status == 0)
@@ -89,16 +130,24 @@ struct SignerCertificateTests {
         #expect(signed.status == 0 && laterCheck.status == 0, "\(signed.stderr) \(laterCheck.stderr)")
         let diff = try Harness.airlock(["diff", "b.tar.zst", "later.tar.zst", "--signer-root", "root.pem", "--output", "json"], in: root)
         let compared = (try JSONSerialization.jsonObject(with: diff.data) as? [String: Any])?["diff"] as? [String: Any]
-        #expect(diff.status == 0 && compared?["verified"] as? Bool == true, "diff checks both through the CA: \(diff.stdout) \(diff.stderr)")
+        #expect(
+            diff.status == 0 && compared?["verified"] as? Bool == true,
+            "diff checks both through the CA: \(diff.stdout) \(diff.stderr)"
+        )
 
         // A certificate for another key is refused at pack time, and nothing is written.
         let mismatch = try pack(["--key", "\(root)/stranger.key", "--cert", "\(root)/release.chain.pem"], to: "x.tar.zst")
-        #expect(mismatch.status == 2 && mismatch.stderr.contains("which is not the key of any --key given")
-                && !FileManager.default.fileExists(atPath: "\(root)/x.tar.zst"), "\(mismatch.stderr)")
+        #expect(
+            mismatch.status == 2 && mismatch.stderr.contains("which is not the key of any --key given")
+                && !FileManager.default.fileExists(atPath: "\(root)/x.tar.zst"),
+            "\(mismatch.stderr)"
+        )
 
         // The certificate is the signer's claim, not a key swap: one for another key does not verify.
         let envelopePath = "\(root)/b.tar.zst.intoto.json"
-        var envelope = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: envelopePath))) as? [String: Any])
+        var envelope = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: envelopePath))) as? [String: Any]
+        )
         var signatures = try #require(envelope["signatures"] as? [[String: Any]])
         signatures[0]["cert"] = try String(contentsOfFile: "\(root)/mail.chain.pem", encoding: .utf8)
         envelope["signatures"] = signatures

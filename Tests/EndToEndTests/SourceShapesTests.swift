@@ -11,7 +11,9 @@ struct SourceShapesTests {
         let example = try Harness.makeExample(in: root, dockerArchive: false)
         // A layout whose ref names are full references: packed whole, without select: or name:.
         for (tag, name) in [("app-1.4.2", "registry.example.com/all/app:1"), ("multi-1.4.2", "registry.example.com/all/multi:1")] {
-            let copy = try Harness.run(["skopeo", "copy", "--quiet", "--all", "oci:\(example)/build/oci:\(tag)", "oci:\(example)/all:\(name)"])
+            let copy = try Harness.run([
+                "skopeo", "copy", "--quiet", "--all", "oci:\(example)/build/oci:\(tag)", "oci:\(example)/all:\(name)",
+            ])
             try #require(copy.status == 0, "\(copy.stderr)")
         }
         // A Docker 25+ `docker save`: an OCI layout plus manifest.json in one tar.
@@ -36,7 +38,11 @@ struct SourceShapesTests {
         let result = try #require(try JSONSerialization.jsonObject(with: pack.data) as? [String: Any])
         let images = try #require(result["images"] as? [[String: Any]])
         let byName = Dictionary(uniqueKeysWithValues: images.compactMap { image in (image["name"] as? String).map { ($0, image) } })
-        #expect(Set(byName.keys) == ["registry.example.com/all/app:1", "registry.example.com/all/multi:1", "registry.example.com/team/oci-worker:2"])
+        #expect(
+            Set(byName.keys) == [
+                "registry.example.com/all/app:1", "registry.example.com/all/multi:1", "registry.example.com/team/oci-worker:2",
+            ]
+        )
         #expect(byName["registry.example.com/team/oci-worker:2"]?["digest"] as? String == appDigest, "the Docker 25 manifest is kept")
         let chart = try #require((result["charts"] as? [[String: Any]])?.first)
         #expect(chart["chartDigest"] as? String == "sha256:" + (try Harness.sha256(ofFile: "\(example)/platform-1.4.2.tgz")))

@@ -18,8 +18,13 @@ struct SplitBundleJourneyTests {
         static func make(keyType: String = "ed25519") throws -> Split {
             let packed = try PackedExample.make(keyType: keyType, layerMB: 1)
             try FileManager.default.createDirectory(atPath: "\(packed.example)/discs", withIntermediateDirectories: true)
-            let pack = try Harness.airlock(["pack", "-q", "--key", "signer.key", "-o", "discs/platform-1.4.2.tar.zst",
-                                            "--split-size", "64KiB", "--output", "json"], in: packed.example)
+            let pack = try Harness.airlock(
+                [
+                    "pack", "-q", "--key", "signer.key", "-o", "discs/platform-1.4.2.tar.zst",
+                    "--split-size", "64KiB", "--output", "json",
+                ],
+                in: packed.example
+            )
             try #require(pack.status == 0, "pack: \(pack.stderr)")
             let report = try #require(try JSONSerialization.jsonObject(with: pack.data) as? [String: Any])
             let parts = try #require(report["parts"] as? [[String: Any]]).compactMap { $0["path"] as? String }
@@ -70,19 +75,31 @@ struct SplitBundleJourneyTests {
         let listing = try Harness.run(["bash", "-c", "cat \"$0\".part* | zstd -dc | tar -t", split.base])
         let wholeListing = try Harness.run(["tar", "--zstd", "-tf", split.packed.bundle]).stdout
         #expect(listing.status == 0 && listing.stdout == wholeListing)
-        let signed = try Harness.run(["python3", "-c", """
+        let signed = try Harness.run([
+            "python3", "-c",
+            """
             import base64, json, sys
             e = json.load(open(sys.argv[1]))
             for s in json.loads(base64.b64decode(e["payload"]))["subject"]:
                 if "part" in s.get("annotations", {}): print(s["digest"]["sha256"] + "  " + s["name"])
-            """, split.base + ".intoto.json"])
-        let sums = try Harness.run(["bash", "-c", "cd \"$(dirname \"$0\")\" && sha256sum --check --strict", split.base], stdin: signed.data)
-        #expect(signed.stdout.split(separator: "\n").count == split.parts.count && sums.status == 0, "\(signed.stdout) \(sums.stdout) \(sums.stderr)")
+            """, split.base + ".intoto.json",
+        ])
+        let sums = try Harness.run(
+            ["bash", "-c", "cd \"$(dirname \"$0\")\" && sha256sum --check --strict", split.base],
+            stdin: signed.data
+        )
+        #expect(
+            signed.stdout.split(separator: "\n").count == split.parts.count && sums.status == 0,
+            "\(signed.stdout) \(sums.stdout) \(sums.stderr)"
+        )
 
         // By the bundle's name or by any part's.
         for name in [split.base, split.parts[1]] {
             let verify = try Harness.airlock(["verify", name, "--key", "signer.pub"], in: dir)
-            #expect(verify.status == 0 && verify.stdout.contains("read from \(split.parts.count) parts"), "\(name): \(verify.stdout) \(verify.stderr)")
+            #expect(
+                verify.status == 0 && verify.stdout.contains("read from \(split.parts.count) parts"),
+                "\(name): \(verify.stdout) \(verify.stderr)"
+            )
         }
         let inspect = try Harness.airlock(["inspect", split.base], in: dir)
         #expect(inspect.stdout.contains("split into \(split.parts.count) parts: \(split.base).part001 (64.0 KiB)"), "\(inspect.stdout)")
@@ -90,8 +107,14 @@ struct SplitBundleJourneyTests {
         #expect(try Harness.airlock(["unpack", split.packed.bundle, "-o", "from-whole", "--key", "signer.pub"], in: dir).status == 0)
         let diff = try Harness.run(["diff", "-r", "from-parts", "from-whole"], in: dir)
         #expect(diff.status == 0, "unpacked parts differ from the unpacked bundle: \(diff.stdout)")
-        let extract = try Harness.airlock(["extract", split.parts[0], "files/docs/INSTALL.md", "-o", "INSTALL.md", "--key", "signer.pub"], in: dir)
-        #expect(extract.status == 0 && FileManager.default.contentsEqual(atPath: "\(dir)/INSTALL.md", andPath: "\(dir)/docs/INSTALL.md"), "\(extract.stderr)")
+        let extract = try Harness.airlock(
+            ["extract", split.parts[0], "files/docs/INSTALL.md", "-o", "INSTALL.md", "--key", "signer.pub"],
+            in: dir
+        )
+        #expect(
+            extract.status == 0 && FileManager.default.contentsEqual(atPath: "\(dir)/INSTALL.md", andPath: "\(dir)/docs/INSTALL.md"),
+            "\(extract.stderr)"
+        )
 
         // A second signer keeps the split: same part size, the new signature in part 1.
         #expect(try Harness.airlock(["key", "generate", "--out", "second"], in: dir).status == 0)
@@ -120,7 +143,10 @@ struct SplitBundleJourneyTests {
         defer { split.packed.remove() }
         let dir = split.dir
         let all = try Harness.airlock(["verify", split.base, "--key", "signer.pub", "--detached"], in: dir)
-        #expect(all.status == 0 && all.stdout.components(separatedBy: "— the part as signed").count == split.parts.count + 1, "\(all.stdout)")
+        #expect(
+            all.status == 0 && all.stdout.components(separatedBy: "— the part as signed").count == split.parts.count + 1,
+            "\(all.stdout)"
+        )
         let one = try Harness.airlock(["verify", split.parts[2], "--key", "signer.pub", "--detached", "--output", "json"], in: dir)
         let oneReport = try #require(try JSONSerialization.jsonObject(with: one.data) as? [String: Any])
         #expect(one.status == 0 && (oneReport["parts"] as? [[String: Any]])?.map { $0["part"] as? Int } == [3], "\(one.stdout)")
@@ -134,16 +160,26 @@ struct SplitBundleJourneyTests {
         let part2 = split.parts[1]
         try FileManager.default.moveItem(atPath: part2, toPath: "\(dir)/aside")
         #expect(try failure(["verify", split.base]).contains("\(part2) is missing (found .part001, .part003"))
-        #expect(try failure(["verify", split.base, "--detached"]).contains("\(part2) is missing (the envelope signs \(split.parts.count) parts)"))
-        #expect(try Harness.airlock(["verify", split.parts[0], "--key", "signer.pub", "--detached"], in: dir).status == 0,
-                "the parts at hand still check one by one")
+        #expect(
+            try failure(["verify", split.base, "--detached"]).contains(
+                "\(part2) is missing (the envelope signs \(split.parts.count) parts)"
+            )
+        )
+        #expect(
+            try Harness.airlock(["verify", split.parts[0], "--key", "signer.pub", "--detached"], in: dir).status == 0,
+            "the parts at hand still check one by one"
+        )
         #expect(try failure(["unpack", split.base, "-o", "out"]).contains("is missing"))
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/out"))
         try FileManager.default.moveItem(atPath: "\(dir)/aside", toPath: part2)
 
         let last = split.parts[split.parts.count - 1]
         try FileManager.default.moveItem(atPath: last, toPath: "\(dir)/aside")
-        #expect(try failure(["verify", split.base]).contains("missing at the end of \(split.parts[split.parts.count - 2]): a later part is missing"))
+        #expect(
+            try failure(["verify", split.base]).contains(
+                "missing at the end of \(split.parts[split.parts.count - 2]): a later part is missing"
+            )
+        )
         try FileManager.default.moveItem(atPath: "\(dir)/aside", toPath: last)
 
         // A flipped byte (in a frame's data or its framing): verify names the part holding it; so does the gate.
@@ -152,8 +188,11 @@ struct SplitBundleJourneyTests {
         flipped[try split.entryDataOffset(inPart: 1)] ^= 0x01
         try flipped.write(to: URL(fileURLWithPath: part2))
         let verify = try failure(["verify", split.base])
-        #expect((verify.contains("does not match its signed sha256 digest") || verify.contains("is damaged after entry"))
-                && verify.contains("(its bytes are in platform-1.4.2.tar.zst.part002"), "\(verify)")
+        #expect(
+            (verify.contains("does not match its signed sha256 digest") || verify.contains("is damaged after entry"))
+                && verify.contains("(its bytes are in platform-1.4.2.tar.zst.part002"),
+            "\(verify)"
+        )
         #expect(try failure(["verify", split.base, "--detached"]).contains("\(part2) hashes to sha256:"))
         #expect(try failure(["verify", part2, "--detached"]).contains("\(part2) hashes to sha256:"))
         try original.write(to: URL(fileURLWithPath: part2))
@@ -161,7 +200,11 @@ struct SplitBundleJourneyTests {
         // A part left by another bundle beside the signed ones is not let through.
         let stray = split.base + String(format: ".part%03d", split.parts.count + 1)
         try Data("stray".utf8).write(to: URL(fileURLWithPath: stray))
-        #expect(try failure(["verify", split.base, "--detached"]).contains("\(stray) is not one of the \(split.parts.count) parts the envelope signs"))
+        #expect(
+            try failure(["verify", split.base, "--detached"]).contains(
+                "\(stray) is not one of the \(split.parts.count) parts the envelope signs"
+            )
+        )
         #expect(try failure(["verify", split.base]).contains("seek index"), "the stray bytes follow the index")
     }
 
@@ -169,18 +212,35 @@ struct SplitBundleJourneyTests {
         let split = try Split.make()
         defer { split.packed.remove() }
         let dir = split.dir
-        let larger = try Harness.airlock(["pack", "-q", "--key", "signer.key", "-o", "discs/platform-1.4.2.tar.zst", "--split-size", "128K"], in: dir)
-        #expect(larger.status == 0 && larger.stdout.contains("removed discs/platform-1.4.2.tar.zst.part00\(split.parts.count), left by an earlier bundle"), "\(larger.stdout)")
-        let expected = (1...((split.parts.count + 1) / 2)).map { "platform-1.4.2.tar.zst" + String(format: ".part%03d", $0) } + ["platform-1.4.2.tar.zst.intoto.json"]
+        let larger = try Harness.airlock(
+            ["pack", "-q", "--key", "signer.key", "-o", "discs/platform-1.4.2.tar.zst", "--split-size", "128K"],
+            in: dir
+        )
+        #expect(
+            larger.status == 0
+                && larger.stdout.contains("removed discs/platform-1.4.2.tar.zst.part00\(split.parts.count), left by an earlier bundle"),
+            "\(larger.stdout)"
+        )
+        let expected =
+            (1...((split.parts.count + 1) / 2)).map { "platform-1.4.2.tar.zst" + String(format: ".part%03d", $0) } + [
+                "platform-1.4.2.tar.zst.intoto.json"
+            ]
         #expect(try FileManager.default.contentsOfDirectory(atPath: "\(dir)/discs").sorted() == expected.sorted())
         #expect(try Harness.airlock(["verify", split.base, "--key", "signer.pub", "--detached"], in: dir).status == 0)
 
         let whole = try Harness.airlock(["pack", "-q", "--key", "signer.key", "-o", "discs/platform-1.4.2.tar.zst"], in: dir)
         #expect(whole.status == 0)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(dir)/discs").sorted() == ["platform-1.4.2.tar.zst", "platform-1.4.2.tar.zst.intoto.json"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: "\(dir)/discs").sorted() == [
+                "platform-1.4.2.tar.zst", "platform-1.4.2.tar.zst.intoto.json",
+            ]
+        )
 
         for bad in ["1K", "64", "4Q", "-5G", ""] {
-            let result = try Harness.airlock(["pack", "-q", "--key", "signer.key", "-o", "discs/other.tar.zst", "--split-size", bad], in: dir)
+            let result = try Harness.airlock(
+                ["pack", "-q", "--key", "signer.key", "-o", "discs/other.tar.zst", "--split-size", bad],
+                in: dir
+            )
             #expect(result.status == 2 && result.stderr.contains("--split-size"), "\(bad): \(result.stderr)")
         }
         #expect(!(try FileManager.default.contentsOfDirectory(atPath: "\(dir)/discs")).contains { $0.contains("other") })
@@ -191,8 +251,13 @@ struct SplitBundleJourneyTests {
         defer { split.packed.remove() }
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }
-        let push = try Harness.airlock(["push", split.parts[0], "--registry", "\(registry.host)/parts", "--plain-http", registry.host,
-                                        "--key", "signer.pub", "--output", "json"], in: split.dir)
+        let push = try Harness.airlock(
+            [
+                "push", split.parts[0], "--registry", "\(registry.host)/parts", "--plain-http", registry.host,
+                "--key", "signer.pub", "--output", "json",
+            ],
+            in: split.dir
+        )
         try #require(push.status == 0, "push: \(push.stderr)")
         let images = try #require((try JSONSerialization.jsonObject(with: push.data) as? [String: Any])?["images"] as? [[String: String]])
         #expect(images.count == 4)
@@ -202,13 +267,17 @@ struct SplitBundleJourneyTests {
             #expect(try "sha256:" + Harness.run(["sha256sum"], stdin: raw.data).stdout.prefix(64) == image["digest"] ?? "", "\(target)")
         }
         let app = try #require(images.first { $0["source"] == "registry.example.com/team/app:1.4.2" }?["target"])
-        let copy = try Harness.run(["skopeo", "copy", "--quiet", "--src-tls-verify=false", "docker://\(app)", "oci:\(split.packed.root)/pulled:app"])
+        let copy = try Harness.run([
+            "skopeo", "copy", "--quiet", "--src-tls-verify=false", "docker://\(app)", "oci:\(split.packed.root)/pulled:app",
+        ])
         #expect(copy.status == 0, "every layer arrived: \(copy.stderr)")
 
         let serve = try ServeProcess([split.base, "--key", "signer.pub", "--output", "json"], in: split.dir)
         let served = try #require(try serve.listening()["images"] as? [[String: String]])
         let target = try #require(served.first { $0["source"] == "registry.example.com/team/app:1.4.2" }?["target"])
-        let fromServe = try Harness.run(["skopeo", "copy", "--quiet", "--src-tls-verify=false", "docker://\(target)", "oci:\(split.packed.root)/served:app"])
+        let fromServe = try Harness.run([
+            "skopeo", "copy", "--quiet", "--src-tls-verify=false", "docker://\(target)", "oci:\(split.packed.root)/served:app",
+        ])
         #expect(fromServe.status == 0, "\(fromServe.stderr)")
         #expect(serve.stop() == 0)
     }

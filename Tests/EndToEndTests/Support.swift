@@ -42,8 +42,12 @@ enum Harness {
 
     /// Runs a program and waits for it.
     @discardableResult
-    static func run(_ arguments: [String], in directory: String? = nil, environment: [String: String] = [:],
-                    stdin: Data? = nil) throws -> Output {
+    static func run(
+        _ arguments: [String],
+        in directory: String? = nil,
+        environment: [String: String] = [:],
+        stdin: Data? = nil
+    ) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
@@ -71,8 +75,12 @@ enum Harness {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         group.wait()
         process.waitUntilExit()
-        let output = Output(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                            stderr: String(decoding: errData, as: UTF8.self), data: outData)
+        let output = Output(
+            status: process.terminationStatus,
+            stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self),
+            data: outData
+        )
         if arguments.first == airlock { Transcript.record(arguments, output) }
         return output
     }
@@ -93,7 +101,8 @@ enum Harness {
     }
 
     /// Generates the example content (scripts/make-example.py) in `directory`/example.
-    static func makeExample(in directory: String, dockerArchive: Bool = true, layerMB: Int = 0, attestations: Bool = false) throws -> String {
+    static func makeExample(in directory: String, dockerArchive: Bool = true, layerMB: Int = 0, attestations: Bool = false) throws -> String
+    {
         let target = "\(directory)/example"
         var arguments = ["python3", "\(packageRoot)/scripts/make-example.py", target]
         if dockerArchive { arguments.append("--docker-archive") }
@@ -161,7 +170,8 @@ struct PackedExample {
         let index = try #require(try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any])
         let entries = try #require(index["entries"] as? [[String: Any]])
         let stored = entries.filter { entry in
-            (entry["path"] as? String)?.hasPrefix("oci/blobs/") == true && (entry["compressedSize"] as? Int ?? 0) > (entry["size"] as? Int ?? 0)
+            (entry["path"] as? String)?.hasPrefix("oci/blobs/") == true
+                && (entry["compressedSize"] as? Int ?? 0) > (entry["size"] as? Int ?? 0)
         }
         let layer = try #require(stored.max { ($0["size"] as? Int ?? 0) < ($1["size"] as? Int ?? 0) })
         let dataStart = (layer["offset"] as? Int ?? 0) + 6 + 3 + (layer["headerSize"] as? Int ?? 0)
@@ -181,7 +191,7 @@ enum Transcript {
         guard let path = ProcessInfo.processInfo.environment["AIRLOCK_TEST_TRANSCRIPT"], !path.isEmpty else { return }
         let entry = "$ airlock \(arguments.dropFirst().joined(separator: " "))\n\(output.stdout)\n\(output.stderr)\n"
         lock.withLock {
-            if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+            if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
             if let handle = FileHandle(forWritingAtPath: path) {
                 handle.seekToEndOfFile()
                 handle.write(Data(entry.utf8))

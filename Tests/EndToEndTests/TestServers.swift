@@ -8,8 +8,10 @@ struct TestCA {
 
     init(root: String, name: String = "airlock test CA") throws {
         self.root = root
-        let made = try Harness.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                                    "-keyout", "\(root)/ca.key", "-out", "\(root)/ca.pem", "-days", "2", "-subj", "/CN=\(name)"])
+        let made = try Harness.run([
+            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", "\(root)/ca.key", "-out", "\(root)/ca.pem", "-days", "2", "-subj", "/CN=\(name)",
+        ])
         try #require(made.status == 0, "test CA: \(made.stderr)")
     }
 
@@ -35,9 +37,14 @@ final class PythonServer: @unchecked Sendable {
     private let process = Process()
 
     /// Runs `Tests/Fixtures/<fixture>` (which may import its neighbours, such as loopback.py).
-    convenience init(fixture: String, arguments: [String] = [], interpreter: String = "python3", environment: [String: String] = [:]) throws {
-        try self.init(program: ["\(Harness.packageRoot)/Tests/Fixtures/\(fixture)"], arguments: arguments, interpreter: interpreter,
-                      environment: environment)
+    convenience init(fixture: String, arguments: [String] = [], interpreter: String = "python3", environment: [String: String] = [:]) throws
+    {
+        try self.init(
+            program: ["\(Harness.packageRoot)/Tests/Fixtures/\(fixture)"],
+            arguments: arguments,
+            interpreter: interpreter,
+            environment: environment
+        )
     }
 
     /// Runs `script` given inline.
@@ -67,32 +74,44 @@ final class PythonServer: @unchecked Sendable {
     /// example's `app-1.4.2` image as `src/app`, with `airlock.yaml` in `root` pulling it; `image`
     /// adds lines under the image entry, `misbehave` the fixture's flags (`--cut-blobs`,
     /// `--pad-blobs`). Returns the server and its `host:port`.
-    static func exampleRegistry(example: String, root: String, bundleName: String, image: String, misbehave: [String] = []) throws -> (PythonServer, String) {
-        let server = try PythonServer(fixture: "referrers-registry.py", arguments: ["\(example)/build/oci", "src/app", "app-1.4.2"] + misbehave)
+    static func exampleRegistry(
+        example: String,
+        root: String,
+        bundleName: String,
+        image: String,
+        misbehave: [String] = []
+    ) throws -> (PythonServer, String) {
+        let server = try PythonServer(
+            fixture: "referrers-registry.py",
+            arguments: ["\(example)/build/oci", "src/app", "app-1.4.2"] + misbehave
+        )
         let host = "127.0.0.1:\(server.port)"
         try """
-            apiVersion: airlock/v1
-            kind: Bundle
-            metadata: {name: \(bundleName), version: "1", created: "2026-11-01T00:00:00Z"}
-            images:
-              - ref: \(host)/src/app:app-1.4.2
-                \(image)
-            """.write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
+        apiVersion: airlock/v1
+        kind: Bundle
+        metadata: {name: \(bundleName), version: "1", created: "2026-11-01T00:00:00Z"}
+        images:
+          - ref: \(host)/src/app:app-1.4.2
+            \(image)
+        """.write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
         return (server, host)
     }
 
     /// A static HTTPS site serving `folder` with the given certificate.
     static func staticSite(_ folder: String, certificate: (certificate: String, key: String)) throws -> PythonServer {
-        try PythonServer(script: """
-            import http.server, ssl, sys, functools
-            port, root, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-            handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=root)
-            httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(cert, key)
-            httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-            httpd.serve_forever()
-            """, arguments: [folder, certificate.certificate, certificate.key])
+        try PythonServer(
+            script: """
+                import http.server, ssl, sys, functools
+                port, root, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+                handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=root)
+                httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+                context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                context.load_cert_chain(cert, key)
+                httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+                httpd.serve_forever()
+                """,
+            arguments: [folder, certificate.certificate, certificate.key]
+        )
     }
 
     func stop() {

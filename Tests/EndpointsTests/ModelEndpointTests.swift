@@ -10,7 +10,8 @@ struct ModelEndpointTests {
     }
 
     @Test func aCompleteOpenAICompatibleEndpointParses() throws {
-        let endpoint = try parse("""
+        let endpoint = try parse(
+            """
               provider: openai-compatible
               baseURL: https://llm.corp.internal/v1
               model: gpt-4o
@@ -19,7 +20,8 @@ struct ModelEndpointTests {
                 - {name: X-Tenant, value: secops}
                 - {name: X-Gateway-Key, valueFrom: {secret: {name: gw, key: key}}}
               proxy: {httpsProxy: "http://proxy:3128", noProxy: [".corp.internal"]}
-            """)
+            """
+        )
         #expect(endpoint.provider == .openAICompatible)
         #expect(endpoint.auth.valueFrom == .env("LLM_TOKEN"))
         #expect(endpoint.headers.map(\.name) == ["X-Gateway-Key", "X-Tenant"])
@@ -32,14 +34,32 @@ struct ModelEndpointTests {
     }
 
     @Test(arguments: [
-        ("provider: anthropic\nbaseURL: https://a.example\nmodel: m\nauth: {type: api-key, value: sk-123}\n", "e.yaml:9: spec.auth.value: literal credentials are refused"),
-        ("provider: anthropic\nbaseURL: https://a.example\nmodel: m\nauth: {type: none}\nheaders:\n  - {name: Authorization, value: Bearer x}\n", "spec.headers[0].value: header Authorization carries a credential"),
-        ("provider: azure-ai-foundry\nbaseURL: https://x.openai.azure.com\ndeployment: d\nauth: {type: none}\n", "azure-ai-foundry needs apiVersion"),
-        ("provider: azure-ai-foundry\nbaseURL: https://gateway.corp\ndeployment: d\napiVersion: \"2024-10-21\"\nauth: {type: none}\n", "expects an Azure resource host"),
+        (
+            "provider: anthropic\nbaseURL: https://a.example\nmodel: m\nauth: {type: api-key, value: sk-123}\n",
+            "e.yaml:9: spec.auth.value: literal credentials are refused"
+        ),
+        (
+            "provider: anthropic\nbaseURL: https://a.example\nmodel: m\nauth: {type: none}\nheaders:\n  - {name: Authorization, value: Bearer x}\n",
+            "spec.headers[0].value: header Authorization carries a credential"
+        ),
+        (
+            "provider: azure-ai-foundry\nbaseURL: https://x.openai.azure.com\ndeployment: d\nauth: {type: none}\n",
+            "azure-ai-foundry needs apiVersion"
+        ),
+        (
+            "provider: azure-ai-foundry\nbaseURL: https://gateway.corp\ndeployment: d\napiVersion: \"2024-10-21\"\nauth: {type: none}\n",
+            "expects an Azure resource host"
+        ),
         ("provider: openai-compatible\nbaseURL: http://plain\nmodel: m\nauth: {type: none}\n", "must use https"),
-        ("provider: openai-compatible\nbaseURL: https://user:pw@host\nmodel: m\nauth: {type: none}\n", "credentials in the URL are refused"),
+        (
+            "provider: openai-compatible\nbaseURL: https://user:pw@host\nmodel: m\nauth: {type: none}\n",
+            "credentials in the URL are refused"
+        ),
         ("provider: openai-compatible\nbaseURL: https://h\nmodel: m\nauth: {type: bearer}\n", "type bearer needs valueFrom"),
-        ("provider: openai-compatible\nbaseURL: https://h\nmodel: m\nauth: {type: none}\nproxy: {httpsProxy: \"http://u:p@proxy:3128\"}\n", "credentials in a proxy URL are refused"),
+        (
+            "provider: openai-compatible\nbaseURL: https://h\nmodel: m\nauth: {type: none}\nproxy: {httpsProxy: \"http://u:p@proxy:3128\"}\n",
+            "credentials in a proxy URL are refused"
+        ),
         ("provider: openai\nbaseURL: https://h\nmodel: m\nauth: {type: none}\n", "unknown provider \"openai\""),
         ("provider: openai-compatible\nbaseURL: https://h\nauth: {type: none}\n", "openai-compatible needs model"),
         ("provider: openai-compatible\nbaseURL: https://h\nmodel: m\nauth: {type: none}\ntimeout: 5\n", "unknown key \"timeout\""),

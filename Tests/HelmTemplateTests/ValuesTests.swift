@@ -10,19 +10,21 @@ struct ValuesTests {
     static func umbrella() throws -> HelmChart {
         let files: [String: String] = [
             "Chart.yaml": """
-                apiVersion: v2
-                name: umb
-                version: 0.1.0
-                dependencies:
-                  - {name: sub, version: "~1.0.0", repository: "https://example.invalid/charts", alias: db, condition: db.enabled,
-                     import-values: [{child: exported, parent: fromdb}]}
-                  - {name: other, version: ">=2.0.0", repository: "file://charts/other", tags: [extras]}
-                """,
+            apiVersion: v2
+            name: umb
+            version: 0.1.0
+            dependencies:
+              - {name: sub, version: "~1.0.0", repository: "https://example.invalid/charts", alias: db, condition: db.enabled,
+                 import-values: [{child: exported, parent: fromdb}]}
+              - {name: other, version: ">=2.0.0", repository: "file://charts/other", tags: [extras]}
+            """,
             "values.yaml": "global: {registry: reg.example}\na: {b: 1, c: 2}\ndb: {x: 1, enabled: true}\ntags: {extras: true}\n",
-            "templates/t.yaml": "a: {{ toJson .Values.a }}\nfromdb: {{ toJson .Values.fromdb }}\nsubcharts: {{ keys .Subcharts | sortAlpha | toJson }}\n",
+            "templates/t.yaml":
+                "a: {{ toJson .Values.a }}\nfromdb: {{ toJson .Values.fromdb }}\nsubcharts: {{ keys .Subcharts | sortAlpha | toJson }}\n",
             "charts/sub/Chart.yaml": "apiVersion: v2\nname: sub\nversion: 1.0.3\nappVersion: \"9.1\"\n",
             "charts/sub/values.yaml": "x: 0\nz: 2\nexported: {k: v}\n",
-            "charts/sub/templates/v.yaml": "name: {{ .Chart.Name }}\nx: {{ .Values.x }}\nz: {{ .Values.z }}\nreg: {{ .Values.global.registry }}\n",
+            "charts/sub/templates/v.yaml":
+                "name: {{ .Chart.Name }}\nx: {{ .Values.x }}\nz: {{ .Values.z }}\nreg: {{ .Values.global.registry }}\n",
             "charts/other/Chart.yaml": "apiVersion: v2\nname: other\nversion: 2.1.0\n",
             "charts/other/templates/o.yaml": "other: {{ .Values.global.registry }}\n",
         ]
@@ -82,8 +84,10 @@ struct ValuesTests {
         #expect(failure("{{ .Values.a.b }}") == "template: e/templates/x.yaml:1:3: nil pointer evaluating interface {}.b")
         #expect(failure("{{ (.Values.a).b }}x") == "rendered", "a parenthesised nil is a missing key, not an error")
         #expect(failure("\n  {{ fail \"stop here\" }}") == "execution error at (e/templates/x.yaml:2:5): stop here")
-        #expect(failure("{{ define \"loop\" }}{{ include \"loop\" . }}{{ end }}{{ include \"loop\" . }}")
-            .contains("rendering template has a nested reference name: loop"))
+        #expect(
+            failure("{{ define \"loop\" }}{{ include \"loop\" . }}{{ end }}{{ include \"loop\" . }}")
+                .contains("rendering template has a nested reference name: loop")
+        )
         #expect(failure("{{ toToml . | nosuch }}").contains("function \"nosuch\" not defined"))
     }
 }

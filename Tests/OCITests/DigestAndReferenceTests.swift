@@ -33,10 +33,14 @@ struct ImageReferenceTests {
         ("bitnami/redis:7", "docker.io/bitnami/redis:7"),
         ("localhost:5000/team/app:1.0", "localhost:5000/team/app:1.0"),
         ("registry.example.com/team/app:1.4.2", "registry.example.com/team/app:1.4.2"),
-        ("ghcr.io/o/r@sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
-         "ghcr.io/o/r@sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"),
-        ("host:5000/a/b:t@sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
-         "host:5000/a/b:t@sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"),
+        (
+            "ghcr.io/o/r@sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+            "ghcr.io/o/r@sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+        ),
+        (
+            "host:5000/a/b:t@sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+            "host:5000/a/b:t@sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+        ),
     ])
     func normalisesLikeDocker(input: String, expected: String) throws {
         #expect(try ImageReference(input).description == expected)

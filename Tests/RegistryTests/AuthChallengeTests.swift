@@ -4,7 +4,9 @@ import Testing
 
 struct AuthChallengeTests {
     @Test func parsesBearerChallengesWithQuotedCommas() throws {
-        let challenge = try #require(AuthChallenge(header: #"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push""#))
+        let challenge = try #require(
+            AuthChallenge(header: #"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push""#)
+        )
         #expect(challenge.scheme == .bearer)
         #expect(challenge.realm == "https://auth.example/token")
         #expect(challenge.service == "registry.example")

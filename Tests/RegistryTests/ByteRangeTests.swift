@@ -1,5 +1,6 @@
-@testable import Registry
 import Testing
+
+@testable import Registry
 
 /// `Range` headers as `airlock serve` reads them (RFC 9110 single byte ranges).
 struct ByteRangeTests {

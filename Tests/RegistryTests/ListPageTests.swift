@@ -1,5 +1,6 @@
-@testable import Registry
 import Testing
+
+@testable import Registry
 
 /// `_catalog` and tag-list pages as `airlock serve` cuts them (`n`, `last`, and the next page's
 /// `Link`), as the distribution API describes them.

@@ -13,9 +13,11 @@ public struct AirlockCommand: ParsableCommand {
         version: BundleFormat.toolVersion,
         subcommands: [
             KeyCommand.self, PackCommand.self, InspectCommand.self, VerifyCommand.self, UnpackCommand.self,
-            SignCommand.self, SignFileCommand.self, ExtractCommand.self, DiffCommand.self, PushCommand.self, ServeCommand.self, LoginCommand.self,
+            SignCommand.self, SignFileCommand.self, ExtractCommand.self, DiffCommand.self, PushCommand.self, ServeCommand.self,
+            LoginCommand.self,
             InventoryCommand.self, AuditCommand.self, HistoryCommand.self, PreflightCommand.self, ChartCommand.self, VersionCommand.self,
-        ])
+        ]
+    )
 
     public init() {}
 

@@ -7,5 +7,6 @@ struct ChartCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chart",
         abstract: "Render a chart as Helm would, or list the images it will pull (no helm binary, no network).",
-        subcommands: [ChartRenderCommand.self, ChartImagesCommand.self])
+        subcommands: [ChartRenderCommand.self, ChartImagesCommand.self]
+    )
 }

@@ -5,7 +5,8 @@ import Foundation
 struct ChartImagesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "images",
-        abstract: "List the images a chart's rendered objects will pull, with the template each comes from.")
+        abstract: "List the images a chart's rendered objects will pull, with the template each comes from."
+    )
 
     @OptionGroup var install: ChartInstallOptions
     @OptionGroup var outputOptions: OutputOptions

@@ -9,7 +9,8 @@ struct ChartRenderCommand: ParsableCommand {
         discussion: """
             Renders with airlock's own implementation of Helm's template engine (Go text/template, Sprig, Helm's functions and \
             value merging); lookup answers nothing, as with helm template. --output json prints each template's text by name.
-            """)
+            """
+    )
 
     @OptionGroup var install: ChartInstallOptions
     @OptionGroup var outputOptions: OutputOptions
@@ -19,7 +20,9 @@ struct ChartRenderCommand: ParsableCommand {
         try outputOptions.emit(rendered) {
             rendered.keys.sorted().compactMap { name in
                 let text = rendered[name]!
-                guard !name.hasSuffix("NOTES.txt"), text.utf8.contains(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) else { return nil }
+                guard !name.hasSuffix("NOTES.txt"), text.utf8.contains(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) else {
+                    return nil
+                }
                 return "---\n# Source: \(name)\n\(text)\(text.hasSuffix("\n") ? "" : "\n")"
             }.joined()
         }

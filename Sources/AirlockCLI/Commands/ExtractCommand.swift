@@ -6,7 +6,8 @@ import Signing
 struct ExtractCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "extract",
-        abstract: "Extract one entry through the seek index, verified, without decompressing the rest of the bundle.")
+        abstract: "Extract one entry through the seek index, verified, without decompressing the rest of the bundle."
+    )
 
     @Argument(help: "The bundle.") var bundle: String
     @Argument(help: "The entry's path in the bundle, e.g. oci/blobs/sha256/<hex> or files/INSTALL.md.") var entry: String

@@ -6,7 +6,8 @@ import Signing
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Show a bundle's contents from its first frame, without decompressing the rest. Does NOT verify.")
+        abstract: "Show a bundle's contents from its first frame, without decompressing the rest. Does NOT verify."
+    )
 
     @Argument(help: "The bundle.") var bundle: String
     @OptionGroup var outputOptions: OutputOptions

@@ -5,11 +5,15 @@ import Signing
 
 struct KeyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "key", abstract: "Manage signing keys.", subcommands: [Generate.self])
+        commandName: "key",
+        abstract: "Manage signing keys.",
+        subcommands: [Generate.self]
+    )
 
     struct Generate: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Generate a key pair: NAME.key (PKCS#8 PEM, mode 0600) and NAME.pub (PKIX PEM).")
+            abstract: "Generate a key pair: NAME.key (PKCS#8 PEM, mode 0600) and NAME.pub (PKIX PEM)."
+        )
 
         @Option(name: .long, help: ArgumentHelp("Path prefix of the key files.", valueName: "NAME"))
         var out: String
@@ -40,8 +44,13 @@ struct KeyCommand: ParsableCommand {
             let key = try PrivateKey.generate(type)
             try writeNew(try key.pkcs8PEM(passphrase: passphrase), to: privatePath, mode: 0o600)
             try writeNew(try key.publicKey.pem(), to: publicPath, mode: 0o644)
-            let result = Result(privateKey: privatePath, publicKey: publicPath, keyID: key.publicKey.keyID, type: type.rawValue,
-                                encrypted: passphrase != nil)
+            let result = Result(
+                privateKey: privatePath,
+                publicKey: publicPath,
+                keyID: key.publicKey.keyID,
+                type: type.rawValue,
+                encrypted: passphrase != nil
+            )
             try outputOptions.emit(result) {
                 "wrote \(privatePath) and \(publicPath)\nkey id \(result.keyID) (\(type.rawValue)\(result.encrypted ? ", encrypted" : ""))\n"
             }
@@ -49,7 +58,9 @@ struct KeyCommand: ParsableCommand {
 
         private func writeNew(_ bytes: [UInt8], to path: String, mode: mode_t) throws {
             let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode)
-            guard fd >= 0 else { throw AirlockFailure(message: "cannot create \(path): \(String(cString: strerror(errno)))", status: .usage) }
+            guard fd >= 0 else {
+                throw AirlockFailure(message: "cannot create \(path): \(String(cString: strerror(errno)))", status: .usage)
+            }
             defer { close(fd) }
             let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             guard written == bytes.count else { throw AirlockFailure(message: "cannot write \(path)", status: .usage) }

@@ -8,7 +8,8 @@ struct LoginCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "login",
         abstract: "Check credentials against a registry and store them in docker's config.json.",
-        discussion: "Writes $REGISTRY_AUTH_FILE, $DOCKER_CONFIG/config.json or ~/.docker/config.json (mode 0600).")
+        discussion: "Writes $REGISTRY_AUTH_FILE, $DOCKER_CONFIG/config.json or ~/.docker/config.json (mode 0600)."
+    )
 
     @Argument(help: "The registry.") var host: String
     @Option(name: .shortAndLong, help: "User name.") var username: String
@@ -24,7 +25,9 @@ struct LoginCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard passwordStdin else { throw AirlockFailure(message: "give the password on standard input with --password-stdin", status: .usage) }
+        guard passwordStdin else {
+            throw AirlockFailure(message: "give the password on standard input with --password-stdin", status: .usage)
+        }
         let input = FileHandle.standardInput.readDataToEndOfFile()
         let password = String(decoding: input, as: UTF8.self).trimmingCharacters(in: .newlines)
         guard !password.isEmpty else { throw AirlockFailure(message: "no password on standard input", status: .usage) }

@@ -20,7 +20,8 @@ struct PackCommand: AsyncParsableCommand {
             holds OLD. OLD may also be an inventory of the target registry (airlock inventory, run inside): then \
             every layer that registry holds is left out. The statement lists what was left out; verify accepts \
             exactly those.
-            """)
+            """
+    )
 
     @Option(name: .shortAndLong, help: "The bundle spec.")
     var file = "airlock.yaml"
@@ -31,7 +32,13 @@ struct PackCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Sign with this private key; repeat for several signers.", valueName: "NAME.key"))
     var key: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("The X.509 certificate of a --key (PEM, leaf first, then intermediates), carried in its signature for verifiers that trust a CA (--signer-root); repeatable.", valueName: "CERT.pem"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The X.509 certificate of a --key (PEM, leaf first, then intermediates), carried in its signature for verifiers that trust a CA (--signer-root); repeatable.",
+            valueName: "CERT.pem"
+        )
+    )
     var cert: [String] = []
 
     @Option(name: .long, help: "Passphrase file for encrypted keys (or set AIRLOCK_KEY_PASSPHRASE).")
@@ -40,39 +47,83 @@ struct PackCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Content cache (default $AIRLOCK_CACHE, $XDG_CACHE_HOME/airlock or ~/.cache/airlock).")
     var cache: String?
 
-    @Flag(name: .long, help: "Do not keep pulled blobs in the cache: they go straight into the bundle, written to disk once (half the writes and disk space); the next pack pulls them again. Blobs already cached are still used.")
+    @Flag(
+        name: .long,
+        help:
+            "Do not keep pulled blobs in the cache: they go straight into the bundle, written to disk once (half the writes and disk space); the next pack pulls them again. Blobs already cached are still used."
+    )
     var noCache = false
 
-    @Option(name: .long, help: ArgumentHelp("Write the bundle as parts of at most this size, for media such as DVDs: 4G and 4480MiB count in 1024s, 4.7GB in 1000s; rounded down to whole 4 KiB pages, at least 4KiB.", valueName: "SIZE"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Write the bundle as parts of at most this size, for media such as DVDs: 4G and 4480MiB count in 1024s, 4.7GB in 1000s; rounded down to whole 4 KiB pages, at least 4KiB.",
+            valueName: "SIZE"
+        )
+    )
     var splitSize: ByteSize?
 
-    @Option(name: .long, help: ArgumentHelp("Leave out the layers this earlier bundle (or its .intoto.json envelope) carried, or that this registry inventory (airlock inventory) lists: a delta bundle for a registry that already holds them.", valueName: "OLD.tar.zst|INVENTORY.json"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Leave out the layers this earlier bundle (or its .intoto.json envelope) carried, or that this registry inventory (airlock inventory) lists: a delta bundle for a registry that already holds them.",
+            valueName: "OLD.tar.zst|INVENTORY.json"
+        )
+    )
     var since: String?
 
-    @Flag(name: .long, help: "Resolve every tag and plan the bundle (entries, bytes, blobs to pull, parts), pulling no layer and writing nothing; manifests and charts are still fetched.")
+    @Flag(
+        name: .long,
+        help:
+            "Resolve every tag and plan the bundle (entries, bytes, blobs to pull, parts), pulling no layer and writing nothing; manifests and charts are still fetched."
+    )
     var dryRun = false
 
     @Option(name: .long, help: "zstd level for compressible entries (1-19); already-compressed layers are stored as they are.")
     var level: Int32 = 3
 
-    @Flag(name: .long, help: ArgumentHelp("Carry this airlock binary in the bundle as files/airlock/airlock (signed like every entry), for a site that has no airlock yet; see --include-airlock-from."))
+    @Flag(
+        name: .long,
+        help: ArgumentHelp(
+            "Carry this airlock binary in the bundle as files/airlock/airlock (signed like every entry), for a site that has no airlock yet; see --include-airlock-from."
+        )
+    )
     var includeAirlock = false
 
-    @Option(name: .long, help: ArgumentHelp("Carry this file (an airlock release archive from scripts/release) as files/airlock/NAME instead of the running binary.", valueName: "ARCHIVE"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Carry this file (an airlock release archive from scripts/release) as files/airlock/NAME instead of the running binary.",
+            valueName: "ARCHIVE"
+        )
+    )
     var includeAirlockFrom: String?
 
-    @Option(name: .long, help: ArgumentHelp("Keep only this platform of multi-platform images without their own platforms: (from registries, layouts and archives alike; the attestation manifests buildx attached to a kept platform stay with it); repeatable.", valueName: "OS/ARCH[/VARIANT]"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Keep only this platform of multi-platform images without their own platforms: (from registries, layouts and archives alike; the attestation manifests buildx attached to a kept platform stay with it); repeatable.",
+            valueName: "OS/ARCH[/VARIANT]"
+        )
+    )
     var platform: [String] = []
 
     @Flag(help: "Fail when a chart's default values or templates name an image the bundle does not carry.")
     var strict = false
 
-    @Flag(help: "Sign, with the --key(s), a delivery attestation (https://airlock.dev/attestations/delivery/v1) for every image and chart, which push attaches as cosign does (sha256-<hex>.att tag and OCI 1.1 referrer) for admission policies; also attest: true in airlock.yaml.")
+    @Flag(
+        help:
+            "Sign, with the --key(s), a delivery attestation (https://airlock.dev/attestations/delivery/v1) for every image and chart, which push attaches as cosign does (sha256-<hex>.att tag and OCI 1.1 referrer) for admission policies; also attest: true in airlock.yaml."
+    )
     var attest = false
 
     @OptionGroup var registryOptions: RegistryOptions
 
-    @Flag(name: .shortAndLong, help: "No progress on stderr (otherwise a live line on a terminal, plain lines elsewhere, JSON lines with --output json); warnings still show.")
+    @Flag(
+        name: .shortAndLong,
+        help:
+            "No progress on stderr (otherwise a live line on a terminal, plain lines elsewhere, JSON lines with --output json); warnings still show."
+    )
     var quiet = false
 
     @OptionGroup var outputOptions: OutputOptions
@@ -117,8 +168,13 @@ struct PackCommand: AsyncParsableCommand {
     func run() async throws {
         var keys = try key.map { try loadPrivateKey($0, passphraseFile: passphraseFile) }
         try present(certificates: cert, to: &keys)
-        var options = Packer.Options(specPath: file, output: out, keys: keys, cacheRoot: cache ?? ContentStore.defaultRoot(),
-                                     now: Int64(Date().timeIntervalSince1970))
+        var options = Packer.Options(
+            specPath: file,
+            output: out,
+            keys: keys,
+            cacheRoot: cache ?? ContentStore.defaultRoot(),
+            now: Int64(Date().timeIntervalSince1970)
+        )
         options.compressionLevel = level
         options.transport = try registryOptions.transport()
         options.platforms = try platform.map { try Platform(parsing: $0) }
@@ -155,12 +211,24 @@ struct PackCommand: AsyncParsableCommand {
             try emitPlan(plan, result: result, warnings: warnings.all)
             return
         }
-        let output = Result(bundle: result.bundlePath, detached: result.detachedPath, size: result.size, sha256: result.sha256,
-                            parts: result.parts.isEmpty ? nil : result.parts.map { .init(path: $0.path, size: $0.size, sha256: $0.sha256) },
-                            removed: result.removed, base: predicate.base, signed: !result.signerKeyIDs.isEmpty, signerKeyIDs: result.signerKeyIDs,
-                            entries: result.statement.subject.count + 1, images: predicate.images, charts: predicate.charts,
-                            endpoints: predicate.endpoints, files: predicate.files, warnings: warnings.all,
-                            pulled: progress.pull)
+        let output = Result(
+            bundle: result.bundlePath,
+            detached: result.detachedPath,
+            size: result.size,
+            sha256: result.sha256,
+            parts: result.parts.isEmpty ? nil : result.parts.map { .init(path: $0.path, size: $0.size, sha256: $0.sha256) },
+            removed: result.removed,
+            base: predicate.base,
+            signed: !result.signerKeyIDs.isEmpty,
+            signerKeyIDs: result.signerKeyIDs,
+            entries: result.statement.subject.count + 1,
+            images: predicate.images,
+            charts: predicate.charts,
+            endpoints: predicate.endpoints,
+            files: predicate.files,
+            warnings: warnings.all,
+            pulled: progress.pull
+        )
         try outputOptions.emit(output) {
             var text = "packed \(result.bundlePath) (\(formatBytes(result.size)), \(output.entries) entries)\n"
             text += "sha256 \(result.sha256)\n"
@@ -172,16 +240,20 @@ struct PackCommand: AsyncParsableCommand {
             if let base = predicate.base { text += renderBase(base) }
             text += "detached envelope \(result.detachedPath)\n"
             if let pulled = output.pulled {
-                text += "pulled \(pulled.blobs) blobs (\(formatBytes(pulled.bytes))) in \(String(format: "%.1f", pulled.seconds)) s, \(pulled.cached) already cached\n"
+                text +=
+                    "pulled \(pulled.blobs) blobs (\(formatBytes(pulled.bytes))) in \(String(format: "%.1f", pulled.seconds)) s, \(pulled.cached) already cached\n"
             }
-            text += result.signerKeyIDs.isEmpty ? "UNSIGNED: sign it with `airlock sign` before it leaves this host\n"
+            text +=
+                result.signerKeyIDs.isEmpty
+                ? "UNSIGNED: sign it with `airlock sign` before it leaves this host\n"
                 : result.signerKeyIDs.map { "signed by key \($0)\n" }.joined()
             for chart in predicate.charts where chart.dependencies != nil || !(chart.images ?? []).isEmpty {
                 text += "chart \(chart.name) \(chart.version)\n" + renderDependencies(chart.dependencies ?? [], indent: "  ")
                 let images = chart.images ?? []
                 let problems = images.filter(\.isProblem).count
                 let needed = images.filter { $0.found != "values" }
-                text += "  \(needed.count) image(s) this install pulls or declares: \(needed.filter { $0.status == "in-bundle" }.count) in the bundle, "
+                text +=
+                    "  \(needed.count) image(s) this install pulls or declares: \(needed.filter { $0.status == "in-bundle" }.count) in the bundle, "
                     + "\(problems) missing; \(images.count - needed.count) more named in values but not rendered (airlock inspect lists them)\n"
             }
             return text
@@ -205,15 +277,26 @@ extension PackCommand {
     /// A dry run's plan: what would be packed, pulled and written.
     func emitPlan(_ plan: Packer.Plan, result: Packer.Result, warnings: [String]) throws {
         let predicate = result.statement.predicate
-        let output = PlanResult(bundle: result.bundlePath, plan: plan, images: predicate.images, charts: predicate.charts,
-                                endpoints: predicate.endpoints, files: predicate.files, base: predicate.base, warnings: warnings)
+        let output = PlanResult(
+            bundle: result.bundlePath,
+            plan: plan,
+            images: predicate.images,
+            charts: predicate.charts,
+            endpoints: predicate.endpoints,
+            files: predicate.files,
+            base: predicate.base,
+            warnings: warnings
+        )
         try outputOptions.emit(output) {
             var text = "dry run: no layer pulled, nothing written\n"
-            text += "would pack \(result.bundlePath): \(plan.entries) entries, \(formatBytes(plan.bytes)) of content (the bundle is at most that, plus framing)\n"
+            text +=
+                "would pack \(result.bundlePath): \(plan.entries) entries, \(formatBytes(plan.bytes)) of content (the bundle is at most that, plus framing)\n"
             text += "would pull \(plan.pullBlobs) blobs (\(formatBytes(plan.pullBytes))); \(plan.cached) already in the cache\n"
             if let parts = plan.parts { text += "in at most \(parts) part(s) of --split-size\n" }
             if let base = predicate.base { text += renderBase(base) }
-            text += predicate.images.map { "image \($0.name) \($0.digest)\($0.platforms.map { " (" + $0.joined(separator: ", ") + ")" } ?? "")\n" }.joined()
+            text += predicate.images.map {
+                "image \($0.name) \($0.digest)\($0.platforms.map { " (" + $0.joined(separator: ", ") + ")" } ?? "")\n"
+            }.joined()
             text += predicate.charts.map { "chart \($0.name) \($0.version) \($0.digest)\n" }.joined()
             return text
         }
@@ -224,7 +307,10 @@ extension PackCommand {
 func runningExecutable() throws -> String {
     let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     guard FileManager.default.isReadableFile(atPath: path) else {
-        throw AirlockFailure(message: "--include-airlock: cannot read the running binary (\(path)); give --include-airlock-from FILE", status: .usage)
+        throw AirlockFailure(
+            message: "--include-airlock: cannot read the running binary (\(path)); give --include-airlock-from FILE",
+            status: .usage
+        )
     }
     // Swift names it airlock either way; a renamed copy keeps its own name.
     return path

@@ -15,7 +15,8 @@ struct PreflightCommand: ParsableCommand {
             store plus the endpoint's caFile, sends the provider's cheapest authenticated request, and checks that the
             model or deployment exists. Each failure is one line saying what to fix. Secret values are never printed.
             Exits 1 if any endpoint fails.
-            """)
+            """
+    )
 
     @Argument(help: ArgumentHelp("A bundle, an unpacked bundle folder, or a ModelEndpoint file.", valueName: "BUNDLE|DIR|FILE"))
     var source: String
@@ -26,7 +27,10 @@ struct PreflightCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Where Kubernetes secrets are mounted: DIR/NAME/KEY.", valueName: "DIR"))
     var secretsDir: String?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds per step, instead of each endpoint's timeoutSeconds (default 10).", valueName: "SECONDS"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Seconds per step, instead of each endpoint's timeoutSeconds (default 10).", valueName: "SECONDS")
+    )
     var timeout: Int?
 
     @OptionGroup var trust: TrustOptions
@@ -47,8 +51,11 @@ struct PreflightCommand: ParsableCommand {
         let reports = targets.map { Preflight.run($0, options: options) }
         try outputOptions.emit(Result(ok: reports.allSatisfy(\.ok), endpoints: reports)) { reports.map(render).joined(separator: "\n") }
         if let failed = reports.first(where: { !$0.ok }) {
-            throw AirlockFailure(message: "preflight failed for \(reports.filter { !$0.ok }.count) of \(reports.count) endpoint(s); first: \(failed.endpoint): \(failed.failure ?? "?")",
-                                 status: .checkFailed)
+            throw AirlockFailure(
+                message:
+                    "preflight failed for \(reports.filter { !$0.ok }.count) of \(reports.count) endpoint(s); first: \(failed.endpoint): \(failed.failure ?? "?")",
+                status: .checkFailed
+            )
         }
     }
 
@@ -56,9 +63,12 @@ struct PreflightCommand: ParsableCommand {
         var text = "\(report.endpoint) (\(report.provider), \(report.url))\(report.proxy.map { " via proxy \($0)" } ?? "")\n"
         for step in report.steps {
             let time = step.milliseconds.map { "\($0) ms" } ?? ""
-            text += "  \(step.ok ? "ok    " : "FAILED") \(step.name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(time.padding(toLength: 8, withPad: " ", startingAt: 0)) \(step.detail)\n"
+            text +=
+                "  \(step.ok ? "ok    " : "FAILED") \(step.name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(time.padding(toLength: 8, withPad: " ", startingAt: 0)) \(step.detail)\n"
             if let chain = step.certificates, chain.count > 1 {
-                for certificate in chain.dropFirst() { text += "         \(String(repeating: " ", count: 21))\(certificate.subject), issued by \(certificate.issuer)\n" }
+                for certificate in chain.dropFirst() {
+                    text += "         \(String(repeating: " ", count: 21))\(certificate.subject), issued by \(certificate.issuer)\n"
+                }
             }
         }
         text += report.ok ? "  → ok\n" : "  → FAILED: \(report.failure ?? "?")\n"

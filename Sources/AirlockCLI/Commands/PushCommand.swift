@@ -27,7 +27,8 @@ struct PushCommand: AsyncParsableCommand {
             NAME-VERSION), last, after every tag; before sending anything it reads the ledger and refuses a rollback (this \
             bundle imported before at a higher version) or a replacement (the same version with other images or charts) unless \
             --allow-downgrade or --allow-replace. airlock history lists the imports; --no-ledger skips the ledger.
-            """)
+            """
+    )
 
     @Argument(help: "The bundle, or a folder made by airlock unpack.") var bundle: String
     @Option(name: .long, help: ArgumentHelp("The target registry.", valueName: "HOST[:PORT][/PREFIX]")) var registry: String
@@ -38,22 +39,41 @@ struct PushCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Where to write mapping.json/.txt and the node mirror configs.") var configDir = "airlock-push"
     @Option(name: .long, help: ArgumentHelp("Renaming rules: rules: [{match: SOURCE-PREFIX, replace: NEW-PREFIX}].", valueName: "FILE"))
     var rules: String?
-    @Option(name: .long, help: ArgumentHelp("For a delta bundle (pack --since): the bundle it builds on, which provides the layers the delta leaves out (the registry need not hold them).", valueName: "OLD.tar.zst"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "For a delta bundle (pack --since): the bundle it builds on, which provides the layers the delta leaves out (the registry need not hold them).",
+            valueName: "OLD.tar.zst"
+        )
+    )
     var base: String?
     @OptionGroup var cosign: CosignOptions
-    @Flag(name: .long, help: "Check the signature, ask the registry what it has, and say what a push would do (each tag new, unchanged or moved; blobs to upload, mount or skip), sending and writing nothing.")
+    @Flag(
+        name: .long,
+        help:
+            "Check the signature, ask the registry what it has, and say what a push would do (each tag new, unchanged or moved; blobs to upload, mount or skip), sending and writing nothing."
+    )
     var dryRun = false
     @Flag(name: .long, help: "Leave out the signatures, attestations and SBOMs that refer to images (for a registry that refuses them).")
     var skipReferrers = false
-    @Flag(name: .long, help: "Neither read nor write the registry's import ledger: no rollback or replacement check, no record of this import.")
+    @Flag(
+        name: .long,
+        help: "Neither read nor write the registry's import ledger: no rollback or replacement check, no record of this import."
+    )
     var noLedger = false
-    @Option(name: .long, help: ArgumentHelp("The import ledger's repository under the prefix (default airlock/imports).", valueName: "REPO"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The import ledger's repository under the prefix (default airlock/imports).", valueName: "REPO")
+    )
     var ledger: String?
     @Flag(name: .long, help: "Push although the ledger shows this bundle imported before at a higher version.")
     var allowDowngrade = false
     @Flag(name: .long, help: "Push although the ledger shows this bundle's version imported before with other content.")
     var allowReplace = false
-    @Flag(name: .shortAndLong, help: "No progress on stderr (otherwise a live line on a terminal, plain lines elsewhere, JSON lines with --output json).")
+    @Flag(
+        name: .shortAndLong,
+        help: "No progress on stderr (otherwise a live line on a terminal, plain lines elsewhere, JSON lines with --output json)."
+    )
     var quiet = false
     @OptionGroup var outputOptions: OutputOptions
 
@@ -63,8 +83,14 @@ struct PushCommand: AsyncParsableCommand {
         if trust.allowUnsigned && outputOptions.output == .text {
             note("WARNING: --allow-unsigned: an unsigned bundle will be pushed without proof of who made it")
         }
-        var options = Pusher.Options(source: bundle, target: registry, policy: policy, transport: try registryOptions.transport(),
-                                     chunkSize: chunkSize, configDirectory: configDir)
+        var options = Pusher.Options(
+            source: bundle,
+            target: registry,
+            policy: policy,
+            transport: try registryOptions.transport(),
+            chunkSize: chunkSize,
+            configDirectory: configDir
+        )
         if let rules { options.rules = try PushRules.load(path: rules) }
         options.base = base
         options.cosignKeys = try cosign.keys()
@@ -98,7 +124,8 @@ struct PushCommand: AsyncParsableCommand {
                     default: text += "tag \(tag.reference): unchanged \(tag.digest)\n"
                     }
                 }
-                text += "blobs: \(report.blobs.uploaded) to upload (\(formatBytes(report.blobs.bytesSent))), \(report.blobs.present) already present, \(report.blobs.mounted) to mount\n"
+                text +=
+                    "blobs: \(report.blobs.uploaded) to upload (\(formatBytes(report.blobs.bytesSent))), \(report.blobs.present) already present, \(report.blobs.mounted) to mount\n"
                 text += "manifests: \(report.manifestsPushed) to push, \(report.manifestsPresent) already present\n"
                 return text
             }
@@ -107,7 +134,8 @@ struct PushCommand: AsyncParsableCommand {
         try outputOptions.emit(report) {
             var text = renderImageSignatures(report.imageSignatures)
             text += report.images.map { "\($0.source) -> \($0.target)@\($0.digest)\n" }.joined()
-            text += "blobs: \(report.blobs.uploaded) uploaded (\(formatBytes(report.blobs.bytesSent))), \(report.blobs.present) already present, \(report.blobs.mounted) mounted, \(report.blobs.retried) requests retried\n"
+            text +=
+                "blobs: \(report.blobs.uploaded) uploaded (\(formatBytes(report.blobs.bytesSent))), \(report.blobs.present) already present, \(report.blobs.mounted) mounted, \(report.blobs.retried) requests retried\n"
             text += "manifests: \(report.manifestsPushed) pushed, \(report.manifestsPresent) already present\n"
             text += "mapping and mirror configs in \(configDir)/\n"
             if let ledger = report.ledger { text += "recorded in the import ledger: \(ledger)\n" }
@@ -117,10 +145,18 @@ struct PushCommand: AsyncParsableCommand {
             return text
         }
         if let reason = report.ledgerRefused {
-            throw AirlockFailure(message: "registry \(registry) refused the import ledger's entry (\(reason)); every image and chart is pushed and tagged, but the import is not recorded: push again with --no-ledger for a registry that stores no artifacts", status: .checkFailed)
+            throw AirlockFailure(
+                message:
+                    "registry \(registry) refused the import ledger's entry (\(reason)); every image and chart is pushed and tagged, but the import is not recorded: push again with --no-ledger for a registry that stores no artifacts",
+                status: .checkFailed
+            )
         }
         if let refused = report.refused, !refused.isEmpty {
-            throw AirlockFailure(message: "registry \(registry) refused \(refused.count) artifact(s) (first: \(refused[0].reference)); every image and chart it accepted is pushed and tagged; push again with --skip-referrers to leave them out", status: .checkFailed)
+            throw AirlockFailure(
+                message:
+                    "registry \(registry) refused \(refused.count) artifact(s) (first: \(refused[0].reference)); every image and chart it accepted is pushed and tagged; push again with --skip-referrers to leave them out",
+                status: .checkFailed
+            )
         }
     }
 }

@@ -20,22 +20,45 @@ struct ServeCommand: AsyncParsableCommand {
             With --config-dir, the mapping and node mirror configs are written as push writes them, sending pulls of \
             the source registries to this server at --advertise HOST:PORT.
             With --cosign-key every image must carry a cosign signature by one of those keys, or nothing is served.
-            """)
+            """
+    )
 
     @Argument(help: "The bundle, or a folder made by airlock unpack.") var bundle: String
     @OptionGroup var trust: TrustOptions
     @Option(name: .long, help: ArgumentHelp("Address and port to listen on; port 0 picks a free one.", valueName: "HOST:PORT"))
     var listen = "127.0.0.1:5000"
     @Option(name: .long, help: ArgumentHelp("Serve every repository under this path.", valueName: "PREFIX")) var prefix = ""
-    @Option(name: .long, help: ArgumentHelp("Renaming rules, as for push: rules: [{match: SOURCE-PREFIX, replace: NEW-PREFIX}].", valueName: "FILE"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Renaming rules, as for push: rules: [{match: SOURCE-PREFIX, replace: NEW-PREFIX}].", valueName: "FILE")
+    )
     var rules: String?
-    @Option(name: .long, help: ArgumentHelp("For a delta bundle (pack --since): the bundle it builds on, which answers for the layers the delta leaves out.", valueName: "OLD.tar.zst"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "For a delta bundle (pack --since): the bundle it builds on, which answers for the layers the delta leaves out.",
+            valueName: "OLD.tar.zst"
+        )
+    )
     var base: String?
-    @Option(name: .long, help: ArgumentHelp("Write mapping.json/.txt and node mirror configs (containerd hosts.toml, k3s registries.yaml, containers registries.conf) here.", valueName: "DIR"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Write mapping.json/.txt and node mirror configs (containerd hosts.toml, k3s registries.yaml, containers registries.conf) here.",
+            valueName: "DIR"
+        )
+    )
     var configDir: String?
-    @Option(name: .long, help: ArgumentHelp("The address nodes reach this server at, for --config-dir (default: the --listen address).", valueName: "HOST:PORT"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The address nodes reach this server at, for --config-dir (default: the --listen address).",
+            valueName: "HOST:PORT"
+        )
+    )
     var advertise: String?
-    @Option(name: .long, help: ArgumentHelp("Serve HTTPS with this certificate (PEM, chain allowed).", valueName: "PEM")) var tlsCert: String?
+    @Option(name: .long, help: ArgumentHelp("Serve HTTPS with this certificate (PEM, chain allowed).", valueName: "PEM")) var tlsCert:
+        String?
     @Option(name: .long, help: ArgumentHelp("The certificate's private key (PEM).", valueName: "PEM")) var tlsKey: String?
     @Option(name: .long, help: ArgumentHelp("Close a connection that sends and receives nothing for this long.", valueName: "SECONDS"))
     var idleTimeout = 300
@@ -59,14 +82,25 @@ struct ServeCommand: AsyncParsableCommand {
         default: throw AirlockFailure(message: "give --tls-cert and --tls-key together", status: .usage)
         }
         if let advertise { _ = try Self.address(advertise, option: "--advertise") }
-        guard idleTimeout > 0 else { throw AirlockFailure(message: "--idle-timeout takes a number of seconds above 0 (got \(idleTimeout))", status: .usage) }
+        guard idleTimeout > 0 else {
+            throw AirlockFailure(message: "--idle-timeout takes a number of seconds above 0 (got \(idleTimeout))", status: .usage)
+        }
         if configDir != nil && advertise == nil && ["0.0.0.0", "::"].contains(host) {
-            throw AirlockFailure(message: "--config-dir needs --advertise HOST:PORT, the address nodes reach this server at (it listens on \(listen))", status: .usage)
+            throw AirlockFailure(
+                message: "--config-dir needs --advertise HOST:PORT, the address nodes reach this server at (it listens on \(listen))",
+                status: .usage
+            )
         }
         let policy = try trust.policy()
-        let content = try await ServedBundle.open(bundle, policy: policy, prefix: prefix,
-                                                  rules: try rules.map { try PushRules.load(path: $0) } ?? PushRules(), base: base,
-                                                  cosignKeys: try cosign.keys(), attestations: cosign.requireAttestation)
+        let content = try await ServedBundle.open(
+            bundle,
+            policy: policy,
+            prefix: prefix,
+            rules: try rules.map { try PushRules.load(path: $0) } ?? PushRules(),
+            base: base,
+            cosignKeys: try cosign.keys(),
+            attestations: cosign.requireAttestation
+        )
         if content.unsigned && outputOptions.output == .text {
             note("WARNING: --allow-unsigned: serving an unsigned bundle, without proof of who made it")
         }
@@ -75,7 +109,7 @@ struct ServeCommand: AsyncParsableCommand {
         let serving = Task { [self] in try await listenAndServe(content, host: host, port: port, tls: tls) }
         let signals = [SIGINT, SIGTERM].map { number in
             #if canImport(Darwin)
-            signal(number, SIG_IGN)  // kqueue reports a signal only once its default action is off
+                signal(number, SIG_IGN)  // kqueue reports a signal only once its default action is off
             #endif
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { serving.cancel() }
@@ -107,8 +141,13 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// `HOST:PORT`, `[IPv6]:PORT`.
     static func address(_ text: String, option: String) throws -> (String, Int) {
-        let wrong = AirlockFailure(message: "\(option) takes HOST:PORT, such as 127.0.0.1:5000 or 0.0.0.0:5000 (got \(text))", status: .usage)
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { throw wrong }
+        let wrong = AirlockFailure(
+            message: "\(option) takes HOST:PORT, such as 127.0.0.1:5000 or 0.0.0.0:5000 (got \(text))",
+            status: .usage
+        )
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw wrong
+        }
         var host = String(text[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         guard !host.isEmpty else { throw wrong }

@@ -10,11 +10,15 @@ struct SignCommand: ParsableCommand {
         discussion: """
             Checks every entry against the statement first. The statement frame is rewritten with the new signature \
             appended; all other frames are copied byte for byte. The detached envelope is issued anew, signed by this key.
-            """)
+            """
+    )
 
     @Argument(help: "The bundle.") var bundle: String
     @Option(name: .long, help: ArgumentHelp("The private key to sign with.", valueName: "NAME.key")) var key: String
-    @Option(name: .long, help: ArgumentHelp("The key's X.509 certificate (PEM, leaf first), carried in the signature.", valueName: "CERT.pem"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The key's X.509 certificate (PEM, leaf first), carried in the signature.", valueName: "CERT.pem")
+    )
     var cert: String?
     @Option(name: .long, help: "Passphrase file for an encrypted key (or set AIRLOCK_KEY_PASSPHRASE).") var passphraseFile: String?
     @OptionGroup var outputOptions: OutputOptions

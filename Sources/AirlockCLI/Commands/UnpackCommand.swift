@@ -11,17 +11,27 @@ struct UnpackCommand: ParsableCommand {
             The folder appears only when everything verified; on failure nothing is left behind. A delta bundle \
             (pack --since) needs --base, the bundle it builds on or the folder that one was unpacked into: the layers it \
             leaves out are copied from there, each checked against its signed digest.
-            """)
+            """
+    )
 
     @Argument(help: "The bundle.") var bundle: String
     @Option(name: [.short, .customLong("out")], help: ArgumentHelp("The folder to create.", valueName: "DIR")) var out: String
-    @Option(name: .long, help: ArgumentHelp("For a delta bundle: the bundle it builds on, or the folder that one was unpacked into.", valueName: "OLD.tar.zst|DIR"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "For a delta bundle: the bundle it builds on, or the folder that one was unpacked into.",
+            valueName: "OLD.tar.zst|DIR"
+        )
+    )
     var base: String?
     @OptionGroup var trust: TrustOptions
     @OptionGroup var outputOptions: OutputOptions
 
     func run() throws {
-        try emitVerification(try Unpacker(bundle: bundle, output: out, policy: try trust.policy(), base: base).unpack(), outputOptions,
-                             trailer: "unpacked into \(out)\n")
+        try emitVerification(
+            try Unpacker(bundle: bundle, output: out, policy: try trust.policy(), base: base).unpack(),
+            outputOptions,
+            trailer: "unpacked into \(out)\n"
+        )
     }
 }

@@ -14,11 +14,15 @@ struct VerifyCommand: AsyncParsableCommand {
             the bundle.
             With --cosign-key it also checks that every image carries a cosign signature by one of those keys, naming \
             its digest (offline: the signatures travel in the bundle, packed with referrers: true).
-            """)
+            """
+    )
 
     @Argument(help: "The bundle (a split bundle: its name, or one part's with --detached).") var bundle: String
     @OptionGroup var trust: TrustOptions
-    @Flag(name: .long, help: "Check the file (or each part, or the one part named) against its signed detached envelope instead of checking every entry.") var detached = false
+    @Flag(
+        name: .long,
+        help: "Check the file (or each part, or the one part named) against its signed detached envelope instead of checking every entry."
+    ) var detached = false
     @Option(name: .long, help: ArgumentHelp("The detached envelope (default: BUNDLE.intoto.json); implies --detached.", valueName: "FILE"))
     var envelope: String?
     @OptionGroup var cosign: CosignOptions
@@ -36,7 +40,10 @@ struct VerifyCommand: AsyncParsableCommand {
             return
         }
         if !cosignKeys.isEmpty {
-            throw AirlockFailure(message: "--cosign-key checks the images inside the bundle, which --detached does not open: verify without --detached", status: .usage)
+            throw AirlockFailure(
+                message: "--cosign-key checks the images inside the bundle, which --detached does not open: verify without --detached",
+                status: .usage
+            )
         }
         let report = try DetachedCheck(bundle: bundle, envelope: envelope, policy: policy).run()
         if outputOptions.output == .json {
@@ -47,14 +54,16 @@ struct VerifyCommand: AsyncParsableCommand {
         guard report.verified, let sha256 = report.sha256, let size = report.size else {
             throw AirlockFailure(message: "verification failed: \(report.failure ?? "unknown reason")", status: .checkFailed)
         }
-        var text = "verified \(bundle) against its detached envelope \(report.envelope): \(report.name ?? "?") \(report.version ?? "?"), created \(report.created ?? "?")\n"
+        var text =
+            "verified \(bundle) against its detached envelope \(report.envelope): \(report.name ?? "?") \(report.version ?? "?"), created \(report.created ?? "?")\n"
         if report.unsigned { text += "WARNING: the envelope is UNSIGNED; accepted only because of --allow-unsigned\n" }
         text += report.signatures.map(renderSignature).joined()
         if let parts = report.parts {
             text += parts.map { "\($0.path): sha256 \($0.sha256 ?? "?"), \(formatBytes($0.size ?? 0)) — the part as signed\n" }.joined()
             if report.onlyPart != nil { text += "only this part was checked; name the bundle (without .partNNN) to check every part\n" }
         } else {
-            text += "sha256 \(sha256), \(formatBytes(size)) — the file as signed\(report.signedName.map { $0 == URL(fileURLWithPath: bundle).lastPathComponent ? "" : " (signed as \($0))" } ?? "")\n"
+            text +=
+                "sha256 \(sha256), \(formatBytes(size)) — the file as signed\(report.signedName.map { $0 == URL(fileURLWithPath: bundle).lastPathComponent ? "" : " (signed as \($0))" } ?? "")\n"
         }
         text += "the entries were not opened: airlock verify without --detached checks each of them\n"
         print(text, terminator: "")

@@ -7,7 +7,8 @@ import Foundation
 struct VersionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "version",
-        abstract: "Show airlock's version, the bundle formats it reads and writes, and how this binary was built.")
+        abstract: "Show airlock's version, the bundle formats it reads and writes, and how this binary was built."
+    )
 
     @OptionGroup var outputOptions: OutputOptions
 
@@ -32,19 +33,26 @@ struct VersionCommand: ParsableCommand {
 
     func run() throws {
         let loaded = Self.sharedLibraries()
-        let system: Set<String> = ["libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1",
-                                   "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1", "libgcc_s.so.1", "libstdc++.so.6", "linux-vdso.so.1"]
+        let system: Set<String> = [
+            "libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1",
+            "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1", "libgcc_s.so.1", "libstdc++.so.6", "linux-vdso.so.1",
+        ]
         let extra = loaded.filter { !system.contains($0) }
         #if arch(x86_64)
-        let architecture = "x86_64"
+            let architecture = "x86_64"
         #else
-        let architecture = "aarch64"
+            let architecture = "aarch64"
         #endif
         let result = Result(
-            version: BundleFormat.toolVersion, bundleFormat: .init(reads: [BundleFormat.version], writes: BundleFormat.version),
-            build: .init(staticSwiftRuntime: !loaded.contains { $0.hasPrefix("libswiftCore") },
-                         staticCLibraries: !loaded.contains { $0.hasPrefix("libarchive") || $0.hasPrefix("libzstd") || $0.hasPrefix("libcrypto") },
-                         sharedLibraries: extra, architecture: architecture))
+            version: BundleFormat.toolVersion,
+            bundleFormat: .init(reads: [BundleFormat.version], writes: BundleFormat.version),
+            build: .init(
+                staticSwiftRuntime: !loaded.contains { $0.hasPrefix("libswiftCore") },
+                staticCLibraries: !loaded.contains { $0.hasPrefix("libarchive") || $0.hasPrefix("libzstd") || $0.hasPrefix("libcrypto") },
+                sharedLibraries: extra,
+                architecture: architecture
+            )
+        )
         try outputOptions.emit(result) {
             var text = "airlock \(result.version)\nbundle format: reads v\(BundleFormat.version), writes v\(BundleFormat.version)\n"
             text += "Swift runtime: \(result.build.staticSwiftRuntime ? "static" : "shared")\n"
@@ -61,7 +69,8 @@ struct VersionCommand: ParsableCommand {
         let maps = String(decoding: data, as: UTF8.self)
         var names: Set<String> = []
         for line in maps.split(separator: "\n") {
-            guard let path = line.split(separator: " ", omittingEmptySubsequences: true).last, path.hasPrefix("/"), path.contains(".so") else { continue }
+            guard let path = line.split(separator: " ", omittingEmptySubsequences: true).last, path.hasPrefix("/"), path.contains(".so")
+            else { continue }
             names.insert(String(path.split(separator: "/").last ?? ""))
         }
         return names.sorted()

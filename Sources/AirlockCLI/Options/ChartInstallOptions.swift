@@ -10,7 +10,13 @@ struct ChartInstallOptions: ParsableArguments {
     @Option(name: [.customShort("f"), .long], help: ArgumentHelp("A values file (repeatable; later ones win).", valueName: "FILE"))
     var values: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("A value by dotted path, as helm --set takes it; the value is read as YAML (repeatable).", valueName: "PATH=VALUE"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A value by dotted path, as helm --set takes it; the value is read as YAML (repeatable).",
+            valueName: "PATH=VALUE"
+        )
+    )
     var set: [String] = []
 
     @Option(name: .long, help: "The release name (.Release.Name).")
@@ -19,7 +25,13 @@ struct ChartInstallOptions: ParsableArguments {
     @Option(name: .long, help: "The namespace (.Release.Namespace).")
     var namespace = "default"
 
-    @Option(name: .long, help: ArgumentHelp("The cluster's Kubernetes version (.Capabilities.KubeVersion); Helm v4's default otherwise.", valueName: "VERSION"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The cluster's Kubernetes version (.Capabilities.KubeVersion); Helm v4's default otherwise.",
+            valueName: "VERSION"
+        )
+    )
     var kubeVersion: String?
 
     func settings() throws -> ChartRendering.InstallSettings {

@@ -13,7 +13,10 @@ func present(certificates paths: [String], to keys: inout [PrivateKey]) throws {
     for path in paths {
         let certificate = try SignerCertificate(contentsOf: path)
         guard let index = keys.firstIndex(where: { $0.publicKey.keyID == certificate.publicKey.keyID }) else {
-            throw AirlockFailure(message: "--cert \(path) certifies key \(certificate.publicKey.keyID), which is not the key of any --key given", status: .usage)
+            throw AirlockFailure(
+                message: "--cert \(path) certifies key \(certificate.publicKey.keyID), which is not the key of any --key given",
+                status: .usage
+            )
         }
         try keys[index].present(certificate, source: path)
     }

@@ -9,7 +9,10 @@ struct RegistryOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("A PEM CA bundle trusted in addition to the system's; repeatable.", valueName: "PEM"))
     var caFile: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Speak plain HTTP to this registry (never a silent fallback); repeatable.", valueName: "HOST[:PORT]"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Speak plain HTTP to this registry (never a silent fallback); repeatable.", valueName: "HOST[:PORT]")
+    )
     var plainHttp: [String] = []
 
     @Option(name: .long, help: "Parallel transfers.")

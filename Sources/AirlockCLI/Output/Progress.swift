@@ -80,16 +80,22 @@ final class PushProgress: ProgressRenderer, @unchecked Sendable {
             switch event {
             case .planned(let images, let blobs, let bytes):
                 (blobsTotal, bytesTotal) = (blobs, bytes)
-                emit(["event": "planned", "images": images, "blobs": blobs, "bytes": bytes],
-                     plain: "pushing \(images) images/charts: \(blobs) blobs, \(formatBytes(bytes))")
+                emit(
+                    ["event": "planned", "images": images, "blobs": blobs, "bytes": bytes],
+                    plain: "pushing \(images) images/charts: \(blobs) blobs, \(formatBytes(bytes))"
+                )
             case .blob(let digest, let outcome, let bytes):
                 if outcome != .mounted { blobsDone += 1 }
                 bytesDone += bytes
-                emit(["event": "blob", "digest": digest, "outcome": outcome.rawValue, "bytes": bytes],
-                     plain: "  blob \(digest.prefix(19)): \(outcome.rawValue)\(bytes > 0 ? " (\(formatBytes(bytes)))" : "")")
+                emit(
+                    ["event": "blob", "digest": digest, "outcome": outcome.rawValue, "bytes": bytes],
+                    plain: "  blob \(digest.prefix(19)): \(outcome.rawValue)\(bytes > 0 ? " (\(formatBytes(bytes)))" : "")"
+                )
             case .manifest(let reference, let pushed):
-                emit(["event": "manifest", "reference": reference, "pushed": pushed],
-                     plain: "  manifest \(reference): \(pushed ? "pushed" : "present")")
+                emit(
+                    ["event": "manifest", "reference": reference, "pushed": pushed],
+                    plain: "  manifest \(reference): \(pushed ? "pushed" : "present")"
+                )
             case .warning:
                 break  // the command's WarningLog prints warnings, even with -q
             }
@@ -126,29 +132,40 @@ final class PackProgress: ProgressRenderer, @unchecked Sendable {
                 output.emit(["event": "rendering", "chart": chart], plain: "rendering chart \(chart)") { "rendering chart \(chart)" }
             case .collecting(let kind, let name):
                 collected += 1
-                output.emit(["event": "collecting", "kind": kind, "name": name], plain: "adding \(kind) \(name)") { "resolving \(kind) \(name)" }
+                output.emit(["event": "collecting", "kind": kind, "name": name], plain: "adding \(kind) \(name)") {
+                    "resolving \(kind) \(name)"
+                }
             case .downloading(let blobs, let bytes, let cached):
                 pullStarted = Date()
                 summary.blobs = blobs
                 summary.bytes = bytes
                 summary.cached = cached
                 guard blobs > 0 || cached > 0 else { return }
-                output.emit(["event": "pulling", "blobs": blobs, "bytes": bytes, "cached": cached],
-                            plain: "pulling \(blobs) blobs, \(formatBytes(bytes))\(cached > 0 ? " (\(cached) already cached)" : "")", force: true) {
+                output.emit(
+                    ["event": "pulling", "blobs": blobs, "bytes": bytes, "cached": cached],
+                    plain: "pulling \(blobs) blobs, \(formatBytes(bytes))\(cached > 0 ? " (\(cached) already cached)" : "")",
+                    force: true
+                ) {
                     "pulling \(blobs) blobs, \(formatBytes(bytes))"
                 }
             case .downloaded(let digest, let bytes):
                 blobsDone += 1
                 bytesDone += bytes
-                output.emit(["event": "pulled", "digest": digest, "bytes": bytes], plain: "  pulled \(digest.prefix(19)) (\(formatBytes(bytes)))",
-                            force: blobsDone == summary.blobs) {
+                output.emit(
+                    ["event": "pulled", "digest": digest, "bytes": bytes],
+                    plain: "  pulled \(digest.prefix(19)) (\(formatBytes(bytes)))",
+                    force: blobsDone == summary.blobs
+                ) {
                     "\(collected) images/charts; blobs \(blobsDone)/\(summary.blobs), \(formatBytes(bytesDone)) of \(formatBytes(summary.bytes)), "
                         + rate(bytesDone, since: pullStarted ?? Date())
                 }
                 if blobsDone == summary.blobs, let pullStarted { summary.seconds = Date().timeIntervalSince(pullStarted) }
             case .writing(let entries, let bytes):
-                output.emit(["event": "writing", "entries": entries, "bytes": bytes], plain: "writing \(entries) entries, \(formatBytes(bytes))",
-                            force: true) { "writing \(entries) entries, \(formatBytes(bytes))" }
+                output.emit(
+                    ["event": "writing", "entries": entries, "bytes": bytes],
+                    plain: "writing \(entries) entries, \(formatBytes(bytes))",
+                    force: true
+                ) { "writing \(entries) entries, \(formatBytes(bytes))" }
             case .wrote(let path):
                 output.emit(["event": "wrote", "path": path], plain: nil, force: true) { "wrote \(path)" }
             case .warning:

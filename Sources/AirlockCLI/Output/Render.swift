@@ -1,8 +1,12 @@
 import AirlockCore
 import Foundation
 
-func renderContents(images: [BundlePredicate.Image], charts: [BundlePredicate.Chart], endpoints: [BundlePredicate.Endpoint],
-                    files: [BundlePredicate.File]) -> String {
+func renderContents(
+    images: [BundlePredicate.Image],
+    charts: [BundlePredicate.Chart],
+    endpoints: [BundlePredicate.Endpoint],
+    files: [BundlePredicate.File]
+) -> String {
     var text = ""
     if !images.isEmpty {
         text += "images:\n"
@@ -25,7 +29,9 @@ func renderContents(images: [BundlePredicate.Image], charts: [BundlePredicate.Ch
             text += renderDependencies(chart.dependencies ?? [], indent: "    ")
             if let rendered = chart.rendered {
                 var how = "release \(rendered.releaseName) in namespace \(rendered.namespace), Kubernetes \(rendered.kubeVersion)"
-                if let values = rendered.values { how += ", values " + values.map { "\($0.path) (sha256 \($0.sha256.prefix(12)))" }.joined(separator: ", ") }
+                if let values = rendered.values {
+                    how += ", values " + values.map { "\($0.path) (sha256 \($0.sha256.prefix(12)))" }.joined(separator: ", ")
+                }
                 if let set = rendered.set { how += ", set " + set.keys.sorted().map { "\($0)=\(set[$0]!)" }.joined(separator: ", ") }
                 text += "    rendered \(rendered.templates) template(s) as \(how)\n"
             }
@@ -65,7 +71,9 @@ func renderInspect(_ report: InspectReport) -> String {
     if let base = report.base {
         text += renderBase(title: base.title, registry: base.registry, blobs: base.blobs, bytes: base.bytes)
     }
-    text += report.signerKeyIDs.isEmpty ? "signatures: none (unsigned)\n"
+    text +=
+        report.signerKeyIDs.isEmpty
+        ? "signatures: none (unsigned)\n"
         : "signatures claimed by key(s): \(report.signerKeyIDs.joined(separator: ", "))\n"
     return text + renderContents(images: report.images, charts: report.charts, endpoints: report.endpoints, files: report.files)
 }
@@ -73,7 +81,8 @@ func renderInspect(_ report: InspectReport) -> String {
 /// The line a delta bundle gets wherever it is shown.
 func renderBase(title: String, registry: String?, blobs: Int, bytes: Int64) -> String {
     if let registry {
-        return "delta: packed against \(title) and leaves out \(blobs) layer(s) (\(formatBytes(bytes))) that registry held; push it into \(registry)\n"
+        return
+            "delta: packed against \(title) and leaves out \(blobs) layer(s) (\(formatBytes(bytes))) that registry held; push it into \(registry)\n"
     }
     return "delta: builds on \(title) and leaves out \(blobs) layer(s) (\(formatBytes(bytes))) that bundle carried; "
         + "push it into a registry that holds \(title), or give push and serve --base with that bundle\n"
@@ -91,7 +100,8 @@ func renderVerified(_ report: VerificationReport) -> String {
     for signature in report.signatures {
         text += renderSignature(signature)
     }
-    text += "\(report.entries + 1) entries, \(formatBytes(report.bytes)), every digest checked"
+    text +=
+        "\(report.entries + 1) entries, \(formatBytes(report.bytes)), every digest checked"
         + (report.parts.map { ", read from \($0) parts\n" } ?? "\n")
     if let base = report.base { text += renderBase(base) }
     text += renderImageSignatures(report.imageSignatures)
@@ -114,8 +124,12 @@ func renderDependencies(_ dependencies: [BundlePredicate.ChartDependency], inden
 func renderImageSignatures(_ results: [ImageSignatureCheck]?) -> String {
     (results ?? []).map { result in
         let what = result.attestation.map { " attestation \($0)" } ?? ""
-        guard result.verified, let keyID = result.keyID else { return "cosign: \(result.image)\(what) NOT verified: \(result.problem ?? "?")\n" }
-        let over = result.signedDigest == result.digest ? "" : " (over its source index \(result.signedDigest ?? "?"): the platform subset is the bundle signer's word)"
+        guard result.verified, let keyID = result.keyID else {
+            return "cosign: \(result.image)\(what) NOT verified: \(result.problem ?? "?")\n"
+        }
+        let over =
+            result.signedDigest == result.digest
+            ? "" : " (over its source index \(result.signedDigest ?? "?"): the platform subset is the bundle signer's word)"
         return "cosign: \(result.image)\(what) signed by key \(keyID)\(over)\n"
     }.joined()
 }

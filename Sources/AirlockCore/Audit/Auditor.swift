@@ -1,7 +1,7 @@
 import Foundation
 import Hashing
-import Registry
 import OCI
+import Registry
 
 /// The auditor's question, months later: did what runs come from a bundle signed by a trusted
 /// key? What runs is every tag of a registry (walked as `airlock inventory` walks it) or a list of
@@ -62,8 +62,13 @@ public enum Auditor {
     /// then looks up every tag of `registry` (when given) and every digest of `images`.
     /// An image found neither in the bundles nor in the ledger may still carry a delivery
     /// attestation (`pack --attest`) beside it in its registry, reached with `transport`.
-    public static func audit(bundles paths: [String], policy: SignaturePolicy, registry: RegistryInventory.Options?,
-                             images: [ListedImage], transport: TransportOptions = TransportOptions()) async throws -> AuditReport {
+    public static func audit(
+        bundles paths: [String],
+        policy: SignaturePolicy,
+        registry: RegistryInventory.Options?,
+        images: [ListedImage],
+        transport: TransportOptions = TransportOptions()
+    ) async throws -> AuditReport {
         var statements = try paths.map { try SignedStatement.load($0, policy: policy) }
         if paths.isEmpty {
             // No bundles named: the registry's own import ledger says what was delivered; for
@@ -71,7 +76,9 @@ public enum Auditor {
             if let registry {
                 statements = try await ledgerStatements(registry, policy: policy)
             } else if images.isEmpty || !images.contains(where: { $0.location != nil }) {
-                throw AirlockError.input("name the signed bundles (or their .intoto.json envelopes) to audit against, or --registry with an import ledger")
+                throw AirlockError.input(
+                    "name the signed bundles (or their .intoto.json envelopes) to audit against, or --registry with an import ledger"
+                )
             }
         }
         let index = ManifestIndex(statements)
@@ -81,7 +88,8 @@ public enum Auditor {
             let inventory = try await RegistryInventory.take(registry)
             audited = inventory.registry
             // The import ledger holds the signed envelopes themselves, not content to trace.
-            for repository in inventory.repositories where !(repository.name == "airlock/imports" || repository.name.hasSuffix("/airlock/imports")) {
+            for repository in inventory.repositories
+            where !(repository.name == "airlock/imports" || repository.name.hasSuffix("/airlock/imports")) {
                 for (tag, digest) in repository.tags.sorted(by: { $0.key < $1.key }) {
                     findings.append(index.finding("\(repository.name):\(tag)", digest: digest, repository: repository.name, tag: tag))
                 }
@@ -92,8 +100,12 @@ public enum Auditor {
         try await proveByAttestation(&running, images: images, policy: policy, transport: transport)
         findings += running
         let bundles = statements.map {
-            AuditReport.Bundle(path: $0.path, name: $0.statement.predicate.name, version: $0.statement.predicate.version,
-                               created: $0.statement.predicate.created)
+            AuditReport.Bundle(
+                path: $0.path,
+                name: $0.statement.predicate.name,
+                version: $0.statement.predicate.version,
+                created: $0.statement.predicate.created
+            )
         }
         return AuditReport(bundles: bundles, registry: audited, findings: findings)
     }
@@ -101,8 +113,11 @@ public enum Auditor {
     /// A `sha256-<hex>` tag that no bundle carries may be the referrers tag schema's index, which
     /// push writes itself where the registry has no referrers API: it counts as signed when every
     /// manifest it lists is one the bundles carried.
-    private static func proveReferrersIndexes(_ findings: inout [AuditReport.Finding], registry: RegistryInventory.Options,
-                                              index: ManifestIndex) async throws {
+    private static func proveReferrersIndexes(
+        _ findings: inout [AuditReport.Finding],
+        registry: RegistryInventory.Options,
+        index: ManifestIndex
+    ) async throws {
         let candidates = findings.indices.filter { index in
             !findings[index].signed && Digest(referrersTag: findings[index].reference.split(separator: ":").last ?? "") != nil
         }
@@ -114,15 +129,20 @@ public enum Auditor {
                 let reference = findings[position].reference
                 let separator = reference.lastIndex(of: ":")!
                 let repository = String(reference[..<separator])  // the inventory's names are whole
-                let fetched = try await client.fetchManifestIfPresent(repository, reference: String(reference[reference.index(after: separator)...]))
+                let fetched = try await client.fetchManifestIfPresent(
+                    repository,
+                    reference: String(reference[reference.index(after: separator)...])
+                )
                 guard let fetched, fetched.digest == findings[position].digest,
-                      let listed = try? ContentDocument(bytes: fetched.bytes, declaredType: MediaType.ociIndex).manifests, !listed.isEmpty else { continue }
+                    let listed = try? ContentDocument(bytes: fetched.bytes, declaredType: MediaType.ociIndex).manifests, !listed.isEmpty
+                else { continue }
                 let bundles = listed.map { index.bundles(of: $0.digest.description) }
                 guard bundles.allSatisfy({ !$0.isEmpty }) else { continue }
                 let subject = Digest(referrersTag: reference[reference.index(after: separator)...])?.description ?? "?"
                 findings[position].signed = true
                 findings[position].bundles = Array(Set(bundles.joined())).sorted()
-                findings[position].what = "the referrers index of \(index.role(of: subject) ?? subject) (its \(listed.count) referrer(s) signed)"
+                findings[position].what =
+                    "the referrers index of \(index.role(of: subject) ?? subject) (its \(listed.count) referrer(s) signed)"
                 findings[position].signedAs = nil
             }
         } catch {
@@ -134,17 +154,28 @@ public enum Auditor {
 
     /// Each running image no bundle carries is looked up in its registry for a delivery
     /// attestation signed by a trusted key; one that verifies proves it came through that delivery.
-    private static func proveByAttestation(_ findings: inout [AuditReport.Finding], images: [ListedImage], policy: SignaturePolicy,
-                                           transport: TransportOptions) async throws {
+    private static func proveByAttestation(
+        _ findings: inout [AuditReport.Finding],
+        images: [ListedImage],
+        policy: SignaturePolicy,
+        transport: TransportOptions
+    ) async throws {
         var clients: [String: RegistryClient] = [:]
         do {
             for index in findings.indices where !findings[index].signed {
                 guard let location = images[index].location,
-                      let reference = try? ImageReference("\(location)@\(images[index].digest)") else { continue }
+                    let reference = try? ImageReference("\(location)@\(images[index].digest)")
+                else { continue }
                 let client = try clients[reference.registry] ?? RegistryClient(host: reference.registry, options: transport)
                 clients[reference.registry] = client
-                guard let found = try await DeliveryAttestation.find(digest: images[index].digest, repository: reference.repository,
-                                                                     client: client, policy: policy) else { continue }
+                guard
+                    let found = try await DeliveryAttestation.find(
+                        digest: images[index].digest,
+                        repository: reference.repository,
+                        client: client,
+                        policy: policy
+                    )
+                else { continue }
                 let predicate = found.predicate
                 findings[index].signed = true
                 findings[index].bundles = ["\(predicate.bundle.name) \(predicate.bundle.version)"]
@@ -187,7 +218,9 @@ public enum Auditor {
             entry.statement.map { SignedStatement(path: "\(target.host)/\(ledger.repository):\(entry.tag)", statement: $0) }
         }
         guard !verified.isEmpty else {
-            throw AirlockError.input("\(options.registry) has no verified import in its ledger (\(ledger.repository)); name the signed bundles or envelopes to audit against")
+            throw AirlockError.input(
+                "\(options.registry) has no verified import in its ledger (\(ledger.repository)); name the signed bundles or envelopes to audit against"
+            )
         }
         return verified
     }
@@ -201,7 +234,9 @@ public enum Auditor {
         struct Status: Decodable { var name: String?; var image: String?; var imageID: String? }
         struct Pod: Decodable {
             struct Metadata: Decodable { var name: String?; var namespace: String? }
-            struct PodStatus: Decodable { var containerStatuses: [Status]?; var initContainerStatuses: [Status]?; var ephemeralContainerStatuses: [Status]? }
+            struct PodStatus: Decodable {
+                var containerStatuses: [Status]?; var initContainerStatuses: [Status]?; var ephemeralContainerStatuses: [Status]?
+            }
             var kind: String?
             var metadata: Metadata?
             var status: PodStatus?
@@ -214,11 +249,18 @@ public enum Auditor {
         let pods = document.items ?? [document]
         var images: [ListedImage] = []
         for pod in pods {
-            let statuses = (pod.status?.initContainerStatuses ?? []) + (pod.status?.containerStatuses ?? []) + (pod.status?.ephemeralContainerStatuses ?? [])
+            let statuses =
+                (pod.status?.initContainerStatuses ?? []) + (pod.status?.containerStatuses ?? [])
+                + (pod.status?.ephemeralContainerStatuses ?? [])
             for status in statuses {
-                let name = "\(pod.metadata?.namespace ?? "default")/\(pod.metadata?.name ?? "?")/\(status.name ?? "?") (\(status.image ?? "?"))"
-                guard let id = status.imageID, let range = id.range(of: "sha256:"), let digest = try? Digest(String(id[range.lowerBound...].prefix(71))) else {
-                    throw AirlockError.input("\(source): \(name) reports no image digest yet (imageID \"\(status.imageID ?? "")\"): audit once it runs")
+                let name =
+                    "\(pod.metadata?.namespace ?? "default")/\(pod.metadata?.name ?? "?")/\(status.name ?? "?") (\(status.image ?? "?"))"
+                guard let id = status.imageID, let range = id.range(of: "sha256:"),
+                    let digest = try? Digest(String(id[range.lowerBound...].prefix(71)))
+                else {
+                    throw AirlockError.input(
+                        "\(source): \(name) reports no image digest yet (imageID \"\(status.imageID ?? "")\"): audit once it runs"
+                    )
                 }
                 images.append(ListedImage(reference: name, digest: digest.description, location: location(ofImageID: id)))
             }
@@ -243,8 +285,11 @@ public enum Auditor {
             if raw.trimmingCharacters(in: .whitespaces).hasPrefix("#") { continue }
             for token in raw.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }) {
                 guard let range = token.range(of: "sha256:"), token[range.upperBound...].count >= 64,
-                      let digest = try? Digest(String(token[range.lowerBound...].prefix(71))) else {
-                    throw AirlockError.input("\(source):\(number + 1): \"\(token)\" has no sha256 digest (list the pods' imageID, which has one)")
+                    let digest = try? Digest(String(token[range.lowerBound...].prefix(71)))
+                else {
+                    throw AirlockError.input(
+                        "\(source):\(number + 1): \"\(token)\" has no sha256 digest (list the pods' imageID, which has one)"
+                    )
                 }
                 var reference = String(token)
                 if let scheme = reference.range(of: "://") { reference = String(reference[scheme.upperBound...]) }
@@ -273,15 +318,21 @@ struct ManifestIndex {
             }
             for image in predicate.images {
                 if let reference = try? ImageReference(image.name), let tag = reference.tag {
-                    named[reference.repository, default: [:]][tag, default: []].append(.init(bundle: title, name: image.name, digest: image.digest))
+                    named[reference.repository, default: [:]][tag, default: []].append(
+                        .init(bundle: title, name: image.name, digest: image.digest)
+                    )
                 }
                 roles[image.digest] = roles[image.digest] ?? "image \(image.name)"
                 for referrer in image.referrers ?? [] { roles[referrer.digest] = roles[referrer.digest] ?? "referrer of \(image.name)" }
             }
             for chart in predicate.charts {
-                named["charts/\(chart.name)", default: [:]][chart.version, default: []].append(.init(bundle: title, name: "chart \(chart.name) \(chart.version)", digest: chart.digest))
+                named["charts/\(chart.name)", default: [:]][chart.version, default: []].append(
+                    .init(bundle: title, name: "chart \(chart.name) \(chart.version)", digest: chart.digest)
+                )
                 roles[chart.digest] = roles[chart.digest] ?? "chart \(chart.name) \(chart.version)"
-                for referrer in chart.referrers ?? [] { roles[referrer.digest] = roles[referrer.digest] ?? "referrer of chart \(chart.name) \(chart.version)" }
+                for referrer in chart.referrers ?? [] {
+                    roles[referrer.digest] = roles[referrer.digest] ?? "referrer of chart \(chart.name) \(chart.version)"
+                }
             }
         }
     }
@@ -294,8 +345,13 @@ struct ManifestIndex {
 
     func finding(_ reference: String, digest: String, repository: String? = nil, tag: String? = nil) -> AuditReport.Finding {
         let bundles = carried[digest] ?? []
-        var finding = AuditReport.Finding(reference: reference, digest: digest, signed: !bundles.isEmpty, bundles: bundles,
-                                          what: bundles.isEmpty ? nil : roles[digest] ?? "a manifest inside an image")
+        var finding = AuditReport.Finding(
+            reference: reference,
+            digest: digest,
+            signed: !bundles.isEmpty,
+            bundles: bundles,
+            what: bundles.isEmpty ? nil : roles[digest] ?? "a manifest inside an image"
+        )
         if bundles.isEmpty, let repository, let tag {
             // Under the prefix push put it: the repository ends with the name's path.
             let matches = named.filter { repository == $0.key || repository.hasSuffix("/" + $0.key) }.flatMap { $0.value[tag] ?? [] }

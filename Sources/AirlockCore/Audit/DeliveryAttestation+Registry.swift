@@ -18,7 +18,8 @@ extension DeliveryAttestation {
     static func find(digest: String, repository: String, client: RegistryClient, policy: SignaturePolicy) async throws -> Found? {
         guard let tag = (try? Digest(digest))?.referrersTag else { return nil }
         if let att = try await client.fetchManifestIfPresent(repository, reference: "\(tag).att"),
-           let manifest = try? ContentDocument(bytes: att.bytes, declaredType: MediaType.ociManifest) {
+            let manifest = try? ContentDocument(bytes: att.bytes, declaredType: MediaType.ociManifest)
+        {
             for layer in manifest.layers where layer.mediaType == envelopeType {
                 let bytes = try await client.fetchSmallBlob(repository, digest: layer.digest.description)
                 if let found = verified(try? JSONDecoder().decode(DSSEEnvelope.self, from: Data(bytes)), digest: digest, policy: policy) {
@@ -50,10 +51,11 @@ extension DeliveryAttestation {
         guard let envelope, envelope.payloadType == DSSEEnvelope.inTotoPayloadType else { return nil }
         let (keys, roots) = policy.trust
         guard let check = try? envelope.check(trustedKeys: keys, roots: roots, at: Int64(Date().timeIntervalSince1970)), check.isTrusted,
-              let payload = try? envelope.payloadBytes(),
-              let statement = try? JSONDecoder().decode(Statement.self, from: Data(payload)),
-              statement.predicateType == predicateType,
-              statement.subject.contains(where: { $0.digest["sha256"].flatMap { try? Digest(sha256Hex: $0) }?.description == digest }) else { return nil }
+            let payload = try? envelope.payloadBytes(),
+            let statement = try? JSONDecoder().decode(Statement.self, from: Data(payload)),
+            statement.predicateType == predicateType,
+            statement.subject.contains(where: { $0.digest["sha256"].flatMap { try? Digest(sha256Hex: $0) }?.description == digest })
+        else { return nil }
         return Found(predicate: statement.predicate, keyID: check.verifiedKeyIDs.first ?? "?")
     }
 }

@@ -43,10 +43,14 @@ public struct RegistryInventory: Codable, Sendable, Equatable {
         do {
             let inventory = try JSONDecoder().decode(RegistryInventory.self, from: data)
             guard inventory.apiVersion == "airlock/v1" else {
-                throw AirlockError.input("\(path) is an inventory of apiVersion \(inventory.apiVersion), which this airlock does not read (it reads airlock/v1)")
+                throw AirlockError.input(
+                    "\(path) is an inventory of apiVersion \(inventory.apiVersion), which this airlock does not read (it reads airlock/v1)"
+                )
             }
             for blob in inventory.blobs where (try? Digest(blob.digest)) == nil || blob.size < 0 {
-                throw AirlockError.input("\(path) lists a blob \"\(blob.digest)\" of \(blob.size) bytes, which is not a sha256 digest and size: is it from airlock inventory?")
+                throw AirlockError.input(
+                    "\(path) lists a blob \"\(blob.digest)\" of \(blob.size) bytes, which is not a sha256 digest and size: is it from airlock inventory?"
+                )
             }
             return inventory
         } catch let error as AirlockError {
@@ -86,7 +90,8 @@ extension RegistryInventory {
     /// children to configs and layers, each manifest once per repository; an index child the
     /// registry does not hold is skipped (only what it holds counts). A blob several repositories
     /// reference is listed with the first of them by name, so the same registry gives the same file.
-    public static func take(_ options: Options, progress: @escaping @Sendable (String) -> Void = { _ in }) async throws -> RegistryInventory {
+    public static func take(_ options: Options, progress: @escaping @Sendable (String) -> Void = { _ in }) async throws -> RegistryInventory
+    {
         let target = try PushTarget(options.registry)
         let client = try RegistryClient(host: target.host, options: options.transport)
         do {
@@ -99,15 +104,20 @@ extension RegistryInventory {
         }
     }
 
-    private static func take(_ options: Options, target: PushTarget, client: RegistryClient,
-                             progress: @escaping @Sendable (String) -> Void) async throws -> RegistryInventory {
+    private static func take(
+        _ options: Options,
+        target: PushTarget,
+        client: RegistryClient,
+        progress: @escaping @Sendable (String) -> Void
+    ) async throws -> RegistryInventory {
         try await client.ping()
         let names: [String]
         if options.repositories.isEmpty {
             let under = target.prefix.isEmpty ? "" : target.prefix + "/"
             names = try await client.listRepositories().filter { $0.hasPrefix(under) }.sorted()
         } else {
-            names = Set(options.repositories.map { target.repository(for: $0.trimmingCharacters(in: CharacterSet(charactersIn: "/"))) }).sorted()
+            names = Set(options.repositories.map { target.repository(for: $0.trimmingCharacters(in: CharacterSet(charactersIn: "/"))) })
+                .sorted()
         }
         let walk = InventoryWalk(repositories: names)
         let named = !options.repositories.isEmpty
@@ -120,7 +130,9 @@ extension RegistryInventory {
             } catch RegistryError.status(_, _, 404, _) where !named {
                 // in the catalog with every tag deleted
             } catch RegistryError.status(_, _, 404, _) {
-                throw AirlockError.input("\(target.host) has no repository \(repository): check --repository (names are paths under \(options.registry))")
+                throw AirlockError.input(
+                    "\(target.host) has no repository \(repository): check --repository (names are paths under \(options.registry))"
+                )
             }
         }
         try await forEach(await walk.tags, jobs: options.transport.jobs) { repository, tag in
@@ -129,9 +141,12 @@ extension RegistryInventory {
             try await walk.walk(manifest, in: repository, client: client)
         }
         let (repositories, blobs) = await walk.result()
-        return RegistryInventory(registry: options.registry, created: formatRFC3339(options.created),
-                                 repositories: repositories.sorted { $0.name < $1.name },
-                                 blobs: blobs.sorted { $0.digest < $1.digest })
+        return RegistryInventory(
+            registry: options.registry,
+            created: formatRFC3339(options.created),
+            repositories: repositories.sorted { $0.name < $1.name },
+            blobs: blobs.sorted { $0.digest < $1.digest }
+        )
     }
 }
 

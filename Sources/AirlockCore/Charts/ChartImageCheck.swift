@@ -41,28 +41,52 @@ struct ChartImageCheck {
         for key in order {
             let space = key.firstIndex(of: " ")!
             let (chartPath, reference) = (String(key[..<space]), String(key[key.index(after: space)...]))
-            images.append(.init(chart: chartPath, ref: reference, from: templates[key]!.sorted().joined(separator: ", "),
-                                status: finder.status(of: reference), found: "rendered"))
+            images.append(
+                .init(
+                    chart: chartPath,
+                    ref: reference,
+                    from: templates[key]!.sorted().joined(separator: ", "),
+                    status: finder.status(of: reference),
+                    found: "rendered"
+                )
+            )
             seen.insert(reference)
         }
         // `processDependencies` left only the subcharts this install enables.
-        for (chartPath, reference, annotation) in Self.declaredImages(helmChart, path: helmChart.name) where seen.insert(reference).inserted {
-            images.append(.init(chart: chartPath, ref: reference, from: "annotation \(annotation)", status: finder.status(of: reference), found: "declared"))
+        for (chartPath, reference, annotation) in Self.declaredImages(helmChart, path: helmChart.name) where seen.insert(reference).inserted
+        {
+            images.append(
+                .init(
+                    chart: chartPath,
+                    ref: reference,
+                    from: "annotation \(annotation)",
+                    status: finder.status(of: reference),
+                    found: "declared"
+                )
+            )
         }
         var listed: Set<String> = []
         for guess in guessed.images where !seen.contains(guess.ref) && listed.insert(guess.chart + " " + guess.ref).inserted {
             images.append(.init(chart: guess.chart, ref: guess.ref, from: guess.from, status: "not-rendered", found: "values"))
         }
         let settings = BundlePredicate.RenderSettings(
-            releaseName: install.install.releaseName, namespace: install.install.namespace,
+            releaseName: install.install.releaseName,
+            namespace: install.install.namespace,
             kubeVersion: install.install.kubeVersion ?? HelmObjects.defaultKubeVersion,
             values: try zip(install.valuesWritten, install.install.valuesFiles).map { written, path in
-                guard let bytes = FileManager.default.contents(atPath: path) else { throw AirlockError.input("values file \(written): cannot read it") }
+                guard let bytes = FileManager.default.contents(atPath: path) else {
+                    throw AirlockError.input("values file \(written): cannot read it")
+                }
                 return .init(path: written, sha256: SHA256Hasher.hex(Array(bytes)))
             }.nilIfEmpty,
-            set: install.install.set.isEmpty ? nil : Dictionary(install.install.set.map { ($0.path, $0.value.trimmingCharacters(in: .whitespacesAndNewlines)) },
-                                                                 uniquingKeysWith: { _, last in last }),
-            templates: rendered.count)
+            set: install.install.set.isEmpty
+                ? nil
+                : Dictionary(
+                    install.install.set.map { ($0.path, $0.value.trimmingCharacters(in: .whitespacesAndNewlines)) },
+                    uniquingKeysWith: { _, last in last }
+                ),
+            templates: rendered.count
+        )
         return Described(images: images, dependencies: guessed.dependencies, warnings: guessed.warnings, rendered: settings)
     }
 
@@ -81,7 +105,9 @@ struct ChartImageCheck {
             for key in ["artifacthub.io/images", "images"] {
                 guard case .string(let text)? = annotations[key], let list = try? GoYAMLDecoder.decode(text).listValue else { continue }
                 for item in list {
-                    guard case .string(let image)? = item.mapValue?["image"], let reference = ChartRendering.normalise(image) else { continue }
+                    guard case .string(let image)? = item.mapValue?["image"], let reference = ChartRendering.normalise(image) else {
+                        continue
+                    }
                     found.append((path, reference, key))
                 }
             }
@@ -93,10 +119,13 @@ struct ChartImageCheck {
     }
 
     static func explain(_ image: BundlePredicate.ChartImage) -> String {
-        let declared = image.found == "declared" ? " (declared by the chart, not rendered by this install: an operator may launch it at run time)" : ""
+        let declared =
+            image.found == "declared" ? " (declared by the chart, not rendered by this install: an operator may launch it at run time)" : ""
         switch image.status {
         case "digest-differs": return "the bundle has this tag with another digest" + declared
-        case "platform-subset": return "the bundle has a platform subset of it, whose digest differs, so the pinned digest will not resolve after push" + declared
+        case "platform-subset":
+            return "the bundle has a platform subset of it, whose digest differs, so the pinned digest will not resolve after push"
+                + declared
         default: return "not in the bundle" + declared
         }
     }

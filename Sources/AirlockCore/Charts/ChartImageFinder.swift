@@ -16,17 +16,36 @@ import OCI
 struct ChartImageFinder {
     let bundleImages: [BundlePredicate.Image]
 
-    func find(in chart: LoadedChart) -> (images: [BundlePredicate.ChartImage], dependencies: [BundlePredicate.ChartDependency], warnings: [String]) {
+    func find(
+        in chart: LoadedChart
+    ) -> (images: [BundlePredicate.ChartImage], dependencies: [BundlePredicate.ChartDependency], warnings: [String]) {
         var images: [BundlePredicate.ChartImage] = []
         var warnings: [String] = []
-        let dependencies = visit(chart, path: chart.name, override: [:], globals: [:], disabledBy: nil, images: &images, warnings: &warnings)
+        let dependencies = visit(
+            chart,
+            path: chart.name,
+            override: [:],
+            globals: [:],
+            disabledBy: nil,
+            images: &images,
+            warnings: &warnings
+        )
         return (images, dependencies, warnings)
     }
 
     /// Collects the chart's images and returns its subcharts as dependency records.
-    private func visit(_ chart: LoadedChart, path: String, override: [String: Any], globals: [String: Any], disabledBy: String?,
-                       images: inout [BundlePredicate.ChartImage], warnings: inout [String]) -> [BundlePredicate.ChartDependency] {
-        if let problem = chart.valuesProblem { warnings.append("chart \(path): default values not read (\(problem)); its images are not listed") }
+    private func visit(
+        _ chart: LoadedChart,
+        path: String,
+        override: [String: Any],
+        globals: [String: Any],
+        disabledBy: String?,
+        images: inout [BundlePredicate.ChartImage],
+        warnings: inout [String]
+    ) -> [BundlePredicate.ChartDependency] {
+        if let problem = chart.valuesProblem {
+            warnings.append("chart \(path): default values not read (\(problem)); its images are not listed")
+        }
         var values = merge(chart.values, override)
         let global = merge((chart.values["global"] as? [String: Any]) ?? [:], globals)
         values["global"] = global
@@ -46,12 +65,25 @@ struct ChartImageFinder {
             let declared = chart.declaration(of: sub.chart)
             let key = declared?.key ?? sub.chart.name
             let off = disabledBy ?? declared.flatMap { switchedOff($0, parentValues: values) }
-            let children = visit(sub.chart, path: "\(path)/\(key)", override: (values[key] as? [String: Any]) ?? [:], globals: global,
-                                 disabledBy: off, images: &images, warnings: &warnings)
+            let children = visit(
+                sub.chart,
+                path: "\(path)/\(key)",
+                override: (values[key] as? [String: Any]) ?? [:],
+                globals: global,
+                disabledBy: off,
+                images: &images,
+                warnings: &warnings
+            )
             return BundlePredicate.ChartDependency(
-                name: sub.chart.name, version: sub.chart.version, alias: declared?.alias, repository: declared?.repository,
-                condition: declared?.condition, digest: sub.digest, enabledByDefault: off == nil,
-                dependencies: children.isEmpty ? nil : children)
+                name: sub.chart.name,
+                version: sub.chart.version,
+                alias: declared?.alias,
+                repository: declared?.repository,
+                condition: declared?.condition,
+                digest: sub.digest,
+                enabledByDefault: off == nil,
+                dependencies: children.isEmpty ? nil : children
+            )
         }
     }
 
@@ -72,7 +104,8 @@ struct ChartImageFinder {
 
     /// Why a subchart is off by default: its first `condition` path that is set, else its `tags`.
     private func switchedOff(_ dependency: DeclaredDependency, parentValues: [String: Any]) -> String? {
-        for path in (dependency.condition ?? "").split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !path.isEmpty {
+        for path in (dependency.condition ?? "").split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !path.isEmpty
+        {
             switch lookup(parentValues, path) {
             case "false": return "\(path)=false"
             case "true": return nil
@@ -95,8 +128,14 @@ struct ChartImageFinder {
         return current as? String
     }
 
-    private func collect(_ value: Any, path: [String], disabledBy: String?, chart: LoadedChart, global: [String: Any],
-                         into found: inout [(String, String, String?)]) {
+    private func collect(
+        _ value: Any,
+        path: [String],
+        disabledBy: String?,
+        chart: LoadedChart,
+        global: [String: Any],
+        into found: inout [(String, String, String?)]
+    ) {
         let key = path.last ?? ""
         let imageKey = key == "image" || key.hasSuffix("Image")
         let from = "values " + path.joined(separator: ".")

@@ -16,8 +16,13 @@ public enum ChartRendering {
         public var namespace: String
         public var kubeVersion: String?
 
-        public init(valuesFiles: [String] = [], set: [(path: String, value: String)] = [], releaseName: String = "release",
-                    namespace: String = "default", kubeVersion: String? = nil) {
+        public init(
+            valuesFiles: [String] = [],
+            set: [(path: String, value: String)] = [],
+            releaseName: String = "release",
+            namespace: String = "default",
+            kubeVersion: String? = nil
+        ) {
             self.valuesFiles = valuesFiles
             self.set = set
             self.releaseName = releaseName
@@ -50,7 +55,9 @@ public enum ChartRendering {
 
     static func load(files: [String: [UInt8]], origin: String) throws -> HelmChart {
         do {
-            return try HelmChart.load(files: files, origin: origin) { bytes, name in try archiveFiles(bytes, name: "\(origin): charts/\(name)") }
+            return try HelmChart.load(files: files, origin: origin) { bytes, name in
+                try archiveFiles(bytes, name: "\(origin): charts/\(name)")
+            }
         } catch let error as HelmChart.LoadError {
             throw AirlockError.input(error.description)
         }
@@ -58,7 +65,9 @@ public enum ChartRendering {
 
     /// A chart folder's files as `helm package` would take them.
     static func folderFiles(_ directory: String) throws -> [String: [UInt8]] {
-        let rules = HelmIgnore(text: (FileManager.default.contents(atPath: "\(directory)/.helmignore")).map { String(decoding: $0, as: UTF8.self) } ?? "")
+        let rules = HelmIgnore(
+            text: (FileManager.default.contents(atPath: "\(directory)/.helmignore")).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        )
         var files: [String: [UInt8]] = [:]
         for file in try rules.files(in: directory, what: directory) {
             guard let bytes = FileManager.default.contents(atPath: "\(directory)/\(file)") else {
@@ -94,7 +103,9 @@ public enum ChartRendering {
         let values = MapBox()
         for file in settings.valuesFiles {
             let path = file.hasPrefix("/") ? file : "\(base)/\(file)"
-            guard let bytes = FileManager.default.contents(atPath: path) else { throw AirlockError.input("values file \(file): cannot read it") }
+            guard let bytes = FileManager.default.contents(atPath: path) else {
+                throw AirlockError.input("values file \(file): cannot read it")
+            }
             let decoded: TemplateValue
             do {
                 decoded = try GoYAMLDecoder.decode(String(decoding: bytes, as: UTF8.self))
@@ -138,8 +149,15 @@ public enum ChartRendering {
     /// The rendered templates of `chart` (partials left out), keyed as Helm keys them.
     public static func render(_ chart: HelmChart, values: MapBox, settings: InstallSettings) throws -> [String: String] {
         do {
-            return try HelmRenderer.render(chart, values: values, options: RenderOptions(
-                releaseName: settings.releaseName, namespace: settings.namespace, kubeVersion: settings.kubeVersion))
+            return try HelmRenderer.render(
+                chart,
+                values: values,
+                options: RenderOptions(
+                    releaseName: settings.releaseName,
+                    namespace: settings.namespace,
+                    kubeVersion: settings.kubeVersion
+                )
+            )
         } catch let error as TemplateError {
             throw AirlockError.input("chart \(chart.name): \(error)")
         }

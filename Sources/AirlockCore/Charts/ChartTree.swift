@@ -18,15 +18,21 @@ struct DeclaredDependency: Sendable, Equatable {
 
     static func parse(_ plain: [String: Any], file: String) throws -> [DeclaredDependency] {
         guard let list = plain["dependencies"] else { return [] }
-        guard let items = list as? [[String: Any]] else { throw InputError(file: file, line: nil, "dependencies must be a list of mappings") }
+        guard let items = list as? [[String: Any]] else {
+            throw InputError(file: file, line: nil, "dependencies must be a list of mappings")
+        }
         return try items.enumerated().map { index, item in
             guard let name = item["name"] as? String, !name.isEmpty else {
                 throw InputError(file: file, line: nil, "dependencies[\(index)] has no name")
             }
-            return DeclaredDependency(name: name, version: (item["version"] as? String) ?? "", repository: (item["repository"] as? String) ?? "",
-                                      alias: (item["alias"] as? String).flatMap { $0.isEmpty ? nil : $0 },
-                                      condition: (item["condition"] as? String).flatMap { $0.isEmpty ? nil : $0 },
-                                      tags: (item["tags"] as? [String]) ?? [])
+            return DeclaredDependency(
+                name: name,
+                version: (item["version"] as? String) ?? "",
+                repository: (item["repository"] as? String) ?? "",
+                alias: (item["alias"] as? String).flatMap { $0.isEmpty ? nil : $0 },
+                condition: (item["condition"] as? String).flatMap { $0.isEmpty ? nil : $0 },
+                tags: (item["tags"] as? [String]) ?? []
+            )
         }
     }
 }
@@ -67,11 +73,21 @@ struct LoadedChart {
         }
         var declared = try DeclaredDependency.parse(metadata, file: "\(name): Chart.yaml")
         if declared.isEmpty, let requirements = files["requirements.yaml"] {
-            declared = try DeclaredDependency.parse(try readYAMLMapping(requirements, file: "\(name): requirements.yaml"),
-                                                    file: "\(name): requirements.yaml")
+            declared = try DeclaredDependency.parse(
+                try readYAMLMapping(requirements, file: "\(name): requirements.yaml"),
+                file: "\(name): requirements.yaml"
+            )
         }
-        var chart = LoadedChart(name: chartName, version: version, appVersion: metadata["appVersion"] as? String, declared: declared,
-                                values: [:], valuesProblem: nil, templateImages: [], subcharts: [])
+        var chart = LoadedChart(
+            name: chartName,
+            version: version,
+            appVersion: metadata["appVersion"] as? String,
+            declared: declared,
+            values: [:],
+            valuesProblem: nil,
+            templateImages: [],
+            subcharts: []
+        )
         if let values = files["values.yaml"] ?? files["values.yml"] {
             do { chart.values = try readYAMLMapping(values, file: "values.yaml", allowEmpty: true) } catch {
                 chart.valuesProblem = "\(error)"

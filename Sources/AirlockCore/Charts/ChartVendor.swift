@@ -1,6 +1,6 @@
-import HelmTemplate
 import BundleIO
 import Foundation
+import HelmTemplate
 import OCI
 import Registry
 import Signing
@@ -32,11 +32,21 @@ struct ChartVendor {
         if isDirectory.boolValue {
             (metadata, archive) = try await package(directory: path, what: what, depth: 0)
         } else {
-            metadata = try ChartSource.readMetadata(yaml: try ChartSource.chartYAML(inArchive: path, what: what), file: "\(written) Chart.yaml")
+            metadata = try ChartSource.readMetadata(
+                yaml: try ChartSource.chartYAML(inArchive: path, what: what),
+                file: "\(written) Chart.yaml"
+            )
             archive = try store.ingest(file: path, what: what)
         }
-        try ChartSource.addArtifact(metadata: metadata, archive: archive, source: written, location: location, created: created,
-                                    store: store, into: &contents)
+        try ChartSource.addArtifact(
+            metadata: metadata,
+            archive: archive,
+            source: written,
+            location: location,
+            created: created,
+            store: store,
+            into: &contents
+        )
     }
 
     /// Packages a chart folder with every dependency it declares under `charts/`.
@@ -46,12 +56,16 @@ struct ChartVendor {
             throw AirlockError.input("\(what) has no Chart.yaml")
         }
         let metadata = try ChartSource.readMetadata(yaml: Array(chartYAML), file: "\(directory)/Chart.yaml")
-        var declared = try DeclaredDependency.parse(try readYAMLMapping(Array(chartYAML), file: "\(directory)/Chart.yaml"),
-                                                    file: "\(directory)/Chart.yaml")
+        var declared = try DeclaredDependency.parse(
+            try readYAMLMapping(Array(chartYAML), file: "\(directory)/Chart.yaml"),
+            file: "\(directory)/Chart.yaml"
+        )
         var lockName = "Chart.lock"
         if declared.isEmpty, let requirements = FileManager.default.contents(atPath: "\(directory)/requirements.yaml") {
-            declared = try DeclaredDependency.parse(try readYAMLMapping(Array(requirements), file: "\(directory)/requirements.yaml"),
-                                                    file: "\(directory)/requirements.yaml")
+            declared = try DeclaredDependency.parse(
+                try readYAMLMapping(Array(requirements), file: "\(directory)/requirements.yaml"),
+                file: "\(directory)/requirements.yaml"
+            )
             lockName = "requirements.lock"
         }
         let locked = try lockedVersions(directory: directory, lockName: lockName, declared: declared, chart: metadata.name)
@@ -59,13 +73,27 @@ struct ChartVendor {
         var fetched: Set<String> = []
         for dependency in declared {
             if try usesVendoredCopy(dependency, directory: directory, chart: metadata.name) { continue }
-            guard let (file, bytes) = try await resolve(dependency, locked: locked[dependency.name], directory: directory,
-                                                        chart: metadata.name, depth: depth) else { continue }
+            guard
+                let (file, bytes) = try await resolve(
+                    dependency,
+                    locked: locked[dependency.name],
+                    directory: directory,
+                    chart: metadata.name,
+                    depth: depth
+                )
+            else { continue }
             vendored["charts/\(file)"] = bytes
             fetched.insert(dependency.name)
         }
-        let archive = try ChartSource.package(directory: directory, metadata: metadata, created: created, store: store, what: what,
-                                              vendored: vendored, replacing: fetched)
+        let archive = try ChartSource.package(
+            directory: directory,
+            metadata: metadata,
+            created: created,
+            store: store,
+            what: what,
+            vendored: vendored,
+            replacing: fetched
+        )
         return (metadata, archive)
     }
 
@@ -82,8 +110,11 @@ struct ChartVendor {
             guard target.hasPrefix(URL(fileURLWithPath: folder).standardizedFileURL.path + "/") else { return false }
         }
         guard let version = vendoredCopy(of: dependency.name, in: folder) else { return false }
-        if let constraint = VersionConstraint(dependency.version), let parsed = SemanticVersion(lenient: version), !constraint.matches(parsed) {
-            let message = "chart \(chart): dependency \(dependency.name) vendored in charts/ is version \(version), outside the declared range \(dependency.version); it is packed as vendored"
+        if let constraint = VersionConstraint(dependency.version), let parsed = SemanticVersion(lenient: version),
+            !constraint.matches(parsed)
+        {
+            let message =
+                "chart \(chart): dependency \(dependency.name) vendored in charts/ is version \(version), outside the declared range \(dependency.version); it is packed as vendored"
             if strict { throw AirlockError.input("--strict: " + message) }
             warn(message)
         }
@@ -97,7 +128,8 @@ struct ChartVendor {
             if let version = vendoredVersion(file: entry, chart: name) { return version }
             let chartYAML = "\(folder)/\(entry)/Chart.yaml"
             guard let bytes = FileManager.default.contents(atPath: chartYAML),
-                  let metadata = try? ChartSource.readMetadata(yaml: Array(bytes), file: chartYAML), metadata.name == name else { continue }
+                let metadata = try? ChartSource.readMetadata(yaml: Array(bytes), file: chartYAML), metadata.name == name
+            else { continue }
             return metadata.version
         }
         return nil
@@ -105,10 +137,17 @@ struct ChartVendor {
 
     /// The versions `Chart.lock` pins, when it lists exactly the declared dependencies and each
     /// pinned version meets its constraint; a stale lock is reported and ignored.
-    private func lockedVersions(directory: String, lockName: String, declared: [DeclaredDependency], chart: String) throws -> [String: String] {
+    private func lockedVersions(
+        directory: String,
+        lockName: String,
+        declared: [DeclaredDependency],
+        chart: String
+    ) throws -> [String: String] {
         guard let bytes = FileManager.default.contents(atPath: "\(directory)/\(lockName)") else { return [:] }
-        let lock = try DeclaredDependency.parse(try readYAMLMapping(Array(bytes), file: "\(directory)/\(lockName)"),
-                                                file: "\(directory)/\(lockName)")
+        let lock = try DeclaredDependency.parse(
+            try readYAMLMapping(Array(bytes), file: "\(directory)/\(lockName)"),
+            file: "\(directory)/\(lockName)"
+        )
         var pinned: [String: String] = [:]
         var stale: [String] = []
         for dependency in declared {
@@ -122,7 +161,9 @@ struct ChartVendor {
         }
         for entry in lock where !declared.contains(where: { $0.name == entry.name }) { stale.append("\(entry.name) is no longer declared") }
         if !stale.isEmpty {
-            warn("chart \(chart): \(lockName) is out of date with Chart.yaml (\(stale.joined(separator: "; "))): the versions are resolved from Chart.yaml's ranges instead")
+            warn(
+                "chart \(chart): \(lockName) is out of date with Chart.yaml (\(stale.joined(separator: "; "))): the versions are resolved from Chart.yaml's ranges instead"
+            )
             return [:]
         }
         return pinned
@@ -130,12 +171,19 @@ struct ChartVendor {
 
     /// One dependency's chart archive and its file name under `charts/`; nil for a dependency
     /// without a repository, which must already sit in `charts/`.
-    private func resolve(_ dependency: DeclaredDependency, locked: String?, directory: String, chart: String,
-                         depth: Int) async throws -> (String, [UInt8])? {
+    private func resolve(
+        _ dependency: DeclaredDependency,
+        locked: String?,
+        directory: String,
+        chart: String,
+        depth: Int
+    ) async throws -> (String, [UInt8])? {
         let repository = dependency.repository
         let what = "chart \(chart): dependency \(dependency.name) from \(repository.isEmpty ? "no repository" : repository)"
         if repository.hasPrefix("@") || repository.hasPrefix("alias:") {
-            throw AirlockError.input("\(what): repository aliases name entries of helm's own repository list, which airlock does not read; write the repository's URL instead")
+            throw AirlockError.input(
+                "\(what): repository aliases name entries of helm's own repository list, which airlock does not read; write the repository's URL instead"
+            )
         }
         if repository.isEmpty {
             guard hasVendored(dependency.name, in: "\(directory)/charts") else {
@@ -145,13 +193,20 @@ struct ChartVendor {
         }
         let written = locked ?? dependency.version
         guard let constraint = VersionConstraint(written) else {
-            throw AirlockError.input("\(what): version \"\(dependency.version)\" is neither a version nor a range such as ~1.2.0 or >=1.0 <2.0")
+            throw AirlockError.input(
+                "\(what): version \"\(dependency.version)\" is neither a version nor a range such as ~1.2.0 or >=1.0 <2.0"
+            )
         }
         let bytes: [UInt8]
         let version: String
         if repository.hasPrefix("file://") {
-            (version, bytes) = try await resolveFolder(String(repository.dropFirst("file://".count)), base: directory, constraint: constraint,
-                                                       what: what, depth: depth)
+            (version, bytes) = try await resolveFolder(
+                String(repository.dropFirst("file://".count)),
+                base: directory,
+                constraint: constraint,
+                what: what,
+                depth: depth
+            )
         } else if repository.hasPrefix("oci://") {
             (version, bytes) = try await resolveOCI(repository, name: dependency.name, constraint: constraint, what: what)
         } else if repository.hasPrefix("https://") || repository.hasPrefix("http://") {
@@ -167,8 +222,13 @@ struct ChartVendor {
         return ("\(dependency.name)-\(version).tgz", bytes)
     }
 
-    private func resolveFolder(_ path: String, base: String, constraint: VersionConstraint, what: String,
-                               depth: Int) async throws -> (String, [UInt8]) {
+    private func resolveFolder(
+        _ path: String,
+        base: String,
+        constraint: VersionConstraint,
+        what: String,
+        depth: Int
+    ) async throws -> (String, [UInt8]) {
         let folder = path.hasPrefix("/") ? path : URL(fileURLWithPath: base).appendingPathComponent(path).standardizedFileURL.path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -181,7 +241,12 @@ struct ChartVendor {
         return (metadata.version, try store.bytes(of: archive.digest))
     }
 
-    private func resolveRepository(_ url: String, name: String, constraint: VersionConstraint, what: String) async throws -> (String, [UInt8]) {
+    private func resolveRepository(
+        _ url: String,
+        name: String,
+        constraint: VersionConstraint,
+        what: String
+    ) async throws -> (String, [UInt8]) {
         let index = try await remote.chartIndex(url, what: what)
         guard let entries = index.entries[name], !entries.isEmpty else {
             throw AirlockError.input("\(what): the repository has no chart named \(name)")
@@ -196,7 +261,9 @@ struct ChartVendor {
     private func resolveOCI(_ url: String, name: String, constraint: VersionConstraint, what: String) async throws -> (String, [UInt8]) {
         let base = String(url.dropFirst("oci://".count)).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         let version: String
-        if let exact = SemanticVersion(constraint.text.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "="))) {
+        if let exact = SemanticVersion(
+            constraint.text.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "="))
+        ) {
             version = exact.original
         } else {
             let reference: ImageReference
@@ -216,7 +283,9 @@ struct ChartVendor {
     private func checkNested(archive: [UInt8], what: String) throws {
         let chart = try LoadedChart.load(archive: archive, name: what)
         for declared in chart.declared where !chart.subcharts.contains(where: { $0.chart.name == declared.name }) {
-            throw AirlockError.input("\(what): it declares dependency \(declared.name) but does not carry it in charts/ (Helm would refuse to install it); vendor it upstream, or use the chart's folder through file://")
+            throw AirlockError.input(
+                "\(what): it declares dependency \(declared.name) but does not carry it in charts/ (Helm would refuse to install it); vendor it upstream, or use the chart's folder through file://"
+            )
         }
     }
 
@@ -260,8 +329,9 @@ struct ChartIndex: Sendable {
         let indexURL = Self.indexURL(of: url)
         // A digest or version of digits only must not become a number.
         guard let document = try? parseDocuments(String(decoding: bytes, as: UTF8.self), file: indexURL).first,
-              let index = try? document.plainValue(booleanKeys: ["deprecated", "removed"]) as? [String: Any],
-              let entries = index["entries"] as? [String: Any] else {
+            let index = try? document.plainValue(booleanKeys: ["deprecated", "removed"]) as? [String: Any],
+            let entries = index["entries"] as? [String: Any]
+        else {
             throw AirlockError.input("\(what): \(indexURL) is not a chart repository index")
         }
         var parsed: [String: [Entry]] = [:]

@@ -49,7 +49,9 @@ struct HelmIgnore {
         var out: [String] = []
         func walk(_ relative: String) throws {
             let full = relative.isEmpty ? root : "\(root)/\(relative)"
-            let names = try FileManager.default.contentsOfDirectory(atPath: full).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            let names = try FileManager.default.contentsOfDirectory(atPath: full).sorted {
+                Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8))
+            }
             for name in names {
                 let path = relative.isEmpty ? name : "\(relative)/\(name)"
                 let type = try FileManager.default.attributesOfItem(atPath: "\(root)/\(path)")[.type] as? FileAttributeType

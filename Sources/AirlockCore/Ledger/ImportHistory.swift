@@ -25,15 +25,34 @@ public enum ImportHistory {
         public var tag: String
     }
 
-    public static func read(registry: String, ledger explicit: String?, policy: SignaturePolicy, transport: TransportOptions) async throws -> Report {
+    public static func read(
+        registry: String,
+        ledger explicit: String?,
+        policy: SignaturePolicy,
+        transport: TransportOptions
+    ) async throws -> Report {
         let target = try PushTarget(registry)
         let client = try RegistryClient(host: target.host, options: transport)
         do {
-            let ledger = ImportLedger(client: client, repository: ImportLedger.repository(target: target, explicit: explicit), policy: policy)
+            let ledger = ImportLedger(
+                client: client,
+                repository: ImportLedger.repository(target: target, explicit: explicit),
+                policy: policy
+            )
             let imports = try await ledger.entries().map { entry in
-                Import(pushedAt: entry.pushedAt, name: entry.name, version: entry.version, created: entry.created,
-                       statementDigest: entry.statementDigest, signers: entry.signers, images: entry.images, charts: entry.charts,
-                       verified: entry.verified, failure: entry.failure, tag: entry.tag)
+                Import(
+                    pushedAt: entry.pushedAt,
+                    name: entry.name,
+                    version: entry.version,
+                    created: entry.created,
+                    statementDigest: entry.statementDigest,
+                    signers: entry.signers,
+                    images: entry.images,
+                    charts: entry.charts,
+                    verified: entry.verified,
+                    failure: entry.failure,
+                    tag: entry.tag
+                )
             }
             await client.shutdown()
             return Report(registry: registry, ledger: "\(target.host)/\(ledger.repository)", imports: imports)

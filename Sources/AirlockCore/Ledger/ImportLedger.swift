@@ -58,9 +58,10 @@ struct ImportLedger: Sendable {
         var entries: [Entry] = []
         for tag in tags.sorted() {
             guard let manifest = try await client.fetchManifestIfPresent(repository, reference: tag),
-                  let object = try? JSONSerialization.jsonObject(with: Data(manifest.bytes)) as? [String: Any],
-                  object["artifactType"] as? String == Self.artifactType,
-                  let layer = (object["layers"] as? [[String: Any]])?.first, let digest = layer["digest"] as? String else { continue }
+                let object = try? JSONSerialization.jsonObject(with: Data(manifest.bytes)) as? [String: Any],
+                object["artifactType"] as? String == Self.artifactType,
+                let layer = (object["layers"] as? [[String: Any]])?.first, let digest = layer["digest"] as? String
+            else { continue }
             let pushedAt = (object["annotations"] as? [String: String])?[Self.pushedAnnotation] ?? ""
             let envelope = try await client.fetchSmallBlob(repository, digest: digest)
             entries.append(read(envelope: envelope, tag: tag, pushedAt: pushedAt))
@@ -70,19 +71,35 @@ struct ImportLedger: Sendable {
 
     /// An entry from an envelope: its statement read, its signature checked with the policy.
     func read(envelope: [UInt8], tag: String, pushedAt: String) -> Entry {
-        var entry = Entry(tag: tag, name: "", version: "", created: "", pushedAt: pushedAt, statementDigest: "", signers: [], images: 0, charts: 0,
-                          verified: false, failure: nil)
+        var entry = Entry(
+            tag: tag,
+            name: "",
+            version: "",
+            created: "",
+            pushedAt: pushedAt,
+            statementDigest: "",
+            signers: [],
+            images: 0,
+            charts: 0,
+            verified: false,
+            failure: nil
+        )
         if let parsed = try? JSONDecoder().decode(DSSEEnvelope.self, from: Data(envelope)), let payload = try? parsed.payloadBytes() {
             entry.statementDigest = Digest.sha256(of: payload).description
             entry.signers = parsed.signatures.map(\.keyid)
             if let statement = try? JSONDecoder().decode(Statement.self, from: Data(payload)) {
-                (entry.name, entry.version, entry.created) = (statement.predicate.name, statement.predicate.version, statement.predicate.created)
+                (entry.name, entry.version, entry.created) = (
+                    statement.predicate.name, statement.predicate.version, statement.predicate.created
+                )
                 (entry.images, entry.charts) = (statement.predicate.images.count, statement.predicate.charts.count)
             }
         }
         var report = VerificationReport(bundle: "\(repository):\(tag)")
         do {
-            entry.statement = try VerificationPass(path: "\(repository):\(tag)", policy: policy, receiver: nil).checkStatementBytes(envelope, report: &report)
+            entry.statement = try VerificationPass(path: "\(repository):\(tag)", policy: policy, receiver: nil).checkStatementBytes(
+                envelope,
+                report: &report
+            )
             entry.verified = true
         } catch let failure as CheckFailure {
             entry.failure = failure.message
@@ -102,7 +119,9 @@ struct ImportLedger: Sendable {
         var recorded = false
         for entry in try await entries() {
             guard entry.verified else {
-                warnings.append("ledger entry \(repository):\(entry.tag) does not verify with the trusted keys (\(entry.failure ?? "?")): reported, not trusted")
+                warnings.append(
+                    "ledger entry \(repository):\(entry.tag) does not verify with the trusted keys (\(entry.failure ?? "?")): reported, not trusted"
+                )
                 continue
             }
             guard entry.name == name else { continue }
@@ -111,14 +130,18 @@ struct ImportLedger: Sendable {
             if entry.version == statement.predicate.version {
                 let same = entry.statement.map { Self.contents($0) == Self.contents(statement) } ?? false
                 if !same, !allowReplace {
-                    throw AirlockError.verification("refusing a replacement: \(name) \(entry.version) was imported into \(client.host) on \(entry.pushedAt) with other images or charts (statement \(entry.statementDigest)); nothing was sent (--allow-replace to push it anyway)")
+                    throw AirlockError.verification(
+                        "refusing a replacement: \(name) \(entry.version) was imported into \(client.host) on \(entry.pushedAt) with other images or charts (statement \(entry.statementDigest)); nothing was sent (--allow-replace to push it anyway)"
+                    )
                 }
                 if same, entry.tag == Self.tag(name: name, version: statement.predicate.version) { recorded = true }
                 continue
             }
             let order = Self.compare(entry.version, entry.created, statement.predicate.version, statement.predicate.created)
             if order == .orderedDescending, !allowDowngrade {
-                throw AirlockError.verification("refusing a rollback: \(name) \(entry.version) was imported into \(client.host) on \(entry.pushedAt), and this bundle is \(name) \(statement.predicate.version); nothing was sent (--allow-downgrade to push it anyway)")
+                throw AirlockError.verification(
+                    "refusing a rollback: \(name) \(entry.version) was imported into \(client.host) on \(entry.pushedAt), and this bundle is \(name) \(statement.predicate.version); nothing was sent (--allow-downgrade to push it anyway)"
+                )
             }
         }
         return (warnings, recorded)
@@ -150,7 +173,8 @@ struct ImportLedger: Sendable {
         let config: [UInt8] = Array("{}".utf8)
         let configDigest = Digest.sha256(of: config).description
         let envelopeDigest = Digest.sha256(of: envelope).description
-        for (digest, bytes) in [(configDigest, config), (envelopeDigest, envelope)] where try await !client.blobExists(repository, digest: digest) {
+        for (digest, bytes) in [(configDigest, config), (envelopeDigest, envelope)]
+        where try await !client.blobExists(repository, digest: digest) {
             try await client.uploadBlob(repository, digest: digest, size: Int64(bytes.count)) { BytesSource(bytes: bytes) }
         }
         let manifest: [String: Any] = [
@@ -164,8 +188,13 @@ struct ImportLedger: Sendable {
         ]
         let bytes = Array(try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys, .withoutEscapingSlashes]))
         let tag = Self.tag(name: statement.predicate.name, version: statement.predicate.version)
-        try await client.putManifest(repository, reference: tag, mediaType: MediaType.ociManifest, bytes: bytes,
-                                     digest: Digest.sha256(of: bytes).description)
+        try await client.putManifest(
+            repository,
+            reference: tag,
+            mediaType: MediaType.ociManifest,
+            bytes: bytes,
+            digest: Digest.sha256(of: bytes).description
+        )
         return tag
     }
 

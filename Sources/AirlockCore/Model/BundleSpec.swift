@@ -100,8 +100,11 @@ extension BundleSpec {
         guard kind == "Bundle" else { throw top["kind"]!.error("must be Bundle, not \(kind)") }
         guard let metadataNode = top["metadata"] else { throw document.error("missing required key \"metadata\"") }
         let metadataMap = try metadataNode.mapping(allowed: ["name", "version", "created", "labels", "annotations"])
-        let metadata = Metadata(name: try metadataMap.string("name"), version: try metadataMap.string("version"),
-                                created: try metadataMap.optionalString("created"))
+        let metadata = Metadata(
+            name: try metadataMap.string("name"),
+            version: try metadataMap.string("version"),
+            created: try metadataMap.optionalString("created")
+        )
         guard isSafeName(metadata.name) else {
             throw metadataMap["name"]!.error("must be letters, digits, '.', '_' or '-' (it names the bundle file)")
         }
@@ -112,8 +115,15 @@ extension BundleSpec {
             throw metadataMap["created"]!.error("\"\(created)\" is not an RFC 3339 time such as 2026-11-01T00:00:00Z")
         }
         let resolver = PathResolver(base: baseDirectory)
-        var spec = BundleSpec(metadata: metadata, images: [], charts: [], endpoints: [], files: [],
-                              baseDirectory: baseDirectory, file: file)
+        var spec = BundleSpec(
+            metadata: metadata,
+            images: [],
+            charts: [],
+            endpoints: [],
+            files: [],
+            baseDirectory: baseDirectory,
+            file: file
+        )
         spec.images = try top.list("images").map { try parseImage($0, resolver) }
         spec.charts = try top.list("charts").map { try parseChart($0, resolver) }
         spec.endpoints = try top.list("endpoints").map { node in
@@ -153,8 +163,14 @@ extension BundleSpec {
         if referrers, given[0] != "ref" {
             throw map["referrers"]!.error("referrers: true applies to images pulled with ref: (a layout or archive carries no referrers)")
         }
-        return Image(source: source, name: name, platforms: platforms, referrers: referrers,
-                     written: try map.string(given[0]), location: locate(node))
+        return Image(
+            source: source,
+            name: name,
+            platforms: platforms,
+            referrers: referrers,
+            written: try map.string(given[0]),
+            location: locate(node)
+        )
     }
 
     private static let chartInstallKeys: Set<String> = ["values", "set", "releaseName", "namespace", "kubeVersion"]
@@ -165,20 +181,30 @@ extension BundleSpec {
         var chart: Chart
         if map["path"] != nil {
             guard sourceKeys == ["path"] else { throw node.error("a chart path takes no other source keys (name, version, ref, repo)") }
-            chart = Chart(source: .path(try resolver.existing(map, "path", kind: .any)), written: try map.string("path"), location: locate(node))
+            chart = Chart(
+                source: .path(try resolver.existing(map, "path", kind: .any)),
+                written: try map.string("path"),
+                location: locate(node)
+            )
         } else if let ref = try map.optionalString("ref") {
             guard sourceKeys == ["ref"] else { throw node.error("a chart ref takes no other source keys (name, version, path, repo)") }
             guard ref.hasPrefix("oci://") else { throw map["ref"]!.error("chart refs look like oci://host/path/chart:version") }
             chart = Chart(source: .oci(ref), written: ref, location: locate(node))
         } else if map["repo"] != nil {
             let (url, name, version) = (try map.string("repo"), try map.string("name"), try map.string("version"))
-            chart = Chart(source: .repository(url: url, name: name, version: version), written: "\(url) \(name)@\(version)", location: locate(node))
+            chart = Chart(
+                source: .repository(url: url, name: name, version: version),
+                written: "\(url) \(name)@\(version)",
+                location: locate(node)
+            )
         } else {
             throw node.error("give one of path, ref, or repo with name and version")
         }
         for valuesNode in try map.list("values") {
             let written = try valuesNode.scalar()
-            let full = written.hasPrefix("/") ? written : URL(fileURLWithPath: resolver.base).appendingPathComponent(written).standardizedFileURL.path
+            let full =
+                written.hasPrefix("/")
+                ? written : URL(fileURLWithPath: resolver.base).appendingPathComponent(written).standardizedFileURL.path
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue else {
                 throw valuesNode.error("values file \(written) does not exist (resolved to \(full))")
@@ -192,7 +218,9 @@ extension BundleSpec {
         if let release = try map.optionalString("releaseName") { chart.install.releaseName = release }
         if let namespace = try map.optionalString("namespace") { chart.install.namespace = namespace }
         if let kubeVersion = try map.optionalString("kubeVersion") {
-            guard SemanticVersion(lenient: kubeVersion) != nil else { throw map["kubeVersion"]!.error("kubeVersion must be a version such as 1.31.2 or v1.31") }
+            guard SemanticVersion(lenient: kubeVersion) != nil else {
+                throw map["kubeVersion"]!.error("kubeVersion must be a version such as 1.31.2 or v1.31")
+            }
             chart.install.kubeVersion = kubeVersion
         }
         return chart
@@ -206,7 +234,8 @@ extension BundleSpec {
             destination = explicit
         } else {
             let written = try map.string("path")
-            destination = written.hasPrefix("/") || written.split(separator: "/").contains("..")
+            destination =
+                written.hasPrefix("/") || written.split(separator: "/").contains("..")
                 ? URL(fileURLWithPath: written).lastPathComponent
                 : written.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
         }
@@ -220,7 +249,11 @@ extension BundleSpec {
         var seen: [String: String] = [:]
         for file in files {
             if let first = seen[file.destination] {
-                throw InputError(file: self.file, line: nil, "files: two files would both be files/\(file.destination) (\(first) and \(file.location)); rename one with as:")
+                throw InputError(
+                    file: self.file,
+                    line: nil,
+                    "files: two files would both be files/\(file.destination) (\(first) and \(file.location)); rename one with as:"
+                )
             }
             seen[file.destination] = file.location
         }

@@ -129,7 +129,9 @@ final class BlobFeed: BlobSink, @unchecked Sendable {
                 file = nil
                 let actual = hasher.finalizeHex()
                 guard received == size, actual == digest.encoded else {
-                    throw AirlockError.verification("\(what): downloaded \(received) bytes hashing to sha256:\(actual), expected \(size) bytes of \(digest); the registry served damaged content")
+                    throw AirlockError.verification(
+                        "\(what): downloaded \(received) bytes hashing to sha256:\(actual), expected \(size) bytes of \(digest); the registry served damaged content"
+                    )
                 }
                 if keep, rename(temporary, store.path(of: digest)) != 0 {
                     throw AirlockError.input("cannot write to the cache \(store.root): \(String(cString: strerror(errno)))")

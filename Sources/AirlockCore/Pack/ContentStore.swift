@@ -44,8 +44,12 @@ public struct ContentStore: Sendable {
 
     /// Stores bytes produced by `produce` (which calls its argument with each chunk). When
     /// `expected` is given the bytes must hash to it, or nothing is stored.
-    public func ingest(expected: Digest? = nil, expectedSize: Int64? = nil, what: String,
-                       _ produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> Ingested {
+    public func ingest(
+        expected: Digest? = nil,
+        expectedSize: Int64? = nil,
+        what: String,
+        _ produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    ) throws -> Ingested {
         let temporary = "\(root)/tmp/\(UUID().uuidString)"
         let file = try FileDescriptor.create(temporary)
         var committed = false

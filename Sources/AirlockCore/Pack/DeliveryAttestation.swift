@@ -64,89 +64,165 @@ public enum DeliveryAttestation {
 
     /// Signs one statement per image and chart of `contents` with `keys` and adds both attached
     /// forms to the layout, recording them among the image's (or chart's) referrers.
-    static func attach(to contents: inout PackContents, store: ContentStore, keys: [PrivateKey],
-                       bundle: Predicate.Bundle) throws {
+    static func attach(
+        to contents: inout PackContents,
+        store: ContentStore,
+        keys: [PrivateKey],
+        bundle: Predicate.Bundle
+    ) throws {
         guard !keys.isEmpty else {
-            throw AirlockError.input("attest: delivery attestations are signed with the bundle's key: give --key (or drop --attest / attest: true)")
+            throw AirlockError.input(
+                "attest: delivery attestations are signed with the bundle's key: give --key (or drop --attest / attest: true)"
+            )
         }
         for index in contents.images.indices {
             let image = contents.images[index]
             let repository = try ImageReference(image.name).name
             let subject = Descriptor(mediaType: image.mediaType, digest: try Digest(image.digest), size: image.size)
             let predicate = Predicate(bundle: bundle, kind: "image", name: image.name, source: image.source)
-            let records = try attach(predicate, subject: subject, repository: repository, kind: "referrer", keys: keys,
-                                     created: bundle.created, store: store, into: &contents)
+            let records = try attach(
+                predicate,
+                subject: subject,
+                repository: repository,
+                kind: "referrer",
+                keys: keys,
+                created: bundle.created,
+                store: store,
+                into: &contents
+            )
             contents.images[index].referrers = (image.referrers ?? []) + records
         }
         for index in contents.charts.indices {
             let chart = contents.charts[index]
             let repository = "charts/\(chart.name)"
-            let subject = Descriptor(mediaType: MediaType.ociManifest, digest: try Digest(chart.digest),
-                                     size: Int64(try store.bytes(of: try Digest(chart.digest)).count))
+            let subject = Descriptor(
+                mediaType: MediaType.ociManifest,
+                digest: try Digest(chart.digest),
+                size: Int64(try store.bytes(of: try Digest(chart.digest)).count)
+            )
             let predicate = Predicate(bundle: bundle, kind: "chart", name: "\(chart.name) \(chart.version)", source: chart.source)
-            let records = try attach(predicate, subject: subject, repository: repository, kind: "chart-referrer", keys: keys,
-                                     created: bundle.created, store: store, into: &contents)
+            let records = try attach(
+                predicate,
+                subject: subject,
+                repository: repository,
+                kind: "chart-referrer",
+                keys: keys,
+                created: bundle.created,
+                store: store,
+                into: &contents
+            )
             contents.charts[index].referrers = (chart.referrers ?? []) + records
         }
     }
 
-    private static func attach(_ predicate: Predicate, subject: Descriptor, repository: String, kind: String, keys: [PrivateKey],
-                               created: String, store: ContentStore, into contents: inout PackContents) throws -> [BundlePredicate.Referrer] {
+    private static func attach(
+        _ predicate: Predicate,
+        subject: Descriptor,
+        repository: String,
+        kind: String,
+        keys: [PrivateKey],
+        created: String,
+        store: ContentStore,
+        into contents: inout PackContents
+    ) throws -> [BundlePredicate.Referrer] {
         let envelope = try signedEnvelope(predicate, subject: subject.digest, name: repository, keys: keys)
         let layer = try blob(envelope, store: store, role: .config, into: &contents)
         // cosign 2: the envelope as a layer of the sha256-<hex>.att manifest (extended if carried).
         let attRef = "\(repository):\(subject.digest.referrersTag).att"
         var layers: [[String: Any]] = []
         if let carried = contents.tagged.first(where: { $0.refName == attRef }),
-           let object = try JSONSerialization.jsonObject(with: Data(try store.bytes(of: carried.digest))) as? [String: Any] {
+            let object = try JSONSerialization.jsonObject(with: Data(try store.bytes(of: carried.digest))) as? [String: Any]
+        {
             layers = object["layers"] as? [[String: Any]] ?? []
             contents.tagged.removeAll { $0.refName == attRef }
         }
-        layers.append(["mediaType": envelopeType, "digest": layer.digest.description, "size": layer.size,
-                       "annotations": ["dev.cosignproject.cosign/signature": "", "predicateType": predicateType]])
-        let config = try blob(try json(cosignConfig(diffIDs: layers.compactMap { $0["digest"] as? String })),
-                              store: store, role: .config, into: &contents)
-        let att = try blob(try json([
-            "schemaVersion": 2, "mediaType": MediaType.ociManifest,
-            "config": ["mediaType": MediaType.ociConfig, "digest": config.digest.description, "size": config.size],
-            "layers": layers,
-        ]), store: store, role: .manifest, into: &contents)
-        try contents.tag(Descriptor(mediaType: MediaType.ociManifest, digest: att.digest, size: att.size), refName: attRef, kind: kind,
-                         location: "attest")
+        layers.append([
+            "mediaType": envelopeType, "digest": layer.digest.description, "size": layer.size,
+            "annotations": ["dev.cosignproject.cosign/signature": "", "predicateType": predicateType],
+        ])
+        let config = try blob(
+            try json(cosignConfig(diffIDs: layers.compactMap { $0["digest"] as? String })),
+            store: store,
+            role: .config,
+            into: &contents
+        )
+        let att = try blob(
+            try json([
+                "schemaVersion": 2, "mediaType": MediaType.ociManifest,
+                "config": ["mediaType": MediaType.ociConfig, "digest": config.digest.description, "size": config.size],
+                "layers": layers,
+            ]),
+            store: store,
+            role: .manifest,
+            into: &contents
+        )
+        try contents.tag(
+            Descriptor(mediaType: MediaType.ociManifest, digest: att.digest, size: att.size),
+            refName: attRef,
+            kind: kind,
+            location: "attest"
+        )
 
         // cosign 3: a Sigstore bundle holding the same envelope, as an OCI 1.1 referrer.
-        let sigstore = try blob(try json([
-            "mediaType": sigstoreBundleType,
-            "verificationMaterial": ["publicKey": ["hint": keys[0].publicKey.keyID], "tlogEntries": [Any]()],
-            "dsseEnvelope": try JSONSerialization.jsonObject(with: Data(envelope)),
-        ]), store: store, role: .config, into: &contents)
+        let sigstore = try blob(
+            try json([
+                "mediaType": sigstoreBundleType,
+                "verificationMaterial": ["publicKey": ["hint": keys[0].publicKey.keyID], "tlogEntries": [Any]()],
+                "dsseEnvelope": try JSONSerialization.jsonObject(with: Data(envelope)),
+            ]),
+            store: store,
+            role: .config,
+            into: &contents
+        )
         let empty = try blob(Array("{}".utf8), store: store, role: .config, into: &contents)
         let subjectObject: [String: Any] = ["mediaType": subject.mediaType, "digest": subject.digest.description, "size": subject.size]
-        let referrer = try blob(try json([
-            "schemaVersion": 2, "mediaType": MediaType.ociManifest, "artifactType": sigstoreBundleType,
-            "config": ["mediaType": MediaType.ociEmpty, "digest": empty.digest.description, "size": empty.size],
-            "layers": [["mediaType": sigstoreBundleType, "digest": sigstore.digest.description, "size": sigstore.size]],
-            "subject": subjectObject,
-            "annotations": ["dev.sigstore.bundle.content": "dsse-envelope", "dev.sigstore.bundle.predicateType": predicateType,
-                            "org.opencontainers.image.created": created],
-        ]), store: store, role: .manifest, into: &contents)
+        let referrer = try blob(
+            try json([
+                "schemaVersion": 2, "mediaType": MediaType.ociManifest, "artifactType": sigstoreBundleType,
+                "config": ["mediaType": MediaType.ociEmpty, "digest": empty.digest.description, "size": empty.size],
+                "layers": [["mediaType": sigstoreBundleType, "digest": sigstore.digest.description, "size": sigstore.size]],
+                "subject": subjectObject,
+                "annotations": [
+                    "dev.sigstore.bundle.content": "dsse-envelope", "dev.sigstore.bundle.predicateType": predicateType,
+                    "org.opencontainers.image.created": created,
+                ],
+            ]),
+            store: store,
+            role: .manifest,
+            into: &contents
+        )
         let referrerRef = "\(repository)@\(referrer.digest)"
         var tagged = Descriptor(mediaType: MediaType.ociManifest, digest: referrer.digest, size: referrer.size)
         tagged.artifactType = sigstoreBundleType
         try contents.tag(tagged, refName: referrerRef, kind: kind, location: "attest")
 
         return [
-            .init(subject: subject.digest.description, digest: att.digest.description, mediaType: MediaType.ociManifest,
-                  artifactType: nil, ref: attRef, via: via),
-            .init(subject: subject.digest.description, digest: referrer.digest.description, mediaType: MediaType.ociManifest,
-                  artifactType: sigstoreBundleType, ref: referrerRef, via: via),
+            .init(
+                subject: subject.digest.description,
+                digest: att.digest.description,
+                mediaType: MediaType.ociManifest,
+                artifactType: nil,
+                ref: attRef,
+                via: via
+            ),
+            .init(
+                subject: subject.digest.description,
+                digest: referrer.digest.description,
+                mediaType: MediaType.ociManifest,
+                artifactType: sigstoreBundleType,
+                ref: referrerRef,
+                via: via
+            ),
         ]
     }
 
     /// The DSSE envelope (compact JSON) of the statement about `digest`, signed by every key.
     static func signedEnvelope(_ predicate: Predicate, subject digest: Digest, name: String, keys: [PrivateKey]) throws -> [UInt8] {
-        let statement = Statement(subject: [.init(name: name, digest: ["sha256": digest.encoded])], predicateType: predicateType,
-                                  predicate: predicate)
+        let statement = Statement(
+            subject: [.init(name: name, digest: ["sha256": digest.encoded])],
+            predicateType: predicateType,
+            predicate: predicate
+        )
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var envelope = DSSEEnvelope(payload: Array(try encoder.encode(statement)))
@@ -157,17 +233,23 @@ public enum DeliveryAttestation {
     /// The image config cosign gives an attestation manifest (go-containerregistry's empty image
     /// with the layers' digests as diff IDs).
     private static func cosignConfig(diffIDs: [String]) -> [String: Any] {
-        ["architecture": "", "config": [String: Any](), "created": "0001-01-01T00:00:00Z",
-         "history": diffIDs.map { _ in ["created": "0001-01-01T00:00:00Z"] }, "os": "",
-         "rootfs": ["type": "layers", "diff_ids": diffIDs]]
+        [
+            "architecture": "", "config": [String: Any](), "created": "0001-01-01T00:00:00Z",
+            "history": diffIDs.map { _ in ["created": "0001-01-01T00:00:00Z"] }, "os": "",
+            "rootfs": ["type": "layers", "diff_ids": diffIDs],
+        ]
     }
 
     private static func json(_ object: [String: Any]) throws -> [UInt8] {
         Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
     }
 
-    private static func blob(_ bytes: [UInt8], store: ContentStore, role: PackContents.Role,
-                             into contents: inout PackContents) throws -> (digest: Digest, size: Int64) {
+    private static func blob(
+        _ bytes: [UInt8],
+        store: ContentStore,
+        role: PackContents.Role,
+        into contents: inout PackContents
+    ) throws -> (digest: Digest, size: Int64) {
         let stored = try store.ingest(bytes: bytes, what: "delivery attestation")
         contents.addBlob(stored.digest, size: stored.size, role: role)
         return (stored.digest, stored.size)

@@ -22,9 +22,14 @@ struct DeltaBase: Sendable {
     static func load(_ path: String) throws -> DeltaBase {
         do {
             if let inventory = try RegistryInventory.loadIfInventory(path) {
-                return DeltaBase(name: inventory.registry, version: "inventory", created: inventory.created, registry: inventory.registry,
-                                 blobs: Dictionary(inventory.blobs.map { ($0.digest, $0.size) }, uniquingKeysWith: { first, _ in first }),
-                                 repositories: Dictionary(inventory.blobs.map { ($0.digest, $0.repository) }, uniquingKeysWith: { first, _ in first }))
+                return DeltaBase(
+                    name: inventory.registry,
+                    version: "inventory",
+                    created: inventory.created,
+                    registry: inventory.registry,
+                    blobs: Dictionary(inventory.blobs.map { ($0.digest, $0.size) }, uniquingKeysWith: { first, _ in first }),
+                    repositories: Dictionary(inventory.blobs.map { ($0.digest, $0.repository) }, uniquingKeysWith: { first, _ in first })
+                )
             }
             let earlier = try SignedStatement.load(path, policy: nil)
             let predicate = earlier.statement.predicate
@@ -49,8 +54,13 @@ struct DeltaBase: Sendable {
     }
 
     func predicate(leaving left: [Packer.PlannedEntry]) -> BundlePredicate.Base {
-        BundlePredicate.Base(name: name, version: version, created: created, registry: registry,
-                             blobs: left.map { .init(digest: $0.digest.description, size: $0.size, repository: repositories[$0.digest.description]) }
-                                 .sorted { $0.digest < $1.digest })
+        BundlePredicate.Base(
+            name: name,
+            version: version,
+            created: created,
+            registry: registry,
+            blobs: left.map { .init(digest: $0.digest.description, size: $0.size, repository: repositories[$0.digest.description]) }
+                .sorted { $0.digest < $1.digest }
+        )
     }
 }

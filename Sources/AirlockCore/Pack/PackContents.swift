@@ -104,7 +104,9 @@ struct GraphCopier {
         if let config = parsed.config { try register(config, .config, &contents) }
         for layer in parsed.layers {
             if layer.mediaType.contains("foreign") || layer.mediaType.contains("nondistributable") {
-                throw AirlockError.unsupported("\(what): layer \(layer.digest) is non-distributable (\(layer.mediaType)); airlock does not carry foreign layers")
+                throw AirlockError.unsupported(
+                    "\(what): layer \(layer.digest) is non-distributable (\(layer.mediaType)); airlock does not carry foreign layers"
+                )
             }
             try register(layer, .layer, &contents)
         }

@@ -116,26 +116,44 @@ public struct Packer: Sendable {
         }
     }
 
-    private func pack(_ spec: BundleSpec, created: Int64, base: DeltaBase?, store: ContentStore, remote: RegistrySource,
-                      contents: inout PackContents) async throws -> Result {
+    private func pack(
+        _ spec: BundleSpec,
+        created: Int64,
+        base: DeltaBase?,
+        store: ContentStore,
+        remote: RegistrySource,
+        contents: inout PackContents
+    ) async throws -> Result {
         let fetches = try await collect(spec, created: created, store: store, remote: remote, into: &contents)
         try describeCharts(in: &contents, store: store)
         if options.attest || spec.attest {
-            try DeliveryAttestation.attach(to: &contents, store: store, keys: options.keys,
-                                           bundle: .init(name: spec.metadata.name, version: spec.metadata.version, created: formatRFC3339(created)))
+            try DeliveryAttestation.attach(
+                to: &contents,
+                store: store,
+                keys: options.keys,
+                bundle: .init(name: spec.metadata.name, version: spec.metadata.version, created: formatRFC3339(created))
+            )
         }
 
         let layout = try layoutFiles(contents, store: store)
         let planned = plan(contents, layout: layout)
         let (entries, left) = base?.split(planned) ?? (planned, [])
         var predicate = BundlePredicate(
-            formatVersion: BundleFormat.version, name: spec.metadata.name, version: spec.metadata.version,
-            created: formatRFC3339(created), tool: .init(name: "airlock", version: BundleFormat.toolVersion),
-            images: contents.images.sorted { $0.name < $1.name }, charts: contents.charts.sorted { $0.ref < $1.ref },
-            endpoints: contents.endpoints.sorted { $0.name < $1.name }, files: contents.files.sorted { $0.path < $1.path })
+            formatVersion: BundleFormat.version,
+            name: spec.metadata.name,
+            version: spec.metadata.version,
+            created: formatRFC3339(created),
+            tool: .init(name: "airlock", version: BundleFormat.toolVersion),
+            images: contents.images.sorted { $0.name < $1.name },
+            charts: contents.charts.sorted { $0.ref < $1.ref },
+            endpoints: contents.endpoints.sorted { $0.name < $1.name },
+            files: contents.files.sorted { $0.path < $1.path }
+        )
         predicate.base = base?.predicate(leaving: left)
-        let statement = Statement(subject: entries.map { Statement.Subject(name: $0.path, sha256: $0.sha256, size: $0.size) },
-                                  predicate: predicate)
+        let statement = Statement(
+            subject: entries.map { Statement.Subject(name: $0.path, sha256: $0.sha256, size: $0.size) },
+            predicate: predicate
+        )
         // Blobs still to pull download in the order the bundle holds them, while the bundle is
         // written: the writer drains each one as it arrives, so pulling and writing overlap.
         let position = Dictionary(entries.enumerated().map { ($1.digest, $0) }, uniquingKeysWith: min)
@@ -147,10 +165,27 @@ public struct Packer: Sendable {
         let bytes = entries.reduce(0) { $0 + $1.size }
         warnIfShortOfSpace(bundle: bytes, output: output, cache: options.keepPulledBlobs ? pullBytes : 0)
         if options.dryRun {
-            let plan = Plan(entries: entries.count + 1, bytes: bytes, pullBlobs: pending.count, pullBytes: pullBytes, cached: cached,
-                            parts: options.partSize.map(BundleWriter.partSize).map { Int((Self.upperBound(bytes, entries: entries.count) + $0 - 1) / $0) })
-            return Result(bundlePath: output, detachedPath: output + ".intoto.json", size: 0, sha256: "", parts: [], removed: [],
-                          statement: statement, signerKeyIDs: [], plan: plan)
+            let plan = Plan(
+                entries: entries.count + 1,
+                bytes: bytes,
+                pullBlobs: pending.count,
+                pullBytes: pullBytes,
+                cached: cached,
+                parts: options.partSize.map(BundleWriter.partSize).map {
+                    Int((Self.upperBound(bytes, entries: entries.count) + $0 - 1) / $0)
+                }
+            )
+            return Result(
+                bundlePath: output,
+                detachedPath: output + ".intoto.json",
+                size: 0,
+                sha256: "",
+                parts: [],
+                removed: [],
+                statement: statement,
+                signerKeyIDs: [],
+                plan: plan
+            )
         }
         var envelope = DSSEEnvelope(payload: try statement.encoded())
         for key in options.keys { try envelope.sign(with: key) }
@@ -187,9 +222,16 @@ public struct Packer: Sendable {
             throw error
         }
         progress(.wrote(path: output))
-        return Result(bundlePath: output, detachedPath: detached, size: summary.size, sha256: summary.sha256,
-                      parts: summary.parts, removed: summary.removed,
-                      statement: statement, signerKeyIDs: options.keys.map(\.publicKey.keyID))
+        return Result(
+            bundlePath: output,
+            detachedPath: detached,
+            size: summary.size,
+            sha256: summary.sha256,
+            parts: summary.parts,
+            removed: summary.removed,
+            statement: statement,
+            signerKeyIDs: options.keys.map(\.publicKey.keyID)
+        )
     }
 
     /// The most a bundle of `entries` entries holding `bytes` can take: the bytes (stored entries
@@ -209,11 +251,20 @@ public struct Packer: Sendable {
             if forCache.device == forBundle.device {
                 needed += cache
             } else if forCache.bytes < cache {
-                progress(.warning("the cache \(forCache.folder) has \(formatBytes(forCache.bytes)) free and may need \(formatBytes(cache)) for the blobs to pull: free some space, or pack with --no-cache"))
+                progress(
+                    .warning(
+                        "the cache \(forCache.folder) has \(formatBytes(forCache.bytes)) free and may need \(formatBytes(cache)) for the blobs to pull: free some space, or pack with --no-cache"
+                    )
+                )
             }
         }
         if forBundle.bytes < needed {
-            progress(.warning("\(forBundle.folder) has \(formatBytes(forBundle.bytes)) free; this pack may need up to \(formatBytes(needed))" + (needed > bundle ? " (the bundle and the blobs it caches; --no-cache needs room for the bundle alone)" : "")))
+            progress(
+                .warning(
+                    "\(forBundle.folder) has \(formatBytes(forBundle.bytes)) free; this pack may need up to \(formatBytes(needed))"
+                        + (needed > bundle ? " (the bundle and the blobs it caches; --no-cache needs room for the bundle alone)" : "")
+                )
+            )
         }
     }
 
@@ -225,23 +276,49 @@ public struct Packer: Sendable {
 
     /// Gathers everything the spec names; returns the image blobs still to pull (charts are
     /// pulled here, as their contents are read before the statement is made).
-    private func collect(_ spec: BundleSpec, created: Int64, store: ContentStore, remote: RegistrySource,
-                         into contents: inout PackContents) async throws -> [RegistrySource.Fetch] {
+    private func collect(
+        _ spec: BundleSpec,
+        created: Int64,
+        store: ContentStore,
+        remote: RegistrySource,
+        into contents: inout PackContents
+    ) async throws -> [RegistrySource.Fetch] {
         var fetches: [RegistrySource.Fetch] = []
         for image in spec.images {
             progress(.collecting(kind: "image", name: image.name?.description ?? image.written))
             switch image.source {
             case .registry(let reference):
-                fetches += try await remote.addImage(reference, name: image.name, platforms: image.platforms.isEmpty ? options.platforms : image.platforms,
-                                                     referrers: image.referrers, written: image.written, location: image.location, into: &contents)
+                fetches += try await remote.addImage(
+                    reference,
+                    name: image.name,
+                    platforms: image.platforms.isEmpty ? options.platforms : image.platforms,
+                    referrers: image.referrers,
+                    written: image.written,
+                    location: image.location,
+                    into: &contents
+                )
             case .layout(let path, let select):
-                try LayoutSource.add(layout: path, select: select, name: image.name,
-                                     platforms: image.platforms.isEmpty ? options.platforms : image.platforms, store: store,
-                                     written: image.written, location: image.location, into: &contents)
+                try LayoutSource.add(
+                    layout: path,
+                    select: select,
+                    name: image.name,
+                    platforms: image.platforms.isEmpty ? options.platforms : image.platforms,
+                    store: store,
+                    written: image.written,
+                    location: image.location,
+                    into: &contents
+                )
             case .archive(let path, let select):
-                try DockerArchiveSource.add(archive: path, select: select, name: image.name,
-                                            platforms: image.platforms.isEmpty ? options.platforms : image.platforms,
-                                            written: image.written, location: image.location, store: store, into: &contents)
+                try DockerArchiveSource.add(
+                    archive: path,
+                    select: select,
+                    name: image.name,
+                    platforms: image.platforms.isEmpty ? options.platforms : image.platforms,
+                    written: image.written,
+                    location: image.location,
+                    store: store,
+                    into: &contents
+                )
             }
         }
         for chart in spec.charts {
@@ -249,13 +326,27 @@ public struct Packer: Sendable {
             defer { while contents.chartInstalls.count < contents.charts.count { contents.chartInstalls.append(chart) } }
             switch chart.source {
             case .path(let path):
-                let vendor = ChartVendor(remote: remote, created: created, strict: options.strict, warn: { [progress] in progress(.warning($0)) })
+                let vendor = ChartVendor(
+                    remote: remote,
+                    created: created,
+                    strict: options.strict,
+                    warn: { [progress] in progress(.warning($0)) }
+                )
                 try await vendor.add(path: path, written: chart.written, location: chart.location, into: &contents)
             case .oci(let ref):
-                try await remote.fetch(try await remote.addOCIChart(ref, location: chart.location, into: &contents), jobs: options.transport.jobs)
+                try await remote.fetch(
+                    try await remote.addOCIChart(ref, location: chart.location, into: &contents),
+                    jobs: options.transport.jobs
+                )
             case .repository(let url, let name, let version):
-                try await remote.addRepositoryChart(url: url, name: name, version: version, location: chart.location, created: created,
-                                                    into: &contents)
+                try await remote.addRepositoryChart(
+                    url: url,
+                    name: name,
+                    version: version,
+                    location: chart.location,
+                    created: created,
+                    into: &contents
+                )
             }
         }
         for endpoint in spec.endpoints {
@@ -269,7 +360,12 @@ public struct Packer: Sendable {
         if let airlock = options.includeAirlock {
             // The opener for the other side: signed like every entry, under files/airlock/.
             let name = (airlock as NSString).lastPathComponent
-            let item = BundleSpec.FileItem(path: airlock, written: "airlock/\(name)", destination: "airlock/\(name)", location: "--include-airlock")
+            let item = BundleSpec.FileItem(
+                path: airlock,
+                written: "airlock/\(name)",
+                destination: "airlock/\(name)",
+                location: "--include-airlock"
+            )
             progress(.collecting(kind: "file", name: item.written))
             guard !contents.files.contains(where: { $0.path == BundleFormat.filesPrefix + item.destination }) else {
                 throw AirlockError.input("--include-airlock: files/\(item.destination) is already in the bundle (airlock.yaml files:)")
@@ -290,7 +386,9 @@ public struct Packer: Sendable {
             let chart = contents.charts[index]
             progress(.rendering(chart: chart.name))
             let archive = try store.bytes(of: try Digest(chart.chartDigest))
-            let install = index < contents.chartInstalls.count ? contents.chartInstalls[index] : BundleSpec.Chart(source: .oci(""), written: "", location: "")
+            let install =
+                index < contents.chartInstalls.count
+                ? contents.chartInstalls[index] : BundleSpec.Chart(source: .oci(""), written: "", location: "")
             let described = try checker.describe(archive: archive, chart: chart, install: install)
             contents.charts[index].dependencies = described.dependencies.isEmpty ? nil : described.dependencies
             contents.charts[index].images = described.images
@@ -303,7 +401,9 @@ public struct Packer: Sendable {
             }
         }
         if options.strict, !problems.isEmpty {
-            throw AirlockError.input("--strict: \(problems.count) image(s) the charts need are not in the bundle, first: \(problems[0]); add them under images: in airlock.yaml")
+            throw AirlockError.input(
+                "--strict: \(problems.count) image(s) the charts need are not in the bundle, first: \(problems[0]); add them under images: in airlock.yaml"
+            )
         }
     }
 
@@ -316,8 +416,10 @@ public struct Packer: Sendable {
         let header = try store.ingest(bytes: Array(#"{"imageLayoutVersion":"1.0.0"}"#.utf8), what: "oci-layout")
         let sorted = contents.tagged.sorted { ($0.refName ?? "") < ($1.refName ?? "") }
         let index = try store.ingest(bytes: try CanonicalJSON.encode(ImageIndex(manifests: sorted)), what: "index.json")
-        return [.init(path: "oci/index.json", digest: index.digest, size: index.size),
-                .init(path: "oci/oci-layout", digest: header.digest, size: header.size)]
+        return [
+            .init(path: "oci/index.json", digest: index.digest, size: index.size),
+            .init(path: "oci/oci-layout", digest: header.digest, size: header.size),
+        ]
     }
 
     struct PlannedEntry: Sendable {
@@ -334,8 +436,13 @@ public struct Packer: Sendable {
     func plan(_ contents: PackContents, layout: [PackContents.Extra]) -> [PlannedEntry] {
         var entries = layout.map { PlannedEntry(path: $0.path, digest: $0.digest, size: $0.size, group: 1, source: $0.source) }
         entries += contents.blobs.map { digest, blob in
-            PlannedEntry(path: BundleFormat.blobEntry(digest), digest: digest, size: blob.size,
-                         group: blob.role.rawValue, source: blob.source)
+            PlannedEntry(
+                path: BundleFormat.blobEntry(digest),
+                digest: digest,
+                size: blob.size,
+                group: blob.role.rawValue,
+                source: blob.source
+            )
         }
         entries += contents.extras.map { PlannedEntry(path: $0.path, digest: $0.digest, size: $0.size, group: 4, source: $0.source) }
         return entries.sorted { lhs, rhs in
@@ -343,10 +450,20 @@ public struct Packer: Sendable {
         }
     }
 
-    private func write(envelope: DSSEEnvelope, entries: [PlannedEntry], store: ContentStore, to output: String,
-                       created: Int64, pulls: Pulls) throws -> BundleWriter.Summary {
-        let writer = try BundleWriter(destination: output, modificationTime: created, level: options.compressionLevel,
-                                      partSize: options.partSize)
+    private func write(
+        envelope: DSSEEnvelope,
+        entries: [PlannedEntry],
+        store: ContentStore,
+        to output: String,
+        created: Int64,
+        pulls: Pulls
+    ) throws -> BundleWriter.Summary {
+        let writer = try BundleWriter(
+            destination: output,
+            modificationTime: created,
+            level: options.compressionLevel,
+            partSize: options.partSize
+        )
         do {
             let envelopeBytes = try encodeEnvelope(envelope)
             try writer.addEntry(path: BundleFormat.statementPath, size: Int64(envelopeBytes.count), compression: .compress) { sink in
@@ -398,6 +515,8 @@ private func readInPlace(_ path: String, entry: Packer.PlannedEntry, _ body: (Un
         try body(chunk)
     }
     guard size == entry.size, hasher.finalizeHex() == entry.sha256 else {
-        throw AirlockError.verification("\(path) does not match its digest \(entry.digest) (damaged, or changed during the pack): nothing was written")
+        throw AirlockError.verification(
+            "\(path) does not match its digest \(entry.digest) (damaged, or changed during the pack): nothing was written"
+        )
     }
 }

@@ -19,7 +19,9 @@ enum PlatformSubset {
         }
         guard !wanted.isEmpty else {
             let offered = all.filter { $0.annotations?[referenceType] != "attestation-manifest" }.compactMap(\.platform).map(\.description)
-            throw AirlockError.input("\(what): no manifest for \(platforms.map(\.description).joined(separator: ", ")) (the index offers \(offered.joined(separator: ", ")))")
+            throw AirlockError.input(
+                "\(what): no manifest for \(platforms.map(\.description).joined(separator: ", ")) (the index offers \(offered.joined(separator: ", ")))"
+            )
         }
         let keptDigests = Set(wanted.map(\.digest.description))
         let kept = all.filter { child in
@@ -33,7 +35,8 @@ enum PlatformSubset {
     /// The index with only the kept children; every other field and each kept descriptor unchanged.
     static func filteredIndex(_ bytes: [UInt8], keeping digests: Set<Digest>) throws -> [UInt8] {
         guard var object = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-              let manifests = object["manifests"] as? [[String: Any]] else {
+            let manifests = object["manifests"] as? [[String: Any]]
+        else {
             throw AirlockError.input("index does not parse")
         }
         object["manifests"] = manifests.filter { ($0["digest"] as? String).flatMap { try? Digest($0) }.map(digests.contains) ?? false }
@@ -43,7 +46,9 @@ enum PlatformSubset {
     /// The attestation manifests among an index's children, for the statement.
     static func attestations(in children: [Descriptor]) -> [BundlePredicate.AttestationManifest]? {
         let found = children.compactMap { child -> BundlePredicate.AttestationManifest? in
-            guard child.annotations?[referenceType] == "attestation-manifest", let attests = child.annotations?[referenceDigest] else { return nil }
+            guard child.annotations?[referenceType] == "attestation-manifest", let attests = child.annotations?[referenceDigest] else {
+                return nil
+            }
             return .init(digest: child.digest.description, attests: attests)
         }
         return found.isEmpty ? nil : found.sorted { $0.digest < $1.digest }
@@ -52,7 +57,8 @@ enum PlatformSubset {
     /// The attestation manifests of the index `root`, read with `document`.
     static func attestations(of root: Descriptor, document: (Descriptor) throws -> [UInt8]) -> [BundlePredicate.AttestationManifest]? {
         guard MediaType.isIndex(root.mediaType), let bytes = try? document(root),
-              let children = try? ContentDocument(bytes: bytes, declaredType: root.mediaType).manifests else { return nil }
+            let children = try? ContentDocument(bytes: bytes, declaredType: root.mediaType).manifests
+        else { return nil }
         return attestations(in: children)
     }
 
@@ -66,8 +72,12 @@ extension GraphCopier {
     /// Copies `root`, or, for an index and some wanted platforms, a subset of it: the new index is
     /// stored in `store`, the kept children copied. Returns the root carried, the platforms found,
     /// and the source index's digest when a subset was made.
-    func copy(_ root: Descriptor, platforms: [Platform], store: ContentStore,
-              into contents: inout PackContents) throws -> (root: Descriptor, platforms: [Platform], sourceDigest: String?) {
+    func copy(
+        _ root: Descriptor,
+        platforms: [Platform],
+        store: ContentStore,
+        into contents: inout PackContents
+    ) throws -> (root: Descriptor, platforms: [Platform], sourceDigest: String?) {
         // As for images from registries: a single-platform image is carried as it is.
         guard !platforms.isEmpty, MediaType.isIndex(root.mediaType) else {
             let found = try copy(root, into: &contents).filter { !($0.os == "unknown" && $0.architecture == "unknown") }
@@ -86,7 +96,9 @@ extension GraphCopier {
                 try register(child, .layer, &contents)
             }
         }
-        return (Descriptor(mediaType: root.mediaType, digest: stored.digest, size: stored.size), PlatformSubset.platforms(of: kept),
-                root.digest.description)
+        return (
+            Descriptor(mediaType: root.mediaType, digest: stored.digest, size: stored.size), PlatformSubset.platforms(of: kept),
+            root.digest.description
+        )
     }
 }

@@ -15,10 +15,13 @@ public enum PreflightInput {
         var loaded: [(ModelEndpoint, [UInt8]?)]
         if isDirectory.boolValue {
             let folder = FileManager.default.fileExists(atPath: "\(path)/endpoints") ? "\(path)/endpoints" : path
-            let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+            let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
+                .sorted()
             loaded = try files.compactMap { file in
                 let full = "\(folder)/\(file)"
-                guard let text = FileManager.default.contents(atPath: full), String(decoding: text, as: UTF8.self).contains("kind: ModelEndpoint") else { return nil }
+                guard let text = FileManager.default.contents(atPath: full),
+                    String(decoding: text, as: UTF8.self).contains("kind: ModelEndpoint")
+                else { return nil }
                 return try ModelEndpoint.load(path: full)
             }
         } else if path.hasSuffix(".yaml") || path.hasSuffix(".yml") {
@@ -46,8 +49,10 @@ public enum PreflightInput {
         return try access.statement.predicate.endpoints.map { endpoint in
             for entry in [endpoint.path] + (endpoint.caFile.map { [$0] } ?? []) {
                 let destination = "\(folder)/\(try EntryPath(entry).value)"
-                try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: destination).deletingLastPathComponent().path,
-                                                        withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(
+                    atPath: URL(fileURLWithPath: destination).deletingLastPathComponent().path,
+                    withIntermediateDirectories: true
+                )
                 try access.extract(entry, to: destination)
             }
             return try ModelEndpoint.load(path: "\(folder)/\(endpoint.path)")

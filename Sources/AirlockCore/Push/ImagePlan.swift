@@ -79,14 +79,30 @@ struct ImagePlan: Sendable {
             var children: [Document] = []
             var blobs: [Descriptor] = []
             let rootBytes = try await walk(root, source: source, isRoot: true, children: &children, blobs: &blobs, depth: 0)
-            plans.append(ImagePlan(sourceName: refName, kind: kind, repository: repository, tag: tag, root: root, rootBytes: rootBytes,
-                                   children: children, blobs: blobs))
+            plans.append(
+                ImagePlan(
+                    sourceName: refName,
+                    kind: kind,
+                    repository: repository,
+                    tag: tag,
+                    root: root,
+                    rootBytes: rootBytes,
+                    children: children,
+                    blobs: blobs
+                )
+            )
         }
         return plans
     }
 
-    private static func walk(_ descriptor: Descriptor, source: any PushSource, isRoot: Bool, children: inout [Document],
-                             blobs: inout [Descriptor], depth: Int) async throws -> [UInt8] {
+    private static func walk(
+        _ descriptor: Descriptor,
+        source: any PushSource,
+        isRoot: Bool,
+        children: inout [Document],
+        blobs: inout [Descriptor],
+        depth: Int
+    ) async throws -> [UInt8] {
         guard depth < 8 else { throw AirlockError.verification("\(descriptor.digest): indexes nested deeper than 8 levels") }
         let bytes = try await source.bytes(of: BundleFormat.blobEntry(descriptor.digest))
         let document = try ContentDocument(bytes: bytes, declaredType: descriptor.mediaType)
@@ -122,8 +138,12 @@ struct BlobWork: Sendable {
             for blob in plan.blobs {
                 let key = blob.digest.description
                 if byDigest[key] == nil {
-                    byDigest[key] = BlobWork(digest: key, size: blob.size, repositories: [],
-                                             owner: "\(plan.kind) \(plan.sourceName)")
+                    byDigest[key] = BlobWork(
+                        digest: key,
+                        size: blob.size,
+                        repositories: [],
+                        owner: "\(plan.kind) \(plan.sourceName)"
+                    )
                     order.append(key)
                 }
                 if !byDigest[key]!.repositories.contains(plan.repository) { byDigest[key]!.repositories.append(plan.repository) }

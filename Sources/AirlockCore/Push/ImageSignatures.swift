@@ -52,13 +52,18 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
         return results
     }
 
-    private static func check(_ image: BundlePredicate.Image, attestation: String?, in source: any PushSource,
-                              keys: [PublicKey]) async throws -> ImageSignatureCheck {
+    private static func check(
+        _ image: BundlePredicate.Image,
+        attestation: String?,
+        in source: any PushSource,
+        keys: [PublicKey]
+    ) async throws -> ImageSignatureCheck {
         var result = ImageSignatureCheck(image: image.name, digest: image.digest, attestation: attestation, verified: false)
         let accepted = Set([image.digest] + (image.sourceDigest.map { [$0] } ?? []))
         var problems: [String] = []
         var candidates = 0
-        for referrer in image.referrers ?? [] where MediaType.manifests.contains(referrer.mediaType) && accepted.contains(referrer.subject) {
+        for referrer in image.referrers ?? [] where MediaType.manifests.contains(referrer.mediaType) && accepted.contains(referrer.subject)
+        {
             let bytes = try await source.bytes(of: try BundleFormat.blobEntry(referrer.digest))
             guard let manifest = try? ContentDocument(bytes: bytes, declaredType: referrer.mediaType) else { continue }
             for layer in manifest.layers {
@@ -87,9 +92,12 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
         }
         let what = attestation.map { "attestation of type \($0)" } ?? "cosign signature"
         if candidates == 0 {
-            result.problem = "no \(what) travels with it (pack it with referrers: true from a registry where it is \(attestation == nil ? "signed" : "attested"))"
+            result.problem =
+                "no \(what) travels with it (pack it with referrers: true from a registry where it is \(attestation == nil ? "signed" : "attested"))"
         } else {
-            result.problem = "none of its \(candidates) \(what)(s) verifies with the given key(s): " + Array(Set(problems)).sorted().joined(separator: "; ")
+            result.problem =
+                "none of its \(candidates) \(what)(s) verifies with the given key(s): "
+                + Array(Set(problems)).sorted().joined(separator: "; ")
         }
         return result
     }
@@ -117,14 +125,18 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
     }
 
     private static func decodeEnvelope(_ bytes: [UInt8]) -> Result<Envelope, Problem> {
-        guard let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(bytes)) else { return .failure(Problem(text: "a DSSE envelope that does not parse")) }
+        guard let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(bytes)) else {
+            return .failure(Problem(text: "a DSSE envelope that does not parse"))
+        }
         return .success(envelope)
     }
 
     /// The DSSE envelope in a Sigstore bundle.
     private static func decodeBundleEnvelope(_ bytes: [UInt8]) -> Result<Envelope, Problem> {
         struct Bundle: Decodable { var dsseEnvelope: Envelope? }
-        guard let bundle = try? JSONDecoder().decode(Bundle.self, from: Data(bytes)) else { return .failure(Problem(text: "a Sigstore bundle that does not parse")) }
+        guard let bundle = try? JSONDecoder().decode(Bundle.self, from: Data(bytes)) else {
+            return .failure(Problem(text: "a Sigstore bundle that does not parse"))
+        }
         guard let envelope = bundle.dsseEnvelope else {
             return .failure(Problem(text: "a Sigstore bundle without a DSSE envelope (a message signature names no image)"))
         }
@@ -133,8 +145,12 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
 
     /// A DSSE envelope verified with one of the keys, whose in-toto statement is of `predicateType`
     /// and names one of the accepted digests: the key id and digest, or why not.
-    private static func checkEnvelope(_ decoded: Result<Envelope, Problem>, keys: [PublicKey], accepted: Set<String>,
-                                      predicateType: String) -> Result<(String, String), Problem> {
+    private static func checkEnvelope(
+        _ decoded: Result<Envelope, Problem>,
+        keys: [PublicKey],
+        accepted: Set<String>,
+        predicateType: String
+    ) -> Result<(String, String), Problem> {
         struct Statement: Decodable {
             struct Subject: Decodable { var digest: [String: String] }
             var predicateType: String
@@ -146,7 +162,8 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
         case .failure(let problem): return .failure(problem)
         }
         guard envelope.payloadType == DSSEEnvelope.inTotoPayloadType, let payload = Data(base64Encoded: envelope.payload),
-              let statement = try? JSONDecoder().decode(Statement.self, from: payload) else {
+            let statement = try? JSONDecoder().decode(Statement.self, from: payload)
+        else {
             return .failure(Problem(text: "a DSSE envelope that holds no in-toto statement"))
         }
         // Which statement this is can be read before it is trusted: only a match is verified.
@@ -164,8 +181,12 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
     }
 
     /// A cosign 2 signature: the simple-signing payload and its annotation's signature.
-    private static func checkSimpleSigning(_ payload: [UInt8], annotation: String?, keys: [PublicKey],
-                                           accepted: Set<String>) -> Result<(String, String), Problem> {
+    private static func checkSimpleSigning(
+        _ payload: [UInt8],
+        annotation: String?,
+        keys: [PublicKey],
+        accepted: Set<String>
+    ) -> Result<(String, String), Problem> {
         struct Payload: Decodable {
             struct Critical: Decodable {
                 struct Image: Decodable {
@@ -184,7 +205,8 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
             return .failure(Problem(text: "one that no given key verifies"))
         }
         guard let decoded = try? JSONDecoder().decode(Payload.self, from: Data(payload)), decoded.critical.type == signatureType,
-              accepted.contains(decoded.critical.image.digest) else {
+            accepted.contains(decoded.critical.image.digest)
+        else {
             let over = (try? JSONDecoder().decode(Payload.self, from: Data(payload)))?.critical.image.digest ?? "an unreadable payload"
             return .failure(Problem(text: "one by key \(key.keyID.prefix(12))… over \(over), not this image"))
         }
@@ -195,8 +217,12 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
 extension ImageSignatureCheck {
     /// Adds the check of every image to the report of a bundle (or unpacked folder) that verified;
     /// an image that fails fails the report, naming it.
-    public static func check(_ report: inout VerificationReport, policy: SignaturePolicy, keys: [PublicKey],
-                             attestations: [String] = []) async throws {
+    public static func check(
+        _ report: inout VerificationReport,
+        policy: SignaturePolicy,
+        keys: [PublicKey],
+        attestations: [String] = []
+    ) async throws {
         guard report.verified else { return }
         let results = try await check(try openPushSource(report.bundle, policy: policy), keys: keys, attestations: attestations)
         report.imageSignatures = results
@@ -208,8 +234,12 @@ extension ImageSignatureCheck {
 
     /// Checks every image of `source` and throws a verification failure naming the first that
     /// fails, followed by `consequence` (`nothing was pushed`); the results when all passed.
-    static func require(_ source: any PushSource, keys: [PublicKey], attestations: [String],
-                        consequence: String) async throws -> [ImageSignatureCheck] {
+    static func require(
+        _ source: any PushSource,
+        keys: [PublicKey],
+        attestations: [String],
+        consequence: String
+    ) async throws -> [ImageSignatureCheck] {
         let results = try await check(source, keys: keys, attestations: attestations)
         if let failure = failure(results) { throw AirlockError.verification("\(failure); \(consequence)") }
         return results

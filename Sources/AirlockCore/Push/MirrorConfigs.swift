@@ -44,8 +44,10 @@ struct MirrorConfigs {
         var written: [String] = []
         for (name, text) in files {
             let path = "\(folder)/\(name)"
-            try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path,
-                                                    withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path,
+                withIntermediateDirectories: true
+            )
             try writeAtomically(Array(text.utf8), to: path)
             written.append(path)
         }
@@ -99,7 +101,8 @@ struct MirrorConfigs {
         for source in sourceRegistries {
             for (from, to) in renames(in: source) {
                 let prefix = "\(source)/\(from)".trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-                text += "\n[[registry]]\nprefix = \(quote(prefix))\nlocation = \(quote("\(target.host)/\(to)".trimmingCharacters(in: CharacterSet(charactersIn: "/"))))\n"
+                text +=
+                    "\n[[registry]]\nprefix = \(quote(prefix))\nlocation = \(quote("\(target.host)/\(to)".trimmingCharacters(in: CharacterSet(charactersIn: "/"))))\n"
                 if plainHTTP { text += "insecure = true\n" }
             }
             text += "\n[[registry]]\nprefix = \(quote(source))\nlocation = \(quote(location))\n"

@@ -95,8 +95,16 @@ actor PushTally {
     func referrersToIndex() -> [ImagePlan] { toIndex }
 
     func report(registry: String, mappings: [PushReport.Mapping], files: [String], unsigned: Bool) -> PushReport {
-        PushReport(registry: registry, images: mappings, blobs: blobs, manifestsPushed: pushed, manifestsPresent: present,
-                   configFiles: files, unsigned: unsigned, tags: tags.isEmpty ? nil : tags.sorted { $0.reference < $1.reference },
-                   refused: refusals.isEmpty ? nil : refusals.sorted { $0.reference < $1.reference })
+        PushReport(
+            registry: registry,
+            images: mappings,
+            blobs: blobs,
+            manifestsPushed: pushed,
+            manifestsPresent: present,
+            configFiles: files,
+            unsigned: unsigned,
+            tags: tags.isEmpty ? nil : tags.sorted { $0.reference < $1.reference },
+            refused: refusals.isEmpty ? nil : refusals.sorted { $0.reference < $1.reference }
+        )
     }
 }

@@ -41,7 +41,9 @@ public struct PushRules: Sendable {
         let renamed = rule.replace + source.dropFirst(rule.match.count)
         let trimmed = renamed.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         guard !trimmed.isEmpty, (try? ImageReference("example.invalid/\(trimmed):1")) != nil else {
-            throw AirlockError.input("rule \(rule.match) → \(rule.replace) turns \(source) into \"\(trimmed)\", which is not a repository path")
+            throw AirlockError.input(
+                "rule \(rule.match) → \(rule.replace) turns \(source) into \"\(trimmed)\", which is not a repository path"
+            )
         }
         return trimmed
     }

@@ -59,7 +59,8 @@ func openPushSource(_ path: String, policy: SignaturePolicy, chunkSize: Int = 1 
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) || BundleFile.existsAsParts(path) else {
         throw AirlockError.input("\(path) does not exist")
     }
-    let source: any PushSource = isDirectory.boolValue
+    let source: any PushSource =
+        isDirectory.boolValue
         ? try FolderPushSource(root: path, policy: policy, chunkSize: chunkSize)
         : try BundlePushSource(path: path, policy: policy, chunkSize: chunkSize)
     guard let base else { return source }
@@ -147,7 +148,10 @@ struct FolderPushSource: PushSource {
         self.envelope = Array(envelope)
         var report = VerificationReport(bundle: root)
         do {
-            statement = try VerificationPass(path: root, policy: policy, receiver: nil).checkStatementBytes(Array(envelope), report: &report)
+            statement = try VerificationPass(path: root, policy: policy, receiver: nil).checkStatementBytes(
+                Array(envelope),
+                report: &report
+            )
         } catch let failure as CheckFailure {
             throw AirlockError.verification(failure.message)
         }
@@ -209,7 +213,11 @@ final class VerifyingChunks: ByteChunkSource, @unchecked Sendable {
         if held == nil {
             guard count == size, hasher.finalizeHex() == sha256 else {
                 done = true
-                throw RegistryError.digestMismatch(what: "entry \(what)", expected: "sha256:\(sha256)", actual: count == size ? "other bytes" : "\(count) bytes instead of \(size)")
+                throw RegistryError.digestMismatch(
+                    what: "entry \(what)",
+                    expected: "sha256:\(sha256)",
+                    actual: count == size ? "other bytes" : "\(count) bytes instead of \(size)"
+                )
             }
         }
         return current

@@ -9,7 +9,9 @@ struct PushTarget: Sendable {
     init(_ text: String) throws {
         let trimmed = text.hasPrefix("https://") || text.hasPrefix("http://") ? nil : text
         guard let trimmed, !trimmed.isEmpty else {
-            throw AirlockError.input("--registry takes HOST[:PORT][/PREFIX] without a scheme (use --plain-http HOST for a registry without TLS)")
+            throw AirlockError.input(
+                "--registry takes HOST[:PORT][/PREFIX] without a scheme (use --plain-http HOST for a registry without TLS)"
+            )
         }
         let parts = trimmed.split(separator: "/", maxSplits: 1).map(String.init)
         try self.init(host: parts[0], prefix: parts.count > 1 ? parts[1] : "")

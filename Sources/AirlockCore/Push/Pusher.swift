@@ -49,8 +49,14 @@ public struct Pusher: Sendable {
         public var allowDowngrade = false
         public var allowReplace = false
 
-        public init(source: String, target: String, policy: SignaturePolicy, transport: TransportOptions, chunkSize: Int64?,
-                    configDirectory: String) {
+        public init(
+            source: String,
+            target: String,
+            policy: SignaturePolicy,
+            transport: TransportOptions,
+            chunkSize: Int64?,
+            configDirectory: String
+        ) {
             self.source = source
             self.target = target
             self.policy = policy
@@ -73,15 +79,23 @@ public struct Pusher: Sendable {
         // The signature is checked before anything is sent.
         let source = try openPushSource(options.source, policy: options.policy, base: options.base)
         // So is every image's cosign signature, when keys are given.
-        let signatures = options.cosignKeys.isEmpty ? nil
-            : try await ImageSignatureCheck.require(source, keys: options.cosignKeys, attestations: options.attestations, consequence: "nothing was pushed")
+        let signatures =
+            options.cosignKeys.isEmpty
+            ? nil
+            : try await ImageSignatureCheck.require(
+                source,
+                keys: options.cosignKeys,
+                attestations: options.attestations,
+                consequence: "nothing was pushed"
+            )
         let plans = try await ImagePlan.make(from: source, target: target, rules: options.rules)
             .filter { !options.skipReferrers || $0.subject == nil }
         guard let first = plans.first else { throw AirlockError.input("\(options.source) holds no images or charts to push") }
 
         let client = try RegistryClient(host: target.host, options: options.transport)
         do {
-            var report = options.dryRun
+            var report =
+                options.dryRun
                 ? try await plan(plans, source: source, client: client, target: target, firstRepository: first.repository)
                 : try await run(plans, source: source, client: client, target: target, firstRepository: first.repository)
             report.imageSignatures = signatures
@@ -93,8 +107,13 @@ public struct Pusher: Sendable {
         }
     }
 
-    private func run(_ plans: [ImagePlan], source: any PushSource, client: RegistryClient, target: PushTarget,
-                     firstRepository: String) async throws -> PushReport {
+    private func run(
+        _ plans: [ImagePlan],
+        source: any PushSource,
+        client: RegistryClient,
+        target: PushTarget,
+        firstRepository: String
+    ) async throws -> PushReport {
         try await client.ping(repository: firstRepository, push: true)
         try await checkRepositories(plans, client: client, target: target)
         let ledger = try await checkLedger(source, client: client, target: target)
@@ -117,8 +136,14 @@ public struct Pusher: Sendable {
         // Child manifests (by digest) for every image, then the tags.
         try await forEach(plans, jobs: options.transport.jobs) { plan in
             for child in plan.children {
-                try await self.pushManifest(plan.repository, reference: child.descriptor.digest.description, child.descriptor,
-                                            child.bytes, client: client, tally: tally)
+                try await self.pushManifest(
+                    plan.repository,
+                    reference: child.descriptor.digest.description,
+                    child.descriptor,
+                    child.bytes,
+                    client: client,
+                    tally: tally
+                )
             }
         }
         // Images and charts first, then what refers to them (a registry may refuse a referrer
@@ -127,27 +152,48 @@ public struct Pusher: Sendable {
         let (subjects, referrers) = (plans.filter { $0.subject == nil }, plans.filter { $0.subject != nil })
         try await forEach(subjects, jobs: options.transport.jobs) { plan in
             do {
-                try await self.pushManifest(plan.repository, reference: plan.tag ?? plan.root.digest.description, plan.root,
-                                            plan.rootBytes, client: client, tally: tally)
+                try await self.pushManifest(
+                    plan.repository,
+                    reference: plan.tag ?? plan.root.digest.description,
+                    plan.root,
+                    plan.rootBytes,
+                    client: client,
+                    tally: tally
+                )
             } catch let error as RegistryError where plan.isArtifact && Self.isRefusal(error) {
-                await tally.refused(.init(reference: plan.targetName(host: target.host), artifactType: plan.artifactType, reason: "\(error)"))
+                await tally.refused(
+                    .init(reference: plan.targetName(host: target.host), artifactType: plan.artifactType, reason: "\(error)")
+                )
             }
         }
         try await forEach(referrers, jobs: options.transport.jobs) { plan in
             do {
-                let indexed = try await self.pushManifest(plan.repository, reference: plan.tag ?? plan.root.digest.description, plan.root,
-                                                          plan.rootBytes, client: client, tally: tally)
+                let indexed = try await self.pushManifest(
+                    plan.repository,
+                    reference: plan.tag ?? plan.root.digest.description,
+                    plan.root,
+                    plan.rootBytes,
+                    client: client,
+                    tally: tally
+                )
                 if !indexed { await tally.needsReferrersTag(plan) }
             } catch let error as RegistryError where Self.isRefusal(error) {
-                await tally.refused(.init(reference: plan.targetName(host: target.host), artifactType: plan.artifactType, reason: "\(error)"))
+                await tally.refused(
+                    .init(reference: plan.targetName(host: target.host), artifactType: plan.artifactType, reason: "\(error)")
+                )
             }
         }
         try await maintainReferrersTags(await tally.referrersToIndex(), client: client, tally: tally)
         let refusedReferences = Set(await tally.refusedReferences())
         let mappings = plans.filter { !refusedReferences.contains($0.targetName(host: target.host)) }.map { $0.mapping(host: target.host) }
-        let files = try MirrorConfigs(target: target, plainHTTP: options.transport.usesPlainHTTP(target.host),
-                                      caFiles: options.transport.caFiles, mappings: mappings, rules: options.rules)
-            .write(to: options.configDirectory)
+        let files = try MirrorConfigs(
+            target: target,
+            plainHTTP: options.transport.usesPlainHTTP(target.host),
+            caFiles: options.transport.caFiles,
+            mappings: mappings,
+            rules: options.rules
+        )
+        .write(to: options.configDirectory)
         var report = await tally.report(registry: options.target, mappings: mappings, files: files, unsigned: source.unsigned)
         report.blobs.retried = await client.retries
         // Last, after every tag: an entry in the ledger means a complete import.
@@ -156,7 +202,9 @@ public struct Pusher: Sendable {
         if let ledger, report.refused == nil {
             let tag = ImportLedger.tag(name: source.statement.predicate.name, version: source.statement.predicate.version)
             do {
-                if ledger.write { _ = try await ledger.ledger.record(envelope: source.envelope, statement: source.statement, pushedAt: ImportLedger.now()) }
+                if ledger.write {
+                    _ = try await ledger.ledger.record(envelope: source.envelope, statement: source.statement, pushedAt: ImportLedger.now())
+                }
                 report.ledger = "\(target.host)/\(ledger.ledger.repository):\(tag)"
             } catch let error as RegistryError where Self.isRefusal(error) {
                 report.ledgerRefused = "\(error)"
@@ -174,8 +222,16 @@ public struct Pusher: Sendable {
 
     private func checkLedger(_ source: any PushSource, client: RegistryClient, target: PushTarget) async throws -> LedgerWrite? {
         guard options.recordImport else { return nil }
-        let ledger = ImportLedger(client: client, repository: ImportLedger.repository(target: target, explicit: options.ledger), policy: options.policy)
-        let (warnings, recorded) = try await ledger.check(source.statement, allowDowngrade: options.allowDowngrade, allowReplace: options.allowReplace)
+        let ledger = ImportLedger(
+            client: client,
+            repository: ImportLedger.repository(target: target, explicit: options.ledger),
+            policy: options.policy
+        )
+        let (warnings, recorded) = try await ledger.check(
+            source.statement,
+            allowDowngrade: options.allowDowngrade,
+            allowReplace: options.allowReplace
+        )
         for warning in warnings { progress(.warning(warning)) }
         // The ledger holds signed envelopes: an unsigned bundle (--allow-unsigned) is checked
         // against it but not recorded, or every later check would report an entry that does not verify.
@@ -209,7 +265,9 @@ public struct Pusher: Sendable {
                     try source.chunks(of: path)
                 }
             } catch RegistryError.digestMismatch(_, _, let actual) {
-                throw AirlockError.verification("\(work.owner): blob \(work.digest) does not match its signed digest (got \(actual)): tampered or corrupted; it was not committed and no manifest was pushed")
+                throw AirlockError.verification(
+                    "\(work.owner): blob \(work.digest) does not match its signed digest (got \(actual)): tampered or corrupted; it was not committed and no manifest was pushed"
+                )
             }
             await tally.count(.uploaded, bytes: work.size)
             await tally.uploaded(work.digest)
@@ -222,8 +280,13 @@ public struct Pusher: Sendable {
     /// to HEAD requests alone: each blob present, to mount or to upload; each manifest present or
     /// to push; each tag new, unchanged or moved. A delta's left-out layers are checked as a push
     /// checks them (and a missing one refused the same way). Nothing is sent or written.
-    private func plan(_ plans: [ImagePlan], source: any PushSource, client: RegistryClient, target: PushTarget,
-                      firstRepository: String) async throws -> PushReport {
+    private func plan(
+        _ plans: [ImagePlan],
+        source: any PushSource,
+        client: RegistryClient,
+        target: PushTarget,
+        firstRepository: String
+    ) async throws -> PushReport {
         try await client.ping(repository: firstRepository, push: true)
         try await checkRepositories(plans, client: client, target: target)
         _ = try await checkLedger(source, client: client, target: target)
@@ -252,8 +315,12 @@ public struct Pusher: Sendable {
         }
         try await forEach(plans, jobs: options.transport.jobs) { plan in
             for child in plan.children {
-                let present = try await client.manifestDigest(plan.repository, reference: child.descriptor.digest.description,
-                                                              accept: [child.descriptor.mediaType]) == child.descriptor.digest.description
+                let present =
+                    try await client.manifestDigest(
+                        plan.repository,
+                        reference: child.descriptor.digest.description,
+                        accept: [child.descriptor.mediaType]
+                    ) == child.descriptor.digest.description
                 await tally.manifest(pushed: !present)
             }
             let reference = plan.tag ?? plan.root.digest.description
@@ -261,12 +328,22 @@ public struct Pusher: Sendable {
             let digest = plan.root.digest.description
             await tally.manifest(pushed: current != digest)
             if plan.tag != nil {
-                await tally.tag(.init(reference: "\(target.host)/\(plan.repository):\(reference)", digest: digest, current: current,
-                                      change: current == nil ? "new" : current == digest ? "unchanged" : "moved"))
+                await tally.tag(
+                    .init(
+                        reference: "\(target.host)/\(plan.repository):\(reference)",
+                        digest: digest,
+                        current: current,
+                        change: current == nil ? "new" : current == digest ? "unchanged" : "moved"
+                    )
+                )
             }
         }
-        var report = await tally.report(registry: options.target, mappings: plans.map { $0.mapping(host: target.host) }, files: [],
-                                        unsigned: source.unsigned)
+        var report = await tally.report(
+            registry: options.target,
+            mappings: plans.map { $0.mapping(host: target.host) },
+            files: [],
+            unsigned: source.unsigned
+        )
         report.dryRun = true
         return report
     }
@@ -274,8 +351,14 @@ public struct Pusher: Sendable {
     /// A layer a delta bundle leaves out: present in each repository that needs it, or mounted
     /// there from a repository of this push that has it (where the earlier bundle's images went)
     /// or from the repository the inventory it was packed against listed it in.
-    private func placeLeftOutBlob(_ work: BlobWork, base: BundlePredicate.Base, candidates: [String],
-                                  client: RegistryClient, tally: PushTally, dryRun: Bool = false) async throws {
+    private func placeLeftOutBlob(
+        _ work: BlobWork,
+        base: BundlePredicate.Base,
+        candidates: [String],
+        client: RegistryClient,
+        tally: PushTally,
+        dryRun: Bool = false
+    ) async throws {
         let listed = base.blobs.first { $0.digest == work.digest }?.repository
         let candidates = candidates + (listed.map { [$0] } ?? [])
         var home: String?
@@ -292,12 +375,20 @@ public struct Pusher: Sendable {
                 }
             }
             let mounted: Bool
-            if let home { mounted = try await dryRun ? true : client.mountBlob(repository, digest: work.digest, from: home) } else { mounted = false }
+            if let home {
+                mounted = try await dryRun ? true : client.mountBlob(repository, digest: work.digest, from: home)
+            } else {
+                mounted = false
+            }
             guard mounted else {
                 if let registry = base.registry {
-                    throw AirlockError.input("\(work.owner): layer \(work.digest) is left out of this delta bundle (\(base.title) listed it\(listed.map { " in \($0)" } ?? "")) and \(options.target) does not have it: push into \(registry), or pack again against a fresh inventory or without --since; nothing was pushed")
+                    throw AirlockError.input(
+                        "\(work.owner): layer \(work.digest) is left out of this delta bundle (\(base.title) listed it\(listed.map { " in \($0)" } ?? "")) and \(options.target) does not have it: push into \(registry), or pack again against a fresh inventory or without --since; nothing was pushed"
+                    )
                 }
-                throw AirlockError.input("\(work.owner): layer \(work.digest) is left out of this delta bundle (it builds on \(base.title)) and \(options.target) does not have it: push \(base.title) there first, give --base with that bundle, or pack without --since; nothing was pushed")
+                throw AirlockError.input(
+                    "\(work.owner): layer \(work.digest) is left out of this delta bundle (it builds on \(base.title)) and \(options.target) does not have it: push \(base.title) there first, give --base with that bundle, or pack without --since; nothing was pushed"
+                )
             }
             await tally.count(.mounted, bytes: 0)
             progress(.blob(digest: work.digest, outcome: .mounted, bytes: 0))
@@ -319,15 +410,27 @@ public struct Pusher: Sendable {
     /// Pushes one manifest unless the registry has it; true when the registry said it indexed the
     /// manifest's subject itself (`OCI-Subject`), so no referrers tag is needed.
     @discardableResult
-    private func pushManifest(_ repository: String, reference: String, _ descriptor: Descriptor, _ bytes: [UInt8],
-                              client: RegistryClient, tally: PushTally) async throws -> Bool {
+    private func pushManifest(
+        _ repository: String,
+        reference: String,
+        _ descriptor: Descriptor,
+        _ bytes: [UInt8],
+        client: RegistryClient,
+        tally: PushTally
+    ) async throws -> Bool {
         let digest = descriptor.digest.description
         if try await client.manifestDigest(repository, reference: reference, accept: [descriptor.mediaType]) == digest {
             await tally.manifest(pushed: false)
             progress(.manifest(reference: "\(repository):\(reference)", pushed: false))
             return false
         }
-        let subject = try await client.putManifest(repository, reference: reference, mediaType: descriptor.mediaType, bytes: bytes, digest: digest)
+        let subject = try await client.putManifest(
+            repository,
+            reference: reference,
+            mediaType: descriptor.mediaType,
+            bytes: bytes,
+            digest: digest
+        )
         await tally.manifest(pushed: true)
         progress(.manifest(reference: "\(repository):\(reference)", pushed: true))
         return subject != nil
@@ -354,7 +457,8 @@ public struct Pusher: Sendable {
         guard names.isEmpty else {
             // The ledger's repository is created like the others, or left out with --no-ledger.
             let ledger = ImportLedger.repository(target: target, explicit: options.ledger)
-            let note = options.recordImport && names.contains(ledger) ? "\(ledger) is the import ledger: --no-ledger to push without it" : ""
+            let note =
+                options.recordImport && names.contains(ledger) ? "\(ledger) is the import ledger: --no-ledger to push without it" : ""
             throw RegistryError.missingRepositories(host: client.host, names: names, note: note)
         }
     }
@@ -370,7 +474,8 @@ public struct Pusher: Sendable {
             guard let tag = members[0].subject.flatMap({ try? Digest($0) })?.referrersTag else { continue }
             var manifests: [[String: Any]] = []
             if let existing = try await client.fetchManifestIfPresent(repository, reference: tag),
-               let object = try? JSONSerialization.jsonObject(with: Data(existing.bytes)) as? [String: Any] {
+                let object = try? JSONSerialization.jsonObject(with: Data(existing.bytes)) as? [String: Any]
+            {
                 manifests = object["manifests"] as? [[String: Any]] ?? []
             }
             var changed = false

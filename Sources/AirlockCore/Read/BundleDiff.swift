@@ -54,8 +54,15 @@ public struct BundleDiff: Sendable, Codable {
         compare("chart", before.charts, after.charts)
         compare("endpoint", before.entries(under: BundleFormat.endpointsPrefix), after.entries(under: BundleFormat.endpointsPrefix))
         compare("file", before.entries(under: BundleFormat.filesPrefix), after.entries(under: BundleFormat.filesPrefix))
-        var diff = BundleDiff(old: before.side, new: after.side, verified: policy != nil, changes: changes,
-                              newBlobs: Tally(), sharedBlobs: Tally(), droppedBlobs: Tally())
+        var diff = BundleDiff(
+            old: before.side,
+            new: after.side,
+            verified: policy != nil,
+            changes: changes,
+            newBlobs: Tally(),
+            sharedBlobs: Tally(),
+            droppedBlobs: Tally()
+        )
         for (digest, size) in after.blobs {
             if before.blobs[digest] == nil { diff.newBlobs.add(size) } else { diff.sharedBlobs.add(size) }
         }
@@ -84,7 +91,10 @@ struct SignedStatement {
             if let policy {
                 var report = VerificationReport(bundle: path)
                 do {
-                    statement = try VerificationPass(path: path, policy: policy, receiver: nil).checkStatementBytes(Array(bytes), report: &report)
+                    statement = try VerificationPass(path: path, policy: policy, receiver: nil).checkStatementBytes(
+                        Array(bytes),
+                        report: &report
+                    )
                 } catch let failure as CheckFailure {
                     throw AirlockError.verification("\(path): \(failure.message)")
                 }
@@ -102,7 +112,9 @@ struct SignedStatement {
             throw AirlockError.input("\(path) is a registry inventory (airlock inventory), not a bundle: pack --since takes it")
         }
         if let policy {
-            do { return SignedStatement(path: path, statement: try BundleRandomAccess(path: path, policy: policy).statement) } catch AirlockError.verification(let why) {
+            do {
+                return SignedStatement(path: path, statement: try BundleRandomAccess(path: path, policy: policy).statement)
+            } catch AirlockError.verification(let why) {
                 throw AirlockError.verification("\(path): \(why)")
             }
         }
@@ -110,7 +122,12 @@ struct SignedStatement {
     }
 
     var side: BundleDiff.Side {
-        BundleDiff.Side(path: path, name: statement.predicate.name, version: statement.predicate.version, created: statement.predicate.created)
+        BundleDiff.Side(
+            path: path,
+            name: statement.predicate.name,
+            version: statement.predicate.version,
+            created: statement.predicate.created
+        )
     }
 
     var images: [String: String] {
@@ -123,8 +140,12 @@ struct SignedStatement {
 
     /// Entry path → sha256 for entries under `prefix`.
     func entries(under prefix: String) -> [String: String] {
-        Dictionary(statement.subject.filter { $0.name.hasPrefix(prefix) }.compactMap { subject in subject.sha256.flatMap { try? Digest(sha256Hex: $0) }.map { (subject.name, $0.description) } },
-                   uniquingKeysWith: { first, _ in first })
+        Dictionary(
+            statement.subject.filter { $0.name.hasPrefix(prefix) }.compactMap { subject in
+                subject.sha256.flatMap { try? Digest(sha256Hex: $0) }.map { (subject.name, $0.description) }
+            },
+            uniquingKeysWith: { first, _ in first }
+        )
     }
 
     /// Digest → size of every OCI blob the bundle carries, and of those a delta leaves out (they

@@ -73,7 +73,10 @@ public struct DetachedCheck: Sendable {
         report.onlyPart = onlyPart
         var verification = VerificationReport(bundle: bundle)
         do {
-            let statement = try VerificationPass(path: bundle, policy: policy, receiver: nil).checkStatementBytes(Array(bytes), report: &verification)
+            let statement = try VerificationPass(path: bundle, policy: policy, receiver: nil).checkStatementBytes(
+                Array(bytes),
+                report: &verification
+            )
             (report.unsigned, report.signatures) = (verification.unsigned, verification.signatures)
             (report.name, report.version, report.created) = (verification.name, verification.version, verification.created)
             guard let subject = statement.subject.first, let sha256 = subject.sha256, let size = subject.annotations?.size else {
@@ -122,9 +125,13 @@ public struct DetachedCheck: Sendable {
             case "ok": break
             case "missing": problems.append("\(path) is missing (the envelope signs \(count) parts)")
             case "size differs":
-                problems.append("\(path) is \(result.size ?? 0) bytes, the envelope signs \(subject.annotations?.size ?? 0): truncated or appended to")
+                problems.append(
+                    "\(path) is \(result.size ?? 0) bytes, the envelope signs \(subject.annotations?.size ?? 0): truncated or appended to"
+                )
             default:
-                problems.append("\(path) hashes to sha256:\(result.sha256 ?? "?"), the envelope signs sha256:\(subject.sha256 ?? "?"): tampered or corrupted")
+                problems.append(
+                    "\(path) hashes to sha256:\(result.sha256 ?? "?"), the envelope signs sha256:\(subject.sha256 ?? "?"): tampered or corrupted"
+                )
             }
         }
         if let onlyPart, results.isEmpty {

@@ -16,8 +16,14 @@ public enum FileSigner {
         public let signerKeyIDs: [String]
     }
 
-    public static func sign(file path: String, name: String, version: String, keys: [PrivateKey], created: Int64,
-                            envelope: String) throws -> Result {
+    public static func sign(
+        file path: String,
+        name: String,
+        version: String,
+        keys: [PrivateKey],
+        created: Int64,
+        envelope: String
+    ) throws -> Result {
         let input = try FileDescriptor.openForReading(path)
         let hasher = SHA256Hasher()
         var size: Int64 = 0
@@ -28,9 +34,17 @@ public enum FileSigner {
         let sha256 = hasher.finalizeHex()
         let fileName = URL(fileURLWithPath: path).lastPathComponent
         let predicate = BundlePredicate(
-            formatVersion: BundleFormat.version, name: name, version: version, created: formatRFC3339(created),
-            tool: .init(name: "airlock", version: BundleFormat.toolVersion), images: [], charts: [], endpoints: [],
-            files: [.init(path: fileName, source: fileName, size: size)], base: nil)
+            formatVersion: BundleFormat.version,
+            name: name,
+            version: version,
+            created: formatRFC3339(created),
+            tool: .init(name: "airlock", version: BundleFormat.toolVersion),
+            images: [],
+            charts: [],
+            endpoints: [],
+            files: [.init(path: fileName, source: fileName, size: size)],
+            base: nil
+        )
         let statement = Statement(subject: [Statement.Subject(name: fileName, sha256: sha256, size: size)], predicate: predicate)
         var signed = DSSEEnvelope(payload: try statement.encoded())
         for key in keys { try signed.sign(with: key) }

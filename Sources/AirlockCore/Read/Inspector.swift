@@ -53,14 +53,34 @@ public enum Inspector {
         let (envelope, statement) = try readStatement(file)
         let predicate = statement.predicate
         return InspectReport(
-            bundle: path, formatVersion: predicate.formatVersion, predicateType: statement.predicateType, name: predicate.name,
-            version: predicate.version, created: predicate.created, toolVersion: predicate.tool.version,
-            signerKeyIDs: envelope.signatures.map(\.keyid), entries: statement.subject.count + 1,
-            bytes: statement.subject.reduce(0) { $0 + ($1.annotations?.size ?? 0) }, fileSize: file.size,
+            bundle: path,
+            formatVersion: predicate.formatVersion,
+            predicateType: statement.predicateType,
+            name: predicate.name,
+            version: predicate.version,
+            created: predicate.created,
+            toolVersion: predicate.tool.version,
+            signerKeyIDs: envelope.signatures.map(\.keyid),
+            entries: statement.subject.count + 1,
+            bytes: statement.subject.reduce(0) { $0 + ($1.annotations?.size ?? 0) },
+            fileSize: file.size,
             parts: file.isSplit ? file.parts.map { .init(path: $0.path, size: $0.size) } : nil,
-            images: predicate.images, charts: predicate.charts, endpoints: predicate.endpoints, files: predicate.files,
-            base: predicate.base.map { .init(name: $0.name, version: $0.version, created: $0.created, registry: $0.registry,
-                                             blobs: $0.blobs.count, bytes: $0.blobs.reduce(0) { $0 + $1.size }, title: $0.title) })
+            images: predicate.images,
+            charts: predicate.charts,
+            endpoints: predicate.endpoints,
+            files: predicate.files,
+            base: predicate.base.map {
+                .init(
+                    name: $0.name,
+                    version: $0.version,
+                    created: $0.created,
+                    registry: $0.registry,
+                    blobs: $0.blobs.count,
+                    bytes: $0.blobs.reduce(0) { $0 + $1.size },
+                    title: $0.title
+                )
+            }
+        )
     }
 
     /// The statement of the bundle's first entry, unverified.
@@ -69,7 +89,8 @@ public enum Inspector {
         let reader = try TarReader(file: file, input: .zstdTar)
         defer { reader.close() }
         guard let first = try reader.next(), first.path == BundleFormat.statementPath, first.kind == .regular,
-              first.size <= BundleFormat.statementLimit else {
+            first.size <= BundleFormat.statementLimit
+        else {
             throw AirlockError.verification("\(path): first entry is not \(BundleFormat.statementPath): not an airlock bundle")
         }
         return try parseStatement(try reader.readAll(limit: BundleFormat.statementLimit), from: path)
@@ -78,12 +99,15 @@ public enum Inspector {
     /// An envelope's statement, unverified: the bundle's first entry, or a detached envelope.
     static func parseStatement(_ bytes: [UInt8], from path: String) throws -> (DSSEEnvelope, Statement) {
         guard let envelope = try? JSONDecoder().decode(DSSEEnvelope.self, from: Data(bytes)),
-              let payload = try? envelope.payloadBytes(),
-              let statement = try? JSONDecoder().decode(Statement.self, from: Data(payload)) else {
+            let payload = try? envelope.payloadBytes(),
+            let statement = try? JSONDecoder().decode(Statement.self, from: Data(payload))
+        else {
             throw AirlockError.verification("\(path): the statement does not parse (damaged, or not an airlock bundle)")
         }
         guard statement.predicateType == BundleFormat.predicateType, statement.predicate.formatVersion == BundleFormat.version else {
-            throw AirlockError.verification("bundle format version \(statement.predicate.formatVersion) is not supported by this airlock, which reads version \(BundleFormat.version)")
+            throw AirlockError.verification(
+                "bundle format version \(statement.predicate.formatVersion) is not supported by this airlock, which reads version \(BundleFormat.version)"
+            )
         }
         return (envelope, statement)
     }

@@ -24,8 +24,9 @@ struct LayoutCheck {
 
     private func walkAll(_ predicate: BundlePredicate) throws {
         guard expected["oci/oci-layout"] != nil, let header = documents["oci/oci-layout"],
-              let parsed = try? JSONSerialization.jsonObject(with: Data(header)) as? [String: Any],
-              parsed["imageLayoutVersion"] as? String == "1.0.0" else {
+            let parsed = try? JSONSerialization.jsonObject(with: Data(header)) as? [String: Any],
+            parsed["imageLayoutVersion"] as? String == "1.0.0"
+        else {
             throw CheckFailure("oci/oci-layout is missing or not imageLayoutVersion 1.0.0")
         }
         guard let indexBytes = documents["oci/index.json"] else { throw CheckFailure("oci/index.json is missing") }
@@ -37,8 +38,10 @@ struct LayoutCheck {
         for root in index.manifests {
             try walk(root, from: root.refName ?? root.digest.description, checked: &checked, depth: 0)
         }
-        let roots = Dictionary(index.manifests.compactMap { descriptor in descriptor.refName.map { ($0, descriptor.digest.description) } },
-                               uniquingKeysWith: { first, _ in first })
+        let roots = Dictionary(
+            index.manifests.compactMap { descriptor in descriptor.refName.map { ($0, descriptor.digest.description) } },
+            uniquingKeysWith: { first, _ in first }
+        )
         for image in predicate.images where roots[image.name] != image.digest {
             throw CheckFailure("image \(image.name) is in the statement but not tagged with digest \(image.digest) in oci/index.json")
         }
@@ -51,9 +54,12 @@ struct LayoutCheck {
         guard depth < 8 else { throw CheckFailure("image \(image): indexes nested deeper than 8 levels") }
         let entry = "oci/" + descriptor.digest.layoutPath
         if expected[entry] == nil, let size = leftOut[descriptor.digest.description],
-           !MediaType.isIndex(descriptor.mediaType), !MediaType.isManifest(descriptor.mediaType) {
+            !MediaType.isIndex(descriptor.mediaType), !MediaType.isManifest(descriptor.mediaType)
+        {
             guard size == descriptor.size else {
-                throw CheckFailure("image \(image): \(descriptor.digest) is left out as \(size) bytes, its descriptor says \(descriptor.size)")
+                throw CheckFailure(
+                    "image \(image): \(descriptor.digest) is left out as \(size) bytes, its descriptor says \(descriptor.size)"
+                )
             }
             return
         }
@@ -65,7 +71,9 @@ struct LayoutCheck {
         }
         guard checked.insert(descriptor.digest).inserted else { return }
         guard MediaType.isIndex(descriptor.mediaType) || MediaType.isManifest(descriptor.mediaType) else { return }
-        guard let bytes = documents[entry] else { throw CheckFailure("image \(image): manifest \(descriptor.digest) is too large to check") }
+        guard let bytes = documents[entry] else {
+            throw CheckFailure("image \(image): manifest \(descriptor.digest) is too large to check")
+        }
         let document: ContentDocument
         do { document = try ContentDocument(bytes: bytes, declaredType: descriptor.mediaType) } catch {
             throw CheckFailure("image \(image): manifest \(descriptor.digest): \(error)")

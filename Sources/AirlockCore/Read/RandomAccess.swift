@@ -20,7 +20,8 @@ public final class BundleRandomAccess {
     public init(path: String, policy: SignaturePolicy) throws {
         frames = try FrameReader(path: path)
         guard let first = frames.index.entries.first, first.path == BundleFormat.statementPath,
-              first.size <= BundleFormat.statementLimit else {
+            first.size <= BundleFormat.statementLimit
+        else {
             throw AirlockError.verification("seek index does not start with the statement")
         }
         var bytes: [UInt8] = []

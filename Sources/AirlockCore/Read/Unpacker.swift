@@ -42,7 +42,11 @@ public struct Unpacker {
                 total + ((try? BundleFormat.blobEntry(chart.chartDigest)).flatMap { statement.subjectsByName[$0]?.annotations?.size } ?? 0)
             }
             let leftOut = statement.predicate.base?.blobs.reduce(Int64(0)) { $0 + $1.size } ?? 0
-            try FreeSpace.require(entries + charts + leftOut, for: "unpacking \(statement.predicate.name) \(statement.predicate.version)", at: output)
+            try FreeSpace.require(
+                entries + charts + leftOut,
+                for: "unpacking \(statement.predicate.name) \(statement.predicate.version)",
+                at: output
+            )
         }
         let url = URL(fileURLWithPath: output)
         let staging = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).airlock-unpack-\(getpid())").path
@@ -72,9 +76,13 @@ public struct Unpacker {
 
     private static func needsBase(_ leftOut: BundlePredicate.Base) -> AirlockError {
         if let registry = leftOut.registry {
-            return AirlockError.input("this delta bundle was packed against \(leftOut.title) and leaves out \(leftOut.blobs.count) layer(s) that registry holds: push it into \(registry), or give --base with a folder unpacked from bundles that carried them")
+            return AirlockError.input(
+                "this delta bundle was packed against \(leftOut.title) and leaves out \(leftOut.blobs.count) layer(s) that registry holds: push it into \(registry), or give --base with a folder unpacked from bundles that carried them"
+            )
         }
-        return AirlockError.input("this delta bundle builds on \(leftOut.title) and leaves out \(leftOut.blobs.count) layer(s): give --base with the bundle \(leftOut.title) or the folder it was unpacked into, or push it into a registry that holds \(leftOut.title)")
+        return AirlockError.input(
+            "this delta bundle builds on \(leftOut.title) and leaves out \(leftOut.blobs.count) layer(s): give --base with the bundle \(leftOut.title) or the folder it was unpacked into, or push it into a registry that holds \(leftOut.title)"
+        )
     }
 
     /// The layers a delta bundle leaves out, from the base — the earlier bundle (its signature
@@ -85,7 +93,8 @@ public struct Unpacker {
             throw Self.needsBase(leftOut)
         }
         var isDirectory: ObjCBool = false
-        let earlier = FileManager.default.fileExists(atPath: base, isDirectory: &isDirectory) && isDirectory.boolValue
+        let earlier =
+            FileManager.default.fileExists(atPath: base, isDirectory: &isDirectory) && isDirectory.boolValue
             ? nil : try BundleRandomAccess(path: base, policy: policy)
         for blob in leftOut.blobs {
             let digest = try Digest(blob.digest)
@@ -100,7 +109,9 @@ public struct Unpacker {
                 continue
             }
             guard FileManager.default.fileExists(atPath: source) else {
-                throw AirlockError.input("--base \(base) has no \(digest.layoutPath) (a layer of \(leftOut.title)): is it the folder \(leftOut.title) was unpacked into?")
+                throw AirlockError.input(
+                    "--base \(base) has no \(digest.layoutPath) (a layer of \(leftOut.title)): is it the folder \(leftOut.title) was unpacked into?"
+                )
             }
             let input = try FileDescriptor.openForReading(source)
             let output = try FileDescriptor.create(destination)
@@ -113,7 +124,9 @@ public struct Unpacker {
             }
             try output.close()
             guard size == blob.size, hasher.finalizeHex() == digest.encoded else {
-                throw AirlockError.verification("--base \(base): \(digest.layoutPath) does not match the digest the delta bundle signs: tampered or corrupted")
+                throw AirlockError.verification(
+                    "--base \(base): \(digest.layoutPath) does not match the digest the delta bundle signs: tampered or corrupted"
+                )
             }
         }
     }
@@ -125,7 +138,9 @@ public struct Unpacker {
         for chart in report.charts {
             let blob = "\(root)/" + (try BundleFormat.blobEntry(chart.chartDigest))
             let name = "\(chart.name)-\(chart.version).tgz"
-            guard (try? EntryPath(name)) != nil, !name.contains("/") else { throw AirlockError.verification("chart name \(name) is unsafe") }
+            guard (try? EntryPath(name)) != nil, !name.contains("/") else {
+                throw AirlockError.verification("chart name \(name) is unsafe")
+            }
             try FileManager.default.copyItem(atPath: blob, toPath: "\(root)/charts/\(name)")
         }
     }

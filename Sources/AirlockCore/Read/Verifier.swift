@@ -88,7 +88,9 @@ final class VerificationPass {
         guard first.path == BundleFormat.statementPath, first.kind == .regular else {
             throw CheckFailure("first entry is \(first.path), not \(BundleFormat.statementPath): not an airlock bundle")
         }
-        guard first.size <= BundleFormat.statementLimit else { throw CheckFailure("statement is larger than \(BundleFormat.statementLimit) bytes") }
+        guard first.size <= BundleFormat.statementLimit else {
+            throw CheckFailure("statement is larger than \(BundleFormat.statementLimit) bytes")
+        }
         let envelopeBytes: [UInt8]
         do { envelopeBytes = try reader.readAll(limit: BundleFormat.statementLimit) } catch let error as BundleIOError {
             throw CheckFailure("entry \(BundleFormat.statementPath) cannot be read: \(error)")
@@ -103,7 +105,9 @@ final class VerificationPass {
         }
         let missing = statement.subject.map(\.name).filter { !seenSet.contains($0) }
         if let first = missing.first {
-            throw CheckFailure("entry \(first) is in the signed statement but missing from the bundle\(missing.count > 1 ? " (and \(missing.count - 1) more)" : "")")
+            throw CheckFailure(
+                "entry \(first) is in the signed statement but missing from the bundle\(missing.count > 1 ? " (and \(missing.count - 1) more)" : "")"
+            )
         }
         try LayoutCheck(documents: documents, expected: expected).run(statement.predicate)
     }
@@ -124,18 +128,26 @@ final class VerificationPass {
         } catch {
             throw CheckFailure("statement: payload is not an in-toto statement airlock can read")
         }
-        guard statement._type == Statement.type else { throw CheckFailure("statement: _type \(statement._type) is not in-toto Statement v1") }
+        guard statement._type == Statement.type else {
+            throw CheckFailure("statement: _type \(statement._type) is not in-toto Statement v1")
+        }
         guard statement.predicateType == BundleFormat.predicateType, statement.predicate.formatVersion == BundleFormat.version else {
-            throw CheckFailure("bundle format version \(statement.predicate.formatVersion) (\(statement.predicateType)) is not supported by this airlock, which reads version \(BundleFormat.version); use a newer airlock")
+            throw CheckFailure(
+                "bundle format version \(statement.predicate.formatVersion) (\(statement.predicateType)) is not supported by this airlock, which reads version \(BundleFormat.version); use a newer airlock"
+            )
         }
         report.adopt(statement.predicate)
         for subject in statement.subject {
             let entry: EntryPath
-            do { entry = try EntryPath(subject.name) } catch { throw CheckFailure("statement names an unsafe entry \(subject.name): \(error)") }
+            do { entry = try EntryPath(subject.name) } catch {
+                throw CheckFailure("statement names an unsafe entry \(subject.name): \(error)")
+            }
             guard let sha256 = subject.sha256, (try? Digest(sha256Hex: sha256)) != nil else {
                 throw CheckFailure("statement: entry \(subject.name) has no sha256 digest")
             }
-            guard let size = subject.annotations?.size, size >= 0 else { throw CheckFailure("statement: entry \(subject.name) declares no size") }
+            guard let size = subject.annotations?.size, size >= 0 else {
+                throw CheckFailure("statement: entry \(subject.name) declares no size")
+            }
             guard expected[entry.value] == nil, entry.value != BundleFormat.statementPath else {
                 throw CheckFailure("statement lists entry \(subject.name) twice")
             }
@@ -150,7 +162,9 @@ final class VerificationPass {
             struct Predicate: Decodable { var created: String }
             var predicate: Predicate
         }
-        guard let bytes = try? envelope.payloadBytes(), let dated = try? JSONDecoder().decode(Dated.self, from: Data(bytes)) else { return nil }
+        guard let bytes = try? envelope.payloadBytes(), let dated = try? JSONDecoder().decode(Dated.self, from: Data(bytes)) else {
+            return nil
+        }
         return parseRFC3339(dated.predicate.created)
     }
 
@@ -170,7 +184,9 @@ final class VerificationPass {
         var time = Int64(Date().timeIntervalSince1970)
         switch certificates?.time {
         case .created?:
-            guard let created = Self.createdTime(envelope) else { throw CheckFailure("statement: no created time to check the signer's certificate at") }
+            guard let created = Self.createdTime(envelope) else {
+                throw CheckFailure("statement: no created time to check the signer's certificate at")
+            }
             time = created
         case .fixed(let fixed)?: time = fixed
         case .now?, nil: break
@@ -181,7 +197,9 @@ final class VerificationPass {
         }
         if check.isUnsigned {
             guard allowUnsigned else {
-                throw CheckFailure("bundle is unsigned: nothing proves who made it (sign it with airlock sign, or pass --allow-unsigned to accept that)")
+                throw CheckFailure(
+                    "bundle is unsigned: nothing proves who made it (sign it with airlock sign, or pass --allow-unsigned to accept that)"
+                )
             }
             report.unsigned = true
             return
@@ -191,12 +209,18 @@ final class VerificationPass {
             throw CheckFailure("statement: signature by key \(invalid.keyID) does not verify: the statement was altered after signing")
         }
         if let refused = check.entries.first(where: { $0.status == .untrustedCertificate }) {
-            throw CheckFailure("statement: signed with the certificate \(refused.signer ?? "?"), which is not trusted: \(refused.detail ?? "?")")
+            throw CheckFailure(
+                "statement: signed with the certificate \(refused.signer ?? "?"), which is not trusted: \(refused.detail ?? "?")"
+            )
         }
         let ids = check.entries.map(\.keyID).joined(separator: ", ")
-        if keys.isEmpty, roots?.isEmpty ?? true { throw CheckFailure("no trusted key given: pass the signer's public key with --key (bundle signed by \(ids))") }
+        if keys.isEmpty, roots?.isEmpty ?? true {
+            throw CheckFailure("no trusted key given: pass the signer's public key with --key (bundle signed by \(ids))")
+        }
         if let roots, !roots.isEmpty {
-            throw CheckFailure("signed only by unknown key(s) \(ids), with no certificate for --signer-root to check; pass the signer's public key with --key")
+            throw CheckFailure(
+                "signed only by unknown key(s) \(ids), with no certificate for --signer-root to check; pass the signer's public key with --key"
+            )
         }
         throw CheckFailure("signed only by unknown key(s) \(ids); pass the signer's public key with --key")
     }

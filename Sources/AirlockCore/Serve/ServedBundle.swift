@@ -29,16 +29,27 @@ public struct ServedBundle: ServedContent {
     /// Opens `path` (a bundle file or an unpacked folder): checks the signature, then reads every
     /// manifest, each checked against the statement.
     /// With `cosignKeys`, every image must carry a cosign signature by one of them (as for push).
-    public static func open(_ path: String, policy: SignaturePolicy, prefix: String, rules: PushRules,
-                            base: String? = nil, cosignKeys: [PublicKey] = [], attestations: [String] = []) async throws -> ServedBundle {
+    public static func open(
+        _ path: String,
+        policy: SignaturePolicy,
+        prefix: String,
+        rules: PushRules,
+        base: String? = nil,
+        cosignKeys: [PublicKey] = [],
+        attestations: [String] = []
+    ) async throws -> ServedBundle {
         // Smaller pieces than push reads: a server holds one reader per blob being sent, to as
         // many clients as pull at once.
         let source = try openPushSource(path, policy: policy, chunkSize: Self.chunkSize, base: base)
         if let base = source.statement.predicate.base, !source.missingLeftOut().isEmpty {
             if let registry = base.registry {
-                throw AirlockError.input("this delta bundle was packed against \(base.title) and leaves out \(base.blobs.count) layer(s), which serve cannot answer for: push it into \(registry), which holds them")
+                throw AirlockError.input(
+                    "this delta bundle was packed against \(base.title) and leaves out \(base.blobs.count) layer(s), which serve cannot answer for: push it into \(registry), which holds them"
+                )
             }
-            throw AirlockError.input("this delta bundle builds on \(base.title) and leaves out \(base.blobs.count) layer(s), which serve cannot answer for: give --base with the bundle \(base.title), or serve the folder unpack --base made, or push it into a registry that holds \(base.title)")
+            throw AirlockError.input(
+                "this delta bundle builds on \(base.title) and leaves out \(base.blobs.count) layer(s), which serve cannot answer for: give --base with the bundle \(base.title), or serve the folder unpack --base made, or push it into a registry that holds \(base.title)"
+            )
         }
         if !cosignKeys.isEmpty {
             _ = try await ImageSignatureCheck.require(source, keys: cosignKeys, attestations: attestations, consequence: "not served")
@@ -52,7 +63,11 @@ public struct ServedBundle: ServedContent {
             repository.manifests[root.digest] = root
             if let tag = plan.tag { repository.tags[tag] = root }
             for child in plan.children {
-                let manifest = ServedManifest(mediaType: child.descriptor.mediaType, digest: child.descriptor.digest.description, bytes: child.bytes)
+                let manifest = ServedManifest(
+                    mediaType: child.descriptor.mediaType,
+                    digest: child.descriptor.digest.description,
+                    bytes: child.bytes
+                )
                 repository.manifests[manifest.digest] = manifest
             }
             for blob in plan.blobs { repository.blobs[blob.digest.description] = blob.size }
@@ -62,10 +77,15 @@ public struct ServedBundle: ServedContent {
             for manifest in repository.manifests.values.sorted(by: { $0.digest < $1.digest }) {
                 let document = try ContentDocument(bytes: manifest.bytes, declaredType: manifest.mediaType)
                 guard let subject = document.subject else { continue }
-                repository.referrers[subject.digest.description, default: []].append(ServedReferrer(
-                    mediaType: manifest.mediaType, digest: manifest.digest, size: Int64(manifest.bytes.count),
-                    artifactType: document.artifactType ?? document.config?.mediaType,
-                    annotations: document.annotations.isEmpty ? nil : document.annotations))
+                repository.referrers[subject.digest.description, default: []].append(
+                    ServedReferrer(
+                        mediaType: manifest.mediaType,
+                        digest: manifest.digest,
+                        size: Int64(manifest.bytes.count),
+                        artifactType: document.artifactType ?? document.config?.mediaType,
+                        annotations: document.annotations.isEmpty ? nil : document.annotations
+                    )
+                )
             }
             served[name] = repository
         }
@@ -82,8 +102,14 @@ public struct ServedBundle: ServedContent {
     /// pulls of the source registries to this server at `address` (containerd `hosts.toml`, k3s
     /// `registries.yaml`, containers `registries.conf`), as push writes them; returns the paths.
     public func writeNodeConfigs(to folder: String, address: String, plainHTTP: Bool) throws -> [String] {
-        let configs = MirrorConfigs(target: try PushTarget(host: address, prefix: prefix), plainHTTP: plainHTTP, caFiles: [],
-                                    mappings: mappings(at: address), rules: rules, author: "airlock serve")
+        let configs = MirrorConfigs(
+            target: try PushTarget(host: address, prefix: prefix),
+            plainHTTP: plainHTTP,
+            caFiles: [],
+            mappings: mappings(at: address),
+            rules: rules,
+            author: "airlock serve"
+        )
         return try configs.write(to: folder)
     }
 

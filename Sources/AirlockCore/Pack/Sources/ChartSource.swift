@@ -1,6 +1,6 @@
-import HelmTemplate
 import BundleIO
 import Foundation
+import HelmTemplate
 import OCI
 import StrictYAML
 
@@ -16,8 +16,15 @@ enum ChartSource {
     }
 
     /// Stores the chart as a Helm OCI artifact: config = Chart.yaml as JSON, one layer = the `.tgz`.
-    static func addArtifact(metadata: ChartMetadata, archive: ContentStore.Ingested, source: String, location: String,
-                            created: Int64, store: ContentStore, into contents: inout PackContents) throws {
+    static func addArtifact(
+        metadata: ChartMetadata,
+        archive: ContentStore.Ingested,
+        source: String,
+        location: String,
+        created: Int64,
+        store: ContentStore,
+        into contents: inout PackContents
+    ) throws {
         let config = try store.ingest(bytes: metadata.configJSON, what: "\(location): chart config")
         var annotations = [
             "org.opencontainers.image.title": metadata.name,
@@ -30,7 +37,8 @@ enum ChartSource {
             mediaType: nil,
             config: Descriptor(mediaType: MediaType.helmConfig, digest: config.digest, size: config.size),
             layers: [Descriptor(mediaType: MediaType.helmChart, digest: archive.digest, size: archive.size)],
-            annotations: annotations)
+            annotations: annotations
+        )
         let stored = try store.ingest(bytes: try CanonicalJSON.encode(manifest), what: "\(location): chart manifest")
         contents.addBlob(stored.digest, size: stored.size, role: .manifest)
         contents.addBlob(config.digest, size: config.size, role: .config)
@@ -39,8 +47,16 @@ enum ChartSource {
         var root = Descriptor(mediaType: MediaType.ociManifest, digest: stored.digest, size: stored.size)
         root.artifactType = MediaType.helmConfig
         try contents.tag(root, refName: ref, kind: "chart", location: location)
-        contents.charts.append(BundlePredicate.Chart(name: metadata.name, version: metadata.version, source: source,
-                                                     digest: stored.digest.description, chartDigest: archive.digest.description, ref: ref))
+        contents.charts.append(
+            BundlePredicate.Chart(
+                name: metadata.name,
+                version: metadata.version,
+                source: source,
+                digest: stored.digest.description,
+                chartDigest: archive.digest.description,
+                ref: ref
+            )
+        )
     }
 
     /// Reads name, version and description, and renders Chart.yaml as JSON with sorted keys.
@@ -103,9 +119,18 @@ enum ChartSource {
     /// Packages a chart directory like `helm package`, but reproducibly: files in bytewise path
     /// order, fixed times and modes. `vendored` adds `charts/...` archives; any
     /// `charts/<name>-<version>.tgz` already in the folder for a name in `replacing` is left out.
-    static func package(directory: String, metadata: ChartMetadata, created: Int64, store: ContentStore, what: String,
-                        vendored: [String: [UInt8]] = [:], replacing: Set<String> = []) throws -> ContentStore.Ingested {
-        let rules = HelmIgnore(text: (FileManager.default.contents(atPath: "\(directory)/.helmignore")).map { String(decoding: $0, as: UTF8.self) } ?? "")
+    static func package(
+        directory: String,
+        metadata: ChartMetadata,
+        created: Int64,
+        store: ContentStore,
+        what: String,
+        vendored: [String: [UInt8]] = [:],
+        replacing: Set<String> = []
+    ) throws -> ContentStore.Ingested {
+        let rules = HelmIgnore(
+            text: (FileManager.default.contents(atPath: "\(directory)/.helmignore")).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        )
         let kept = try rules.files(in: directory, what: what).filter { file in
             guard file.hasPrefix("charts/"), !file.dropFirst("charts/".count).contains("/") else { return true }
             let name = String(file.dropFirst("charts/".count))

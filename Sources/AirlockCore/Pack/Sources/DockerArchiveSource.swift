@@ -11,46 +11,78 @@ enum DockerArchiveSource {
         var Layers: [String]
     }
 
-    static func add(archive: String, select: String?, name: ImageReference?, platforms: [Platform] = [], written: String, location: String,
-                    store: ContentStore, into contents: inout PackContents) throws {
+    static func add(
+        archive: String,
+        select: String?,
+        name: ImageReference?,
+        platforms: [Platform] = [],
+        written: String,
+        location: String,
+        store: ContentStore,
+        into contents: inout PackContents
+    ) throws {
         let what = "\(location): archive \(written)"
         let members = try ingestMembers(of: archive, store: store, what: what)
         func member(_ path: String) -> ContentStore.Ingested? { members.resolve(path) }
 
         if member("index.json") != nil, member("oci-layout") != nil,
-           let (root, refName) = try ociRoot(members: members, select: select ?? name?.description, store: store, what: what) {
-            let manifest = MediaType.isManifest(root.mediaType)
+            let (root, refName) = try ociRoot(members: members, select: select ?? name?.description, store: store, what: what)
+        {
+            let manifest =
+                MediaType.isManifest(root.mediaType)
                 ? try ContentDocument(bytes: try store.bytes(of: root.digest), declaredType: root.mediaType) : nil
             // Docker 25.0.0 wrote OCI manifests without layers (moby#47065): use manifest.json then.
             if manifest.map({ !$0.layers.isEmpty }) ?? true {
-                let imageName = try name ?? refName.map(ImageReference.init) ?? { throw AirlockError.input("\(what): give the image a name:") }()
+                let imageName =
+                    try name ?? refName.map(ImageReference.init) ?? { throw AirlockError.input("\(what): give the image a name:") }()
                 let find = { (descriptor: Descriptor) throws -> ContentStore.Ingested in
-                    guard let found = member(descriptor.digest.layoutPath), found.digest == descriptor.digest, found.size == descriptor.size else {
+                    guard let found = member(descriptor.digest.layoutPath), found.digest == descriptor.digest, found.size == descriptor.size
+                    else {
                         throw AirlockError.input("\(what): blob \(descriptor.digest) is missing or damaged in the archive")
                     }
                     return found
                 }
-                let copier = GraphCopier(document: { try store.bytes(of: try find($0).digest) }, register: { descriptor, role, contents in
-                    _ = try find(descriptor)
-                    contents.addBlob(descriptor.digest, size: descriptor.size, role: role)
-                }, what: what)
+                let copier = GraphCopier(
+                    document: { try store.bytes(of: try find($0).digest) },
+                    register: { descriptor, role, contents in
+                        _ = try find(descriptor)
+                        contents.addBlob(descriptor.digest, size: descriptor.size, role: role)
+                    },
+                    what: what
+                )
                 let (carried, found, sourceDigest) = try copier.copy(root, platforms: platforms, store: store, into: &contents)
-                try record(root: carried, name: imageName, source: "docker-archive:\(written)", platforms: found, sourceDigest: sourceDigest,
-                           attestations: PlatformSubset.attestations(of: carried) { try store.bytes(of: $0.digest) },
-                           location: location, into: &contents)
+                try record(
+                    root: carried,
+                    name: imageName,
+                    source: "docker-archive:\(written)",
+                    platforms: found,
+                    sourceDigest: sourceDigest,
+                    attestations: PlatformSubset.attestations(of: carried) { try store.bytes(of: $0.digest) },
+                    location: location,
+                    into: &contents
+                )
                 return
             }
         }
         if !platforms.isEmpty {
-            throw AirlockError.input("\(what): platforms: asks for a subset, but the archive holds a single-platform image (classic docker save)")
+            throw AirlockError.input(
+                "\(what): platforms: asks for a subset, but the archive holds a single-platform image (classic docker save)"
+            )
         }
         try addClassic(members: members, select: select, name: name, written: written, location: location, store: store, into: &contents)
     }
 
     /// Builds an OCI manifest around the classic layout's config and layer tars. The config bytes
     /// are kept, so the image ID and the layer diff_ids stay what Docker reported.
-    private static func addClassic(members: ArchiveMembers, select: String?, name: ImageReference?, written: String, location: String,
-                                   store: ContentStore, into contents: inout PackContents) throws {
+    private static func addClassic(
+        members: ArchiveMembers,
+        select: String?,
+        name: ImageReference?,
+        written: String,
+        location: String,
+        store: ContentStore,
+        into contents: inout PackContents
+    ) throws {
         let what = "\(location): archive \(written)"
         guard let manifestMember = members.resolve("manifest.json") else {
             throw AirlockError.input("\(what) is not a docker save archive (no manifest.json or index.json)")
@@ -63,7 +95,9 @@ enum DockerArchiveSource {
         let chosen: ClassicImage
         if let wanted {
             let matches = images.filter { image in
-                (image.RepoTags ?? []).contains { tag in tag == wanted || (try? ImageReference(tag).description) == (try? ImageReference(wanted).description) }
+                (image.RepoTags ?? []).contains { tag in
+                    tag == wanted || (try? ImageReference(tag).description) == (try? ImageReference(wanted).description)
+                }
             }
             guard matches.count == 1 || images.count == 1, let match = matches.first ?? images.first else {
                 let tags = images.flatMap { $0.RepoTags ?? [] }.joined(separator: ", ")
@@ -90,44 +124,71 @@ enum DockerArchiveSource {
         for path in chosen.Layers {
             guard let layer = members.resolve(path) else { throw AirlockError.input("\(what): layer \(path) is missing") }
             let type: String
-            if layer.head.starts(with: [0x1f, 0x8b]) { type = MediaType.ociLayerGzip }
-            else if layer.head.starts(with: [0x28, 0xb5, 0x2f, 0xfd]) { type = MediaType.ociLayerZstd }
-            else { type = MediaType.ociLayer }
+            if layer.head.starts(with: [0x1f, 0x8b]) {
+                type = MediaType.ociLayerGzip
+            } else if layer.head.starts(with: [0x28, 0xb5, 0x2f, 0xfd]) {
+                type = MediaType.ociLayerZstd
+            } else {
+                type = MediaType.ociLayer
+            }
             layers.append(Descriptor(mediaType: type, digest: layer.digest, size: layer.size))
             contents.addBlob(layer.digest, size: layer.size, role: .layer)
         }
-        let manifest = ImageManifest(mediaType: MediaType.ociManifest,
-                                     config: Descriptor(mediaType: MediaType.ociConfig, digest: config.digest, size: config.size),
-                                     layers: layers)
+        let manifest = ImageManifest(
+            mediaType: MediaType.ociManifest,
+            config: Descriptor(mediaType: MediaType.ociConfig, digest: config.digest, size: config.size),
+            layers: layers
+        )
         let stored = try store.ingest(bytes: try CanonicalJSON.encode(manifest), what: "\(what): manifest")
         contents.addBlob(stored.digest, size: stored.size, role: .manifest)
         let root = Descriptor(mediaType: MediaType.ociManifest, digest: stored.digest, size: stored.size)
         try record(root: root, name: imageName, source: "docker-archive:\(written)", location: location, into: &contents)
     }
 
-    private static func record(root: Descriptor, name: ImageReference, source: String, platforms: [Platform] = [], sourceDigest: String? = nil,
-                               attestations: [BundlePredicate.AttestationManifest]? = nil, location: String,
-                               into contents: inout PackContents) throws {
+    private static func record(
+        root: Descriptor,
+        name: ImageReference,
+        source: String,
+        platforms: [Platform] = [],
+        sourceDigest: String? = nil,
+        attestations: [BundlePredicate.AttestationManifest]? = nil,
+        location: String,
+        into contents: inout PackContents
+    ) throws {
         try contents.tag(root, refName: name.description, kind: "image", location: location)
-        contents.images.append(BundlePredicate.Image(name: name.description, source: source, digest: root.digest.description,
-                                                     mediaType: root.mediaType, size: root.size,
-                                                     platforms: platforms.isEmpty ? nil : platforms.map(\.description).sorted(), sourceDigest: sourceDigest,
-                                                     attestationManifests: attestations))
+        contents.images.append(
+            BundlePredicate.Image(
+                name: name.description,
+                source: source,
+                digest: root.digest.description,
+                mediaType: root.mediaType,
+                size: root.size,
+                platforms: platforms.isEmpty ? nil : platforms.map(\.description).sorted(),
+                sourceDigest: sourceDigest,
+                attestationManifests: attestations
+            )
+        )
     }
 
     /// The root descriptor of the OCI layout inside the archive, and the full name Docker gave it.
-    private static func ociRoot(members: ArchiveMembers, select: String?, store: ContentStore,
-                                what: String) throws -> (Descriptor, String?)? {
+    private static func ociRoot(
+        members: ArchiveMembers,
+        select: String?,
+        store: ContentStore,
+        what: String
+    ) throws -> (Descriptor, String?)? {
         guard let indexMember = members.resolve("index.json") else { return nil }
         let index = try ContentDocument(bytes: try store.bytes(of: indexMember.digest), declaredType: MediaType.ociIndex)
         let fullName = "io.containerd.image.name"
         let chosen: Descriptor
         if let select {
             let normalized = try? ImageReference(select).description
-            guard let match = index.manifests.first(where: { descriptor in
-                let names = [descriptor.annotations?[fullName], descriptor.refName].compactMap { $0 }
-                return names.contains(select) || names.contains { (try? ImageReference($0).description) == normalized }
-            }) else {
+            guard
+                let match = index.manifests.first(where: { descriptor in
+                    let names = [descriptor.annotations?[fullName], descriptor.refName].compactMap { $0 }
+                    return names.contains(select) || names.contains { (try? ImageReference($0).description) == normalized }
+                })
+            else {
                 return index.manifests.count == 1 ? (index.manifests[0], index.manifests[0].annotations?[fullName]) : nil
             }
             chosen = match

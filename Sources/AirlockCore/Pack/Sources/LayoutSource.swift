@@ -7,12 +7,21 @@ import OCI
 enum LayoutSource {
     /// Adds images of `layout`: the one whose ref name is `select` (or the only one), carried as
     /// `name` or as its ref name; with neither `select` nor `name`, every image, each by its ref name.
-    static func add(layout: String, select: String?, name: ImageReference?, platforms: [Platform] = [], store: ContentStore,
-                    written: String, location: String, into contents: inout PackContents) throws {
+    static func add(
+        layout: String,
+        select: String?,
+        name: ImageReference?,
+        platforms: [Platform] = [],
+        store: ContentStore,
+        written: String,
+        location: String,
+        into contents: inout PackContents
+    ) throws {
         let what = "\(location): layout \(written)"
         guard let header = FileManager.default.contents(atPath: "\(layout)/oci-layout"),
-              let parsed = try? JSONSerialization.jsonObject(with: header) as? [String: Any],
-              parsed["imageLayoutVersion"] as? String == "1.0.0" else {
+            let parsed = try? JSONSerialization.jsonObject(with: header) as? [String: Any],
+            parsed["imageLayoutVersion"] as? String == "1.0.0"
+        else {
             throw AirlockError.input("\(what) is not an OCI image layout (no oci-layout file with imageLayoutVersion 1.0.0)")
         }
         let index = try readIndex(at: "\(layout)/index.json", what: what)
@@ -24,45 +33,75 @@ enum LayoutSource {
             chosen = [(root, try name ?? fullName(of: root, what: what))]
         }
         for (root, imageName) in chosen {
-            try add(root: root, name: imageName, layout: layout, source: "oci-layout:\(written)#\(root.refName ?? root.digest.description)",
-                    platforms: platforms, store: store, location: location, into: &contents)
+            try add(
+                root: root,
+                name: imageName,
+                layout: layout,
+                source: "oci-layout:\(written)#\(root.refName ?? root.digest.description)",
+                platforms: platforms,
+                store: store,
+                location: location,
+                into: &contents
+            )
         }
     }
 
     /// The image's ref name as a full reference, which it must be when no name: is given.
     private static func fullName(of descriptor: Descriptor, what: String) throws -> ImageReference {
         guard let refName = descriptor.refName, refName.contains("/"), let reference = try? ImageReference(refName) else {
-            throw AirlockError.input("\(what): image \(descriptor.refName ?? descriptor.digest.description) has no full reference as its ref name; give it a name: (and select:)")
+            throw AirlockError.input(
+                "\(what): image \(descriptor.refName ?? descriptor.digest.description) has no full reference as its ref name; give it a name: (and select:)"
+            )
         }
         return reference
     }
 
-    private static func add(root: Descriptor, name: ImageReference, layout: String, source: String, platforms wanted: [Platform],
-                            store: ContentStore, location: String, into contents: inout PackContents) throws {
+    private static func add(
+        root: Descriptor,
+        name: ImageReference,
+        layout: String,
+        source: String,
+        platforms wanted: [Platform],
+        store: ContentStore,
+        location: String,
+        into contents: inout PackContents
+    ) throws {
         let what = "\(location): layout image \(name)"
         // Blobs are read in place when the bundle is written (and hashed then); only the small
         // documents are read now, to walk the graph.
-        let copier = GraphCopier(document: { descriptor in
-            try readVerified("\(layout)/\(descriptor.digest.layoutPath)", descriptor, what: what)
-        }, register: { descriptor, role, contents in
-            let path = "\(layout)/\(descriptor.digest.layoutPath)"
-            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
-            guard let size else { throw AirlockError.input("\(what): blob \(descriptor.digest) is missing from the layout") }
-            guard size == descriptor.size else {
-                throw AirlockError.input("\(what): blob \(descriptor.digest) is \(size) bytes, its descriptor says \(descriptor.size)")
-            }
-            contents.addBlob(descriptor.digest, size: size, role: role, source: .file(path))
-        }, what: what)
+        let copier = GraphCopier(
+            document: { descriptor in
+                try readVerified("\(layout)/\(descriptor.digest.layoutPath)", descriptor, what: what)
+            },
+            register: { descriptor, role, contents in
+                let path = "\(layout)/\(descriptor.digest.layoutPath)"
+                let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
+                guard let size else { throw AirlockError.input("\(what): blob \(descriptor.digest) is missing from the layout") }
+                guard size == descriptor.size else {
+                    throw AirlockError.input("\(what): blob \(descriptor.digest) is \(size) bytes, its descriptor says \(descriptor.size)")
+                }
+                contents.addBlob(descriptor.digest, size: size, role: role, source: .file(path))
+            },
+            what: what
+        )
         let (carried, platforms, sourceDigest) = try copier.copy(root, platforms: wanted, store: store, into: &contents)
         try contents.tag(carried, refName: name.description, kind: "image", location: location)
-        contents.images.append(BundlePredicate.Image(
-            name: name.description, source: source,
-            digest: carried.digest.description, mediaType: carried.mediaType, size: carried.size,
-            platforms: platforms.isEmpty ? nil : platforms.map(\.description).sorted(), sourceDigest: sourceDigest,
-            attestationManifests: PlatformSubset.attestations(of: carried) { descriptor in
-                descriptor.digest == carried.digest && sourceDigest != nil ? try store.bytes(of: carried.digest)
-                    : try readVerified("\(layout)/\(descriptor.digest.layoutPath)", descriptor, what: what)
-            }))
+        contents.images.append(
+            BundlePredicate.Image(
+                name: name.description,
+                source: source,
+                digest: carried.digest.description,
+                mediaType: carried.mediaType,
+                size: carried.size,
+                platforms: platforms.isEmpty ? nil : platforms.map(\.description).sorted(),
+                sourceDigest: sourceDigest,
+                attestationManifests: PlatformSubset.attestations(of: carried) { descriptor in
+                    descriptor.digest == carried.digest && sourceDigest != nil
+                        ? try store.bytes(of: carried.digest)
+                        : try readVerified("\(layout)/\(descriptor.digest.layoutPath)", descriptor, what: what)
+                }
+            )
+        )
     }
 
     /// Reads a small document (at most 4 MiB) and checks it against its descriptor.
@@ -99,7 +138,9 @@ enum LayoutSource {
             return match
         }
         guard index.manifests.count == 1, let only = index.manifests.first else {
-            throw AirlockError.input("\(what) holds \(index.manifests.count) images; choose one with select: (names: \(names.joined(separator: ", ")))")
+            throw AirlockError.input(
+                "\(what) holds \(index.manifests.count) images; choose one with select: (names: \(names.joined(separator: ", ")))"
+            )
         }
         return only
     }

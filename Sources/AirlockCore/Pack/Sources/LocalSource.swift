@@ -7,8 +7,12 @@ import OCI
 /// ModelEndpoint configs and plain files.
 enum LocalSource {
     /// Validates an endpoint file and stores its canonical form (and its CA bundle).
-    static func addEndpoint(path: String, location: String, store: ContentStore,
-                            into contents: inout PackContents) throws {
+    static func addEndpoint(
+        path: String,
+        location: String,
+        store: ContentStore,
+        into contents: inout PackContents
+    ) throws {
         let (endpoint, caPEM) = try ModelEndpoint.load(path: path)
         guard !contents.endpoints.contains(where: { $0.name == endpoint.name }) else {
             throw AirlockError.input("\(location): a second endpoint is named \(endpoint.name); names must be unique")
@@ -21,8 +25,15 @@ enum LocalSource {
             let ca = try store.ingest(bytes: caPEM, what: "\(location): CA file")
             contents.extras.append(.init(path: BundleFormat.endpointsPrefix + caName, digest: ca.digest, size: ca.size))
         }
-        contents.endpoints.append(.init(name: endpoint.name, provider: endpoint.provider.rawValue, host: endpoint.host,
-                                        path: entryPath, caFile: caName.map { BundleFormat.endpointsPrefix + $0 }))
+        contents.endpoints.append(
+            .init(
+                name: endpoint.name,
+                provider: endpoint.provider.rawValue,
+                host: endpoint.host,
+                path: entryPath,
+                caFile: caName.map { BundleFormat.endpointsPrefix + $0 }
+            )
+        )
     }
 
     static func addFile(_ item: BundleSpec.FileItem, into contents: inout PackContents) throws {

@@ -13,8 +13,14 @@ extension RegistrySource {
         let chart = try await fetchOCIChartManifest(ref, what: what)
         let (document, chartLayer) = (chart.document, chart.chartLayer)
         let root = try storeDocument(chart.bytes, mediaType: chart.mediaType, what: what, into: &contents)
-        let fetches = try await blobs(of: chart.bytes, mediaType: chart.mediaType, host: chart.reference.registry,
-                                      repository: chart.reference.repository, what: what, into: &contents)
+        let fetches = try await blobs(
+            of: chart.bytes,
+            mediaType: chart.mediaType,
+            host: chart.reference.registry,
+            repository: chart.reference.repository,
+            what: what,
+            into: &contents
+        )
         try await fetch(fetches.filter { $0.descriptor.digest == document.config?.digest }, jobs: 1)
         let config = try JSONSerialization.jsonObject(with: Data(try store.bytes(of: document.config!.digest))) as? [String: Any]
         guard let name = config?["name"] as? String, let version = config?["version"] as? String else {
@@ -24,8 +30,16 @@ extension RegistrySource {
         var tagged = root
         tagged.artifactType = MediaType.helmConfig
         try contents.tag(tagged, refName: "charts/\(name):\(tag)", kind: "chart", location: location)
-        contents.charts.append(BundlePredicate.Chart(name: name, version: version, source: ref, digest: root.digest.description,
-                                                     chartDigest: chartLayer.digest.description, ref: "charts/\(name):\(tag)"))
+        contents.charts.append(
+            BundlePredicate.Chart(
+                name: name,
+                version: version,
+                source: ref,
+                digest: root.digest.description,
+                chartDigest: chartLayer.digest.description,
+                ref: "charts/\(name):\(tag)"
+            )
+        )
         return fetches
     }
 
@@ -40,7 +54,8 @@ extension RegistrySource {
         let mediaType = fetched.mediaType.isEmpty ? MediaType.ociManifest : fetched.mediaType
         let document = try ContentDocument(bytes: fetched.bytes, declaredType: mediaType)
         guard document.config?.mediaType == MediaType.helmConfig,
-              let layer = document.layers.first(where: { $0.mediaType == MediaType.helmChart || $0.mediaType == "application/tar+gzip" }) else {
+            let layer = document.layers.first(where: { $0.mediaType == MediaType.helmChart || $0.mediaType == "application/tar+gzip" })
+        else {
             throw AirlockError.input("\(what) is not a Helm chart (its config is not \(MediaType.helmConfig))")
         }
         return OCIChartManifest(reference: reference, bytes: fetched.bytes, mediaType: mediaType, document: document, chartLayer: layer)
@@ -55,8 +70,14 @@ extension RegistrySource {
     }
 
     /// A chart from a classic repository (`index.yaml`), its digest checked when the index has one.
-    func addRepositoryChart(url: String, name: String, version: String, location: String, created: Int64,
-                            into contents: inout PackContents) async throws {
+    func addRepositoryChart(
+        url: String,
+        name: String,
+        version: String,
+        location: String,
+        created: Int64,
+        into contents: inout PackContents
+    ) async throws {
         let what = "\(location): chart \(name) \(version) from \(url)"
         let index = try await chartIndex(url, what: what)
         guard let versions = index.entries[name] else {
@@ -67,10 +88,19 @@ extension RegistrySource {
             throw AirlockError.input("\(what): no version \(version) (newest: \(known))")
         }
         let stored = try store.ingest(bytes: try await download(entry, index: index, what: what), what: what)
-        let metadata = try ChartSource.readMetadata(yaml: try ChartSource.chartYAML(inArchive: store.path(of: stored.digest), what: what),
-                                                     file: "\(name)-\(version).tgz Chart.yaml")
-        try ChartSource.addArtifact(metadata: metadata, archive: stored, source: "\(url) \(name)@\(version)", location: location,
-                                    created: created, store: store, into: &contents)
+        let metadata = try ChartSource.readMetadata(
+            yaml: try ChartSource.chartYAML(inArchive: store.path(of: stored.digest), what: what),
+            file: "\(name)-\(version).tgz Chart.yaml"
+        )
+        try ChartSource.addArtifact(
+            metadata: metadata,
+            archive: stored,
+            source: "\(url) \(name)@\(version)",
+            location: location,
+            created: created,
+            store: store,
+            into: &contents
+        )
     }
 
     /// A repository's index, fetched once per pack.
@@ -93,7 +123,8 @@ extension RegistrySource {
         let fetcher = self.fetcher(host: host, plainHTTP: chartURL.hasPrefix("http://"))
         let bytes = try await fetcher.get(chartURL, limit: 1 << 30)
         // index.yaml gives the archive's sha256 as hex (some repositories write sha256:hex).
-        if let digest = entry.digest, !digest.isEmpty, Digest.sha256(of: bytes) != (try? Digest(sha256Hex: digest)) ?? (try? Digest(digest)) {
+        if let digest = entry.digest, !digest.isEmpty, Digest.sha256(of: bytes) != (try? Digest(sha256Hex: digest)) ?? (try? Digest(digest))
+        {
             throw AirlockError.verification("\(what): \(chartURL) does not match the digest \(digest) in index.yaml")
         }
         return bytes
@@ -102,8 +133,10 @@ extension RegistrySource {
     /// The chart `.tgz` of a Helm OCI artifact, fetched into the store (digest checked) and read back.
     func fetchOCIChartArchive(_ ref: String, what: String) async throws -> [UInt8] {
         let chart = try await fetchOCIChartManifest(ref, what: what)
-        try await fetch([Fetch(host: chart.reference.registry, repository: chart.reference.repository, descriptor: chart.chartLayer, what: what)],
-                        jobs: 1)
+        try await fetch(
+            [Fetch(host: chart.reference.registry, repository: chart.reference.repository, descriptor: chart.chartLayer, what: what)],
+            jobs: 1
+        )
         return try store.bytes(of: chart.chartLayer.digest)
     }
 }

@@ -8,8 +8,15 @@ extension RegistrySource {
     /// cosign's `sha256-<hex>.sig|.att|.sbom` tags. Tags keep their names under the image's
     /// repository, so cosign finds them after push; API referrers are carried by digest (a target
     /// registry with the API indexes them by their `subject`), and a fallback index by its tag.
-    func addReferrers(of subject: String, client: RegistryClient, repository: String, carriedName: String, what: String,
-                      location: String, into contents: inout PackContents) async throws -> ([Fetch], [BundlePredicate.Referrer]) {
+    func addReferrers(
+        of subject: String,
+        client: RegistryClient,
+        repository: String,
+        carriedName: String,
+        what: String,
+        location: String,
+        into contents: inout PackContents
+    ) async throws -> ([Fetch], [BundlePredicate.Referrer]) {
         let tag = try Digest(subject).referrersTag
         var fetches: [Fetch] = []
         var records: [BundlePredicate.Referrer] = []
@@ -18,19 +25,40 @@ extension RegistrySource {
             let stored = try storeDocument(bytes, mediaType: descriptor.mediaType, what: "\(what): referrer \(ref)", into: &contents)
             if MediaType.isIndex(descriptor.mediaType) {
                 for child in try ContentDocument(bytes: bytes, declaredType: descriptor.mediaType).manifests {
-                    fetches += try await walk(child, client: client, repository: repository, what: "\(what): referrer \(ref)", into: &contents, depth: 1)
+                    fetches += try await walk(
+                        child,
+                        client: client,
+                        repository: repository,
+                        what: "\(what): referrer \(ref)",
+                        into: &contents,
+                        depth: 1
+                    )
                 }
             } else {
-                fetches += try await blobs(of: bytes, mediaType: descriptor.mediaType, host: client.host, repository: repository,
-                                           what: "\(what): referrer \(ref)", into: &contents)
+                fetches += try await blobs(
+                    of: bytes,
+                    mediaType: descriptor.mediaType,
+                    host: client.host,
+                    repository: repository,
+                    what: "\(what): referrer \(ref)",
+                    into: &contents
+                )
             }
             var tagged = stored
             tagged.artifactType = descriptor.artifactType
             if !contents.tagged.contains(where: { $0.refName == ref }) {
                 try contents.tag(tagged, refName: ref, kind: "referrer", location: location)
             }
-            records.append(.init(subject: subject, digest: stored.digest.description, mediaType: descriptor.mediaType,
-                                 artifactType: descriptor.artifactType, ref: ref, via: via))
+            records.append(
+                .init(
+                    subject: subject,
+                    digest: stored.digest.description,
+                    mediaType: descriptor.mediaType,
+                    artifactType: descriptor.artifactType,
+                    ref: ref,
+                    via: via
+                )
+            )
         }
 
         var listed: [Descriptor] = []
@@ -38,11 +66,16 @@ extension RegistrySource {
         if let index = try await client.fetchReferrers(repository, digest: subject) {
             listed = try ContentDocument(bytes: index, declaredType: MediaType.ociIndex).manifests
         } else if let fallback = try await client.fetchManifestIfPresent(repository, reference: "\(tag)"),
-                  MediaType.isIndex(fallback.mediaType.isEmpty ? MediaType.ociIndex : fallback.mediaType) {
+            MediaType.isIndex(fallback.mediaType.isEmpty ? MediaType.ociIndex : fallback.mediaType)
+        {
             // The referrers tag schema: an index of referrers under the tag sha256-<hex>.
             via = "referrers-tag"
             listed = try ContentDocument(bytes: fallback.bytes, declaredType: MediaType.ociIndex).manifests
-            let descriptor = Descriptor(mediaType: MediaType.ociIndex, digest: try Digest(fallback.digest), size: Int64(fallback.bytes.count))
+            let descriptor = Descriptor(
+                mediaType: MediaType.ociIndex,
+                digest: try Digest(fallback.digest),
+                size: Int64(fallback.bytes.count)
+            )
             try await carry(descriptor, bytes: fallback.bytes, ref: "\(carriedName):\(tag)", via: via, contents: &contents)
         }
         for descriptor in listed {
@@ -53,7 +86,13 @@ extension RegistrySource {
             guard let fetched = try await client.fetchManifestIfPresent(repository, reference: "\(tag).\(suffix)") else { continue }
             let mediaType = fetched.mediaType.isEmpty ? MediaType.ociManifest : fetched.mediaType
             let descriptor = Descriptor(mediaType: mediaType, digest: try Digest(fetched.digest), size: Int64(fetched.bytes.count))
-            try await carry(descriptor, bytes: fetched.bytes, ref: "\(carriedName):\(tag).\(suffix)", via: "cosign-tag", contents: &contents)
+            try await carry(
+                descriptor,
+                bytes: fetched.bytes,
+                ref: "\(carriedName):\(tag).\(suffix)",
+                via: "cosign-tag",
+                contents: &contents
+            )
         }
         return (fetches, records)
     }

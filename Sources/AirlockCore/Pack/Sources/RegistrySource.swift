@@ -62,13 +62,24 @@ final class RegistrySource: @unchecked Sendable {
     }
 
     /// Resolves an image, stores its manifests, and returns the blobs still to fetch.
-    func addImage(_ reference: ImageReference, name: ImageReference?, platforms: [Platform], referrers: Bool, written: String,
-                  location: String, into contents: inout PackContents) async throws -> [Fetch] {
+    func addImage(
+        _ reference: ImageReference,
+        name: ImageReference?,
+        platforms: [Platform],
+        referrers: Bool,
+        written: String,
+        location: String,
+        into contents: inout PackContents
+    ) async throws -> [Fetch] {
         let client = try client(for: reference.registry)
         let what = "\(location): \(reference)"
         let pinned = reference.digest?.description
-        let top = try await manifest(client: client, repository: reference.repository, reference: pinned ?? reference.tag ?? "latest",
-                                     known: pinned)
+        let top = try await manifest(
+            client: client,
+            repository: reference.repository,
+            reference: pinned ?? reference.tag ?? "latest",
+            known: pinned
+        )
         if let pinned, top.digest != pinned {
             throw AirlockError.verification("\(what): the registry served \(top.digest) for a reference pinned to \(pinned)")
         }
@@ -84,25 +95,43 @@ final class RegistrySource: @unchecked Sendable {
             } else {
                 // A subset: a new index of the kept children; the source index's digest is recorded.
                 sourceDigest = top.digest
-                root = try storeDocument(try PlatformSubset.filteredIndex(top.bytes, keeping: Set(kept.map(\.digest))), mediaType: top.mediaType,
-                                         what: what, into: &contents)
+                root = try storeDocument(
+                    try PlatformSubset.filteredIndex(top.bytes, keeping: Set(kept.map(\.digest))),
+                    mediaType: top.mediaType,
+                    what: what,
+                    into: &contents
+                )
             }
             for child in kept {
                 fetches += try await walk(child, client: client, repository: reference.repository, what: what, into: &contents, depth: 1)
             }
         } else {
             root = try storeDocument(top.bytes, mediaType: top.mediaType, what: what, into: &contents)
-            fetches += try await blobs(of: top.bytes, mediaType: top.mediaType, host: client.host, repository: reference.repository,
-                                       what: what, into: &contents)
+            fetches += try await blobs(
+                of: top.bytes,
+                mediaType: top.mediaType,
+                host: client.host,
+                repository: reference.repository,
+                what: what,
+                into: &contents
+            )
         }
         let carried = name ?? reference
         try contents.tag(root, refName: carried.description, kind: "image", location: location)
-        var image = BundlePredicate.Image(name: carried.description, source: written, digest: root.digest.description,
-                                          mediaType: root.mediaType, size: root.size,
-                                          platforms: found.isEmpty ? nil : found.map(\.description).sorted(), sourceDigest: sourceDigest,
-                                          attestationManifests: MediaType.isIndex(root.mediaType)
-                                            ? PlatformSubset.attestations(in: (try? ContentDocument(bytes: try store.bytes(of: root.digest), declaredType: root.mediaType).manifests) ?? [])
-                                            : nil)
+        var image = BundlePredicate.Image(
+            name: carried.description,
+            source: written,
+            digest: root.digest.description,
+            mediaType: root.mediaType,
+            size: root.size,
+            platforms: found.isEmpty ? nil : found.map(\.description).sorted(),
+            sourceDigest: sourceDigest,
+            attestationManifests: MediaType.isIndex(root.mediaType)
+                ? PlatformSubset.attestations(
+                    in: (try? ContentDocument(bytes: try store.bytes(of: root.digest), declaredType: root.mediaType).manifests) ?? []
+                )
+                : nil
+        )
         if referrers {
             var subjects = [top.digest]
             if MediaType.isIndex(top.mediaType) {
@@ -110,8 +139,15 @@ final class RegistrySource: @unchecked Sendable {
             }
             var carriedReferrers: [BundlePredicate.Referrer] = []
             for subject in subjects {
-                let (more, records) = try await addReferrers(of: subject, client: client, repository: reference.repository,
-                                                             carriedName: carried.name, what: what, location: location, into: &contents)
+                let (more, records) = try await addReferrers(
+                    of: subject,
+                    client: client,
+                    repository: reference.repository,
+                    carriedName: carried.name,
+                    what: what,
+                    location: location,
+                    into: &contents
+                )
                 fetches += more
                 carriedReferrers += records
             }
@@ -121,11 +157,21 @@ final class RegistrySource: @unchecked Sendable {
         return fetches
     }
 
-    func walk(_ descriptor: Descriptor, client: RegistryClient, repository: String, what: String,
-                      into contents: inout PackContents, depth: Int) async throws -> [Fetch] {
+    func walk(
+        _ descriptor: Descriptor,
+        client: RegistryClient,
+        repository: String,
+        what: String,
+        into contents: inout PackContents,
+        depth: Int
+    ) async throws -> [Fetch] {
         guard depth < 8 else { throw AirlockError.input("\(what): indexes nested deeper than 8 levels") }
-        let fetched = try await manifest(client: client, repository: repository, reference: descriptor.digest.description,
-                                         known: descriptor.digest.description)
+        let fetched = try await manifest(
+            client: client,
+            repository: repository,
+            reference: descriptor.digest.description,
+            known: descriptor.digest.description
+        )
         _ = try storeDocument(fetched.bytes, mediaType: descriptor.mediaType, what: what, into: &contents)
         if MediaType.isIndex(descriptor.mediaType) {
             var fetches: [Fetch] = []
@@ -134,17 +180,31 @@ final class RegistrySource: @unchecked Sendable {
             }
             return fetches
         }
-        return try await blobs(of: fetched.bytes, mediaType: descriptor.mediaType, host: client.host, repository: repository,
-                               what: what, into: &contents)
+        return try await blobs(
+            of: fetched.bytes,
+            mediaType: descriptor.mediaType,
+            host: client.host,
+            repository: repository,
+            what: what,
+            into: &contents
+        )
     }
 
-    func blobs(of bytes: [UInt8], mediaType: String, host: String, repository: String, what: String,
-                       into contents: inout PackContents) async throws -> [Fetch] {
+    func blobs(
+        of bytes: [UInt8],
+        mediaType: String,
+        host: String,
+        repository: String,
+        what: String,
+        into contents: inout PackContents
+    ) async throws -> [Fetch] {
         let document = try ContentDocument(bytes: bytes, declaredType: mediaType)
         var fetches: [Fetch] = []
         for (descriptor, role) in (document.config.map { [($0, PackContents.Role.config)] } ?? []) + document.layers.map({ ($0, .layer) }) {
             if descriptor.mediaType.contains("foreign") || descriptor.mediaType.contains("nondistributable") {
-                throw AirlockError.unsupported("\(what): layer \(descriptor.digest) is non-distributable (\(descriptor.mediaType)); airlock does not carry foreign layers")
+                throw AirlockError.unsupported(
+                    "\(what): layer \(descriptor.digest) is non-distributable (\(descriptor.mediaType)); airlock does not carry foreign layers"
+                )
             }
             contents.addBlob(descriptor.digest, size: descriptor.size, role: role)
             fetches.append(Fetch(host: host, repository: repository, descriptor: descriptor, what: what))
@@ -176,17 +236,31 @@ final class RegistrySource: @unchecked Sendable {
     /// Downloads `needed`, `jobs` at a time and in the order given, into the store when `keep`
     /// (else only into the feeds, for the bundle writer); `started` hears of each blob's feed
     /// when its download begins.
-    func download(_ needed: [Fetch], jobs: Int, keep: Bool = true, progress: @escaping @Sendable (PackEvent) -> Void,
-                  started: @escaping @Sendable (BlobFeed) -> Void = { _ in }) async throws {
+    func download(
+        _ needed: [Fetch],
+        jobs: Int,
+        keep: Bool = true,
+        progress: @escaping @Sendable (PackEvent) -> Void,
+        started: @escaping @Sendable (BlobFeed) -> Void = { _ in }
+    ) async throws {
         try await forEach(needed, jobs: jobs) { fetch in
             try Task.checkCancellation()
             let client = try self.client(for: fetch.host)
-            let feed = try BlobFeed(store: self.store, digest: fetch.descriptor.digest, size: fetch.descriptor.size, keep: keep,
-                                    what: "\(fetch.what): blob \(fetch.descriptor.digest)")
+            let feed = try BlobFeed(
+                store: self.store,
+                digest: fetch.descriptor.digest,
+                size: fetch.descriptor.size,
+                keep: keep,
+                what: "\(fetch.what): blob \(fetch.descriptor.digest)"
+            )
             started(feed)
             do {
-                try await client.fetchBlob(fetch.repository, digest: fetch.descriptor.digest.description, size: fetch.descriptor.size,
-                                           into: feed)
+                try await client.fetchBlob(
+                    fetch.repository,
+                    digest: fetch.descriptor.digest.description,
+                    size: fetch.descriptor.size,
+                    into: feed
+                )
                 try feed.finish()
             } catch {
                 // A download cancelled because another one (or the bundle writer) failed leaves its
@@ -199,7 +273,6 @@ final class RegistrySource: @unchecked Sendable {
     }
 }
 
-
 extension RegistrySource {
     /// A manifest from the cache when its digest is known (pinned, or answered by a HEAD, which
     /// Docker Hub does not count against the pull allowance), else from the registry.
@@ -209,7 +282,9 @@ extension RegistrySource {
         if digest == nil, let head = try? await client.headManifest(repository, reference: reference) {
             (digest, mediaType) = (head.digest, head.mediaType)
         }
-        if let digest, let parsed = try? Digest(digest), store.contains(parsed), let bytes = try? store.bytes(of: parsed), Digest.sha256(of: bytes).description == digest {
+        if let digest, let parsed = try? Digest(digest), store.contains(parsed), let bytes = try? store.bytes(of: parsed),
+            Digest.sha256(of: bytes).description == digest
+        {
             if mediaType.isEmpty || !(MediaType.isIndex(mediaType) || MediaType.isManifest(mediaType)) {
                 let object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any]
                 mediaType = object?["mediaType"] as? String ?? (object?["manifests"] != nil ? MediaType.ociIndex : MediaType.ociManifest)
