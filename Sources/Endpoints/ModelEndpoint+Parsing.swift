@@ -84,7 +84,10 @@ extension ModelEndpoint {
         let auth = try node.mapping(allowed: ["type", "header", "valueFrom", "value"])
         if let literal = auth["value"] {
             throw literal.error(
-                "literal credentials are refused; reference the secret with valueFrom: {env: NAME}, {file: PATH} or {secret: {name: ..., key: ...}}"
+                """
+                literal credentials are refused; reference the secret with valueFrom: {env: NAME}, {file: PATH} or {secret: {name: \
+                ..., key: ...}}
+                """
             )
         }
         let typeText = try auth.string("type")

@@ -26,7 +26,10 @@ extension ModelEndpoint {
         let isAzure = provider == .azureAIFoundry || provider == .azureAnthropic
         if isAzure && !allowCustomHost && !Self.azureHostSuffixes.contains(where: { host.lowercased().hasSuffix($0) }) {
             throw urlNode.error(
-                "\(provider.rawValue) expects an Azure resource host (\(Self.azureHostSuffixes.joined(separator: ", "))); set allowCustomHost: true for a private gateway"
+                """
+                \(provider.rawValue) expects an Azure resource host (\(Self.azureHostSuffixes.joined(separator: ", "))); set \
+                allowCustomHost: true for a private gateway
+                """
             )
         }
         switch provider {

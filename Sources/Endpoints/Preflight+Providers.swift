@@ -54,8 +54,8 @@ struct ProviderRequest {
         case .azureAIFoundry:
             method = "POST"
             let deployment = endpoint.deployment ?? model
-            path =
-                "\(base)/openai/deployments/\(percentEncoded(deployment))/chat/completions?api-version=\(percentEncoded(endpoint.apiVersion ?? ""))"
+            let version = percentEncoded(endpoint.apiVersion ?? "")
+            path = "\(base)/openai/deployments/\(percentEncoded(deployment))/chat/completions?api-version=\(version)"
             body = Array(#"{"max_tokens":1,"messages":\#(message)}"#.utf8)
         }
         switch credentials.authType {
@@ -76,7 +76,9 @@ struct ProviderRequest {
             return .refused(message.isEmpty ? "refused" : message)
         case 404 where endpoint.provider == .azureAIFoundry:
             let deployment = endpoint.deployment ?? model
-            return .missing("deployment \(deployment) not found at \(endpoint.host) (\(message)) — check deployment in the endpoint config")
+            return .missing(
+                "deployment \(deployment) not found at \(endpoint.host) (\(message)) — check deployment in the endpoint config"
+            )
         case 404 where endpoint.provider != .openAICompatible:
             return .missing("model \(model) not found at \(endpoint.host) (\(message)) — check model in the endpoint config")
         case 200..<300:
@@ -90,7 +92,10 @@ struct ProviderRequest {
             guard listed.contains(model) else {
                 let known = listed.prefix(8).joined(separator: ", ")
                 return .missing(
-                    "model \(model) is not served at \(endpoint.host) (it lists \(known.isEmpty ? "no models" : known)) — check model in the endpoint config"
+                    """
+                    model \(model) is not served at \(endpoint.host) (it lists \(known.isEmpty ? "no models" : known)) — check model \
+                    in the endpoint config
+                    """
                 )
             }
             return .ok("model \(model) is listed")

@@ -189,7 +189,10 @@ private struct PreflightRun {
                 throw StepFailure(
                     step: "proxy",
                     line:
-                        "proxy: \(proxy.url) answered \(status) to CONNECT \(host):\(port) — allow this host and port in the proxy, or check that the proxy can resolve and reach it",
+                        """
+                        proxy: \(proxy.url) answered \(status) to CONNECT \(host):\(port) — allow this host and port in the proxy, or \
+                        check that the proxy can resolve and reach it
+                        """,
                     since: start,
                     status: status
                 )
@@ -233,7 +236,10 @@ private struct PreflightRun {
         } catch let failure as ProbeFailure {
             let line =
                 failure.kind == .timeout
-                ? "timeout: \(host) did not answer \(request.method) \(request.path) within \(Int(timeout)) s — raise timeoutSeconds, or check the gateway"
+                ? """
+                timeout: \(host) did not answer \(request.method) \(request.path) within \(Int(timeout)) s — raise timeoutSeconds, or \
+                check the gateway
+                """
                 : "request: \(failure.message)"
             throw StepFailure(step: "request", line: line, since: start)
         }
@@ -251,7 +257,10 @@ private struct PreflightRun {
             throw StepFailure(
                 step: "request",
                 line:
-                    "HTTP \(answer.status) from \(host) for \(request.method) \(request.path): \(why); the credential went in \(credentials.authDescription) — check that key",
+                    """
+                    HTTP \(answer.status) from \(host) for \(request.method) \(request.path): \(why); the credential went in \
+                    \(credentials.authDescription) — check that key
+                    """,
                 since: start,
                 status: answer.status
             )
@@ -280,8 +289,8 @@ private struct PreflightRun {
             let issuer = chain.last?.issuer ?? "?"
             return "TLS: unknown issuer \(issuer) — add it to caFile\(caFileNote)"
         case 62, 64:
-            return
-                "TLS: the certificate (\(chain.first?.subject ?? "?")) is not for \(host) — fix baseURL's host or the server's certificate"
+            let subject = chain.first?.subject ?? "?"
+            return "TLS: the certificate (\(subject)) is not for \(host) — fix baseURL's host or the server's certificate"
         case 10:
             return "TLS: the certificate of \(host) has expired (\(chain.first?.subject ?? "?")) — renew it"
         default:
@@ -310,7 +319,10 @@ private struct PreflightRun {
                 guard let directory = options.secretsDirectory else {
                     throw StepFailure(
                         step: "credentials",
-                        line: "\(field): Kubernetes secret \(name)/\(key) — give --secrets-dir DIR where it is mounted (DIR/\(name)/\(key))"
+                        line: """
+                            \(field): Kubernetes secret \(name)/\(key) — give --secrets-dir DIR where it is mounted \
+                            (DIR/\(name)/\(key))
+                            """
                     )
                 }
                 guard let data = FileManager.default.contents(atPath: "\(directory)/\(name)/\(key)") else {

@@ -22,7 +22,10 @@ extension ProbeConnection {
         what: String
     ) throws -> HTTPAnswer {
         var head =
-            "\(method) \(target) HTTP/1.1\r\nHost: \(host)\r\nUser-Agent: airlock-preflight\r\nAccept: application/json\r\nConnection: close\r\n"
+            """
+            \(method) \(target) HTTP/1.1\r\nHost: \(host)\r\nUser-Agent: airlock-preflight\r\nAccept: application/json\r\nConnection: \
+            close\r\n
+            """
         if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         try send(Array((head + "\r\n").utf8) + (body ?? []), what: what)

@@ -61,7 +61,10 @@ enum HelmFunctions {
                     return .map(
                         MapBox([
                             "Error": .string(
-                                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal \(value.kindName == "slice" ? "array" : value.kindName) into Go value of type map[string]interface {}"
+                                """
+                                error unmarshaling JSON: while decoding JSON: json: cannot unmarshal \
+                                \(value.kindName == "slice" ? "array" : value.kindName) into Go value of type map[string]interface {}
+                                """
                             )
                         ])
                     )
@@ -77,7 +80,10 @@ enum HelmFunctions {
                     if value.isNull { return .list([]) }
                     return .list([
                         .string(
-                            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal object into Go value of type []interface {}"
+                            """
+                            error unmarshaling JSON: while decoding JSON: json: cannot unmarshal object into Go value of type \
+                            []interface {}
+                            """
                         )
                     ])
                 } catch {

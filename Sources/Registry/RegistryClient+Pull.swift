@@ -72,7 +72,10 @@ extension RegistryClient {
             throw RegistryError.protocolViolation(
                 host: host,
                 detail:
-                    "\(repository):\(reference) is a Docker schema 1 manifest, which airlock does not carry; re-push it with a current client"
+                    """
+                    \(repository):\(reference) is a Docker schema 1 manifest, which airlock does not carry; re-push it with a current \
+                    client
+                    """
             )
         }
         let digest = Digest.sha256(of: answer.body).description

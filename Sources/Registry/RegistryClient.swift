@@ -411,7 +411,10 @@ public final class RegistryClient: Sendable {
             cause = "host name not found"
         } else if lowered.contains("invalidproxyresponse") || lowered.contains("proxyauthenticationrequired") {
             cause =
-                "the proxy refused to connect (it answers 407 when it wants credentials: check the user and password in HTTPS_PROXY or HTTP_PROXY)"
+                """
+                the proxy refused to connect (it answers 407 when it wants credentials: check the user and password in HTTPS_PROXY or \
+                HTTP_PROXY)
+                """
         } else if lowered.contains("remoteconnectionclosed") || lowered.contains("connection reset") {
             cause = "the connection was closed"
         } else {
@@ -470,14 +473,20 @@ public final class RegistryClient: Sendable {
                 host: host,
                 location: url,
                 reason:
-                    "plain HTTP from an HTTPS registry (a TLS-terminating proxy that does not tell the registry, e.g. X-Forwarded-Proto); fix the registry's external URL, or name \(hostPort) with --plain-http if that is intended"
+                    """
+                    plain HTTP from an HTTPS registry (a TLS-terminating proxy that does not tell the registry, e.g. \
+                    X-Forwarded-Proto); fix the registry's external URL, or name \(hostPort) with --plain-http if that is intended
+                    """
             )
         }
         throw RegistryError.refusedLocation(
             host: host,
             location: url,
             reason:
-                "another address than \(host) (a reverse proxy that does not pass the external host and port); set the registry's external URL"
+                """
+                another address than \(host) (a reverse proxy that does not pass the external host and port); set the registry's \
+                external URL
+                """
         )
     }
 }

@@ -32,7 +32,10 @@ public enum RegistryError: Error, Sendable, CustomStringConvertible {
             return "cannot reach registry \(host): \(detail)"
         case .tls(let host, let detail):
             return
-                "TLS with registry \(host) failed: \(detail); if it uses a private CA, pass --ca-file CA.pem (or --plain-http \(host) for a registry without TLS)"
+                """
+                TLS with registry \(host) failed: \(detail); if it uses a private CA, pass --ca-file CA.pem (or --plain-http \(host) \
+                for a registry without TLS)
+                """
         case .unauthorized(let host, let detail):
             return "registry \(host) refused the credentials (\(detail)); run airlock login \(host)"
         case .denied(let host, let repository, let detail):
@@ -45,15 +48,25 @@ public enum RegistryError: Error, Sendable, CustomStringConvertible {
             return "\(what) does not match its digest \(expected) (got \(actual)): tampered or corrupted, nothing of it was committed"
         case .alteredInTransit(let host, let digest):
             return
-                "registry \(host) received other bytes for blob \(digest) than airlock sent (they matched the signed digest before sending): something on the way altered or cut them; push again, or look at the proxy in between"
+                """
+                registry \(host) received other bytes for blob \(digest) than airlock sent (they matched the signed digest before \
+                sending): something on the way altered or cut them; push again, or look at the proxy in between
+                """
         case .rateLimited(let host, let until, let detail):
             return
-                "registry \(host) rate-limits this client until \(until)\(detail.isEmpty ? "" : " (\(detail))"); log in (airlock login \(host)) for a higher limit, or run again after that"
+                """
+                registry \(host) rate-limits this client until \(until)\(detail.isEmpty ? "" : " (\(detail))"); log in (airlock login \
+                \(host)) for a higher limit, or run again after that
+                """
         case .refusedLocation(let host, let location, let reason):
             return "registry \(host) sent the upload to \(location), which airlock does not follow: \(reason)"
         case .missingRepositories(let host, let names, let note):
             return
-                "registry \(host) has no repository \(names.joined(separator: ", ")) and does not create them on push: create \(names.count == 1 ? "it" : "them") (or the project or organisation) first\(note.isEmpty ? "" : " (\(note))"); nothing was pushed"
+                """
+                registry \(host) has no repository \(names.joined(separator: ", ")) and does not create them on push: create \
+                \(names.count == 1 ? "it" : "them") (or the project or organisation) first\(note.isEmpty ? "" : " (\(note))"); \
+                nothing was pushed
+                """
         }
     }
 

@@ -244,9 +244,11 @@ struct DeltaBundleJourneyTests {
             "docker://\(registry.host)/src/app:1",
         ])
         try #require(seed.status == 0, "\(seed.stderr)")
-        try
-            "apiVersion: airlock/v1\nkind: Bundle\nmetadata: {name: pulled, version: \"1\", created: \"2026-11-01T00:00:00Z\"}\nimages:\n  - ref: \(registry.host)/src/app:1\n"
-            .write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
+        try """
+        apiVersion: airlock/v1\nkind: Bundle\nmetadata: {name: pulled, version: \"1\", created: \
+        \"2026-11-01T00:00:00Z\"}\nimages:\n  - ref: \(registry.host)/src/app:1\n
+        """
+        .write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
         func pack(_ extra: [String], cache: String) throws -> [String: Any] {
             let result = try Harness.airlock(
                 ["pack", "-q", "--plain-http", registry.host, "--output", "json"] + extra,

@@ -195,7 +195,8 @@ struct InventoryJourneyTests {
 
         // A file that is not an inventory, or an altered one, is refused by pack --since in one line.
         try
-            #"{"apiVersion": "airlock/v1", "kind": "RegistryInventory", "registry": "x", "created": "now", "repositories": [], "blobs": [{"digest": "md5:abc", "size": 1, "repository": "a"}]}"#
+            (#"{"apiVersion": "airlock/v1", "kind": "RegistryInventory", "registry": "x", "created": "now", "repositories": [], "#
+            + #""blobs": [{"digest": "md5:abc", "size": 1, "repository": "a"}]}"#)
             .write(toFile: "\(root)/bad.json", atomically: true, encoding: .utf8)
         #expect(try Harness.airlock(["key", "generate", "--out", "signer"], in: root).status == 0)
         let bad = try Harness.airlock(

@@ -21,7 +21,10 @@ struct PreflightTests {
         ),
         (
             "foundry", "azure-ai-foundry", "/azure-openai",
-            "deployment: gpt-4o-prod\n  apiVersion: \"2024-10-21\"\n  allowCustomHost: true\n  auth: {type: api-key, valueFrom: {env: PROVIDER_KEY}}"
+            """
+            deployment: gpt-4o-prod\n  apiVersion: \"2024-10-21\"\n  allowCustomHost: true\n  auth: {type: api-key, valueFrom: {env: \
+            PROVIDER_KEY}}
+            """
         ),
     ]
 
@@ -61,7 +64,10 @@ struct PreflightTests {
         in folder: String
     ) throws -> String {
         var text =
-            "apiVersion: airlock/v1\nkind: ModelEndpoint\nmetadata:\n  name: \(name)\nspec:\n  provider: \(provider)\n  baseURL: \(baseURL)\n  \(fields)\n"
+            """
+            apiVersion: airlock/v1\nkind: ModelEndpoint\nmetadata:\n  name: \(name)\nspec:\n  provider: \(provider)\n  baseURL: \
+            \(baseURL)\n  \(fields)\n
+            """
         if let proxy { text += "  proxy: {httpsProxy: \"\(proxy)\"}\n" }
         if let caFile { text += "  caFile: \(caFile)\n" }
         if let timeout { text += "  timeoutSeconds: \(timeout)\n" }

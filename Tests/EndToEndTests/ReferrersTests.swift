@@ -111,9 +111,11 @@ struct ReferrersTests {
         let plain = try Harness.airlock(["pack", "-q", "--output", "json", "--plain-http", registry.host, "-o", "plain.tar.zst"], in: root)
         let plainImage = ((try JSONSerialization.jsonObject(with: plain.data) as? [String: Any])?["images"] as? [[String: Any]])?.first
         #expect(plain.status == 0 && plainImage?["referrers"] == nil)
-        try
-            "apiVersion: airlock/v1\nkind: Bundle\nmetadata: {name: x, version: \"1\"}\nimages:\n  - layout: \(example)/build/oci\n    select: app-1.4.2\n    referrers: true\n"
-            .write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
+        try """
+        apiVersion: airlock/v1\nkind: Bundle\nmetadata: {name: x, version: \"1\"}\nimages:\n  - layout: \(example)/build/oci\n    \
+        select: app-1.4.2\n    referrers: true\n
+        """
+        .write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
         let refused = try Harness.airlock(["pack", "-q"], in: root)
         #expect(refused.status == 2 && refused.stderr.contains("referrers: true applies to images pulled with ref:"), "\(refused.stderr)")
     }
@@ -196,9 +198,11 @@ struct ReferrersTests {
         }
         func pack(_ names: [String], as bundle: String, platforms: String = "") throws {
             let images = names.map { "  - ref: \(registry.host)/src/\($0):1\n    referrers: true\n\(platforms)" }.joined()
-            try
-                "apiVersion: airlock/v1\nkind: Bundle\nmetadata: {name: \(bundle), version: \"1\", created: \"2026-11-01T00:00:00Z\"}\nimages:\n\(images)"
-                .write(toFile: "\(root)/\(bundle).yaml", atomically: true, encoding: .utf8)
+            try """
+            apiVersion: airlock/v1\nkind: Bundle\nmetadata: {name: \(bundle), version: \"1\", created: \
+            \"2026-11-01T00:00:00Z\"}\nimages:\n\(images)
+            """
+            .write(toFile: "\(root)/\(bundle).yaml", atomically: true, encoding: .utf8)
             let packed = try Harness.airlock(
                 ["pack", "-q", "-f", "\(bundle).yaml", "--key", "signer.key", "--plain-http", registry.host],
                 in: root

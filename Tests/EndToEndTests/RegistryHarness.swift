@@ -89,7 +89,10 @@ final class TestRegistry: @unchecked Sendable {
             usleep(25_000)
         }
         Issue.record(
-            "docker-registry did not start on \(host): \(String(describing: try? String(contentsOfFile: "\(root)/registry.log", encoding: .utf8)))"
+            """
+            docker-registry did not start on \(host): \
+            \(String(describing: try? String(contentsOfFile: "\(root)/registry.log", encoding: .utf8)))
+            """
         )
     }
 

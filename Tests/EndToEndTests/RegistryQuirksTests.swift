@@ -71,9 +71,11 @@ struct RegistryQuirksTests {
         /// An airlock.yaml in the set-up's folder pulling `refs`.
         func writeSpec(name: String, refs: [String]) throws {
             let images = refs.map { "  - ref: \($0)\n" }.joined()
-            try
-                "apiVersion: airlock/v1\nkind: Bundle\nmetadata: {name: \(name), version: \"1\", created: \"2026-11-01T00:00:00Z\"}\nimages:\n\(images)"
-                .write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
+            try """
+            apiVersion: airlock/v1\nkind: Bundle\nmetadata: {name: \(name), version: \"1\", created: \
+            \"2026-11-01T00:00:00Z\"}\nimages:\n\(images)
+            """
+            .write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
         }
 
         func stop() {

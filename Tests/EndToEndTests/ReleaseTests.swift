@@ -90,7 +90,8 @@ struct ReleaseTests {
             cd /work
             bash audit-verify.sh first.tar.zst vendor.pub
             zstd -dc first.tar.zst | tar -x files/airlock/\(name)
-            grep -q "$(sha256sum files/airlock/\(name) | cut -c1-64)" <(zstd -dc first.tar.zst | tar -xO statement.intoto.json | python3 -c 'import base64,json,sys; print(base64.b64decode(json.load(sys.stdin)["payload"]).decode())')
+            grep -q "$(sha256sum files/airlock/\(name) | cut -c1-64)" <(zstd -dc first.tar.zst | tar -xO statement.intoto.json | python3 \
+            -c 'import base64,json,sys; print(base64.b64decode(json.load(sys.stdin)["payload"]).decode())')
             tar -xzf files/airlock/\(name)
             A=$(ls -d /work/airlock-*/bin)/airlock
             $A verify first.tar.zst --key vendor.pub

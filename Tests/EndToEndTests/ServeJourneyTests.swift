@@ -345,17 +345,21 @@ struct ServeJourneyTests {
             out["catalogPages"] = [pages, names]
             out["tagsAfterLast"] = json.loads(call("GET", "/v2/mirror/team/app/tags/list?last=1.4.2")[2])["tags"]
             out["badPage"] = code(call("GET", "/v2/_catalog?n=two"))
-            status, response, manifest = call("GET", "/v2/mirror/team/app/manifests/1.4.2", {"Accept": "application/vnd.oci.image.manifest.v1+json"})
+            status, response, manifest = call("GET", "/v2/mirror/team/app/manifests/1.4.2", {"Accept": \
+            "application/vnd.oci.image.manifest.v1+json"})
             digest = response.getheader("Docker-Content-Digest")
             out["manifest"] = "digest matches" if digest == "sha256:" + hashlib.sha256(manifest).hexdigest() else "differs"
             status, response, empty = call("HEAD", "/v2/mirror/team/app/manifests/1.4.2")
-            out["head"] = "%d, %s, %s" % (status, "same length" if int(response.getheader("Content-Length")) == len(manifest) else "other length", "no body" if not empty else "a body")
+            out["head"] = "%d, %s, %s" % (status, "same length" if int(response.getheader("Content-Length")) == len(manifest) else \
+            "other length", "no body" if not empty else "a body")
             name, tag = chart.rsplit(":", 1)
             layer = json.loads(call("GET", "/v2/%s/manifests/%s" % (name, tag))[2])["layers"][0]
             status, response, blob = call("GET", "/v2/%s/blobs/%s" % (name, layer["digest"]))
-            out["blob"] = "digest matches" if status == 200 and "sha256:" + hashlib.sha256(blob).hexdigest() == layer["digest"] and len(blob) == layer["size"] else "differs"
+            out["blob"] = "digest matches" if status == 200 and "sha256:" + hashlib.sha256(blob).hexdigest() == layer["digest"] and \
+            len(blob) == layer["size"] else "differs"
             status, response, tail = call("GET", "/v2/%s/blobs/%s" % (name, layer["digest"]), {"Range": "bytes=10-"})
-            good = status == 206 and tail == blob[10:] and response.getheader("Content-Range") == "bytes 10-%d/%d" % (len(blob) - 1, len(blob))
+            good = status == 206 and tail == blob[10:] and response.getheader("Content-Range") == "bytes 10-%d/%d" % (len(blob) - 1, \
+            len(blob))
             out["range"] = "206 bytes 10-end, the tail" if good else "%d %s" % (status, response.getheader("Content-Range"))
             out["unsatisfiable"] = str(call("GET", "/v2/%s/blobs/%s" % (name, layer["digest"]), {"Range": "bytes=%d-" % len(blob)})[0])
             out["unknown"] = [code(call("GET", "/v2/mirror/nothing/manifests/1")), code(call("GET", "/v2/mirror/team/app/manifests/9.9.9")),

@@ -99,7 +99,10 @@ struct SignerCertificateTests {
         #expect(
             otherCA.status == 1
                 && otherCA.stderr.contains(
-                    "signed with the certificate /O=Vendor/CN=Release Engineering, which is not trusted: unable to get local issuer certificate"
+                    """
+                    signed with the certificate /O=Vendor/CN=Release Engineering, which is not trusted: unable to get local issuer \
+                    certificate
+                    """
                 ),
             "\(otherCA.stderr)"
         )

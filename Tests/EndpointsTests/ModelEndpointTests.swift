@@ -39,7 +39,10 @@ struct ModelEndpointTests {
             "e.yaml:9: spec.auth.value: literal credentials are refused"
         ),
         (
-            "provider: anthropic\nbaseURL: https://a.example\nmodel: m\nauth: {type: none}\nheaders:\n  - {name: Authorization, value: Bearer x}\n",
+            """
+            provider: anthropic\nbaseURL: https://a.example\nmodel: m\nauth: {type: none}\nheaders:\n  - {name: Authorization, value: \
+            Bearer x}\n
+            """,
             "spec.headers[0].value: header Authorization carries a credential"
         ),
         (
@@ -57,7 +60,10 @@ struct ModelEndpointTests {
         ),
         ("provider: openai-compatible\nbaseURL: https://h\nmodel: m\nauth: {type: bearer}\n", "type bearer needs valueFrom"),
         (
-            "provider: openai-compatible\nbaseURL: https://h\nmodel: m\nauth: {type: none}\nproxy: {httpsProxy: \"http://u:p@proxy:3128\"}\n",
+            """
+            provider: openai-compatible\nbaseURL: https://h\nmodel: m\nauth: {type: none}\nproxy: {httpsProxy: \
+            \"http://u:p@proxy:3128\"}\n
+            """,
             "credentials in a proxy URL are refused"
         ),
         ("provider: openai\nbaseURL: https://h\nmodel: m\nauth: {type: none}\n", "unknown provider \"openai\""),

@@ -31,7 +31,10 @@ struct ProxyChoiceTests {
 
     @Test func theEndpointsOwnProxyWinsOverTheEnvironment() throws {
         let text =
-            "apiVersion: airlock/v1\nkind: ModelEndpoint\nmetadata: {name: m}\nspec:\n  provider: openai-compatible\n  baseURL: https://llm.example.com/v1\n  model: m\n  auth: {type: none}\n"
+            """
+            apiVersion: airlock/v1\nkind: ModelEndpoint\nmetadata: {name: m}\nspec:\n  provider: openai-compatible\n  baseURL: \
+            https://llm.example.com/v1\n  model: m\n  auth: {type: none}\n
+            """
         var endpoint = try ModelEndpoint.parse(try #require(try parseDocuments(text, file: "m.yaml").first))
         endpoint.proxy = .init(httpsProxy: "http://proxy.corp:8080", httpProxy: nil, noProxy: [])
         let choice = ProxyChoice(

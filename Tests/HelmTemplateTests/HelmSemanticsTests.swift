@@ -6,7 +6,11 @@ import Testing
 /// values (release "rel" in namespace "ns"); the table was generated from that render.
 struct HelmSemanticsTests {
     static let values =
-        "big: 1000000\ncolon: 'a: b'\ndash: '- x'\ndate: '2024-01-01'\nempty: ''\nhalf: 0.5\nhtml: <a&b>\nlist:\n- 1\n- a\n- true\nlong: 'word word word word word word word word word word word word word word word\n  word word word word word '\nmap:\n  a: 1\n  a10: 10\n  a9: 9\n  b: 2\nmulti: 'line one\n\n  line two\n\n  '\nnested:\n  k:\n    v: deep\nnul: null\nnumstr: '0777'\nquoteme: 'true'\ns: x\nsmall: 3\nt: true\nzero: 0\n"
+        "big: 1000000\ncolon: 'a: b'\ndash: '- x'\ndate: '2024-01-01'\nempty: ''\nhalf: 0.5\nhtml: <a&b>\nlis"
+        + "t:\n- 1\n- a\n- true\nlong: 'word word word word word word word word word word word word word word w"
+        + "ord\n  word word word word word '\nmap:\n  a: 1\n  a10: 10\n  a9: 9\n  b: 2\nmulti: 'line one\n\n  l"
+        + "ine two\n\n  '\nnested:\n  k:\n    v: deep\nnul: null\nnumstr: '0777'\nquoteme: 'true'\ns: x\nsmall:"
+        + " 3\nt: true\nzero: 0\n"
 
     static let cases: [(template: String, helm: String)] = [
         ("{{ .Values.big }}", "1e+06"),
@@ -32,7 +36,10 @@ struct HelmSemanticsTests {
             "a: 'word word word word word word word word word word word word word word word word\n  word word word word '"
         ),
         (
-            "{{ toYaml (dict \"m\" .Values.multi \"q\" .Values.quoteme \"c\" .Values.colon \"d\" .Values.dash \"t\" .Values.date \"n\" .Values.numstr \"e\" .Values.empty \"z\" .Values.nul) }}",
+            """
+            {{ toYaml (dict \"m\" .Values.multi \"q\" .Values.quoteme \"c\" .Values.colon \"d\" .Values.dash \"t\" .Values.date \"n\" \
+            .Values.numstr \"e\" .Values.empty \"z\" .Values.nul) }}
+            """,
             "c: 'a: b'\nd: '- x'\ne: \"\"\nm: |\n  line one\n  line two\n\"n\": \"0777\"\nq: \"true\"\nt: \"2024-01-01\"\nz: null"
         ),
         (
@@ -56,7 +63,10 @@ struct HelmSemanticsTests {
         ("{{ and 1 0 \"x\" }}|{{ or 0 \"\" \"y\" }}|{{ and 1 2 }}|{{ not .Values.empty }}", "0|y|2|true"),
         ("{{ (.Values.missing).deeper }}", ""),
         (
-            "{{ default \"d\" .Values.empty }}|{{ default \"d\" .Values.zero }}|{{ default \"d\" .Values.s }}|{{ .Values.missing | default \"m\" }}",
+            """
+            {{ default \"d\" .Values.empty }}|{{ default \"d\" .Values.zero }}|{{ default \"d\" .Values.s }}|{{ .Values.missing | \
+            default \"m\" }}
+            """,
             "d|d|x|m"
         ),
         ("{{ coalesce .Values.nul .Values.empty \"c\" }}", "c"),
@@ -71,7 +81,10 @@ struct HelmSemanticsTests {
         ("{{ indent 2 \"a\\nb\" }}", "  a\n  b"),
         ("{{ nindent 2 \"a\" }}", "\n  a"),
         (
-            "{{ replace \"a\" \"b\" \"banana\" }}|{{ contains \"an\" \"banana\" }}|{{ hasPrefix \"ba\" \"banana\" }}|{{ hasSuffix \"na\" \"banana\" }}",
+            """
+            {{ replace \"a\" \"b\" \"banana\" }}|{{ contains \"an\" \"banana\" }}|{{ hasPrefix \"ba\" \"banana\" }}|{{ hasSuffix \
+            \"na\" \"banana\" }}
+            """,
             "bbnbnb|true|true|true"
         ),
         (
@@ -83,11 +96,19 @@ struct HelmSemanticsTests {
             "[1,2]|[1 2]|[0 1]|[1 2 3]"
         ),
         (
-            "{{ first (list 1 2) }}|{{ last (list 1 2) }}|{{ rest (list 1 2 3) }}|{{ initial (list 1 2 3) }}|{{ uniq (list 1 1 2) }}|{{ without (list 1 2 3) 2 }}|{{ has 2 (list 1 2) }}|{{ compact (list \"\" 1 0 \"a\") }}|{{ reverse (list 1 2 3) }}|{{ sortAlpha (list \"b\" \"a\" \"C\") }}",
+            """
+            {{ first (list 1 2) }}|{{ last (list 1 2) }}|{{ rest (list 1 2 3) }}|{{ initial (list 1 2 3) }}|{{ uniq (list 1 1 2) \
+            }}|{{ without (list 1 2 3) 2 }}|{{ has 2 (list 1 2) }}|{{ compact (list \"\" 1 0 \"a\") }}|{{ reverse (list 1 2 3) }}|{{ \
+            sortAlpha (list \"b\" \"a\" \"C\") }}
+            """,
             "1|2|[2 3]|[1 2]|[1 2]|[1 3]|true|[1 a]|[3 2 1]|[C a b]"
         ),
         (
-            "{{ dict \"a\" 1 \"b\" | toJson }}|{{ get (dict \"a\" 1) \"a\" }}|[{{ get (dict \"a\" 1) \"z\" }}]|{{ hasKey .Values.map \"a\" }}|{{ keys .Values.map | sortAlpha }}|{{ pick .Values.map \"a\" \"b\" | toJson }}|{{ omit .Values.map \"a\" \"b\" | toJson }}",
+            """
+            {{ dict \"a\" 1 \"b\" | toJson }}|{{ get (dict \"a\" 1) \"a\" }}|[{{ get (dict \"a\" 1) \"z\" }}]|{{ hasKey .Values.map \
+            \"a\" }}|{{ keys .Values.map | sortAlpha }}|{{ pick .Values.map \"a\" \"b\" | toJson }}|{{ omit .Values.map \"a\" \"b\" | \
+            toJson }}
+            """,
             "{\"a\":1,\"b\":\"\"}|1|[]|true|[a a10 a9 b]|{\"a\":1,\"b\":2}|{\"a10\":10,\"a9\":9}"
         ),
         (
@@ -95,7 +116,10 @@ struct HelmSemanticsTests {
             "{\"a\":1,\"b\":2}|{\"b\":2}"
         ),
         (
-            "{{ toJson (merge (dict \"a\" 1 \"n\" (dict \"x\" 1)) (dict \"a\" 2 \"b\" 3 \"n\" (dict \"x\" 2 \"y\" 3))) }}|{{ toJson (mergeOverwrite (dict \"a\" 1 \"n\" (dict \"x\" 1)) (dict \"a\" 2 \"b\" 3 \"n\" (dict \"x\" 2 \"y\" 3))) }}",
+            """
+            {{ toJson (merge (dict \"a\" 1 \"n\" (dict \"x\" 1)) (dict \"a\" 2 \"b\" 3 \"n\" (dict \"x\" 2 \"y\" 3))) }}|{{ toJson \
+            (mergeOverwrite (dict \"a\" 1 \"n\" (dict \"x\" 1)) (dict \"a\" 2 \"b\" 3 \"n\" (dict \"x\" 2 \"y\" 3))) }}
+            """,
             "{\"a\":1,\"b\":3,\"n\":{\"x\":1,\"y\":3}}|{\"a\":2,\"b\":3,\"n\":{\"x\":2,\"y\":3}}"
         ),
         ("{{ dig \"k\" \"v\" \"dflt\" .Values.nested }}|{{ dig \"k\" \"z\" \"dflt\" .Values.nested }}", "deep|dflt"),
@@ -104,31 +128,51 @@ struct HelmSemanticsTests {
             "6|3|6|3|1|5|2|2"
         ),
         (
-            "{{ add .Values.small 1 }}|{{ int \"12\" }}|{{ int 3.9 }}|{{ int64 .Values.big }}|{{ float64 \"1.5\" }}|{{ floor 1.7 }}|{{ ceil 1.2 }}|{{ mulf 1.5 2 }}|{{ divf 1 4 }}|{{ round 1.2345 2 }}",
+            """
+            {{ add .Values.small 1 }}|{{ int \"12\" }}|{{ int 3.9 }}|{{ int64 .Values.big }}|{{ float64 \"1.5\" }}|{{ floor 1.7 }}|{{ \
+            ceil 1.2 }}|{{ mulf 1.5 2 }}|{{ divf 1 4 }}|{{ round 1.2345 2 }}
+            """,
             "4|12|3|1000000|1.5|1|2|3|0.25|1.23"
         ),
         (
-            "{{ typeOf .Values.small }}|{{ typeOf 1 }}|{{ typeOf (add 1 1) }}|{{ typeOf .Values.list }}|{{ typeOf .Values.map }}|{{ typeOf .Values.nul }}|{{ kindOf .Values.map }}|{{ kindIs \"slice\" .Values.list }}|{{ typeOf (splitList \",\" \"a\") }}",
+            """
+            {{ typeOf .Values.small }}|{{ typeOf 1 }}|{{ typeOf (add 1 1) }}|{{ typeOf .Values.list }}|{{ typeOf .Values.map }}|{{ \
+            typeOf .Values.nul }}|{{ kindOf .Values.map }}|{{ kindIs \"slice\" .Values.list }}|{{ typeOf (splitList \",\" \"a\") }}
+            """,
             "float64|int|int64|[]interface {}|map[string]interface {}|<nil>|map|true|[]string"
         ),
         (
             "{{ b64enc \"hello\" }}|{{ b64dec \"aGVsbG8=\" }}|{{ sha256sum \"hello\" }}|{{ sha1sum \"hello\" }}|{{ adler32sum \"hello\" }}",
-            "aGVsbG8=|hello|2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824|aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d|103547413"
+            "aGVsbG8=|hello|2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824|aaf4c61ddcc5e8a2dabe"
+                + "de0f3b482cd9aea9434d|103547413"
         ),
         (
-            "{{ regexMatch \"^a.c$\" \"abc\" }}|{{ regexFind \"[0-9]+\" \"ab123cd45\" }}|{{ regexFindAll \"[0-9]+\" \"ab123cd45\" -1 }}|{{ regexReplaceAll \"a(x*)b\" \"-ab-axxb-\" \"${1}W\" }}|{{ regexReplaceAllLiteral \"a(x*)b\" \"-ab-\" \"${1}\" }}|{{ regexSplit \"z+\" \"pizza\" -1 }}",
+            """
+            {{ regexMatch \"^a.c$\" \"abc\" }}|{{ regexFind \"[0-9]+\" \"ab123cd45\" }}|{{ regexFindAll \"[0-9]+\" \"ab123cd45\" -1 \
+            }}|{{ regexReplaceAll \"a(x*)b\" \"-ab-axxb-\" \"${1}W\" }}|{{ regexReplaceAllLiteral \"a(x*)b\" \"-ab-\" \"${1}\" }}|{{ \
+            regexSplit \"z+\" \"pizza\" -1 }}
+            """,
             "true|123|[123 45]|-W-xxW-|-${1}-|[pi a]"
         ),
         (
-            "{{ semverCompare \">=1.21-0\" .Capabilities.KubeVersion.GitVersion }}|{{ semverCompare \"<1.19\" \"1.18.5\" }}|{{ semverCompare \"^1.2\" \"1.3.0\" }}|{{ (semver \"1.2.3-rc.1\").Major }}|{{ semver \"v1.2\" }}",
+            """
+            {{ semverCompare \">=1.21-0\" .Capabilities.KubeVersion.GitVersion }}|{{ semverCompare \"<1.19\" \"1.18.5\" }}|{{ \
+            semverCompare \"^1.2\" \"1.3.0\" }}|{{ (semver \"1.2.3-rc.1\").Major }}|{{ semver \"v1.2\" }}
+            """,
             "true|true|true|1|1.2.0"
         ),
         (
-            "{{ .Capabilities.KubeVersion.Major }}.{{ .Capabilities.KubeVersion.Minor }}|{{ .Capabilities.APIVersions.Has \"apps/v1\" }}|{{ .Capabilities.APIVersions.Has \"monitoring.coreos.com/v1\" }}",
+            """
+            {{ .Capabilities.KubeVersion.Major }}.{{ .Capabilities.KubeVersion.Minor }}|{{ .Capabilities.APIVersions.Has \"apps/v1\" \
+            }}|{{ .Capabilities.APIVersions.Has \"monitoring.coreos.com/v1\" }}
+            """,
             "1.36|true|false"
         ),
         (
-            "{{ .Release.Name }}|{{ .Release.Namespace }}|{{ .Release.Service }}|{{ .Release.IsInstall }}|{{ .Release.Revision }}|{{ .Chart.Name }}|{{ .Chart.Version }}|{{ .Chart.AppVersion }}|{{ .Template.Name }}|{{ .Template.BasePath }}",
+            """
+            {{ .Release.Name }}|{{ .Release.Namespace }}|{{ .Release.Service }}|{{ .Release.IsInstall }}|{{ .Release.Revision }}|{{ \
+            .Chart.Name }}|{{ .Chart.Version }}|{{ .Chart.AppVersion }}|{{ .Template.Name }}|{{ .Template.BasePath }}
+            """,
             "rel|ns|Helm|true|1|probe|1.2.3|4.5|probe/templates/c058.txt|probe/templates"
         ),
         (
@@ -136,24 +180,39 @@ struct HelmSemanticsTests {
             "got y|x-rel|x"
         ),
         (
-            "{{ fromYaml \"a: 1\\nb: [x, y]\\nc: yes\" | toJson }}|{{ fromYamlArray \"- 1\\n- a\" | toJson }}|{{ fromJson \"{\\\"a\\\": 1}\" | toJson }}|{{ (fromYaml \"a: b: c\").Error | empty }}",
+            """
+            {{ fromYaml \"a: 1\\nb: [x, y]\\nc: yes\" | toJson }}|{{ fromYamlArray \"- 1\\n- a\" | toJson }}|{{ fromJson \
+            \"{\\\"a\\\": 1}\" | toJson }}|{{ (fromYaml \"a: b: c\").Error | empty }}
+            """,
             "{\"a\":1,\"b\":[\"x\",true],\"c\":true}|[1,\"a\"]|{\"a\":1}|false"
         ),
         (
-            "{{ until 3 }}|{{ untilStep 0 10 3 }}|{{ seq 3 }}|{{ toString 5 }}|{{ toString .Values.half }}|{{ atoi \"42\" }}|{{ cat \"a\" 1 .Values.nul \"b\" }}",
+            """
+            {{ until 3 }}|{{ untilStep 0 10 3 }}|{{ seq 3 }}|{{ toString 5 }}|{{ toString .Values.half }}|{{ atoi \"42\" }}|{{ cat \
+            \"a\" 1 .Values.nul \"b\" }}
+            """,
             "[0 1 2]|[0 3 6 9]|1 2 3|5|0.5|42|a 1 b"
         ),
         (
-            "{{ index .Values.map \"a\" }}|{{ index .Values.list 1 }}|[{{ index .Values.map \"zz\" }}]|{{ len .Values.list }}|{{ len \"abc\" }}|{{ slice (list 1 2 3) 1 }}",
+            """
+            {{ index .Values.map \"a\" }}|{{ index .Values.list 1 }}|[{{ index .Values.map \"zz\" }}]|{{ len .Values.list }}|{{ len \
+            \"abc\" }}|{{ slice (list 1 2 3) 1 }}
+            """,
             "1|a|[]|3|3|[2 3]"
         ),
         (
-            "{{ eq 1 1 }}|{{ eq \"a\" \"b\" \"a\" }}|{{ ne 1 2 }}|{{ lt 1 2 }}|{{ ge \"b\" \"a\" }}|{{ eq .Values.nul nil }}|{{ eq .Values.half 0.5 }}",
+            """
+            {{ eq 1 1 }}|{{ eq \"a\" \"b\" \"a\" }}|{{ ne 1 2 }}|{{ lt 1 2 }}|{{ ge \"b\" \"a\" }}|{{ eq .Values.nul nil }}|{{ eq \
+            .Values.half 0.5 }}
+            """,
             "true|true|true|true|true|true|true"
         ),
         ("{{ base \"a/b/c.txt\" }}|{{ dir \"a/b/c.txt\" }}|{{ ext \"c.tar.gz\" }}|{{ clean \"a//b/../c\" }}", "c.txt|a/b|.gz|a/c"),
         (
-            "{{ snakecase \"HelloWorld\" }}|{{ kebabcase \"HelloWorld\" }}|{{ camelcase \"hello_world\" }}|{{ repeat 3 \"ab\" }}|{{ substr 1 3 \"abcdef\" }}|{{ nospace \"a b c\" }}|{{ initials \"hello big world\" }}|{{ abbrev 5 \"hello world\" }}",
+            """
+            {{ snakecase \"HelloWorld\" }}|{{ kebabcase \"HelloWorld\" }}|{{ camelcase \"hello_world\" }}|{{ repeat 3 \"ab\" }}|{{ \
+            substr 1 3 \"abcdef\" }}|{{ nospace \"a b c\" }}|{{ initials \"hello big world\" }}|{{ abbrev 5 \"hello world\" }}
+            """,
             "hello_world|hello-world|HelloWorld|ababab|bc|abc|hbw|he..."
         ),
         ("{{ toYaml .Values.nested | indent 4 }}", "    k:\n      v: deep"),
@@ -162,17 +221,24 @@ struct HelmSemanticsTests {
         ("{{ toRawJson (dict \"h\" \"<x>\") }}", "{\"h\":\"<x>\"}"),
         ("{{- /* a comment */ -}} x {{- \" y \" -}} z", "x y z"),
         (
-            "{{ printf \"%v\" .Values.nul }}|{{ printf \"%s\" .Values.list }}|{{ printf \"%d%%\" 5 }}|{{ printf \"%t\" true }}|{{ printf \"%6.2f\" 3.14159 }}|{{ printf \"%x\" \"hi\" }}",
+            """
+            {{ printf \"%v\" .Values.nul }}|{{ printf \"%s\" .Values.list }}|{{ printf \"%d%%\" 5 }}|{{ printf \"%t\" true }}|{{ \
+            printf \"%6.2f\" 3.14159 }}|{{ printf \"%x\" \"hi\" }}
+            """,
             "<nil>|[%!s(float64=1) a %!s(bool=true)]|5%|true|  3.14|6869"
         ),
         (
             "{{ urlParse \"https://u:p@h.example:8443/p?q=1#f\" | toJson }}",
-            "{\"fragment\":\"f\",\"host\":\"h.example:8443\",\"hostname\":\"h.example\",\"opaque\":\"\",\"path\":\"/p\",\"query\":\"q=1\",\"scheme\":\"https\",\"userinfo\":\"u:p\"}"
+            "{\"fragment\":\"f\",\"host\":\"h.example:8443\",\"hostname\":\"h.example\",\"opaque\":\"\",\"path\":"
+                + "\"/p\",\"query\":\"q=1\",\"scheme\":\"https\",\"userinfo\":\"u:p\"}"
         ),
         ("{{ $r := \"\" }}{{ range $i, $e := list \"a\" \"b\" }}{{ $r = printf \"%s%s\" $r $e }}{{ end }}{{ $r }}", "ab"),
         ("{{ lookup \"v1\" \"Secret\" \"ns\" \"n\" | toJson }}", "{}"),
         (
-            "{{ .Files.Get \"files/a.txt\" }}|{{ range $p, $_ := .Files.Glob \"files/*.txt\" }}{{ $p }},{{ end }}|{{ (.Files.Glob \"files/*\").AsConfig }}",
+            """
+            {{ .Files.Get \"files/a.txt\" }}|{{ range $p, $_ := .Files.Glob \"files/*.txt\" }}{{ $p }},{{ end }}|{{ (.Files.Glob \
+            \"files/*\").AsConfig }}
+            """,
             "alpha\n|files/a.txt,files/b.txt,|a.txt: |\n  alpha\nb.txt: |\n  beta: 2"
         ),
     ]

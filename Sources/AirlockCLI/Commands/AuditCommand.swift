@@ -78,7 +78,10 @@ struct AuditCommand: AsyncParsableCommand {
             for finding in report.findings {
                 text +=
                     finding.signed
-                    ? "signed    \(finding.reference) \(finding.digest): \(finding.what ?? "") in \(finding.bundles.joined(separator: ", "))\n"
+                    ? """
+                    signed    \(finding.reference) \(finding.digest): \(finding.what ?? "") in \
+                    \(finding.bundles.joined(separator: ", "))\n
+                    """
                     : "UNSIGNED  \(finding.reference) \(finding.digest): in none of the bundles given, with no trusted delivery attestation"
                         + (finding.signedAs ?? []).map { "; \($0.bundle) signed \($0.name) as \($0.digest)" }.joined() + "\n"
             }

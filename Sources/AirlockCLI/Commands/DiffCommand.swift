@@ -34,8 +34,8 @@ struct DiffCommand: ParsableCommand {
                 diff.verified
                 ? "both statements verified with the given key(s)\n"
                 : "NOT VERIFIED: the statements were read without checking signatures; give --key to check them\n"
-            text +=
-                "\(diff.old.name) \(diff.old.version) (\(diff.old.created)) → \(diff.new.name) \(diff.new.version) (\(diff.new.created))\n"
+            text += "\(diff.old.name) \(diff.old.version) (\(diff.old.created)) → "
+            text += "\(diff.new.name) \(diff.new.version) (\(diff.new.created))\n"
             let marks = ["added": "+", "removed": "-", "changed": "~"]
             for change in diff.changes {
                 text += "\(marks[change.change] ?? "?") \(change.kind) \(change.name)"
@@ -47,7 +47,10 @@ struct DiffCommand: ParsableCommand {
             }
             if diff.changes.isEmpty { text += "no image, chart, endpoint or file changed\n" }
             text +=
-                "blobs: \(diff.newBlobs.blobs) new (\(formatBytes(diff.newBlobs.bytes))), \(diff.sharedBlobs.blobs) shared (\(formatBytes(diff.sharedBlobs.bytes))), "
+                """
+                blobs: \(diff.newBlobs.blobs) new (\(formatBytes(diff.newBlobs.bytes))), \(diff.sharedBlobs.blobs) shared \
+                (\(formatBytes(diff.sharedBlobs.bytes))), 
+                """
                 + "\(diff.droppedBlobs.blobs) dropped (\(formatBytes(diff.droppedBlobs.bytes)))"
                 + (diff.newBlobs.blobs > 0 && diff.sharedBlobs.blobs > 0 ? "; a delta (pack --since \(old)) carries the new ones\n" : "\n")
             return text

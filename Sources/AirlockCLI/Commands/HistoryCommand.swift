@@ -8,10 +8,10 @@ struct HistoryCommand: AsyncParsableCommand {
         commandName: "history",
         abstract: "List the imports a registry's ledger records, oldest first, each signature checked.",
         discussion: """
-            Every airlock push (unless --no-ledger) records the bundle's signed envelope in PREFIX/airlock/imports (or --ledger). Each entry is \
-            listed with when it was pushed, the bundle's name, version and creation time, its statement's digest, its signers \
-            and what it brought; an entry whose signature does not verify with the given --key or --signer-root is shown as \
-            NOT VERIFIED (exit 1).
+            Every airlock push (unless --no-ledger) records the bundle's signed envelope in PREFIX/airlock/imports (or \
+            --ledger). Each entry is listed with when it was pushed, the bundle's name, version and creation time, its \
+            statement's digest, its signers and what it brought; an entry whose signature does not verify with the given \
+            --key or --signer-root is shown as NOT VERIFIED (exit 1).
             """
     )
 
@@ -33,7 +33,10 @@ struct HistoryCommand: AsyncParsableCommand {
             var text = "ledger \(report.ledger): \(report.imports.count) import(s)\n"
             for entry in report.imports {
                 text +=
-                    "\(entry.pushedAt)  \(entry.name) \(entry.version) (created \(entry.created))  \(entry.images) image(s), \(entry.charts) chart(s)  "
+                    """
+                    \(entry.pushedAt)  \(entry.name) \(entry.version) (created \(entry.created))  \(entry.images) image(s), \
+                    \(entry.charts) chart(s)  
+                    """
                 text += entry.verified ? "signed by \(entry.signers.joined(separator: ", "))" : "NOT VERIFIED: \(entry.failure ?? "?")"
                 text += "\n    statement \(entry.statementDigest)\n"
             }

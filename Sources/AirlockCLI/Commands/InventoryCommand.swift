@@ -63,7 +63,10 @@ struct InventoryCommand: AsyncParsableCommand {
             bytes: inventory.blobs.reduce(0) { $0 + $1.size }
         )
         try outputOptions.emit(result) {
-            "inventory of \(registry): \(result.repositories) repositories, \(result.tags) tags, \(result.blobs) blobs (\(formatBytes(result.bytes))) in \(out)\n"
+            """
+            inventory of \(registry): \(result.repositories) repositories, \(result.tags) tags, \(result.blobs) blobs \
+            (\(formatBytes(result.bytes))) in \(out)\n
+            """
                 + "carry it out and pack with --since \(out): layers the registry holds are left out\n"
         }
     }

@@ -52,7 +52,10 @@ struct KeyCommand: ParsableCommand {
                 encrypted: passphrase != nil
             )
             try outputOptions.emit(result) {
-                "wrote \(privatePath) and \(publicPath)\nkey id \(result.keyID) (\(type.rawValue)\(result.encrypted ? ", encrypted" : ""))\n"
+                """
+                wrote \(privatePath) and \(publicPath)\nkey id \(result.keyID) \
+                (\(type.rawValue)\(result.encrypted ? ", encrypted" : ""))\n
+                """
             }
         }
 

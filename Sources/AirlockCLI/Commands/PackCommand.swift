@@ -35,7 +35,10 @@ struct PackCommand: AsyncParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "The X.509 certificate of a --key (PEM, leaf first, then intermediates), carried in its signature for verifiers that trust a CA (--signer-root); repeatable.",
+            """
+            The X.509 certificate of a --key (PEM, leaf first, then intermediates), carried in its signature for verifiers that trust \
+            a CA (--signer-root); repeatable.
+            """,
             valueName: "CERT.pem"
         )
     )
@@ -50,14 +53,20 @@ struct PackCommand: AsyncParsableCommand {
     @Flag(
         name: .long,
         help:
-            "Do not keep pulled blobs in the cache: they go straight into the bundle, written to disk once (half the writes and disk space); the next pack pulls them again. Blobs already cached are still used."
+            """
+            Do not keep pulled blobs in the cache: they go straight into the bundle, written to disk once (half the writes and disk \
+            space); the next pack pulls them again. Blobs already cached are still used.
+            """
     )
     var noCache = false
 
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Write the bundle as parts of at most this size, for media such as DVDs: 4G and 4480MiB count in 1024s, 4.7GB in 1000s; rounded down to whole 4 KiB pages, at least 4KiB.",
+            """
+            Write the bundle as parts of at most this size, for media such as DVDs: 4G and 4480MiB count in 1024s, 4.7GB in 1000s; \
+            rounded down to whole 4 KiB pages, at least 4KiB.
+            """,
             valueName: "SIZE"
         )
     )
@@ -66,7 +75,10 @@ struct PackCommand: AsyncParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Leave out the layers this earlier bundle (or its .intoto.json envelope) carried, or that this registry inventory (airlock inventory) lists: a delta bundle for a registry that already holds them.",
+            """
+            Leave out the layers this earlier bundle (or its .intoto.json envelope) carried, or that this registry inventory (airlock \
+            inventory) lists: a delta bundle for a registry that already holds them.
+            """,
             valueName: "OLD.tar.zst|INVENTORY.json"
         )
     )
@@ -75,7 +87,10 @@ struct PackCommand: AsyncParsableCommand {
     @Flag(
         name: .long,
         help:
-            "Resolve every tag and plan the bundle (entries, bytes, blobs to pull, parts), pulling no layer and writing nothing; manifests and charts are still fetched."
+            """
+            Resolve every tag and plan the bundle (entries, bytes, blobs to pull, parts), pulling no layer and writing nothing; \
+            manifests and charts are still fetched.
+            """
     )
     var dryRun = false
 
@@ -85,7 +100,10 @@ struct PackCommand: AsyncParsableCommand {
     @Flag(
         name: .long,
         help: ArgumentHelp(
-            "Carry this airlock binary in the bundle as files/airlock/airlock (signed like every entry), for a site that has no airlock yet; see --include-airlock-from."
+            """
+            Carry this airlock binary in the bundle as files/airlock/airlock (signed like every entry), for a site that has no \
+            airlock yet; see --include-airlock-from.
+            """
         )
     )
     var includeAirlock = false
@@ -102,7 +120,10 @@ struct PackCommand: AsyncParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Keep only this platform of multi-platform images without their own platforms: (from registries, layouts and archives alike; the attestation manifests buildx attached to a kept platform stay with it); repeatable.",
+            """
+            Keep only this platform of multi-platform images without their own platforms: (from registries, layouts and archives \
+            alike; the attestation manifests buildx attached to a kept platform stay with it); repeatable.
+            """,
             valueName: "OS/ARCH[/VARIANT]"
         )
     )
@@ -113,7 +134,11 @@ struct PackCommand: AsyncParsableCommand {
 
     @Flag(
         help:
-            "Sign, with the --key(s), a delivery attestation (https://airlock.dev/attestations/delivery/v1) for every image and chart, which push attaches as cosign does (sha256-<hex>.att tag and OCI 1.1 referrer) for admission policies; also attest: true in airlock.yaml."
+            """
+            Sign, with the --key(s), a delivery attestation (https://airlock.dev/attestations/delivery/v1) for every image and chart, \
+            which push attaches as cosign does (sha256-<hex>.att tag and OCI 1.1 referrer) for admission policies; also attest: true \
+            in airlock.yaml.
+            """
     )
     var attest = false
 
@@ -122,7 +147,10 @@ struct PackCommand: AsyncParsableCommand {
     @Flag(
         name: .shortAndLong,
         help:
-            "No progress on stderr (otherwise a live line on a terminal, plain lines elsewhere, JSON lines with --output json); warnings still show."
+            """
+            No progress on stderr (otherwise a live line on a terminal, plain lines elsewhere, JSON lines with --output json); \
+            warnings still show.
+            """
     )
     var quiet = false
 
@@ -241,7 +269,10 @@ struct PackCommand: AsyncParsableCommand {
             text += "detached envelope \(result.detachedPath)\n"
             if let pulled = output.pulled {
                 text +=
-                    "pulled \(pulled.blobs) blobs (\(formatBytes(pulled.bytes))) in \(String(format: "%.1f", pulled.seconds)) s, \(pulled.cached) already cached\n"
+                    """
+                    pulled \(pulled.blobs) blobs (\(formatBytes(pulled.bytes))) in \(String(format: "%.1f", pulled.seconds)) s, \
+                    \(pulled.cached) already cached\n
+                    """
             }
             text +=
                 result.signerKeyIDs.isEmpty
@@ -252,9 +283,13 @@ struct PackCommand: AsyncParsableCommand {
                 let images = chart.images ?? []
                 let problems = images.filter(\.isProblem).count
                 let needed = images.filter { $0.found != "values" }
+                let inBundle = needed.filter { $0.status == "in-bundle" }.count
                 text +=
-                    "  \(needed.count) image(s) this install pulls or declares: \(needed.filter { $0.status == "in-bundle" }.count) in the bundle, "
-                    + "\(problems) missing; \(images.count - needed.count) more named in values but not rendered (airlock inspect lists them)\n"
+                    "  \(needed.count) image(s) this install pulls or declares: \(inBundle) in the bundle, "
+                        + """
+                        \(problems) missing; \(images.count - needed.count) more named in values but not rendered (airlock inspect lists \
+                        them)\n
+                        """
             }
             return text
         }
@@ -290,7 +325,10 @@ extension PackCommand {
         try outputOptions.emit(output) {
             var text = "dry run: no layer pulled, nothing written\n"
             text +=
-                "would pack \(result.bundlePath): \(plan.entries) entries, \(formatBytes(plan.bytes)) of content (the bundle is at most that, plus framing)\n"
+                """
+                would pack \(result.bundlePath): \(plan.entries) entries, \(formatBytes(plan.bytes)) of content (the bundle is at \
+                most that, plus framing)\n
+                """
             text += "would pull \(plan.pullBlobs) blobs (\(formatBytes(plan.pullBytes))); \(plan.cached) already in the cache\n"
             if let parts = plan.parts { text += "in at most \(parts) part(s) of --split-size\n" }
             if let base = predicate.base { text += renderBase(base) }

@@ -53,7 +53,10 @@ struct PreflightCommand: ParsableCommand {
         if let failed = reports.first(where: { !$0.ok }) {
             throw AirlockFailure(
                 message:
-                    "preflight failed for \(reports.filter { !$0.ok }.count) of \(reports.count) endpoint(s); first: \(failed.endpoint): \(failed.failure ?? "?")",
+                    """
+                    preflight failed for \(reports.filter { !$0.ok }.count) of \(reports.count) endpoint(s); first: \
+                    \(failed.endpoint): \(failed.failure ?? "?")
+                    """,
                 status: .checkFailed
             )
         }
@@ -63,8 +66,8 @@ struct PreflightCommand: ParsableCommand {
         var text = "\(report.endpoint) (\(report.provider), \(report.url))\(report.proxy.map { " via proxy \($0)" } ?? "")\n"
         for step in report.steps {
             let time = step.milliseconds.map { "\($0) ms" } ?? ""
-            text +=
-                "  \(step.ok ? "ok    " : "FAILED") \(step.name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(time.padding(toLength: 8, withPad: " ", startingAt: 0)) \(step.detail)\n"
+            let name = step.name.padding(toLength: 11, withPad: " ", startingAt: 0)
+            text += "  \(step.ok ? "ok    " : "FAILED") \(name) \(time.padding(toLength: 8, withPad: " ", startingAt: 0)) \(step.detail)\n"
             if let chain = step.certificates, chain.count > 1 {
                 for certificate in chain.dropFirst() {
                     text += "         \(String(repeating: " ", count: 21))\(certificate.subject), issued by \(certificate.issuer)\n"

@@ -42,7 +42,10 @@ struct PushCommand: AsyncParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "For a delta bundle (pack --since): the bundle it builds on, which provides the layers the delta leaves out (the registry need not hold them).",
+            """
+            For a delta bundle (pack --since): the bundle it builds on, which provides the layers the delta leaves out (the registry \
+            need not hold them).
+            """,
             valueName: "OLD.tar.zst"
         )
     )
@@ -51,7 +54,10 @@ struct PushCommand: AsyncParsableCommand {
     @Flag(
         name: .long,
         help:
-            "Check the signature, ask the registry what it has, and say what a push would do (each tag new, unchanged or moved; blobs to upload, mount or skip), sending and writing nothing."
+            """
+            Check the signature, ask the registry what it has, and say what a push would do (each tag new, unchanged or moved; blobs \
+            to upload, mount or skip), sending and writing nothing.
+            """
     )
     var dryRun = false
     @Flag(name: .long, help: "Leave out the signatures, attestations and SBOMs that refer to images (for a registry that refuses them).")
@@ -125,7 +131,10 @@ struct PushCommand: AsyncParsableCommand {
                     }
                 }
                 text +=
-                    "blobs: \(report.blobs.uploaded) to upload (\(formatBytes(report.blobs.bytesSent))), \(report.blobs.present) already present, \(report.blobs.mounted) to mount\n"
+                    """
+                    blobs: \(report.blobs.uploaded) to upload (\(formatBytes(report.blobs.bytesSent))), \(report.blobs.present) \
+                    already present, \(report.blobs.mounted) to mount\n
+                    """
                 text += "manifests: \(report.manifestsPushed) to push, \(report.manifestsPresent) already present\n"
                 return text
             }
@@ -135,7 +144,10 @@ struct PushCommand: AsyncParsableCommand {
             var text = renderImageSignatures(report.imageSignatures)
             text += report.images.map { "\($0.source) -> \($0.target)@\($0.digest)\n" }.joined()
             text +=
-                "blobs: \(report.blobs.uploaded) uploaded (\(formatBytes(report.blobs.bytesSent))), \(report.blobs.present) already present, \(report.blobs.mounted) mounted, \(report.blobs.retried) requests retried\n"
+                """
+                blobs: \(report.blobs.uploaded) uploaded (\(formatBytes(report.blobs.bytesSent))), \(report.blobs.present) already \
+                present, \(report.blobs.mounted) mounted, \(report.blobs.retried) requests retried\n
+                """
             text += "manifests: \(report.manifestsPushed) pushed, \(report.manifestsPresent) already present\n"
             text += "mapping and mirror configs in \(configDir)/\n"
             if let ledger = report.ledger { text += "recorded in the import ledger: \(ledger)\n" }
@@ -147,14 +159,20 @@ struct PushCommand: AsyncParsableCommand {
         if let reason = report.ledgerRefused {
             throw AirlockFailure(
                 message:
-                    "registry \(registry) refused the import ledger's entry (\(reason)); every image and chart is pushed and tagged, but the import is not recorded: push again with --no-ledger for a registry that stores no artifacts",
+                    """
+                    registry \(registry) refused the import ledger's entry (\(reason)); every image and chart is pushed and tagged, \
+                    but the import is not recorded: push again with --no-ledger for a registry that stores no artifacts
+                    """,
                 status: .checkFailed
             )
         }
         if let refused = report.refused, !refused.isEmpty {
             throw AirlockFailure(
                 message:
-                    "registry \(registry) refused \(refused.count) artifact(s) (first: \(refused[0].reference)); every image and chart it accepted is pushed and tagged; push again with --skip-referrers to leave them out",
+                    """
+                    registry \(registry) refused \(refused.count) artifact(s) (first: \(refused[0].reference)); every image and chart \
+                    it accepted is pushed and tagged; push again with --skip-referrers to leave them out
+                    """,
                 status: .checkFailed
             )
         }

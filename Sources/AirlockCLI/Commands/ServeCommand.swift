@@ -44,7 +44,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Write mapping.json/.txt and node mirror configs (containerd hosts.toml, k3s registries.yaml, containers registries.conf) here.",
+            """
+            Write mapping.json/.txt and node mirror configs (containerd hosts.toml, k3s registries.yaml, containers registries.conf) \
+            here.
+            """,
             valueName: "DIR"
         )
     )

@@ -37,7 +37,10 @@ struct SignCommand: ParsableCommand {
         let result = try BundleSigner(bundle: bundle, key: privateKey).sign()
         let output = Result(bundle: bundle, sha256: result.sha256, signerKeyIDs: result.signerKeyIDs, detached: result.detachedPath)
         try outputOptions.emit(output) {
-            "signed \(bundle) with key \(privateKey.publicKey.keyID)\nsigners: \(result.signerKeyIDs.joined(separator: ", "))\nsha256 \(result.sha256)\n"
+            """
+            signed \(bundle) with key \(privateKey.publicKey.keyID)\nsigners: \(result.signerKeyIDs.joined(separator: ", "))\nsha256 \
+            \(result.sha256)\n
+            """
         }
     }
 }

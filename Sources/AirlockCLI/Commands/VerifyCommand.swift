@@ -55,7 +55,10 @@ struct VerifyCommand: AsyncParsableCommand {
             throw AirlockFailure(message: "verification failed: \(report.failure ?? "unknown reason")", status: .checkFailed)
         }
         var text =
-            "verified \(bundle) against its detached envelope \(report.envelope): \(report.name ?? "?") \(report.version ?? "?"), created \(report.created ?? "?")\n"
+            """
+            verified \(bundle) against its detached envelope \(report.envelope): \(report.name ?? "?") \(report.version ?? "?"), \
+            created \(report.created ?? "?")\n
+            """
         if report.unsigned { text += "WARNING: the envelope is UNSIGNED; accepted only because of --allow-unsigned\n" }
         text += report.signatures.map(renderSignature).joined()
         if let parts = report.parts {
@@ -63,7 +66,10 @@ struct VerifyCommand: AsyncParsableCommand {
             if report.onlyPart != nil { text += "only this part was checked; name the bundle (without .partNNN) to check every part\n" }
         } else {
             text +=
-                "sha256 \(sha256), \(formatBytes(size)) — the file as signed\(report.signedName.map { $0 == URL(fileURLWithPath: bundle).lastPathComponent ? "" : " (signed as \($0))" } ?? "")\n"
+                """
+                sha256 \(sha256), \(formatBytes(size)) — the file as \
+                signed\(report.signedName.map { $0 == URL(fileURLWithPath: bundle).lastPathComponent ? "" : " (signed as \($0))" } ?? "")\n
+                """
         }
         text += "the entries were not opened: airlock verify without --detached checks each of them\n"
         print(text, terminator: "")

@@ -8,7 +8,10 @@ struct CosignOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Require every image to carry a cosign signature that this public key (cosign.pub, PEM) verifies; repeat for several vendors. The signatures travel with referrers: true.",
+            """
+            Require every image to carry a cosign signature that this public key (cosign.pub, PEM) verifies; repeat for several \
+            vendors. The signatures travel with referrers: true.
+            """,
             valueName: "COSIGN.pub"
         )
     )
@@ -17,7 +20,10 @@ struct CosignOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "With --cosign-key: every image must also carry a cosign attestation (in-toto statement) of this predicate type, signed by one of those keys; repeatable.",
+            """
+            With --cosign-key: every image must also carry a cosign attestation (in-toto statement) of this predicate type, signed by \
+            one of those keys; repeatable.
+            """,
             valueName: "TYPE"
         )
     )

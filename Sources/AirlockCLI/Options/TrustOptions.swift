@@ -11,7 +11,10 @@ struct TrustOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Trust a signature whose certificate (pack --cert) chains to this CA (PEM; a root or an intermediate) and is for code signing, valid at --signer-time; repeatable.",
+            """
+            Trust a signature whose certificate (pack --cert) chains to this CA (PEM; a root or an intermediate) and is for code \
+            signing, valid at --signer-time; repeatable.
+            """,
             valueName: "CA.pem"
         )
     )
@@ -20,7 +23,10 @@ struct TrustOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "When the signer's certificate chain must be valid: now (the default), created (the time the bundle states it was made: for auditing a bundle after its certificate expired), or an RFC 3339 time.",
+            """
+            When the signer's certificate chain must be valid: now (the default), created (the time the bundle states it was made: \
+            for auditing a bundle after its certificate expired), or an RFC 3339 time.
+            """,
             valueName: "now|created|TIME"
         )
     )
@@ -57,7 +63,10 @@ struct TrustOptions: ParsableArguments {
         guard !keys.isEmpty || trust != nil else {
             throw AirlockFailure(
                 message:
-                    "give the signer's public key with --key NAME.pub, or its CA with --signer-root ROOT.pem (or --allow-unsigned for an unsigned bundle)",
+                    """
+                    give the signer's public key with --key NAME.pub, or its CA with --signer-root ROOT.pem (or --allow-unsigned for \
+                    an unsigned bundle)
+                    """,
                 status: .usage
             )
         }

@@ -104,7 +104,10 @@ final class PushProgress: ProgressRenderer, @unchecked Sendable {
 
     private func emit(_ fields: [String: Any], plain: String) {
         output.emit(fields, plain: plain, force: blobsDone == blobsTotal) {
-            "blobs \(blobsDone)/\(blobsTotal), \(formatBytes(bytesDone)) of \(formatBytes(bytesTotal)) sent, \(rate(bytesDone, since: started))"
+            """
+            blobs \(blobsDone)/\(blobsTotal), \(formatBytes(bytesDone)) of \(formatBytes(bytesTotal)) sent, \
+            \(rate(bytesDone, since: started))
+            """
         }
     }
 }
@@ -156,7 +159,10 @@ final class PackProgress: ProgressRenderer, @unchecked Sendable {
                     plain: "  pulled \(digest.prefix(19)) (\(formatBytes(bytes)))",
                     force: blobsDone == summary.blobs
                 ) {
-                    "\(collected) images/charts; blobs \(blobsDone)/\(summary.blobs), \(formatBytes(bytesDone)) of \(formatBytes(summary.bytes)), "
+                    """
+                    \(collected) images/charts; blobs \(blobsDone)/\(summary.blobs), \(formatBytes(bytesDone)) of \
+                    \(formatBytes(summary.bytes)), 
+                    """
                         + rate(bytesDone, since: pullStarted ?? Date())
                 }
                 if blobsDone == summary.blobs, let pullStarted { summary.seconds = Date().timeIntervalSince(pullStarted) }

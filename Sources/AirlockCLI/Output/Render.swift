@@ -82,7 +82,10 @@ func renderInspect(_ report: InspectReport) -> String {
 func renderBase(title: String, registry: String?, blobs: Int, bytes: Int64) -> String {
     if let registry {
         return
-            "delta: packed against \(title) and leaves out \(blobs) layer(s) (\(formatBytes(bytes))) that registry held; push it into \(registry)\n"
+            """
+            delta: packed against \(title) and leaves out \(blobs) layer(s) (\(formatBytes(bytes))) that registry held; push it into \
+            \(registry)\n
+            """
     }
     return "delta: builds on \(title) and leaves out \(blobs) layer(s) (\(formatBytes(bytes))) that bundle carried; "
         + "push it into a registry that holds \(title), or give push and serve --base with that bundle\n"

@@ -219,7 +219,10 @@ public enum Auditor {
         }
         guard !verified.isEmpty else {
             throw AirlockError.input(
-                "\(options.registry) has no verified import in its ledger (\(ledger.repository)); name the signed bundles or envelopes to audit against"
+                """
+                \(options.registry) has no verified import in its ledger (\(ledger.repository)); name the signed bundles or envelopes \
+                to audit against
+                """
             )
         }
         return verified

@@ -49,7 +49,10 @@ public struct RegistryInventory: Codable, Sendable, Equatable {
             }
             for blob in inventory.blobs where (try? Digest(blob.digest)) == nil || blob.size < 0 {
                 throw AirlockError.input(
-                    "\(path) lists a blob \"\(blob.digest)\" of \(blob.size) bytes, which is not a sha256 digest and size: is it from airlock inventory?"
+                    """
+                    \(path) lists a blob \"\(blob.digest)\" of \(blob.size) bytes, which is not a sha256 digest and size: is it from \
+                    airlock inventory?
+                    """
                 )
             }
             return inventory

@@ -114,7 +114,10 @@ struct ChartVendor {
             !constraint.matches(parsed)
         {
             let message =
-                "chart \(chart): dependency \(dependency.name) vendored in charts/ is version \(version), outside the declared range \(dependency.version); it is packed as vendored"
+                """
+                chart \(chart): dependency \(dependency.name) vendored in charts/ is version \(version), outside the declared range \
+                \(dependency.version); it is packed as vendored
+                """
             if strict { throw AirlockError.input("--strict: " + message) }
             warn(message)
         }
@@ -162,7 +165,10 @@ struct ChartVendor {
         for entry in lock where !declared.contains(where: { $0.name == entry.name }) { stale.append("\(entry.name) is no longer declared") }
         if !stale.isEmpty {
             warn(
-                "chart \(chart): \(lockName) is out of date with Chart.yaml (\(stale.joined(separator: "; "))): the versions are resolved from Chart.yaml's ranges instead"
+                """
+                chart \(chart): \(lockName) is out of date with Chart.yaml (\(stale.joined(separator: "; "))): the versions are \
+                resolved from Chart.yaml's ranges instead
+                """
             )
             return [:]
         }
@@ -182,7 +188,10 @@ struct ChartVendor {
         let what = "chart \(chart): dependency \(dependency.name) from \(repository.isEmpty ? "no repository" : repository)"
         if repository.hasPrefix("@") || repository.hasPrefix("alias:") {
             throw AirlockError.input(
-                "\(what): repository aliases name entries of helm's own repository list, which airlock does not read; write the repository's URL instead"
+                """
+                \(what): repository aliases name entries of helm's own repository list, which airlock does not read; write the \
+                repository's URL instead
+                """
             )
         }
         if repository.isEmpty {
@@ -284,7 +293,10 @@ struct ChartVendor {
         let chart = try LoadedChart.load(archive: archive, name: what)
         for declared in chart.declared where !chart.subcharts.contains(where: { $0.chart.name == declared.name }) {
             throw AirlockError.input(
-                "\(what): it declares dependency \(declared.name) but does not carry it in charts/ (Helm would refuse to install it); vendor it upstream, or use the chart's folder through file://"
+                """
+                \(what): it declares dependency \(declared.name) but does not carry it in charts/ (Helm would refuse to install it); \
+                vendor it upstream, or use the chart's folder through file://
+                """
             )
         }
     }

@@ -120,7 +120,10 @@ struct ImportLedger: Sendable {
         for entry in try await entries() {
             guard entry.verified else {
                 warnings.append(
-                    "ledger entry \(repository):\(entry.tag) does not verify with the trusted keys (\(entry.failure ?? "?")): reported, not trusted"
+                    """
+                    ledger entry \(repository):\(entry.tag) does not verify with the trusted keys (\(entry.failure ?? "?")): \
+                    reported, not trusted
+                    """
                 )
                 continue
             }
@@ -131,7 +134,11 @@ struct ImportLedger: Sendable {
                 let same = entry.statement.map { Self.contents($0) == Self.contents(statement) } ?? false
                 if !same, !allowReplace {
                     throw AirlockError.verification(
-                        "refusing a replacement: \(name) \(entry.version) was imported into \(client.host) on \(entry.pushedAt) with other images or charts (statement \(entry.statementDigest)); nothing was sent (--allow-replace to push it anyway)"
+                        """
+                        refusing a replacement: \(name) \(entry.version) was imported into \(client.host) on \(entry.pushedAt) with \
+                        other images or charts (statement \(entry.statementDigest)); nothing was sent (--allow-replace to push it \
+                        anyway)
+                        """
                     )
                 }
                 if same, entry.tag == Self.tag(name: name, version: statement.predicate.version) { recorded = true }
@@ -140,7 +147,10 @@ struct ImportLedger: Sendable {
             let order = Self.compare(entry.version, entry.created, statement.predicate.version, statement.predicate.created)
             if order == .orderedDescending, !allowDowngrade {
                 throw AirlockError.verification(
-                    "refusing a rollback: \(name) \(entry.version) was imported into \(client.host) on \(entry.pushedAt), and this bundle is \(name) \(statement.predicate.version); nothing was sent (--allow-downgrade to push it anyway)"
+                    """
+                    refusing a rollback: \(name) \(entry.version) was imported into \(client.host) on \(entry.pushedAt), and this \
+                    bundle is \(name) \(statement.predicate.version); nothing was sent (--allow-downgrade to push it anyway)
+                    """
                 )
             }
         }

@@ -130,7 +130,10 @@ final class BlobFeed: BlobSink, @unchecked Sendable {
                 let actual = hasher.finalizeHex()
                 guard received == size, actual == digest.encoded else {
                     throw AirlockError.verification(
-                        "\(what): downloaded \(received) bytes hashing to sha256:\(actual), expected \(size) bytes of \(digest); the registry served damaged content"
+                        """
+                        \(what): downloaded \(received) bytes hashing to sha256:\(actual), expected \(size) bytes of \(digest); the \
+                        registry served damaged content
+                        """
                     )
                 }
                 if keep, rename(temporary, store.path(of: digest)) != 0 {

@@ -22,7 +22,10 @@ enum FreeSpace {
     static func require(_ bytes: Int64, for what: String, at path: String) throws {
         guard let free = available(near: path), free.bytes < bytes else { return }
         throw AirlockError.input(
-            "\(what) needs \(formatBytes(bytes)) in \(free.folder), which has \(formatBytes(free.bytes)) free: free some space or write elsewhere"
+            """
+            \(what) needs \(formatBytes(bytes)) in \(free.folder), which has \(formatBytes(free.bytes)) free: free some space or \
+            write elsewhere
+            """
         )
     }
 }

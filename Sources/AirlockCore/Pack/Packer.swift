@@ -253,7 +253,10 @@ public struct Packer: Sendable {
             } else if forCache.bytes < cache {
                 progress(
                     .warning(
-                        "the cache \(forCache.folder) has \(formatBytes(forCache.bytes)) free and may need \(formatBytes(cache)) for the blobs to pull: free some space, or pack with --no-cache"
+                        """
+                        the cache \(forCache.folder) has \(formatBytes(forCache.bytes)) free and may need \(formatBytes(cache)) for \
+                        the blobs to pull: free some space, or pack with --no-cache
+                        """
                     )
                 )
             }
@@ -402,7 +405,10 @@ public struct Packer: Sendable {
         }
         if options.strict, !problems.isEmpty {
             throw AirlockError.input(
-                "--strict: \(problems.count) image(s) the charts need are not in the bundle, first: \(problems[0]); add them under images: in airlock.yaml"
+                """
+                --strict: \(problems.count) image(s) the charts need are not in the bundle, first: \(problems[0]); add them under \
+                images: in airlock.yaml
+                """
             )
         }
     }

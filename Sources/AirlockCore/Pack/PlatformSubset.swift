@@ -20,7 +20,10 @@ enum PlatformSubset {
         guard !wanted.isEmpty else {
             let offered = all.filter { $0.annotations?[referenceType] != "attestation-manifest" }.compactMap(\.platform).map(\.description)
             throw AirlockError.input(
-                "\(what): no manifest for \(platforms.map(\.description).joined(separator: ", ")) (the index offers \(offered.joined(separator: ", ")))"
+                """
+                \(what): no manifest for \(platforms.map(\.description).joined(separator: ", ")) (the index offers \
+                \(offered.joined(separator: ", ")))
+                """
             )
         }
         let keptDigests = Set(wanted.map(\.digest.description))

@@ -93,7 +93,10 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
         let what = attestation.map { "attestation of type \($0)" } ?? "cosign signature"
         if candidates == 0 {
             result.problem =
-                "no \(what) travels with it (pack it with referrers: true from a registry where it is \(attestation == nil ? "signed" : "attested"))"
+                """
+                no \(what) travels with it (pack it with referrers: true from a registry where it is \
+                \(attestation == nil ? "signed" : "attested"))
+                """
         } else {
             result.problem =
                 "none of its \(candidates) \(what)(s) verifies with the given key(s): "

@@ -102,7 +102,10 @@ struct MirrorConfigs {
             for (from, to) in renames(in: source) {
                 let prefix = "\(source)/\(from)".trimmingCharacters(in: CharacterSet(charactersIn: "/"))
                 text +=
-                    "\n[[registry]]\nprefix = \(quote(prefix))\nlocation = \(quote("\(target.host)/\(to)".trimmingCharacters(in: CharacterSet(charactersIn: "/"))))\n"
+                    """
+                    \n[[registry]]\nprefix = \(quote(prefix))\nlocation = \
+                    \(quote("\(target.host)/\(to)".trimmingCharacters(in: CharacterSet(charactersIn: "/"))))\n
+                    """
                 if plainHTTP { text += "insecure = true\n" }
             }
             text += "\n[[registry]]\nprefix = \(quote(source))\nlocation = \(quote(location))\n"

@@ -266,7 +266,10 @@ public struct Pusher: Sendable {
                 }
             } catch RegistryError.digestMismatch(_, _, let actual) {
                 throw AirlockError.verification(
-                    "\(work.owner): blob \(work.digest) does not match its signed digest (got \(actual)): tampered or corrupted; it was not committed and no manifest was pushed"
+                    """
+                    \(work.owner): blob \(work.digest) does not match its signed digest (got \(actual)): tampered or corrupted; it \
+                    was not committed and no manifest was pushed
+                    """
                 )
             }
             await tally.count(.uploaded, bytes: work.size)
@@ -383,11 +386,19 @@ public struct Pusher: Sendable {
             guard mounted else {
                 if let registry = base.registry {
                     throw AirlockError.input(
-                        "\(work.owner): layer \(work.digest) is left out of this delta bundle (\(base.title) listed it\(listed.map { " in \($0)" } ?? "")) and \(options.target) does not have it: push into \(registry), or pack again against a fresh inventory or without --since; nothing was pushed"
+                        """
+                        \(work.owner): layer \(work.digest) is left out of this delta bundle (\(base.title) listed \
+                        it\(listed.map { " in \($0)" } ?? "")) and \(options.target) does not have it: push into \(registry), or pack \
+                        again against a fresh inventory or without --since; nothing was pushed
+                        """
                     )
                 }
                 throw AirlockError.input(
-                    "\(work.owner): layer \(work.digest) is left out of this delta bundle (it builds on \(base.title)) and \(options.target) does not have it: push \(base.title) there first, give --base with that bundle, or pack without --since; nothing was pushed"
+                    """
+                    \(work.owner): layer \(work.digest) is left out of this delta bundle (it builds on \(base.title)) and \
+                    \(options.target) does not have it: push \(base.title) there first, give --base with that bundle, or pack without \
+                    --since; nothing was pushed
+                    """
                 )
             }
             await tally.count(.mounted, bytes: 0)

@@ -130,7 +130,10 @@ public struct DetachedCheck: Sendable {
                 )
             default:
                 problems.append(
-                    "\(path) hashes to sha256:\(result.sha256 ?? "?"), the envelope signs sha256:\(subject.sha256 ?? "?"): tampered or corrupted"
+                    """
+                    \(path) hashes to sha256:\(result.sha256 ?? "?"), the envelope signs sha256:\(subject.sha256 ?? "?"): tampered or \
+                    corrupted
+                    """
                 )
             }
         }

@@ -106,7 +106,10 @@ public enum Inspector {
         }
         guard statement.predicateType == BundleFormat.predicateType, statement.predicate.formatVersion == BundleFormat.version else {
             throw AirlockError.verification(
-                "bundle format version \(statement.predicate.formatVersion) is not supported by this airlock, which reads version \(BundleFormat.version)"
+                """
+                bundle format version \(statement.predicate.formatVersion) is not supported by this airlock, which reads version \
+                \(BundleFormat.version)
+                """
             )
         }
         return (envelope, statement)

@@ -77,11 +77,17 @@ public struct Unpacker {
     private static func needsBase(_ leftOut: BundlePredicate.Base) -> AirlockError {
         if let registry = leftOut.registry {
             return AirlockError.input(
-                "this delta bundle was packed against \(leftOut.title) and leaves out \(leftOut.blobs.count) layer(s) that registry holds: push it into \(registry), or give --base with a folder unpacked from bundles that carried them"
+                """
+                this delta bundle was packed against \(leftOut.title) and leaves out \(leftOut.blobs.count) layer(s) that registry \
+                holds: push it into \(registry), or give --base with a folder unpacked from bundles that carried them
+                """
             )
         }
         return AirlockError.input(
-            "this delta bundle builds on \(leftOut.title) and leaves out \(leftOut.blobs.count) layer(s): give --base with the bundle \(leftOut.title) or the folder it was unpacked into, or push it into a registry that holds \(leftOut.title)"
+            """
+            this delta bundle builds on \(leftOut.title) and leaves out \(leftOut.blobs.count) layer(s): give --base with the bundle \
+            \(leftOut.title) or the folder it was unpacked into, or push it into a registry that holds \(leftOut.title)
+            """
         )
     }
 
@@ -110,7 +116,10 @@ public struct Unpacker {
             }
             guard FileManager.default.fileExists(atPath: source) else {
                 throw AirlockError.input(
-                    "--base \(base) has no \(digest.layoutPath) (a layer of \(leftOut.title)): is it the folder \(leftOut.title) was unpacked into?"
+                    """
+                    --base \(base) has no \(digest.layoutPath) (a layer of \(leftOut.title)): is it the folder \(leftOut.title) was \
+                    unpacked into?
+                    """
                 )
             }
             let input = try FileDescriptor.openForReading(source)

@@ -106,7 +106,10 @@ final class VerificationPass {
         let missing = statement.subject.map(\.name).filter { !seenSet.contains($0) }
         if let first = missing.first {
             throw CheckFailure(
-                "entry \(first) is in the signed statement but missing from the bundle\(missing.count > 1 ? " (and \(missing.count - 1) more)" : "")"
+                """
+                entry \(first) is in the signed statement but missing from the \
+                bundle\(missing.count > 1 ? " (and \(missing.count - 1) more)" : "")
+                """
             )
         }
         try LayoutCheck(documents: documents, expected: expected).run(statement.predicate)
@@ -133,7 +136,10 @@ final class VerificationPass {
         }
         guard statement.predicateType == BundleFormat.predicateType, statement.predicate.formatVersion == BundleFormat.version else {
             throw CheckFailure(
-                "bundle format version \(statement.predicate.formatVersion) (\(statement.predicateType)) is not supported by this airlock, which reads version \(BundleFormat.version); use a newer airlock"
+                """
+                bundle format version \(statement.predicate.formatVersion) (\(statement.predicateType)) is not supported by this \
+                airlock, which reads version \(BundleFormat.version); use a newer airlock
+                """
             )
         }
         report.adopt(statement.predicate)
@@ -219,7 +225,10 @@ final class VerificationPass {
         }
         if let roots, !roots.isEmpty {
             throw CheckFailure(
-                "signed only by unknown key(s) \(ids), with no certificate for --signer-root to check; pass the signer's public key with --key"
+                """
+                signed only by unknown key(s) \(ids), with no certificate for --signer-root to check; pass the signer's public key \
+                with --key
+                """
             )
         }
         throw CheckFailure("signed only by unknown key(s) \(ids); pass the signer's public key with --key")

@@ -44,11 +44,18 @@ public struct ServedBundle: ServedContent {
         if let base = source.statement.predicate.base, !source.missingLeftOut().isEmpty {
             if let registry = base.registry {
                 throw AirlockError.input(
-                    "this delta bundle was packed against \(base.title) and leaves out \(base.blobs.count) layer(s), which serve cannot answer for: push it into \(registry), which holds them"
+                    """
+                    this delta bundle was packed against \(base.title) and leaves out \(base.blobs.count) layer(s), which serve \
+                    cannot answer for: push it into \(registry), which holds them
+                    """
                 )
             }
             throw AirlockError.input(
-                "this delta bundle builds on \(base.title) and leaves out \(base.blobs.count) layer(s), which serve cannot answer for: give --base with the bundle \(base.title), or serve the folder unpack --base made, or push it into a registry that holds \(base.title)"
+                """
+                this delta bundle builds on \(base.title) and leaves out \(base.blobs.count) layer(s), which serve cannot answer for: \
+                give --base with the bundle \(base.title), or serve the folder unpack --base made, or push it into a registry that \
+                holds \(base.title)
+                """
             )
         }
         if !cosignKeys.isEmpty {

@@ -50,7 +50,10 @@ enum LayoutSource {
     private static func fullName(of descriptor: Descriptor, what: String) throws -> ImageReference {
         guard let refName = descriptor.refName, refName.contains("/"), let reference = try? ImageReference(refName) else {
             throw AirlockError.input(
-                "\(what): image \(descriptor.refName ?? descriptor.digest.description) has no full reference as its ref name; give it a name: (and select:)"
+                """
+                \(what): image \(descriptor.refName ?? descriptor.digest.description) has no full reference as its ref name; give it \
+                a name: (and select:)
+                """
             )
         }
         return reference

@@ -203,7 +203,10 @@ final class RegistrySource: @unchecked Sendable {
         for (descriptor, role) in (document.config.map { [($0, PackContents.Role.config)] } ?? []) + document.layers.map({ ($0, .layer) }) {
             if descriptor.mediaType.contains("foreign") || descriptor.mediaType.contains("nondistributable") {
                 throw AirlockError.unsupported(
-                    "\(what): layer \(descriptor.digest) is non-distributable (\(descriptor.mediaType)); airlock does not carry foreign layers"
+                    """
+                    \(what): layer \(descriptor.digest) is non-distributable (\(descriptor.mediaType)); airlock does not carry \
+                    foreign layers
+                    """
                 )
             }
             contents.addBlob(descriptor.digest, size: descriptor.size, role: role)
