@@ -31,6 +31,7 @@ struct DiskSpaceTests {
         // A pack into it is warned about, fails when the disk is full, and leaves no partial bundle.
         let pack = try Harness.airlock(["pack", "-q", "--key", "signer.key", "-o", "\(small)/b.tar.zst"], in: packed.example)
         #expect(pack.status != 0)
+        #expect(pack.status == 4, "a full disk is an I/O failure: \(pack.stderr)")
         let lines = pack.stderr.split(separator: "\n")
         #expect(lines.contains { $0.hasPrefix("warning: \(small) has ") && $0.contains("this pack may need up to") }, "\(pack.stderr)")
         #expect(lines.last?.contains("No space left on device") == true, "\(pack.stderr)")

@@ -51,8 +51,10 @@ public struct AirlockCommand: ParsableCommand {
         }
     }
 
+    /// A usage error the argument parser found (it reports them all with the validation-failure
+    /// code; errors of airlock's own get `failure` from it).
     private static func isParserError(_ error: any Error) -> Bool {
-        error is ValidationError || String(reflecting: type(of: error)).contains("ArgumentParser")
+        error is ValidationError || exitCode(for: error) == .validationFailure
     }
 }
 

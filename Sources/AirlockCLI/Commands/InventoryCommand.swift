@@ -51,7 +51,7 @@ struct InventoryCommand: AsyncParsableCommand {
         do {
             try inventory.encoded().write(to: URL(fileURLWithPath: out), options: .atomic)
         } catch {
-            throw AirlockFailure(message: "cannot write \(out): \(error.localizedDescription)", status: .usage)
+            throw AirlockFailure(message: "cannot write \(out): \(error.localizedDescription)", status: .io)
         }
         let result = Result(
             registry: registry,

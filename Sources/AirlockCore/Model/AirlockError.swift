@@ -15,10 +15,12 @@ public enum AirlockError: Error, Sendable, CustomStringConvertible {
     case corruptCache(String)
     /// Something this version of airlock cannot do yet.
     case unsupported(String)
+    /// A file could not be written or read back: a full disk, permissions, a failing device.
+    case io(String)
 
     public var description: String {
         switch self {
-        case .input(let message), .verification(let message), .corruptCache(let message), .unsupported(let message):
+        case .input(let message), .verification(let message), .corruptCache(let message), .unsupported(let message), .io(let message):
             return message
         }
     }
@@ -33,14 +35,19 @@ public enum ExitStatus: Int32, Sendable {
     case usage = 2
     /// Network or registry error.
     case network = 3
+    /// A file could not be written or read back (disk full, permissions, a failing device).
+    case io = 4
 }
 
 /// Maps any error to its exit status.
 public func exitStatus(for error: any Error) -> ExitStatus {
     switch error {
     case let error as AirlockError:
-        if case .verification = error { return .checkFailed }
-        return .usage
+        switch error {
+        case .verification: return .checkFailed
+        case .io: return .io
+        case .input, .corruptCache, .unsupported: return .usage
+        }
     case is InputError, is OCIError, is SigningError:
         return .usage
     case let error as RegistryError:
@@ -50,7 +57,7 @@ public func exitStatus(for error: any Error) -> ExitStatus {
         return .usage
     case let error as BundleIOError:
         switch error {
-        case .io: return .usage
+        case .io: return .io
         default: return .checkFailed
         }
     default:

@@ -137,7 +137,7 @@ final class BlobFeed: BlobSink, @unchecked Sendable {
                     )
                 }
                 if keep, rename(temporary, store.path(of: digest)) != 0 {
-                    throw AirlockError.input("cannot write to the cache \(store.root): \(String(cString: strerror(errno)))")
+                    throw AirlockError.io("cannot write to the cache \(store.root): \(String(cString: strerror(errno)))")
                 }
                 state = .verified
             } catch {

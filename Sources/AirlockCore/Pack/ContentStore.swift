@@ -72,7 +72,7 @@ public struct ContentStore: Sendable {
             throw AirlockError.verification("\(what): \(size) bytes, but its descriptor says \(expectedSize)")
         }
         if rename(temporary, path(of: digest)) != 0 {
-            throw AirlockError.input("cannot write to the cache \(root): \(String(cString: strerror(errno)))")
+            throw AirlockError.io("cannot write to the cache \(root): \(String(cString: strerror(errno)))")
         }
         committed = true
         return Ingested(digest: digest, size: size, head: head)

@@ -67,7 +67,7 @@ public final class BundleRandomAccess {
         }
         try output.close()
         guard rename(temporary, destination) == 0 else {
-            throw AirlockError.input("cannot write \(destination): \(String(cString: strerror(errno)))")
+            throw AirlockError.io("cannot write \(destination): \(String(cString: strerror(errno)))")
         }
     }
 }

@@ -68,7 +68,7 @@ public struct Unpacker {
         }
         if replaceEmpty { try manager.removeItem(atPath: output) }
         guard rename(staging, output) == 0 else {
-            throw AirlockError.input("cannot move the unpacked bundle to \(output): \(String(cString: strerror(errno)))")
+            throw AirlockError.io("cannot move the unpacked bundle to \(output): \(String(cString: strerror(errno)))")
         }
         keep = true
         return report
