@@ -1,3 +1,4 @@
+internal import COpenSSL
 import Foundation
 import Registry
 
@@ -6,13 +7,17 @@ import Registry
 /// come from.
 public struct PreflightReport: Sendable, Codable {
     public struct Step: Sendable, Codable {
-        /// `credentials`, `dns`, `connect`, `proxy`, `tls`, `request` or `model`.
-        public var name: String
+        public var name: Name
         public var ok: Bool
         public var milliseconds: Int?
         public var detail: String
         public var certificates: [CertificateSummary]?
         public var httpStatus: Int?
+
+        /// The steps, in the order they run.
+        public enum Name: String, Sendable, Codable {
+            case credentials, dns, connect, proxy, tls, request, model
+        }
     }
 
     public var endpoint: String
@@ -110,7 +115,7 @@ private struct PreflightRun {
     }
 
     private mutating func pass(
-        _ step: String,
+        _ step: PreflightReport.Step.Name,
         since start: Date?,
         _ detail: String,
         certificates: [CertificateSummary]? = nil,
@@ -130,10 +135,10 @@ private struct PreflightRun {
 
     private mutating func checkAll() throws {
         let credentials = try resolveCredentials()
-        pass("credentials", since: nil, credentials.description)
+        pass(.credentials, since: nil, credentials.description)
 
         guard let url = URLComponents(string: endpoint.baseURL), let scheme = url.scheme, let host = url.host else {
-            throw StepFailure(step: "request", line: "baseURL \(endpoint.baseURL) is not an absolute URL")
+            throw StepFailure(step: .request, line: "baseURL \(endpoint.baseURL) is not an absolute URL")
         }
         let secure = scheme == "https"
         let port = url.port ?? (secure ? 443 : 80)
@@ -149,11 +154,11 @@ private struct PreflightRun {
             addresses = try ProbeConnection.resolve(dialHost, port: dialPort)
             var shown: [String] = []
             for address in addresses where !shown.contains(address.text) { shown.append(address.text) }
-            pass("dns", since: start, "\(dialHost) → \(shown.prefix(3).joined(separator: ", "))")
+            pass(.dns, since: start, "\(dialHost) → \(shown.prefix(3).joined(separator: ", "))")
         } catch let failure as ProbeFailure {
             let fix =
                 proxy != nil ? "check the proxy host in \(proxy!.origin)" : "check the host name in baseURL and this machine's resolver"
-            throw StepFailure(step: "dns", line: "DNS: \(failure.message) — \(fix)", since: start)
+            throw StepFailure(step: .dns, line: "DNS: \(failure.message) — \(fix)", since: start)
         }
 
         start = Date()
@@ -168,26 +173,26 @@ private struct PreflightRun {
         } catch let failure as ProbeFailure {
             if failure.kind == .timeout {
                 throw StepFailure(
-                    step: "connect",
+                    step: .connect,
                     line: "timeout: \(failure.message) after \(Int(timeout)) s — check firewalls between here and \(dialHost)",
                     since: start
                 )
             }
             let fix = proxy != nil ? "is the proxy running and reachable? (\(proxy!.origin))" : "check the port and any firewall"
-            throw StepFailure(step: "connect", line: "connect: \(failure.message) — \(fix)", since: start)
+            throw StepFailure(step: .connect, line: "connect: \(failure.message) — \(fix)", since: start)
         }
         defer { connection.close() }
-        pass("connect", since: start, proxy != nil ? "proxy \(dialHost):\(dialPort)" : "\(dialHost):\(dialPort)")
+        pass(.connect, since: start, proxy != nil ? "proxy \(dialHost):\(dialPort)" : "\(dialHost):\(dialPort)")
 
         if let proxy, secure {
             start = Date()
             let status: Int
             do { status = try connection.connectThroughProxy(authority: "\(host):\(port)") } catch let failure as ProbeFailure {
-                throw StepFailure(step: "proxy", line: "proxy: \(failure.message) — check the proxy (\(proxy.origin))", since: start)
+                throw StepFailure(step: .proxy, line: "proxy: \(failure.message) — check the proxy (\(proxy.origin))", since: start)
             }
             guard status == 200 else {
                 throw StepFailure(
-                    step: "proxy",
+                    step: .proxy,
                     line:
                         """
                         proxy: \(proxy.url) answered \(status) to CONNECT \(host):\(port) — allow this host and port in the proxy, or \
@@ -197,7 +202,7 @@ private struct PreflightRun {
                     status: status
                 )
             }
-            pass("proxy", since: start, "CONNECT \(host):\(port) through \(proxy.url) → 200", status: status)
+            pass(.proxy, since: start, "CONNECT \(host):\(port) through \(proxy.url) → 200", status: status)
         }
 
         if secure {
@@ -205,18 +210,18 @@ private struct PreflightRun {
             let tls: ProbeConnection.TLSResult
             do { tls = try connection.startTLS(host: host, extraCAs: target.caPEM) } catch let failure as ProbeFailure {
                 let prefix = failure.kind == .timeout ? "timeout" : "TLS"
-                throw StepFailure(step: "tls", line: "\(prefix): \(failure.message)", since: start)
+                throw StepFailure(step: .tls, line: "\(prefix): \(failure.message)", since: start)
             }
             if let error = tls.verifyError {
                 throw StepFailure(
-                    step: "tls",
+                    step: .tls,
                     line: tlsFailureLine(error, chain: tls.chain, host: host),
                     since: start,
                     certificates: tls.chain
                 )
             }
             let leaf = tls.chain.first.map { "\($0.subject), issued by \($0.issuer)" } ?? "no certificate"
-            pass("tls", since: start, "\(tls.version); \(leaf)", certificates: tls.chain)
+            pass(.tls, since: start, "\(tls.version); \(leaf)", certificates: tls.chain)
         }
 
         let request = ProviderRequest(endpoint: endpoint, basePath: url.path, credentials: credentials)
@@ -241,21 +246,21 @@ private struct PreflightRun {
                 check the gateway
                 """
                 : "request: \(failure.message)"
-            throw StepFailure(step: "request", line: line, since: start)
+            throw StepFailure(step: .request, line: line, since: start)
         }
         let verdict = request.judge(answer)
         switch verdict {
         case .ok(let detail):
             pass(
-                "request",
+                .request,
                 since: start,
                 "\(request.method) \(request.path) → \(answer.status) (\(credentials.authDescription))",
                 status: answer.status
             )
-            pass("model", since: nil, detail)
+            pass(.model, since: nil, detail)
         case .refused(let why):
             throw StepFailure(
-                step: "request",
+                step: .request,
                 line:
                     """
                     HTTP \(answer.status) from \(host) for \(request.method) \(request.path): \(why); the credential went in \
@@ -266,15 +271,15 @@ private struct PreflightRun {
             )
         case .missing(let why):
             pass(
-                "request",
+                .request,
                 since: start,
                 "\(request.method) \(request.path) → \(answer.status) (\(credentials.authDescription))",
                 status: answer.status
             )
-            throw StepFailure(step: "model", line: why)
+            throw StepFailure(step: .model, line: why)
         case .failed(let why):
             throw StepFailure(
-                step: "request",
+                step: .request,
                 line: "HTTP \(answer.status) from \(host) for \(request.method) \(request.path): \(why)",
                 since: start,
                 status: answer.status
@@ -284,14 +289,15 @@ private struct PreflightRun {
 
     private func tlsFailureLine(_ error: (code: Int, text: String), chain: [CertificateSummary], host: String) -> String {
         let caFileNote = endpoint.caFile.map { " (\($0) does not vouch for it)" } ?? ""
-        switch error.code {
-        case 2, 18, 19, 20, 21:
+        switch Int32(error.code) {
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT, X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN,
+            X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
             let issuer = chain.last?.issuer ?? "?"
             return "TLS: unknown issuer \(issuer) — add it to caFile\(caFileNote)"
-        case 62, 64:
+        case X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH:
             let subject = chain.first?.subject ?? "?"
             return "TLS: the certificate (\(subject)) is not for \(host) — fix baseURL's host or the server's certificate"
-        case 10:
+        case X509_V_ERR_CERT_HAS_EXPIRED:
             return "TLS: the certificate of \(host) has expired (\(chain.first?.subject ?? "?")) — renew it"
         default:
             return "TLS: \(error.text) (\(chain.first?.subject ?? "no certificate")) — check the server's certificate and caFile"
@@ -305,20 +311,20 @@ private struct PreflightRun {
             case .env(let name):
                 guard let value = options.environment[name], !value.isEmpty else {
                     throw StepFailure(
-                        step: "credentials",
+                        step: .credentials,
                         line: "\(field): environment variable \(name) is not set — export it before preflight"
                     )
                 }
                 return value
             case .file(let path):
                 guard let data = FileManager.default.contents(atPath: path) else {
-                    throw StepFailure(step: "credentials", line: "\(field): cannot read file \(path) — mount or create it")
+                    throw StepFailure(step: .credentials, line: "\(field): cannot read file \(path) — mount or create it")
                 }
                 return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             case .secret(let name, let key):
                 guard let directory = options.secretsDirectory else {
                     throw StepFailure(
-                        step: "credentials",
+                        step: .credentials,
                         line: """
                             \(field): Kubernetes secret \(name)/\(key) — give --secrets-dir DIR where it is mounted \
                             (DIR/\(name)/\(key))
@@ -327,7 +333,7 @@ private struct PreflightRun {
                 }
                 guard let data = FileManager.default.contents(atPath: "\(directory)/\(name)/\(key)") else {
                     throw StepFailure(
-                        step: "credentials",
+                        step: .credentials,
                         line: "\(field): secret \(name)/\(key) is not at \(directory)/\(name)/\(key) — mount the secret there"
                     )
                 }
@@ -352,13 +358,19 @@ private struct PreflightRun {
 
 /// A failed step and its one-line cause.
 private struct StepFailure: Error {
-    var step: String
+    var step: PreflightReport.Step.Name
     var line: String
     var milliseconds: Int?
     var certificates: [CertificateSummary]?
     var status: Int?
 
-    init(step: String, line: String, since start: Date? = nil, certificates: [CertificateSummary]? = nil, status: Int? = nil) {
+    init(
+        step: PreflightReport.Step.Name,
+        line: String,
+        since start: Date? = nil,
+        certificates: [CertificateSummary]? = nil,
+        status: Int? = nil
+    ) {
         self.step = step
         self.line = line
         self.milliseconds = start.map(elapsedMilliseconds)

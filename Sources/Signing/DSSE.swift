@@ -118,6 +118,8 @@ public struct SignatureCheck: Sendable, Equatable {
         case malformed
         /// Presents a certificate that does not lead to a trusted root (or is not for signing code).
         case untrustedCertificate = "untrusted-certificate"
+        /// Not checked at all (`airlock sign` reads a bundle without checking its signatures).
+        case notChecked = "not-checked"
     }
 
     public struct Entry: Sendable, Equatable {

@@ -282,8 +282,8 @@ struct PackCommand: AsyncParsableCommand {
                 text += "chart \(chart.name) \(chart.version)\n" + renderDependencies(chart.dependencies ?? [], indent: "  ")
                 let images = chart.images ?? []
                 let problems = images.filter(\.isProblem).count
-                let needed = images.filter { $0.found != "values" }
-                let inBundle = needed.filter { $0.status == "in-bundle" }.count
+                let needed = images.filter { $0.found != .values }
+                let inBundle = needed.filter { $0.status == .inBundle }.count
                 text +=
                     "  \(needed.count) image(s) this install pulls or declares: \(inBundle) in the bundle, "
                         + """

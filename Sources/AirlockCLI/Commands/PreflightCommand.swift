@@ -66,7 +66,7 @@ struct PreflightCommand: ParsableCommand {
         var text = "\(report.endpoint) (\(report.provider), \(report.url))\(report.proxy.map { " via proxy \($0)" } ?? "")\n"
         for step in report.steps {
             let time = step.milliseconds.map { "\($0) ms" } ?? ""
-            let name = step.name.padding(toLength: 11, withPad: " ", startingAt: 0)
+            let name = step.name.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)
             text += "  \(step.ok ? "ok    " : "FAILED") \(name) \(time.padding(toLength: 8, withPad: " ", startingAt: 0)) \(step.detail)\n"
             if let chain = step.certificates, chain.count > 1 {
                 for certificate in chain.dropFirst() {

@@ -125,9 +125,9 @@ struct PushCommand: AsyncParsableCommand {
                 var text = renderImageSignatures(report.imageSignatures) + "dry run: nothing was sent to \(registry)\n"
                 for tag in report.tags ?? [] {
                     switch tag.change {
-                    case "new": text += "tag \(tag.reference): new → \(tag.digest)\n"
-                    case "moved": text += "tag \(tag.reference): MOVED \(tag.current ?? "?") → \(tag.digest)\n"
-                    default: text += "tag \(tag.reference): unchanged \(tag.digest)\n"
+                    case .new: text += "tag \(tag.reference): new → \(tag.digest)\n"
+                    case .moved: text += "tag \(tag.reference): MOVED \(tag.current ?? "?") → \(tag.digest)\n"
+                    case .unchanged: text += "tag \(tag.reference): unchanged \(tag.digest)\n"
                     }
                 }
                 text +=

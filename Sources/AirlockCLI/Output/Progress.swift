@@ -133,7 +133,8 @@ final class PackProgress: ProgressRenderer, @unchecked Sendable {
             switch event {
             case .rendering(let chart):
                 output.emit(["event": "rendering", "chart": chart], plain: "rendering chart \(chart)") { "rendering chart \(chart)" }
-            case .collecting(let kind, let name):
+            case .collecting(let item, let name):
+                let kind = item.rawValue
                 collected += 1
                 output.emit(["event": "collecting", "kind": kind, "name": name], plain: "adding \(kind) \(name)") {
                     "resolving \(kind) \(name)"

@@ -39,9 +39,9 @@ func renderContents(
             if !images.isEmpty {
                 text += "    images:\n"
                 for image in images {
-                    var status = image.status
-                    if image.status == "disabled" { status = "disabled (\(image.disabledBy ?? "off by default"))" }
-                    if image.found == "declared" { status += ", declared by the chart, not rendered" }
+                    var status = image.status.rawValue
+                    if image.status == .disabled { status = "disabled (\(image.disabledBy ?? "off by default"))" }
+                    if image.found == .declared { status += ", declared by the chart, not rendered" }
                     text += "      \(image.ref)  \(status)  [\(image.chart), \(image.from)]\n"
                 }
             }
@@ -140,7 +140,7 @@ func renderImageSignatures(_ results: [ImageSignatureCheck]?) -> String {
 /// `signature by key KEYID: verified`, with the certificate's subject and issuer when it was
 /// checked through one.
 func renderSignature(_ signature: VerificationReport.SignatureResult) -> String {
-    var line = "signature by key \(signature.keyID): \(signature.status)"
+    var line = "signature by key \(signature.keyID): \(signature.status.rawValue)"
     if let signer = signature.signer { line += " (certificate \(signer)\(signature.issuer.map { ", issued by \($0)" } ?? ""))" }
     if let detail = signature.detail { line += ": \(detail)" }
     return line + "\n"

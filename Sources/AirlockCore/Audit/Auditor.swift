@@ -179,7 +179,8 @@ public enum Auditor {
                 let predicate = found.predicate
                 findings[index].signed = true
                 findings[index].bundles = ["\(predicate.bundle.name) \(predicate.bundle.version)"]
-                findings[index].what = "\(predicate.kind) \(predicate.name) (delivery attestation by key \(found.keyID.prefix(12))…)"
+                findings[index].what =
+                    "\(predicate.kind.rawValue) \(predicate.name) (delivery attestation by key \(found.keyID.prefix(12))…)"
             }
         } catch {
             for client in clients.values { await client.shutdown() }

@@ -47,7 +47,7 @@ struct ChartImageCheck {
                     ref: reference,
                     from: templates[key]!.sorted().joined(separator: ", "),
                     status: finder.status(of: reference),
-                    found: "rendered"
+                    found: .rendered
                 )
             )
             seen.insert(reference)
@@ -61,13 +61,13 @@ struct ChartImageCheck {
                     ref: reference,
                     from: "annotation \(annotation)",
                     status: finder.status(of: reference),
-                    found: "declared"
+                    found: .declared
                 )
             )
         }
         var listed: Set<String> = []
         for guess in guessed.images where !seen.contains(guess.ref) && listed.insert(guess.chart + " " + guess.ref).inserted {
-            images.append(.init(chart: guess.chart, ref: guess.ref, from: guess.from, status: "not-rendered", found: "values"))
+            images.append(.init(chart: guess.chart, ref: guess.ref, from: guess.from, status: .notRendered, found: .values))
         }
         let settings = BundlePredicate.RenderSettings(
             releaseName: install.install.releaseName,
@@ -120,13 +120,13 @@ struct ChartImageCheck {
 
     static func explain(_ image: BundlePredicate.ChartImage) -> String {
         let declared =
-            image.found == "declared" ? " (declared by the chart, not rendered by this install: an operator may launch it at run time)" : ""
+            image.found == .declared ? " (declared by the chart, not rendered by this install: an operator may launch it at run time)" : ""
         switch image.status {
-        case "digest-differs": return "the bundle has this tag with another digest" + declared
-        case "platform-subset":
+        case .digestDiffers: return "the bundle has this tag with another digest" + declared
+        case .platformSubset:
             return "the bundle has a platform subset of it, whose digest differs, so the pinned digest will not resolve after push"
                 + declared
-        default: return "not in the bundle" + declared
+        case .missing, .inBundle, .notRendered, .disabled: return "not in the bundle" + declared
         }
     }
 }

@@ -58,7 +58,7 @@ struct ChartImageFinder {
         }
         var seen: Set<String> = []
         for (reference, from, disabled) in found where seen.insert("\(reference) \(from)").inserted {
-            let status = (disabledBy ?? disabled) != nil ? "disabled" : status(of: reference)
+            let status = (disabledBy ?? disabled) != nil ? .disabled : status(of: reference)
             images.append(.init(chart: path, ref: reference, from: from, status: status, disabledBy: disabledBy ?? disabled))
         }
         return chart.subcharts.map { sub in
@@ -87,19 +87,18 @@ struct ChartImageFinder {
         }
     }
 
-    /// "in-bundle", "missing", "digest-differs" (the bundle has the tag with another digest), or
-    /// "platform-subset" (the bundle has a platform subset of the pinned index, whose digest differs).
-    func status(of text: String) -> String {
-        guard let wanted = try? ImageReference(text) else { return "missing" }
+    /// Whether the bundle carries the image `text` names, and if not, how close it comes.
+    func status(of text: String) -> BundlePredicate.ChartImage.Status {
+        guard let wanted = try? ImageReference(text) else { return .missing }
         let named = bundleImages.compactMap { image in
             [image.name, image.source].compactMap { try? ImageReference($0) }.first { $0.name == wanted.name }.map { (image, $0) }
         }
         if let digest = wanted.digest?.description {
-            if bundleImages.contains(where: { $0.digest == digest }) { return "in-bundle" }
-            if bundleImages.contains(where: { $0.sourceDigest == digest }) { return "platform-subset" }
-            return named.contains { $0.1.tag == wanted.tag } ? "digest-differs" : "missing"
+            if bundleImages.contains(where: { $0.digest == digest }) { return .inBundle }
+            if bundleImages.contains(where: { $0.sourceDigest == digest }) { return .platformSubset }
+            return named.contains { $0.1.tag == wanted.tag } ? .digestDiffers : .missing
         }
-        return named.contains { $0.1.tag == wanted.tag } ? "in-bundle" : "missing"
+        return named.contains { $0.1.tag == wanted.tag } ? .inBundle : .missing
     }
 
     /// Why a subchart is off by default: its first `condition` path that is set, else its `tags`.

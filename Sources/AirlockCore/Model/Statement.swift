@@ -15,7 +15,7 @@ public enum BundleFormat {
     public static let filesPrefix = "files/"
     /// Largest statement envelope accepted when reading.
     public static let statementLimit: Int64 = 64 << 20
-    /// Annotation on `index.json` descriptors saying what a manifest is.
+    /// Annotation on `index.json` descriptors saying what a manifest is (``LayoutKind``).
     public static let kindAnnotation = "dev.airlock.kind"
     /// The tool's version, recorded in every bundle.
     public static let toolVersion = "0.1.0"
@@ -37,6 +37,16 @@ public enum BundleFormat {
         guard entry.hasPrefix(prefix) else { return nil }
         return (try? Digest(sha256Hex: String(entry.dropFirst(prefix.count))))?.description
     }
+}
+
+/// What a tagged manifest of the bundle's layout is (its `dev.airlock.kind` annotation).
+public enum LayoutKind: String, Sendable, Codable {
+    case image
+    case chart
+    /// A signature, attestation or SBOM that refers to an image.
+    case referrer
+    /// A delivery attestation of a chart (pushed into the chart's repository).
+    case chartReferrer = "chart-referrer"
 }
 
 /// An in-toto Statement v1 whose subjects are every other entry of the bundle.
@@ -178,18 +188,38 @@ public struct BundlePredicate: Codable, Sendable, Equatable {
         /// The template that rendered it (`templates/deployment.yaml`), the annotation that
         /// declares it, or the values key that names it.
         public var from: String
-        /// `in-bundle`, `missing`, `digest-differs`, `platform-subset`, or `not-rendered`.
-        public var status: String
-        /// How it was found: `rendered` (an object the install renders names it), `declared`
-        /// (the chart's `artifacthub.io/images` or `images` annotation, not rendered: an
-        /// operator may launch it at run time), or `values` (the chart's values name it but this
-        /// install does not render it: informational).
-        public var found: String?
+        public var status: Status
+        public var found: Found?
         /// Written by airlock before 0.9 for images of subcharts switched off; no longer written.
         public var disabledBy: String?
 
+        /// Whether the bundle carries the image the chart names.
+        public enum Status: String, Codable, Sendable {
+            case inBundle = "in-bundle"
+            case missing
+            /// The bundle has the tag with another digest.
+            case digestDiffers = "digest-differs"
+            /// The bundle has a platform subset of the pinned index, whose digest differs.
+            case platformSubset = "platform-subset"
+            /// Named by the values only (with `found: values`).
+            case notRendered = "not-rendered"
+            /// Written by airlock before 0.9 for images of subcharts switched off.
+            case disabled
+        }
+
+        /// How the image was found.
+        public enum Found: String, Codable, Sendable {
+            /// An object the install renders names it.
+            case rendered
+            /// The chart's `artifacthub.io/images` or `images` annotation, not rendered: an operator
+            /// may launch it at run time.
+            case declared
+            /// The chart's values name it but this install does not render it: informational.
+            case values
+        }
+
         /// Whether the install would fail to find it after push.
-        public var isProblem: Bool { found != "values" && ["missing", "digest-differs", "platform-subset"].contains(status) }
+        public var isProblem: Bool { found != .values && [.missing, .digestDiffers, .platformSubset].contains(status) }
     }
 
     /// How pack rendered a chart to find its images: the install's settings and the digests of

@@ -38,7 +38,7 @@ public struct CertificateTrust: Sendable {
 public struct VerificationReport: Sendable, Codable {
     public struct SignatureResult: Sendable, Codable, Equatable {
         public var keyID: String
-        public var status: String
+        public var status: SignatureCheck.Status
         /// For a signature checked through its certificate: the subject and issuer.
         public var signer: String?
         public var issuer: String?

@@ -37,12 +37,15 @@ public enum DeliveryAttestation {
         }
 
         public var bundle: Bundle
-        /// `image` or `chart`.
-        public var kind: String
+        public var kind: Kind
         /// The name it travelled under (`registry/repo:tag`, or the chart's name and version).
         public var name: String
         /// Where it came from, as written in `airlock.yaml`.
         public var source: String
+
+        public enum Kind: String, Codable, Sendable {
+            case image, chart
+        }
     }
 
     struct Statement: Codable {
@@ -79,12 +82,12 @@ public enum DeliveryAttestation {
             let image = contents.images[index]
             let repository = try ImageReference(image.name).name
             let subject = Descriptor(mediaType: image.mediaType, digest: try Digest(image.digest), size: image.size)
-            let predicate = Predicate(bundle: bundle, kind: "image", name: image.name, source: image.source)
+            let predicate = Predicate(bundle: bundle, kind: .image, name: image.name, source: image.source)
             let records = try attach(
                 predicate,
                 subject: subject,
                 repository: repository,
-                kind: "referrer",
+                kind: .referrer,
                 keys: keys,
                 created: bundle.created,
                 store: store,
@@ -100,12 +103,12 @@ public enum DeliveryAttestation {
                 digest: try Digest(chart.digest),
                 size: Int64(try store.bytes(of: try Digest(chart.digest)).count)
             )
-            let predicate = Predicate(bundle: bundle, kind: "chart", name: "\(chart.name) \(chart.version)", source: chart.source)
+            let predicate = Predicate(bundle: bundle, kind: .chart, name: "\(chart.name) \(chart.version)", source: chart.source)
             let records = try attach(
                 predicate,
                 subject: subject,
                 repository: repository,
-                kind: "chart-referrer",
+                kind: .chartReferrer,
                 keys: keys,
                 created: bundle.created,
                 store: store,
@@ -119,7 +122,7 @@ public enum DeliveryAttestation {
         _ predicate: Predicate,
         subject: Descriptor,
         repository: String,
-        kind: String,
+        kind: LayoutKind,
         keys: [PrivateKey],
         created: String,
         store: ContentStore,

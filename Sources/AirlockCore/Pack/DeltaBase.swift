@@ -44,7 +44,7 @@ struct DeltaBase: Sendable {
         var kept: [Packer.PlannedEntry] = []
         var left: [Packer.PlannedEntry] = []
         for entry in entries {
-            if entry.group == PackContents.Role.layer.rawValue, blobs[entry.digest.description] == entry.size {
+            if entry.group == .layers, blobs[entry.digest.description] == entry.size {
                 left.append(entry)
             } else {
                 kept.append(entry)

@@ -4,11 +4,30 @@ import OCI
 /// Everything a pack collects before writing: blobs in the content store, the layout's tagged
 /// manifests, and the bundle's non-OCI entries.
 struct PackContents {
-    /// How a blob is used, which decides where it goes in the entry order.
-    enum Role: Int, Comparable {
-        case manifest = 2, config = 3, layer = 5
+    /// How a blob is used, which decides where it goes in the entry order (a blob used in several
+    /// roles goes where the earliest puts it).
+    enum Role: Comparable {
+        case manifest, config, layer
 
-        static func < (lhs: Role, rhs: Role) -> Bool { lhs.rawValue < rhs.rawValue }
+        var group: EntryGroup {
+            switch self {
+            case .manifest: .manifests
+            case .config: .configs
+            case .layer: .layers
+            }
+        }
+    }
+
+    /// The groups of the bundle's entry order, first to last (the statement comes before them
+    /// all): a reader meets small metadata before big data.
+    enum EntryGroup: Comparable {
+        /// `oci/index.json` and `oci/oci-layout`.
+        case layout
+        case manifests
+        case configs
+        /// Endpoint configs, their CA files, and plain files.
+        case extras
+        case layers
     }
 
     /// Where a blob's bytes are read from when the bundle is written. Either way they are hashed
@@ -56,12 +75,12 @@ struct PackContents {
     }
 
     /// Adds a tagged root to the layout, refusing a second one with the same name.
-    mutating func tag(_ descriptor: Descriptor, refName: String, kind: String, location: String) throws {
+    mutating func tag(_ descriptor: Descriptor, refName: String, kind: LayoutKind, location: String) throws {
         if tagged.contains(where: { $0.refName == refName }) {
             throw AirlockError.input("\(location): \(refName) is already in the bundle; give each image a distinct name")
         }
         var tagged = Descriptor(mediaType: descriptor.mediaType, digest: descriptor.digest, size: descriptor.size)
-        tagged.annotations = [Descriptor.refNameAnnotation: refName, BundleFormat.kindAnnotation: kind]
+        tagged.annotations = [Descriptor.refNameAnnotation: refName, BundleFormat.kindAnnotation: kind.rawValue]
         tagged.artifactType = descriptor.artifactType
         self.tagged.append(tagged)
     }

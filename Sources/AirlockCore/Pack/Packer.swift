@@ -7,7 +7,7 @@ import Signing
 
 /// What happens during a pack, for the CLI to render.
 public enum PackEvent: Sendable {
-    case collecting(kind: String, name: String)
+    case collecting(kind: PackItemKind, name: String)
     /// A chart is being rendered to find the images it will pull.
     case rendering(chart: String)
     case downloading(blobs: Int, bytes: Int64, cached: Int)
@@ -16,6 +16,11 @@ public enum PackEvent: Sendable {
     case wrote(path: String)
     /// Something the builder should know that does not stop the pack (a stale Chart.lock, say).
     case warning(String)
+}
+
+/// What a pack collects, as its progress names it.
+public enum PackItemKind: String, Sendable {
+    case image, chart, endpoint, file
 }
 
 /// Builds a bundle from an `airlock.yaml`.
@@ -288,7 +293,7 @@ public struct Packer: Sendable {
     ) async throws -> [RegistrySource.Fetch] {
         var fetches: [RegistrySource.Fetch] = []
         for image in spec.images {
-            progress(.collecting(kind: "image", name: image.name?.description ?? image.written))
+            progress(.collecting(kind: .image, name: image.name?.description ?? image.written))
             switch image.source {
             case .registry(let reference):
                 fetches += try await remote.addImage(
@@ -325,7 +330,7 @@ public struct Packer: Sendable {
             }
         }
         for chart in spec.charts {
-            progress(.collecting(kind: "chart", name: chart.written))
+            progress(.collecting(kind: .chart, name: chart.written))
             defer { while contents.chartInstalls.count < contents.charts.count { contents.chartInstalls.append(chart) } }
             switch chart.source {
             case .path(let path):
@@ -353,11 +358,11 @@ public struct Packer: Sendable {
             }
         }
         for endpoint in spec.endpoints {
-            progress(.collecting(kind: "endpoint", name: endpoint.path))
+            progress(.collecting(kind: .endpoint, name: endpoint.path))
             try LocalSource.addEndpoint(path: endpoint.path, location: endpoint.location, store: store, into: &contents)
         }
         for file in spec.files {
-            progress(.collecting(kind: "file", name: file.written))
+            progress(.collecting(kind: .file, name: file.written))
             try LocalSource.addFile(file, into: &contents)
         }
         if let airlock = options.includeAirlock {
@@ -369,7 +374,7 @@ public struct Packer: Sendable {
                 destination: "airlock/\(name)",
                 location: "--include-airlock"
             )
-            progress(.collecting(kind: "file", name: item.written))
+            progress(.collecting(kind: .file, name: item.written))
             guard !contents.files.contains(where: { $0.path == BundleFormat.filesPrefix + item.destination }) else {
                 throw AirlockError.input("--include-airlock: files/\(item.destination) is already in the bundle (airlock.yaml files:)")
             }
@@ -432,7 +437,7 @@ public struct Packer: Sendable {
         var path: String
         var digest: Digest
         var size: Int64
-        var group: Int
+        var group: PackContents.EntryGroup
         var source: PackContents.Source
         var sha256: String { digest.encoded }
     }
@@ -440,17 +445,17 @@ public struct Packer: Sendable {
     /// Entry order: layout metadata, manifests, configs, endpoints and files, then layers; each group
     /// sorted bytewise by path, so a reader meets small metadata before big data.
     func plan(_ contents: PackContents, layout: [PackContents.Extra]) -> [PlannedEntry] {
-        var entries = layout.map { PlannedEntry(path: $0.path, digest: $0.digest, size: $0.size, group: 1, source: $0.source) }
+        var entries = layout.map { PlannedEntry(path: $0.path, digest: $0.digest, size: $0.size, group: .layout, source: $0.source) }
         entries += contents.blobs.map { digest, blob in
             PlannedEntry(
                 path: BundleFormat.blobEntry(digest),
                 digest: digest,
                 size: blob.size,
-                group: blob.role.rawValue,
+                group: blob.role.group,
                 source: blob.source
             )
         }
-        entries += contents.extras.map { PlannedEntry(path: $0.path, digest: $0.digest, size: $0.size, group: 4, source: $0.source) }
+        entries += contents.extras.map { PlannedEntry(path: $0.path, digest: $0.digest, size: $0.size, group: .extras, source: $0.source) }
         return entries.sorted { lhs, rhs in
             lhs.group != rhs.group ? lhs.group < rhs.group : lhs.path.utf8.lexicographicallyPrecedes(rhs.path.utf8)
         }

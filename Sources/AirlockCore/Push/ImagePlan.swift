@@ -10,7 +10,7 @@ struct ImagePlan: Sendable {
     }
 
     let sourceName: String
-    let kind: String
+    let kind: LayoutKind
     let repository: String
     let tag: String?
     let root: Descriptor
@@ -62,10 +62,10 @@ struct ImagePlan: Sendable {
         var plans: [ImagePlan] = []
         for root in index.manifests {
             guard let refName = root.refName else { continue }
-            let kind = root.annotations?[BundleFormat.kindAnnotation] ?? "image"
+            let kind = root.annotations?[BundleFormat.kindAnnotation].flatMap(LayoutKind.init(rawValue:)) ?? .image
             let repository: String
             let tag: String?
-            if kind == "chart" || kind == "chart-referrer" {
+            if kind == .chart || kind == .chartReferrer {
                 // charts/NAME:TAG, or a chart's attestation by digest: charts/NAME@sha256:…
                 let byDigest = refName.split(separator: "@", maxSplits: 1).map(String.init)
                 let parts = byDigest.count > 1 ? [byDigest[0]] : refName.split(separator: ":", maxSplits: 1).map(String.init)

@@ -25,7 +25,7 @@ struct MirrorConfigs {
 
     /// Source registries of the pushed images (charts have none).
     var sourceRegistries: [String] {
-        Array(Set(mappings.filter { $0.kind == "image" }.compactMap { try? ImageReference($0.source).registry })).sorted()
+        Array(Set(mappings.filter { $0.kind == .image }.compactMap { try? ImageReference($0.source).registry })).sorted()
     }
 
     var scheme: String { plainHTTP ? "http" : "https" }

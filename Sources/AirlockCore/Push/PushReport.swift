@@ -7,7 +7,7 @@ public struct PushReport: Sendable, Codable {
         public var source: String
         public var target: String
         public var digest: String
-        public var kind: String
+        public var kind: LayoutKind
     }
 
     public struct Blobs: Sendable, Codable {
@@ -55,8 +55,23 @@ public struct PushReport: Sendable, Codable {
         public var digest: String
         /// What the tag points at now (nil: it does not exist yet).
         public var current: String?
-        /// `new`, `unchanged` or `moved`.
-        public var change: String
+        public var change: Change
+
+        public enum Change: String, Sendable, Codable {
+            /// The tag does not exist yet.
+            case new
+            /// It already points at this digest.
+            case unchanged
+            /// It points at another digest, which the push would replace.
+            case moved
+        }
+
+        init(reference: String, digest: String, current: String?) {
+            self.reference = reference
+            self.digest = digest
+            self.current = current
+            self.change = current == nil ? .new : current == digest ? .unchanged : .moved
+        }
     }
 }
 

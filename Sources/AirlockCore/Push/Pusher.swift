@@ -335,8 +335,7 @@ public struct Pusher: Sendable {
                     .init(
                         reference: "\(target.host)/\(plan.repository):\(reference)",
                         digest: digest,
-                        current: current,
-                        change: current == nil ? "new" : current == digest ? "unchanged" : "moved"
+                        current: current
                     )
                 )
             }

@@ -38,10 +38,18 @@ public struct DetachedCheck: Sendable {
     public struct PartResult: Sendable, Codable {
         public var path: String
         public var part: Int
-        /// `ok`, `missing`, `size differs`, `digest differs`, or `not signed` (a part the envelope does not list).
-        public var status: String
+        public var status: Status
         public var size: Int64?
         public var sha256: String?
+
+        public enum Status: String, Sendable, Codable {
+            case ok
+            case missing
+            case sizeDiffers = "size differs"
+            case digestDiffers = "digest differs"
+            /// A part the envelope does not list.
+            case notSigned = "not signed"
+        }
     }
 
     /// The bundle as named (a part's name checks that part alone).
@@ -122,13 +130,14 @@ public struct DetachedCheck: Sendable {
             let result = try checkPart(path: path, number: number, subject: subject)
             results.append(result)
             switch result.status {
-            case "ok": break
-            case "missing": problems.append("\(path) is missing (the envelope signs \(count) parts)")
-            case "size differs":
+            case .ok: break
+            case .notSigned: break
+            case .missing: problems.append("\(path) is missing (the envelope signs \(count) parts)")
+            case .sizeDiffers:
                 problems.append(
                     "\(path) is \(result.size ?? 0) bytes, the envelope signs \(subject.annotations?.size ?? 0): truncated or appended to"
                 )
-            default:
+            case .digestDiffers:
                 problems.append(
                     """
                     \(path) hashes to sha256:\(result.sha256 ?? "?"), the envelope signs sha256:\(subject.sha256 ?? "?"): tampered or \
@@ -143,7 +152,7 @@ public struct DetachedCheck: Sendable {
         if onlyPart == nil {
             for number in try BundleFile.partNumbers(of: base) where number > count {
                 let path = base + BundleFile.partSuffix(number)
-                results.append(PartResult(path: path, part: number, status: "not signed"))
+                results.append(PartResult(path: path, part: number, status: .notSigned))
                 problems.append("\(path) is not one of the \(count) parts the envelope signs: remove it (left by another bundle)")
             }
         }
@@ -152,16 +161,16 @@ public struct DetachedCheck: Sendable {
     }
 
     private func checkPart(path: String, number: Int, subject: Statement.Subject) throws -> PartResult {
-        var result = PartResult(path: path, part: number, status: "missing")
+        var result = PartResult(path: path, part: number, status: .missing)
         guard FileManager.default.fileExists(atPath: path) else { return result }
         let file = try FileDescriptor.openForReading(path)
         result.size = try file.size()
         guard result.size == subject.annotations?.size else {
-            result.status = "size differs"
+            result.status = .sizeDiffers
             return result
         }
         result.sha256 = try sha256Hex(of: file)
-        result.status = result.sha256 == subject.sha256 ? "ok" : "digest differs"
+        result.status = result.sha256 == subject.sha256 ? .ok : .digestDiffers
         return result
     }
 

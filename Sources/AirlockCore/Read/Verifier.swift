@@ -180,7 +180,7 @@ final class VerificationPass {
         let allowUnsigned: Bool
         switch policy {
         case .ignore:
-            report.signatures = envelope.signatures.map { .init(keyID: $0.keyid, status: "not-checked") }
+            report.signatures = envelope.signatures.map { .init(keyID: $0.keyid, status: .notChecked) }
             report.unsigned = envelope.signatures.isEmpty
             return
         case .trusted(let trusted, let trust): (keys, certificates, allowUnsigned) = (trusted, trust, false)
@@ -199,7 +199,7 @@ final class VerificationPass {
         }
         let check = try envelope.check(trustedKeys: keys, roots: roots, at: time)
         report.signatures = check.entries.map {
-            .init(keyID: $0.keyID, status: $0.status.rawValue, signer: $0.signer, issuer: $0.issuer, detail: $0.detail)
+            .init(keyID: $0.keyID, status: $0.status, signer: $0.signer, issuer: $0.issuer, detail: $0.detail)
         }
         if check.isUnsigned {
             guard allowUnsigned else {

@@ -46,7 +46,7 @@ enum ChartSource {
         let ref = "charts/\(metadata.name):\(metadata.version.replacingOccurrences(of: "+", with: "_"))"
         var root = Descriptor(mediaType: MediaType.ociManifest, digest: stored.digest, size: stored.size)
         root.artifactType = MediaType.helmConfig
-        try contents.tag(root, refName: ref, kind: "chart", location: location)
+        try contents.tag(root, refName: ref, kind: .chart, location: location)
         contents.charts.append(
             BundlePredicate.Chart(
                 name: metadata.name,

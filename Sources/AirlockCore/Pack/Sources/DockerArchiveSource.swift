@@ -155,7 +155,7 @@ enum DockerArchiveSource {
         location: String,
         into contents: inout PackContents
     ) throws {
-        try contents.tag(root, refName: name.description, kind: "image", location: location)
+        try contents.tag(root, refName: name.description, kind: .image, location: location)
         contents.images.append(
             BundlePredicate.Image(
                 name: name.description,

@@ -88,7 +88,7 @@ enum LayoutSource {
             what: what
         )
         let (carried, platforms, sourceDigest) = try copier.copy(root, platforms: wanted, store: store, into: &contents)
-        try contents.tag(carried, refName: name.description, kind: "image", location: location)
+        try contents.tag(carried, refName: name.description, kind: .image, location: location)
         contents.images.append(
             BundlePredicate.Image(
                 name: name.description,

@@ -29,7 +29,7 @@ extension RegistrySource {
         let tag = version.replacingOccurrences(of: "+", with: "_")
         var tagged = root
         tagged.artifactType = MediaType.helmConfig
-        try contents.tag(tagged, refName: "charts/\(name):\(tag)", kind: "chart", location: location)
+        try contents.tag(tagged, refName: "charts/\(name):\(tag)", kind: .chart, location: location)
         contents.charts.append(
             BundlePredicate.Chart(
                 name: name,

@@ -47,7 +47,7 @@ extension RegistrySource {
             var tagged = stored
             tagged.artifactType = descriptor.artifactType
             if !contents.tagged.contains(where: { $0.refName == ref }) {
-                try contents.tag(tagged, refName: ref, kind: "referrer", location: location)
+                try contents.tag(tagged, refName: ref, kind: .referrer, location: location)
             }
             records.append(
                 .init(

@@ -117,7 +117,7 @@ final class RegistrySource: @unchecked Sendable {
             )
         }
         let carried = name ?? reference
-        try contents.tag(root, refName: carried.description, kind: "image", location: location)
+        try contents.tag(root, refName: carried.description, kind: .image, location: location)
         var image = BundlePredicate.Image(
             name: carried.description,
             source: written,
