@@ -37,13 +37,7 @@ struct LoginCommand: AsyncParsableCommand {
         let trial = CredentialStore(environment: ["DOCKER_CONFIG": scratch])
         try trial.store(username: username, password: password, for: host)
         let client = try RegistryClient(host: host, options: try registryOptions.transport(), credentials: trial)
-        do {
-            try await client.ping()
-            await client.shutdown()
-        } catch {
-            await client.shutdown()
-            throw error
-        }
+        try await withShutdown(client.shutdown) { try await client.ping() }
         let store = CredentialStore()
         try store.store(username: username, password: password, for: host)
         try outputOptions.emit(Result(registry: host, username: username, configFile: store.configPath)) {

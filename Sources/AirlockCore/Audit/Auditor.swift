@@ -124,7 +124,7 @@ public enum Auditor {
         guard !candidates.isEmpty else { return }
         let target = try PushTarget(registry.registry)
         let client = try RegistryClient(host: target.host, options: registry.transport)
-        do {
+        try await withShutdown(client.shutdown) {
             for position in candidates {
                 let reference = findings[position].reference
                 let separator = reference.lastIndex(of: ":")!
@@ -145,11 +145,7 @@ public enum Auditor {
                     "the referrers index of \(index.role(of: subject) ?? subject) (its \(listed.count) referrer(s) signed)"
                 findings[position].signedAs = nil
             }
-        } catch {
-            await client.shutdown()
-            throw error
         }
-        await client.shutdown()
     }
 
     /// Each running image no bundle carries is looked up in its registry for a delivery
@@ -160,33 +156,30 @@ public enum Auditor {
         policy: SignaturePolicy,
         transport: TransportOptions
     ) async throws {
-        var clients: [String: RegistryClient] = [:]
-        do {
-            for index in findings.indices where !findings[index].signed {
-                guard let location = images[index].location,
-                    let reference = try? ImageReference("\(location)@\(images[index].digest)")
-                else { continue }
-                let client = try clients[reference.registry] ?? RegistryClient(host: reference.registry, options: transport)
-                clients[reference.registry] = client
-                guard
-                    let found = try await DeliveryAttestation.find(
-                        digest: images[index].digest,
-                        repository: reference.repository,
-                        client: client,
-                        policy: policy
-                    )
-                else { continue }
-                let predicate = found.predicate
-                findings[index].signed = true
-                findings[index].bundles = ["\(predicate.bundle.name) \(predicate.bundle.version)"]
-                findings[index].what =
-                    "\(predicate.kind.rawValue) \(predicate.name) (delivery attestation by key \(found.keyID.prefix(12))…)"
-            }
-        } catch {
-            for client in clients.values { await client.shutdown() }
-            throw error
+        let unproven = findings.indices.filter { !findings[$0].signed }.compactMap { index -> (Int, ImageReference)? in
+            guard let location = images[index].location else { return nil }
+            return (try? ImageReference("\(location)@\(images[index].digest)")).map { (index, $0) }
         }
-        for client in clients.values { await client.shutdown() }
+        for (host, members) in Dictionary(grouping: unproven, by: { $0.1.registry }).sorted(by: { $0.key < $1.key }) {
+            let client = try RegistryClient(host: host, options: transport)
+            try await withShutdown(client.shutdown) {
+                for (index, reference) in members {
+                    guard
+                        let found = try await DeliveryAttestation.find(
+                            digest: images[index].digest,
+                            repository: reference.repository,
+                            client: client,
+                            policy: policy
+                        )
+                    else { continue }
+                    let predicate = found.predicate
+                    findings[index].signed = true
+                    findings[index].bundles = ["\(predicate.bundle.name) \(predicate.bundle.version)"]
+                    findings[index].what =
+                        "\(predicate.kind.rawValue) \(predicate.name) (delivery attestation by key \(found.keyID.prefix(12))…)"
+                }
+            }
+        }
     }
 
     /// One running image: how it is named, its digest, and where it was pulled from
@@ -207,14 +200,7 @@ public enum Auditor {
         let target = try PushTarget(options.registry)
         let client = try RegistryClient(host: target.host, options: options.transport)
         let ledger = ImportLedger(client: client, repository: ImportLedger.repository(target: target, explicit: nil), policy: policy)
-        let entries: [ImportLedger.Entry]
-        do {
-            entries = try await ledger.entries()
-            await client.shutdown()
-        } catch {
-            await client.shutdown()
-            throw error
-        }
+        let entries = try await withShutdown(client.shutdown) { try await ledger.entries() }
         let verified = entries.compactMap { entry in
             entry.statement.map { SignedStatement(path: "\(target.host)/\(ledger.repository):\(entry.tag)", statement: $0) }
         }

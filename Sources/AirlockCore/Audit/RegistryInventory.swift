@@ -97,13 +97,8 @@ extension RegistryInventory {
     {
         let target = try PushTarget(options.registry)
         let client = try RegistryClient(host: target.host, options: options.transport)
-        do {
-            let inventory = try await take(options, target: target, client: client, progress: progress)
-            await client.shutdown()
-            return inventory
-        } catch {
-            await client.shutdown()
-            throw error
+        return try await withShutdown(client.shutdown) {
+            try await take(options, target: target, client: client, progress: progress)
         }
     }
 

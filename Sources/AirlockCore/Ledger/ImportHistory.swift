@@ -33,7 +33,7 @@ public enum ImportHistory {
     ) async throws -> Report {
         let target = try PushTarget(registry)
         let client = try RegistryClient(host: target.host, options: transport)
-        do {
+        return try await withShutdown(client.shutdown) {
             let ledger = ImportLedger(
                 client: client,
                 repository: ImportLedger.repository(target: target, explicit: explicit),
@@ -54,11 +54,7 @@ public enum ImportHistory {
                     tag: entry.tag
                 )
             }
-            await client.shutdown()
             return Report(registry: registry, ledger: "\(target.host)/\(ledger.repository)", imports: imports)
-        } catch {
-            await client.shutdown()
-            throw error
         }
     }
 }

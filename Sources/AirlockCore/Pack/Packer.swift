@@ -111,13 +111,8 @@ public struct Packer: Sendable {
         let store = try ContentStore(root: options.cacheRoot)
         var contents = PackContents()
         let remote = RegistrySource(store: store, transport: options.transport)
-        do {
-            let result = try await pack(spec, created: created, base: base, store: store, remote: remote, contents: &contents)
-            await remote.shutdown()
-            return result
-        } catch {
-            await remote.shutdown()
-            throw error
+        return try await withShutdown(remote.shutdown) {
+            try await pack(spec, created: created, base: base, store: store, remote: remote, contents: &contents)
         }
     }
 

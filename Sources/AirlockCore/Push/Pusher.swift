@@ -93,17 +93,13 @@ public struct Pusher: Sendable {
         guard let first = plans.first else { throw AirlockError.input("\(options.source) holds no images or charts to push") }
 
         let client = try RegistryClient(host: target.host, options: options.transport)
-        do {
+        return try await withShutdown(client.shutdown) {
             var report =
                 options.dryRun
                 ? try await plan(plans, source: source, client: client, target: target, firstRepository: first.repository)
                 : try await run(plans, source: source, client: client, target: target, firstRepository: first.repository)
             report.imageSignatures = signatures
-            await client.shutdown()
             return report
-        } catch {
-            await client.shutdown()
-            throw error
         }
     }
 
