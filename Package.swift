@@ -63,6 +63,13 @@ let package = Package(
         .testTarget(name: "EndpointsTests", dependencies: ["Endpoints", "Registry"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
         .testTarget(name: "AirlockCoreTests", dependencies: ["AirlockCore", "BundleIO", "Hashing", "Signing", "OCI", "HelmTemplate"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["airlock"]),
+        // The harness the integration and end-to-end tests share: the real registry on loopback,
+        // test CAs and servers, tool requirements, temporary folders, running the built binary.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(
+            name: "RegistryIntegrationTests",
+            dependencies: ["Registry", "OCI", "Hashing", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(name: "EndToEndTests", dependencies: ["airlock", "TestSupport"]),
     ]
 )

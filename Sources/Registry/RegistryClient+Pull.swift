@@ -357,8 +357,9 @@ extension RegistryClient {
             }
             switch step {
             case .follow(let next):
-                // Credentials stay with the registry: a redirect to object storage gets none.
-                sameHost = sameHost && URLComponents(string: next)?.host == URLComponents(string: baseURL)?.host
+                // Credentials stay with the registry's origin (scheme, host and port, as for every
+                // other request): a redirect to object storage, or another port, gets none.
+                sameHost = sameHost && isRegistryOrigin(next)
                 url = next
             case .authenticate:
                 // Let the generic path answer the challenge (it fetches and caches a token), then retry.

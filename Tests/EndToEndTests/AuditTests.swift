@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The auditor, months later: every tag of the private registry, and every image digest the

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The auditor's journey: verify a bundle months later with openssl, tar, zstd, sha256sum and

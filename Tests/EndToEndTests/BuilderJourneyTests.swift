@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The builder's journey: airlock.yaml → pack → a bundle stock tools can read.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Charts rendered by airlock's own Helm engine, checked against real Helm v4 (helm-python-sdk,

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `pack --attest` / `attest: true`: a delivery attestation for every image and chart, signed with the

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A slow link: the next release goes across as a delta (`pack --since` the previous bundle),

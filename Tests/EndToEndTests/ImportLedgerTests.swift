@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `push` (which records every import) and `airlock history` against the real docker-registry: the ledger

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The other way round a delta: no earlier bundle on the connected side, but an inventory of the

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The operator's journey inside the network: verify, unpack, use the OCI layout with skopeo.

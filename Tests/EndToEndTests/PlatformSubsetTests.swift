@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `platforms:` for every image source: the same two-platform index with buildx-style

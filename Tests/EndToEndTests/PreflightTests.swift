@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `airlock preflight` against stand-ins for the four providers (no real provider is reachable

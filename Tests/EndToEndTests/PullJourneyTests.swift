@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The builder packs from registries: a real `docker-registry` seeded with skopeo (an OCI image,

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The operator's push into the private registry: a real `docker-registry` on loopback, checked

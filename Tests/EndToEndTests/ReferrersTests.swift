@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `referrers: true`: a signature (cosign's tag scheme) and an SBOM (an OCI 1.1 artifact, listed

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The registries customers run, where no real one can run here: each test puts

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The self-contained release (scripts/release, run by scripts/test into .build/dist before the

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The operator without a registry yet: `airlock serve` answers the pull side of the distribution

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A site's PKI instead of raw public keys: the signing key's X.509 certificate (made here with

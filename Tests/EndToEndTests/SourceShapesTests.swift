@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The shapes of local input a builder brings: whole layouts, Docker 25+ archives, packaged

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A bundle carried on media smaller than itself (DVDs, size-capped USB sticks, a diode's file

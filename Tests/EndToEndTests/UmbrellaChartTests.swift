@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// An umbrella chart whose dependencies come from a classic HTTPS chart repository (the published

@@ -39,6 +39,11 @@ users or handled in the mature clients' code (see the Swift tests that use each 
   rejectArtifacts a manifest PUT with a subject, an artifactType or a non-image config answers 400
                   MANIFEST_INVALID (Artifactory 6: cosign #1994; Quay without OCI artifact
                   support; ECR "Invalid JSON syntax")
+  redirectBlobs=PORT  a blob GET answers 307 to http://127.0.0.1:PORT/<same path>, another origin
+                  (Docker Hub, ECR and GCR send blob downloads to object storage or a CDN with a
+                  signed URL); that listener serves the blob from the upstream and logs whether an
+                  Authorization header reached it (it must not: Go's net/http, and so
+                  containers/image and go-containerregistry, drop it on a redirect to another host)
   rejectArtifactType  a manifest PUT with an artifactType field answers 400 MANIFEST_INVALID, images
                   and charts pass (registries that predate OCI 1.1's fields: the reason ORAS has
                   its compatibility mode, oras-project/oras#720, `--image-spec v1.0`)
@@ -159,6 +164,9 @@ class Proxy(BaseHTTPRequestHandler):
                 return self.reply(429, error_body("TOOMANYREQUESTS", "You have reached your pull rate limit."),
                                   [("Retry-After", formatdate(time.time() + 3600, usegmt=True)),
                                    ("RateLimit-Limit", "%s;w=3600" % MODES["rateLimit"]), ("RateLimit-Remaining", "0;w=3600")])
+        if "redirectBlobs" in MODES and self.command == "GET" and "/blobs/sha256:" in path:
+            self.body()
+            return self.reply(307, b"", [("Location", "http://127.0.0.1:%s%s" % (MODES["redirectBlobs"], path))])
         if "redirectManifests" in MODES and self.command == "GET" and "/manifests/" in path and "cdn=1" not in query:
             self.body()
             return self.reply(307, b"", [("Location", path + "?cdn=1")])
@@ -266,6 +274,33 @@ class Recorder(BaseHTTPRequestHandler):
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
 
+
+class Storage(BaseHTTPRequestHandler):
+    """The other origin a redirected blob GET lands on: serves the blob, records what arrived."""
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        log({"method": "GET", "path": self.path, "status": 200, "redirected": True,
+             "authorization": bool(self.headers.get("Authorization")), "userAgent": self.headers.get("User-Agent")})
+        connection = http.client.HTTPConnection(UP.hostname, UP.port, timeout=60)
+        connection.request("GET", self.path)
+        response = connection.getresponse()
+        data = response.read()
+        connection.close()
+        self.send_response(response.status)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+if "redirectBlobs" in MODES:
+    storage = ThreadingHTTPServer(("127.0.0.1", int(MODES["redirectBlobs"])), Storage)
+    storage.daemon_threads = True
+    threading.Thread(target=storage.serve_forever, daemon=True).start()
 
 if "locHttp" in MODES:
     plain = ThreadingHTTPServer(("127.0.0.1", int(MODES["locHttp"])), Recorder)

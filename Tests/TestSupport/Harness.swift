@@ -3,12 +3,12 @@ import Testing
 
 /// Helpers for tests that run the built `airlock` binary and stock tools (tar, zstd, openssl,
 /// skopeo, sha256sum) on real files. Nothing here reaches beyond this machine.
-enum Harness {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+package enum Harness {
+    package static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
 
     /// The `airlock` binary next to the test bundle (`swift build` puts products together).
-    static let airlock: String = {
+    package static let airlock: String = {
         if let explicit = ProcessInfo.processInfo.environment["AIRLOCK_BIN"] { return explicit }
         var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for _ in 0..<4 {
@@ -19,30 +19,30 @@ enum Harness {
         return "\(packageRoot)/.build/debug/airlock"
     }()
 
-    static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+    package static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 
     /// Whether `tool` is on PATH. In CI a missing tool is a failure, not a skip.
-    static func has(_ tool: String) -> Bool {
+    package static func has(_ tool: String) -> Bool {
         let found = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
             .contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)") }
         return found
     }
 
     /// Tests needing these tools run when they are installed, and always in CI (where a missing tool fails).
-    static func toolsAvailable(_ tools: String...) -> Bool {
+    package static func toolsAvailable(_ tools: String...) -> Bool {
         isCI || tools.allSatisfy(has)
     }
 
-    struct Output {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-        let data: Data
+    package struct Output {
+        package let status: Int32
+        package let stdout: String
+        package let stderr: String
+        package let data: Data
     }
 
     /// Runs a program and waits for it.
     @discardableResult
-    static func run(
+    package static func run(
         _ arguments: [String],
         in directory: String? = nil,
         environment: [String: String] = [:],
@@ -87,22 +87,26 @@ enum Harness {
 
     /// Runs `airlock` with a private cache.
     @discardableResult
-    static func airlock(_ arguments: [String], in directory: String, environment: [String: String] = [:]) throws -> Output {
+    package static func airlock(_ arguments: [String], in directory: String, environment: [String: String] = [:]) throws -> Output {
         var env = ["AIRLOCK_CACHE": "\(directory)/.cache"]
         env.merge(environment) { _, new in new }
         return try run([airlock] + arguments, in: directory, environment: env)
     }
 
     /// A fresh temporary folder, removed by the caller's `defer`.
-    static func temporaryDirectory(_ label: String = "airlock-test") throws -> String {
+    package static func temporaryDirectory(_ label: String = "airlock-test") throws -> String {
         let path = NSTemporaryDirectory() + "\(label)-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
 
     /// Generates the example content (scripts/make-example.py) in `directory`/example.
-    static func makeExample(in directory: String, dockerArchive: Bool = true, layerMB: Int = 0, attestations: Bool = false) throws -> String
-    {
+    package static func makeExample(
+        in directory: String,
+        dockerArchive: Bool = true,
+        layerMB: Int = 0,
+        attestations: Bool = false
+    ) throws -> String {
         let target = "\(directory)/example"
         var arguments = ["python3", "\(packageRoot)/scripts/make-example.py", target]
         if dockerArchive { arguments.append("--docker-archive") }
@@ -113,19 +117,19 @@ enum Harness {
         return target
     }
 
-    static func sha256(ofFile path: String) throws -> String {
+    package static func sha256(ofFile path: String) throws -> String {
         let result = try run(["sha256sum", path])
         return String(result.stdout.prefix(64))
     }
 }
 
 /// A packed example: its folder, key and bundle, made once per test.
-struct PackedExample {
-    let root: String
-    let example: String
-    let bundle: String
+package struct PackedExample {
+    package let root: String
+    package let example: String
+    package let bundle: String
 
-    static func make(keyType: String = "ecdsa-p256", signed: Bool = true, layerMB: Int = 0) throws -> PackedExample {
+    package static func make(keyType: String = "ecdsa-p256", signed: Bool = true, layerMB: Int = 0) throws -> PackedExample {
         let root = try Harness.temporaryDirectory()
         let example = try Harness.makeExample(in: root, layerMB: layerMB)
         if signed {
@@ -137,10 +141,10 @@ struct PackedExample {
         return PackedExample(root: root, example: example, bundle: "\(example)/platform-1.4.2.tar.zst")
     }
 
-    func remove() { try? FileManager.default.removeItem(atPath: root) }
+    package func remove() { try? FileManager.default.removeItem(atPath: root) }
 
     /// The statement inside the bundle, decoded.
-    func statement() throws -> [String: Any] {
+    package func statement() throws -> [String: Any] {
         let extract = try Harness.run(["tar", "--zstd", "-xOf", bundle, "statement.intoto.json"])
         let envelope = try #require(try JSONSerialization.jsonObject(with: extract.data) as? [String: Any])
         let encoded = try #require(envelope["payload"] as? String)
@@ -149,7 +153,7 @@ struct PackedExample {
     }
 
     /// Entry path → sha256 from the statement's subjects.
-    func subjects() throws -> [String: String] {
+    package func subjects() throws -> [String: String] {
         let subjects = try #require(try statement()["subject"] as? [[String: Any]])
         var out: [String: String] = [:]
         for subject in subjects {
@@ -162,7 +166,7 @@ struct PackedExample {
     /// Flips a byte in the middle of the largest layer stored as raw zstd blocks: the frame and the
     /// seek index stay valid while the layer's bytes do not (frame header 6 bytes, block header 3).
     /// Returns the layer's digest (hex).
-    func flipAByteOfTheLargestStoredLayer() throws -> String {
+    package func flipAByteOfTheLargestStoredLayer() throws -> String {
         var data = try Data(contentsOf: URL(fileURLWithPath: bundle))
         let footer = Array(data.suffix(12))
         let length = Int(footer[0]) | Int(footer[1]) << 8 | Int(footer[2]) << 16 | Int(footer[3]) << 24
@@ -184,10 +188,10 @@ struct PackedExample {
 /// Every output of every `airlock` run in the suite, appended to `$AIRLOCK_TEST_TRANSCRIPT` when
 /// set: scripts/test then checks that none holds a password or key the tests use
 /// (Tests/Fixtures/test-secrets.txt), whatever the test asserted.
-enum Transcript {
+package enum Transcript {
     private static let lock = NSLock()
 
-    static func record(_ arguments: [String], _ output: Harness.Output) {
+    package static func record(_ arguments: [String], _ output: Harness.Output) {
         guard let path = ProcessInfo.processInfo.environment["AIRLOCK_TEST_TRANSCRIPT"], !path.isEmpty else { return }
         let entry = "$ airlock \(arguments.dropFirst().joined(separator: " "))\n\(output.stdout)\n\(output.stderr)\n"
         lock.withLock {

@@ -2,11 +2,11 @@ import Foundation
 import Testing
 
 /// A throw-away certificate authority for loopback TLS servers (openssl).
-struct TestCA {
-    let root: String
-    var certificate: String { "\(root)/ca.pem" }
+package struct TestCA {
+    package let root: String
+    package var certificate: String { "\(root)/ca.pem" }
 
-    init(root: String, name: String = "airlock test CA") throws {
+    package init(root: String, name: String = "airlock test CA") throws {
         self.root = root
         let made = try Harness.run([
             "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
@@ -16,7 +16,7 @@ struct TestCA {
     }
 
     /// Issues a server certificate for 127.0.0.1 and localhost; returns (certificate, key) paths.
-    func issue(_ name: String) throws -> (certificate: String, key: String) {
+    package func issue(_ name: String) throws -> (certificate: String, key: String) {
         let script = """
             set -e; cd "$0"
             openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" -out "$1.csr" -subj "/CN=$1" 2>/dev/null
@@ -31,14 +31,18 @@ struct TestCA {
 
 /// A Python server on a free loopback port, SIGKILLed on `stop()` (Python's servers wait for
 /// open connections on SIGTERM). The script gets the port as its first argument.
-final class PythonServer: @unchecked Sendable {
+package final class PythonServer: @unchecked Sendable {
     // @unchecked: the process handle is only touched from the test that owns this server.
-    let port: Int
+    package let port: Int
     private let process = Process()
 
     /// Runs `Tests/Fixtures/<fixture>` (which may import its neighbours, such as loopback.py).
-    convenience init(fixture: String, arguments: [String] = [], interpreter: String = "python3", environment: [String: String] = [:]) throws
-    {
+    package convenience init(
+        fixture: String,
+        arguments: [String] = [],
+        interpreter: String = "python3",
+        environment: [String: String] = [:]
+    ) throws {
         try self.init(
             program: ["\(Harness.packageRoot)/Tests/Fixtures/\(fixture)"],
             arguments: arguments,
@@ -48,7 +52,7 @@ final class PythonServer: @unchecked Sendable {
     }
 
     /// Runs `script` given inline.
-    convenience init(script: String, arguments: [String] = []) throws {
+    package convenience init(script: String, arguments: [String] = []) throws {
         try self.init(program: ["-c", script], arguments: arguments, interpreter: "python3")
     }
 
@@ -74,7 +78,7 @@ final class PythonServer: @unchecked Sendable {
     /// example's `app-1.4.2` image as `src/app`, with `airlock.yaml` in `root` pulling it; `image`
     /// adds lines under the image entry, `misbehave` the fixture's flags (`--cut-blobs`,
     /// `--pad-blobs`). Returns the server and its `host:port`.
-    static func exampleRegistry(
+    package static func exampleRegistry(
         example: String,
         root: String,
         bundleName: String,
@@ -98,7 +102,7 @@ final class PythonServer: @unchecked Sendable {
     }
 
     /// A static HTTPS site serving `folder` with the given certificate.
-    static func staticSite(_ folder: String, certificate: (certificate: String, key: String)) throws -> PythonServer {
+    package static func staticSite(_ folder: String, certificate: (certificate: String, key: String)) throws -> PythonServer {
         try PythonServer(
             script: """
                 import http.server, ssl, sys, functools
@@ -114,7 +118,7 @@ final class PythonServer: @unchecked Sendable {
         )
     }
 
-    func stop() {
+    package func stop() {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()

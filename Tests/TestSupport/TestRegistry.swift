@@ -3,30 +3,37 @@ import Testing
 
 /// A real registry for the tests: Debian's `docker-registry` (CNCF distribution 2.8) on 127.0.0.1
 /// with a free port, plain or with TLS (a test CA) and htpasswd basic auth. Killed on `stop()`.
-final class TestRegistry: @unchecked Sendable {
+package final class TestRegistry: @unchecked Sendable {
     // @unchecked: the process handle is only touched from the test that owns this registry.
-    let root: String
-    let port: Int
-    let tls: Bool
+    package let root: String
+    package let port: Int
+    package let tls: Bool
     private var process: Process?
 
-    var host: String { "127.0.0.1:\(port)" }
-    var caFile: String { "\(root)/ca.pem" }
-    static let username = "operator"
-    static let password = "correct-horse-battery"
+    package var host: String { "127.0.0.1:\(port)" }
+    package var caFile: String { "\(root)/ca.pem" }
+    package static let username = "operator"
+    package static let password = "correct-horse-battery"
 
     /// docker-registry's `auth: token` settings: the registry validates tokens signed by the key
     /// whose certificate is `rootCertBundle`.
-    struct TokenAuth {
-        var realm: String
-        var service: String
-        var issuer: String
-        var rootCertBundle: String
+    package struct TokenAuth {
+        package var realm: String
+        package var service: String
+        package var issuer: String
+        package var rootCertBundle: String
+
+        package init(realm: String, service: String, issuer: String, rootCertBundle: String) {
+            self.realm = realm
+            self.service = service
+            self.issuer = issuer
+            self.rootCertBundle = rootCertBundle
+        }
     }
 
     /// `deleteEnabled: false` runs the registry as shipped (its storage refuses DELETE), as many
     /// sites run it; the tests' default allows deletes.
-    init(tls: Bool, token: TokenAuth? = nil, deleteEnabled: Bool = true) throws {
+    package init(tls: Bool, token: TokenAuth? = nil, deleteEnabled: Bool = true) throws {
         precondition(token == nil || !tls, "token auth is set up on a plain registry (the issuer has TLS)")
         root = try Harness.temporaryDirectory("registry")
         port = try freePort()
@@ -76,7 +83,7 @@ final class TestRegistry: @unchecked Sendable {
         try start()
     }
 
-    func start() throws {
+    package func start() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["docker-registry", "serve", "\(root)/config.yml"]
@@ -97,7 +104,7 @@ final class TestRegistry: @unchecked Sendable {
     }
 
     /// SIGKILL, as in a crash or a pulled plug.
-    func kill() {
+    package func kill() {
         guard let process else { return }
         Glibc.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
@@ -106,7 +113,7 @@ final class TestRegistry: @unchecked Sendable {
 
     /// Kills the registry as soon as a first blob is committed while `push` runs (at most six
     /// seconds on), then waits for the push to end: an import cut short.
-    func kill(afterFirstBlobOf push: Process) {
+    package func kill(afterFirstBlobOf push: Process) {
         var waited = 0
         while linkedBlobs().isEmpty && push.isRunning && waited < 3000 {
             usleep(2_000)
@@ -116,13 +123,13 @@ final class TestRegistry: @unchecked Sendable {
         push.waitUntilExit()
     }
 
-    func stop() {
+    package func stop() {
         kill()
         try? FileManager.default.removeItem(atPath: root)
     }
 
     /// Blobs the registry has stored, by digest hex.
-    func storedBlobs() -> Set<String> {
+    package func storedBlobs() -> Set<String> {
         let base = "\(root)/data/docker/registry/v2/blobs/sha256"
         var found: Set<String> = []
         for prefix in (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [] {
@@ -136,7 +143,7 @@ final class TestRegistry: @unchecked Sendable {
 
     /// Blobs the registry has committed to some repository (the API answers HEAD for these), by
     /// digest hex. A blob whose data landed but whose link did not was never acknowledged.
-    func linkedBlobs() -> Set<String> {
+    package func linkedBlobs() -> Set<String> {
         let base = "\(root)/data/docker/registry/v2/repositories"
         var found: Set<String> = []
         guard let walker = FileManager.default.enumerator(atPath: base) else { return found }
@@ -153,7 +160,7 @@ final class TestRegistry: @unchecked Sendable {
     }
 
     /// Tags of a repository, through the API (empty when the repository has none).
-    func tags(_ repository: String) throws -> [String] {
+    package func tags(_ repository: String) throws -> [String] {
         var arguments = [
             "python3", "-c",
             """
@@ -179,7 +186,7 @@ final class TestRegistry: @unchecked Sendable {
     }
 
     /// skopeo flags to reach this registry.
-    var skopeoFlags: [String] {
+    package var skopeoFlags: [String] {
         tls ? ["--creds", "\(Self.username):\(Self.password)", "--cert-dir", "\(root)/certs.d"] : ["--tls-verify=false"]
     }
 
@@ -198,7 +205,7 @@ final class TestRegistry: @unchecked Sendable {
 }
 
 /// A free TCP port on 127.0.0.1 (bound, read, released).
-func freePort() throws -> Int {
+package func freePort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
@@ -212,7 +219,7 @@ func freePort() throws -> Int {
     return Int(UInt16(bigEndian: address.sin_port))
 }
 
-func canConnect(port: Int) -> Bool {
+package func canConnect(port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
