@@ -101,12 +101,12 @@ struct ParsedTemplate {
 }
 
 struct Parser {
-    private var tokens: [Token]
-    private var index = 0
-    private let functions: Set<String>
-    private var definitions: [(name: String, body: [TemplateNode])] = []
-    private var variables: [[String]] = [["$"]]
-    private var rangeDepth = 0
+    var tokens: [Token]
+    var index = 0
+    let functions: Set<String>
+    var definitions: [(name: String, body: [TemplateNode])] = []
+    var variables: [[String]] = [["$"]]
+    var rangeDepth = 0
 
     /// Parses `source`, refusing a call to a function not in `functions` as Go does.
     static func parse(name: String, source: String, functions: Set<String>) throws -> ParsedTemplate {
@@ -121,21 +121,21 @@ struct Parser {
         self.functions = functions
     }
 
-    private var current: Token { tokens[index] }
+    var current: Token { tokens[index] }
 
-    private mutating func next() -> Token {
+    mutating func next() -> Token {
         let token = tokens[index]
         if index < tokens.count - 1 { index += 1 }
         return token
     }
 
-    private mutating func nextNonSpace() -> Token {
+    mutating func nextNonSpace() -> Token {
         var token = next()
         while token.kind == .space { token = next() }
         return token
     }
 
-    private mutating func peekNonSpace() -> Token {
+    mutating func peekNonSpace() -> Token {
         let saved = index
         let token = nextNonSpace()
         index = saved
@@ -143,7 +143,7 @@ struct Parser {
     }
 
     /// Nodes up to `{{end}}` or `{{else}}` (returned as the terminator) or the end of input.
-    private mutating func parseList() throws -> ([TemplateNode], (String, Int)?) {
+    mutating func parseList() throws -> ([TemplateNode], (String, Int)?) {
         var nodes: [TemplateNode] = []
         while true {
             let token = next()
@@ -175,14 +175,14 @@ struct Parser {
         }
     }
 
-    private mutating func expectRightDelim(_ context: String) throws {
+    mutating func expectRightDelim(_ context: String) throws {
         let token = nextNonSpace()
         guard token.kind == .rightDelim else {
             throw TemplateSyntaxError(message: "unexpected \(describe(token)) in \(context)", offset: token.offset)
         }
     }
 
-    private mutating func parseControl(_ keyword: Token.Keyword, offset: Int) throws -> TemplateNode? {
+    mutating func parseControl(_ keyword: Token.Keyword, offset: Int) throws -> TemplateNode? {
         _ = nextNonSpace()
         switch keyword {
         case .if: return .conditional(try parseConditional(.if, offset: offset))
@@ -214,7 +214,7 @@ struct Parser {
         }
     }
 
-    private mutating func parseDefine(offset: Int) throws {
+    mutating func parseDefine(offset: Int) throws {
         let token = nextNonSpace()
         guard case .string(let name) = token.kind else {
             throw TemplateSyntaxError(message: "define name must be a string", offset: token.offset)
@@ -228,7 +228,7 @@ struct Parser {
         definitions.append((name, body))
     }
 
-    private mutating func parseTemplateCall(offset: Int) throws -> TemplateNode {
+    mutating func parseTemplateCall(offset: Int) throws -> TemplateNode {
         let token = nextNonSpace()
         guard case .string(let name) = token.kind else {
             throw TemplateSyntaxError(message: "template name must be a string", offset: token.offset)
@@ -240,7 +240,7 @@ struct Parser {
         return .template(name: name, pipeline: try parsePipeline(context: "template clause", allowDeclarations: false), offset: offset)
     }
 
-    private mutating func parseConditional(_ kind: TemplateNode.Conditional.Kind, offset: Int) throws -> TemplateNode.Conditional {
+    mutating func parseConditional(_ kind: TemplateNode.Conditional.Kind, offset: Int) throws -> TemplateNode.Conditional {
         variables.append([])
         defer { variables.removeLast() }
         let pipeline = try parsePipeline(context: "\(kind)", allowDeclarations: true, isRange: kind == .range)
@@ -269,131 +269,7 @@ struct Parser {
         return TemplateNode.Conditional(kind: kind, pipeline: pipeline, body: body, otherwise: otherwise)
     }
 
-    /// A pipeline up to `}}` (or `)` inside parentheses), with its declarations.
-    private mutating func parsePipeline(
-        context: String,
-        allowDeclarations: Bool,
-        isRange: Bool = false,
-        inParens: Bool = false
-    ) throws -> Pipeline {
-        var declarations: [String] = []
-        var isAssignment = false
-        let offset = peekNonSpace().offset
-        if allowDeclarations {
-            let saved = index
-            var names: [String] = []
-            var token = nextNonSpace()
-            declLoop: while case .variable(let name) = token.kind {
-                names.append(name)
-                let after = nextNonSpace()
-                switch after.kind {
-                case .declare, .assign:
-                    isAssignment = after.kind == .assign
-                    declarations = names
-                    break declLoop
-                case .comma where isRange && names.count == 1:
-                    token = nextNonSpace()
-                default:
-                    names = []
-                    break declLoop
-                }
-            }
-            if declarations.isEmpty {
-                index = saved
-            } else if !isAssignment {
-                variables[variables.count - 1].append(contentsOf: declarations)
-            }
-        }
-        var commands: [Command] = []
-        while true {
-            let token = peekNonSpace()
-            switch token.kind {
-            case .rightDelim where !inParens, .rightParen where inParens:
-                _ = nextNonSpace()
-                guard !commands.isEmpty else { throw TemplateSyntaxError(message: "missing value for \(context)", offset: token.offset) }
-                return Pipeline(declarations: declarations, isAssignment: isAssignment, commands: commands, offset: offset)
-            case .pipe:
-                guard !commands.isEmpty else { throw TemplateSyntaxError(message: "missing value for command", offset: token.offset) }
-                _ = nextNonSpace()
-            case .eof, .rightDelim, .rightParen:
-                throw TemplateSyntaxError(message: "unexpected \(describe(token)) in \(context)", offset: token.offset)
-            default:
-                commands.append(try parseCommand(inParens: inParens))
-            }
-        }
-    }
-
-    private mutating func parseCommand(inParens: Bool) throws -> Command {
-        let offset = peekNonSpace().offset
-        var arguments: [Argument] = []
-        while true {
-            let token = current
-            switch token.kind {
-            case .space:
-                _ = next()
-                continue
-            case .rightDelim, .rightParen, .pipe:
-                guard !arguments.isEmpty else { throw TemplateSyntaxError(message: "empty command", offset: token.offset) }
-                return Command(arguments: arguments, offset: offset)
-            default:
-                arguments.append(try parseOperand())
-                let after = current.kind
-                if after != .space && after != .rightDelim && after != .rightParen && after != .pipe {
-                    throw TemplateSyntaxError(message: "missing space?", offset: current.offset)
-                }
-            }
-        }
-    }
-
-    private mutating func parseOperand() throws -> Argument {
-        let term = try parseTerm()
-        var fields: [String] = []
-        while case .field(let name) = current.kind {
-            fields.append(name)
-            _ = next()
-        }
-        guard !fields.isEmpty else { return term }
-        switch term {
-        case .field(let base): return .field(base + fields)
-        case .variable(let name, let base): return .variable(name, base + fields)
-        case .dot, .nilValue, .bool, .number, .string:
-            throw TemplateSyntaxError(message: "unexpected . after term", offset: current.offset)
-        default: return .chain(term, fields)
-        }
-    }
-
-    private mutating func parseTerm() throws -> Argument {
-        let token = next()
-        switch token.kind {
-        case .identifier(let name):
-            guard functions.contains(name) else {
-                throw TemplateSyntaxError(message: "function \"\(name)\" not defined", offset: token.offset)
-            }
-            return .identifier(name)
-        case .dot: return .dot
-        case .nilValue: return .nilValue
-        case .bool(let flag): return .bool(flag)
-        case .string(let text): return .string(text)
-        case .char(let value): return .number(NumberLiteral(char: value))
-        case .number(let text):
-            guard let number = NumberLiteral(text) else {
-                throw TemplateSyntaxError(message: "bad number syntax: \"\(text)\"", offset: token.offset)
-            }
-            return .number(number)
-        case .field(let name): return .field([name])
-        case .variable(let name):
-            guard variables.contains(where: { $0.contains(name) }) else {
-                throw TemplateSyntaxError(message: "undefined variable \"\(name)\"", offset: token.offset)
-            }
-            return .variable(name, [])
-        case .leftParen:
-            return .pipeline(try parsePipeline(context: "parenthesized pipeline", allowDeclarations: false, inParens: true))
-        default:
-            throw TemplateSyntaxError(message: "unexpected \(describe(token)) in operand", offset: token.offset)
-        }
-    }
-
-    private func describe(_ token: Token) -> String {
+    func describe(_ token: Token) -> String {
         switch token.kind {
         case .rightDelim: return "\"}}\""
         case .rightParen: return "\")\""

@@ -23,8 +23,8 @@ public final class RegistryServer: Sendable {
     public let port: Int
     private let channel: NIOAsyncChannel<Connection, Never>
     private let accepted = AcceptedConnections()
-    private let content: any ServedContent
-    private let log: @Sendable (ServedRequest) -> Void
+    let content: any ServedContent
+    let log: @Sendable (ServedRequest) -> Void
 
     /// Binds `host:port`; ``run()`` then serves until its task is cancelled.
     /// - Parameter idleSeconds: a connection that neither receives nor sends anything this long is
@@ -132,7 +132,7 @@ public final class RegistryServer: Sendable {
     // MARK: Answers
 
     /// A connection's sending side.
-    private struct Outbound {
+    struct Outbound {
         let writer: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
         let loop: any EventLoop
 
@@ -152,7 +152,7 @@ public final class RegistryServer: Sendable {
     }
 
     /// Thrown to close a connection whose answer was cut off.
-    private struct CutOff: Error {}
+    struct CutOff: Error {}
 
     private func answer(_ request: HTTPRequestHead, _ out: Outbound) async throws {
         let path = Self.path(of: request)
@@ -243,165 +243,6 @@ public final class RegistryServer: Sendable {
         try await error(404, "NOT_FOUND", "not a registry path", request, out)
     }
 
-    private func sendBlob(
-        _ repository: String,
-        digest: String,
-        size: Int64,
-        body: Bool,
-        _ request: HTTPRequestHead,
-        _ out: Outbound
-    ) async throws {
-        var headers = HTTPHeaders()
-        headers.add(name: "Docker-Content-Digest", value: digest)
-        headers.add(name: "Accept-Ranges", value: "bytes")
-        var start: Int64 = 0
-        var end = size - 1
-        var status = 200
-        if let range = request.headers.first(name: "Range") {
-            guard let (first, last) = Self.byteRange(range, size: size) else {
-                headers.add(name: "Content-Range", value: "bytes */\(size)")
-                try await send(416, body: [], type: "application/octet-stream", headers: headers, request, out)
-                return
-            }
-            (start, end, status) = (first, last, 206)
-            headers.add(name: "Content-Range", value: "bytes \(start)-\(end)/\(size)")
-        }
-        try await writeHead(status, type: "application/octet-stream", length: end - start + 1, headers: headers, request, out)
-        guard body else {
-            try await out.write(.end(nil))
-            record(request, status, 0, nil)
-            return
-        }
-        // The whole blob is read and checked, also for a range: the source withholds its last
-        // piece unless the digest matches, so a tampered blob never arrives complete.
-        var sent: Int64 = 0
-        var position: Int64 = 0
-        do {
-            let source = try content.blob(repository, digest: digest)
-            while let chunk = try await source.nextChunk() {
-                let chunkStart = position
-                position += Int64(chunk.count)
-                let from = max(start, chunkStart), to = min(end + 1, position)
-                guard from < to else { continue }
-                let piece = chunk[Int(from - chunkStart)..<Int(to - chunkStart)]
-                try await out.writePiece(ByteBuffer(bytes: piece))
-                sent += Int64(piece.count)
-            }
-        } catch {
-            record(request, status, sent, String(describing: error))
-            throw CutOff()
-        }
-        try await out.write(.end(nil))
-        record(request, status, sent, nil)
-    }
-
-    /// ``page(_:uri:)`` for `request`; nil once it has answered 400 for an `n` that is not a whole number.
-    private func page(_ all: [String], _ request: HTTPRequestHead, _ out: Outbound) async throws -> ([String], HTTPHeaders)? {
-        guard let page = Self.page(all, uri: request.uri) else {
-            try await error(400, "PAGINATION_NUMBER_INVALID", "n must be a whole number", request, out)
-            return nil
-        }
-        return page
-    }
-
-    /// One page of a list the way the distribution API pages `_catalog` and tag lists: the names
-    /// sorted, those after `last`, at most `n` of them (all without `n`), and a `Link` header to
-    /// the next page when more follow. Nil when `n` is not a whole number.
-    static func page(_ all: [String], uri: String) -> ([String], HTTPHeaders)? {
-        let components = URLComponents(string: uri)
-        let query = components?.queryItems ?? []
-        var names = all.sorted()
-        if let last = query.first(where: { $0.name == "last" })?.value {
-            names = names.filter { $0 > last }
-        }
-        var headers = HTTPHeaders()
-        guard let text = query.first(where: { $0.name == "n" })?.value else { return (names, headers) }
-        guard let n = Int(text), n >= 0 else { return nil }
-        if n == 0 { return ([], headers) }  // asks for nothing: no next page to follow
-        if names.count > n {
-            names = Array(names.prefix(n))
-            var next = URLComponents()
-            next.path = components?.path ?? uri
-            next.queryItems = [URLQueryItem(name: "n", value: String(n)), URLQueryItem(name: "last", value: names.last)]
-            headers.add(name: "Link", value: "<\(next.string ?? next.path)>; rel=\"next\"")
-        }
-        return (names, headers)
-    }
-
-    /// `bytes=FIRST-[LAST]` or `bytes=-SUFFIX` within `size`; nil when it cannot be satisfied.
-    static func byteRange(_ header: String, size: Int64) -> (Int64, Int64)? {
-        guard header.hasPrefix("bytes="), !header.contains(","), size > 0 else { return nil }
-        let spec = header.dropFirst("bytes=".count).split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
-        guard spec.count == 2 else { return nil }
-        if spec[0].isEmpty {
-            guard let suffix = Int64(spec[1]), suffix > 0 else { return nil }
-            return (max(0, size - suffix), size - 1)
-        }
-        guard let first = Int64(spec[0]), first < size else { return nil }
-        if spec[1].isEmpty { return (first, size - 1) }
-        guard let last = Int64(spec[1]), last >= first else { return nil }
-        return (first, min(last, size - 1))
-    }
-
-    private func send(
-        _ status: Int,
-        body bytes: [UInt8],
-        type: String,
-        headers extra: HTTPHeaders = HTTPHeaders(),
-        _ request: HTTPRequestHead,
-        _ out: Outbound
-    ) async throws {
-        var headers = extra
-        headers.add(name: "Docker-Distribution-API-Version", value: "registry/2.0")
-        try await writeHead(status, type: type, length: Int64(bytes.count), headers: headers, request, out)
-        let body = request.method != .HEAD && !bytes.isEmpty  // a HEAD answer has the headers of a GET's, no body
-        if body { try await out.write(.body(.byteBuffer(ByteBuffer(bytes: bytes)))) }
-        try await out.write(.end(nil))
-        record(request, status, body ? Int64(bytes.count) : 0, nil)
-    }
-
-    /// The status line and headers, with the body's type and length, and `Connection: close` when
-    /// the client asked for it.
-    private func writeHead(
-        _ status: Int,
-        type: String,
-        length: Int64,
-        headers extra: HTTPHeaders,
-        _ request: HTTPRequestHead,
-        _ out: Outbound
-    ) async throws {
-        var headers = extra
-        headers.add(name: "Content-Type", value: type)
-        headers.add(name: "Content-Length", value: "\(length)")
-        if !request.isKeepAlive { headers.add(name: "Connection", value: "close") }
-        try await out.write(.head(HTTPResponseHead(version: request.version, status: .init(statusCode: status), headers: headers)))
-    }
-
-    private func error(_ status: Int, _ code: String, _ message: String, _ request: HTTPRequestHead, _ out: Outbound) async throws {
-        struct Errors: Encodable {
-            struct Entry: Encodable {
-                let code: String
-                let message: String
-            }
-            let errors: [Entry]
-        }
-        try await send(status, body: encode(Errors(errors: [.init(code: code, message: message)])), type: "application/json", request, out)
-    }
-
-    private func encode(_ value: some Encodable) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Array((try? encoder.encode(value)) ?? Data("{}".utf8))
-    }
-
-    /// The request's path, without its query.
-    private static func path(of request: HTTPRequestHead) -> String {
-        String(request.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
-    }
-
-    private func record(_ request: HTTPRequestHead, _ status: Int, _ bytes: Int64, _ failure: String?) {
-        log(ServedRequest(method: request.method.rawValue, path: Self.path(of: request), status: status, bytes: bytes, failure: failure))
-    }
 }
 
 typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>

@@ -1,0 +1,150 @@
+import BundleIO
+import Foundation
+import Hashing
+import OCI
+import Registry
+import Signing
+
+/// Gathering what airlock.yaml names (images, charts rendered as they will be installed, endpoints,
+/// files) into the pack's contents.
+extension Packer {
+    /// Gathers everything the spec names; returns the image blobs still to pull (charts are
+    /// pulled here, as their contents are read before the statement is made).
+    func collect(
+        _ spec: BundleSpec,
+        created: Int64,
+        store: ContentStore,
+        remote: RegistrySource,
+        into contents: inout PackContents
+    ) async throws -> [RegistrySource.Fetch] {
+        var fetches: [RegistrySource.Fetch] = []
+        for image in spec.images {
+            progress(.collecting(kind: .image, name: image.name?.description ?? image.written))
+            switch image.source {
+            case .registry(let reference):
+                fetches += try await remote.addImage(
+                    reference,
+                    name: image.name,
+                    platforms: image.platforms.isEmpty ? options.platforms : image.platforms,
+                    referrers: image.referrers,
+                    written: image.written,
+                    location: image.location,
+                    into: &contents
+                )
+            case .layout(let path, let select):
+                try LayoutSource.add(
+                    layout: path,
+                    select: select,
+                    name: image.name,
+                    platforms: image.platforms.isEmpty ? options.platforms : image.platforms,
+                    store: store,
+                    written: image.written,
+                    location: image.location,
+                    into: &contents
+                )
+            case .archive(let path, let select):
+                try DockerArchiveSource.add(
+                    archive: path,
+                    select: select,
+                    name: image.name,
+                    platforms: image.platforms.isEmpty ? options.platforms : image.platforms,
+                    written: image.written,
+                    location: image.location,
+                    store: store,
+                    into: &contents
+                )
+            }
+        }
+        for chart in spec.charts {
+            progress(.collecting(kind: .chart, name: chart.written))
+            defer { while contents.chartInstalls.count < contents.charts.count { contents.chartInstalls.append(chart) } }
+            switch chart.source {
+            case .path(let path):
+                let vendor = ChartVendor(
+                    remote: remote,
+                    created: created,
+                    strict: options.strict,
+                    warn: { [progress] in progress(.warning($0)) }
+                )
+                try await vendor.add(path: path, written: chart.written, location: chart.location, into: &contents)
+            case .oci(let ref):
+                try await remote.fetch(
+                    try await remote.addOCIChart(ref, location: chart.location, into: &contents),
+                    jobs: options.transport.jobs
+                )
+            case .repository(let url, let name, let version):
+                try await remote.addRepositoryChart(
+                    url: url,
+                    name: name,
+                    version: version,
+                    location: chart.location,
+                    created: created,
+                    into: &contents
+                )
+            }
+        }
+        for endpoint in spec.endpoints {
+            progress(.collecting(kind: .endpoint, name: endpoint.path))
+            try LocalSource.addEndpoint(path: endpoint.path, location: endpoint.location, store: store, into: &contents)
+        }
+        for file in spec.files {
+            progress(.collecting(kind: .file, name: file.written))
+            try LocalSource.addFile(file, into: &contents)
+        }
+        if let airlock = options.includeAirlock {
+            // The opener for the other side: signed like every entry, under files/airlock/.
+            let name = (airlock as NSString).lastPathComponent
+            let item = BundleSpec.FileItem(
+                path: airlock,
+                written: "airlock/\(name)",
+                destination: "airlock/\(name)",
+                location: "--include-airlock"
+            )
+            progress(.collecting(kind: .file, name: item.written))
+            guard !contents.files.contains(where: { $0.path == BundleFormat.filesPrefix + item.destination }) else {
+                throw AirlockError.input("--include-airlock: files/\(item.destination) is already in the bundle (airlock.yaml files:)")
+            }
+            try LocalSource.addFile(item, into: &contents)
+        }
+        return fetches
+    }
+
+    /// Renders each chart as it will be installed (its `values:`, `set:`, release and Kubernetes
+    /// version) and records the images the rendered objects name, those its maintainers declare,
+    /// and those its values name that this install does not render; reports images the bundle
+    /// lacks, and fails on them under `--strict`.
+    func describeCharts(in contents: inout PackContents, store: ContentStore) throws {
+        let checker = ChartImageCheck(bundleImages: contents.images, baseDirectory: specDirectory)
+        var problems: [String] = []
+        for index in contents.charts.indices {
+            let chart = contents.charts[index]
+            progress(.rendering(chart: chart.name))
+            let archive = try store.bytes(of: try Digest(chart.chartDigest))
+            let install =
+                index < contents.chartInstalls.count
+                ? contents.chartInstalls[index] : BundleSpec.Chart(source: .oci(""), written: "", location: "")
+            let described = try checker.describe(archive: archive, chart: chart, install: install)
+            contents.charts[index].dependencies = described.dependencies.isEmpty ? nil : described.dependencies
+            contents.charts[index].images = described.images
+            contents.charts[index].rendered = described.rendered
+            for warning in described.warnings { progress(.warning(warning)) }
+            for image in described.images where image.isProblem {
+                let message = "chart \(image.chart) needs \(image.ref) (\(image.from)): " + ChartImageCheck.explain(image)
+                problems.append(message)
+                progress(.warning(message))
+            }
+        }
+        if options.strict, !problems.isEmpty {
+            throw AirlockError.input(
+                """
+                --strict: \(problems.count) image(s) the charts need are not in the bundle, first: \(problems[0]); add them under \
+                images: in airlock.yaml
+                """
+            )
+        }
+    }
+
+    var specDirectory: String {
+        URL(fileURLWithPath: options.specPath).deletingLastPathComponent().path
+    }
+}
