@@ -7,95 +7,56 @@ import Signing
 /// Blobs: uploaded once into the first repository that needs them and mounted into the others;
 /// a delta bundle's left-out layers found in the registry or mounted from where they are.
 extension Pusher {
-    /// One blob into every repository that needs it: present → skip; already sent to another
-    /// repository in this push → mount; otherwise stream it from the bundle.
-    func pushBlob(_ work: BlobWork, source: any PushSource, client: RegistryClient, tally: PushTally) async throws {
-        var home: String?
-        for repository in work.repositories {
-            if try await isPresent(work.digest, in: repository, client: client) {
+    /// Carries out a blob's placements: present ones are counted, mounts are asked for (a mount
+    /// the registry declines becomes an upload, or, for a left-out layer, a refusal), uploads
+    /// stream the blob from the bundle.
+    func execute(_ blob: PushPlan.BlobPlan, source: any PushSource, client: RegistryClient, tally: PushTally) async throws {
+        let work = blob.work
+        for placement in blob.placements {
+            switch placement.step {
+            case .present:
                 await tally.count(.present, bytes: 0)
                 progress(.blob(digest: work.digest, outcome: .present, bytes: 0))
-                home = home ?? repository
-                continue
-            }
-            if let home, try await client.mountBlob(repository, digest: work.digest, from: home) {
-                await tally.count(.mounted, bytes: 0)
-                progress(.blob(digest: work.digest, outcome: .mounted, bytes: 0))
-                continue
-            }
-            let path = try BundleFormat.blobEntry(work.digest)
-            do {
-                try await client.uploadBlob(repository, digest: work.digest, size: work.size, chunkSize: options.chunkSize) {
-                    try source.chunks(of: path)
+            case .mount(let home):
+                if try await client.mountBlob(placement.repository, digest: work.digest, from: home) {
+                    await tally.count(.mounted, bytes: 0)
+                    progress(.blob(digest: work.digest, outcome: .mounted, bytes: 0))
+                } else if blob.leftOut, let base = source.statement.predicate.base {
+                    throw leftOutMissing(work, base: base, listed: base.blobs.first { $0.digest == work.digest }?.repository)
+                } else {
+                    try await upload(work, to: placement.repository, source: source, client: client, tally: tally)
                 }
-            } catch RegistryError.digestMismatch(_, _, let actual) {
-                throw AirlockError.verification(
-                    """
-                    \(work.owner): blob \(work.digest) does not match its signed digest (got \(actual)): tampered or corrupted; it \
-                    was not committed and no manifest was pushed
-                    """
-                )
+            case .upload:
+                try await upload(work, to: placement.repository, source: source, client: client, tally: tally)
             }
-            await tally.count(.uploaded, bytes: work.size)
-            await tally.uploaded(work.digest)
-            progress(.blob(digest: work.digest, outcome: .uploaded, bytes: work.size))
-            home = home ?? repository
         }
     }
 
-    /// A layer a delta bundle leaves out: present in each repository that needs it, or mounted
-    /// there from a repository of this push that has it (where the earlier bundle's images went)
-    /// or from the repository the inventory it was packed against listed it in.
-    func placeLeftOutBlob(
+    private func upload(
         _ work: BlobWork,
-        base: BundlePredicate.Base,
-        candidates: [String],
+        to repository: String,
+        source: any PushSource,
         client: RegistryClient,
-        tally: PushTally,
-        dryRun: Bool = false
-    ) async throws {
-        let listed = base.blobs.first { $0.digest == work.digest }?.repository
-        let candidates = candidates + (listed.map { [$0] } ?? [])
-        var home: String?
-        for repository in work.repositories {
-            if try await client.blobExists(repository, digest: work.digest) {
-                await tally.count(.present, bytes: 0)
-                progress(.blob(digest: work.digest, outcome: .present, bytes: 0))
-                home = home ?? repository
-                continue
+        tally: PushTally
+    )
+        async throws
+    {
+        let path = try BundleFormat.blobEntry(work.digest)
+        do {
+            try await client.uploadBlob(repository, digest: work.digest, size: work.size, chunkSize: options.chunkSize) {
+                try source.chunks(of: path)
             }
-            if home == nil {
-                for candidate in candidates where candidate != repository {
-                    if try await client.blobExists(candidate, digest: work.digest) { home = candidate; break }
-                }
-            }
-            let mounted: Bool
-            if let home {
-                mounted = try await dryRun ? true : client.mountBlob(repository, digest: work.digest, from: home)
-            } else {
-                mounted = false
-            }
-            guard mounted else {
-                if let registry = base.registry {
-                    throw AirlockError.input(
-                        """
-                        \(work.owner): layer \(work.digest) is left out of this delta bundle (\(base.title) listed \
-                        it\(listed.map { " in \($0)" } ?? "")) and \(options.target) does not have it: push into \(registry), or pack \
-                        again against a fresh inventory or without --since; nothing was pushed
-                        """
-                    )
-                }
-                throw AirlockError.input(
-                    """
-                    \(work.owner): layer \(work.digest) is left out of this delta bundle (it builds on \(base.title)) and \
-                    \(options.target) does not have it: push \(base.title) there first, give --base with that bundle, or pack without \
-                    --since; nothing was pushed
-                    """
-                )
-            }
-            await tally.count(.mounted, bytes: 0)
-            progress(.blob(digest: work.digest, outcome: .mounted, bytes: 0))
+        } catch RegistryError.digestMismatch(_, _, let actual) {
+            throw AirlockError.verification(
+                """
+                \(work.owner): blob \(work.digest) does not match its signed digest (got \(actual)): tampered or corrupted; it \
+                was not committed and no manifest was pushed
+                """
+            )
         }
+        await tally.count(.uploaded, bytes: work.size)
+        await tally.uploaded(work.digest)
+        progress(.blob(digest: work.digest, outcome: .uploaded, bytes: work.size))
     }
 
     /// Whether the repository has the blob. A registry that keeps answering the check with a 5xx

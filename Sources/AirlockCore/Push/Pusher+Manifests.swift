@@ -7,32 +7,25 @@ import Signing
 /// Manifests and repositories: each manifest pushed unless present, refusals told apart from
 /// failures, the target repositories checked first, the referrers tag schema kept.
 extension Pusher {
-    /// Pushes one manifest unless the registry has it; true when the registry said it indexed the
-    /// manifest's subject itself (`OCI-Subject`), so no referrers tag is needed.
+    /// Puts one manifest unless the plan found it there already; true when the registry said it
+    /// indexed the manifest's subject itself (`OCI-Subject`), so no referrers tag is needed.
     @discardableResult
-    func pushManifest(
-        _ repository: String,
-        reference: String,
-        _ descriptor: Descriptor,
-        _ bytes: [UInt8],
-        client: RegistryClient,
-        tally: PushTally
-    ) async throws -> Bool {
-        let digest = descriptor.digest.description
-        if try await client.manifestDigest(repository, reference: reference, accept: [descriptor.mediaType]) == digest {
+    func put(_ step: PushPlan.ManifestStep, client: RegistryClient, tally: PushTally) async throws -> Bool {
+        let name = "\(step.plan.repository):\(step.reference)"
+        if step.present {
             await tally.manifest(pushed: false)
-            progress(.manifest(reference: "\(repository):\(reference)", pushed: false))
+            progress(.manifest(reference: name, pushed: false))
             return false
         }
         let subject = try await client.putManifest(
-            repository,
-            reference: reference,
-            mediaType: descriptor.mediaType,
-            bytes: bytes,
-            digest: digest
+            step.plan.repository,
+            reference: step.reference,
+            mediaType: step.descriptor.mediaType,
+            bytes: step.bytes,
+            digest: step.descriptor.digest.description
         )
         await tally.manifest(pushed: true)
-        progress(.manifest(reference: "\(repository):\(reference)", pushed: true))
+        progress(.manifest(reference: name, pushed: true))
         return subject != nil
     }
 

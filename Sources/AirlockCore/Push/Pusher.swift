@@ -94,15 +94,14 @@ public struct Pusher: Sendable {
 
         let client = try RegistryClient(host: target.host, options: options.transport)
         return try await withShutdown(client.shutdown) {
-            var report =
-                options.dryRun
-                ? try await plan(plans, source: source, client: client, target: target, firstRepository: first.repository)
-                : try await run(plans, source: source, client: client, target: target, firstRepository: first.repository)
+            var report = try await run(plans, source: source, client: client, target: target, firstRepository: first.repository)
             report.imageSignatures = signatures
             return report
         }
     }
 
+    /// Checks the target, plans every step with HEAD requests, then executes the plan (or, for a
+    /// dry run, reports it).
     private func run(
         _ plans: [ImagePlan],
         source: any PushSource,
@@ -113,69 +112,44 @@ public struct Pusher: Sendable {
         try await client.ping(repository: firstRepository, push: true)
         try await checkRepositories(plans, client: client, target: target)
         let ledger = try await checkLedger(source, client: client, target: target)
-        let tally = PushTally()
-        let blobs = BlobWork.group(plans)
-        progress(.planned(images: plans.count, blobs: blobs.count, bytes: blobs.reduce(0) { $0 + $1.size }))
         // A delta bundle's left-out layers must be in the registry already (or mountable from a
-        // repository of this push): checked before anything is sent, so a push to the wrong
-        // registry fails at once and sends nothing.
-        let leftOut = source.missingLeftOut()
-        if let base = source.statement.predicate.base, !leftOut.isEmpty {
-            let repositories = Array(Set(plans.map(\.repository))).sorted()
-            try await forEach(blobs.filter { leftOut[$0.digest] != nil }, jobs: options.transport.jobs) { work in
-                try await self.placeLeftOutBlob(work, base: base, candidates: repositories, client: client, tally: tally)
-            }
+        // repository of this push): planning checks them, so a push to the wrong registry fails
+        // at once and sends nothing.
+        let plan = try await makePlan(plans, source: source, client: client)
+        if options.dryRun { return await plan.report(registry: options.target, host: target.host, unsigned: source.unsigned) }
+        let tally = PushTally()
+        progress(.planned(images: plans.count, blobs: plan.blobs.count, bytes: plan.blobs.reduce(0) { $0 + $1.work.size }))
+        // Left-out layers are mounted before anything is uploaded.
+        try await forEach(plan.blobs.filter(\.leftOut), jobs: options.transport.jobs) { blob in
+            try await self.execute(blob, source: source, client: client, tally: tally)
         }
-        try await forEach(blobs.filter { leftOut[$0.digest] == nil }, jobs: options.transport.jobs) { work in
-            try await self.pushBlob(work, source: source, client: client, tally: tally)
+        try await forEach(plan.blobs.filter { !$0.leftOut }, jobs: options.transport.jobs) { blob in
+            try await self.execute(blob, source: source, client: client, tally: tally)
         }
         // Child manifests (by digest) for every image, then the tags.
-        try await forEach(plans, jobs: options.transport.jobs) { plan in
-            for child in plan.children {
-                try await self.pushManifest(
-                    plan.repository,
-                    reference: child.descriptor.digest.description,
-                    child.descriptor,
-                    child.bytes,
-                    client: client,
-                    tally: tally
-                )
-            }
+        try await forEach(plan.children, jobs: options.transport.jobs) { steps in
+            for step in steps { try await self.put(step, client: client, tally: tally) }
         }
         // Images and charts first, then what refers to them (a registry may refuse a referrer
         // whose subject it does not have yet). An artifact the registry refuses (older Artifactory,
         // Quay or ECR refuse some artifact and config types) is reported and the rest still lands.
-        let (subjects, referrers) = (plans.filter { $0.subject == nil }, plans.filter { $0.subject != nil })
-        try await forEach(subjects, jobs: options.transport.jobs) { plan in
+        let (subjects, referrers) = (plan.roots.filter { $0.plan.subject == nil }, plan.roots.filter { $0.plan.subject != nil })
+        try await forEach(subjects, jobs: options.transport.jobs) { step in
             do {
-                try await self.pushManifest(
-                    plan.repository,
-                    reference: plan.tag ?? plan.root.digest.description,
-                    plan.root,
-                    plan.rootBytes,
-                    client: client,
-                    tally: tally
-                )
-            } catch let error as RegistryError where plan.isArtifact && Self.isRefusal(error) {
+                try await self.put(step, client: client, tally: tally)
+            } catch let error as RegistryError where step.plan.isArtifact && Self.isRefusal(error) {
                 await tally.refused(
-                    .init(reference: plan.targetName(host: target.host), artifactType: plan.artifactType, reason: "\(error)")
+                    .init(reference: step.plan.targetName(host: target.host), artifactType: step.plan.artifactType, reason: "\(error)")
                 )
             }
         }
-        try await forEach(referrers, jobs: options.transport.jobs) { plan in
+        try await forEach(referrers, jobs: options.transport.jobs) { step in
             do {
-                let indexed = try await self.pushManifest(
-                    plan.repository,
-                    reference: plan.tag ?? plan.root.digest.description,
-                    plan.root,
-                    plan.rootBytes,
-                    client: client,
-                    tally: tally
-                )
-                if !indexed { await tally.needsReferrersTag(plan) }
+                let indexed = try await self.put(step, client: client, tally: tally)
+                if !indexed { await tally.needsReferrersTag(step.plan) }
             } catch let error as RegistryError where Self.isRefusal(error) {
                 await tally.refused(
-                    .init(reference: plan.targetName(host: target.host), artifactType: plan.artifactType, reason: "\(error)")
+                    .init(reference: step.plan.targetName(host: target.host), artifactType: step.plan.artifactType, reason: "\(error)")
                 )
             }
         }
