@@ -114,7 +114,7 @@ struct PreflightRun {
         }
     }
 
-    private mutating func pass(
+    mutating func pass(
         _ step: PreflightReport.Step.Name,
         since start: Date?,
         _ detail: String,
@@ -133,161 +133,21 @@ struct PreflightRun {
         )
     }
 
+    /// The steps in order, each passing or throwing the one line that says what to fix.
     private mutating func checkAll() throws {
         let credentials = try resolveCredentials()
         pass(.credentials, since: nil, credentials.description)
-
-        guard let url = URLComponents(string: endpoint.baseURL), let scheme = url.scheme, let host = url.host else {
-            throw StepFailure(step: .request, line: "baseURL \(endpoint.baseURL) is not an absolute URL")
-        }
-        let secure = scheme == "https"
-        let port = url.port ?? (secure ? 443 : 80)
-        let proxy = ProxyChoice(endpoint: endpoint, environment: options.environment, host: host, secure: secure)
-        report.proxy = proxy.map { "\($0.url) (\($0.origin))" }
-
-        // DNS: of the proxy when one is used (the proxy resolves the endpoint), else of the endpoint.
-        let dialHost = proxy?.host ?? host
-        let dialPort = proxy?.port ?? port
-        var start = Date()
-        let addresses: [ProbeConnection.Address]
-        do {
-            addresses = try ProbeConnection.resolve(dialHost, port: dialPort)
-            var shown: [String] = []
-            for address in addresses where !shown.contains(address.text) { shown.append(address.text) }
-            pass(.dns, since: start, "\(dialHost) → \(shown.prefix(3).joined(separator: ", "))")
-        } catch let failure as ProbeFailure {
-            let fix =
-                proxy != nil ? "check the proxy host in \(proxy!.origin)" : "check the host name in baseURL and this machine's resolver"
-            throw StepFailure(step: .dns, line: "DNS: \(failure.message) — \(fix)", since: start)
-        }
-
-        start = Date()
-        let connection: ProbeConnection
-        do {
-            connection = try ProbeConnection(
-                addresses: addresses,
-                host: dialHost,
-                port: dialPort,
-                deadline: Date(timeIntervalSinceNow: timeout)
-            )
-        } catch let failure as ProbeFailure {
-            if failure.kind == .timeout {
-                throw StepFailure(
-                    step: .connect,
-                    line: "timeout: \(failure.message) after \(Int(timeout)) s — check firewalls between here and \(dialHost)",
-                    since: start
-                )
-            }
-            let fix = proxy != nil ? "is the proxy running and reachable? (\(proxy!.origin))" : "check the port and any firewall"
-            throw StepFailure(step: .connect, line: "connect: \(failure.message) — \(fix)", since: start)
-        }
+        let destination = try Destination(endpoint: endpoint, environment: options.environment)
+        report.proxy = destination.proxy.map { "\($0.url) (\($0.origin))" }
+        let addresses = try resolve(destination)
+        let connection = try connect(destination, addresses: addresses)
         defer { connection.close() }
-        pass(.connect, since: start, proxy != nil ? "proxy \(dialHost):\(dialPort)" : "\(dialHost):\(dialPort)")
-
-        if let proxy, secure {
-            start = Date()
-            let status: Int
-            do { status = try connection.connectThroughProxy(authority: "\(host):\(port)") } catch let failure as ProbeFailure {
-                throw StepFailure(step: .proxy, line: "proxy: \(failure.message) — check the proxy (\(proxy.origin))", since: start)
-            }
-            guard status == 200 else {
-                throw StepFailure(
-                    step: .proxy,
-                    line:
-                        """
-                        proxy: \(proxy.url) answered \(status) to CONNECT \(host):\(port) — allow this host and port in the proxy, or \
-                        check that the proxy can resolve and reach it
-                        """,
-                    since: start,
-                    status: status
-                )
-            }
-            pass(.proxy, since: start, "CONNECT \(host):\(port) through \(proxy.url) → 200", status: status)
-        }
-
-        if secure {
-            start = Date()
-            let tls: ProbeConnection.TLSResult
-            do { tls = try connection.startTLS(host: host, extraCAs: target.caPEM) } catch let failure as ProbeFailure {
-                let prefix = failure.kind == .timeout ? "timeout" : "TLS"
-                throw StepFailure(step: .tls, line: "\(prefix): \(failure.message)", since: start)
-            }
-            if let error = tls.verifyError {
-                throw StepFailure(
-                    step: .tls,
-                    line: tlsFailureLine(error, chain: tls.chain, host: host),
-                    since: start,
-                    certificates: tls.chain
-                )
-            }
-            let leaf = tls.chain.first.map { "\($0.subject), issued by \($0.issuer)" } ?? "no certificate"
-            pass(.tls, since: start, "\(tls.version); \(leaf)", certificates: tls.chain)
-        }
-
-        let request = ProviderRequest(endpoint: endpoint, basePath: url.path, credentials: credentials)
-        start = Date()
-        let answer: HTTPAnswer
-        let authority = url.port.map { "\(host):\($0)" } ?? host
-        let requestTarget = (proxy != nil && !secure) ? "http://\(authority)\(request.path)" : request.path
-        do {
-            answer = try connection.exchange(
-                method: request.method,
-                target: requestTarget,
-                host: authority,
-                headers: request.headers,
-                body: request.body,
-                what: "waiting for \(host) to answer \(request.method) \(request.path)"
-            )
-        } catch let failure as ProbeFailure {
-            let line =
-                failure.kind == .timeout
-                ? """
-                timeout: \(host) did not answer \(request.method) \(request.path) within \(Int(timeout)) s — raise timeoutSeconds, or \
-                check the gateway
-                """
-                : "request: \(failure.message)"
-            throw StepFailure(step: .request, line: line, since: start)
-        }
-        let verdict = request.judge(answer)
-        switch verdict {
-        case .ok(let detail):
-            pass(
-                .request,
-                since: start,
-                "\(request.method) \(request.path) → \(answer.status) (\(credentials.authDescription))",
-                status: answer.status
-            )
-            pass(.model, since: nil, detail)
-        case .refused(let why):
-            throw StepFailure(
-                step: .request,
-                line:
-                    """
-                    HTTP \(answer.status) from \(host) for \(request.method) \(request.path): \(why); the credential went in \
-                    \(credentials.authDescription) — check that key
-                    """,
-                since: start,
-                status: answer.status
-            )
-        case .missing(let why):
-            pass(
-                .request,
-                since: start,
-                "\(request.method) \(request.path) → \(answer.status) (\(credentials.authDescription))",
-                status: answer.status
-            )
-            throw StepFailure(step: .model, line: why)
-        case .failed(let why):
-            throw StepFailure(
-                step: .request,
-                line: "HTTP \(answer.status) from \(host) for \(request.method) \(request.path): \(why)",
-                since: start,
-                status: answer.status
-            )
-        }
+        try tunnel(destination, connection: connection)
+        try startTLS(destination, connection: connection)
+        try request(destination, connection: connection, credentials: credentials)
     }
 
-    private func tlsFailureLine(_ error: (code: Int, text: String), chain: [CertificateSummary], host: String) -> String {
+    func tlsFailureLine(_ error: (code: Int, text: String), chain: [CertificateSummary], host: String) -> String {
         let caFileNote = endpoint.caFile.map { " (\($0) does not vouch for it)" } ?? ""
         switch Int32(error.code) {
         case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT, X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN,
