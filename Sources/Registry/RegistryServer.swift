@@ -155,94 +155,28 @@ public final class RegistryServer: Sendable {
     struct CutOff: Error {}
 
     private func answer(_ request: HTTPRequestHead, _ out: Outbound) async throws {
-        let path = Self.path(of: request)
         guard request.method == .GET || request.method == .HEAD else {
             try await error(405, "UNSUPPORTED", "airlock serve is read-only: push with airlock push into a registry instead", request, out)
             return
         }
-        if path == "/v2" || path == "/v2/" {
+        switch ServerRoute(path: Self.path(of: request)) {
+        case .base:
             try await send(200, body: Array("{}".utf8), type: "application/json", request, out)
-            return
-        }
-        if path == "/v2/_catalog" {
+        case .catalog:
             guard let (names, link) = try await page(content.repositories, request, out) else { return }
             try await send(200, body: encode(["repositories": names]), type: "application/json", headers: link, request, out)
-            return
-        }
-        guard path.hasPrefix("/v2/") else {
+        case .tags(let repository):
+            try await answerTags(repository, request, out)
+        case .referrers(let repository, let digest):
+            try await answerReferrers(repository, of: digest, request, out)
+        case .manifest(let repository, let reference):
+            try await answerManifest(repository, reference: reference, request, out)
+        case .blob(let repository, let digest):
+            try await answerBlob(repository, digest: digest, request, out)
+        case .unknown:
             try await error(404, "NOT_FOUND", "not a registry path", request, out)
-            return
         }
-        let rest = String(path.dropFirst(4))
-        if rest.hasSuffix("/tags/list") {
-            let repository = String(rest.dropLast("/tags/list".count))
-            guard let tags = content.tags(of: repository) else {
-                try await error(404, "NAME_UNKNOWN", "repository \(repository) is not in this bundle", request, out)
-                return
-            }
-            guard let (names, link) = try await page(tags, request, out) else { return }
-            struct TagList: Encodable {
-                let name: String
-                let tags: [String]
-            }
-            try await send(200, body: encode(TagList(name: repository, tags: names)), type: "application/json", headers: link, request, out)
-            return
-        }
-        if let split = rest.range(of: "/referrers/", options: .backwards) {
-            let repository = String(rest[..<split.lowerBound])
-            guard let all = content.referrers(repository, of: String(rest[split.upperBound...])) else {
-                try await error(404, "NAME_UNKNOWN", "repository \(repository) is not in this bundle", request, out)
-                return
-            }
-            // The API's one filter: `artifactType`, said in a header when applied.
-            var headers = HTTPHeaders()
-            var listed = all
-            if let wanted = URLComponents(string: request.uri)?.queryItems?.first(where: { $0.name == "artifactType" })?.value {
-                listed = all.filter { $0.artifactType == wanted }
-                headers.add(name: "OCI-Filters-Applied", value: "artifactType")
-            }
-            struct Index: Encodable {
-                let schemaVersion = 2
-                let mediaType = "application/vnd.oci.image.index.v1+json"
-                let manifests: [ServedReferrer]
-            }
-            try await send(
-                200,
-                body: encode(Index(manifests: listed)),
-                type: "application/vnd.oci.image.index.v1+json",
-                headers: headers,
-                request,
-                out
-            )
-            return
-        }
-        if let split = rest.range(of: "/manifests/", options: .backwards) {
-            let repository = String(rest[..<split.lowerBound])
-            let reference = String(rest[split.upperBound...])
-            guard let manifest = content.manifest(repository, reference: reference) else {
-                let code = content.tags(of: repository) == nil ? "NAME_UNKNOWN" : "MANIFEST_UNKNOWN"
-                try await error(404, code, "\(repository):\(reference) is not in this bundle", request, out)
-                return
-            }
-            var headers = HTTPHeaders()
-            headers.add(name: "Docker-Content-Digest", value: manifest.digest)
-            try await send(200, body: manifest.bytes, type: manifest.mediaType, headers: headers, request, out)
-            return
-        }
-        if let split = rest.range(of: "/blobs/", options: .backwards) {
-            let repository = String(rest[..<split.lowerBound])
-            let digest = String(rest[split.upperBound...])
-            guard let size = content.blobSize(repository, digest: digest) else {
-                let code = content.tags(of: repository) == nil ? "NAME_UNKNOWN" : "BLOB_UNKNOWN"
-                try await error(404, code, "blob \(digest) of \(repository) is not in this bundle", request, out)
-                return
-            }
-            try await sendBlob(repository, digest: digest, size: size, body: request.method == .GET, request, out)
-            return
-        }
-        try await error(404, "NOT_FOUND", "not a registry path", request, out)
     }
-
 }
 
 typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
