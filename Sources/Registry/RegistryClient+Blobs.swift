@@ -37,16 +37,12 @@ extension RegistryClient {
         }
     }
 
+    /// One attempt: GET (from where the sink stopped, with Range), following redirects and
+    /// answering an auth challenge, until the blob is whole or the attempt breaks.
     func fetchBlobOnce(_ repository: String, digest: String, size: Int64, into sink: any BlobSink) async throws {
-        enum Step {
-            case follow(String)
-            case authenticate
-            case askWhole
-            case done
-        }
         let scopes = [Self.pullScope(repository)]
         var url = "\(baseURL)/v2/\(repository)/blobs/\(digest)"
-        var sameHost = true
+        var sameOrigin = true
         var askRange = true
         for _ in 0..<6 {
             let offset = try await sink.offset()
@@ -54,54 +50,13 @@ extension RegistryClient {
             var headers = HTTPHeaders()
             headers.add(name: "User-Agent", value: userAgent)
             if offset > 0 && askRange { headers.add(name: "Range", value: "bytes=\(offset)-") }
-            if sameHost, let authorization = try await authorizationForBlob(scopes) {
+            if sameOrigin, let authorization = try await authorizationForBlob(scopes) {
                 headers.add(name: "Authorization", value: authorization)
             }
-            let step: Step
+            let step: BlobStep
             do {
                 step = try await getBlob(url, headers: headers, size: size) { answer in
-                    let status = answer.status
-                    if [301, 302, 303, 307, 308].contains(status), let location = answer.headers.first(name: "Location") {
-                        try? await answer.discardBody()
-                        return .follow(resolve(location))
-                    }
-                    if status == 401 && sameHost, AuthChallenge.best(in: answer.headers["WWW-Authenticate"]) != nil {
-                        try? await answer.discardBody()
-                        return .authenticate
-                    }
-                    var skip: Int64 = 0
-                    switch status {
-                    case 200:
-                        skip = offset
-                    case 206:
-                        break
-                    case 416:
-                        try? await answer.discardBody()
-                        return .askWhole
-                    case 404:
-                        throw RegistryError.status(
-                            host: host,
-                            operation: "blob \(digest) of \(repository)",
-                            status: 404,
-                            detail: "not found"
-                        )
-                    case 401:
-                        throw RegistryError.unauthorized(host: host, detail: "blob download refused")
-                    case 403:
-                        throw RegistryError.denied(host: host, repository: repository, detail: "blob download")
-                    default:
-                        throw RegistryError.status(host: host, operation: "GET blob \(digest)", status: status, detail: "")
-                    }
-                    while var chunk = try await answer.nextChunk() {
-                        if skip > 0 {
-                            let dropped = Int(min(skip, Int64(chunk.readableBytes)))
-                            chunk.moveReaderIndex(forwardBy: dropped)
-                            skip -= Int64(dropped)
-                            if chunk.readableBytes == 0 { continue }
-                        }
-                        do { try await sink.write(chunk) } catch { throw SinkFailure(error: error) }
-                    }
-                    return .done
+                    try await receive(answer, from: offset, into: sink, repository: repository, digest: digest, challengeable: sameOrigin)
                 }
             } catch let failure as SinkFailure {
                 throw failure.error
@@ -114,7 +69,7 @@ extension RegistryClient {
             case .follow(let next):
                 // Credentials stay with the registry's origin (scheme, host and port, as for every
                 // other request): a redirect to object storage, or another port, gets none.
-                sameHost = sameHost && isRegistryOrigin(next)
+                sameOrigin = sameOrigin && isRegistryOrigin(next)
                 url = next
             case .authenticate:
                 // Let the generic path answer the challenge (it fetches and caches a token), then retry.
@@ -126,6 +81,56 @@ extension RegistryClient {
             }
         }
         throw RegistryError.protocolViolation(host: host, detail: "too many redirects for blob \(digest)")
+    }
+
+    /// What one answer to a blob GET means: a redirect to follow, a challenge to answer, a range
+    /// the server will not serve, or the body, streamed into the sink (skipping what it holds
+    /// when the server sent the whole blob instead of the range).
+    private func receive(
+        _ answer: BlobAnswer,
+        from offset: Int64,
+        into sink: any BlobSink,
+        repository: String,
+        digest: String,
+        challengeable: Bool
+    ) async throws -> BlobStep {
+        let status = answer.status
+        if [301, 302, 303, 307, 308].contains(status), let location = answer.headers.first(name: "Location") {
+            try? await answer.discardBody()
+            return .follow(resolve(location))
+        }
+        if status == 401 && challengeable, AuthChallenge.best(in: answer.headers["WWW-Authenticate"]) != nil {
+            try? await answer.discardBody()
+            return .authenticate
+        }
+        var skip: Int64 = 0
+        switch status {
+        case 200:
+            skip = offset
+        case 206:
+            break
+        case 416:
+            try? await answer.discardBody()
+            return .askWhole
+        case 404:
+            throw RegistryError.status(host: host, operation: "blob \(digest) of \(repository)", status: 404, detail: "not found")
+        case 401:
+            throw RegistryError.unauthorized(host: host, detail: "blob download refused")
+        case 403:
+            throw RegistryError.denied(host: host, repository: repository, detail: "blob download")
+        default:
+            throw RegistryError.status(host: host, operation: "GET blob \(digest)", status: status, detail: "")
+        }
+        while var chunk = try await answer.nextChunk() {
+            if skip > 0 {
+                let dropped = Int(min(skip, Int64(chunk.readableBytes)))
+                chunk.moveReaderIndex(forwardBy: dropped)
+                skip -= Int64(dropped)
+                if chunk.readableBytes == 0 { continue }
+            }
+            do { try await sink.write(chunk) } catch { throw SinkFailure(error: error) }
+        }
+        return .done
     }
 
     /// Blobs at least this big get a connection of their own (``BlobConnection``) unless a proxy
@@ -166,4 +171,12 @@ extension BlobAnswer {
 /// as it is, never taken for a network failure and retried.
 struct SinkFailure: Error {
     let error: any Error
+}
+
+/// Where one blob GET left the download.
+private enum BlobStep {
+    case follow(String)
+    case authenticate
+    case askWhole
+    case done
 }

@@ -116,6 +116,20 @@ public struct Packer: Sendable {
         }
     }
 
+    /// What a pack decided before writing anything: the signed statement, the entries in order,
+    /// and the blobs still to pull (in the order the bundle holds them).
+    struct Prepared {
+        let statement: Statement
+        let entries: [PlannedEntry]
+        let pending: [RegistrySource.Fetch]
+        let cached: Int
+        let pulls: Bool
+        let output: String
+        var bytes: Int64 { entries.reduce(0) { $0 + $1.size } }
+        var pullBytes: Int64 { pending.reduce(0) { $0 + $1.descriptor.size } }
+    }
+
+    /// Prepares the bundle, then writes it — or, for a dry run, reports what it would write.
     private func pack(
         _ spec: BundleSpec,
         created: Int64,
@@ -124,6 +138,20 @@ public struct Packer: Sendable {
         remote: RegistrySource,
         contents: inout PackContents
     ) async throws -> Result {
+        let prepared = try await prepare(spec, created: created, base: base, store: store, remote: remote, contents: &contents)
+        warnIfShortOfSpace(bundle: prepared.bytes, output: prepared.output, cache: options.keepPulledBlobs ? prepared.pullBytes : 0)
+        if options.dryRun { return dryRun(prepared) }
+        return try await write(prepared, store: store, remote: remote, created: created)
+    }
+
+    private func prepare(
+        _ spec: BundleSpec,
+        created: Int64,
+        base: DeltaBase?,
+        store: ContentStore,
+        remote: RegistrySource,
+        contents: inout PackContents
+    ) async throws -> Prepared {
         let fetches = try await collect(spec, created: created, store: store, remote: remote, into: &contents)
         try describeCharts(in: &contents, store: store)
         if options.attest || spec.attest {
@@ -134,9 +162,7 @@ public struct Packer: Sendable {
                 bundle: .init(name: spec.metadata.name, version: spec.metadata.version, created: formatRFC3339(created))
             )
         }
-
-        let layout = try layoutFiles(contents, store: store)
-        let planned = plan(contents, layout: layout)
+        let planned = plan(contents, layout: try layoutFiles(contents, store: store))
         let (entries, left) = base?.split(planned) ?? (planned, [])
         var predicate = BundlePredicate(
             formatVersion: BundleFormat.version,
@@ -159,53 +185,61 @@ public struct Packer: Sendable {
         let position = Dictionary(entries.enumerated().map { ($1.digest, $0) }, uniquingKeysWith: min)
         // Blobs left out are not pulled at all.
         let (needed, cached) = remote.pending(fetches.filter { position[$0.descriptor.digest] != nil })
-        let pending = needed.sorted { (position[$0.descriptor.digest] ?? 0) < (position[$1.descriptor.digest] ?? 0) }
-        let pullBytes = pending.reduce(0) { $0 + $1.descriptor.size }
-        let output = options.output ?? "\(spec.metadata.name)-\(spec.metadata.version).tar.zst"
-        let bytes = entries.reduce(0) { $0 + $1.size }
-        warnIfShortOfSpace(bundle: bytes, output: output, cache: options.keepPulledBlobs ? pullBytes : 0)
-        if options.dryRun {
-            let plan = Plan(
-                entries: entries.count + 1,
-                bytes: bytes,
-                pullBlobs: pending.count,
-                pullBytes: pullBytes,
-                cached: cached,
-                parts: options.partSize.map(BundleWriter.partSize).map {
-                    Int((Self.upperBound(bytes, entries: entries.count) + $0 - 1) / $0)
-                }
-            )
-            return Result(
-                bundlePath: output,
-                detachedPath: output + ".intoto.json",
-                size: 0,
-                sha256: "",
-                parts: [],
-                removed: [],
-                statement: statement,
-                signerKeyIDs: [],
-                plan: plan
-            )
-        }
-        var envelope = DSSEEnvelope(payload: try statement.encoded())
+        return Prepared(
+            statement: statement,
+            entries: entries,
+            pending: needed.sorted { (position[$0.descriptor.digest] ?? 0) < (position[$1.descriptor.digest] ?? 0) },
+            cached: cached,
+            pulls: !fetches.isEmpty,
+            output: options.output ?? "\(spec.metadata.name)-\(spec.metadata.version).tar.zst"
+        )
+    }
+
+    private func dryRun(_ prepared: Prepared) -> Result {
+        let plan = Plan(
+            entries: prepared.entries.count + 1,
+            bytes: prepared.bytes,
+            pullBlobs: prepared.pending.count,
+            pullBytes: prepared.pullBytes,
+            cached: prepared.cached,
+            parts: options.partSize.map(BundleWriter.partSize).map {
+                Int((Self.upperBound(prepared.bytes, entries: prepared.entries.count) + $0 - 1) / $0)
+            }
+        )
+        return Result(
+            bundlePath: prepared.output,
+            detachedPath: prepared.output + ".intoto.json",
+            size: 0,
+            sha256: "",
+            parts: [],
+            removed: [],
+            statement: prepared.statement,
+            signerKeyIDs: [],
+            plan: plan
+        )
+    }
+
+    /// Signs the statement and writes the bundle while the blobs still to pull download, then its
+    /// detached envelope (a failure there removes the bundle).
+    private func write(_ prepared: Prepared, store: ContentStore, remote: RegistrySource, created: Int64) async throws -> Result {
+        var envelope = DSSEEnvelope(payload: try prepared.statement.encoded())
         for key in options.keys { try envelope.sign(with: key) }
-        if !fetches.isEmpty {
-            progress(.downloading(blobs: pending.count, bytes: pullBytes, cached: cached))
+        if prepared.pulls {
+            progress(.downloading(blobs: prepared.pending.count, bytes: prepared.pullBytes, cached: prepared.cached))
         }
-        let pulls = Pulls(pending: Set(pending.map(\.descriptor.digest)))
-        let downloads = Task { [jobs = options.transport.jobs, keep = options.keepPulledBlobs, progress] in
+        let pulls = Pulls(pending: Set(prepared.pending.map(\.descriptor.digest)))
+        let downloads = Task { [pending = prepared.pending, jobs = options.transport.jobs, keep = options.keepPulledBlobs, progress] in
             do {
                 try await remote.download(pending, jobs: jobs, keep: keep, progress: progress) { pulls.started($0) }
             } catch {
                 pulls.fail(error)
             }
         }
-
-        progress(.writing(entries: entries.count + 1, bytes: bytes))
+        progress(.writing(entries: prepared.entries.count + 1, bytes: prepared.bytes))
         let summary: BundleWriter.Summary
         do {
             summary = try await onThread { [self, envelope] in
-                try write(envelope: envelope, entries: entries, store: store, to: output, created: created, pulls: pulls)
+                try write(envelope: envelope, entries: prepared.entries, store: store, to: prepared.output, created: created, pulls: pulls)
             }
         } catch {
             pulls.fail(error)
@@ -214,22 +248,22 @@ public struct Packer: Sendable {
             throw error
         }
         await downloads.value
-        let detached = output + ".intoto.json"
+        let detached = prepared.output + ".intoto.json"
         do {
-            try writeDetachedEnvelope(statement: statement, bundle: summary, keys: options.keys, to: detached)
+            try writeDetachedEnvelope(statement: prepared.statement, bundle: summary, keys: options.keys, to: detached)
         } catch {
             for file in summary.files { unlink(file) }
             throw error
         }
-        progress(.wrote(path: output))
+        progress(.wrote(path: prepared.output))
         return Result(
-            bundlePath: output,
+            bundlePath: prepared.output,
             detachedPath: detached,
             size: summary.size,
             sha256: summary.sha256,
             parts: summary.parts,
             removed: summary.removed,
-            statement: statement,
+            statement: prepared.statement,
             signerKeyIDs: options.keys.map(\.publicKey.keyID)
         )
     }
