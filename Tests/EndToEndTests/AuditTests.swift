@@ -5,7 +5,7 @@ import Testing
 /// The auditor, months later: every tag of the private registry, and every image digest the
 /// cluster reports, looked up in the signed bundles (kept as bundles or as envelopes alone).
 /// Against a real docker-registry, with skopeo putting in an image no bundle carried.
-@Suite(.enabled(if: Harness.toolsAvailable("docker-registry", "skopeo", "zstd", "python3")))
+@Suite(.needs(.dockerRegistry, .skopeo, .zstd, .python3))
 struct AuditTests {
     @Test func everyTagAndRunningDigestIsTracedToASignedBundleOrListed() throws {
         let releases = try DeltaBundleJourneyTests.Releases.make()

@@ -4,7 +4,7 @@ import Testing
 
 /// The auditor's journey: verify a bundle months later with openssl, tar, zstd, sha256sum and
 /// python3 only, by the recipe the README prints.
-@Suite(.enabled(if: Harness.toolsAvailable("tar", "zstd", "openssl", "skopeo", "python3", "sha256sum")))
+@Suite(.needs(.tar, .zstd, .openssl, .skopeo, .python3, .sha256sum))
 struct AuditorJourneyTests {
     static let recipe = "\(Harness.packageRoot)/scripts/audit-verify.sh"
 

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// The builder's journey: airlock.yaml → pack → a bundle stock tools can read.
-@Suite(.enabled(if: Harness.toolsAvailable("tar", "zstd", "openssl", "skopeo", "python3", "sha256sum")))
+@Suite(.needs(.tar, .zstd, .openssl, .skopeo, .python3, .sha256sum))
 struct BuilderJourneyTests {
     @Test func stockToolsReadTheBundleAndEveryEntryMatchesItsSignedDigest() throws {
         let packed = try PackedExample.make()

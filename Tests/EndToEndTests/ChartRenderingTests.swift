@@ -150,7 +150,7 @@ struct ChartRenderingTests {
     /// Every fixture chart packs in a network namespace with no route: a `.tgz` as `helm pull`
     /// gives it, and the same chart unpacked into a folder (its dependencies vendored as folders
     /// under charts/, with repository: lines that must not be followed).
-    @Test(.enabled(if: Harness.toolsAvailable("unshare", "tar")))
+    @Test(.needs(.unshare, .tar))
     func everyFixtureChartPacksWithNoNetwork() throws {
         let root = try Harness.temporaryDirectory("chart-offline")
         defer { try? FileManager.default.removeItem(atPath: root) }

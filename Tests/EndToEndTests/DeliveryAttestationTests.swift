@@ -7,7 +7,7 @@ import Testing
 /// docker-registry by skopeo, by securesystemslib (the reference DSSE implementation) and by
 /// airlock's own cosign reader; `audit --images` takes it as proof. The vendor's own cosign
 /// signature and SLSA attestation are made by seed-referrers.py (cosign is not installable here).
-@Suite(.enabled(if: Harness.toolsAvailable("docker-registry", "skopeo", "python3", "openssl")))
+@Suite(.needs(.dockerRegistry, .skopeo, .python3, .openssl))
 struct DeliveryAttestationTests {
     static let delivery = "https://airlock.dev/attestations/delivery/v1"
     static let slsa = "https://slsa.dev/provenance/v1"

@@ -5,7 +5,7 @@ import Testing
 /// A slow link: the next release goes across as a delta (`pack --since` the previous bundle),
 /// carrying only the layers the previous one did not, and is pushed into the registry that already
 /// holds the previous release. Checked against a real docker-registry and skopeo.
-@Suite(.enabled(if: Harness.toolsAvailable("docker-registry", "skopeo", "zstd", "python3")))
+@Suite(.needs(.dockerRegistry, .skopeo, .zstd, .python3))
 struct DeltaBundleJourneyTests {
     /// Release 1: the example; release 2: the same example with two more layers in the app image
     /// (make-example.py is reproducible, so every other blob is the same).

@@ -8,7 +8,7 @@ import Testing
 
 /// A disk too small for the bundle: a real tmpfs of 96 KiB mounted for the test (root only; CI runs
 /// as root, so there it always runs).
-@Suite(.enabled(if: Harness.isCI || (geteuid() == 0 && Harness.toolsAvailable("zstd", "python3", "mount"))))
+@Suite(.needs(.zstd, .python3, .mount), .enabled(if: Harness.isCI || geteuid() == 0))
 struct DiskSpaceTests {
     @Test func unpackRefusesBeforeWritingAndAPackThatFillsTheDiskLeavesNothing() throws {
         let packed = try PackedExample.make(layerMB: 1)

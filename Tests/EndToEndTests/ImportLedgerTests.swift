@@ -6,7 +6,7 @@ import Testing
 /// records each import's signed envelope, a rollback or a replacement is refused before anything
 /// is sent (unless allowed), an entry that does not verify with the trusted keys is reported and
 /// never trusted, and history lists the imports oldest first.
-@Suite(.enabled(if: Harness.toolsAvailable("docker-registry", "skopeo", "python3", "zstd")))
+@Suite(.needs(.dockerRegistry, .skopeo, .python3, .zstd))
 struct ImportLedgerTests {
     /// Run against a registry with deletes disabled (as shipped); the interrupted import and the
     /// delivery attestations run with deletes enabled.

@@ -5,7 +5,7 @@ import Testing
 /// The other way round a delta: no earlier bundle on the connected side, but an inventory of the
 /// private registry, taken inside (`airlock inventory`) and carried out, which the next pack leaves
 /// out (`pack --since INVENTORY`). Checked against real docker-registries and skopeo.
-@Suite(.enabled(if: Harness.toolsAvailable("docker-registry", "skopeo", "zstd", "python3")))
+@Suite(.needs(.dockerRegistry, .skopeo, .zstd, .python3))
 struct InventoryJourneyTests {
     @Test func aDeltaPackedAgainstTheRegistrysInventoryCarriesOnlyWhatTheRegistryLacks() throws {
         // Release 1 is in the registry under site/; release 2's new app layers are there too, but

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// The operator's journey inside the network: verify, unpack, use the OCI layout with skopeo.
-@Suite(.enabled(if: Harness.toolsAvailable("tar", "zstd", "openssl", "skopeo", "python3", "sha256sum")))
+@Suite(.needs(.tar, .zstd, .openssl, .skopeo, .python3, .sha256sum))
 struct OperatorJourneyTests {
     @Test func unpackedImagesCopyWithSkopeoWithTheirDigestsUnchanged() throws {
         let packed = try PackedExample.make()

@@ -7,7 +7,7 @@ import Testing
 /// OCI-inside `docker save` archive, gives the same subset (same digest); the subset keeps the
 /// attestation manifest of the kept platform and drops the other's, and skopeo copies it out of
 /// the unpacked layout.
-@Suite(.enabled(if: Harness.toolsAvailable("docker-registry", "skopeo", "tar", "zstd")))
+@Suite(.needs(.dockerRegistry, .skopeo, .tar, .zstd))
 struct PlatformSubsetTests {
     @Test func everySourceGivesTheSameSubsetWithItsAttestations() throws {
         let root = try Harness.temporaryDirectory("subset")

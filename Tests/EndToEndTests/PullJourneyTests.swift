@@ -4,7 +4,7 @@ import Testing
 
 /// The builder packs from registries: a real `docker-registry` seeded with skopeo (an OCI image,
 /// a Docker v2s2 image, a multi-platform index) and a Helm chart artifact.
-@Suite(.enabled(if: Harness.toolsAvailable("docker-registry", "skopeo", "htpasswd", "zstd", "python3", "openssl", "tinyproxy")))
+@Suite(.needs(.dockerRegistry, .skopeo, .htpasswd, .zstd, .python3, .openssl, .tinyproxy))
 struct PullJourneyTests {
     /// Seeds `registry` under `src/` from the example's layout; returns the refs.
     private func seed(_ registry: TestRegistry, example: String) throws {

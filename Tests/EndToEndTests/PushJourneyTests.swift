@@ -4,7 +4,7 @@ import Testing
 
 /// The operator's push into the private registry: a real `docker-registry` on loopback, checked
 /// with skopeo as the independent client.
-@Suite(.enabled(if: Harness.toolsAvailable("docker-registry", "skopeo", "htpasswd", "zstd", "python3", "openssl")))
+@Suite(.needs(.dockerRegistry, .skopeo, .htpasswd, .zstd, .python3, .openssl))
 struct PushJourneyTests {
     @Test func everyImageAndChartArrivesByteForByteAndASecondPushSendsNothing() throws {
         let registry = try TestRegistry(tls: false)

@@ -6,7 +6,7 @@ import Testing
 /// through the referrers tag schema because docker-registry 2.8 has no referrers API) travel with
 /// their image and come out under the same names on the other side. The artifacts are attached by
 /// Tests/Fixtures/seed-referrers.py, standing in for cosign and oras (not installable here).
-@Suite(.enabled(if: Harness.toolsAvailable("docker-registry", "skopeo", "python3")))
+@Suite(.needs(.dockerRegistry, .skopeo, .python3))
 struct ReferrersTests {
     @Test func signaturesAndSBOMsAreCarriedAndPushedUnderTheirNames() throws {
         let registry = try TestRegistry(tls: false)

@@ -8,7 +8,7 @@ import Testing
 /// code (the fixture's header names the sources), and asserts what the user sees: the push or
 /// pack finishes with the right content (read back with skopeo from the registry behind), or fails
 /// in one line with nothing tagged. No output ever holds a password.
-@Suite(.enabled(if: Harness.toolsAvailable("docker-registry", "skopeo", "python3", "zstd")))
+@Suite(.needs(.dockerRegistry, .skopeo, .python3, .zstd))
 struct RegistryQuirksTests {
     static let username = "robot$ci"
     static let password = "s3cret-quirk-pass"
@@ -233,7 +233,7 @@ struct RegistryQuirksTests {
         #expect(try setup.digest(of: "mirror/team/app:1.4.2") == nil, "nothing tagged")
     }
 
-    @Test(.enabled(if: Harness.toolsAvailable("openssl")))
+    @Test(.needs(.openssl))
     func anHTTPSRegistryThatSendsTheUploadToPlainHTTPGetsNoCredentials() throws {
         let root = try Harness.temporaryDirectory("quirks-tls")
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -372,7 +372,7 @@ extension RegistryQuirksTests {
     /// `HTTP_PROXY=http://user:password@proxy`: the credentials go to the proxy as
     /// Proxy-Authorization (tinyproxy with BasicAuth answers 407 otherwise), and no message ever
     /// shows them, not even when the proxy refuses them.
-    @Test(.enabled(if: Harness.toolsAvailable("tinyproxy")))
+    @Test(.needs(.tinyproxy))
     func anAuthenticatedProxyGetsItsCredentialsAndNoMessageShowsThem() throws {
         let proxyPassword = "pr0xy-secret-9d2"
         let proxy = try TinyProxy(basicAuth: ("builder", proxyPassword))

@@ -5,7 +5,7 @@ import Testing
 /// The operator without a registry yet: `airlock serve` answers the pull side of the distribution
 /// API from the bundle, checked with skopeo (pulling from it into a real docker-registry) and with
 /// raw HTTP requests.
-@Suite(.enabled(if: Harness.toolsAvailable("docker-registry", "skopeo", "zstd", "python3", "openssl")))
+@Suite(.needs(.dockerRegistry, .skopeo, .zstd, .python3, .openssl))
 struct ServeJourneyTests {
     @Test func everyImageAndChartIsServedByteForByteUnderThePathsPushWouldGive() throws {
         let packed = try PackedExample.make()

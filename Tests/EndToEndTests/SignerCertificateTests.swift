@@ -6,7 +6,7 @@ import Testing
 /// openssl: a root, a code-signing CA under it, leaves for airlock's keys) travels in each
 /// signature (`pack --cert`), and a verifier trusts the CA (`--signer-root`), with airlock and with
 /// the stock-tool recipe.
-@Suite(.enabled(if: Harness.toolsAvailable("openssl", "zstd", "python3")))
+@Suite(.needs(.openssl, .zstd, .python3))
 struct SignerCertificateTests {
     struct PKI {
         let root: String

@@ -4,7 +4,7 @@ import Testing
 
 /// The shapes of local input a builder brings: whole layouts, Docker 25+ archives, packaged
 /// charts, and damaged input that must stop the pack.
-@Suite(.enabled(if: Harness.toolsAvailable("tar", "zstd", "openssl", "skopeo", "python3", "sha256sum")))
+@Suite(.needs(.tar, .zstd, .openssl, .skopeo, .python3, .sha256sum))
 struct SourceShapesTests {
     @Test func aWholeLayoutADocker25ArchiveAndAPackagedChartAllPack() throws {
         let root = try Harness.temporaryDirectory()

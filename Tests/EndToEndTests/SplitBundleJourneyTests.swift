@@ -5,7 +5,7 @@ import Testing
 /// A bundle carried on media smaller than itself (DVDs, size-capped USB sticks, a diode's file
 /// limit): `pack --split-size` writes parts, each command reads them in place, the gate checks each
 /// part alone, and stock tools read their concatenation.
-@Suite(.enabled(if: Harness.toolsAvailable("docker-registry", "skopeo", "tar", "zstd", "openssl", "python3", "sha256sum")))
+@Suite(.needs(.dockerRegistry, .skopeo, .tar, .zstd, .openssl, .python3, .sha256sum))
 struct SplitBundleJourneyTests {
     /// A packed example (Ed25519, so the split bundle can be compared byte for byte with the
     /// unsplit one) and the same bundle packed into `discs/` as parts of 64 KiB.

@@ -5,7 +5,7 @@ import Testing
 /// Pulling from a registry with bearer-token auth: Debian's docker-registry configured with
 /// `auth: token`, and a small token issuer (Tests/Fixtures/token-issuer.py, over HTTPS with a test
 /// CA) whose ES256 tokens the registry itself validates.
-@Suite(.enabled(if: Harness.toolsAvailable("docker-registry", "skopeo", "openssl", "python3") && (Harness.isCI || Mitmproxy.installed)))
+@Suite(.needs(.dockerRegistry, .skopeo, .openssl, .python3), .enabled(if: Harness.isCI || Mitmproxy.installed))
 struct TokenAuthTests {
     static let username = "builder"
     static let password = "token-pass-7c1e"

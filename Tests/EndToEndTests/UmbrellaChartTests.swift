@@ -7,7 +7,7 @@ import Testing
 /// range constraint, an alias and a condition), and from a `file://` folder that has its own
 /// dependency. Helm itself is not installable here (no Debian package), so the vendored tree is
 /// checked against the layout `helm dependency build` leaves: `charts/<name>-<version>.tgz`.
-@Suite(.enabled(if: Harness.toolsAvailable("docker-registry", "python3", "openssl", "tar", "zstd")))
+@Suite(.needs(.dockerRegistry, .python3, .openssl, .tar, .zstd))
 struct UmbrellaChartTests {
     static let fixture = "\(Harness.packageRoot)/../shared/fixtures/charts/ingress-nginx"
     static let controller =

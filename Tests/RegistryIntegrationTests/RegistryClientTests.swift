@@ -10,7 +10,7 @@ import Testing
 /// Range after a cut, the token flow with its cache, and credentials kept off a redirect to
 /// another origin. Misbehaviour is produced by `Tests/Fixtures/hostile-registry.py` in front of the
 /// real registry (each mode cites the registry behaviour it reproduces).
-@Suite(.enabled(if: Harness.toolsAvailable("docker-registry", "python3", "openssl")))
+@Suite(.needs(.dockerRegistry, .python3, .openssl))
 struct RegistryClientTests {
     /// The bytes handed out in pieces, as a bundle reader hands out a blob.
     final class Pieces: ByteChunkSource, @unchecked Sendable {

@@ -28,11 +28,6 @@ package enum Harness {
         return found
     }
 
-    /// Tests needing these tools run when they are installed, and always in CI (where a missing tool fails).
-    package static func toolsAvailable(_ tools: String...) -> Bool {
-        isCI || tools.allSatisfy(has)
-    }
-
     package struct Output {
         package let status: Int32
         package let stdout: String
