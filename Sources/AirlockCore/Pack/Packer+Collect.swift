@@ -20,12 +20,14 @@ extension Packer {
         var fetches: [RegistrySource.Fetch] = []
         for image in spec.images {
             progress(.collecting(kind: .image, name: image.name?.description ?? image.written))
+            // An image's own platforms:, else --platform.
+            let platforms = image.platforms.isEmpty ? options.platforms : image.platforms
             switch image.source {
             case .registry(let reference):
                 fetches += try await remote.addImage(
                     reference,
                     name: image.name,
-                    platforms: image.platforms.isEmpty ? options.platforms : image.platforms,
+                    platforms: platforms,
                     referrers: image.referrers,
                     written: image.written,
                     location: image.location,
@@ -36,7 +38,7 @@ extension Packer {
                     layout: path,
                     select: select,
                     name: image.name,
-                    platforms: image.platforms.isEmpty ? options.platforms : image.platforms,
+                    platforms: platforms,
                     store: store,
                     written: image.written,
                     location: image.location,
@@ -47,7 +49,7 @@ extension Packer {
                     archive: path,
                     select: select,
                     name: image.name,
-                    platforms: image.platforms.isEmpty ? options.platforms : image.platforms,
+                    platforms: platforms,
                     written: image.written,
                     location: image.location,
                     store: store,
