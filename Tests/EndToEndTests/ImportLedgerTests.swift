@@ -158,6 +158,68 @@ struct ImportLedgerTests {
         #expect(tags.status == 0 && tags.stdout.contains("platform-1.4.2"), "\(tags.stdout) \(tags.stderr)")
     }
 
+    /// An entry altered in the registry (its envelope's statement rewritten to claim a version far
+    /// ahead, the signature left as it was): history shows it NOT VERIFIED, and a later push is
+    /// neither refused as a rollback because of it nor quiet about it.
+    @Test func aLedgerEntryTamperedInTheRegistryIsReportedAndNeverTrusted() throws {
+        let registry = try TestRegistry(tls: false)
+        defer { registry.stop() }
+        let packed = try PackedExample.make()
+        defer { packed.remove() }
+        let push = { (bundle: String) in
+            try Harness.airlock(
+                [
+                    "push", bundle, "--registry", "\(registry.host)/site", "--plain-http", registry.host, "--key", "signer.pub",
+                    "--config-dir", "cfg", "-q",
+                ],
+                in: packed.example
+            )
+        }
+        try #require(try push(packed.bundle).status == 0)
+        // Rewrite the entry as someone with write access to the registry could: same tag, same
+        // signature, a statement that now says 99.0.0.
+        let script = """
+            import base64, hashlib, json, sys, urllib.request
+            host, repo, tag = sys.argv[1:4]
+            base = "http://%s/v2/%s" % (host, repo)
+            def call(method, url, data=None, headers={}):
+                request = urllib.request.Request(url, data=data, method=method, headers=headers)
+                with urllib.request.urlopen(request) as answer:
+                    return dict(answer.headers), answer.read()
+            kind = "application/vnd.oci.image.manifest.v1+json"
+            _, body = call("GET", "%s/manifests/%s" % (base, tag), headers={"Accept": kind})
+            manifest = json.loads(body)
+            layer = manifest["layers"][0]
+            _, raw = call("GET", "%s/blobs/%s" % (base, layer["digest"]))
+            envelope = json.loads(raw)
+            statement = json.loads(base64.b64decode(envelope["payload"]))
+            statement["predicate"]["version"] = "99.0.0"
+            envelope["payload"] = base64.b64encode(json.dumps(statement).encode()).decode()
+            data = json.dumps(envelope).encode()
+            digest = "sha256:" + hashlib.sha256(data).hexdigest()
+            headers, _ = call("POST", base + "/blobs/uploads/", b"")
+            location = headers["Location"]
+            location = location if location.startswith("http") else "http://" + host + location
+            call("PUT", location + ("&" if "?" in location else "?") + "digest=" + digest, data,
+                 {"Content-Type": "application/octet-stream"})
+            layer["digest"], layer["size"] = digest, len(data)
+            call("PUT", "%s/manifests/%s" % (base, tag), json.dumps(manifest).encode(), {"Content-Type": kind})
+            """
+        let tamper = try Harness.run(["python3", "-c", script, registry.host, "site/airlock/imports", "platform-1.4.2"])
+        try #require(tamper.status == 0, "\(tamper.stderr)")
+
+        let history = try Harness.airlock(
+            ["history", "--registry", "\(registry.host)/site", "--plain-http", registry.host, "--key", "signer.pub"],
+            in: packed.example
+        )
+        #expect(history.status == 1 && history.stdout.contains("NOT VERIFIED"), "\(history.stdout) \(history.stderr)")
+        // The same bundle again: the altered entry claims 99.0.0, which would refuse 1.4.2 as a
+        // rollback if it were trusted; it is reported instead, and the import goes through.
+        let again = try push(packed.bundle)
+        #expect(again.status == 0 && !again.stderr.contains("refusing a rollback"), "\(again.stderr)")
+        #expect(again.stderr.contains("platform-1.4.2 does not verify with the trusted keys"), "\(again.stderr)")
+    }
+
     /// securesystemslib (PyPI), the reference DSSE implementation, verifies the envelope a ledger
     /// entry holds (the layer of the skopeo `dir:` copy) with a PEM public key; the keyid is the
     /// one airlock documents, sha256 of the key's DER. Prints the digest of the statement it signs.
