@@ -13,7 +13,7 @@ extension RegistryClient {
     /// credentials to another host, resuming with `Range` after a broken transfer, and retrying.
     /// A transfer that keeps making progress (at least 1 MiB per attempt) is retried for as long
     /// as it does; one that stalls gets the usual five attempts.
-    public func fetchBlob(_ repository: String, digest: String, size: Int64, into sink: any BlobSink) async throws {
+    public func fetchBlob(_ repository: String, digest: Digest, size: Int64, into sink: any BlobSink) async throws {
         var attempt = 0
         var lastOffset = try await sink.offset()
         while true {
@@ -39,7 +39,7 @@ extension RegistryClient {
 
     /// One attempt: GET (from where the sink stopped, with Range), following redirects and
     /// answering an auth challenge, until the blob is whole or the attempt breaks.
-    func fetchBlobOnce(_ repository: String, digest: String, size: Int64, into sink: any BlobSink) async throws {
+    func fetchBlobOnce(_ repository: String, digest: Digest, size: Int64, into sink: any BlobSink) async throws {
         let scopes = [Self.pullScope(repository)]
         var url = "\(baseURL)/v2/\(repository)/blobs/\(digest)"
         var sameOrigin = true
@@ -91,7 +91,7 @@ extension RegistryClient {
         from offset: Int64,
         into sink: any BlobSink,
         repository: String,
-        digest: String,
+        digest: Digest,
         challengeable: Bool
     ) async throws -> BlobStep {
         let status = answer.status

@@ -16,9 +16,9 @@ public let manifestAcceptTypes = [
 public struct FetchedManifest: Sendable {
     public let bytes: [UInt8]
     public let mediaType: String
-    public let digest: String
+    public let digest: Digest
 
-    public init(bytes: [UInt8], mediaType: String, digest: String) {
+    public init(bytes: [UInt8], mediaType: String, digest: Digest) {
         self.bytes = bytes
         self.mediaType = mediaType
         self.digest = digest
@@ -69,9 +69,9 @@ extension RegistryClient {
                     """
             )
         }
-        let digest = Digest.sha256(of: answer.body).description
-        if reference.hasPrefix("sha256:"), reference != digest {
-            throw RegistryError.digestMismatch(what: "manifest \(repository)@\(reference)", expected: reference, actual: digest)
+        let digest = Digest.sha256(of: answer.body)
+        if reference.hasPrefix("sha256:"), reference != digest.description {
+            throw RegistryError.digestMismatch(what: "manifest \(repository)@\(reference)", expected: reference, actual: digest.description)
         }
         return FetchedManifest(bytes: answer.body, mediaType: mediaType, digest: digest)
     }
@@ -82,7 +82,7 @@ extension RegistryClient {
     /// A long list comes in pages (`Link: <…>; rel="next"`, as Harbor and zot page it): every
     /// page is read and the manifests put in one index. A 200 whose body is not an index (a
     /// catch-all route) counts as no API.
-    public func fetchReferrers(_ repository: String, digest: String) async throws -> [UInt8]? {
+    public func fetchReferrers(_ repository: String, digest: Digest) async throws -> [UInt8]? {
         var url = "\(baseURL)/v2/\(repository)/referrers/\(digest)"
         var manifests: [Any] = []
         var first: [String: Any]?
@@ -126,7 +126,7 @@ extension RegistryClient {
     }
 
     /// A small blob (at most `limit` bytes), whole, checked against its digest.
-    public func fetchSmallBlob(_ repository: String, digest: String, limit: Int = 4 << 20) async throws -> [UInt8] {
+    public func fetchSmallBlob(_ repository: String, digest: Digest, limit: Int = 4 << 20) async throws -> [UInt8] {
         let answer = try await send(
             .GET,
             "\(baseURL)/v2/\(repository)/blobs/\(digest)",
@@ -142,9 +142,13 @@ extension RegistryClient {
                 detail: answer.errorDetail
             )
         }
-        let actual = Digest.sha256(of: answer.body).description
+        let actual = Digest.sha256(of: answer.body)
         guard actual == digest else {
-            throw RegistryError.digestMismatch(what: "blob \(repository)@\(digest)", expected: digest, actual: actual)
+            throw RegistryError.digestMismatch(
+                what: "blob \(repository)@\(digest)",
+                expected: digest.description,
+                actual: actual.description
+            )
         }
         return answer.body
     }
@@ -152,7 +156,7 @@ extension RegistryClient {
     /// `HEAD /v2/<repo>/manifests/<reference>` with pull scope: the digest and media type the
     /// registry answers with, nil when it does not say. A HEAD does not count against Docker
     /// Hub's pull allowance; a GET does.
-    public func headManifest(_ repository: String, reference: String) async throws -> (digest: String, mediaType: String)? {
+    public func headManifest(_ repository: String, reference: String) async throws -> (digest: Digest, mediaType: String)? {
         let answer = try await send(
             .HEAD,
             "\(baseURL)/v2/\(repository)/manifests/\(reference)",
@@ -160,7 +164,9 @@ extension RegistryClient {
             scopes: [Self.pullScope(repository)],
             operation: "HEAD manifest"
         )
-        guard answer.status == 200, let digest = answer.header("Docker-Content-Digest"), digest.hasPrefix("sha256:") else { return nil }
+        guard answer.status == 200, let digest = answer.header("Docker-Content-Digest").flatMap({ try? Digest($0) }),
+            digest.algorithm == .sha256
+        else { return nil }
         let mediaType =
             (answer.header("Content-Type") ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
         return (digest, mediaType)

@@ -24,7 +24,7 @@ extension RegistryClient {
     static func pushScope(_ repository: String) -> String { "repository:\(repository):pull,push" }
 
     /// `HEAD /v2/<repo>/blobs/<digest>`: whether the registry has the blob in that repository.
-    public func blobExists(_ repository: String, digest: String) async throws -> Bool {
+    public func blobExists(_ repository: String, digest: Digest) async throws -> Bool {
         let answer = try await send(
             .HEAD,
             "\(baseURL)/v2/\(repository)/blobs/\(digest)",
@@ -48,7 +48,7 @@ extension RegistryClient {
     /// Tries a cross-repository mount; false if the registry opened an upload instead (then
     /// cancelled), or refused the mount outright (Harbor, GitLab and token services that honour
     /// only the first scope answer 401 or 403): the caller then uploads the blob.
-    public func mountBlob(_ repository: String, digest: String, from source: String) async throws -> Bool {
+    public func mountBlob(_ repository: String, digest: Digest, from source: String) async throws -> Bool {
         let url = "\(baseURL)/v2/\(repository)/blobs/uploads/?mount=\(digest)&from=\(source)"
         let answer: Response
         do {
@@ -103,7 +103,7 @@ extension RegistryClient {
     /// state it lost). The registry checks the digest too.
     public func uploadBlob(
         _ repository: String,
-        digest: String,
+        digest: Digest,
         size: Int64,
         chunkSize: Int64? = nil,
         source: @escaping ChunkSourceFactory
@@ -134,7 +134,7 @@ extension RegistryClient {
 
     private func uploadOnce(
         _ repository: String,
-        digest: String,
+        digest: Digest,
         size: Int64,
         chunkSize: Int64?,
         source: @escaping ChunkSourceFactory
@@ -206,7 +206,7 @@ extension RegistryClient {
         guard answer.status == 201 || answer.status == 204 else {
             if answer.errorDetail.contains("DIGEST_INVALID") {
                 // The source checked these bytes against the signed digest as they were sent.
-                throw RegistryError.alteredInTransit(host: host, digest: digest)
+                throw RegistryError.alteredInTransit(host: host, digest: digest.description)
             }
             if remaining > 0, chunkSize == nil,
                 answer.status == 413 || (answer.status == 404 && answer.errorDetail.contains("BLOB_UPLOAD_UNKNOWN"))
@@ -220,7 +220,7 @@ extension RegistryClient {
                 detail: answer.errorDetail
             )
         }
-        if let echoed = answer.header("Docker-Content-Digest"), echoed != digest {
+        if let echoed = answer.header("Docker-Content-Digest"), echoed != digest.description {
             throw RegistryError.protocolViolation(host: host, detail: "stored blob \(digest) as \(echoed)")
         }
     }
@@ -252,7 +252,7 @@ extension RegistryClient {
     /// registry (or proxy) that answers HEAD without `Docker-Content-Digest` gets a GET, and the
     /// digest is computed from the bytes, so an existing tag is recognised (immutable tags refuse a
     /// second PUT even of the same manifest).
-    public func manifestDigest(_ repository: String, reference: String, accept: [String]) async throws -> String? {
+    public func manifestDigest(_ repository: String, reference: String, accept: [String]) async throws -> Digest? {
         let headers = HTTPHeaders([("Accept", accept.joined(separator: ", "))])
         let answer = try await send(
             .HEAD,
@@ -270,7 +270,7 @@ extension RegistryClient {
                 detail: answer.errorDetail
             )
         }
-        if let digest = answer.header("Docker-Content-Digest") { return digest }
+        if let digest = answer.header("Docker-Content-Digest").flatMap({ try? Digest($0) }) { return digest }
         let full = try await send(
             .GET,
             "\(baseURL)/v2/\(repository)/manifests/\(reference)",
@@ -283,18 +283,14 @@ extension RegistryClient {
         guard full.status == 200 else {
             throw RegistryError.status(host: host, operation: "GET \(repository) manifest", status: full.status, detail: full.errorDetail)
         }
-        return Digest.sha256(of: full.body).description
+        return Digest.sha256(of: full.body)
     }
 
-    /// `PUT /v2/<repo>/manifests/<reference>` with the exact bytes and media type.
+    /// `PUT /v2/<repo>/manifests/<reference>` with the exact bytes and media type; the registry
+    /// must store them under their digest.
     @discardableResult
-    public func putManifest(
-        _ repository: String,
-        reference: String,
-        mediaType: String,
-        bytes: [UInt8],
-        digest: String
-    ) async throws -> String? {
+    public func putManifest(_ repository: String, reference: String, mediaType: String, bytes: [UInt8]) async throws -> String? {
+        let digest = Digest.sha256(of: bytes)
         let answer = try await send(
             .PUT,
             "\(baseURL)/v2/\(repository)/manifests/\(reference)",
@@ -311,7 +307,7 @@ extension RegistryClient {
                 detail: answer.errorDetail
             )
         }
-        if let echoed = answer.header("Docker-Content-Digest"), echoed != digest {
+        if let echoed = answer.header("Docker-Content-Digest"), echoed != digest.description {
             throw RegistryError.protocolViolation(host: host, detail: "stored manifest \(digest) as \(echoed)")
         }
         // A registry with the referrers API says so by naming the subject it indexed.

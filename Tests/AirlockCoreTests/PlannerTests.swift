@@ -89,7 +89,7 @@ struct BlobGroupingTests {
             Self.plan("worker", repository: "team/worker", blobs: [("base", 50), ("worker", 80)]),
             Self.plan("app-copy", repository: "team/app", blobs: [("app", 10)]),
         ])
-        let digest = { (seed: String) in PackEntryOrderTests.digest(seed).description }
+        let digest = { (seed: String) in PackEntryOrderTests.digest(seed) }
         #expect(work.map(\.digest) == [digest("worker"), digest("base"), digest("app")])
         #expect(work.map(\.repositories) == [["team/worker"], ["team/app", "team/worker"], ["team/app"]])
         #expect(work.map(\.owner) == ["image worker", "image app", "image app"])

@@ -133,7 +133,7 @@ public enum Auditor {
                     repository,
                     reference: String(reference[reference.index(after: separator)...])
                 )
-                guard let fetched, fetched.digest == findings[position].digest,
+                guard let fetched, fetched.digest.description == findings[position].digest,
                     let listed = try? ContentDocument(bytes: fetched.bytes, declaredType: MediaType.ociIndex).manifests, !listed.isEmpty
                 else { continue }
                 let bundles = listed.map { index.bundles(of: $0.digest.description) }

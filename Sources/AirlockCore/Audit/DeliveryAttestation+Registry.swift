@@ -16,18 +16,19 @@ extension DeliveryAttestation {
     /// `sha256-<hex>.att` manifest first, then the Sigstore bundle referrers (the referrers API, or
     /// else the referrers tag schema's index). Nil when there is none.
     static func find(digest: String, repository: String, client: RegistryClient, policy: SignaturePolicy) async throws -> Found? {
-        guard let tag = (try? Digest(digest))?.referrersTag else { return nil }
+        guard let subject = try? Digest(digest) else { return nil }
+        let tag = subject.referrersTag
         if let att = try await client.fetchManifestIfPresent(repository, reference: "\(tag).att"),
             let manifest = try? ContentDocument(bytes: att.bytes, declaredType: MediaType.ociManifest)
         {
             for layer in manifest.layers where layer.mediaType == envelopeType {
-                let bytes = try await client.fetchSmallBlob(repository, digest: layer.digest.description)
+                let bytes = try await client.fetchSmallBlob(repository, digest: layer.digest)
                 if let found = verified(try? JSONDecoder().decode(DSSEEnvelope.self, from: Data(bytes)), digest: digest, policy: policy) {
                     return found
                 }
             }
         }
-        var index = try await client.fetchReferrers(repository, digest: digest)
+        var index = try await client.fetchReferrers(repository, digest: subject)
         if index == nil {
             index = try await client.fetchManifestIfPresent(repository, reference: tag)?.bytes
         }
@@ -37,7 +38,7 @@ extension DeliveryAttestation {
             guard let manifest = try? ContentDocument(bytes: fetched.bytes, declaredType: MediaType.ociManifest) else { continue }
             for layer in manifest.layers where layer.mediaType == sigstoreBundleType {
                 struct Bundle: Decodable { var dsseEnvelope: DSSEEnvelope? }
-                let bytes = try await client.fetchSmallBlob(repository, digest: layer.digest.description)
+                let bytes = try await client.fetchSmallBlob(repository, digest: layer.digest)
                 let envelope = (try? JSONDecoder().decode(Bundle.self, from: Data(bytes)))?.dsseEnvelope
                 if let found = verified(envelope, digest: digest, policy: policy) { return found }
             }

@@ -135,7 +135,7 @@ extension RegistryInventory {
         }
         try await forEach(await walk.tags, jobs: options.transport.jobs) { repository, tag in
             guard let manifest = try await client.fetchManifestIfPresent(repository, reference: tag) else { return }
-            await walk.tagged(tag, digest: manifest.digest, in: repository)
+            await walk.tagged(tag, digest: manifest.digest.description, in: repository)
             try await walk.walk(manifest, in: repository, client: client)
         }
         let (repositories, blobs) = await walk.result()

@@ -60,7 +60,8 @@ struct ImportLedger: Sendable {
             guard let manifest = try await client.fetchManifestIfPresent(repository, reference: tag),
                 let object = try? JSONSerialization.jsonObject(with: Data(manifest.bytes)) as? [String: Any],
                 object["artifactType"] as? String == Self.artifactType,
-                let layer = (object["layers"] as? [[String: Any]])?.first, let digest = layer["digest"] as? String
+                let layer = (object["layers"] as? [[String: Any]])?.first,
+                let digest = (layer["digest"] as? String).flatMap({ try? Digest($0) })
             else { continue }
             let pushedAt = (object["annotations"] as? [String: String])?[Self.pushedAnnotation] ?? ""
             let envelope = try await client.fetchSmallBlob(repository, digest: digest)
@@ -181,16 +182,16 @@ struct ImportLedger: Sendable {
     /// `NAME-VERSION`.
     func record(envelope: [UInt8], statement: Statement, pushedAt: String) async throws -> String {
         let config: [UInt8] = Array("{}".utf8)
-        let configDigest = Digest.sha256(of: config).description
-        let envelopeDigest = Digest.sha256(of: envelope).description
+        let configDigest = Digest.sha256(of: config)
+        let envelopeDigest = Digest.sha256(of: envelope)
         for (digest, bytes) in [(configDigest, config), (envelopeDigest, envelope)]
         where try await !client.blobExists(repository, digest: digest) {
             try await client.uploadBlob(repository, digest: digest, size: Int64(bytes.count)) { BytesSource(bytes: bytes) }
         }
         let manifest: [String: Any] = [
             "schemaVersion": 2, "mediaType": MediaType.ociManifest, "artifactType": Self.artifactType,
-            "config": ["mediaType": MediaType.ociEmpty, "digest": configDigest, "size": config.count],
-            "layers": [["mediaType": Self.envelopeType, "digest": envelopeDigest, "size": envelope.count]],
+            "config": ["mediaType": MediaType.ociEmpty, "digest": configDigest.description, "size": config.count],
+            "layers": [["mediaType": Self.envelopeType, "digest": envelopeDigest.description, "size": envelope.count]],
             "annotations": [
                 Self.pushedAnnotation: pushedAt, "dev.airlock.bundle.name": statement.predicate.name,
                 "dev.airlock.bundle.version": statement.predicate.version,
@@ -198,13 +199,7 @@ struct ImportLedger: Sendable {
         ]
         let bytes = Array(try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys, .withoutEscapingSlashes]))
         let tag = Self.tag(name: statement.predicate.name, version: statement.predicate.version)
-        try await client.putManifest(
-            repository,
-            reference: tag,
-            mediaType: MediaType.ociManifest,
-            bytes: bytes,
-            digest: Digest.sha256(of: bytes).description
-        )
+        try await client.putManifest(repository, reference: tag, mediaType: MediaType.ociManifest, bytes: bytes)
         return tag
     }
 

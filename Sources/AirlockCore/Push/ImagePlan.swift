@@ -124,7 +124,7 @@ struct ImagePlan: Sendable {
 
 /// One blob and every repository (and image) of the push that needs it.
 struct BlobWork: Sendable {
-    let digest: String
+    let digest: Digest
     let size: Int64
     var repositories: [String]
     /// The first image or chart that uses it, for messages: `image registry/repo:tag`.
@@ -132,17 +132,17 @@ struct BlobWork: Sendable {
 
     /// Groups the plans' blobs by digest, largest first (so the long uploads start early).
     static func group(_ plans: [ImagePlan]) -> [BlobWork] {
-        var byDigest: [String: BlobWork] = [:]
-        var order: [String] = []
+        var byDigest: [Digest: BlobWork] = [:]
+        var order: [Digest] = []
         for plan in plans {
             for blob in plan.blobs {
-                let key = blob.digest.description
+                let key = blob.digest
                 if byDigest[key] == nil {
                     byDigest[key] = BlobWork(
                         digest: key,
                         size: blob.size,
                         repositories: [],
-                        owner: "\(plan.kind) \(plan.sourceName)"
+                        owner: "\(plan.kind.rawValue) \(plan.sourceName)"
                     )
                     order.append(key)
                 }

@@ -86,7 +86,7 @@ extension Pusher {
         let repositories = Array(Set(plans.map(\.repository))).sorted()
         let blobs = PlanList<PushPlan.BlobPlan>()
         try await forEach(work, jobs: options.transport.jobs) { work in
-            if let base = source.statement.predicate.base, leftOut[work.digest] != nil {
+            if let base = source.statement.predicate.base, leftOut[work.digest.description] != nil {
                 await blobs.add(try await self.placeLeftOut(work, base: base, candidates: repositories, client: client))
             } else {
                 await blobs.add(try await self.place(work, client: client))
@@ -132,7 +132,7 @@ extension Pusher {
         client: RegistryClient
     ) async throws -> PushPlan.ManifestStep {
         let current = try await client.manifestDigest(plan.repository, reference: reference, accept: [descriptor.mediaType])
-        return PushPlan.ManifestStep(plan: plan, reference: reference, descriptor: descriptor, bytes: bytes, current: current)
+        return PushPlan.ManifestStep(plan: plan, reference: reference, descriptor: descriptor, bytes: bytes, current: current?.description)
     }
 
     /// One blob into every repository that needs it: present → skip; sent to another repository
@@ -163,7 +163,7 @@ extension Pusher {
         candidates: [String],
         client: RegistryClient
     ) async throws -> PushPlan.BlobPlan {
-        let listed = base.blobs.first { $0.digest == work.digest }?.repository
+        let listed = base.blobs.first { $0.digest == work.digest.description }?.repository
         let candidates = candidates + (listed.map { [$0] } ?? [])
         var home: String?
         var placements: [PushPlan.Placement] = []

@@ -16,13 +16,13 @@ extension Pusher {
             switch placement.step {
             case .present:
                 await tally.count(.present, bytes: 0)
-                progress(.blob(digest: work.digest, outcome: .present, bytes: 0))
+                progress(.blob(digest: work.digest.description, outcome: .present, bytes: 0))
             case .mount(let home):
                 if try await client.mountBlob(placement.repository, digest: work.digest, from: home) {
                     await tally.count(.mounted, bytes: 0)
-                    progress(.blob(digest: work.digest, outcome: .mounted, bytes: 0))
+                    progress(.blob(digest: work.digest.description, outcome: .mounted, bytes: 0))
                 } else if blob.leftOut, let base = source.statement.predicate.base {
-                    throw leftOutMissing(work, base: base, listed: base.blobs.first { $0.digest == work.digest }?.repository)
+                    throw leftOutMissing(work, base: base, listed: base.blobs.first { $0.digest == work.digest.description }?.repository)
                 } else {
                     try await upload(work, to: placement.repository, source: source, client: client, tally: tally)
                 }
@@ -41,7 +41,7 @@ extension Pusher {
     )
         async throws
     {
-        let path = try BundleFormat.blobEntry(work.digest)
+        let path = BundleFormat.blobEntry(work.digest)
         do {
             try await client.uploadBlob(repository, digest: work.digest, size: work.size, chunkSize: options.chunkSize) {
                 try source.chunks(of: path)
@@ -55,15 +55,15 @@ extension Pusher {
             )
         }
         await tally.count(.uploaded, bytes: work.size)
-        await tally.uploaded(work.digest)
-        progress(.blob(digest: work.digest, outcome: .uploaded, bytes: work.size))
+        await tally.uploaded(work.digest.description)
+        progress(.blob(digest: work.digest.description, outcome: .uploaded, bytes: work.size))
     }
 
     /// Whether the repository has the blob. A registry that keeps answering the check with a 5xx
     /// (after the client's retries) gets the blob uploaded again: docker-registry does so for a
     /// blob whose link file a crash left empty, and the upload rewrites the link; a registry that
     /// is really down fails the upload instead, with its own message.
-    func isPresent(_ digest: String, in repository: String, client: RegistryClient) async throws -> Bool {
+    func isPresent(_ digest: Digest, in repository: String, client: RegistryClient) async throws -> Bool {
         do {
             return try await client.blobExists(repository, digest: digest)
         } catch RegistryError.status(_, _, let status, _) where status >= 500 {

@@ -21,8 +21,7 @@ extension Pusher {
             step.plan.repository,
             reference: step.reference,
             mediaType: step.descriptor.mediaType,
-            bytes: step.bytes,
-            digest: step.descriptor.digest.description
+            bytes: step.bytes
         )
         await tally.manifest(pushed: true)
         progress(.manifest(reference: name, pushed: true))
@@ -79,8 +78,7 @@ extension Pusher {
             guard changed else { continue }
             let index: [String: Any] = ["schemaVersion": 2, "mediaType": MediaType.ociIndex, "manifests": manifests]
             let bytes = Array(try JSONSerialization.data(withJSONObject: index, options: [.sortedKeys, .withoutEscapingSlashes]))
-            let digest = Digest.sha256(of: bytes).description
-            try await client.putManifest(repository, reference: tag, mediaType: MediaType.ociIndex, bytes: bytes, digest: digest)
+            try await client.putManifest(repository, reference: tag, mediaType: MediaType.ociIndex, bytes: bytes)
             await tally.manifest(pushed: true)
             progress(.manifest(reference: "\(repository):\(tag)", pushed: true))
         }

@@ -9,7 +9,7 @@ extension RegistrySource {
     /// repository, so cosign finds them after push; API referrers are carried by digest (a target
     /// registry with the API indexes them by their `subject`), and a fallback index by its tag.
     func addReferrers(
-        of subject: String,
+        of subject: Digest,
         client: RegistryClient,
         repository: String,
         carriedName: String,
@@ -17,7 +17,7 @@ extension RegistrySource {
         location: String,
         into contents: inout PackContents
     ) async throws -> ([Fetch], [BundlePredicate.Referrer]) {
-        let tag = try Digest(subject).referrersTag
+        let tag = subject.referrersTag
         var fetches: [Fetch] = []
         var records: [BundlePredicate.Referrer] = []
 
@@ -51,7 +51,7 @@ extension RegistrySource {
             }
             records.append(
                 .init(
-                    subject: subject,
+                    subject: subject.description,
                     digest: stored.digest.description,
                     mediaType: descriptor.mediaType,
                     artifactType: descriptor.artifactType,
@@ -65,7 +65,7 @@ extension RegistrySource {
         var via = "referrers-api"
         if let index = try await client.fetchReferrers(repository, digest: subject) {
             listed = try ContentDocument(bytes: index, declaredType: MediaType.ociIndex).manifests
-        } else if let fallback = try await client.fetchManifestIfPresent(repository, reference: "\(tag)"),
+        } else if let fallback = try await client.fetchManifestIfPresent(repository, reference: tag),
             MediaType.isIndex(fallback.mediaType.isEmpty ? MediaType.ociIndex : fallback.mediaType)
         {
             // The referrers tag schema: an index of referrers under the tag sha256-<hex>.
@@ -73,7 +73,7 @@ extension RegistrySource {
             listed = try ContentDocument(bytes: fallback.bytes, declaredType: MediaType.ociIndex).manifests
             let descriptor = Descriptor(
                 mediaType: MediaType.ociIndex,
-                digest: try Digest(fallback.digest),
+                digest: fallback.digest,
                 size: Int64(fallback.bytes.count)
             )
             try await carry(descriptor, bytes: fallback.bytes, ref: "\(carriedName):\(tag)", via: via, contents: &contents)
@@ -85,7 +85,7 @@ extension RegistrySource {
         for suffix in ["sig", "att", "sbom"] {
             guard let fetched = try await client.fetchManifestIfPresent(repository, reference: "\(tag).\(suffix)") else { continue }
             let mediaType = fetched.mediaType.isEmpty ? MediaType.ociManifest : fetched.mediaType
-            let descriptor = Descriptor(mediaType: mediaType, digest: try Digest(fetched.digest), size: Int64(fetched.bytes.count))
+            let descriptor = Descriptor(mediaType: mediaType, digest: fetched.digest, size: Int64(fetched.bytes.count))
             try await carry(
                 descriptor,
                 bytes: fetched.bytes,

@@ -73,11 +73,11 @@ final class RegistrySource: @unchecked Sendable {
     ) async throws -> [Fetch] {
         let client = try client(for: reference.registry)
         let what = "\(location): \(reference)"
-        let pinned = reference.digest?.description
+        let pinned = reference.digest
         let top = try await manifest(
             client: client,
             repository: reference.repository,
-            reference: pinned ?? reference.tag ?? "latest",
+            reference: pinned?.description ?? reference.tag ?? "latest",
             known: pinned
         )
         if let pinned, top.digest != pinned {
@@ -94,7 +94,7 @@ final class RegistrySource: @unchecked Sendable {
                 root = try storeDocument(top.bytes, mediaType: top.mediaType, what: what, into: &contents)
             } else {
                 // A subset: a new index of the kept children; the source index's digest is recorded.
-                sourceDigest = top.digest
+                sourceDigest = top.digest.description
                 root = try storeDocument(
                     try PlatformSubset.filteredIndex(top.bytes, keeping: Set(kept.map(\.digest))),
                     mediaType: top.mediaType,
@@ -135,7 +135,7 @@ final class RegistrySource: @unchecked Sendable {
         if referrers {
             var subjects = [top.digest]
             if MediaType.isIndex(top.mediaType) {
-                subjects += try PlatformSubset.select(top.bytes, platforms: platforms, what: what).0.map(\.digest.description)
+                subjects += try PlatformSubset.select(top.bytes, platforms: platforms, what: what).0.map(\.digest)
             }
             var carriedReferrers: [BundlePredicate.Referrer] = []
             for subject in subjects {
@@ -170,7 +170,7 @@ final class RegistrySource: @unchecked Sendable {
             client: client,
             repository: repository,
             reference: descriptor.digest.description,
-            known: descriptor.digest.description
+            known: descriptor.digest
         )
         _ = try storeDocument(fetched.bytes, mediaType: descriptor.mediaType, what: what, into: &contents)
         if MediaType.isIndex(descriptor.mediaType) {
@@ -260,7 +260,7 @@ final class RegistrySource: @unchecked Sendable {
             do {
                 try await client.fetchBlob(
                     fetch.repository,
-                    digest: fetch.descriptor.digest.description,
+                    digest: fetch.descriptor.digest,
                     size: fetch.descriptor.size,
                     into: feed
                 )
@@ -279,15 +279,13 @@ final class RegistrySource: @unchecked Sendable {
 extension RegistrySource {
     /// A manifest from the cache when its digest is known (pinned, or answered by a HEAD, which
     /// Docker Hub does not count against the pull allowance), else from the registry.
-    func manifest(client: RegistryClient, repository: String, reference: String, known: String?) async throws -> FetchedManifest {
+    func manifest(client: RegistryClient, repository: String, reference: String, known: Digest?) async throws -> FetchedManifest {
         var digest = known
         var mediaType = ""
         if digest == nil, let head = try? await client.headManifest(repository, reference: reference) {
             (digest, mediaType) = (head.digest, head.mediaType)
         }
-        if let digest, let parsed = try? Digest(digest), store.contains(parsed), let bytes = try? store.bytes(of: parsed),
-            Digest.sha256(of: bytes).description == digest
-        {
+        if let digest, store.contains(digest), let bytes = try? store.bytes(of: digest), Digest.sha256(of: bytes) == digest {
             if mediaType.isEmpty || !(MediaType.isIndex(mediaType) || MediaType.isManifest(mediaType)) {
                 let object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any]
                 mediaType = object?["mediaType"] as? String ?? (object?["manifests"] != nil ? MediaType.ociIndex : MediaType.ociManifest)
