@@ -5,11 +5,10 @@ import Testing
 /// The auditor, months later: every tag of the private registry, and every image digest the
 /// cluster reports, looked up in the signed bundles (kept as bundles or as envelopes alone).
 /// Against a real docker-registry, with skopeo putting in an image no bundle carried.
-@Suite(.needs(.dockerRegistry, .skopeo, .zstd, .python3))
+@Suite(.removesTemporaryFolders, .needs(.dockerRegistry, .skopeo, .zstd, .python3))
 struct AuditTests {
     @Test func everyTagAndRunningDigestIsTracedToASignedBundleOrListed() throws {
         let releases = try DeltaBundleJourneyTests.Releases.make()
-        defer { releases.remove() }
         let root = releases.root
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }

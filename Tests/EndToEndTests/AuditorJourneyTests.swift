@@ -4,7 +4,7 @@ import Testing
 
 /// The auditor's journey: verify a bundle months later with openssl, tar, zstd, sha256sum and
 /// python3 only, by the recipe the README prints.
-@Suite(.needs(.tar, .zstd, .openssl, .skopeo, .python3, .sha256sum))
+@Suite(.removesTemporaryFolders, .needs(.tar, .zstd, .openssl, .skopeo, .python3, .sha256sum))
 struct AuditorJourneyTests {
     static let recipe = "\(Harness.packageRoot)/scripts/audit-verify.sh"
 
@@ -16,7 +16,6 @@ struct AuditorJourneyTests {
 
     @Test func theStockToolRecipeVerifiesAGoodBundleAndRejectsTamperedOnes() throws {
         let packed = try PackedExample.make()
-        defer { packed.remove() }
         let good = try Harness.run(["bash", Self.recipe, packed.bundle, "signer.pub"], in: packed.example)
         #expect(good.status == 0, "\(good.stderr)")
         #expect(good.stdout.hasPrefix("OK: signature verified"))
@@ -48,7 +47,6 @@ struct AuditorJourneyTests {
 
     @Test func aGateChecksTheFileAgainstItsDetachedEnvelopeWithoutOpeningIt() throws {
         let packed = try PackedExample.make()
-        defer { packed.remove() }
         let dir = packed.example
         let good = try Harness.airlock(["verify", packed.bundle, "--key", "signer.pub", "--detached"], in: dir)
         #expect(good.status == 0, "\(good.stderr)")

@@ -3,11 +3,10 @@ import TestSupport
 import Testing
 
 /// The builder's journey: airlock.yaml → pack → a bundle stock tools can read.
-@Suite(.needs(.tar, .zstd, .openssl, .skopeo, .python3, .sha256sum))
+@Suite(.removesTemporaryFolders, .needs(.tar, .zstd, .openssl, .skopeo, .python3, .sha256sum))
 struct BuilderJourneyTests {
     @Test func stockToolsReadTheBundleAndEveryEntryMatchesItsSignedDigest() throws {
         let packed = try PackedExample.make()
-        defer { packed.remove() }
         let listing = try Harness.run(["tar", "--zstd", "-tf", packed.bundle])
         #expect(listing.status == 0)
         let names = listing.stdout.split(separator: "\n").map(String.init)
@@ -30,7 +29,6 @@ struct BuilderJourneyTests {
 
     @Test func ed25519BundlesAreByteIdenticalAcrossFoldersAndCaches() throws {
         let root = try Harness.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root)
         #expect(try Harness.airlock(["key", "generate", "--out", "\(root)/ed", "--type", "ed25519"], in: root).status == 0)
         var digests: [String] = []
@@ -52,7 +50,6 @@ struct BuilderJourneyTests {
 
     @Test func ecdsaBundlesDifferOnlyInSignatureBytes() throws {
         let root = try Harness.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root)
         #expect(try Harness.airlock(["key", "generate", "--out", "\(root)/ec"], in: root).status == 0)
         var payloads: [String] = []
@@ -82,7 +79,6 @@ struct BuilderJourneyTests {
 
     @Test func keysArePKCS8WithPrivateModeAndEncryptedKeysNeedTheirPassphrase() throws {
         let root = try Harness.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: root) }
         try "correct horse\n".write(toFile: "\(root)/pass", atomically: true, encoding: .utf8)
         let generate = try Harness.airlock(["key", "generate", "--out", "enc", "--passphrase-file", "pass"], in: root)
         #expect(generate.status == 0, "\(generate.stderr)")
@@ -121,7 +117,6 @@ struct BuilderJourneyTests {
     ])
     func badSpecsFailWithFileAndLineAndLeaveNoBundle(extra: String, expected: String) throws {
         let root = try Harness.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false)
         let spec =
             "apiVersion: airlock/v1\nkind: Bundle\nmetadata:\n  name: platform\n  version: 1.4.2\n  created: \"2026-11-01T00:00:00Z\"\n\n\n"
@@ -137,7 +132,6 @@ struct BuilderJourneyTests {
 
     @Test func aLiteralCredentialInAnEndpointIsRefusedNamingTheField() throws {
         let root = try Harness.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false)
         let endpoint = "\(example)/endpoints/triage-llm.yaml"
         let text = try String(contentsOfFile: endpoint, encoding: .utf8)
@@ -152,7 +146,6 @@ struct BuilderJourneyTests {
 
     @Test func unsignedBundlesAreRefusedUntilSignedAndSigningKeepsEveryContentFrame() throws {
         let packed = try PackedExample.make(signed: false)
-        defer { packed.remove() }
         let dir = packed.example
         #expect(try Harness.airlock(["key", "generate", "--out", "first"], in: dir).status == 0)
         #expect(try Harness.airlock(["key", "generate", "--out", "second", "--type", "ed25519"], in: dir).status == 0)

@@ -6,7 +6,7 @@ import Testing
 /// installed by scripts/setup into .venv) on the published charts of ../shared/fixtures: the same
 /// documents (parsed YAML equal, masking only what differs between two renders by Helm itself:
 /// random strings, generated certificates and checksums over them) and exactly the same images.
-@Suite(.enabled(if: ChartOracle.available))
+@Suite(.removesTemporaryFolders, .enabled(if: ChartOracle.available))
 struct ChartRenderingTests {
     static let fixtures = "\(Harness.packageRoot)/../shared/fixtures/charts"
     static let python = "\(Harness.packageRoot)/.venv/bin/python"
@@ -75,7 +75,6 @@ struct ChartRenderingTests {
     func everyFixtureChartRendersAsHelmV4Does(_ index: Int) throws {
         let (name, valuesFile) = Self.cases[index]
         let root = try Harness.temporaryDirectory("chart-render")
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let chart = "\(Self.fixtures)/\(name)"
         var values: String?
         if let valuesFile, valuesFile.hasPrefix("otel-") {
@@ -97,7 +96,6 @@ struct ChartRenderingTests {
 
     @Test func switchingASubchartOffRemovesExactlyItsImages() throws {
         let root = try Harness.temporaryDirectory("chart-render")
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let fixtures = "\(Harness.packageRoot)/Tests/Fixtures/charts"
         let all = try Self.listedImages(chart: Self.umbrella, values: [], in: root)
         let databaseOff = try Self.listedImages(chart: Self.umbrella, values: ["\(fixtures)/umbrella-db-off.yaml"], in: root)
@@ -122,7 +120,6 @@ struct ChartRenderingTests {
 
     @Test func aTemplateErrorNamesTheChartTheFileAndTheLine() throws {
         let root = try Harness.temporaryDirectory("chart-render")
-        defer { try? FileManager.default.removeItem(atPath: root) }
         try FileManager.default.createDirectory(atPath: "\(root)/c/templates", withIntermediateDirectories: true)
         try "apiVersion: v2\nname: c\nversion: 1.0.0\n".write(toFile: "\(root)/c/Chart.yaml", atomically: true, encoding: .utf8)
         try "a: 1\nb:\n  {{ nosuch .Values.a }}\n".write(toFile: "\(root)/c/templates/cm.yaml", atomically: true, encoding: .utf8)
@@ -153,7 +150,6 @@ struct ChartRenderingTests {
     @Test(.needs(.unshare, .tar))
     func everyFixtureChartPacksWithNoNetwork() throws {
         let root = try Harness.temporaryDirectory("chart-offline")
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let archives = try FileManager.default.contentsOfDirectory(atPath: Self.fixtures).filter { $0.hasSuffix(".tgz") }.sorted()
         try #require(archives.count >= 14)
         var tgz =
@@ -210,7 +206,6 @@ extension ChartRenderingTests {
     /// twice); one outside its declared range is a warning, and an error with --strict.
     @Test func vendoredDependenciesArePackedAsTheyAre() throws {
         let root = try Harness.temporaryDirectory("chart-vendored")
-        defer { try? FileManager.default.removeItem(atPath: root) }
         #expect(try Harness.run(["cp", "-r", Self.umbrella, "\(root)/umbrella"]).status == 0)
         try """
         apiVersion: airlock/v1

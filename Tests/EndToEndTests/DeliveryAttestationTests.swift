@@ -7,7 +7,7 @@ import Testing
 /// docker-registry by skopeo, by securesystemslib (the reference DSSE implementation) and by
 /// airlock's own cosign reader; `audit --images` takes it as proof. The vendor's own cosign
 /// signature and SLSA attestation are made by seed-referrers.py (cosign is not installable here).
-@Suite(.needs(.dockerRegistry, .skopeo, .python3, .openssl))
+@Suite(.removesTemporaryFolders, .needs(.dockerRegistry, .skopeo, .python3, .openssl))
 struct DeliveryAttestationTests {
     static let delivery = "https://airlock.dev/attestations/delivery/v1"
     static let slsa = "https://slsa.dev/provenance/v1"
@@ -16,7 +16,6 @@ struct DeliveryAttestationTests {
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }
         let root = try Harness.temporaryDirectory("attest")
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false)
         #expect(
             try Harness.run(["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "\(root)/vendor.key"]).status == 0

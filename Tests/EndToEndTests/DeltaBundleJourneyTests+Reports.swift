@@ -6,7 +6,6 @@ import Testing
 extension DeltaBundleJourneyTests {
     @Test func diffShowsWhatChangedAndWhatADeltaCarries() throws {
         let releases = try Releases.make()
-        defer { releases.remove() }
         let root = releases.root
         let result = try Harness.airlock(["diff", releases.v1, releases.v2, "--key", "signer.pub", "--output", "json"], in: root)
         try #require(result.status == 0, "\(result.stderr)")
@@ -45,7 +44,6 @@ extension DeltaBundleJourneyTests {
     /// its counts are those of the real push that follows.
     @Test func aDryRunPushSaysWhatWouldChangeAndSendsNothing() throws {
         let releases = try Releases.make()
-        defer { releases.remove() }
         let root = releases.root
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }

@@ -5,7 +5,7 @@ import Testing
 /// A slow link: the next release goes across as a delta (`pack --since` the previous bundle),
 /// carrying only the layers the previous one did not, and is pushed into the registry that already
 /// holds the previous release. Checked against a real docker-registry and skopeo.
-@Suite(.needs(.dockerRegistry, .skopeo, .zstd, .python3))
+@Suite(.removesTemporaryFolders, .needs(.dockerRegistry, .skopeo, .zstd, .python3))
 struct DeltaBundleJourneyTests {
     /// Release 1: the example; release 2: the same example with two more layers in the app image
     /// (make-example.py is reproducible, so every other blob is the same).
@@ -69,7 +69,6 @@ struct DeltaBundleJourneyTests {
 
     @Test func theDeltaCarriesOnlyNewLayersAndVerifiesAgainstWhatItLeavesOut() throws {
         let releases = try Releases.make()
-        defer { releases.remove() }
         let root = releases.root
         let base = try #require(releases.report["base"] as? [String: Any])
         let leftOut = try #require(base["blobs"] as? [[String: Any]]).compactMap { $0["digest"] as? String }
@@ -143,7 +142,6 @@ struct DeltaBundleJourneyTests {
 
     @Test func theDeltaPushesWhereTheBaseIsOrBesideTheBaseBundleAndNowhereElse() throws {
         let releases = try Releases.make()
-        defer { releases.remove() }
         let root = releases.root
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }
@@ -236,7 +234,6 @@ struct DeltaBundleJourneyTests {
 
     @Test func aDryRunPullsNoLayerAndADeltaPullsOnlyWhatItCarries() throws {
         let root = try Harness.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false, layerMB: 1)
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }

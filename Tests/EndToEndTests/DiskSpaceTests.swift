@@ -8,11 +8,10 @@ import Testing
 
 /// A disk too small for the bundle: a real tmpfs of 96 KiB mounted for the test (root only; CI runs
 /// as root, so there it always runs).
-@Suite(.needs(.zstd, .python3, .mount), .enabled(if: Harness.isCI || geteuid() == 0))
+@Suite(.removesTemporaryFolders, .needs(.zstd, .python3, .mount), .enabled(if: Harness.isCI || geteuid() == 0))
 struct DiskSpaceTests {
     @Test func unpackRefusesBeforeWritingAndAPackThatFillsTheDiskLeavesNothing() throws {
         let packed = try PackedExample.make(layerMB: 1)
-        defer { packed.remove() }
         let small = "\(packed.root)/small"
         try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
         let mount = try Harness.run(["mount", "-t", "tmpfs", "-o", "size=96k", "tmpfs", small])

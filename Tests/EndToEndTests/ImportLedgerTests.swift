@@ -6,7 +6,7 @@ import Testing
 /// records each import's signed envelope, a rollback or a replacement is refused before anything
 /// is sent (unless allowed), an entry that does not verify with the trusted keys is reported and
 /// never trusted, and history lists the imports oldest first.
-@Suite(.needs(.dockerRegistry, .skopeo, .python3, .zstd))
+@Suite(.removesTemporaryFolders, .needs(.dockerRegistry, .skopeo, .python3, .zstd))
 struct ImportLedgerTests {
     /// Run against a registry with deletes disabled (as shipped); the interrupted import and the
     /// delivery attestations run with deletes enabled.
@@ -14,7 +14,6 @@ struct ImportLedgerTests {
         let registry = try TestRegistry(tls: false, deleteEnabled: false)
         defer { registry.stop() }
         let packed = try PackedExample.make()
-        defer { packed.remove() }
         let dir = packed.example
         let spec = try String(contentsOfFile: "\(dir)/airlock.yaml", encoding: .utf8)
         #expect(try Harness.airlock(["key", "generate", "--out", "attacker"], in: dir).status == 0)
@@ -111,7 +110,6 @@ struct ImportLedgerTests {
         )
         #expect(audit.status == 0, "\(audit.stdout) \(audit.stderr)")
         let rogueRoot = try Harness.temporaryDirectory("rogue")
-        defer { try? FileManager.default.removeItem(atPath: rogueRoot) }
         let other = try Harness.makeExample(in: rogueRoot, dockerArchive: false, attestations: true)
         let copy = try Harness.run([
             "skopeo", "copy", "--quiet", "--all", "--dest-tls-verify=false", "oci:\(other)/build/oci:multi-1.4.2",
@@ -131,7 +129,6 @@ struct ImportLedgerTests {
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }
         let packed = try PackedExample.make(layerMB: 48)
-        defer { packed.remove() }
         let arguments = [
             "push", packed.bundle, "--registry", "\(registry.host)/site", "--plain-http", registry.host, "--key", "signer.pub",
             "--jobs", "1", "--config-dir", "cfg", "-q",
@@ -165,7 +162,6 @@ struct ImportLedgerTests {
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }
         let packed = try PackedExample.make()
-        defer { packed.remove() }
         let push = { (bundle: String) in
             try Harness.airlock(
                 [

@@ -5,13 +5,12 @@ import Testing
 /// The other way round a delta: no earlier bundle on the connected side, but an inventory of the
 /// private registry, taken inside (`airlock inventory`) and carried out, which the next pack leaves
 /// out (`pack --since INVENTORY`). Checked against real docker-registries and skopeo.
-@Suite(.needs(.dockerRegistry, .skopeo, .zstd, .python3))
+@Suite(.removesTemporaryFolders, .needs(.dockerRegistry, .skopeo, .zstd, .python3))
 struct InventoryJourneyTests {
     @Test func aDeltaPackedAgainstTheRegistrysInventoryCarriesOnlyWhatTheRegistryLacks() throws {
         // Release 1 is in the registry under site/; release 2's new app layers are there too, but
         // only in another repository (other/app), which release 2's push does not name.
         let releases = try DeltaBundleJourneyTests.Releases.make()
-        defer { releases.remove() }
         let root = releases.root
         let two = "\(root)/two/example"
         let env = ["AIRLOCK_CACHE": "\(root)/.cache"]
@@ -148,7 +147,6 @@ struct InventoryJourneyTests {
 
     @Test func anInventoryOfNamedRepositoriesUnderAPrefixAndWhatItRefuses() throws {
         let root = try Harness.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false)
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }
@@ -215,7 +213,6 @@ struct InventoryJourneyTests {
     /// is in the bundle (unpacked with stock tar).
     private func layers(of bundle: String) throws -> Set<String> {
         let folder = try Harness.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
         let extracted = try Harness.run(["tar", "--zstd", "-xf", bundle, "-C", folder, "oci"])
         try #require(extracted.status == 0, "\(extracted.stderr)")
         func blob(_ digest: String) -> String { "\(folder)/oci/blobs/sha256/\(digest.dropFirst("sha256:".count))" }

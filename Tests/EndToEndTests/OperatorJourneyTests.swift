@@ -3,11 +3,10 @@ import TestSupport
 import Testing
 
 /// The operator's journey inside the network: verify, unpack, use the OCI layout with skopeo.
-@Suite(.needs(.tar, .zstd, .openssl, .skopeo, .python3, .sha256sum))
+@Suite(.removesTemporaryFolders, .needs(.tar, .zstd, .openssl, .skopeo, .python3, .sha256sum))
 struct OperatorJourneyTests {
     @Test func unpackedImagesCopyWithSkopeoWithTheirDigestsUnchanged() throws {
         let packed = try PackedExample.make()
-        defer { packed.remove() }
         let out = "\(packed.root)/unpacked"
         let unpack = try Harness.airlock(["unpack", packed.bundle, "-o", out, "--key", "signer.pub"], in: packed.example)
         #expect(unpack.status == 0, "\(unpack.stderr)")
@@ -70,7 +69,6 @@ struct OperatorJourneyTests {
     func hostileBundlesAreRefusedWithASpecificLineAndNothingUnpacked(name: String) throws {
         let (_, recipe, expected) = try #require(Self.hostileCases.first { $0.0 == name })
         let packed = try PackedExample.make()
-        defer { packed.remove() }
         let names = try Harness.run(["tar", "--zstd", "-tf", packed.bundle]).stdout.split(separator: "\n").map(String.init)
         let blobs = names.filter { $0.hasPrefix("oci/blobs/") }
         let (manifest, layer) = (try #require(blobs.first), try #require(blobs.last))
@@ -87,7 +85,6 @@ struct OperatorJourneyTests {
 
     @Test func truncatedAppendedUnknownKeyAndUnsignedBundlesAreRefused() throws {
         let packed = try PackedExample.make()
-        defer { packed.remove() }
         let dir = packed.example
         let data = try Data(contentsOf: URL(fileURLWithPath: packed.bundle))
         try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: "\(dir)/truncated.tar.zst"))
@@ -107,7 +104,6 @@ struct OperatorJourneyTests {
 
     @Test func aCorruptEarlyFrameSparesRandomAccessToLaterEntriesButFailsVerify() throws {
         let packed = try PackedExample.make()
-        defer { packed.remove() }
         let index = try seekIndex(of: packed.bundle)
         let entries = try #require(index["entries"] as? [[String: Any]])
         // Corrupt the data of an early manifest's frame (compressed), keep the last entry intact.
@@ -136,7 +132,6 @@ struct OperatorJourneyTests {
 
     @Test func inspectReadsOnlyTheFirstFrameAndSaysItDidNotVerify() throws {
         let packed = try PackedExample.make()
-        defer { packed.remove() }
         let entries = try #require(try seekIndex(of: packed.bundle)["entries"] as? [[String: Any]])
         // Keep the statement's frame and nothing else: inspect must still answer.
         let firstFrame = try #require(entries.first?["compressedSize"] as? Int)

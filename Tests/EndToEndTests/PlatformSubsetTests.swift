@@ -7,11 +7,10 @@ import Testing
 /// OCI-inside `docker save` archive, gives the same subset (same digest); the subset keeps the
 /// attestation manifest of the kept platform and drops the other's, and skopeo copies it out of
 /// the unpacked layout.
-@Suite(.needs(.dockerRegistry, .skopeo, .tar, .zstd))
+@Suite(.removesTemporaryFolders, .needs(.dockerRegistry, .skopeo, .tar, .zstd))
 struct PlatformSubsetTests {
     @Test func everySourceGivesTheSameSubsetWithItsAttestations() throws {
         let root = try Harness.temporaryDirectory("subset")
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false, attestations: true)
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }

@@ -6,7 +6,7 @@ import Testing
 /// from this machine, so `Tests/Fixtures/providers.py` answers each provider's documented request
 /// shape over HTTPS with a test CA and checks the credential header), directly, through Debian's
 /// tinyproxy, and through mitmproxy (PyPI) intercepting TLS with its own CA.
-@Suite(.needs(.python3, .openssl, .tinyproxy), .enabled(if: Harness.isCI || Mitmproxy.installed))
+@Suite(.removesTemporaryFolders, .needs(.python3, .openssl, .tinyproxy), .enabled(if: Harness.isCI || Mitmproxy.installed))
 struct PreflightTests {
     static let apiKey = "sk-test-0123456789abcdef"
     /// Proxy variables cleared, so only the endpoint's own proxy settings apply.

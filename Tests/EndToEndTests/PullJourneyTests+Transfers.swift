@@ -9,7 +9,6 @@ extension PullJourneyTests {
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }
         let root = try Harness.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false, layerMB: 48)
         try seed(registry, example: example)
         try spec(registry.host).write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
@@ -75,7 +74,6 @@ extension PullJourneyTests {
     /// the bundle writer may already have taken.
     @Test func pulledBlobsStreamIntoTheBundleAndBrokenTransfersResumeWithOrWithoutTheCache() throws {
         let root = try Harness.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false, layerMB: 8)
         let (stub, host) = try PythonServer.exampleRegistry(
             example: example,
@@ -121,7 +119,6 @@ extension PullJourneyTests {
     /// leaves no bundle. Stand-in: Tests/Fixtures/referrers-registry.py --pad-blobs.
     @Test func aBlobLongerThanItsDescriptorStopsThePackWithoutRetrying() throws {
         let root = try Harness.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false, layerMB: 4)
         let (stub, host) = try PythonServer.exampleRegistry(
             example: example,
@@ -152,7 +149,6 @@ extension PullJourneyTests {
     /// auth on /v2/, storage at http://localhost:PORT).
     @Test func blobsRedirectedToStorageArriveWithoutTheRegistrysCredentials() throws {
         let root = try Harness.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false, layerMB: 4)
         let (stub, host) = try PythonServer.exampleRegistry(
             example: example,

@@ -4,7 +4,7 @@ import Testing
 
 /// The builder packs from registries: a real `docker-registry` seeded with skopeo (an OCI image,
 /// a Docker v2s2 image, a multi-platform index) and a Helm chart artifact.
-@Suite(.needs(.dockerRegistry, .skopeo, .htpasswd, .zstd, .python3, .openssl, .tinyproxy))
+@Suite(.removesTemporaryFolders, .needs(.dockerRegistry, .skopeo, .htpasswd, .zstd, .python3, .openssl, .tinyproxy))
 struct PullJourneyTests {
     /// Seeds `registry` under `src/` from the example's layout; returns the refs.
     func seed(_ registry: TestRegistry, example: String) throws {
@@ -51,7 +51,6 @@ struct PullJourneyTests {
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }
         let packed = try PackedExample.make()
-        defer { packed.remove() }
         try seed(registry, example: packed.example)
         // The chart artifact goes in with airlock push (skopeo 1.9 does not copy Helm artifacts).
         #expect(
@@ -125,7 +124,6 @@ struct PullJourneyTests {
         let registry = try TestRegistry(tls: true)
         defer { registry.stop() }
         let root = try Harness.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false, layerMB: 4)
         try seed(registry, example: example)
         try spec(registry.host).write(toFile: "\(root)/airlock.yaml", atomically: true, encoding: .utf8)
@@ -213,7 +211,6 @@ struct PullJourneyTests {
 
     @Test func classicChartRepositoriesOverHTTPSWithTheirDigestChecked() throws {
         let root = try Harness.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false)
         // A static HTTPS chart repository: index.yaml + the packaged chart, with a test CA.
         let site = "\(root)/site"

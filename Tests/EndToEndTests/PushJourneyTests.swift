@@ -4,13 +4,12 @@ import Testing
 
 /// The operator's push into the private registry: a real `docker-registry` on loopback, checked
 /// with skopeo as the independent client.
-@Suite(.needs(.dockerRegistry, .skopeo, .htpasswd, .zstd, .python3, .openssl))
+@Suite(.removesTemporaryFolders, .needs(.dockerRegistry, .skopeo, .htpasswd, .zstd, .python3, .openssl))
 struct PushJourneyTests {
     @Test func everyImageAndChartArrivesByteForByteAndASecondPushSendsNothing() throws {
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }
         let packed = try PackedExample.make()
-        defer { packed.remove() }
         let dir = packed.example
         let push = try Harness.airlock(
             [
@@ -135,7 +134,6 @@ struct PushJourneyTests {
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }
         let packed = try PackedExample.make()
-        defer { packed.remove() }
         try "rules:\n  - match: registry.example.com/team/\n    replace: platform/\n  - match: charts/\n    replace: helm/\n"
             .write(toFile: "\(packed.example)/rules.yaml", atomically: true, encoding: .utf8)
         let push = try Harness.airlock(
@@ -170,7 +168,6 @@ struct PushJourneyTests {
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }
         let packed = try PackedExample.make(layerMB: 48)
-        defer { packed.remove() }
         let arguments = [
             Harness.airlock, "push", packed.bundle, "--registry", registry.host, "--plain-http", registry.host,
             "--key", "signer.pub", "--jobs", "1", "--config-dir", "cfg", "-q",
@@ -217,7 +214,6 @@ struct PushJourneyTests {
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }
         let packed = try PackedExample.make()
-        defer { packed.remove() }
         let arguments = [
             "push", packed.bundle, "--registry", registry.host, "--plain-http", registry.host, "--key", "signer.pub",
             "--config-dir", "cfg", "-q", "--output", "json",
@@ -268,7 +264,6 @@ struct PushJourneyTests {
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }
         let packed = try PackedExample.make()
-        defer { packed.remove() }
         let digest = try packed.flipAByteOfTheLargestStoredLayer()
         let push = try Harness.airlock(
             [
@@ -291,7 +286,6 @@ struct PushJourneyTests {
         let registry = try TestRegistry(tls: true)
         defer { registry.stop() }
         let packed = try PackedExample.make()
-        defer { packed.remove() }
         let dir = packed.example
         let config = ["DOCKER_CONFIG": "\(packed.root)/docker"]
         let target = ["--registry", "\(registry.host)/secure", "--config-dir", "cfg", "-q"]

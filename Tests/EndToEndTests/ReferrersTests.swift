@@ -6,13 +6,12 @@ import Testing
 /// through the referrers tag schema because docker-registry 2.8 has no referrers API) travel with
 /// their image and come out under the same names on the other side. The artifacts are attached by
 /// Tests/Fixtures/seed-referrers.py, standing in for cosign and oras (not installable here).
-@Suite(.needs(.dockerRegistry, .skopeo, .python3))
+@Suite(.removesTemporaryFolders, .needs(.dockerRegistry, .skopeo, .python3))
 struct ReferrersTests {
     @Test func signaturesAndSBOMsAreCarriedAndPushedUnderTheirNames() throws {
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }
         let root = try Harness.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false)
         let copy = try Harness.run([
             "skopeo", "copy", "--quiet", "--dest-tls-verify=false", "oci:\(example)/build/oci:app-1.4.2",
@@ -126,7 +125,6 @@ struct ReferrersTests {
     /// only through GET /v2/<name>/referrers/<digest>.
     @Test func theReferrersAPIIsAskedFirst() throws {
         let root = try Harness.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false)
         let (stub, host) = try PythonServer.exampleRegistry(example: example, root: root, bundleName: "api", image: "referrers: true")
         defer { stub.stop() }
@@ -150,7 +148,6 @@ struct ReferrersTests {
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }
         let root = try Harness.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false)
         var keyIDs: [String: String] = [:]
         for vendor in ["vendor", "other"] {

@@ -68,7 +68,6 @@ extension RegistryQuirksTests {
     @Test(.needs(.openssl))
     func anHTTPSRegistryThatSendsTheUploadToPlainHTTPGetsNoCredentials() throws {
         let root = try Harness.temporaryDirectory("quirks-tls")
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let ca = try TestCA(root: root)
         let plainPort = try freePort()
         let setup = try Setup(["locHttp=\(plainPort)"], credentials: true, tls: try ca.issue("registry"))

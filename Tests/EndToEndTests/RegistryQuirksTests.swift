@@ -8,7 +8,7 @@ import Testing
 /// code (the fixture's header names the sources), and asserts what the user sees: the push or
 /// pack finishes with the right content (read back with skopeo from the registry behind), or fails
 /// in one line with nothing tagged. No output ever holds a password.
-@Suite(.needs(.dockerRegistry, .skopeo, .python3, .zstd))
+@Suite(.removesTemporaryFolders, .needs(.dockerRegistry, .skopeo, .python3, .zstd))
 struct RegistryQuirksTests {
     static let username = "robot$ci"
     static let password = "s3cret-quirk-pass"
@@ -150,7 +150,6 @@ extension RegistryQuirksTests {
     /// Then a registry that refuses artifacts: the image lands, the SBOM is reported, exit 1.
     @Test func referrersTravelThroughARegistryWithoutTheReferrersAPI() throws {
         let root = try Harness.temporaryDirectory("quirks-referrers")
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false)
         let (source, sourceHost) = try PythonServer.exampleRegistry(
             example: example,
@@ -294,7 +293,6 @@ extension RegistryQuirksTests {
         #expect(try setup.requests().contains { $0["status"] as? Int == 307 })
 
         let root = try Harness.temporaryDirectory("quirks-pages")
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false)
         let (source, host) = try PythonServer.exampleRegistry(
             example: example,

@@ -8,7 +8,7 @@ import Testing
 /// --variant=minbase (no Swift, no libarchive, no OpenSSL library), and a first delivery packed
 /// with --include-airlock is opened there with the stock-tool recipe and then with the airlock it
 /// carried.
-@Suite(.enabled(if: Release.available), .serialized)
+@Suite(.removesTemporaryFolders, .enabled(if: Release.available), .serialized)
 struct ReleaseTests {
     @Test func theReleaseBinaryNeedsOnlyTheCLibrary() throws {
         let binary = try Release.binary()
@@ -66,7 +66,6 @@ struct ReleaseTests {
     @Test func aFirstDeliveryCarriesItsOwnOpener() throws {
         // Packed on the connected side with the release archive inside.
         let host = try Harness.temporaryDirectory("release-host")
-        defer { try? FileManager.default.removeItem(atPath: host) }
         let example = try Harness.makeExample(in: host, dockerArchive: false)
         #expect(try Harness.airlock(["key", "generate", "--out", "vendor"], in: example).status == 0)
         let archive = try Release.archive()
@@ -120,7 +119,6 @@ struct ReleaseTests {
         }
         // Signed by a release key, checked as a gate checks a bundle's detached envelope.
         let work = try Harness.temporaryDirectory("release-sign")
-        defer { try? FileManager.default.removeItem(atPath: work) }
         #expect(try Harness.airlock(["key", "generate", "--out", "release"], in: work).status == 0)
         #expect(try Harness.run(["cp", "\(dist)/SHA256SUMS", "\(work)/SHA256SUMS"]).status == 0)
         let sign = try Harness.airlock(["sign-file", "SHA256SUMS", "--key", "release.key"], in: work)

@@ -7,7 +7,6 @@ import Testing
 extension ServeJourneyTests {
     @Test func badStartsFailInOneLineAndListenOnNothing() throws {
         let packed = try PackedExample.make()
-        defer { packed.remove() }
         let dir = packed.example
         #expect(try Harness.airlock(["key", "generate", "--out", "stranger"], in: dir).status == 0)
         let port = try freePort()
@@ -46,7 +45,6 @@ extension ServeJourneyTests {
     /// disconnected after --idle-timeout; the server goes on answering others.
     @Test func quietConnectionsAreClosedAfterTheIdleTimeout() throws {
         let packed = try PackedExample.make()
-        defer { packed.remove() }
         let serve = try ServeProcess([packed.bundle, "--key", "signer.pub", "--idle-timeout", "1"], in: packed.example)
         let result = try Harness.run([
             "python3", "-c",
@@ -80,7 +78,6 @@ extension ServeJourneyTests {
         // NIO traps on a connection accepted but dropped unclosed; stopping the server while
         // clients connect used to crash it now and then (SIGILL). Connect, stop at once, repeat.
         let packed = try PackedExample.make()
-        defer { packed.remove() }
         for round in 0..<20 {
             let port = try freePort()
             let process = Process()

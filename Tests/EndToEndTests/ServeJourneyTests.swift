@@ -5,11 +5,10 @@ import Testing
 /// The operator without a registry yet: `airlock serve` answers the pull side of the distribution
 /// API from the bundle, checked with skopeo (pulling from it into a real docker-registry) and with
 /// raw HTTP requests.
-@Suite(.needs(.dockerRegistry, .skopeo, .zstd, .python3, .openssl))
+@Suite(.removesTemporaryFolders, .needs(.dockerRegistry, .skopeo, .zstd, .python3, .openssl))
 struct ServeJourneyTests {
     @Test func everyImageAndChartIsServedByteForByteUnderThePathsPushWouldGive() throws {
         let packed = try PackedExample.make()
-        defer { packed.remove() }
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }
         let serve = try ServeProcess(
@@ -107,7 +106,6 @@ struct ServeJourneyTests {
 
     @Test func aTamperedLayerIsCutOffSoNoClientReceivesItWhole() throws {
         let packed = try PackedExample.make()
-        defer { packed.remove() }
         let digest = try packed.flipAByteOfTheLargestStoredLayer()
         let serve = try ServeProcess([packed.bundle, "--key", "signer.pub"], in: packed.example)
         let check = try Harness.run([
@@ -156,7 +154,6 @@ struct ServeJourneyTests {
         // skopeo sends `Connection: close` and reads while it decompresses; a server that closes
         // once it has queued the answer drops what the socket has not taken yet.
         let packed = try PackedExample.make(layerMB: 32)
-        defer { packed.remove() }
         let serve = try ServeProcess([packed.bundle, "--key", "signer.pub"], in: packed.example)
         let check = try Harness.run([
             "python3", "-c",
@@ -189,7 +186,6 @@ struct ServeJourneyTests {
 
     @Test func anUnpackedFolderIsServedOverTLS() throws {
         let packed = try PackedExample.make()
-        defer { packed.remove() }
         let dir = packed.example
         #expect(try Harness.airlock(["unpack", packed.bundle, "-o", "unpacked", "--key", "signer.pub"], in: dir).status == 0)
         let ca = try TestCA(root: packed.root)

@@ -6,7 +6,7 @@ import Testing
 /// openssl: a root, a code-signing CA under it, leaves for airlock's keys) travels in each
 /// signature (`pack --cert`), and a verifier trusts the CA (`--signer-root`), with airlock and with
 /// the stock-tool recipe.
-@Suite(.needs(.openssl, .zstd, .python3))
+@Suite(.removesTemporaryFolders, .needs(.openssl, .zstd, .python3))
 struct SignerCertificateTests {
     struct PKI {
         let root: String
@@ -62,7 +62,6 @@ struct SignerCertificateTests {
 
     @Test func aCertifiedKeyVerifiesThroughItsCAWithAirlockAndWithStockTools() throws {
         let root = try Harness.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: root) }
         for key in ["release", "mail", "stranger"] {
             #expect(try Harness.airlock(["key", "generate", "--out", "\(root)/\(key)"], in: root).status == 0)
         }

@@ -4,11 +4,10 @@ import Testing
 
 /// The shapes of local input a builder brings: whole layouts, Docker 25+ archives, packaged
 /// charts, and damaged input that must stop the pack.
-@Suite(.needs(.tar, .zstd, .openssl, .skopeo, .python3, .sha256sum))
+@Suite(.removesTemporaryFolders, .needs(.tar, .zstd, .openssl, .skopeo, .python3, .sha256sum))
 struct SourceShapesTests {
     @Test func aWholeLayoutADocker25ArchiveAndAPackagedChartAllPack() throws {
         let root = try Harness.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false)
         // A layout whose ref names are full references: packed whole, without select: or name:.
         for (tag, name) in [("app-1.4.2", "registry.example.com/all/app:1"), ("multi-1.4.2", "registry.example.com/all/multi:1")] {
@@ -53,7 +52,6 @@ struct SourceShapesTests {
 
     @Test func aDamagedLayoutBlobStopsThePackNamingItAndLeavesNoBundle() throws {
         let root = try Harness.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false)
         let blobs = "\(example)/build/oci/blobs/sha256"
         let biggest = try FileManager.default.contentsOfDirectory(atPath: blobs).max { lhs, rhs in

@@ -5,7 +5,7 @@ import Testing
 /// A bundle carried on media smaller than itself (DVDs, size-capped USB sticks, a diode's file
 /// limit): `pack --split-size` writes parts, each command reads them in place, the gate checks each
 /// part alone, and stock tools read their concatenation.
-@Suite(.needs(.dockerRegistry, .skopeo, .tar, .zstd, .openssl, .python3, .sha256sum))
+@Suite(.removesTemporaryFolders, .needs(.dockerRegistry, .skopeo, .tar, .zstd, .openssl, .python3, .sha256sum))
 struct SplitBundleJourneyTests {
     /// A packed example (Ed25519, so the split bundle can be compared byte for byte with the
     /// unsplit one) and the same bundle packed into `discs/` as parts of 64 KiB.
@@ -59,7 +59,6 @@ struct SplitBundleJourneyTests {
 
     @Test func thePartsAreTheBundleAndEveryCommandReadsThemInPlace() throws {
         let split = try Split.make()
-        defer { split.packed.remove() }
         let dir = split.dir
         try #require(split.parts.count >= 3, "\(split.report)")
         #expect(split.parts == (1...split.parts.count).map { split.base + String(format: ".part%03d", $0) })
@@ -128,7 +127,6 @@ struct SplitBundleJourneyTests {
 
     @Test func theStockToolRecipeVerifiesTheParts() throws {
         let split = try Split.make(keyType: "ecdsa-p256")
-        defer { split.packed.remove() }
         let recipe = "\(Harness.packageRoot)/scripts/audit-verify.sh"
         let good = try Harness.run(["bash", recipe, split.base, "signer.pub"], in: split.dir)
         #expect(good.status == 0 && good.stdout.hasPrefix("OK: signature verified"), "\(good.stdout) \(good.stderr)")
@@ -141,7 +139,6 @@ struct SplitBundleJourneyTests {
 
     @Test func theGateChecksEachPartAndEveryReaderNamesTheOneMissingOrDamaged() throws {
         let split = try Split.make()
-        defer { split.packed.remove() }
         let dir = split.dir
         let all = try Harness.airlock(["verify", split.base, "--key", "signer.pub", "--detached"], in: dir)
         #expect(
@@ -211,7 +208,6 @@ struct SplitBundleJourneyTests {
 
     @Test func repackingLeavesOnlyTheNewPartsAndBadSizesWriteNothing() throws {
         let split = try Split.make()
-        defer { split.packed.remove() }
         let dir = split.dir
         let larger = try Harness.airlock(
             ["pack", "-q", "--key", "signer.key", "-o", "discs/platform-1.4.2.tar.zst", "--split-size", "128K"],
@@ -249,7 +245,6 @@ struct SplitBundleJourneyTests {
 
     @Test func pushAndServeReadThePartsWithoutJoiningThem() throws {
         let split = try Split.make()
-        defer { split.packed.remove() }
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }
         let push = try Harness.airlock(

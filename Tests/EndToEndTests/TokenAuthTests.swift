@@ -5,7 +5,7 @@ import Testing
 /// Pulling from a registry with bearer-token auth: Debian's docker-registry configured with
 /// `auth: token`, and a small token issuer (Tests/Fixtures/token-issuer.py, over HTTPS with a test
 /// CA) whose ES256 tokens the registry itself validates.
-@Suite(.needs(.dockerRegistry, .skopeo, .openssl, .python3), .enabled(if: Harness.isCI || Mitmproxy.installed))
+@Suite(.removesTemporaryFolders, .needs(.dockerRegistry, .skopeo, .openssl, .python3), .enabled(if: Harness.isCI || Mitmproxy.installed))
 struct TokenAuthTests {
     static let username = "builder"
     static let password = "token-pass-7c1e"
@@ -25,7 +25,6 @@ struct TokenAuthTests {
 
     @Test func packPullsThroughTheTokenFlowWithCachedTokensAndClearErrors() throws {
         let root = try Harness.temporaryDirectory("token")
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let (ca, tlsCertificate) = try Self.tokenKeys(root: root)
         let log = "\(root)/tokens.log"
         let (issuer, registry) = try Self.tokenRegistry(root: root, tls: tlsCertificate, log: log)
@@ -147,7 +146,6 @@ extension TokenAuthTests {
     @Test(arguments: [false, true])
     func pushesThroughTheTokenFlowWithTwoScopeMountsAndShortTokens(firstScopeOnly: Bool) throws {
         let root = try Harness.temporaryDirectory("token-push")
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let (ca, tlsCertificate) = try Self.tokenKeys(root: root)
         let log = "\(root)/tokens.log"
         var issuerEnvironment = ["TOKEN_TTL": "2", "REDIRECT": "1"]
@@ -163,7 +161,6 @@ extension TokenAuthTests {
             defer { readOnly.stop() }
             defer { limited.stop() }
             let packed = try PackedExample.make()
-            defer { packed.remove() }
             let environment = ["DOCKER_CONFIG": "\(root)/limited", "HTTPS_PROXY": "", "https_proxy": "", "NO_PROXY": "", "no_proxy": ""]
             try FileManager.default.createDirectory(atPath: "\(root)/limited", withIntermediateDirectories: true)
             let auth = Data("\(Self.username):\(Self.password)".utf8).base64EncodedString()
@@ -209,7 +206,6 @@ extension TokenAuthTests {
         defer { proxy.stop() }
         let host = "127.0.0.1:\(proxy.port)"
         let packed = try PackedExample.make(layerMB: 1)
-        defer { packed.remove() }
         let environment = ["DOCKER_CONFIG": "\(root)/docker", "HTTPS_PROXY": "", "https_proxy": "", "NO_PROXY": "", "no_proxy": ""]
         let flags = ["--plain-http", host, "--ca-file", ca.certificate]
         let login = try Harness.run(

@@ -7,7 +7,7 @@ import Testing
 /// range constraint, an alias and a condition), and from a `file://` folder that has its own
 /// dependency. Helm itself is not installable here (no Debian package), so the vendored tree is
 /// checked against the layout `helm dependency build` leaves: `charts/<name>-<version>.tgz`.
-@Suite(.needs(.dockerRegistry, .python3, .openssl, .tar, .zstd))
+@Suite(.removesTemporaryFolders, .needs(.dockerRegistry, .python3, .openssl, .tar, .zstd))
 struct UmbrellaChartTests {
     static let fixture = "\(Harness.packageRoot)/../shared/fixtures/charts/ingress-nginx"
     static let controller =
@@ -47,7 +47,6 @@ struct UmbrellaChartTests {
 
     @Test func umbrellaChartsVendorEveryDependencyAndListTheirImages() throws {
         let root = try Harness.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let example = try Harness.makeExample(in: root, dockerArchive: false)
 
         // A classic repository over HTTPS with three versions of ingress-nginx.
@@ -296,7 +295,6 @@ struct UmbrellaChartTests {
 
     @Test func theFixtureChartListsItsPinnedImages() throws {
         let root = try Harness.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: root) }
         try """
         apiVersion: airlock/v1
         kind: Bundle

@@ -10,7 +10,7 @@ import Testing
 /// Range after a cut, the token flow with its cache, and credentials kept off a redirect to
 /// another origin. Misbehaviour is produced by `Tests/Fixtures/hostile-registry.py` in front of the
 /// real registry (each mode cites the registry behaviour it reproduces).
-@Suite(.needs(.dockerRegistry, .python3, .openssl))
+@Suite(.removesTemporaryFolders, .needs(.dockerRegistry, .python3, .openssl))
 struct RegistryClientTests {
     /// The bytes handed out in pieces, as a bundle reader hands out a blob.
     final class Pieces: ByteChunkSource, @unchecked Sendable {
@@ -124,7 +124,6 @@ struct RegistryClientTests {
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }
         let root = try Harness.temporaryDirectory("resume")
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let layer = Self.random(1_500 << 10)
         let direct = try Self.client(registry.host)
         let digest = try await withShutdown(direct.shutdown) { try await Self.upload(layer, to: "team/app", client: direct) }
@@ -147,7 +146,6 @@ struct RegistryClientTests {
     /// the push scope, which also covers pulls of that repository.
     @Test func theTokenFlowAsksOncePerScopeAndReusesTheToken() async throws {
         let root = try Harness.temporaryDirectory("token-client")
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let (ca, tls) = try TokenService.keys(root: root)
         let log = "\(root)/tokens.log"
         let (issuer, registry) = try TokenService.start(root: root, tls: tls, log: log, username: "builder", password: "token-pass-7c1e")
@@ -176,7 +174,6 @@ struct RegistryClientTests {
         let registry = try TestRegistry(tls: false)
         defer { registry.stop() }
         let root = try Harness.temporaryDirectory("redirect")
-        defer { try? FileManager.default.removeItem(atPath: root) }
         let layer = Self.random(20 << 10)
         let direct = try Self.client(registry.host)
         let digest = try await withShutdown(direct.shutdown) { try await Self.upload(layer, to: "team/app", client: direct) }

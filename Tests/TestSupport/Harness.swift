@@ -92,6 +92,7 @@ package enum Harness {
     package static func temporaryDirectory(_ label: String = "airlock-test") throws -> String {
         let path = NSTemporaryDirectory() + "\(label)-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        TemporaryFolders.current?.add(path)
         return path
     }
 
