@@ -220,9 +220,7 @@ extension RegistryClient {
                 detail: answer.errorDetail
             )
         }
-        if let echoed = answer.header("Docker-Content-Digest"), echoed != digest.description {
-            throw RegistryError.protocolViolation(host: host, detail: "stored blob \(digest) as \(echoed)")
-        }
+        try checkStored(answer, as: digest, what: "blob")
     }
 
     /// A PUT or PATCH of an upload session: a broken connection or a 5xx is not retried on the
@@ -307,11 +305,16 @@ extension RegistryClient {
                 detail: answer.errorDetail
             )
         }
-        if let echoed = answer.header("Docker-Content-Digest"), echoed != digest.description {
-            throw RegistryError.protocolViolation(host: host, detail: "stored manifest \(digest) as \(echoed)")
-        }
+        try checkStored(answer, as: digest, what: "manifest")
         // A registry with the referrers API says so by naming the subject it indexed.
         return answer.header("OCI-Subject")
+    }
+
+    /// A registry that says it stored what was sent under another digest is not believed.
+    private func checkStored(_ answer: Response, as digest: Digest, what: String) throws {
+        if let echoed = answer.header("Docker-Content-Digest"), echoed != digest.description {
+            throw RegistryError.protocolViolation(host: host, detail: "stored \(what) \(digest) as \(echoed)")
+        }
     }
 
     private func appendQuery(_ url: String, _ item: String) -> String {
