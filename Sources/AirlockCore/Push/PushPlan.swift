@@ -181,29 +181,18 @@ extension Pusher {
                     }
                 }
             }
-            guard let home else { throw leftOutMissing(work, base: base, listed: listed) }
+            guard let home else { throw leftOutMissing(work, base: base) }
             placements.append(.init(repository: repository, step: .mount(from: home)))
         }
         return PushPlan.BlobPlan(work: work, placements: placements, leftOut: true)
     }
+}
 
-    func leftOutMissing(_ work: BlobWork, base: BundlePredicate.Base, listed: String?) -> AirlockError {
-        if let registry = base.registry {
-            return AirlockError.input(
-                """
-                \(work.owner): layer \(work.digest) is left out of this delta bundle (\(base.title) listed \
-                it\(listed.map { " in \($0)" } ?? "")) and \(options.target) does not have it: push into \(registry), or pack \
-                again against a fresh inventory or without --since; nothing was pushed
-                """
-            )
-        }
-        return AirlockError.input(
-            """
-            \(work.owner): layer \(work.digest) is left out of this delta bundle (it builds on \(base.title)) and \
-            \(options.target) does not have it: push \(base.title) there first, give --base with that bundle, or pack without \
-            --since; nothing was pushed
-            """
-        )
+extension Pusher {
+    /// A left-out layer the target registry cannot provide.
+    func leftOutMissing(_ work: BlobWork, base: BundlePredicate.Base) -> DeltaError {
+        let listed = base.blobs.first { $0.digest == work.digest.description }?.repository
+        return .notInRegistry(owner: work.owner, digest: work.digest.description, base: base, listedIn: listed, target: options.target)
     }
 }
 

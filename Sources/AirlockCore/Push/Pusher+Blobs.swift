@@ -22,7 +22,7 @@ extension Pusher {
                     await tally.count(.mounted, bytes: 0)
                     progress(.blob(digest: work.digest.description, outcome: .mounted, bytes: 0))
                 } else if blob.leftOut, let base = source.statement.predicate.base {
-                    throw leftOutMissing(work, base: base, listed: base.blobs.first { $0.digest == work.digest.description }?.repository)
+                    throw leftOutMissing(work, base: base)
                 } else {
                     try await upload(work, to: placement.repository, source: source, client: client, tally: tally)
                 }

@@ -35,7 +35,7 @@ public struct Unpacker {
         // plan; the pass below verifies it): a delta bundle without --base, too little disk.
         if let statement = try? Inspector.readStatement(try BundleFile.open(bundle)).1 {
             if base == nil, let leftOut = statement.predicate.base {
-                throw Self.needsBase(leftOut)
+                throw DeltaError.needsBase(leftOut, by: .unpack)
             }
             let entries = statement.subject.reduce(Int64(0)) { $0 + ($1.annotations?.size ?? 0) }
             let charts = statement.predicate.charts.reduce(Int64(0)) { total, chart in
@@ -74,29 +74,12 @@ public struct Unpacker {
         return report
     }
 
-    private static func needsBase(_ leftOut: BundlePredicate.Base) -> AirlockError {
-        if let registry = leftOut.registry {
-            return AirlockError.input(
-                """
-                this delta bundle was packed against \(leftOut.title) and leaves out \(leftOut.blobs.count) layer(s) that registry \
-                holds: push it into \(registry), or give --base with a folder unpacked from bundles that carried them
-                """
-            )
-        }
-        return AirlockError.input(
-            """
-            this delta bundle builds on \(leftOut.title) and leaves out \(leftOut.blobs.count) layer(s): give --base with the bundle \
-            \(leftOut.title) or the folder it was unpacked into, or push it into a registry that holds \(leftOut.title)
-            """
-        )
-    }
-
     /// The layers a delta bundle leaves out, from the base — the earlier bundle (its signature
     /// checked by the same policy, each layer read through its seek index) or the folder it was
     /// unpacked into — each checked against the digest the delta lists while copied.
     private func copyLeftOut(_ leftOut: BundlePredicate.Base, into root: String) throws {
         guard let base else {
-            throw Self.needsBase(leftOut)
+            throw DeltaError.needsBase(leftOut, by: .unpack)
         }
         var isDirectory: ObjCBool = false
         let earlier =
@@ -104,23 +87,17 @@ public struct Unpacker {
             ? nil : try BundleRandomAccess(path: base, policy: policy)
         for blob in leftOut.blobs {
             let digest = try Digest(blob.digest)
-            let source = "\(base)/oci/\(digest.layoutPath)"
-            let destination = "\(root)/oci/\(digest.layoutPath)"
+            let entry = BundleFormat.blobEntry(digest)
+            let (source, destination) = ("\(base)/\(entry)", "\(root)/\(entry)")
             if let earlier {
-                let entry = "oci/" + digest.layoutPath
                 guard earlier.statement.subjectsByName[entry]?.annotations?.size == blob.size else {
-                    throw AirlockError.input("--base \(base) does not carry \(digest) (a layer of \(leftOut.title)): is it that bundle?")
+                    throw DeltaError.baseLacksLayer(base: base, digest: digest, title: leftOut.title, bundle: true)
                 }
                 try earlier.extract(entry, to: destination)
                 continue
             }
             guard FileManager.default.fileExists(atPath: source) else {
-                throw AirlockError.input(
-                    """
-                    --base \(base) has no \(digest.layoutPath) (a layer of \(leftOut.title)): is it the folder \(leftOut.title) was \
-                    unpacked into?
-                    """
-                )
+                throw DeltaError.baseLacksLayer(base: base, digest: digest, title: leftOut.title, bundle: false)
             }
             let input = try FileDescriptor.openForReading(source)
             let output = try FileDescriptor.create(destination)
@@ -133,9 +110,7 @@ public struct Unpacker {
             }
             try output.close()
             guard size == blob.size, hasher.finalizeHex() == digest.encoded else {
-                throw AirlockError.verification(
-                    "--base \(base): \(digest.layoutPath) does not match the digest the delta bundle signs: tampered or corrupted"
-                )
+                throw DeltaError.baseLayerDiffers(base: base, digest: digest)
             }
         }
     }

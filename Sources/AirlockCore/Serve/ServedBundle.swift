@@ -42,21 +42,7 @@ public struct ServedBundle: ServedContent {
         // many clients as pull at once.
         let source = try openPushSource(path, policy: policy, chunkSize: Self.chunkSize, base: base)
         if let base = source.statement.predicate.base, !source.missingLeftOut().isEmpty {
-            if let registry = base.registry {
-                throw AirlockError.input(
-                    """
-                    this delta bundle was packed against \(base.title) and leaves out \(base.blobs.count) layer(s), which serve \
-                    cannot answer for: push it into \(registry), which holds them
-                    """
-                )
-            }
-            throw AirlockError.input(
-                """
-                this delta bundle builds on \(base.title) and leaves out \(base.blobs.count) layer(s), which serve cannot answer for: \
-                give --base with the bundle \(base.title), or serve the folder unpack --base made, or push it into a registry that \
-                holds \(base.title)
-                """
-            )
+            throw DeltaError.needsBase(base, by: .serve)
         }
         if !cosignKeys.isEmpty {
             _ = try await ImageSignatureCheck.require(source, keys: cosignKeys, attestations: attestations, consequence: "not served")
