@@ -34,11 +34,11 @@ enum DockerArchiveSource {
             // Docker 25.0.0 wrote OCI manifests without layers (moby#47065): use manifest.json then.
             if manifest.map({ !$0.layers.isEmpty }) ?? true {
                 let imageName =
-                    try name ?? refName.map(ImageReference.init) ?? { throw AirlockError.input("\(what): give the image a name:") }()
+                    try name ?? refName.map(ImageReference.init) ?? { throw SourceError.needsName(what: what, why: nil) }()
                 let find = { (descriptor: Descriptor) throws -> ContentStore.Ingested in
                     guard let found = member(descriptor.digest.layoutPath), found.digest == descriptor.digest, found.size == descriptor.size
                     else {
-                        throw AirlockError.input("\(what): blob \(descriptor.digest) is missing or damaged in the archive")
+                        throw SourceError.blobMissingOrDamaged(what: what, digest: descriptor.digest)
                     }
                     return found
                 }
@@ -65,9 +65,7 @@ enum DockerArchiveSource {
             }
         }
         if !platforms.isEmpty {
-            throw AirlockError.input(
-                "\(what): platforms: asks for a subset, but the archive holds a single-platform image (classic docker save)"
-            )
+            throw SourceError.singlePlatform(what: what)
         }
         try addClassic(members: members, select: select, name: name, written: written, location: location, store: store, into: &contents)
     }
@@ -85,11 +83,11 @@ enum DockerArchiveSource {
     ) throws {
         let what = "\(location): archive \(written)"
         guard let manifestMember = members.resolve("manifest.json") else {
-            throw AirlockError.input("\(what) is not a docker save archive (no manifest.json or index.json)")
+            throw SourceError.notAnArchive(what: what)
         }
         let images: [ClassicImage]
         do { images = try JSONDecoder().decode([ClassicImage].self, from: Data(try store.bytes(of: manifestMember.digest))) } catch {
-            throw AirlockError.input("\(what): manifest.json does not parse: \(error)")
+            throw SourceError.unreadable(what: what, file: "manifest.json", detail: "\(error)")
         }
         let wanted = select ?? name?.description
         let chosen: ClassicImage
@@ -100,13 +98,12 @@ enum DockerArchiveSource {
                 }
             }
             guard matches.count == 1 || images.count == 1, let match = matches.first ?? images.first else {
-                let tags = images.flatMap { $0.RepoTags ?? [] }.joined(separator: ", ")
-                throw AirlockError.input("\(what): no image tagged \(wanted) (tags: \(tags.isEmpty ? "none" : tags))")
+                throw SourceError.noSuchTag(what: what, tag: wanted, known: images.flatMap { $0.RepoTags ?? [] })
             }
             chosen = match
         } else {
             guard images.count == 1, let only = images.first else {
-                throw AirlockError.input("\(what) holds \(images.count) images; choose one with select: or name:")
+                throw SourceError.chooseOne(what: what, count: images.count, names: nil)
             }
             chosen = only
         }
@@ -116,13 +113,15 @@ enum DockerArchiveSource {
         } else if let tags = chosen.RepoTags, tags.count == 1 {
             imageName = try ImageReference(tags[0])
         } else {
-            throw AirlockError.input("\(what): give the image a name: (the archive does not carry exactly one tag)")
+            throw SourceError.needsName(what: what, why: "the archive does not carry exactly one tag")
         }
-        guard let config = members.resolve(chosen.Config) else { throw AirlockError.input("\(what): config \(chosen.Config) is missing") }
+        guard let config = members.resolve(chosen.Config) else {
+            throw SourceError.memberMissing(what: what, kind: "config", path: chosen.Config)
+        }
         contents.addBlob(config.digest, size: config.size, role: .config)
         var layers: [Descriptor] = []
         for path in chosen.Layers {
-            guard let layer = members.resolve(path) else { throw AirlockError.input("\(what): layer \(path) is missing") }
+            guard let layer = members.resolve(path) else { throw SourceError.memberMissing(what: what, kind: "layer", path: path) }
             let type: String
             if layer.head.starts(with: [0x1f, 0x8b]) {
                 type = MediaType.ociLayerGzip
@@ -194,7 +193,7 @@ enum DockerArchiveSource {
             chosen = match
         } else {
             guard index.manifests.count == 1 else {
-                throw AirlockError.input("\(what) holds \(index.manifests.count) images; choose one with select: or name:")
+                throw SourceError.chooseOne(what: what, count: index.manifests.count, names: nil)
             }
             chosen = index.manifests[0]
         }

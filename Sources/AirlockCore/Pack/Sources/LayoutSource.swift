@@ -22,7 +22,7 @@ enum LayoutSource {
             let parsed = try? JSONSerialization.jsonObject(with: header) as? [String: Any],
             parsed["imageLayoutVersion"] as? String == "1.0.0"
         else {
-            throw AirlockError.input("\(what) is not an OCI image layout (no oci-layout file with imageLayoutVersion 1.0.0)")
+            throw SourceError.notALayout(what: what)
         }
         let index = try readIndex(at: "\(layout)/index.json", what: what)
         let chosen: [(Descriptor, ImageReference)]
@@ -49,12 +49,7 @@ enum LayoutSource {
     /// The image's ref name as a full reference, which it must be when no name: is given.
     private static func fullName(of descriptor: Descriptor, what: String) throws -> ImageReference {
         guard let refName = descriptor.refName, refName.contains("/"), let reference = try? ImageReference(refName) else {
-            throw AirlockError.input(
-                """
-                \(what): image \(descriptor.refName ?? descriptor.digest.description) has no full reference as its ref name; give it \
-                a name: (and select:)
-                """
-            )
+            throw SourceError.noFullReference(what: what, image: descriptor.refName ?? descriptor.digest.description)
         }
         return reference
     }
@@ -79,9 +74,9 @@ enum LayoutSource {
             register: { descriptor, role, contents in
                 let path = "\(layout)/\(descriptor.digest.layoutPath)"
                 let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
-                guard let size else { throw AirlockError.input("\(what): blob \(descriptor.digest) is missing from the layout") }
+                guard let size else { throw SourceError.blobMissing(what: what, digest: descriptor.digest) }
                 guard size == descriptor.size else {
-                    throw AirlockError.input("\(what): blob \(descriptor.digest) is \(size) bytes, its descriptor says \(descriptor.size)")
+                    throw SourceError.blobSize(what: what, digest: descriptor.digest, actual: size, declared: descriptor.size)
                 }
                 contents.addBlob(descriptor.digest, size: size, role: role, source: .file(path))
             },
@@ -109,23 +104,23 @@ enum LayoutSource {
 
     /// Reads a small document (at most 4 MiB) and checks it against its descriptor.
     static func readVerified(_ path: String, _ descriptor: Descriptor, what: String) throws -> [UInt8] {
-        guard descriptor.size <= 4 << 20 else { throw AirlockError.input("\(what): document \(descriptor.digest) is larger than 4 MiB") }
+        guard descriptor.size <= 4 << 20 else { throw SourceError.documentTooLarge(what: what, digest: descriptor.digest) }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw AirlockError.input("\(what): blob \(descriptor.digest) is missing from the layout")
+            throw SourceError.blobMissing(what: what, digest: descriptor.digest)
         }
         let bytes = Array(data)
         guard bytes.count == descriptor.size, SHA256Hasher.hex(bytes) == descriptor.digest.encoded else {
-            throw AirlockError.verification("\(what): blob \(descriptor.digest) does not match its digest")
+            throw SourceError.blobDiffers(what: what, digest: descriptor.digest)
         }
         return bytes
     }
 
     static func readIndex(at path: String, what: String) throws -> ContentDocument {
         guard let bytes = FileManager.default.contents(atPath: path) else {
-            throw AirlockError.input("\(what): index.json is missing")
+            throw SourceError.indexMissing(what: what)
         }
         do { return try ContentDocument(bytes: Array(bytes), declaredType: MediaType.ociIndex) } catch {
-            throw AirlockError.input("\(what): index.json: \(error)")
+            throw SourceError.unreadable(what: what, file: "index.json", detail: "\(error)")
         }
     }
 
@@ -135,15 +130,12 @@ enum LayoutSource {
         if let select {
             let matches = index.manifests.filter { $0.refName == select }
             guard matches.count == 1, let match = matches.first else {
-                let known = names.isEmpty ? "none" : names.joined(separator: ", ")
-                throw AirlockError.input("\(what): no image named \"\(select)\" (names in index.json: \(known))")
+                throw SourceError.noSuchName(what: what, name: select, known: names)
             }
             return match
         }
         guard index.manifests.count == 1, let only = index.manifests.first else {
-            throw AirlockError.input(
-                "\(what) holds \(index.manifests.count) images; choose one with select: (names: \(names.joined(separator: ", ")))"
-            )
+            throw SourceError.chooseOne(what: what, count: index.manifests.count, names: names)
         }
         return only
     }
