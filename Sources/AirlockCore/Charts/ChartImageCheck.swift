@@ -75,7 +75,7 @@ struct ChartImageCheck {
             kubeVersion: install.install.kubeVersion ?? HelmObjects.defaultKubeVersion,
             values: try zip(install.valuesWritten, install.install.valuesFiles).map { written, path in
                 guard let bytes = FileManager.default.contents(atPath: path) else {
-                    throw AirlockError.input("values file \(written): cannot read it")
+                    throw ChartError.valuesFile(file: written, problem: "cannot read it")
                 }
                 return .init(path: written, sha256: SHA256Hasher.hex(Array(bytes)))
             }.nilIfEmpty,

@@ -41,13 +41,13 @@ public enum ChartRendering {
     public static func load(path: String) throws -> HelmChart {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw AirlockError.input("\(path): no such chart folder or archive")
+            throw ChartError.noSuchChart(path: path)
         }
         let files: [String: [UInt8]]
         if isDirectory.boolValue {
             files = try folderFiles(path)
         } else {
-            guard let bytes = FileManager.default.contents(atPath: path) else { throw AirlockError.input("\(path): cannot read it") }
+            guard let bytes = FileManager.default.contents(atPath: path) else { throw ChartError.unreadable(path: path) }
             files = try archiveFiles(Array(bytes), name: path)
         }
         return try load(files: files, origin: path)
@@ -59,7 +59,7 @@ public enum ChartRendering {
                 try archiveFiles(bytes, name: "\(origin): charts/\(name)")
             }
         } catch let error as HelmChart.LoadError {
-            throw AirlockError.input(error.description)
+            throw ChartError.invalid(error.description)
         }
     }
 
@@ -71,7 +71,7 @@ public enum ChartRendering {
         var files: [String: [UInt8]] = [:]
         for file in try rules.files(in: directory, what: directory) {
             guard let bytes = FileManager.default.contents(atPath: "\(directory)/\(file)") else {
-                throw AirlockError.input("\(directory): cannot read \(file)")
+                throw ChartError.unreadableFile(what: directory, file: file)
             }
             files[file] = Array(bytes)
         }
@@ -90,7 +90,7 @@ public enum ChartRendering {
             guard parts.count >= 2, !parts.contains("..") else { continue }
             total += header.size
             guard total <= 16 * LoadedChart.fileLimit else {
-                throw AirlockError.input("\(name): chart archive unpacks to more than \(16 * LoadedChart.fileLimit >> 20) MiB")
+                throw ChartError.archiveTooLarge(name: name, limitMiB: Int64(16 * LoadedChart.fileLimit >> 20))
             }
             files[parts.dropFirst().joined(separator: "/")] = try reader.readAll(limit: LoadedChart.fileLimit)
         }
@@ -104,18 +104,18 @@ public enum ChartRendering {
         for file in settings.valuesFiles {
             let path = file.hasPrefix("/") ? file : "\(base)/\(file)"
             guard let bytes = FileManager.default.contents(atPath: path) else {
-                throw AirlockError.input("values file \(file): cannot read it")
+                throw ChartError.valuesFile(file: file, problem: "cannot read it")
             }
             let decoded: TemplateValue
             do {
                 decoded = try GoYAMLDecoder.decode(String(decoding: bytes, as: UTF8.self))
             } catch {
-                throw AirlockError.input("values file \(file): \(error)")
+                throw ChartError.valuesFile(file: file, problem: "\(error)")
             }
             switch decoded {
             case .map(let box): mergeValues(values, box)
             case .null: continue
-            default: throw AirlockError.input("values file \(file): must be a mapping")
+            default: throw ChartError.valuesFile(file: file, problem: "must be a mapping")
             }
         }
         for (path, text) in settings.set {
@@ -159,7 +159,7 @@ public enum ChartRendering {
                 )
             )
         } catch let error as TemplateError {
-            throw AirlockError.input("chart \(chart.name): \(error)")
+            throw ChartError.render(chart: chart.name, detail: "\(error)")
         }
     }
 
@@ -173,7 +173,7 @@ public enum ChartRendering {
             do {
                 documents = try GoYAMLDecoder.decodeAll(text)
             } catch {
-                throw AirlockError.input("chart template \(template) does not render to YAML: \(error)")
+                throw ChartError.notYAML(template: template, detail: "\(error)")
             }
             for document in documents {
                 collect(document, template: template, into: &found)

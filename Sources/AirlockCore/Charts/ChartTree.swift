@@ -66,10 +66,10 @@ struct LoadedChart {
 
     /// Reads a chart from its files, keyed by path relative to the chart's folder.
     static func load(files: [String: [UInt8]], name: String) throws -> LoadedChart {
-        guard let chartYAML = files["Chart.yaml"] else { throw AirlockError.input("\(name) holds no Chart.yaml") }
+        guard let chartYAML = files["Chart.yaml"] else { throw ChartError.loadedWithoutChartYAML(name: name) }
         let metadata = try readYAMLMapping(chartYAML, file: "\(name): Chart.yaml")
         guard let chartName = metadata["name"] as? String, let version = metadata["version"] as? String else {
-            throw AirlockError.input("\(name): Chart.yaml has no name or version")
+            throw ChartError.noNameOrVersion(name: name)
         }
         var declared = try DeclaredDependency.parse(metadata, file: "\(name): Chart.yaml")
         if declared.isEmpty, let requirements = files["requirements.yaml"] {

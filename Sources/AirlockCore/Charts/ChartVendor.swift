@@ -51,9 +51,9 @@ struct ChartVendor {
 
     /// Packages a chart folder with every dependency it declares under `charts/`.
     func package(directory: String, what: String, depth: Int) async throws -> (ChartSource.ChartMetadata, ContentStore.Ingested) {
-        guard depth < 16 else { throw AirlockError.input("\(what): file:// dependencies nested deeper than 16 levels (a cycle?)") }
+        guard depth < 16 else { throw ChartError.nestedTooDeep(what: what) }
         guard let chartYAML = FileManager.default.contents(atPath: "\(directory)/Chart.yaml") else {
-            throw AirlockError.input("\(what) has no Chart.yaml")
+            throw ChartError.noChartYAML(what: what)
         }
         let metadata = try ChartSource.readMetadata(yaml: Array(chartYAML), file: "\(directory)/Chart.yaml")
         var declared = try DeclaredDependency.parse(
@@ -118,7 +118,7 @@ struct ChartVendor {
                 chart \(chart): dependency \(dependency.name) vendored in charts/ is version \(version), outside the declared range \
                 \(dependency.version); it is packed as vendored
                 """
-            if strict { throw AirlockError.input("--strict: " + message) }
+            if strict { throw ChartError.strict(message) }
             warn(message)
         }
         return true
@@ -187,24 +187,17 @@ struct ChartVendor {
         let repository = dependency.repository
         let what = "chart \(chart): dependency \(dependency.name) from \(repository.isEmpty ? "no repository" : repository)"
         if repository.hasPrefix("@") || repository.hasPrefix("alias:") {
-            throw AirlockError.input(
-                """
-                \(what): repository aliases name entries of helm's own repository list, which airlock does not read; write the \
-                repository's URL instead
-                """
-            )
+            throw ChartError.repositoryAlias(what: what)
         }
         if repository.isEmpty {
             guard hasVendored(dependency.name, in: "\(directory)/charts") else {
-                throw AirlockError.input("\(what): no repository is given and charts/ does not hold it; add repository: with a URL")
+                throw ChartError.noRepository(what: what)
             }
             return nil
         }
         let written = locked ?? dependency.version
         guard let constraint = VersionConstraint(written) else {
-            throw AirlockError.input(
-                "\(what): version \"\(dependency.version)\" is neither a version nor a range such as ~1.2.0 or >=1.0 <2.0"
-            )
+            throw ChartError.badVersion(what: what, version: dependency.version)
         }
         let bytes: [UInt8]
         let version: String
@@ -221,11 +214,11 @@ struct ChartVendor {
         } else if repository.hasPrefix("https://") || repository.hasPrefix("http://") {
             (version, bytes) = try await resolveRepository(repository, name: dependency.name, constraint: constraint, what: what)
         } else {
-            throw AirlockError.input("\(what): the repository must be an https://, oci:// or file:// URL")
+            throw ChartError.badRepositoryURL(what: what, allowed: "an https://, oci:// or file:// URL")
         }
         let found = try ChartSource.readMetadata(yaml: try ChartSource.chartYAML(archive: bytes, what: what), file: "\(what): Chart.yaml")
         guard found.name == dependency.name, found.version == version else {
-            throw AirlockError.input("\(what): the archive holds chart \(found.name) \(found.version), not \(dependency.name) \(version)")
+            throw ChartError.wrongChart(what: what, found: "\(found.name) \(found.version)", wanted: "\(dependency.name) \(version)")
         }
         try checkNested(archive: bytes, what: "\(what) \(version)")
         return ("\(dependency.name)-\(version).tgz", bytes)
@@ -241,11 +234,11 @@ struct ChartVendor {
         let folder = path.hasPrefix("/") ? path : URL(fileURLWithPath: base).appendingPathComponent(path).standardizedFileURL.path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw AirlockError.input("\(what): \(folder) is not a chart folder")
+            throw ChartError.notAChartFolder(what: what, folder: folder)
         }
         let (metadata, archive) = try await package(directory: folder, what: what, depth: depth + 1)
         guard let version = SemanticVersion(metadata.version), constraint.matches(version) else {
-            throw AirlockError.input("\(what): the folder holds version \(metadata.version), which does not meet \(constraint)")
+            throw ChartError.folderVersion(what: what, version: metadata.version, constraint: "\(constraint)")
         }
         return (metadata.version, try store.bytes(of: archive.digest))
     }
@@ -258,11 +251,11 @@ struct ChartVendor {
     ) async throws -> (String, [UInt8]) {
         let index = try await remote.chartIndex(url, what: what)
         guard let entries = index.entries[name], !entries.isEmpty else {
-            throw AirlockError.input("\(what): the repository has no chart named \(name)")
+            throw ChartError.noChartNamed(what: what, name: name)
         }
         let versions = entries.compactMap { SemanticVersion($0.version) }
         guard let best = constraint.best(of: versions), let entry = entries.first(where: { $0.version == best.original }) else {
-            throw AirlockError.input("\(what): no version meets \(constraint) (the repository has \(newest(versions)))")
+            throw ChartError.noVersionMeets(what: what, constraint: "\(constraint)", source: "repository", newest: newest(versions))
         }
         return (entry.version, try await remote.download(entry, index: index, what: "\(what) \(entry.version)"))
     }
@@ -276,11 +269,13 @@ struct ChartVendor {
             version = exact.original
         } else {
             let reference: ImageReference
-            do { reference = try ImageReference("\(base)/\(name):latest") } catch { throw AirlockError.input("\(what): \(error)") }
+            do { reference = try ImageReference("\(base)/\(name):latest") } catch {
+                throw ChartError.badReference(what: what, detail: "\(error)")
+            }
             let tags = try await remote.client(for: reference.registry).listTags(reference.repository)
             let versions = tags.compactMap { SemanticVersion($0.replacingOccurrences(of: "_", with: "+")) }
             guard let best = constraint.best(of: versions) else {
-                throw AirlockError.input("\(what): no version meets \(constraint) (the registry has \(newest(versions)))")
+                throw ChartError.noVersionMeets(what: what, constraint: "\(constraint)", source: "registry", newest: newest(versions))
             }
             version = best.original
         }
@@ -292,12 +287,7 @@ struct ChartVendor {
     private func checkNested(archive: [UInt8], what: String) throws {
         let chart = try LoadedChart.load(archive: archive, name: what)
         for declared in chart.declared where !chart.subcharts.contains(where: { $0.chart.name == declared.name }) {
-            throw AirlockError.input(
-                """
-                \(what): it declares dependency \(declared.name) but does not carry it in charts/ (Helm would refuse to install it); \
-                vendor it upstream, or use the chart's folder through file://
-                """
-            )
+            throw ChartError.notVendored(what: what, dependency: declared.name)
         }
     }
 
@@ -344,7 +334,7 @@ struct ChartIndex: Sendable {
             let index = try? document.plainValue(booleanKeys: ["deprecated", "removed"]) as? [String: Any],
             let entries = index["entries"] as? [String: Any]
         else {
-            throw AirlockError.input("\(what): \(indexURL) is not a chart repository index")
+            throw ChartError.notAnIndex(what: what, url: indexURL)
         }
         var parsed: [String: [Entry]] = [:]
         for (name, list) in entries {

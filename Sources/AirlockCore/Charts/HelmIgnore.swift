@@ -62,7 +62,7 @@ struct HelmIgnore {
                     if !ignores(path, isDirectory: false) { out.append(path) }
                 default:
                     if !ignores(path, isDirectory: false) {
-                        throw AirlockError.input("\(what): \(path) is a link or special file; charts are packaged from regular files only")
+                        throw ChartError.linkInChart(what: what, path: path)
                     }
                 }
             }

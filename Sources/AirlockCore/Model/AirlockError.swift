@@ -50,6 +50,9 @@ public func exitStatus(for error: any Error) -> ExitStatus {
         }
     case is InputError, is OCIError, is SigningError:
         return .usage
+    case let error as ChartError:
+        if case .digestDiffers = error { return .checkFailed }
+        return .usage
     case let error as SourceError:
         if case .blobDiffers = error { return .checkFailed }
         return .usage

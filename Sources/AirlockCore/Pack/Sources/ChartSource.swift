@@ -82,7 +82,7 @@ enum ChartSource {
 
     private static func readChartYAML(directory: String, what: String) throws -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: "\(directory)/Chart.yaml") else {
-            throw AirlockError.input("\(what) has no Chart.yaml")
+            throw ChartError.noChartYAML(what: what)
         }
         return Array(data)
     }
@@ -91,7 +91,7 @@ enum ChartSource {
     static func chartYAML(inArchive path: String, what: String) throws -> [UInt8] {
         let reader: TarReader
         do { reader = try TarReader(path: path, input: .anyTar) } catch {
-            throw AirlockError.input("\(what) is neither a chart directory nor a chart .tgz: \(error)")
+            throw ChartError.notAnArchive(what: what, detail: "\(error)", orFolder: true)
         }
         return try chartYAML(reader, what: what)
     }
@@ -100,7 +100,7 @@ enum ChartSource {
     static func chartYAML(archive: [UInt8], what: String) throws -> [UInt8] {
         let reader: TarReader
         do { reader = try TarReader(bytes: archive, name: what) } catch {
-            throw AirlockError.input("\(what) is not a chart .tgz: \(error)")
+            throw ChartError.notAnArchive(what: what, detail: "\(error)", orFolder: false)
         }
         return try chartYAML(reader, what: what)
     }
@@ -113,7 +113,7 @@ enum ChartSource {
                 return try reader.readAll(limit: 1 << 20)
             }
         }
-        throw AirlockError.input("\(what) holds no <chart>/Chart.yaml")
+        throw ChartError.noChartYAMLInArchive(what: what)
     }
 
     /// Packages a chart directory like `helm package`, but reproducibly: files in bytewise path
@@ -142,7 +142,7 @@ enum ChartSource {
         let writer = try TarGzWriter(destination: temporary, modificationTime: created)
         for file in files {
             guard let bytes = vendored[file] ?? FileManager.default.contents(atPath: "\(directory)/\(file)").map(Array.init) else {
-                throw AirlockError.input("\(what): cannot read \(file)")
+                throw ChartError.unreadableFile(what: what, file: file)
             }
             try writer.add(path: "\(metadata.name)/\(file)", bytes: bytes)
         }

@@ -24,7 +24,7 @@ extension RegistrySource {
         try await fetch(fetches.filter { $0.descriptor.digest == document.config?.digest }, jobs: 1)
         let config = try JSONSerialization.jsonObject(with: Data(try store.bytes(of: document.config!.digest))) as? [String: Any]
         guard let name = config?["name"] as? String, let version = config?["version"] as? String else {
-            throw AirlockError.input("\(what): chart config has no name and version")
+            throw ChartError.noNameAndVersion(what: what)
         }
         let tag = version.replacingOccurrences(of: "+", with: "_")
         var tagged = root
@@ -47,7 +47,7 @@ extension RegistrySource {
     func fetchOCIChartManifest(_ ref: String, what: String) async throws -> OCIChartManifest {
         let reference: ImageReference
         do { reference = try ImageReference(String(ref.dropFirst("oci://".count)).replacingOccurrences(of: "+", with: "_")) } catch {
-            throw AirlockError.input("\(what): \(error)")
+            throw ChartError.badReference(what: what, detail: "\(error)")
         }
         let client = try client(for: reference.registry)
         let fetched = try await client.fetchManifest(reference.repository, reference: reference.digest?.description ?? reference.tag ?? "")
@@ -56,7 +56,7 @@ extension RegistrySource {
         guard document.config?.mediaType == MediaType.helmConfig,
             let layer = document.layers.first(where: { $0.mediaType == MediaType.helmChart || $0.mediaType == "application/tar+gzip" })
         else {
-            throw AirlockError.input("\(what) is not a Helm chart (its config is not \(MediaType.helmConfig))")
+            throw ChartError.notAHelmChart(what: what, expected: MediaType.helmConfig)
         }
         return OCIChartManifest(reference: reference, bytes: fetched.bytes, mediaType: mediaType, document: document, chartLayer: layer)
     }
@@ -81,11 +81,10 @@ extension RegistrySource {
         let what = "\(location): chart \(name) \(version) from \(url)"
         let index = try await chartIndex(url, what: what)
         guard let versions = index.entries[name] else {
-            throw AirlockError.input("\(what): the repository has no chart named \(name)")
+            throw ChartError.noChartNamed(what: what, name: name)
         }
         guard let entry = versions.first(where: { $0.version == version }) else {
-            let known = versions.prefix(5).map(\.version).joined(separator: ", ")
-            throw AirlockError.input("\(what): no version \(version) (newest: \(known))")
+            throw ChartError.noVersion(what: what, version: version, newest: versions.prefix(5).map(\.version).joined(separator: ", "))
         }
         let stored = try store.ingest(bytes: try await download(entry, index: index, what: what), what: what)
         let metadata = try ChartSource.readMetadata(
@@ -107,7 +106,7 @@ extension RegistrySource {
     func chartIndex(_ url: String, what: String) async throws -> ChartIndex {
         if let cached = lock.withLock({ indexes[url] }) { return cached }
         guard let base = URLComponents(string: url), let host = base.host, ["https", "http"].contains(base.scheme ?? "") else {
-            throw AirlockError.input("\(what): the repository must be an http(s) URL")
+            throw ChartError.badRepositoryURL(what: what, allowed: "an http(s) URL")
         }
         let fetcher = self.fetcher(host: host, plainHTTP: base.scheme == "http")
         let index = try ChartIndex(url: url, bytes: try await fetcher.get(ChartIndex.indexURL(of: url), limit: 64 << 20), what: what)
@@ -118,14 +117,14 @@ extension RegistrySource {
     /// An entry's chart archive, its digest checked when the index gives one.
     func download(_ entry: ChartIndex.Entry, index: ChartIndex, what: String) async throws -> [UInt8] {
         guard let chartURL = index.archiveURL(entry), let host = URLComponents(string: chartURL)?.host else {
-            throw AirlockError.input("\(what): the index lists no URL for it")
+            throw ChartError.noURL(what: what)
         }
         let fetcher = self.fetcher(host: host, plainHTTP: chartURL.hasPrefix("http://"))
         let bytes = try await fetcher.get(chartURL, limit: 1 << 30)
         // index.yaml gives the archive's sha256 as hex (some repositories write sha256:hex).
         if let digest = entry.digest, !digest.isEmpty, Digest.sha256(of: bytes) != (try? Digest(sha256Hex: digest)) ?? (try? Digest(digest))
         {
-            throw AirlockError.verification("\(what): \(chartURL) does not match the digest \(digest) in index.yaml")
+            throw ChartError.digestDiffers(what: what, url: chartURL, digest: digest)
         }
         return bytes
     }
