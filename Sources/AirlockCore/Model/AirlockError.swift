@@ -50,6 +50,8 @@ public func exitStatus(for error: any Error) -> ExitStatus {
         }
     case is InputError, is OCIError, is SigningError:
         return .usage
+    case let error as ReadError:
+        return error.isCheckFailure ? .checkFailed : .usage
     case let error as ChartError:
         if case .digestDiffers = error { return .checkFailed }
         return .usage

@@ -36,6 +36,8 @@ struct DeltaBase: Sendable {
             return DeltaBase(name: predicate.name, version: predicate.version, created: predicate.created, blobs: earlier.blobs)
         } catch AirlockError.input(let why) {
             throw AirlockError.input("--since: \(why)")
+        } catch let error as ReadError where !error.isCheckFailure {
+            throw AirlockError.input("--since: \(error)")
         }
     }
 

@@ -86,7 +86,7 @@ struct SignedStatement {
 
     static func load(_ path: String, policy: SignaturePolicy?) throws -> SignedStatement {
         if path.hasSuffix(".intoto.json") {
-            guard let bytes = FileManager.default.contents(atPath: path) else { throw AirlockError.input("cannot read \(path)") }
+            guard let bytes = FileManager.default.contents(atPath: path) else { throw ReadError.unreadable(path: path) }
             var statement: Statement
             if let policy {
                 var report = VerificationReport(bundle: path)
@@ -96,7 +96,7 @@ struct SignedStatement {
                         report: &report
                     )
                 } catch let failure as CheckFailure {
-                    throw AirlockError.verification("\(path): \(failure.message)")
+                    throw ReadError.unverified(path: path, why: failure.message)
                 }
             } else {
                 statement = try Inspector.parseStatement(Array(bytes), from: path).1
@@ -106,16 +106,16 @@ struct SignedStatement {
             return SignedStatement(path: path, statement: statement)
         }
         guard FileManager.default.fileExists(atPath: path) || BundleFile.existsAsParts(path) else {
-            throw AirlockError.input("\(path) does not exist (give a bundle, one of its parts, or its .intoto.json envelope)")
+            throw ReadError.noSuchBundle(path: path)
         }
         if (try? RegistryInventory.loadIfInventory(path)) != nil {
-            throw AirlockError.input("\(path) is a registry inventory (airlock inventory), not a bundle: pack --since takes it")
+            throw ReadError.isInventory(path: path)
         }
         if let policy {
             do {
                 return SignedStatement(path: path, statement: try BundleRandomAccess(path: path, policy: policy).statement)
-            } catch AirlockError.verification(let why) {
-                throw AirlockError.verification("\(path): \(why)")
+            } catch let error as ReadError where error.isCheckFailure {
+                throw ReadError.unverified(path: path, why: "\(error)")
             }
         }
         return SignedStatement(path: path, statement: try Inspector.readStatement(try BundleFile.open(path)).1)

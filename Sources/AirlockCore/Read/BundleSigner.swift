@@ -23,7 +23,7 @@ public struct BundleSigner {
     public func sign() throws -> Result {
         // Sign only what checks out: every digest must match the statement (signatures aside).
         let report = try Verifier(path: bundle, policy: .ignore).run()
-        guard report.verified else { throw AirlockError.verification("refusing to sign: \(report.failure ?? "verification failed")") }
+        guard report.verified else { throw ReadError.refusingToSign(why: report.failure ?? "verification failed") }
 
         let source = try BundleFile.open(bundle)
         let index = try SeekIndex.read(from: source)

@@ -75,7 +75,7 @@ public struct DetachedCheck: Sendable {
     /// Runs the check. Throws only when a file cannot be read at all; a mismatch is a failed report.
     public func run() throws -> Report {
         guard let bytes = FileManager.default.contents(atPath: envelope) else {
-            throw AirlockError.input("no detached envelope \(envelope) (pack writes it beside the bundle; name another with --envelope)")
+            throw ReadError.noEnvelope(path: envelope)
         }
         var report = Report(bundle: bundle, envelope: envelope)
         report.onlyPart = onlyPart

@@ -91,7 +91,7 @@ public enum Inspector {
         guard let first = try reader.next(), first.path == BundleFormat.statementPath, first.kind == .regular,
             first.size <= BundleFormat.statementLimit
         else {
-            throw AirlockError.verification("\(path): first entry is not \(BundleFormat.statementPath): not an airlock bundle")
+            throw ReadError.notABundle(path: path)
         }
         return try parseStatement(try reader.readAll(limit: BundleFormat.statementLimit), from: path)
     }
@@ -102,15 +102,10 @@ public enum Inspector {
             let payload = try? envelope.payloadBytes(),
             let statement = try? JSONDecoder().decode(Statement.self, from: Data(payload))
         else {
-            throw AirlockError.verification("\(path): the statement does not parse (damaged, or not an airlock bundle)")
+            throw ReadError.statementUnparseable(path: path)
         }
         guard statement.predicateType == BundleFormat.predicateType, statement.predicate.formatVersion == BundleFormat.version else {
-            throw AirlockError.verification(
-                """
-                bundle format version \(statement.predicate.formatVersion) is not supported by this airlock, which reads version \
-                \(BundleFormat.version)
-                """
-            )
+            throw ReadError.unsupportedFormat(version: statement.predicate.formatVersion)
         }
         return (envelope, statement)
     }

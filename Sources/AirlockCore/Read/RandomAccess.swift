@@ -22,7 +22,7 @@ public final class BundleRandomAccess {
         guard let first = frames.index.entries.first, first.path == BundleFormat.statementPath,
             first.size <= BundleFormat.statementLimit
         else {
-            throw AirlockError.verification("seek index does not start with the statement")
+            throw ReadError.seekIndexWithoutStatement
         }
         var bytes: [UInt8] = []
         try frames.read(first) { bytes.append(contentsOf: $0) }
@@ -31,7 +31,7 @@ public final class BundleRandomAccess {
         do {
             statement = try pass.checkStatementBytes(bytes, report: &report)
         } catch let failure as CheckFailure {
-            throw AirlockError.verification(failure.message)
+            throw ReadError.statement(failure.message)
         }
         unsigned = report.unsigned
         subjects = statement.subjectsByName
@@ -42,10 +42,10 @@ public final class BundleRandomAccess {
     /// into place only if the digest matches).
     public func extract(_ path: String, to destination: String) throws {
         guard let subject = subjects[path], let sha256 = subject.sha256, let size = subject.annotations?.size else {
-            throw AirlockError.input("\(path) is not an entry of this bundle")
+            throw ReadError.noSuchEntry(path: path)
         }
         guard let entry = frames.entry(path), entry.size == size else {
-            throw AirlockError.verification("seek index has no usable frame for \(path)")
+            throw ReadError.noFrame(entry: path)
         }
         let temporary = partialPath(for: destination)
         unlink(temporary)
@@ -60,10 +60,10 @@ public final class BundleRandomAccess {
                 try output.writeAll(chunk)
             }
         } catch let error as BundleIOError {
-            throw AirlockError.verification("entry \(path): \(error)")
+            throw ReadError.entryUnreadable(entry: path, detail: "\(error)")
         }
         guard count == size, hasher.finalizeHex() == sha256 else {
-            throw AirlockError.verification("entry \(path) does not match its signed sha256 digest: tampered or corrupted")
+            throw ReadError.entryDiffers(entry: path)
         }
         try output.close()
         guard rename(temporary, destination) == 0 else {

@@ -27,7 +27,7 @@ public struct Unpacker {
         var replaceEmpty = false
         if manager.fileExists(atPath: output, isDirectory: &isDirectory) {
             guard isDirectory.boolValue, (try manager.contentsOfDirectory(atPath: output)).isEmpty else {
-                throw AirlockError.input("\(output) already exists; unpack into a new folder")
+                throw ReadError.outputExists(path: output)
             }
             replaceEmpty = true
         }
@@ -123,7 +123,7 @@ public struct Unpacker {
             let blob = "\(root)/" + (try BundleFormat.blobEntry(chart.chartDigest))
             let name = "\(chart.name)-\(chart.version).tgz"
             guard (try? EntryPath(name)) != nil, !name.contains("/") else {
-                throw AirlockError.verification("chart name \(name) is unsafe")
+                throw ReadError.unsafeChartName(name)
             }
             try FileManager.default.copyItem(atPath: blob, toPath: "\(root)/charts/\(name)")
         }
