@@ -76,9 +76,7 @@ public enum Auditor {
             if let registry {
                 statements = try await ledgerStatements(registry, policy: policy)
             } else if images.isEmpty || !images.contains(where: { $0.location != nil }) {
-                throw AirlockError.input(
-                    "name the signed bundles (or their .intoto.json envelopes) to audit against, or --registry with an import ledger"
-                )
+                throw AuditError.nothingToAuditAgainst
             }
         }
         let index = ManifestIndex(statements)
@@ -205,12 +203,7 @@ public enum Auditor {
             entry.statement.map { SignedStatement(path: "\(target.host)/\(ledger.repository):\(entry.tag)", statement: $0) }
         }
         guard !verified.isEmpty else {
-            throw AirlockError.input(
-                """
-                \(options.registry) has no verified import in its ledger (\(ledger.repository)); name the signed bundles or envelopes \
-                to audit against
-                """
-            )
+            throw AuditError.noVerifiedImports(registry: options.registry, ledger: ledger.repository)
         }
         return verified
     }
@@ -234,7 +227,7 @@ public enum Auditor {
         }
         let document: Pod
         do { document = try JSONDecoder().decode(Pod.self, from: Data(text.utf8)) } catch {
-            throw AirlockError.input("\(source) is JSON but not kubectl's pod list (kubectl get pods -A -o json): \(error)")
+            throw AuditError.notAPodList(source: source, detail: "\(error)")
         }
         let pods = document.items ?? [document]
         var images: [ListedImage] = []
@@ -248,9 +241,7 @@ public enum Auditor {
                 guard let id = status.imageID, let range = id.range(of: "sha256:"),
                     let digest = try? Digest(String(id[range.lowerBound...].prefix(71)))
                 else {
-                    throw AirlockError.input(
-                        "\(source): \(name) reports no image digest yet (imageID \"\(status.imageID ?? "")\"): audit once it runs"
-                    )
+                    throw AuditError.noDigestYet(source: source, container: name, imageID: status.imageID ?? "")
                 }
                 images.append(ListedImage(reference: name, digest: digest.description, location: location(ofImageID: id)))
             }
@@ -277,9 +268,7 @@ public enum Auditor {
                 guard let range = token.range(of: "sha256:"), token[range.upperBound...].count >= 64,
                     let digest = try? Digest(String(token[range.lowerBound...].prefix(71)))
                 else {
-                    throw AirlockError.input(
-                        "\(source):\(number + 1): \"\(token)\" has no sha256 digest (list the pods' imageID, which has one)"
-                    )
+                    throw AuditError.noDigest(source: source, line: number + 1, token: String(token))
                 }
                 var reference = String(token)
                 if let scheme = reference.range(of: "://") { reference = String(reference[scheme.upperBound...]) }

@@ -43,23 +43,16 @@ public struct RegistryInventory: Codable, Sendable, Equatable {
         do {
             let inventory = try JSONDecoder().decode(RegistryInventory.self, from: data)
             guard inventory.apiVersion == "airlock/v1" else {
-                throw AirlockError.input(
-                    "\(path) is an inventory of apiVersion \(inventory.apiVersion), which this airlock does not read (it reads airlock/v1)"
-                )
+                throw AuditError.inventoryVersion(path: path, apiVersion: inventory.apiVersion)
             }
             for blob in inventory.blobs where (try? Digest(blob.digest)) == nil || blob.size < 0 {
-                throw AirlockError.input(
-                    """
-                    \(path) lists a blob \"\(blob.digest)\" of \(blob.size) bytes, which is not a sha256 digest and size: is it from \
-                    airlock inventory?
-                    """
-                )
+                throw AuditError.inventoryBlob(path: path, digest: blob.digest, size: blob.size)
             }
             return inventory
-        } catch let error as AirlockError {
+        } catch let error as AuditError {
             throw error
         } catch {
-            throw AirlockError.input("\(path) says it is a RegistryInventory but does not parse: \(error)")
+            throw AuditError.inventoryUnparseable(path: path, detail: "\(error)")
         }
     }
 
@@ -128,9 +121,7 @@ extension RegistryInventory {
             } catch RegistryError.status(_, _, 404, _) where !named {
                 // in the catalog with every tag deleted
             } catch RegistryError.status(_, _, 404, _) {
-                throw AirlockError.input(
-                    "\(target.host) has no repository \(repository): check --repository (names are paths under \(options.registry))"
-                )
+                throw AuditError.noSuchRepository(host: target.host, repository: repository, registry: options.registry)
             }
         }
         try await forEach(await walk.tags, jobs: options.transport.jobs) { repository, tag in
@@ -172,7 +163,7 @@ private actor InventoryWalk {
         do {
             document = try ContentDocument(bytes: manifest.bytes, declaredType: manifest.mediaType)
         } catch {
-            throw AirlockError.input("\(repository)@\(manifest.digest): \(error)")
+            throw AuditError.badManifest(reference: "\(repository)@\(manifest.digest)", detail: "\(error)")
         }
         for blob in (document.config.map { [$0] } ?? []) + document.layers {
             let digest = blob.digest.description

@@ -134,12 +134,12 @@ struct ImportLedger: Sendable {
             if entry.version == statement.predicate.version {
                 let same = entry.statement.map { Self.contents($0) == Self.contents(statement) } ?? false
                 if !same, !allowReplace {
-                    throw AirlockError.verification(
-                        """
-                        refusing a replacement: \(name) \(entry.version) was imported into \(client.host) on \(entry.pushedAt) with \
-                        other images or charts (statement \(entry.statementDigest)); nothing was sent (--allow-replace to push it \
-                        anyway)
-                        """
+                    throw AuditError.replacement(
+                        name: name,
+                        version: entry.version,
+                        host: client.host,
+                        pushedAt: entry.pushedAt,
+                        statement: entry.statementDigest
                     )
                 }
                 if same, entry.tag == Self.tag(name: name, version: statement.predicate.version) { recorded = true }
@@ -147,11 +147,12 @@ struct ImportLedger: Sendable {
             }
             let order = Self.compare(entry.version, entry.created, statement.predicate.version, statement.predicate.created)
             if order == .orderedDescending, !allowDowngrade {
-                throw AirlockError.verification(
-                    """
-                    refusing a rollback: \(name) \(entry.version) was imported into \(client.host) on \(entry.pushedAt), and this \
-                    bundle is \(name) \(statement.predicate.version); nothing was sent (--allow-downgrade to push it anyway)
-                    """
+                throw AuditError.rollback(
+                    name: name,
+                    imported: entry.version,
+                    host: client.host,
+                    pushedAt: entry.pushedAt,
+                    version: statement.predicate.version
                 )
             }
         }

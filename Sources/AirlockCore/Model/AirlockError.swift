@@ -4,24 +4,18 @@ import Registry
 import Signing
 import StrictYAML
 
-/// Why a pack, unpack, sign or push could not be done. Verification *outcomes* are reported as
-/// ``VerificationReport`` values instead.
+/// A file airlock writes could not be written or moved into place: a full disk, permissions, a
+/// failing device (exit 4). Every other failure has a type of its own, per concern, with its
+/// context and wording: ``PackError``, ``SourceError``, ``ChartError``, ``DeltaError``,
+/// ``ReadError``, ``PushError``, ``AuditError``, ``PreflightInputError``, and the modules' own
+/// (`RegistryError`, `BundleIOError`, `SigningError`, `OCIError`, `InputError` for airlock.yaml).
+/// Verification *outcomes* are reported as ``VerificationReport`` values instead.
 public enum AirlockError: Error, Sendable, CustomStringConvertible {
-    /// Bad input from the user: a spec, a path, a flag value.
-    case input(String)
-    /// A verification failure that stops an operation (unpack, sign, extract).
-    case verification(String)
-    /// The content store holds bytes that do not match their digest.
-    case corruptCache(String)
-    /// Something this version of airlock cannot do yet.
-    case unsupported(String)
-    /// A file could not be written or read back: a full disk, permissions, a failing device.
     case io(String)
 
     public var description: String {
         switch self {
-        case .input(let message), .verification(let message), .corruptCache(let message), .unsupported(let message), .io(let message):
-            return message
+        case .io(let message): return message
         }
     }
 }
@@ -42,14 +36,18 @@ public enum ExitStatus: Int32, Sendable {
 /// Maps any error to its exit status.
 public func exitStatus(for error: any Error) -> ExitStatus {
     switch error {
-    case let error as AirlockError:
-        switch error {
-        case .verification: return .checkFailed
-        case .io: return .io
-        case .input, .corruptCache, .unsupported: return .usage
-        }
+    case is AirlockError:
+        return .io
     case is InputError, is OCIError, is SigningError:
         return .usage
+    case is PreflightInputError:
+        return .usage
+    case let error as PackError:
+        return error.isCheckFailure ? .checkFailed : .usage
+    case let error as AuditError:
+        return error.isCheckFailure ? .checkFailed : .usage
+    case let error as PushError:
+        return error.isCheckFailure ? .checkFailed : .usage
     case let error as ReadError:
         return error.isCheckFailure ? .checkFailed : .usage
     case let error as ChartError:

@@ -98,7 +98,7 @@ final class BlobFeed: BlobSink, @unchecked Sendable {
             try condition.withLock {
                 if case .failed(let error) = state { throw error }
                 guard received + Int64(bytes.count) <= size else {
-                    throw AirlockError.verification("\(what): the registry sent more than the \(size) bytes its descriptor declares")
+                    throw PackError.longerThanDeclared(what: what, size: size)
                 }
                 received += Int64(bytes.count)
                 if head.count < 8 { head += bytes.prefix(8 - head.count) }
@@ -129,12 +129,7 @@ final class BlobFeed: BlobSink, @unchecked Sendable {
                 file = nil
                 let actual = hasher.finalizeHex()
                 guard received == size, actual == digest.encoded else {
-                    throw AirlockError.verification(
-                        """
-                        \(what): downloaded \(received) bytes hashing to sha256:\(actual), expected \(size) bytes of \(digest); the \
-                        registry served damaged content
-                        """
-                    )
+                    throw PackError.damagedDownload(what: what, received: received, actual: actual, size: size, digest: "\(digest)")
                 }
                 if keep, rename(temporary, store.path(of: digest)) != 0 {
                     throw AirlockError.io("cannot write to the cache \(store.root): \(String(cString: strerror(errno)))")
@@ -207,7 +202,7 @@ final class BlobFeed: BlobSink, @unchecked Sendable {
                     let got = try buffer.withUnsafeMutableBytes {
                         try reader.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[..<want]), at: offset)
                     }
-                    guard got > 0 else { throw AirlockError.input("\(what): the download's file \(temporary) ended early") }
+                    guard got > 0 else { throw PackError.downloadEndedEarly(what: what, file: temporary) }
                     try buffer.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[..<got])) }
                     offset += Int64(got)
                 }

@@ -66,10 +66,10 @@ public struct ContentStore: Sendable {
         try file.close()
         let digest = try Digest(sha256Hex: hasher.finalizeHex())
         if let expected, expected != digest {
-            throw AirlockError.verification("\(what): content does not match its digest \(expected) (got \(digest))")
+            throw PackError.contentDiffers(what: what, expected: expected.description, actual: digest.description)
         }
         if let expectedSize, expectedSize != size {
-            throw AirlockError.verification("\(what): \(size) bytes, but its descriptor says \(expectedSize)")
+            throw PackError.sizeDiffers(what: what, size: size, expected: expectedSize)
         }
         if rename(temporary, path(of: digest)) != 0 {
             throw AirlockError.io("cannot write to the cache \(root): \(String(cString: strerror(errno)))")
@@ -99,7 +99,7 @@ public struct ContentStore: Sendable {
     public func read(_ digest: Digest, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         let file: FileDescriptor
         do { file = try FileDescriptor.openForReading(path(of: digest)) } catch {
-            throw AirlockError.corruptCache("cache \(root) lost blob \(digest); run again to fetch it")
+            throw PackError.cacheLost(root: root, digest: digest.description)
         }
         let hasher = SHA256Hasher()
         try file.forEachChunk { chunk in
@@ -108,7 +108,7 @@ public struct ContentStore: Sendable {
         }
         guard hasher.finalizeHex() == digest.encoded else {
             unlink(path(of: digest))
-            throw AirlockError.corruptCache("cache \(root): blob \(digest) was damaged on disk; it has been removed, run again")
+            throw PackError.cacheDamaged(root: root, digest: digest.description)
         }
     }
 

@@ -74,9 +74,7 @@ public enum DeliveryAttestation {
         bundle: Predicate.Bundle
     ) throws {
         guard !keys.isEmpty else {
-            throw AirlockError.input(
-                "attest: delivery attestations are signed with the bundle's key: give --key (or drop --attest / attest: true)"
-            )
+            throw PackError.attestWithoutKey
         }
         for index in contents.images.indices {
             let image = contents.images[index]

@@ -34,10 +34,10 @@ struct DeltaBase: Sendable {
             let earlier = try SignedStatement.load(path, policy: nil)
             let predicate = earlier.statement.predicate
             return DeltaBase(name: predicate.name, version: predicate.version, created: predicate.created, blobs: earlier.blobs)
-        } catch AirlockError.input(let why) {
-            throw AirlockError.input("--since: \(why)")
+        } catch let error as AuditError {
+            throw PackError.since("\(error)")
         } catch let error as ReadError where !error.isCheckFailure {
-            throw AirlockError.input("--since: \(error)")
+            throw PackError.since("\(error)")
         }
     }
 

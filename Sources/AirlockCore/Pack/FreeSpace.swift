@@ -21,11 +21,6 @@ enum FreeSpace {
     /// Throws, saying what is needed and what is free, when `bytes` do not fit beside `path`.
     static func require(_ bytes: Int64, for what: String, at path: String) throws {
         guard let free = available(near: path), free.bytes < bytes else { return }
-        throw AirlockError.input(
-            """
-            \(what) needs \(formatBytes(bytes)) in \(free.folder), which has \(formatBytes(free.bytes)) free: free some space or \
-            write elsewhere
-            """
-        )
+        throw PackError.notEnoughSpace(what: what, needed: bytes, folder: free.folder, free: free.bytes)
     }
 }

@@ -77,7 +77,7 @@ struct PackContents {
     /// Adds a tagged root to the layout, refusing a second one with the same name.
     mutating func tag(_ descriptor: Descriptor, refName: String, kind: LayoutKind, location: String) throws {
         if tagged.contains(where: { $0.refName == refName }) {
-            throw AirlockError.input("\(location): \(refName) is already in the bundle; give each image a distinct name")
+            throw PackError.duplicateName(location: location, refName: refName)
         }
         var tagged = Descriptor(mediaType: descriptor.mediaType, digest: descriptor.digest, size: descriptor.size)
         tagged.annotations = [Descriptor.refNameAnnotation: refName, BundleFormat.kindAnnotation: kind.rawValue]
@@ -98,14 +98,14 @@ struct GraphCopier {
     /// Registers `root` and everything it references; returns the platforms found under an index.
     @discardableResult
     func copy(_ root: Descriptor, into contents: inout PackContents, depth: Int = 0) throws -> [Platform] {
-        guard depth < 8 else { throw AirlockError.input("\(what): indexes nested deeper than 8 levels") }
+        guard depth < 8 else { throw PackError.tooDeep(what: what) }
         let type = root.mediaType
         guard MediaType.isIndex(type) || MediaType.isManifest(type) else {
-            throw AirlockError.input("\(what): \(root.digest) has media type \(type), which is not an image index or manifest")
+            throw PackError.notAnImage(what: what, digest: root.digest.description, mediaType: type)
         }
         let parsed: ContentDocument
         do { parsed = try ContentDocument(bytes: try document(root), declaredType: type) } catch let error as OCIError {
-            throw AirlockError.input("\(what): \(root.digest): \(error)")
+            throw PackError.unreadableDocument(what: what, digest: root.digest.description, detail: "\(error)")
         }
         try register(root, .manifest, &contents)
         if MediaType.isIndex(type) {
@@ -123,9 +123,7 @@ struct GraphCopier {
         if let config = parsed.config { try register(config, .config, &contents) }
         for layer in parsed.layers {
             if layer.mediaType.contains("foreign") || layer.mediaType.contains("nondistributable") {
-                throw AirlockError.unsupported(
-                    "\(what): layer \(layer.digest) is non-distributable (\(layer.mediaType)); airlock does not carry foreign layers"
-                )
+                throw PackError.foreignLayer(what: what, digest: layer.digest.description, mediaType: layer.mediaType)
             }
             try register(layer, .layer, &contents)
         }

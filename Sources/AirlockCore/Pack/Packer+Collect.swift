@@ -104,7 +104,7 @@ extension Packer {
             )
             progress(.collecting(kind: .file, name: item.written))
             guard !contents.files.contains(where: { $0.path == BundleFormat.filesPrefix + item.destination }) else {
-                throw AirlockError.input("--include-airlock: files/\(item.destination) is already in the bundle (airlock.yaml files:)")
+                throw PackError.airlockAlreadyIncluded(destination: item.destination)
             }
             try LocalSource.addFile(item, into: &contents)
         }
@@ -137,12 +137,7 @@ extension Packer {
             }
         }
         if options.strict, !problems.isEmpty {
-            throw AirlockError.input(
-                """
-                --strict: \(problems.count) image(s) the charts need are not in the bundle, first: \(problems[0]); add them under \
-                images: in airlock.yaml
-                """
-            )
+            throw PackError.strict(count: problems.count, first: problems[0])
         }
     }
 

@@ -112,8 +112,6 @@ private func readInPlace(_ path: String, entry: Packer.PlannedEntry, _ body: (Un
         try body(chunk)
     }
     guard size == entry.size, hasher.finalizeHex() == entry.sha256 else {
-        throw AirlockError.verification(
-            "\(path) does not match its digest \(entry.digest) (damaged, or changed during the pack): nothing was written"
-        )
+        throw PackError.fileChanged(path: path, digest: entry.digest.description)
     }
 }

@@ -19,12 +19,7 @@ enum PlatformSubset {
         }
         guard !wanted.isEmpty else {
             let offered = all.filter { $0.annotations?[referenceType] != "attestation-manifest" }.compactMap(\.platform).map(\.description)
-            throw AirlockError.input(
-                """
-                \(what): no manifest for \(platforms.map(\.description).joined(separator: ", ")) (the index offers \
-                \(offered.joined(separator: ", ")))
-                """
-            )
+            throw PackError.noPlatform(what: what, asked: platforms.map(\.description), offered: offered)
         }
         let keptDigests = Set(wanted.map(\.digest.description))
         let kept = all.filter { child in
@@ -40,7 +35,7 @@ enum PlatformSubset {
         guard var object = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
             let manifests = object["manifests"] as? [[String: Any]]
         else {
-            throw AirlockError.input("index does not parse")
+            throw PackError.indexUnparseable
         }
         object["manifests"] = manifests.filter { ($0["digest"] as? String).flatMap { try? Digest($0) }.map(digests.contains) ?? false }
         return Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))

@@ -10,7 +10,7 @@ public enum PreflightInput {
     public static func targets(path: String, policy: () throws -> SignaturePolicy, only names: [String]) throws -> [PreflightTarget] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) || BundleFile.existsAsParts(path) else {
-            throw AirlockError.input("\(path) does not exist (give a bundle, an unpacked bundle folder or a ModelEndpoint file)")
+            throw PreflightInputError.noSuchPath(path)
         }
         var loaded: [(ModelEndpoint, [UInt8]?)]
         if isDirectory.boolValue {
@@ -29,11 +29,11 @@ public enum PreflightInput {
         } else {
             loaded = try fromBundle(path, policy: try policy())
         }
-        guard !loaded.isEmpty else { throw AirlockError.input("\(path) holds no ModelEndpoint configs") }
+        guard !loaded.isEmpty else { throw PreflightInputError.noEndpoints(path: path) }
         if !names.isEmpty {
             let known = Set(loaded.map(\.0.name))
             if let unknown = names.first(where: { !known.contains($0) }) {
-                throw AirlockError.input("no endpoint named \(unknown) in \(path) (it has \(known.sorted().joined(separator: ", ")))")
+                throw PreflightInputError.noSuchEndpoint(name: unknown, path: path, known: known.sorted())
             }
             loaded = loaded.filter { names.contains($0.0.name) }
         }

@@ -244,7 +244,7 @@ extension ImageSignatureCheck {
         consequence: String
     ) async throws -> [ImageSignatureCheck] {
         let results = try await check(source, keys: keys, attestations: attestations)
-        if let failure = failure(results) { throw AirlockError.verification("\(failure); \(consequence)") }
+        if let failure = failure(results) { throw PushError.signatures(failure: failure, consequence: consequence) }
         return results
     }
 

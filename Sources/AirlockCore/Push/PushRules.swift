@@ -41,9 +41,7 @@ public struct PushRules: Sendable {
         let renamed = rule.replace + source.dropFirst(rule.match.count)
         let trimmed = renamed.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         guard !trimmed.isEmpty, (try? ImageReference("example.invalid/\(trimmed):1")) != nil else {
-            throw AirlockError.input(
-                "rule \(rule.match) → \(rule.replace) turns \(source) into \"\(trimmed)\", which is not a repository path"
-            )
+            throw PushError.badRule(match: rule.match, replace: rule.replace, source: source, result: trimmed)
         }
         return trimmed
     }

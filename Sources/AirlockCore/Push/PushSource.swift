@@ -32,7 +32,7 @@ extension PushSource {
         if let digest = BundleFormat.blobDigest(entry: path), let size = statement.predicate.base?.sizes[digest] {
             return (try Digest(digest).encoded, size)
         }
-        throw AirlockError.verification("\(path) is referenced but not in the signed statement")
+        throw PushError.unlisted(path: path)
     }
 
     /// The left-out layers (by digest) this source cannot provide: they must be in the registry.
@@ -57,7 +57,7 @@ extension PushSource {
 func openPushSource(_ path: String, policy: SignaturePolicy, chunkSize: Int = 1 << 20, base: String? = nil) throws -> any PushSource {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) || BundleFile.existsAsParts(path) else {
-        throw AirlockError.input("\(path) does not exist")
+        throw PushError.noSuchSource(path: path)
     }
     let source: any PushSource =
         isDirectory.boolValue
@@ -65,7 +65,7 @@ func openPushSource(_ path: String, policy: SignaturePolicy, chunkSize: Int = 1 
         : try BundlePushSource(path: path, policy: policy, chunkSize: chunkSize)
     guard let base else { return source }
     guard source.statement.predicate.base != nil else {
-        throw AirlockError.input("--base \(base): \(path) is not a delta bundle (pack --since), it leaves nothing out")
+        throw PushError.notADelta(base: base, path: path)
     }
     return DeltaPushSource(delta: source, base: try openPushSource(base, policy: policy, chunkSize: chunkSize))
 }
@@ -122,7 +122,7 @@ struct BundlePushSource: PushSource {
     func chunks(of entryPath: String) throws -> any ByteChunkSource {
         let (sha256, size) = try subject(entryPath)
         guard let entry = frames[entryPath], entry.size == size else {
-            throw AirlockError.verification("seek index has no usable frame for \(entryPath)")
+            throw PushError.noFrame(entry: entryPath)
         }
         let cursor = try FrameCursor(file: file, entry: entry, chunkSize: chunkSize)
         return VerifyingChunks(what: entryPath, sha256: sha256, size: size) { try cursor.next() }
@@ -143,7 +143,7 @@ struct FolderPushSource: PushSource {
         self.root = root
         self.chunkSize = chunkSize
         guard let envelope = FileManager.default.contents(atPath: "\(root)/\(BundleFormat.statementPath)") else {
-            throw AirlockError.input("\(root) has no \(BundleFormat.statementPath): not an unpacked airlock bundle")
+            throw PushError.notAnUnpackedBundle(folder: root)
         }
         self.envelope = Array(envelope)
         var report = VerificationReport(bundle: root)
@@ -153,7 +153,7 @@ struct FolderPushSource: PushSource {
                 report: &report
             )
         } catch let failure as CheckFailure {
-            throw AirlockError.verification(failure.message)
+            throw PushError.statement(failure.message)
         }
         unsigned = report.unsigned
         subjects = statement.subjectsByName

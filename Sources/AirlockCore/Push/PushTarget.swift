@@ -9,9 +9,7 @@ struct PushTarget: Sendable {
     init(_ text: String) throws {
         let trimmed = text.hasPrefix("https://") || text.hasPrefix("http://") ? nil : text
         guard let trimmed, !trimmed.isEmpty else {
-            throw AirlockError.input(
-                "--registry takes HOST[:PORT][/PREFIX] without a scheme (use --plain-http HOST for a registry without TLS)"
-            )
+            throw PushError.badTarget
         }
         let parts = trimmed.split(separator: "/", maxSplits: 1).map(String.init)
         try self.init(host: parts[0], prefix: parts.count > 1 ? parts[1] : "")
@@ -21,7 +19,7 @@ struct PushTarget: Sendable {
         self.host = host
         self.prefix = prefix.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         if !self.prefix.isEmpty, (try? ImageReference("\(host)/\(self.prefix)/x:1")) == nil {
-            throw AirlockError.input("prefix \"\(self.prefix)\" is not a valid repository path (lowercase, digits, separators)")
+            throw PushError.badPrefix(self.prefix)
         }
     }
 

@@ -47,12 +47,7 @@ extension Pusher {
                 try source.chunks(of: path)
             }
         } catch RegistryError.digestMismatch(_, _, let actual) {
-            throw AirlockError.verification(
-                """
-                \(work.owner): blob \(work.digest) does not match its signed digest (got \(actual)): tampered or corrupted; it \
-                was not committed and no manifest was pushed
-                """
-            )
+            throw PushError.blobAltered(owner: work.owner, digest: work.digest.description, actual: actual)
         }
         await tally.count(.uploaded, bytes: work.size)
         await tally.uploaded(work.digest.description)

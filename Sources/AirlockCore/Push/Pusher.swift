@@ -90,7 +90,7 @@ public struct Pusher: Sendable {
             )
         let plans = try await ImagePlan.make(from: source, target: target, rules: options.rules)
             .filter { !options.skipReferrers || $0.subject == nil }
-        guard let first = plans.first else { throw AirlockError.input("\(options.source) holds no images or charts to push") }
+        guard let first = plans.first else { throw PushError.nothingToPush(source: options.source) }
 
         let client = try RegistryClient(host: target.host, options: options.transport)
         return try await withShutdown(client.shutdown) {

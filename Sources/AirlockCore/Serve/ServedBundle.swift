@@ -48,7 +48,7 @@ public struct ServedBundle: ServedContent {
             _ = try await ImageSignatureCheck.require(source, keys: cosignKeys, attestations: attestations, consequence: "not served")
         }
         let plans = try await ImagePlan.make(from: source, target: try PushTarget(host: "localhost", prefix: prefix), rules: rules)
-        guard !plans.isEmpty else { throw AirlockError.input("\(path) holds no images or charts to serve") }
+        guard !plans.isEmpty else { throw PushError.nothingToServe(source: path) }
         var served: [String: Repository] = [:]
         for plan in plans {
             var repository = served[plan.repository] ?? Repository()

@@ -13,7 +13,7 @@ public func parseRFC3339(_ text: String) -> Int64? {
 public func sourceDateEpoch() throws -> Int64? {
     guard let epoch = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"], !epoch.isEmpty else { return nil }
     guard let seconds = Int64(epoch), seconds >= 0 else {
-        throw AirlockError.input("SOURCE_DATE_EPOCH=\(epoch) is not a number of seconds since 1970")
+        throw PackError.sourceDateEpoch(epoch)
     }
     return seconds
 }

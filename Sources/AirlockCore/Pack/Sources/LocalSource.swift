@@ -15,7 +15,7 @@ enum LocalSource {
     ) throws {
         let (endpoint, caPEM) = try ModelEndpoint.load(path: path)
         guard !contents.endpoints.contains(where: { $0.name == endpoint.name }) else {
-            throw AirlockError.input("\(location): a second endpoint is named \(endpoint.name); names must be unique")
+            throw PackError.duplicateEndpoint(location: location, name: endpoint.name)
         }
         let caName = caPEM.map { _ in "\(endpoint.name).ca.pem" }
         let yaml = try store.ingest(bytes: Array(endpoint.canonicalYAML(caFileName: caName).utf8), what: "\(location): endpoint")

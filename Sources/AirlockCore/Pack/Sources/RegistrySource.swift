@@ -81,7 +81,7 @@ final class RegistrySource: @unchecked Sendable {
             known: pinned
         )
         if let pinned, top.digest != pinned {
-            throw AirlockError.verification("\(what): the registry served \(top.digest) for a reference pinned to \(pinned)")
+            throw PackError.pinnedDigestDiffers(what: what, served: top.digest.description, pinned: pinned.description)
         }
         var fetches: [Fetch] = []
         let root: Descriptor
@@ -165,7 +165,7 @@ final class RegistrySource: @unchecked Sendable {
         into contents: inout PackContents,
         depth: Int
     ) async throws -> [Fetch] {
-        guard depth < 8 else { throw AirlockError.input("\(what): indexes nested deeper than 8 levels") }
+        guard depth < 8 else { throw PackError.tooDeep(what: what) }
         let fetched = try await manifest(
             client: client,
             repository: repository,
@@ -202,12 +202,7 @@ final class RegistrySource: @unchecked Sendable {
         var fetches: [Fetch] = []
         for (descriptor, role) in (document.config.map { [($0, PackContents.Role.config)] } ?? []) + document.layers.map({ ($0, .layer) }) {
             if descriptor.mediaType.contains("foreign") || descriptor.mediaType.contains("nondistributable") {
-                throw AirlockError.unsupported(
-                    """
-                    \(what): layer \(descriptor.digest) is non-distributable (\(descriptor.mediaType)); airlock does not carry \
-                    foreign layers
-                    """
-                )
+                throw PackError.foreignLayer(what: what, digest: descriptor.digest.description, mediaType: descriptor.mediaType)
             }
             contents.addBlob(descriptor.digest, size: descriptor.size, role: role)
             fetches.append(Fetch(host: host, repository: repository, descriptor: descriptor, what: what))

@@ -1,0 +1,17 @@
+import Foundation
+
+/// Why `preflight` found nothing to check in what it was given, worded once.
+public enum PreflightInputError: Error, Sendable, CustomStringConvertible {
+    case noSuchPath(String)
+    case noEndpoints(path: String)
+    case noSuchEndpoint(name: String, path: String, known: [String])
+
+    public var description: String {
+        switch self {
+        case .noSuchPath(let path): return "\(path) does not exist (give a bundle, an unpacked bundle folder or a ModelEndpoint file)"
+        case .noEndpoints(let path): return "\(path) holds no ModelEndpoint configs"
+        case .noSuchEndpoint(let name, let path, let known):
+            return "no endpoint named \(name) in \(path) (it has \(known.joined(separator: ", ")))"
+        }
+    }
+}
