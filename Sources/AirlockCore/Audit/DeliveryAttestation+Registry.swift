@@ -1,5 +1,4 @@
 import Foundation
-import Hashing
 import OCI
 import Registry
 import Signing
@@ -23,7 +22,7 @@ extension DeliveryAttestation {
         {
             for layer in manifest.layers where layer.mediaType == envelopeType {
                 let bytes = try await client.fetchSmallBlob(repository, digest: layer.digest)
-                if let found = verified(try? JSONDecoder().decode(DSSEEnvelope.self, from: Data(bytes)), digest: digest, policy: policy) {
+                if let found = verified(try? JSONDecoder().decode(DSSEEnvelope.self, from: Data(bytes)), subject: subject, policy: policy) {
                     return found
                 }
             }
@@ -40,22 +39,22 @@ extension DeliveryAttestation {
                 struct Bundle: Decodable { var dsseEnvelope: DSSEEnvelope? }
                 let bytes = try await client.fetchSmallBlob(repository, digest: layer.digest)
                 let envelope = (try? JSONDecoder().decode(Bundle.self, from: Data(bytes)))?.dsseEnvelope
-                if let found = verified(envelope, digest: digest, policy: policy) { return found }
+                if let found = verified(envelope, subject: subject, policy: policy) { return found }
             }
         }
         return nil
     }
 
     /// The envelope's predicate when a trusted key signed it and it is a delivery attestation
-    /// about `digest`.
-    private static func verified(_ envelope: DSSEEnvelope?, digest: String, policy: SignaturePolicy) -> Found? {
+    /// about `subject`.
+    private static func verified(_ envelope: DSSEEnvelope?, subject: Digest, policy: SignaturePolicy) -> Found? {
         guard let envelope, envelope.payloadType == DSSEEnvelope.inTotoPayloadType else { return nil }
         let (keys, roots) = policy.trust
         guard let check = try? envelope.check(trustedKeys: keys, roots: roots, at: Int64(Date().timeIntervalSince1970)), check.isTrusted,
             let payload = try? envelope.payloadBytes(),
             let statement = try? JSONDecoder().decode(Statement.self, from: Data(payload)),
             statement.predicateType == predicateType,
-            statement.subject.contains(where: { $0.digest["sha256"].flatMap { try? Digest(sha256Hex: $0) }?.description == digest })
+            statement.subject.contains(where: { $0.digest["sha256"].flatMap { try? Digest(sha256Hex: $0) } == subject })
         else { return nil }
         return Found(predicate: statement.predicate, keyID: check.verifiedKeyIDs.first ?? "?")
     }

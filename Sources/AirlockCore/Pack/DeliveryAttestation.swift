@@ -96,10 +96,13 @@ public enum DeliveryAttestation {
         for index in contents.charts.indices {
             let chart = contents.charts[index]
             let repository = "charts/\(chart.name)"
+            // The chart's manifest as the layout already describes it (no need to read it again).
+            let digest = try Digest(chart.digest)
+            let tagged = contents.tagged.first { $0.refName == chart.ref && $0.digest == digest }
             let subject = Descriptor(
-                mediaType: MediaType.ociManifest,
-                digest: try Digest(chart.digest),
-                size: Int64(try store.bytes(of: try Digest(chart.digest)).count)
+                mediaType: tagged?.mediaType ?? MediaType.ociManifest,
+                digest: digest,
+                size: try tagged?.size ?? Int64(store.bytes(of: digest).count)
             )
             let predicate = Predicate(bundle: bundle, kind: .chart, name: "\(chart.name) \(chart.version)", source: chart.source)
             let records = try attach(

@@ -13,10 +13,7 @@ public enum PushError: Error, Sendable, CustomStringConvertible {
     case badRule(match: String, replace: String, source: String, result: String)
     /// A path a manifest references that the signed statement does not list.
     case unlisted(path: String)
-    case noFrame(entry: String)
     case tooDeep(digest: String)
-    /// The statement did not pass the signature policy (the verifier's own words).
-    case statement(String)
     case blobAltered(owner: String, digest: String, actual: String)
     /// A vendor signature check failed (`failure` names the image), with what that means.
     case signatures(failure: String, consequence: String)
@@ -24,7 +21,7 @@ public enum PushError: Error, Sendable, CustomStringConvertible {
     /// A failed check rather than a mistake in what was asked.
     public var isCheckFailure: Bool {
         switch self {
-        case .unlisted, .noFrame, .tooDeep, .statement, .blobAltered, .signatures: return true
+        case .unlisted, .tooDeep, .blobAltered, .signatures: return true
         default: return false
         }
     }
@@ -43,9 +40,7 @@ public enum PushError: Error, Sendable, CustomStringConvertible {
         case .badRule(let match, let replace, let source, let result):
             return "rule \(match) → \(replace) turns \(source) into \"\(result)\", which is not a repository path"
         case .unlisted(let path): return "\(path) is referenced but not in the signed statement"
-        case .noFrame(let entry): return "seek index has no usable frame for \(entry)"
         case .tooDeep(let digest): return "\(digest): indexes nested deeper than 8 levels"
-        case .statement(let message): return message
         case .blobAltered(let owner, let digest, let actual):
             return """
                 \(owner): blob \(digest) does not match its signed digest (got \(actual)): tampered or corrupted; it was not \

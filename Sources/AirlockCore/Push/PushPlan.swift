@@ -32,9 +32,9 @@ struct PushPlan: Sendable {
         let reference: String
         let descriptor: Descriptor
         let bytes: [UInt8]
-        let current: String?
+        let current: Digest?
 
-        var present: Bool { current == descriptor.digest.description }
+        var present: Bool { current == descriptor.digest }
     }
 
     var blobs: [BlobPlan]
@@ -61,7 +61,7 @@ struct PushPlan: Sendable {
                 .init(
                     reference: "\(host)/\(step.plan.repository):\(step.reference)",
                     digest: step.descriptor.digest.description,
-                    current: step.current
+                    current: step.current?.description
                 )
             )
         }
@@ -132,7 +132,7 @@ extension Pusher {
         client: RegistryClient
     ) async throws -> PushPlan.ManifestStep {
         let current = try await client.manifestDigest(plan.repository, reference: reference, accept: [descriptor.mediaType])
-        return PushPlan.ManifestStep(plan: plan, reference: reference, descriptor: descriptor, bytes: bytes, current: current?.description)
+        return PushPlan.ManifestStep(plan: plan, reference: reference, descriptor: descriptor, bytes: bytes, current: current)
     }
 
     /// One blob into every repository that needs it: present → skip; sent to another repository

@@ -122,7 +122,7 @@ struct BundlePushSource: PushSource {
     func chunks(of entryPath: String) throws -> any ByteChunkSource {
         let (sha256, size) = try subject(entryPath)
         guard let entry = frames[entryPath], entry.size == size else {
-            throw PushError.noFrame(entry: entryPath)
+            throw ReadError.noFrame(entry: entryPath)
         }
         let cursor = try FrameCursor(file: file, entry: entry, chunkSize: chunkSize)
         return VerifyingChunks(what: entryPath, sha256: sha256, size: size) { try cursor.next() }
@@ -153,7 +153,7 @@ struct FolderPushSource: PushSource {
                 report: &report
             )
         } catch let failure as CheckFailure {
-            throw PushError.statement(failure.message)
+            throw ReadError.statement(failure.message)
         }
         unsigned = report.unsigned
         subjects = statement.subjectsByName
