@@ -4,6 +4,9 @@ single-platform image and a two-platform index sharing a base layer), a Helm cha
 a ModelEndpoint with a CA file, a plain file, and the airlock.yaml that packs them.
 
 With --docker-archive it also writes worker.tar, a `docker save`-style archive made by skopeo.
+With --install the chart also runs the multi image as a sidecar and carries the vendor's install-values
+template (install/platform.values.tmpl.yaml, every site fact used), and an Egress document
+(egress/platform.yaml) rides along: what `airlock values` and `airlock preflight` read at the site.
 With --layer-mb N the app image gets two extra layers (N and 3N/4 MiB) of mixed compressible and random data.
 """
 import argparse
@@ -22,6 +25,76 @@ MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 INDEX = "application/vnd.oci.image.index.v1+json"
 CONFIG = "application/vnd.oci.image.config.v1+json"
 LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
+
+
+# The vendor's template of the site's values: every fact airlock values offers.
+INSTALL_TEMPLATE = """# platform: the values a site installs with, filled in by `airlock values`.
+{{- $app := index .Registry.Images "registry.example.com/team/app:1.4.2" }}
+{{- $multi := index .Registry.Images "registry.example.com/team/multi:1.4.2" }}
+image:
+  repository: {{ $app.Name | quote }}
+  tag: {{ $app.Tag | quote }}
+  digest: {{ $app.Digest | quote }}
+sidecar:
+  image: {{ $multi.Ref | quote }}
+registry:
+  address: {{ .Registry.Address | quote }}
+  chart: {{ (index .Registry.Charts "platform").OCI | quote }}
+namespace: {{ .Namespace }}
+bundle: {{ printf "%s-%s" .Bundle.Name .Bundle.Version | quote }}
+proxy:
+  enabled: {{ .Proxy.Enabled }}
+  httpProxy: {{ .Proxy.HTTPProxy | quote }}
+  httpsProxy: {{ .Proxy.HTTPSProxy | quote }}
+  noProxy: {{ .Proxy.NoProxy | quote }}
+trust:
+  enabled: {{ .CA.Enabled }}
+  configMap: {{ .CA.ConfigMap }}
+  key: {{ .CA.Key }}
+  files: [{{ range $i, $f := .CA.Files }}{{ if $i }}, {{ end }}{{ $f.Name | quote }}{{ end }}]
+llm:
+{{- range $name, $endpoint := .Endpoints }}
+  {{ $name }}:
+    provider: {{ $endpoint.Provider }}
+    baseURL: {{ $endpoint.BaseURL | quote }}
+    model: {{ $endpoint.Model | quote }}
+    deployment: {{ $endpoint.Deployment | quote }}
+    apiVersion: {{ $endpoint.APIVersion | quote }}
+    timeoutSeconds: {{ $endpoint.TimeoutSeconds }}
+    auth:
+      type: {{ $endpoint.Auth.Type }}
+      header: {{ $endpoint.Auth.Header | quote }}
+      secretRef: {name: {{ $endpoint.Auth.Secret.Name }}, key: {{ $endpoint.Auth.Secret.Key }}}
+    headers:
+    {{- range $endpoint.Headers }}
+      - name: {{ .Name }}
+        {{- if .Secret }}
+        secretRef: {name: {{ .Secret.Name }}, key: {{ .Secret.Key }}}
+        {{- else }}
+        value: {{ .Value | quote }}
+        {{- end }}
+    {{- end }}
+    proxy: {httpsProxy: {{ $endpoint.Proxy.HTTPSProxy | quote }}, noProxy: {{ $endpoint.Proxy.NoProxy | quote }}}
+{{- end }}
+"""
+
+# The network paths the platform needs (its license server, through the proxy) and those it
+# must not have.
+EGRESS = """apiVersion: airlock/v1
+kind: Egress
+metadata:
+  name: platform
+spec:
+  reach:
+    - name: license
+      url: https://license.vendor.example/v1/health
+      via: proxy
+  block:
+    - name: telemetry
+      url: https://telemetry.vendor.example/v1/events
+    - name: docker-hub
+      host: registry-1.docker.io:443
+"""
 
 
 class Layout:
@@ -105,6 +178,7 @@ def main():
     parser.add_argument("out")
     parser.add_argument("--docker-archive", action="store_true")
     parser.add_argument("--layer-mb", type=int, default=0)
+    parser.add_argument("--install", action="store_true")
     parser.add_argument("--attestations", action="store_true",
                         help="attach buildx-style attestation manifests (in-toto SBOM) to each platform of the multi index")
     args = parser.parse_args()
@@ -154,6 +228,18 @@ def main():
     write(os.path.join(chart, "templates", "deployment.yaml"),
           "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  template:\n    spec:\n"
           "      containers:\n        - name: app\n          image: \"{{ .Values.image.repository }}:{{ .Values.image.tag }}\"\n")
+    if args.install:
+        write(os.path.join(chart, "values.yaml"),
+              "image:\n  repository: registry.example.com/team/app\n  tag: \"1.4.2\"\n  digest: \"\"\nreplicaCount: 1\n"
+              "sidecar:\n  image: registry.example.com/team/multi:1.4.2\n")
+        write(os.path.join(chart, "templates", "deployment.yaml"),
+              "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  template:\n    spec:\n"
+              "      containers:\n        - name: app\n"
+              "          image: \"{{ .Values.image.repository }}{{ if .Values.image.digest }}@{{ .Values.image.digest }}"
+              "{{ else }}:{{ .Values.image.tag }}{{ end }}\"\n"
+              "        - name: sidecar\n          image: {{ .Values.sidecar.image | quote }}\n")
+        write(os.path.join(out, "install", "platform.values.tmpl.yaml"), INSTALL_TEMPLATE)
+        write(os.path.join(out, "egress.yaml"), EGRESS)
     write(os.path.join(chart, ".helmignore"), "# editor files\n*.swp\n.git/\n")
     write(os.path.join(chart, "notes.swp"), "ignored by .helmignore\n")
 
@@ -204,11 +290,12 @@ metadata:
 images:
 %scharts:
   - path: ./charts/platform
-endpoints:
+%sendpoints:
   - path: ./endpoints/triage-llm.yaml
-files:
+%sfiles:
   - path: ./docs/INSTALL.md
-""" % images)
+""" % (images, "    installValues: ./install/platform.values.tmpl.yaml\n" if args.install else "",
+       "egress:\n  - path: ./egress.yaml\n" if args.install else ""))
     print(out)
 
 

@@ -35,6 +35,21 @@ public enum HelmRenderer {
         try LargeStack.run { try renderOnThisThread(chart, values: values, options: options) }
     }
 
+    /// Runs one template outside any chart (a vendor's install-values template) with `data` as
+    /// dot, every chart function available; `<no value>` is left out as Helm leaves it out.
+    public static func render(templateNamed name: String, source: String, data: TemplateValue) throws -> String {
+        try LargeStack.run {
+            let set = TemplateSet(functions: functions)
+            try set.parse(name: name, source: source)
+            return try set.execute(name, data: data).replacingAll("<no value>", with: "")
+        }
+    }
+
+    /// Parses one template outside any chart, for its syntax errors only.
+    public static func checkSyntax(templateNamed name: String, source: String) throws {
+        try TemplateSet(functions: functions).parse(name: name, source: source)
+    }
+
     private static func renderOnThisThread(_ chart: HelmChart, values: MapBox, options: RenderOptions) throws -> [String: String] {
         HelmValues.processDependencies(chart, values)
         let capabilities = HelmObjects.capabilities(

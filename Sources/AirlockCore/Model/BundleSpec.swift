@@ -50,6 +50,9 @@ public struct BundleSpec: Sendable {
         public var install = ChartRendering.InstallSettings()
         /// The values files as written in the spec, beside their resolved paths in `install`.
         public var valuesWritten: [String] = []
+        /// `installValues:`: the vendor's template of the site's values (resolved path), carried
+        /// in the bundle for `airlock values`.
+        public var installValues: String?
     }
 
     public struct FileItem: Sendable {
@@ -66,6 +69,8 @@ public struct BundleSpec: Sendable {
     public var charts: [Chart]
     /// Paths of ModelEndpoint files, resolved against the spec's folder.
     public var endpoints: [(path: String, location: String)]
+    /// Paths of Egress files (the network paths the platform needs and those it must not have).
+    public var egress: [(path: String, location: String)] = []
     public var files: [FileItem]
     /// `attest: true`: sign a delivery attestation for every image and chart (as `pack --attest`).
     public var attest = false
@@ -93,7 +98,9 @@ extension BundleSpec {
     }
 
     static func parse(_ document: YAMLNode, baseDirectory: String, file: String) throws -> BundleSpec {
-        let top = try document.mapping(allowed: ["apiVersion", "kind", "metadata", "attest", "images", "charts", "endpoints", "files"])
+        let top = try document.mapping(allowed: [
+            "apiVersion", "kind", "metadata", "attest", "images", "charts", "endpoints", "egress", "files",
+        ])
         let version = try top.string("apiVersion")
         guard version == apiVersion else { throw top["apiVersion"]!.error("must be \(apiVersion), not \(version)") }
         let kind = try top.string("kind")
@@ -127,6 +134,10 @@ extension BundleSpec {
         spec.images = try top.list("images").map { try parseImage($0, resolver) }
         spec.charts = try top.list("charts").map { try parseChart($0, resolver) }
         spec.endpoints = try top.list("endpoints").map { node in
+            let map = try node.mapping(allowed: ["path"])
+            return (try resolver.existing(map, "path", kind: .file), locate(node))
+        }
+        spec.egress = try top.list("egress").map { node in
             let map = try node.mapping(allowed: ["path"])
             return (try resolver.existing(map, "path", kind: .file), locate(node))
         }
@@ -173,7 +184,7 @@ extension BundleSpec {
         )
     }
 
-    private static let chartInstallKeys: Set<String> = ["values", "set", "releaseName", "namespace", "kubeVersion"]
+    private static let chartInstallKeys: Set<String> = ["values", "set", "releaseName", "namespace", "kubeVersion", "installValues"]
 
     private static func parseChart(_ node: YAMLNode, _ resolver: PathResolver) throws -> Chart {
         let map = try node.mapping(allowed: Set(["path", "ref", "repo", "name", "version"]).union(chartInstallKeys))
@@ -215,6 +226,7 @@ extension BundleSpec {
         if let setNode = map["set"] {
             chart.install.set = try setNode.entries().map { key, value in (key, try value.yamlText()) }
         }
+        if map["installValues"] != nil { chart.installValues = try resolver.existing(map, "installValues", kind: .file) }
         if let release = try map.optionalString("releaseName") { chart.install.releaseName = release }
         if let namespace = try map.optionalString("namespace") { chart.install.namespace = namespace }
         if let kubeVersion = try map.optionalString("kubeVersion") {

@@ -13,6 +13,9 @@ public enum BundleFormat {
     public static let layoutPrefix = "oci/"
     public static let endpointsPrefix = "endpoints/"
     public static let filesPrefix = "files/"
+    public static let egressPrefix = "egress/"
+    /// Where the vendors' install-values templates sit (one per chart that has one).
+    public static let installPrefix = "install/"
     /// Largest statement envelope accepted when reading.
     public static let statementLimit: Int64 = 64 << 20
     /// Annotation on `index.json` descriptors saying what a manifest is (``LayoutKind``).
@@ -165,6 +168,9 @@ public struct BundlePredicate: Codable, Sendable, Equatable {
         public var rendered: RenderSettings?
         /// Its delivery attestations (`pack --attest`).
         public var referrers: [Referrer]?
+        /// The entry holding the vendor's install-values template (`installValues:`), which
+        /// `airlock values` fills with the site's facts.
+        public var installValues: String?
     }
 
     public struct ChartDependency: Codable, Sendable, Equatable {
@@ -248,6 +254,12 @@ public struct BundlePredicate: Codable, Sendable, Equatable {
         public var caFile: String?
     }
 
+    /// A `kind: Egress` document the bundle carries, by its name.
+    public struct EgressDocument: Codable, Sendable, Equatable {
+        public var name: String
+        public var path: String
+    }
+
     public struct File: Codable, Sendable, Equatable {
         public var path: String
         public var source: String
@@ -262,6 +274,8 @@ public struct BundlePredicate: Codable, Sendable, Equatable {
     public var images: [Image]
     public var charts: [Chart]
     public var endpoints: [Endpoint]
+    /// The Egress documents (absent when there are none).
+    public var egress: [EgressDocument]?
     public var files: [File]
     /// Set on a delta bundle (`pack --since`): the bundle it builds on, and the blobs it leaves out
     /// because that one carried them. They must already be in the registry it is pushed to.

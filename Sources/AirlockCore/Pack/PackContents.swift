@@ -62,6 +62,7 @@ struct PackContents {
     /// How each chart of `charts` (same index) will be installed, from its `airlock.yaml` entry.
     var chartInstalls: [BundleSpec.Chart] = []
     var endpoints: [BundlePredicate.Endpoint] = []
+    var egress: [BundlePredicate.EgressDocument] = []
     var files: [BundlePredicate.File] = []
     var extras: [Extra] = []
 

@@ -12,6 +12,9 @@ public enum PackError: Error, Sendable, CustomStringConvertible {
     case unreadableDocument(what: String, digest: String, detail: String)
     case duplicateName(location: String, refName: String)
     case duplicateEndpoint(location: String, name: String)
+    case duplicateEgress(location: String, name: String)
+    case unreadableInstallValues(path: String)
+    case installValues(location: String, detail: String)
     case airlockAlreadyIncluded(destination: String)
     case strict(count: Int, first: String)
     case noPlatform(what: String, asked: [String], offered: [String])
@@ -51,6 +54,9 @@ public enum PackError: Error, Sendable, CustomStringConvertible {
         case .duplicateName(let location, let refName):
             return "\(location): \(refName) is already in the bundle; give each image a distinct name"
         case .duplicateEndpoint(let location, let name): return "\(location): a second endpoint is named \(name); names must be unique"
+        case .duplicateEgress(let location, let name): return "\(location): a second Egress document is named \(name); names must be unique"
+        case .unreadableInstallValues(let path): return "installValues: \(path) cannot be read"
+        case .installValues(let location, let detail): return "\(location): installValues: \(detail)"
         case .airlockAlreadyIncluded(let destination):
             return "--include-airlock: files/\(destination) is already in the bundle (airlock.yaml files:)"
         case .strict(let count, let first):

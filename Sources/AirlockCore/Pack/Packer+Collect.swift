@@ -89,6 +89,10 @@ extension Packer {
             progress(.collecting(kind: .endpoint, name: endpoint.path))
             try LocalSource.addEndpoint(path: endpoint.path, location: endpoint.location, store: store, into: &contents)
         }
+        for egress in spec.egress {
+            progress(.collecting(kind: .egress, name: egress.path))
+            try LocalSource.addEgress(path: egress.path, location: egress.location, store: store, into: &contents)
+        }
         for file in spec.files {
             progress(.collecting(kind: .file, name: file.written))
             try LocalSource.addFile(file, into: &contents)
@@ -129,6 +133,15 @@ extension Packer {
             contents.charts[index].dependencies = described.dependencies.isEmpty ? nil : described.dependencies
             contents.charts[index].images = described.images
             contents.charts[index].rendered = described.rendered
+            if let template = install.installValues {
+                contents.charts[index].installValues = try LocalSource.addInstallValues(
+                    template,
+                    chart: chart,
+                    location: install.location,
+                    store: store,
+                    into: &contents
+                )
+            }
             for warning in described.warnings { progress(.warning(warning)) }
             for image in described.images where image.isProblem {
                 let message = "chart \(image.chart) needs \(image.ref) (\(image.from)): " + ChartImageCheck.explain(image)

@@ -20,7 +20,7 @@ public enum PackEvent: Sendable {
 
 /// What a pack collects, as its progress names it.
 public enum PackItemKind: String, Sendable {
-    case image, chart, endpoint, file
+    case image, chart, endpoint, egress, file
 }
 
 /// Builds a bundle from an `airlock.yaml`.
@@ -173,6 +173,7 @@ public struct Packer: Sendable {
             images: contents.images.sorted { $0.name < $1.name },
             charts: contents.charts.sorted { $0.ref < $1.ref },
             endpoints: contents.endpoints.sorted { $0.name < $1.name },
+            egress: contents.egress.isEmpty ? nil : contents.egress.sorted { $0.name < $1.name },
             files: contents.files.sorted { $0.path < $1.path }
         )
         predicate.base = base?.predicate(leaving: left)
