@@ -129,7 +129,8 @@ extension ModelEndpoint {
         return .secret(name: try secret.string("name"), key: try secret.string("key"))
     }
 
-    private static func parseProxy(_ node: YAMLNode) throws -> Proxy {
+    /// A `proxy:` mapping (`httpsProxy`, `httpProxy`, `noProxy`), refusing credentials in its URLs.
+    public static func parseProxy(_ node: YAMLNode) throws -> Proxy {
         let proxy = try node.mapping(allowed: ["httpsProxy", "httpProxy", "noProxy"])
         for key in ["httpsProxy", "httpProxy"] {
             guard let value = try proxy.optionalString(key) else { continue }

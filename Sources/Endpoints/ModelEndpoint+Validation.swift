@@ -80,6 +80,16 @@ extension ModelEndpoint {
 
     /// The host of the base URL, for listings.
     public var host: String { URLComponents(string: baseURL)?.host ?? baseURL }
+
+    /// The header that carries the credential: `Authorization` for bearer, the configured or the
+    /// provider's API-key header for api-key, nil without auth.
+    public var credentialHeader: String? {
+        switch auth.type {
+        case .bearer: "Authorization"
+        case .apiKey: auth.header ?? ProviderRequest.defaultKeyHeader(provider)
+        case .none: nil
+        }
+    }
 }
 
 private func render(_ source: ModelEndpoint.ValueSource) -> String {

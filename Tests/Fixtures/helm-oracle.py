@@ -3,6 +3,7 @@
 airlock's chart rendering.
 
   helm-oracle.py compare CHART AIRLOCK.json [VALUES.yaml]
+  helm-oracle.py images CHART VALUES.yaml NAMESPACE
 
 renders CHART with Helm twice (to learn which leaves change from one render to the next: random
 strings, generated certificates, the clock, and checksums over them) and compares, template by
@@ -19,9 +20,9 @@ import yaml
 from helm_python import chart
 
 
-def render(path, values):
+def render(path, values, namespace="default"):
     with chart.Chart.load(path) as loaded:
-        return loaded.render(name="release", namespace="default", values=values)
+        return loaded.render(name="release", namespace=namespace, values=values)
 
 
 def documents(text):
@@ -105,6 +106,12 @@ def image_set(rendered):
 
 
 def main():
+    if len(sys.argv) == 5 and sys.argv[1] == "images":
+        # The images Helm renders with a values file (airlock values' output) in a namespace.
+        with open(sys.argv[3]) as handle:
+            values = yaml.safe_load(handle) or {}
+        print(json.dumps(sorted(image_set(render(sys.argv[2], values, sys.argv[4])))))
+        return
     if len(sys.argv) < 4 or sys.argv[1] != "compare":
         sys.exit(__doc__)
     path, airlock_file = sys.argv[2], sys.argv[3]

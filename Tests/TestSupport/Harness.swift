@@ -101,12 +101,14 @@ package enum Harness {
         in directory: String,
         dockerArchive: Bool = true,
         layerMB: Int = 0,
-        attestations: Bool = false
+        attestations: Bool = false,
+        install: Bool = false
     ) throws -> String {
         let target = "\(directory)/example"
         var arguments = ["python3", "\(packageRoot)/scripts/make-example.py", target]
         if dockerArchive { arguments.append("--docker-archive") }
         if attestations { arguments.append("--attestations") }
+        if install { arguments.append("--install") }
         if layerMB > 0 { arguments += ["--layer-mb", "\(layerMB)"] }
         let result = try run(arguments)
         try #require(result.status == 0, "make-example failed: \(result.stderr)")

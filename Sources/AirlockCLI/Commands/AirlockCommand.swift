@@ -15,7 +15,8 @@ public struct AirlockCommand: ParsableCommand {
             KeyCommand.self, PackCommand.self, InspectCommand.self, VerifyCommand.self, UnpackCommand.self,
             SignCommand.self, SignFileCommand.self, ExtractCommand.self, DiffCommand.self, PushCommand.self, ServeCommand.self,
             LoginCommand.self,
-            InventoryCommand.self, AuditCommand.self, HistoryCommand.self, PreflightCommand.self, ChartCommand.self, VersionCommand.self,
+            InventoryCommand.self, AuditCommand.self, HistoryCommand.self, PreflightCommand.self, ValuesCommand.self, ChartCommand.self,
+            VersionCommand.self,
         ]
     )
 

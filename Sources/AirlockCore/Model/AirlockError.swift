@@ -40,7 +40,7 @@ public func exitStatus(for error: any Error) -> ExitStatus {
         return .io
     case is InputError, is OCIError, is SigningError:
         return .usage
-    case is PreflightInputError:
+    case is PreflightInputError, is InstallError:
         return .usage
     case let error as PackError:
         return error.isCheckFailure ? .checkFailed : .usage
