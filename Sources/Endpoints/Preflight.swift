@@ -17,6 +17,9 @@ public struct PreflightReport: Sendable, Codable {
         /// The steps, in the order they run.
         public enum Name: String, Sendable, Codable {
             case credentials, dns, connect, proxy, tls, request, model
+            /// Egress `block:` entries: the attempt without, and through, the proxy.
+            case direct
+            case viaProxy = "via-proxy"
         }
     }
 
@@ -29,6 +32,13 @@ public struct PreflightReport: Sendable, Codable {
     public var steps: [Step]
     /// The first failure, as one line with what to fix.
     public var failure: String?
+    /// For an Egress entry: whether the path must answer or must fail (nil for a model endpoint).
+    public var check: EgressCheckKind?
+}
+
+/// What an Egress entry asks of its path.
+public enum EgressCheckKind: String, Sendable, Codable {
+    case reach, block
 }
 
 /// An endpoint to check, with its CA bundle (PEM) when it has one.
@@ -98,16 +108,7 @@ struct PreflightRun {
             try checkAll()
             report.ok = true
         } catch let failure as StepFailure {
-            report.steps.append(
-                .init(
-                    name: failure.step,
-                    ok: false,
-                    milliseconds: failure.milliseconds,
-                    detail: failure.line,
-                    certificates: failure.certificates,
-                    httpStatus: failure.status
-                )
-            )
+            report.steps.fail(failure)
             report.failure = failure.line
         } catch {
             report.failure = "\(error)"
@@ -121,16 +122,7 @@ struct PreflightRun {
         certificates: [CertificateSummary]? = nil,
         status: Int? = nil
     ) {
-        report.steps.append(
-            .init(
-                name: step,
-                ok: true,
-                milliseconds: start.map(elapsedMilliseconds),
-                detail: detail,
-                certificates: certificates,
-                httpStatus: status
-            )
-        )
+        report.steps.pass(step, since: start, detail, certificates: certificates, status: status)
     }
 
     /// The steps in order, each passing or throwing the one line that says what to fix.
@@ -189,7 +181,7 @@ struct StepFailure: Error {
     }
 }
 
-private func elapsedMilliseconds(since start: Date) -> Int { Int((Date().timeIntervalSince(start) * 1000).rounded()) }
+func elapsedMilliseconds(since start: Date) -> Int { Int((Date().timeIntervalSince(start) * 1000).rounded()) }
 
 /// The proxy for a host: the endpoint's own `proxy:` settings, else the environment's.
 struct ProxyChoice {

@@ -8,8 +8,9 @@ public enum PreflightInputError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .noSuchPath(let path): return "\(path) does not exist (give a bundle, an unpacked bundle folder or a ModelEndpoint file)"
-        case .noEndpoints(let path): return "\(path) holds no ModelEndpoint configs"
+        case .noSuchPath(let path):
+            return "\(path) does not exist (give a bundle, an unpacked bundle folder, or a ModelEndpoint or Egress file)"
+        case .noEndpoints(let path): return "\(path) holds no ModelEndpoint or Egress documents"
         case .noSuchEndpoint(let name, let path, let known):
             return "no endpoint named \(name) in \(path) (it has \(known.joined(separator: ", ")))"
         }

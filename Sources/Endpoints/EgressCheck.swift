@@ -1,0 +1,315 @@
+import Foundation
+import Registry
+
+/// The proxy egress checks go through: the site's, else the environment's (`HTTPS_PROXY`,
+/// `HTTP_PROXY`).
+public struct EgressProxy: Sendable {
+    public var httpsProxy: String?
+    public var httpProxy: String?
+    /// Where the setting came from, for messages (`site.yaml`, `HTTPS_PROXY`).
+    public var origin: String
+
+    public init(httpsProxy: String?, httpProxy: String?, origin: String) {
+        self.httpsProxy = httpsProxy
+        self.httpProxy = httpProxy
+        self.origin = origin
+    }
+
+    /// The proxy variables of `environment`, or nil when neither is set.
+    public static func environment(_ environment: [String: String]) -> EgressProxy? {
+        let transport = TransportOptions(environment: environment)
+        guard transport.httpsProxy?.isEmpty == false || transport.httpProxy?.isEmpty == false else { return nil }
+        return EgressProxy(httpsProxy: transport.httpsProxy, httpProxy: transport.httpProxy, origin: "HTTPS_PROXY/HTTP_PROXY")
+    }
+
+    /// (host, port, URL) of the proxy for a secure or plain target.
+    func endpoint(secure: Bool) -> (host: String, port: Int, url: String)? {
+        guard let configured = (secure ? httpsProxy ?? httpProxy : httpProxy ?? httpsProxy), !configured.isEmpty else { return nil }
+        let text = configured.contains("://") ? configured : "http://\(configured)"
+        guard let components = URLComponents(string: text), let host = components.host else { return nil }
+        let shown = "\(components.scheme ?? "http")://\(host)\(components.port.map { ":\($0)" } ?? "")"
+        return (host, components.port ?? 3128, shown)
+    }
+}
+
+/// Proves the network paths of `kind: Egress` documents: each `reach:` entry answers through its
+/// path; each `block:` entry fails directly and through the proxy (a DNS failure, a refusal or a
+/// time-out is blocked; any connection that opens, any tunnel the proxy grants, any answer from
+/// the target is a FAILED line). Reports have the shape of the endpoint reports.
+public enum EgressCheck {
+    public static func run(_ egress: Egress, proxy: EgressProxy?, timeoutSeconds: Int?) -> [PreflightReport] {
+        let timeout = TimeInterval(timeoutSeconds ?? 10)
+        return egress.reach.map { reach($0, document: egress.name, proxy: proxy, timeout: timeout) }
+            + egress.block.map { block($0, document: egress.name, proxy: proxy, timeout: timeout) }
+    }
+
+    // MARK: reach
+
+    static func reach(_ entry: Egress.Reach, document: String, proxy: EgressProxy?, timeout: TimeInterval) -> PreflightReport {
+        var report = PreflightReport(
+            endpoint: "\(document)/\(entry.name)",
+            provider: "egress",
+            url: entry.url,
+            proxy: nil,
+            ok: false,
+            steps: [],
+            failure: nil,
+            check: .reach
+        )
+        var steps: [PreflightReport.Step] = []
+        do {
+            try reachSteps(entry, proxy: proxy, timeout: timeout, report: &report, steps: &steps)
+            report.ok = true
+        } catch let failure as StepFailure {
+            steps.fail(failure)
+            report.failure = failure.line
+        } catch {
+            report.failure = "\(error)"
+        }
+        report.steps = steps
+        return report
+    }
+
+    private static func reachSteps(
+        _ entry: Egress.Reach,
+        proxy: EgressProxy?,
+        timeout: TimeInterval,
+        report: inout PreflightReport,
+        steps: inout [PreflightReport.Step]
+    ) throws {
+        guard let url = URLComponents(string: entry.url), let host = url.host else {
+            throw StepFailure(step: .request, line: "\(entry.url) is not an absolute URL")
+        }
+        let secure = url.scheme == "https"
+        let port = url.port ?? (secure ? 443 : 80)
+        var dial = (host: host, port: port)
+        var proxyURL: String?
+        if entry.via == .proxy {
+            guard let chosen = proxy?.endpoint(secure: secure) else {
+                throw StepFailure(
+                    step: .proxy,
+                    line: "\(entry.name) must be reached via the proxy, but none is set — give --site with proxy:, or set HTTPS_PROXY"
+                )
+            }
+            dial = (chosen.host, chosen.port)
+            proxyURL = chosen.url
+            report.proxy = "\(chosen.url) (\(proxy?.origin ?? "?"))"
+        }
+        let deadline = { Date(timeIntervalSinceNow: timeout) }
+        var start = Date()
+        let addresses: [ProbeConnection.Address]
+        do { addresses = try ProbeConnection.resolve(dial.host, port: dial.port) } catch let failure as ProbeFailure {
+            let fix = proxyURL != nil ? "check the proxy's host name" : "check the host name and this machine's resolver"
+            throw StepFailure(step: .dns, line: "DNS: \(failure.message) — \(fix)", since: start)
+        }
+        steps.pass(.dns, since: start, "\(dial.host) → \(addresses.first?.text ?? "?")")
+        start = Date()
+        let connection: ProbeConnection
+        do { connection = try ProbeConnection(addresses: addresses, host: dial.host, port: dial.port, deadline: deadline()) } catch let
+            failure as ProbeFailure
+        {
+            throw StepFailure(step: .connect, line: "connect: \(failure.message) — check the port and any firewall", since: start)
+        }
+        defer { connection.close() }
+        steps.pass(.connect, since: start, proxyURL != nil ? "proxy \(dial.host):\(dial.port)" : "\(dial.host):\(dial.port)")
+        if let proxyURL, secure {
+            start = Date()
+            let status: Int
+            do { status = try connection.connectThroughProxy(authority: "\(host):\(port)") } catch let failure as ProbeFailure {
+                throw StepFailure(step: .proxy, line: "proxy: \(failure.message)", since: start)
+            }
+            guard status == 200 else {
+                throw StepFailure(
+                    step: .proxy,
+                    line: "proxy: \(proxyURL) answered \(status) to CONNECT \(host):\(port) — allow this host and port in the proxy",
+                    since: start,
+                    status: status
+                )
+            }
+            steps.pass(.proxy, since: start, "CONNECT \(host):\(port) through \(proxyURL) → 200", status: status)
+        }
+        if secure {
+            start = Date()
+            let tls: ProbeConnection.TLSResult
+            do { tls = try connection.startTLS(host: host, extraCAs: entry.caPEM) } catch let failure as ProbeFailure {
+                throw StepFailure(step: .tls, line: "TLS: \(failure.message)", since: start)
+            }
+            if let error = tls.verifyError {
+                let issuer = tls.chain.last?.issuer ?? "?"
+                throw StepFailure(
+                    step: .tls,
+                    line: "TLS: \(error.text) (issuer \(issuer)) — give the CA that signs it as caFile",
+                    since: start,
+                    certificates: tls.chain
+                )
+            }
+            let leaf = tls.chain.first.map { "\($0.subject), issued by \($0.issuer)" } ?? "no certificate"
+            steps.pass(.tls, since: start, "\(tls.version); \(leaf)", certificates: tls.chain)
+        }
+        start = Date()
+        let path = (url.percentEncodedPath.isEmpty ? "/" : url.percentEncodedPath) + (url.percentEncodedQuery.map { "?\($0)" } ?? "")
+        let authority = url.port.map { "\(host):\($0)" } ?? host
+        let target = proxyURL != nil && !secure ? "http://\(authority)\(path)" : path
+        let answer: HTTPAnswer
+        do {
+            answer = try connection.exchange(method: "GET", target: target, host: authority, headers: [], body: nil, what: "GET \(path)")
+        } catch let failure as ProbeFailure {
+            throw StepFailure(step: .request, line: "request: \(failure.message)", since: start)
+        }
+        steps.pass(.request, since: start, "GET \(path) → \(answer.status) (any answer proves the path)", status: answer.status)
+    }
+
+    // MARK: block
+
+    static func block(_ entry: Egress.Block, document: String, proxy: EgressProxy?, timeout: TimeInterval) -> PreflightReport {
+        var steps: [PreflightReport.Step] = []
+        var failures: [String] = []
+        let direct = probeDirect(entry, timeout: timeout)
+        record(direct, step: .direct, entry: entry, steps: &steps, failures: &failures)
+        let chosen = proxy?.endpoint(secure: !entry.plainHTTP)
+        if let chosen {
+            let through = probeProxy(entry, proxy: chosen, timeout: timeout)
+            record(through, step: .viaProxy, entry: entry, steps: &steps, failures: &failures)
+        } else {
+            steps.pass(.viaProxy, since: nil, "no proxy is set here: only the direct path was checked")
+        }
+        return PreflightReport(
+            endpoint: "\(document)/\(entry.name)",
+            provider: "egress",
+            url: entry.target,
+            proxy: chosen.map { "\($0.url) (\(proxy?.origin ?? "?"))" },
+            ok: failures.isEmpty,
+            steps: steps,
+            failure: failures.first,
+            check: .block
+        )
+    }
+
+    /// What one attempt at a blocked target met: blocked (and how), or open (and what answered).
+    enum Outcome {
+        case blocked(String, since: Date)
+        case open(String, since: Date, status: Int?)
+    }
+
+    private static func record(
+        _ outcome: Outcome,
+        step: PreflightReport.Step.Name,
+        entry: Egress.Block,
+        steps: inout [PreflightReport.Step],
+        failures: inout [String]
+    ) {
+        switch outcome {
+        case .blocked(let how, let start):
+            steps.pass(step, since: start, "blocked: \(how)")
+        case .open(let what, let start, let status):
+            let route = step == .direct ? "directly" : "through the proxy"
+            let line = "\(entry.name): \(entry.target) is reachable \(route) (\(what)) — it must be blocked; close this path"
+            steps.fail(StepFailure(step: step, line: line, since: start, status: status))
+            failures.append(line)
+        }
+    }
+
+    private static func probeDirect(_ entry: Egress.Block, timeout: TimeInterval) -> Outcome {
+        let start = Date()
+        let addresses: [ProbeConnection.Address]
+        do { addresses = try ProbeConnection.resolve(entry.host, port: entry.port) } catch {
+            return .blocked("\(entry.host) does not resolve", since: start)
+        }
+        do {
+            let connection = try ProbeConnection(
+                addresses: addresses,
+                host: entry.host,
+                port: entry.port,
+                deadline: Date(timeIntervalSinceNow: timeout)
+            )
+            connection.close()
+            return .open("a connection to \(entry.host):\(entry.port) opened", since: start, status: nil)
+        } catch let failure as ProbeFailure {
+            let how = failure.kind == .timeout ? "no answer from \(entry.host):\(entry.port) within \(Int(timeout)) s" : failure.message
+            return .blocked(how, since: start)
+        } catch {
+            return .blocked("\(error)", since: start)
+        }
+    }
+
+    /// Statuses a proxy gives when it will not, or cannot, reach the target.
+    static let proxyRefusals: Set<Int> = [403, 407, 500, 502, 503, 504]
+
+    private static func probeProxy(_ entry: Egress.Block, proxy: (host: String, port: Int, url: String), timeout: TimeInterval) -> Outcome {
+        let start = Date()
+        let connection: ProbeConnection
+        do {
+            let addresses = try ProbeConnection.resolve(proxy.host, port: proxy.port)
+            connection = try ProbeConnection(
+                addresses: addresses,
+                host: proxy.host,
+                port: proxy.port,
+                deadline: Date(timeIntervalSinceNow: timeout)
+            )
+        } catch let failure as ProbeFailure {
+            return .blocked("the proxy \(proxy.url) cannot be reached (\(failure.message))", since: start)
+        } catch {
+            return .blocked("\(error)", since: start)
+        }
+        defer { connection.close() }
+        let authority = "\(entry.host):\(entry.port)"
+        do {
+            if entry.plainHTTP {
+                let answer = try connection.exchange(
+                    method: "GET",
+                    target: entry.target,
+                    host: authority,
+                    headers: [],
+                    body: nil,
+                    what: "GET \(entry.target) through the proxy"
+                )
+                if proxyRefusals.contains(answer.status) {
+                    return .blocked("the proxy answered \(answer.status) to GET \(entry.target)", since: start)
+                }
+                return .open("GET \(entry.target) → \(answer.status)", since: start, status: answer.status)
+            }
+            let status = try connection.connectThroughProxy(authority: authority)
+            if status == 200 { return .open("the proxy granted CONNECT \(authority)", since: start, status: status) }
+            return .blocked("the proxy answered \(status) to CONNECT \(authority)", since: start)
+        } catch let failure as ProbeFailure {
+            return .blocked("the proxy gave no answer (\(failure.message))", since: start)
+        } catch {
+            return .blocked("\(error)", since: start)
+        }
+    }
+}
+
+/// Steps as they pass and fail, in the order they ran.
+extension Array where Element == PreflightReport.Step {
+    mutating func pass(
+        _ name: PreflightReport.Step.Name,
+        since start: Date?,
+        _ detail: String,
+        certificates: [CertificateSummary]? = nil,
+        status: Int? = nil
+    ) {
+        append(
+            .init(
+                name: name,
+                ok: true,
+                milliseconds: start.map(elapsedMilliseconds),
+                detail: detail,
+                certificates: certificates,
+                httpStatus: status
+            )
+        )
+    }
+
+    mutating func fail(_ failure: StepFailure) {
+        append(
+            .init(
+                name: failure.step,
+                ok: false,
+                milliseconds: failure.milliseconds,
+                detail: failure.line,
+                certificates: failure.certificates,
+                httpStatus: failure.status
+            )
+        )
+    }
+}
