@@ -93,7 +93,14 @@ struct ManifestExampleTests {
         #expect(endpoint.auth.valueFrom != nil, "every example references its secret")
     }
 
-    @Test(arguments: ["bundle", "model-endpoint"])
+    @Test func theEgressExampleReads() throws {
+        let egress = try Egress.load(path: "\(Self.folder)/examples/egress.yaml")
+        #expect(egress.reach.map(\.name) == ["license"] && egress.reach[0].via == .proxy)
+        #expect(egress.block.map(\.target) == ["https://telemetry.vendor.example/v1/events", "registry-1.docker.io:443"])
+        #expect(egress.block.map(\.port) == [443, 443])
+    }
+
+    @Test(arguments: ["bundle", "model-endpoint", "site", "egress"])
     func theSchemasAreJSON(name: String) throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: "\(Self.folder)/schemas/\(name).schema.json"))
         let schema = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])

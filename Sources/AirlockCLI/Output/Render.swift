@@ -5,6 +5,7 @@ func renderContents(
     images: [BundlePredicate.Image],
     charts: [BundlePredicate.Chart],
     endpoints: [BundlePredicate.Endpoint],
+    egress: [BundlePredicate.EgressDocument]?,
     files: [BundlePredicate.File]
 ) -> String {
     var text = ""
@@ -27,6 +28,7 @@ func renderContents(
         for chart in charts {
             text += "  \(chart.name) \(chart.version) (\(chart.ref), chart \(chart.chartDigest))\n"
             text += renderDependencies(chart.dependencies ?? [], indent: "    ")
+            if let template = chart.installValues { text += "    install values template \(template) (airlock values fills it)\n" }
             if let rendered = chart.rendered {
                 var how = "release \(rendered.releaseName) in namespace \(rendered.namespace), Kubernetes \(rendered.kubeVersion)"
                 if let values = rendered.values {
@@ -53,6 +55,10 @@ func renderContents(
             text += "  \(endpoint.name): \(endpoint.provider) at \(endpoint.host)\(endpoint.caFile != nil ? " (with CA file)" : "")\n"
         }
     }
+    if let egress, !egress.isEmpty {
+        text += "egress:\n"
+        for document in egress { text += "  \(document.name): \(document.path) (airlock preflight checks its paths)\n" }
+    }
     if !files.isEmpty {
         text += "files:\n"
         for file in files { text += "  \(file.path) (\(formatBytes(file.size)))\n" }
@@ -75,7 +81,14 @@ func renderInspect(_ report: InspectReport) -> String {
         report.signerKeyIDs.isEmpty
         ? "signatures: none (unsigned)\n"
         : "signatures claimed by key(s): \(report.signerKeyIDs.joined(separator: ", "))\n"
-    return text + renderContents(images: report.images, charts: report.charts, endpoints: report.endpoints, files: report.files)
+    return text
+        + renderContents(
+            images: report.images,
+            charts: report.charts,
+            endpoints: report.endpoints,
+            egress: report.egress,
+            files: report.files
+        )
 }
 
 /// The line a delta bundle gets wherever it is shown.
@@ -108,7 +121,14 @@ func renderVerified(_ report: VerificationReport) -> String {
         + (report.parts.map { ", read from \($0) parts\n" } ?? "\n")
     if let base = report.base { text += renderBase(base) }
     text += renderImageSignatures(report.imageSignatures)
-    return text + renderContents(images: report.images, charts: report.charts, endpoints: report.endpoints, files: report.files)
+    return text
+        + renderContents(
+            images: report.images,
+            charts: report.charts,
+            endpoints: report.endpoints,
+            egress: report.egress,
+            files: report.files
+        )
 }
 
 /// The subchart tree: name, version, alias, source, digest, and whether defaults switch it off.

@@ -67,6 +67,7 @@ public struct VerificationReport: Sendable, Codable {
     public var images: [BundlePredicate.Image]
     public var charts: [BundlePredicate.Chart]
     public var endpoints: [BundlePredicate.Endpoint]
+    public var egress: [BundlePredicate.EgressDocument]?
     public var files: [BundlePredicate.File]
     /// With `--cosign-key`: whether each image's cosign signature verified.
     public var imageSignatures: [ImageSignatureCheck]?
@@ -93,6 +94,7 @@ public struct VerificationReport: Sendable, Codable {
         images = predicate.images
         charts = predicate.charts
         endpoints = predicate.endpoints
+        egress = predicate.egress
         files = predicate.files
         base = predicate.base
     }

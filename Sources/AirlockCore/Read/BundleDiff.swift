@@ -14,7 +14,7 @@ public struct BundleDiff: Sendable, Codable {
         public var created: String
     }
 
-    /// One difference: `kind` image, chart, endpoint or file; `change` added, removed or changed.
+    /// One difference: `kind` image, chart, endpoint, egress, install-values or file; `change` added, removed or changed.
     public struct Change: Sendable, Codable, Equatable {
         public var kind: String
         public var name: String
@@ -53,6 +53,8 @@ public struct BundleDiff: Sendable, Codable {
         compare("image", before.images, after.images)
         compare("chart", before.charts, after.charts)
         compare("endpoint", before.entries(under: BundleFormat.endpointsPrefix), after.entries(under: BundleFormat.endpointsPrefix))
+        compare("egress", before.entries(under: BundleFormat.egressPrefix), after.entries(under: BundleFormat.egressPrefix))
+        compare("install-values", before.entries(under: BundleFormat.installPrefix), after.entries(under: BundleFormat.installPrefix))
         compare("file", before.entries(under: BundleFormat.filesPrefix), after.entries(under: BundleFormat.filesPrefix))
         var diff = BundleDiff(
             old: before.side,

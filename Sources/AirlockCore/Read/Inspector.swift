@@ -22,6 +22,7 @@ public struct InspectReport: Sendable, Codable {
     public var images: [BundlePredicate.Image]
     public var charts: [BundlePredicate.Chart]
     public var endpoints: [BundlePredicate.Endpoint]
+    public var egress: [BundlePredicate.EgressDocument]?
     public var files: [BundlePredicate.File]
 
     /// One file of a split bundle.
@@ -68,6 +69,7 @@ public enum Inspector {
             images: predicate.images,
             charts: predicate.charts,
             endpoints: predicate.endpoints,
+            egress: predicate.egress,
             files: predicate.files,
             base: predicate.base.map {
                 .init(
