@@ -20,13 +20,15 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
+        // The PKCS#11 API's declarations (libp11-kit-dev); token modules are loaded with dlopen.
+        .systemLibrary(name: "CPKCS11", path: "Sources/CPKCS11"),
 
         // SHA-256 over libcrypto, shared by everything that names content by its digest.
         .target(name: "Hashing", dependencies: ["COpenSSL"]),
         .target(name: "OCI", dependencies: ["Hashing"]),
         .target(name: "StrictYAML", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "HelmTemplate", dependencies: ["Hashing", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Signing", dependencies: ["COpenSSL", "Hashing"]),
+        .target(name: "Signing", dependencies: ["COpenSSL", "CPKCS11", "Hashing"]),
         .target(name: "BundleIO", dependencies: ["CArchive", "CZstd", "CLinux", "Hashing"]),
         .target(
             name: "Registry",

@@ -31,8 +31,8 @@ with open(work + "/SHA256SUMS", "w") as sums:
         sums.write("%s  %s\n" % (subject["digest"]["sha256"], subject["name"]))
 PY
 
-# 3. One signature must verify with the trusted key (ECDSA P-256; for an Ed25519 key use
-#    openssl pkeyutl -verify -pubin -inkey "$PUB" -rawin -in pae.bin -sigfile sigN.der). Given a
+# 3. One signature must verify with the trusted key (ECDSA P-256 over SHA-256, or Ed25519 over
+#    the encoding itself, which openssl pkeyutl -rawin checks). Given a
 #    CA certificate instead, with the key of the certificate a signature carries, if that chains
 #    to the CA now and is for code signing (as airlock verify --signer-root checks it).
 verified=no
@@ -48,7 +48,9 @@ for sig in "$WORK"/sig*.der; do
     openssl x509 -in "$WORK/leaf.pem" -noout -pubkey > "$WORK/leaf.pub"
     key=$WORK/leaf.pub
   fi
-  if openssl dgst -sha256 -verify "$key" -signature "$sig" "$WORK/pae.bin" >/dev/null 2>&1; then verified=yes; fi
+  if openssl pkey -pubin -in "$key" -noout -text 2>/dev/null | head -1 | grep -q ED25519; then
+    openssl pkeyutl -verify -pubin -inkey "$key" -rawin -in "$WORK/pae.bin" -sigfile "$sig" >/dev/null 2>&1 && verified=yes
+  elif openssl dgst -sha256 -verify "$key" -signature "$sig" "$WORK/pae.bin" >/dev/null 2>&1; then verified=yes; fi
 done
 [ "$verified" = yes ] || { echo "FAILED: no signature verifies with $PUB" >&2; exit 1; }
 

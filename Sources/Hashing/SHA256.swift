@@ -27,13 +27,23 @@ public final class SHA256Hasher {
         bytes.withUnsafeBytes { update($0) }
     }
 
-    /// Returns the digest as 64 lowercase hex characters; the hasher is spent afterwards.
-    public func finalizeHex() -> String {
+    /// Returns the 32 bytes of the digest; the hasher is spent afterwards.
+    public func finalize() -> [UInt8] {
         finished = true
         var out = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
         EVP_DigestFinal_ex(context, &out, &length)
-        return hexString(out)
+        return out
+    }
+
+    /// Returns the digest as 64 lowercase hex characters; the hasher is spent afterwards.
+    public func finalizeHex() -> String { hexString(finalize()) }
+
+    /// One-shot hash of `bytes`.
+    public static func digest(_ bytes: [UInt8]) -> [UInt8] {
+        let hasher = SHA256Hasher()
+        hasher.update(bytes)
+        return hasher.finalize()
     }
 
     /// One-shot hash of `bytes` as lowercase hex.

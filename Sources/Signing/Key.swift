@@ -76,6 +76,18 @@ public struct PublicKey: Sendable {
         try self.init(handle: KeyHandle(takingOwnershipOf: pointer))
     }
 
+    /// Reads a DER SubjectPublicKeyInfo.
+    init(der: [UInt8], source: String) throws {
+        let pointer: OpaquePointer? = der.withUnsafeBufferPointer { buffer in
+            var cursor = buffer.baseAddress
+            return d2i_PUBKEY(nil, &cursor, buffer.count)
+        }
+        guard let pointer else {
+            throw SigningError.unreadableKey(path: source, reason: "not a DER public key (\(takeOpenSSLError()))")
+        }
+        try self.init(handle: KeyHandle(takingOwnershipOf: pointer))
+    }
+
     /// Reads a PKIX PEM file.
     public init(contentsOf path: String) throws {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -104,9 +116,17 @@ public struct PublicKey: Sendable {
     }
 }
 
-/// A private key that signs.
+/// A private key that signs: held in memory (read from a PEM file or generated), in a PKCS#11
+/// token, or behind a signer command. Whichever holds it, the signature and the key id are what
+/// the same key pair gives as a file.
 public struct PrivateKey: Sendable {
-    let handle: KeyHandle
+    enum Holder: Sendable {
+        case memory(KeyHandle)
+        case token(PKCS11Key)
+        case command(CommandSigner)
+    }
+
+    let holder: Holder
     /// The public half.
     public let publicKey: PublicKey
     /// The X.509 certificate (and chain) presented with every signature made by this key.
@@ -123,8 +143,26 @@ public struct PrivateKey: Sendable {
     }
 
     init(handle: KeyHandle) throws {
-        self.handle = handle
+        self.holder = .memory(handle)
         self.publicKey = try PublicKey(handle: handle)
+    }
+
+    /// A key in a PKCS#11 token.
+    public init(token key: PKCS11Key) {
+        holder = .token(key)
+        publicKey = key.publicKey
+    }
+
+    /// A key behind a signer command.
+    public init(command signer: CommandSigner) {
+        holder = .command(signer)
+        publicKey = signer.publicKey
+    }
+
+    /// Whether the key is held in this process (a file or a generated key).
+    public var isInMemory: Bool {
+        if case .memory = holder { return true }
+        return false
     }
 
     /// Generates a new key.
@@ -175,7 +213,10 @@ public struct PrivateKey: Sendable {
 
     /// PKCS#8 PEM, encrypted with AES-256-CBC (PBES2) when a passphrase is given.
     public func pkcs8PEM(passphrase: String?) throws -> [UInt8] {
-        try collectBIO { bio in
+        guard case .memory(let handle) = holder else {
+            throw SigningError.unsupportedKey("a key held in a token or behind a command cannot be written out")
+        }
+        return try collectBIO { bio in
             if let passphrase, !passphrase.isEmpty {
                 var secret = Array(passphrase.utf8CString)
                 defer { for index in secret.indices { secret[index] = 0 } }
@@ -199,6 +240,12 @@ public struct PrivateKey: Sendable {
 
     /// Signs `message`: ECDSA P-256 over SHA-256 (DER), or pure Ed25519 (64 bytes).
     public func signature(for message: [UInt8]) throws -> [UInt8] {
+        let handle: KeyHandle
+        switch holder {
+        case .memory(let held): handle = held
+        case .token(let key): return try key.signature(for: message)
+        case .command(let signer): return try signer.signature(for: message)
+        }
         guard let context = EVP_MD_CTX_new() else {
             throw SigningError.crypto(operation: "EVP_MD_CTX_new", detail: takeOpenSSLError())
         }

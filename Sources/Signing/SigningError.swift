@@ -13,6 +13,10 @@ public enum SigningError: Error, Sendable, Equatable, CustomStringConvertible {
     case badCertificates(String)
     /// A DSSE envelope is not well-formed.
     case malformedEnvelope(String)
+    /// A PKCS#11 module, token, PIN or key could not be used; the text says which and what to fix.
+    case pkcs11(String)
+    /// An `exec:` signer command failed or gave a signature that does not verify.
+    case signerCommand(String)
 
     public var description: String {
         switch self {
@@ -28,6 +32,10 @@ public enum SigningError: Error, Sendable, Equatable, CustomStringConvertible {
             return "bad certificate file: \(why)"
         case .malformedEnvelope(let why):
             return "malformed signature envelope: \(why)"
+        case .pkcs11(let why):
+            return "PKCS#11: \(why)"
+        case .signerCommand(let why):
+            return "signer command: \(why)"
         }
     }
 }

@@ -16,6 +16,8 @@ package enum Tool: String, Sendable {
     case tinyproxy
     case unshare
     case mount
+    case softhsm2Util = "softhsm2-util"
+    case pkcs11Tool = "pkcs11-tool"
 }
 
 extension Trait where Self == ConditionTrait {

@@ -29,7 +29,10 @@ struct PackCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("The bundle to write (default NAME-VERSION.tar.zst).", valueName: "FILE.tar.zst"))
     var out: String?
 
-    @Option(name: .long, help: ArgumentHelp("Sign with this private key; repeat for several signers.", valueName: "NAME.key"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Sign with this key: a PEM file, a pkcs11: URI, or exec:COMMAND; repeat for several signers.", valueName: "KEY")
+    )
     var key: [String] = []
 
     @Option(
@@ -44,8 +47,7 @@ struct PackCommand: AsyncParsableCommand {
     )
     var cert: [String] = []
 
-    @Option(name: .long, help: "Passphrase file for encrypted keys (or set AIRLOCK_KEY_PASSPHRASE).")
-    var passphraseFile: String?
+    @OptionGroup var keyHolder: KeyHolderOptions
 
     @Option(name: .long, help: "Content cache (default $AIRLOCK_CACHE, $XDG_CACHE_HOME/airlock or ~/.cache/airlock).")
     var cache: String?
@@ -194,7 +196,7 @@ struct PackCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var keys = try key.map { try loadPrivateKey($0, passphraseFile: passphraseFile) }
+        var keys = try keyHolder.load(key)
         try present(certificates: cert, to: &keys)
         var options = Packer.Options(
             specPath: file,

@@ -14,13 +14,14 @@ struct SignCommand: ParsableCommand {
     )
 
     @Argument(help: "The bundle.") var bundle: String
-    @Option(name: .long, help: ArgumentHelp("The private key to sign with.", valueName: "NAME.key")) var key: String
+    @Option(name: .long, help: ArgumentHelp("The key to sign with: a PEM file, a pkcs11: URI, or exec:COMMAND.", valueName: "KEY")) var key:
+        String
     @Option(
         name: .long,
         help: ArgumentHelp("The key's X.509 certificate (PEM, leaf first), carried in the signature.", valueName: "CERT.pem")
     )
     var cert: String?
-    @Option(name: .long, help: "Passphrase file for an encrypted key (or set AIRLOCK_KEY_PASSPHRASE).") var passphraseFile: String?
+    @OptionGroup var keyHolder: KeyHolderOptions
     @OptionGroup var outputOptions: OutputOptions
 
     struct Result: Encodable {
@@ -31,7 +32,7 @@ struct SignCommand: ParsableCommand {
     }
 
     func run() throws {
-        var keys = [try loadPrivateKey(key, passphraseFile: passphraseFile)]
+        var keys = try keyHolder.load([key])
         try present(certificates: cert.map { [$0] } ?? [], to: &keys)
         let privateKey = keys[0]
         let result = try BundleSigner(bundle: bundle, key: privateKey).sign()

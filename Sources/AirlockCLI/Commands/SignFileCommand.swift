@@ -17,13 +17,15 @@ struct SignFileCommand: ParsableCommand {
     )
 
     @Argument(help: "The file to sign.") var file: String
-    @Option(name: .long, help: ArgumentHelp("A private key to sign with; repeat for several signers.", valueName: "NAME.key")) var key:
-        [String]
+    @Option(
+        name: .long,
+        help: ArgumentHelp("A key to sign with (a PEM file, a pkcs11: URI, or exec:COMMAND); repeat for several signers.", valueName: "KEY")
+    ) var key: [String]
     @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the envelope (default FILE.intoto.json).", valueName: "ENVELOPE"))
     var out: String?
     @Option(name: .long, help: "The name the statement gives (default: the file's name).") var name: String?
     @Option(name: .long, help: "The version the statement gives (default: this airlock's).") var version: String?
-    @Option(name: .long, help: "Passphrase file for an encrypted key (or set AIRLOCK_KEY_PASSPHRASE).") var passphraseFile: String?
+    @OptionGroup var keyHolder: KeyHolderOptions
     @OptionGroup var outputOptions: OutputOptions
 
     func run() throws {
@@ -31,7 +33,7 @@ struct SignFileCommand: ParsableCommand {
         guard FileManager.default.isReadableFile(atPath: file) else {
             throw AirlockFailure(message: "\(file): no such readable file", status: .usage)
         }
-        let keys = try key.map { try loadPrivateKey($0, passphraseFile: passphraseFile) }
+        let keys = try keyHolder.load(key)
         let created = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"].flatMap(Int64.init) ?? Int64(Date().timeIntervalSince1970)
         let result = try FileSigner.sign(
             file: file,

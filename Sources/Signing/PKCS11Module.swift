@@ -1,0 +1,275 @@
+internal import CPKCS11
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One loaded PKCS#11 module and the calls airlock makes through its function list. Every
+/// failure is one line naming what to fix; return values are Cryptoki's `CKR_*` codes.
+///
+/// `@unchecked Sendable`: a module is used by one key, which serialises its calls.
+final class PKCS11Module: @unchecked Sendable {
+    private let library: UnsafeMutableRawPointer
+    private let functions: UnsafeMutablePointer<CK_FUNCTION_LIST>
+    let path: String
+
+    private init(library: UnsafeMutableRawPointer, functions: UnsafeMutablePointer<CK_FUNCTION_LIST>, path: String) {
+        self.library = library
+        self.functions = functions
+        self.path = path
+    }
+
+    deinit {
+        _ = functions.pointee.C_Finalize(nil)
+        dlclose(library)
+    }
+
+    static func load(_ path: String) throws -> PKCS11Module {
+        guard !path.isEmpty else {
+            throw SigningError.pkcs11(
+                "no PKCS#11 module: give --pkcs11-module PATH or AIRLOCK_PKCS11_MODULE (e.g. /usr/lib/softhsm/libsofthsm2.so)"
+            )
+        }
+        guard let library = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
+            let reason = dlerror().map { String(cString: $0) } ?? "unknown reason"
+            throw SigningError.pkcs11("cannot load PKCS#11 module \(path): \(reason)")
+        }
+        guard let symbol = dlsym(library, "C_GetFunctionList") else {
+            dlclose(library)
+            throw SigningError.pkcs11("\(path) is not a PKCS#11 module (no C_GetFunctionList)")
+        }
+        typealias GetFunctionList = @convention(c) (UnsafeMutablePointer<UnsafeMutablePointer<CK_FUNCTION_LIST>?>?) -> CK_RV
+        let getFunctionList = unsafeBitCast(symbol, to: GetFunctionList.self)
+        var list: UnsafeMutablePointer<CK_FUNCTION_LIST>?
+        guard getFunctionList(&list) == PKCS11.ok, let list else {
+            dlclose(library)
+            throw SigningError.pkcs11("\(path): C_GetFunctionList failed")
+        }
+        let initialized = list.pointee.C_Initialize(nil)
+        guard initialized == PKCS11.ok || initialized == PKCS11.cryptokiAlreadyInitialized else {
+            dlclose(library)
+            throw SigningError.pkcs11("\(path): C_Initialize failed (\(Self.name(initialized)))")
+        }
+        return PKCS11Module(library: library, functions: list, path: path)
+    }
+
+    /// The slot whose token is labelled `label` (the only token present when no label is given).
+    func slot(token label: String?) throws -> CK_SLOT_ID {
+        var count: CK_ULONG = 0
+        try check(functions.pointee.C_GetSlotList(1, nil, &count), "C_GetSlotList")
+        var slots = [CK_SLOT_ID](repeating: 0, count: Int(count))
+        try check(functions.pointee.C_GetSlotList(1, &slots, &count), "C_GetSlotList")
+        var labels: [(CK_SLOT_ID, String)] = []
+        for slot in slots.prefix(Int(count)) {
+            var info = CK_TOKEN_INFO()
+            guard functions.pointee.C_GetTokenInfo(slot, &info) == PKCS11.ok else { continue }
+            // Slots with an uninitialised token (SoftHSM always offers one) are not candidates.
+            guard info.flags & PKCS11.tokenInitialized != 0 else { continue }
+            let text = withUnsafeBytes(of: info.label) { String(decoding: $0, as: UTF8.self) }.trimmingCharacters(in: .whitespaces)
+            labels.append((slot, text))
+        }
+        if let label {
+            guard let found = labels.first(where: { $0.1 == label }) else {
+                let known = labels.isEmpty ? "no initialised token" : "tokens: " + labels.map(\.1).joined(separator: ", ")
+                throw SigningError.pkcs11("token \(label) not found in \(path) (\(known))")
+            }
+            return found.0
+        }
+        guard labels.count == 1 else {
+            throw SigningError.pkcs11("\(path) has \(labels.count) tokens; name one with token= in the pkcs11: URI")
+        }
+        return labels[0].0
+    }
+
+    func openSession(slot: CK_SLOT_ID, readWrite: Bool) throws -> CK_SESSION_HANDLE {
+        var session: CK_SESSION_HANDLE = 0
+        let flags = PKCS11.serialSession | (readWrite ? PKCS11.readWriteSession : 0)
+        try check(functions.pointee.C_OpenSession(slot, flags, nil, nil, &session), "C_OpenSession")
+        return session
+    }
+
+    func close(_ session: CK_SESSION_HANDLE) { _ = functions.pointee.C_CloseSession(session) }
+
+    /// Logs in once. A token one failure away from locking is not tried at all.
+    func login(session: CK_SESSION_HANDLE, slot: CK_SLOT_ID, pin: String) throws {
+        var info = CK_TOKEN_INFO()
+        try check(functions.pointee.C_GetTokenInfo(slot, &info), "C_GetTokenInfo")
+        if info.flags & PKCS11.userPINLocked != 0 {
+            throw SigningError.pkcs11("the token's user PIN is locked; its security officer must unlock it")
+        }
+        if info.flags & PKCS11.userPINFinalTry != 0 {
+            throw SigningError.pkcs11(
+                "the token allows one more PIN attempt before it locks; airlock will not spend it — "
+                    + "check the PIN with the token's own tool"
+            )
+        }
+        var bytes = Array(pin.utf8)
+        defer { for index in bytes.indices { bytes[index] = 0 } }
+        let result = functions.pointee.C_Login(session, PKCS11.userType, &bytes, CK_ULONG(bytes.count))
+        switch result {
+        case PKCS11.ok, PKCS11.alreadyLoggedIn: return
+        case PKCS11.pinIncorrect:
+            throw SigningError.pkcs11("wrong PIN for the token (not retried; check --pin-file or AIRLOCK_PKCS11_PIN)")
+        case PKCS11.pinLocked: throw SigningError.pkcs11("the token's user PIN is locked; its security officer must unlock it")
+        default: throw SigningError.pkcs11("C_Login failed (\(Self.name(result)))")
+        }
+    }
+
+    func requireMechanism(_ mechanism: CK_ULONG, slot: CK_SLOT_ID) throws {
+        var info = CK_MECHANISM_INFO()
+        guard functions.pointee.C_GetMechanismInfo(slot, mechanism, &info) == PKCS11.ok else {
+            let name = [PKCS11.ecdsa: "CKM_ECDSA", PKCS11.eddsa: "CKM_EDDSA", PKCS11.ecKeyPairGen: "CKM_EC_KEY_PAIR_GEN"][mechanism]
+            throw SigningError.pkcs11(
+                "the token does not support \(name ?? "CKM_EC_EDWARDS_KEY_PAIR_GEN") (mechanism unsupported by \(path))"
+            )
+        }
+    }
+
+    /// The first object of `class` with the label and/or id given.
+    func find(session: CK_SESSION_HANDLE, class objectClass: CK_ULONG, label: String?, id: [UInt8]?) throws -> CK_OBJECT_HANDLE? {
+        var classValue = objectClass
+        var labelBytes = Array((label ?? "").utf8)
+        var idBytes = id ?? []
+        return try withUnsafeMutableBytes(of: &classValue) { classPointer in
+            try labelBytes.withUnsafeMutableBytes { labelPointer in
+                try idBytes.withUnsafeMutableBytes { idPointer in
+                    var template = [
+                        CK_ATTRIBUTE(
+                            type: PKCS11.attributeClass,
+                            pValue: classPointer.baseAddress,
+                            ulValueLen: CK_ULONG(classPointer.count)
+                        )
+                    ]
+                    if label != nil {
+                        template.append(
+                            CK_ATTRIBUTE(
+                                type: PKCS11.attributeLabel,
+                                pValue: labelPointer.baseAddress,
+                                ulValueLen: CK_ULONG(labelPointer.count)
+                            )
+                        )
+                    }
+                    if id != nil {
+                        template.append(
+                            CK_ATTRIBUTE(type: PKCS11.attributeID, pValue: idPointer.baseAddress, ulValueLen: CK_ULONG(idPointer.count))
+                        )
+                    }
+                    try check(functions.pointee.C_FindObjectsInit(session, &template, CK_ULONG(template.count)), "C_FindObjectsInit")
+                    defer { _ = functions.pointee.C_FindObjectsFinal(session) }
+                    var object: CK_OBJECT_HANDLE = 0
+                    var found: CK_ULONG = 0
+                    try check(functions.pointee.C_FindObjects(session, &object, 1, &found), "C_FindObjects")
+                    return found == 1 ? object : nil
+                }
+            }
+        }
+    }
+
+    /// The public key object beside the private key, as a ``PublicKey``.
+    func publicKey(session: CK_SESSION_HANDLE, label: String?, id: [UInt8]?) throws -> PublicKey {
+        guard let object = try find(session: session, class: PKCS11.classPublicKey, label: label, id: id) else {
+            throw SigningError.pkcs11("the token holds the private key but no public key object beside it (same label or id)")
+        }
+        let keyType = try attribute(session: session, object: object, type: PKCS11.attributeKeyType)
+        let typeCode = keyType.withUnsafeBytes { $0.count == MemoryLayout<CK_ULONG>.size ? $0.load(as: CK_ULONG.self) : CK_ULONG.max }
+        guard typeCode == PKCS11.keyTypeEC || typeCode == PKCS11.keyTypeEdwards else {
+            let names: [CK_ULONG: String] = [0: "RSA", 1: "DSA", 2: "DH", 0x41: "Montgomery"]
+            throw SigningError.unsupportedKey("the token's key is \(names[typeCode] ?? "of key type 0x\(String(typeCode, radix: 16))")")
+        }
+        let params = try attribute(session: session, object: object, type: PKCS11.attributeECParams)
+        let point = try attribute(session: session, object: object, type: PKCS11.attributeECPoint)
+        return try PublicKey(der: try SubjectPublicKeyInfo.der(ecParams: params, ecPoint: point), source: "the token's public key")
+    }
+
+    private func attribute(session: CK_SESSION_HANDLE, object: CK_OBJECT_HANDLE, type: CK_ULONG) throws -> [UInt8] {
+        var template = CK_ATTRIBUTE(type: type, pValue: nil, ulValueLen: 0)
+        try check(functions.pointee.C_GetAttributeValue(session, object, &template, 1), "C_GetAttributeValue")
+        var value = [UInt8](repeating: 0, count: Int(template.ulValueLen))
+        try value.withUnsafeMutableBytes { buffer in
+            template.pValue = buffer.baseAddress
+            try check(functions.pointee.C_GetAttributeValue(session, object, &template, 1), "C_GetAttributeValue")
+        }
+        return Array(value.prefix(Int(template.ulValueLen)))
+    }
+
+    func sign(session: CK_SESSION_HANDLE, key: CK_OBJECT_HANDLE, mechanism: CK_ULONG, data: [UInt8]) throws -> [UInt8] {
+        var chosen = CK_MECHANISM(mechanism: mechanism, pParameter: nil, ulParameterLen: 0)
+        try check(functions.pointee.C_SignInit(session, &chosen, key), "C_SignInit")
+        var input = data
+        var length: CK_ULONG = 0
+        try check(functions.pointee.C_Sign(session, &input, CK_ULONG(input.count), nil, &length), "C_Sign")
+        var signature = [UInt8](repeating: 0, count: Int(length))
+        try check(functions.pointee.C_Sign(session, &input, CK_ULONG(input.count), &signature, &length), "C_Sign")
+        return Array(signature.prefix(Int(length)))
+    }
+
+    /// A token key pair that signs, never leaves the token (sensitive, not extractable), labelled
+    /// and identified alike on both halves.
+    func generateKeyPair(session: CK_SESSION_HANDLE, type: KeyType, label: String?, id: [UInt8]) throws {
+        var yes: CK_BBOOL = 1
+        var no: CK_BBOOL = 0
+        var params = type == .ecdsaP256 ? PKCS11.p256Params : PKCS11.ed25519Params
+        var labelBytes = Array((label ?? "airlock").utf8)
+        var idBytes = id
+        var mechanism = CK_MECHANISM(
+            mechanism: type == .ecdsaP256 ? PKCS11.ecKeyPairGen : PKCS11.edwardsKeyPairGen,
+            pParameter: nil,
+            ulParameterLen: 0
+        )
+        try withUnsafeMutableBytes(of: &yes) { yesPointer in
+            try withUnsafeMutableBytes(of: &no) { noPointer in
+                try params.withUnsafeMutableBytes { paramsPointer in
+                    try labelBytes.withUnsafeMutableBytes { labelPointer in
+                        try idBytes.withUnsafeMutableBytes { idPointer in
+                            func attribute(_ type: CK_ULONG, _ pointer: UnsafeMutableRawBufferPointer) -> CK_ATTRIBUTE {
+                                CK_ATTRIBUTE(type: type, pValue: pointer.baseAddress, ulValueLen: CK_ULONG(pointer.count))
+                            }
+                            var publicTemplate = [
+                                attribute(PKCS11.attributeToken, yesPointer), attribute(PKCS11.attributeVerify, yesPointer),
+                                attribute(PKCS11.attributeECParams, paramsPointer), attribute(PKCS11.attributeLabel, labelPointer),
+                                attribute(PKCS11.attributeID, idPointer),
+                            ]
+                            var privateTemplate = [
+                                attribute(PKCS11.attributeToken, yesPointer), attribute(PKCS11.attributePrivate, yesPointer),
+                                attribute(PKCS11.attributeSign, yesPointer), attribute(PKCS11.attributeSensitive, yesPointer),
+                                attribute(PKCS11.attributeExtractable, noPointer), attribute(PKCS11.attributeLabel, labelPointer),
+                                attribute(PKCS11.attributeID, idPointer),
+                            ]
+                            var publicHandle: CK_OBJECT_HANDLE = 0
+                            var privateHandle: CK_OBJECT_HANDLE = 0
+                            try check(
+                                functions.pointee.C_GenerateKeyPair(
+                                    session,
+                                    &mechanism,
+                                    &publicTemplate,
+                                    CK_ULONG(publicTemplate.count),
+                                    &privateTemplate,
+                                    CK_ULONG(privateTemplate.count),
+                                    &publicHandle,
+                                    &privateHandle
+                                ),
+                                "C_GenerateKeyPair"
+                            )
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private func check(_ result: CK_RV, _ operation: String) throws {
+        guard result == PKCS11.ok else { throw SigningError.pkcs11("\(operation) failed (\(Self.name(result)))") }
+    }
+
+    /// A `CKR_*` code by name where airlock can say more than its number.
+    static func name(_ code: CK_RV) -> String {
+        let names: [CK_RV: String] = [
+            0x5: "CKR_GENERAL_ERROR", 0x6: "CKR_FUNCTION_FAILED", 0x7: "CKR_ARGUMENTS_BAD", 0x12: "CKR_ATTRIBUTE_TYPE_INVALID",
+            0x13: "CKR_ATTRIBUTE_VALUE_INVALID", 0x70: "CKR_MECHANISM_INVALID", 0x82: "CKR_OBJECT_HANDLE_INVALID",
+            0xA0: "CKR_PIN_INCORRECT", 0xA4: "CKR_PIN_LOCKED", 0xB3: "CKR_SESSION_HANDLE_INVALID", 0xE0: "CKR_TOKEN_NOT_PRESENT",
+            0x101: "CKR_USER_NOT_LOGGED_IN", 0x150: "CKR_BUFFER_TOO_SMALL", 0x190: "CKR_CRYPTOKI_NOT_INITIALIZED",
+        ]
+        return names[code] ?? "CKR 0x" + String(code, radix: 16)
+    }
+}
