@@ -1,5 +1,6 @@
 /* OpenSSL (libssl and libcrypto from Debian's libssl-dev): the one C module every Swift wrapper
  * of OpenSSL imports (Hashing, Signing, Endpoints). */
+#include <time.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/err.h>
@@ -9,6 +10,7 @@
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
+#include <openssl/ts.h>
 
 /* OpenSSL macros Swift cannot import, as functions. */
 static inline void airlock_openssl_free(void *p) { OPENSSL_free(p); }
@@ -24,3 +26,10 @@ static inline X509 *airlock_sk_x509_value(STACK_OF(X509) *stack, int index) { re
 
 /* "CN=x, O=y" in the certificate's own order, as `openssl x509 -subject` shows it. */
 static inline unsigned long airlock_name_flags(void) { return (ASN1_STRFLGS_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) | XN_FLAG_SEP_CPLUS_SPC | XN_FLAG_FN_SN; }
+
+/* An ASN.1 time as seconds since 1970 (RFC 3161 genTime, certificate validity); -1 when unreadable. */
+static inline long long airlock_asn1_time_seconds(const ASN1_TIME *time) {
+    struct tm parts;
+    if (time == NULL || ASN1_TIME_to_tm(time, &parts) != 1) return -1;
+    return (long long)timegm(&parts);
+}

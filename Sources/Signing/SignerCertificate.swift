@@ -73,6 +73,15 @@ public struct SignerCertificate: Sendable {
         try self.init(pem: Array(data), source: path)
     }
 
+    /// A chain already parsed (leaf first), for checking only.
+    init(chain: [CertificateHandle]) {
+        self.chain = chain
+        pem = ""
+        subject = chain[0].subject
+        issuer = chain[0].issuer
+        publicKey = (X509_get_pubkey(chain[0].pointer).flatMap { try? PublicKey(handle: KeyHandle(takingOwnershipOf: $0)) })!
+    }
+
     /// Why the chain does not lead to one of `roots` (a root or an intermediate CA, trusted as
     /// given) at `time` (seconds since 1970) for signing code, or nil when it does: every
     /// certificate valid then, the leaf's extended key usage naming codeSigning.
@@ -123,6 +132,8 @@ public struct CertificateRoots: Sendable {
             return try CertificateHandle.readAll(Array(data), source: path)
         }
     }
+
+    init(certificates: [CertificateHandle]) { self.certificates = certificates }
 
     public var isEmpty: Bool { certificates.isEmpty }
 }

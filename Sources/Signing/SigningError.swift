@@ -17,6 +17,8 @@ public enum SigningError: Error, Sendable, Equatable, CustomStringConvertible {
     case pkcs11(String)
     /// An `exec:` signer command failed or gave a signature that does not verify.
     case signerCommand(String)
+    /// A Sigstore trusted root (or a keyless policy) that cannot be used.
+    case trustedRoot(String)
 
     public var description: String {
         switch self {
@@ -36,6 +38,8 @@ public enum SigningError: Error, Sendable, Equatable, CustomStringConvertible {
             return "PKCS#11: \(why)"
         case .signerCommand(let why):
             return "signer command: \(why)"
+        case .trustedRoot(let why):
+            return "trusted root: \(why)"
         }
     }
 }

@@ -99,7 +99,7 @@ struct PushCommand: AsyncParsableCommand {
         )
         if let rules { options.rules = try PushRules.load(path: rules) }
         options.base = base
-        options.cosignKeys = try cosign.keys()
+        options.cosign = try cosign.trust()
         options.attestations = cosign.requireAttestation
         options.dryRun = dryRun
         options.skipReferrers = skipReferrers

@@ -101,7 +101,7 @@ struct ServeCommand: AsyncParsableCommand {
             prefix: prefix,
             rules: try rules.map { try PushRules.load(path: $0) } ?? PushRules(),
             base: base,
-            cosignKeys: try cosign.keys(),
+            cosign: try cosign.trust(),
             attestations: cosign.requireAttestation
         )
         if content.unsigned && outputOptions.output == .text {

@@ -30,18 +30,20 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let policy = try trust.policy()
-        let cosignKeys = try cosign.keys()
+        let cosignTrust = try cosign.trust()
         guard detached || envelope != nil else {
             var report = try Verifier(path: bundle, policy: policy).run()
-            if !cosignKeys.isEmpty {
-                try await ImageSignatureCheck.check(&report, policy: policy, keys: cosignKeys, attestations: cosign.requireAttestation)
+            if !cosignTrust.isEmpty {
+                try await ImageSignatureCheck.check(&report, policy: policy, trust: cosignTrust, attestations: cosign.requireAttestation)
             }
             try emitVerification(report, outputOptions)
             return
         }
-        if !cosignKeys.isEmpty {
+        if !cosignTrust.isEmpty {
             throw AirlockFailure(
-                message: "--cosign-key checks the images inside the bundle, which --detached does not open: verify without --detached",
+                message:
+                    "--cosign-key and --cosign-identity check the images inside the bundle, which --detached does not open: "
+                    + "verify without --detached",
                 status: .usage
             )
         }

@@ -147,13 +147,13 @@ func renderDependencies(_ dependencies: [BundlePredicate.ChartDependency], inden
 func renderImageSignatures(_ results: [ImageSignatureCheck]?) -> String {
     (results ?? []).map { result in
         let what = result.attestation.map { " attestation \($0)" } ?? ""
-        guard result.verified, let keyID = result.keyID else {
+        guard result.verified, let signer = result.keyID.map({ "key \($0)" }) ?? result.identity.map({ "keyless \($0)" }) else {
             return "cosign: \(result.image)\(what) NOT verified: \(result.problem ?? "?")\n"
         }
         let over =
             result.signedDigest == result.digest
             ? "" : " (over its source index \(result.signedDigest ?? "?"): the platform subset is the bundle signer's word)"
-        return "cosign: \(result.image)\(what) signed by key \(keyID)\(over)\n"
+        return "cosign: \(result.image)\(what) signed by \(signer)\(over)\n"
     }.joined()
 }
 

@@ -17,7 +17,10 @@ import Signing
 /// holding a DSSE envelope. A DSSE envelope counts when its signature over the pre-authentication
 /// encoding verifies with a key and its payload is an in-toto statement of the wanted type
 /// (`https://sigstore.dev/cosign/sign/v1` for a cosign 3 signature) whose subject is the image's
-/// digest. (Offline there is no transparency log to ask: log entries are not checked.) The digest
+/// digest. A keyless signature (a Fulcio certificate instead of a key: cosign 2's certificate,
+/// chain, bundle and timestamp annotations, or a Sigstore bundle's verification material) counts
+/// under a ``KeylessPolicy`` (`--cosign-identity`, `--cosign-oidc-issuer`, `--trusted-root`),
+/// checked offline by ``KeylessVerifier``. The digest
 /// may also be, for a platform subset, that of the source index it was taken from: the subset
 /// itself is then the bundle signer's word. Every byte is read through the source, so it is checked
 /// against the bundle's signed digests first.
@@ -29,6 +32,8 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
     public var verified: Bool
     /// The key that verified it (airlock's key id: sha256 of the public key's DER).
     public var keyID: String?
+    /// For a keyless signature: the certificate's identity and OIDC issuer.
+    public var identity: String?
     /// The digest the signature names, when it verified.
     public var signedDigest: String?
     /// Why it did not verify.
@@ -42,11 +47,11 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
     static let signPredicateType = "https://sigstore.dev/cosign/sign/v1"
 
     /// One result per image in the statement (its signature, then each attestation asked for), in order.
-    static func check(_ source: any PushSource, keys: [PublicKey], attestations: [String] = []) async throws -> [ImageSignatureCheck] {
+    static func check(_ source: any PushSource, trust: CosignTrust, attestations: [String] = []) async throws -> [ImageSignatureCheck] {
         var results: [ImageSignatureCheck] = []
         for image in source.statement.predicate.images {
             for attestation in [nil] + attestations.map(Optional.some) {
-                results.append(try await check(image, attestation: attestation, in: source, keys: keys))
+                results.append(try await check(image, attestation: attestation, in: source, trust: trust))
             }
         }
         return results
@@ -56,7 +61,7 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
         _ image: BundlePredicate.Image,
         attestation: String?,
         in source: any PushSource,
-        keys: [PublicKey]
+        trust: CosignTrust
     ) async throws -> ImageSignatureCheck {
         var result = ImageSignatureCheck(image: image.name, digest: image.digest, attestation: attestation, verified: false)
         let accepted = Set([image.digest] + (image.sourceDigest.map { [$0] } ?? []))
@@ -67,20 +72,34 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
             let bytes = try await source.bytes(of: try BundleFormat.blobEntry(referrer.digest))
             guard let manifest = try? ContentDocument(bytes: bytes, declaredType: referrer.mediaType) else { continue }
             for layer in manifest.layers {
-                let outcome: Result<(String, String), Problem>
+                let outcome: Result<(Signer, String), Problem>
+                let annotations = layer.annotations ?? [:]
                 if layer.mediaType.hasPrefix(sigstoreBundlePrefix) || layer.mediaType == envelopeType {
                     guard let blob = await read(layer, from: source, problems: &problems) else { candidates += 1; continue }
                     let envelope = layer.mediaType == envelopeType ? decodeEnvelope(blob) : decodeBundleEnvelope(blob)
-                    outcome = checkEnvelope(envelope, keys: keys, accepted: accepted, predicateType: attestation ?? signPredicateType)
+                    let material = layer.mediaType == envelopeType ? Self.material(annotations: annotations) : Self.material(bundle: blob)
+                    outcome = checkEnvelope(
+                        envelope,
+                        material: material,
+                        trust: trust,
+                        accepted: accepted,
+                        predicateType: attestation ?? signPredicateType
+                    )
                 } else if layer.mediaType == payloadType, attestation == nil {
                     guard let blob = await read(layer, from: source, problems: &problems) else { candidates += 1; continue }
-                    outcome = checkSimpleSigning(blob, annotation: layer.annotations?[signatureAnnotation], keys: keys, accepted: accepted)
+                    outcome = checkSimpleSigning(
+                        blob,
+                        annotation: annotations[signatureAnnotation],
+                        material: Self.material(annotations: annotations),
+                        trust: trust,
+                        accepted: accepted
+                    )
                 } else {
                     continue
                 }
                 switch outcome {
-                case .success(let (keyID, digest)):
-                    (result.verified, result.keyID, result.signedDigest) = (true, keyID, digest)
+                case .success(let (signer, digest)):
+                    (result.verified, result.keyID, result.identity, result.signedDigest) = (true, signer.keyID, signer.identity, digest)
                     return result
                 case .failure(let problem) where !problem.otherType:
                     candidates += 1
@@ -99,7 +118,7 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
                 """
         } else {
             result.problem =
-                "none of its \(candidates) \(what)(s) verifies with the given key(s): "
+                "none of its \(candidates) \(what)(s) verifies with the given key(s) or identities: "
                 + Array(Set(problems)).sorted().joined(separator: "; ")
         }
         return result
@@ -150,10 +169,11 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
     /// and names one of the accepted digests: the key id and digest, or why not.
     private static func checkEnvelope(
         _ decoded: Result<Envelope, Problem>,
-        keys: [PublicKey],
+        material: KeylessMaterial?,
+        trust: CosignTrust,
         accepted: Set<String>,
         predicateType: String
-    ) -> Result<(String, String), Problem> {
+    ) -> Result<(Signer, String), Problem> {
         struct Statement: Decodable {
             struct Subject: Decodable { var digest: [String: String] }
             var predicateType: String
@@ -173,23 +193,26 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
         guard statement.predicateType == predicateType else { return .failure(Problem(text: statement.predicateType, otherType: true)) }
         let message = DSSEEnvelope.preAuthenticationEncoding(payloadType: envelope.payloadType, payload: Array(payload))
         let signatures = envelope.signatures.compactMap { Data(base64Encoded: $0.sig).map(Array.init) }
-        guard let key = keys.first(where: { key in signatures.contains { key.isValidSignature($0, for: message) } }) else {
-            return .failure(Problem(text: "one that no given key verifies"))
+        let signer: Signer
+        switch Signer.find(signatures: signatures, message: message, material: material, trust: trust) {
+        case .success(let found): signer = found
+        case .failure(let problem): return .failure(problem)
         }
         let signed = statement.subject.compactMap { $0.digest["sha256"].flatMap { try? Digest(sha256Hex: $0) }?.description }
         guard let digest = signed.first(where: accepted.contains) else {
-            return .failure(Problem(text: "one by key \(key.keyID.prefix(12))… over \(signed.first ?? "no digest"), not this image"))
+            return .failure(Problem(text: "one by \(signer.label) over \(signed.first ?? "no digest"), not this image"))
         }
-        return .success((key.keyID, digest))
+        return .success((signer, digest))
     }
 
     /// A cosign 2 signature: the simple-signing payload and its annotation's signature.
     private static func checkSimpleSigning(
         _ payload: [UInt8],
         annotation: String?,
-        keys: [PublicKey],
+        material: KeylessMaterial?,
+        trust: CosignTrust,
         accepted: Set<String>
-    ) -> Result<(String, String), Problem> {
+    ) -> Result<(Signer, String), Problem> {
         struct Payload: Decodable {
             struct Critical: Decodable {
                 struct Image: Decodable {
@@ -204,16 +227,18 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
         guard let annotation, let signature = Data(base64Encoded: annotation) else {
             return .failure(Problem(text: "a signature payload without a readable \(signatureAnnotation) annotation"))
         }
-        guard let key = keys.first(where: { $0.isValidSignature(Array(signature), for: payload) }) else {
-            return .failure(Problem(text: "one that no given key verifies"))
+        let signer: Signer
+        switch Signer.find(signatures: [Array(signature)], message: payload, material: material, trust: trust) {
+        case .success(let found): signer = found
+        case .failure(let problem): return .failure(problem)
         }
         guard let decoded = try? JSONDecoder().decode(Payload.self, from: Data(payload)), decoded.critical.type == signatureType,
             accepted.contains(decoded.critical.image.digest)
         else {
             let over = (try? JSONDecoder().decode(Payload.self, from: Data(payload)))?.critical.image.digest ?? "an unreadable payload"
-            return .failure(Problem(text: "one by key \(key.keyID.prefix(12))… over \(over), not this image"))
+            return .failure(Problem(text: "one by \(signer.label) over \(over), not this image"))
         }
-        return .success((key.keyID, decoded.critical.image.digest))
+        return .success((signer, decoded.critical.image.digest))
     }
 }
 
@@ -223,11 +248,11 @@ extension ImageSignatureCheck {
     public static func check(
         _ report: inout VerificationReport,
         policy: SignaturePolicy,
-        keys: [PublicKey],
+        trust: CosignTrust,
         attestations: [String] = []
     ) async throws {
         guard report.verified else { return }
-        let results = try await check(try openPushSource(report.bundle, policy: policy), keys: keys, attestations: attestations)
+        let results = try await check(try openPushSource(report.bundle, policy: policy), trust: trust, attestations: attestations)
         report.imageSignatures = results
         if let failure = failure(results) {
             report.verified = false
@@ -239,11 +264,11 @@ extension ImageSignatureCheck {
     /// fails, followed by `consequence` (`nothing was pushed`); the results when all passed.
     static func require(
         _ source: any PushSource,
-        keys: [PublicKey],
+        trust: CosignTrust,
         attestations: [String],
         consequence: String
     ) async throws -> [ImageSignatureCheck] {
-        let results = try await check(source, keys: keys, attestations: attestations)
+        let results = try await check(source, trust: trust, attestations: attestations)
         if let failure = failure(results) { throw PushError.signatures(failure: failure, consequence: consequence) }
         return results
     }

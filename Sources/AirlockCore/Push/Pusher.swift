@@ -31,9 +31,9 @@ public struct Pusher: Sendable {
         public var rules = PushRules()
         /// `--base`: for a delta bundle, the bundle it builds on, which provides the left-out layers.
         public var base: String?
-        /// `--cosign-key`: every image must carry a cosign signature by one of these keys.
-        public var cosignKeys: [PublicKey] = []
-        /// `--require-attestation`: predicate types every image must also be attested with, by those keys.
+        /// `--cosign-key`, `--cosign-identity`: every image must carry a cosign signature by one of these keys or identities.
+        public var cosign = CosignTrust()
+        /// `--require-attestation`: predicate types every image must also be attested with, by those signers.
         public var attestations: [String] = []
         /// `--dry-run`: ask the registry what it has and report what a push would do, sending nothing.
         public var dryRun = false
@@ -80,11 +80,11 @@ public struct Pusher: Sendable {
         let source = try openPushSource(options.source, policy: options.policy, base: options.base)
         // So is every image's cosign signature, when keys are given.
         let signatures =
-            options.cosignKeys.isEmpty
+            options.cosign.isEmpty
             ? nil
             : try await ImageSignatureCheck.require(
                 source,
-                keys: options.cosignKeys,
+                trust: options.cosign,
                 attestations: options.attestations,
                 consequence: "nothing was pushed"
             )

@@ -28,14 +28,14 @@ public struct ServedBundle: ServedContent {
 
     /// Opens `path` (a bundle file or an unpacked folder): checks the signature, then reads every
     /// manifest, each checked against the statement.
-    /// With `cosignKeys`, every image must carry a cosign signature by one of them (as for push).
+    /// With `cosign`, every image must carry a cosign signature by one of its keys or identities (as for push).
     public static func open(
         _ path: String,
         policy: SignaturePolicy,
         prefix: String,
         rules: PushRules,
         base: String? = nil,
-        cosignKeys: [PublicKey] = [],
+        cosign: CosignTrust = CosignTrust(),
         attestations: [String] = []
     ) async throws -> ServedBundle {
         // Smaller pieces than push reads: a server holds one reader per blob being sent, to as
@@ -44,8 +44,8 @@ public struct ServedBundle: ServedContent {
         if let base = source.statement.predicate.base, !source.missingLeftOut().isEmpty {
             throw DeltaError.needsBase(base, by: .serve)
         }
-        if !cosignKeys.isEmpty {
-            _ = try await ImageSignatureCheck.require(source, keys: cosignKeys, attestations: attestations, consequence: "not served")
+        if !cosign.isEmpty {
+            _ = try await ImageSignatureCheck.require(source, trust: cosign, attestations: attestations, consequence: "not served")
         }
         let plans = try await ImagePlan.make(from: source, target: try PushTarget(host: "localhost", prefix: prefix), rules: rules)
         guard !plans.isEmpty else { throw PushError.nothingToServe(source: path) }
