@@ -8,13 +8,14 @@ checkpoints, and attaches the signatures to an image in a plain-HTTP registry in
 bundle v0.3 referrer, with an inclusion proof). Needs Python's cryptography (.venv-sslib).
 
   keyless.py root DIR
-  keyless.py sign DIR HOST REPO TAG [--format v2|v3] [--identity SAN] [--issuer URL] [--time tlog|tsa]
-                                   [--attest TYPE] [--fault late|rogue|bad-set|bad-proof|other-entry|legacy-issuer]
+  keyless.py sign DIR HOST REPO TAG [--format v2|v3] [--identity SAN] [--issuer URL] [--time tlog|tsa|none]
+                                   [--attest TYPE] [--fault late|rogue|bad-set|bad-proof|other-entry|other-digest|legacy-issuer]
 
 `sign` prints the image's digest. A fault makes one condition fail: late (logged after the
 certificate expired), rogue (a CA outside the trusted root), bad-set (the entry timestamp signed
 by another key), bad-proof (an inclusion proof to another root), other-entry (a log entry, or an
-RFC 3161 timestamp, about another signature), legacy-issuer (the issuer in the legacy 1.3.6.1.4.1.57264.1.1 extension: not a fault).
+RFC 3161 timestamp, about another signature), other-digest (a valid signature over another image's
+digest); --time none carries no proof of the signing time at all, legacy-issuer (the issuer in the legacy 1.3.6.1.4.1.57264.1.1 extension: not a fault).
 """
 import base64
 import datetime
@@ -235,12 +236,14 @@ def sign(folder, host, repo, tag, options):
                                         options.get("--issuer", "https://token.actions.githubusercontent.com"), fault)
     cert_pem = pem(cert)
     use_tlog = options.get("--time", "tlog") == "tlog"
+    use_tsa = options.get("--time", "tlog") == "tsa"
+    signed_digest = "sha256:" + "ab" * 32 if fault == "other-digest" else subject["digest"]
     predicate = options.get("--attest")
     if options.get("--format", "v2") == "v2":
         if predicate:
             raise SystemExit("--attest is made in the v3 form only")
         payload = json.dumps({"critical": {"identity": {"docker-reference": "%s/%s" % (host, repo)},
-                                           "image": {"docker-manifest-digest": subject["digest"]}, "type": "cosign container image signature"},
+                                           "image": {"docker-manifest-digest": signed_digest}, "type": "cosign container image signature"},
                               "optional": None}).encode()
         signature = key.sign(payload, ec.ECDSA(hashes.SHA256()))
         logged = signature if fault != "other-entry" else key.sign(b"something else", ec.ECDSA(hashes.SHA256()))
@@ -253,7 +256,7 @@ def sign(folder, host, repo, tag, options):
             entry = log_entry(folder, entry_body, fault, cert)
             annotations["dev.sigstore.cosign/bundle"] = json.dumps({"SignedEntryTimestamp": b64(entry["set"]), "Payload": {
                 "body": b64(entry_body), "integratedTime": entry["integratedTime"], "logIndex": entry["logIndex"], "logID": entry["logID"].hex()}})
-        else:
+        elif use_tsa:
             annotations["dev.sigstore.cosign/rfc3161timestamp"] = json.dumps({"SignedRFC3161Timestamp": b64(timestamp(folder, logged))})
         layer = registry.blob(payload)
         config = registry.blob(json.dumps({"architecture": "", "os": "", "rootfs": {"type": "layers", "diff_ids": [layer["digest"]]}, "config": {}}).encode())
@@ -266,7 +269,7 @@ def sign(folder, host, repo, tag, options):
     listed = []
     for predicate_type in ["https://sigstore.dev/cosign/sign/v1"] + ([predicate] if predicate else []):
         statement = json.dumps({"_type": "https://in-toto.io/Statement/v1", "predicateType": predicate_type, "predicate": {},
-                                "subject": [{"name": "%s/%s" % (host, repo), "digest": {"sha256": subject["digest"].split(":")[1]}}]}).encode()
+                                "subject": [{"name": "%s/%s" % (host, repo), "digest": {"sha256": signed_digest.split(":")[1]}}]}).encode()
         kind = b"application/vnd.in-toto+json"
         signature = key.sign(b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(statement), statement), ec.ECDSA(hashes.SHA256()))
         logged = signature if fault != "other-entry" else key.sign(b"something else", ec.ECDSA(hashes.SHA256()))
@@ -281,7 +284,7 @@ def sign(folder, host, repo, tag, options):
                                         "kindVersion": {"kind": "dsse", "version": "0.0.1"}, "integratedTime": str(entry["integratedTime"]),
                                         "inclusionPromise": {"signedEntryTimestamp": b64(entry["set"])},
                                         "inclusionProof": entry["proof"], "canonicalizedBody": b64(entry_body)}]
-        else:
+        elif use_tsa:
             material["timestampVerificationData"] = {"rfc3161Timestamps": [{"signedTimestamp": b64(timestamp(folder, logged))}]}
         bundle = json.dumps({"mediaType": BUNDLE, "verificationMaterial": material, "dsseEnvelope": {
             "payload": b64(statement), "payloadType": kind.decode(), "signatures": [{"sig": b64(signature)}]}}).encode()
