@@ -22,6 +22,8 @@ let package = Package(
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         // The PKCS#11 API's declarations (libp11-kit-dev); token modules are loaded with dlopen.
         .systemLibrary(name: "CPKCS11", path: "Sources/CPKCS11"),
+        // libxcrypt (libcrypt-dev), for the bcrypt entries of serve --htpasswd.
+        .systemLibrary(name: "CCrypt", path: "Sources/CCrypt"),
 
         // SHA-256 over libcrypto, shared by everything that names content by its digest.
         .target(name: "Hashing", dependencies: ["COpenSSL"]),
@@ -33,7 +35,7 @@ let package = Package(
         .target(
             name: "Registry",
             dependencies: [
-                "OCI", "Hashing",
+                "OCI", "Hashing", "CCrypt",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

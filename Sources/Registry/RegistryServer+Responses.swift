@@ -33,7 +33,7 @@ extension RegistryServer {
         try await writeHead(status, type: "application/octet-stream", length: end - start + 1, headers: headers, request, out)
         guard body else {
             try await out.write(.end(nil))
-            record(request, status, 0, nil)
+            record(request, out, status, 0, nil)
             return
         }
         // The whole blob is read and checked, also for a range: the source withholds its last
@@ -52,11 +52,11 @@ extension RegistryServer {
                 sent += Int64(piece.count)
             }
         } catch {
-            record(request, status, sent, String(describing: error))
+            record(request, out, status, sent, String(describing: error))
             throw CutOff()
         }
         try await out.write(.end(nil))
-        record(request, status, sent, nil)
+        record(request, out, status, sent, nil)
     }
 
     /// ``page(_:uri:)`` for `request`; nil once it has answered 400 for an `n` that is not a whole number.
@@ -121,7 +121,7 @@ extension RegistryServer {
         let body = request.method != .HEAD && !bytes.isEmpty  // a HEAD answer has the headers of a GET's, no body
         if body { try await out.write(.body(.byteBuffer(ByteBuffer(bytes: bytes)))) }
         try await out.write(.end(nil))
-        record(request, status, body ? Int64(bytes.count) : 0, nil)
+        record(request, out, status, body ? Int64(bytes.count) : 0, nil)
     }
 
     /// The status line and headers, with the body's type and length, and `Connection: close` when
@@ -137,19 +137,21 @@ extension RegistryServer {
         var headers = extra
         headers.add(name: "Content-Type", value: type)
         headers.add(name: "Content-Length", value: "\(length)")
-        if !request.isKeepAlive { headers.add(name: "Connection", value: "close") }
+        if out.closing { headers.add(name: "Connection", value: "close") }
         try await out.write(.head(HTTPResponseHead(version: request.version, status: .init(statusCode: status), headers: headers)))
     }
 
     func error(_ status: Int, _ code: String, _ message: String, _ request: HTTPRequestHead, _ out: Outbound) async throws {
-        struct Errors: Encodable {
-            struct Entry: Encodable {
-                let code: String
-                let message: String
-            }
-            let errors: [Entry]
-        }
-        try await send(status, body: encode(Errors(errors: [.init(code: code, message: message)])), type: "application/json", request, out)
+        try await send(status, body: encode(ErrorList(code, message)), type: "application/json", request, out)
+    }
+
+    /// An error answer after which the connection closes (too many connections, a body too large).
+    func refuse(_ status: Int, _ code: String, _ message: String, _ request: HTTPRequestHead, _ given: Outbound) async throws {
+        var out = given
+        out.closing = true
+        var headers = HTTPHeaders()
+        if status == 503 { headers.add(name: "Retry-After", value: "1") }
+        try await send(status, body: encode(ErrorList(code, message)), type: "application/json", headers: headers, request, out)
     }
 
     func encode(_ value: some Encodable) -> [UInt8] {
@@ -163,7 +165,36 @@ extension RegistryServer {
         String(request.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
     }
 
-    func record(_ request: HTTPRequestHead, _ status: Int, _ bytes: Int64, _ failure: String?) {
-        log(ServedRequest(method: request.method.rawValue, path: Self.path(of: request), status: status, bytes: bytes, failure: failure))
+    func record(_ request: HTTPRequestHead, _ out: Outbound, _ status: Int, _ bytes: Int64, _ failure: String?) {
+        log(
+            ServedRequest(
+                time: formatTime(out.started),
+                client: out.client,
+                user: out.user,
+                method: request.method.rawValue,
+                path: Self.path(of: request),
+                status: status,
+                bytes: bytes,
+                milliseconds: Int((Date().timeIntervalSince(out.started) * 1000).rounded()),
+                failure: failure
+            )
+        )
     }
+}
+
+/// The distribution spec's error body.
+struct ErrorList: Encodable {
+    struct Entry: Encodable {
+        let code: String
+        let message: String
+    }
+    let errors: [Entry]
+
+    init(_ code: String, _ message: String) { errors = [Entry(code: code, message: message)] }
+}
+
+private func formatTime(_ date: Date) -> String {
+    let formatter = ISO8601DateFormatter()
+    formatter.timeZone = TimeZone(identifier: "UTC")
+    return formatter.string(from: date)
 }

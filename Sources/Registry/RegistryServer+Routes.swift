@@ -4,6 +4,8 @@ import NIOHTTP1
 
 /// What a request path of the distribution API asks for.
 enum ServerRoute: Equatable {
+    /// `/healthz`: alive, for probes (no authentication).
+    case health
     case base
     case catalog
     case tags(String)
@@ -13,7 +15,9 @@ enum ServerRoute: Equatable {
     case unknown
 
     init(path: String) {
-        if path == "/v2" || path == "/v2/" {
+        if path == "/healthz" {
+            self = .health
+        } else if path == "/v2" || path == "/v2/" {
             self = .base
         } else if path == "/v2/_catalog" {
             self = .catalog

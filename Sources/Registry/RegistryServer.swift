@@ -6,9 +6,28 @@ import NIOSSL
 
 /// A read-only registry (the pull half of the distribution API, as docker-registry answers it):
 /// `GET`/`HEAD` of `/v2/`, manifests by tag or digest, blobs (with `Range`), tag lists and the
-/// catalog (paged), and the OCI 1.1 referrers API. Anything else gets 405 `UNSUPPORTED`. No
-/// authentication: it serves what the signed bundle holds, to the network it listens on.
+/// catalog (paged), and the OCI 1.1 referrers API. Anything else gets 405 `UNSUPPORTED`. With
+/// `htpasswd`, basic authentication (bcrypt); `/healthz` answers without it. Limits on
+/// connections and request sizes; on shutdown, answers in flight finish (for a while).
 public final class RegistryServer: Sendable {
+    /// How the server runs: time-outs, limits, authentication.
+    public struct Settings: Sendable {
+        /// A connection that neither receives nor sends anything this long is closed (a client
+        /// that connects and says nothing, or stops reading a blob).
+        public var idleSeconds = 300
+        /// Connections served at once; one more is answered 503 and closed.
+        public var maxConnections = 512
+        /// On shutdown, how long answers in flight may take to finish before their connections
+        /// are closed.
+        public var drainSeconds = 30
+        /// A request's line and headers, and its body (nothing served takes one), at most.
+        public var maxHeaderBytes = 16 << 10
+        public var maxBodyBytes = 64 << 10
+        public var htpasswd: Htpasswd?
+
+        public init() {}
+    }
+
     public struct TLSFiles: Sendable {
         public let certificate: String
         public let key: String
@@ -23,17 +42,17 @@ public final class RegistryServer: Sendable {
     public let port: Int
     private let channel: NIOAsyncChannel<Connection, Never>
     private let accepted = AcceptedConnections()
+    let live = LiveConnections()
+    let settings: Settings
     let content: any ServedContent
     let log: @Sendable (ServedRequest) -> Void
 
     /// Binds `host:port`; ``run()`` then serves until its task is cancelled.
-    /// - Parameter idleSeconds: a connection that neither receives nor sends anything this long is
-    ///   closed (a client that connects and says nothing, or stops reading a blob).
     public init(
         host: String,
         port: Int,
         tls: TLSFiles?,
-        idleSeconds: Int = 300,
+        settings: Settings = Settings(),
         content: any ServedContent,
         log: @escaping @Sendable (ServedRequest) -> Void
     ) async throws {
@@ -59,7 +78,7 @@ public final class RegistryServer: Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         if let context { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context)) }
                         try channel.pipeline.syncOperations.addHandlers(
-                            IdleStateHandler(allTimeout: .seconds(Int64(idleSeconds))),
+                            IdleStateHandler(allTimeout: .seconds(Int64(settings.idleSeconds))),
                             CloseWhenIdle(on: .all)
                         )
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline()
@@ -72,12 +91,13 @@ public final class RegistryServer: Sendable {
             throw RegistryServerError.listen(address: "\(host):\(port)", detail: "\(error)")
         }
         self.port = channel.channel.localAddress?.port ?? port
+        self.settings = settings
         self.content = content
         self.log = log
     }
 
-    /// Serves connections until the task is cancelled; then closes the listening socket and every
-    /// connection, and returns.
+    /// Serves connections until the task is cancelled; then closes the listening socket, lets the
+    /// answers in flight finish (at most `drainSeconds`), closes every connection, and returns.
     public func run() async throws {
         // The accepting runs in a task of its own, which the caller's cancellation does not reach:
         // cancelled, it would stop taking connections the socket has already accepted, and NIO
@@ -92,6 +112,7 @@ public final class RegistryServer: Sendable {
     }
 
     private func acceptUntilClosed() async {
+        let deadline = DeadlineHolder()
         await withDiscardingTaskGroup { group in
             try? await channel.executeThenClose { connections in
                 for try await connection in connections {
@@ -99,27 +120,59 @@ public final class RegistryServer: Sendable {
                     group.addTask { await self.serve(connection) }
                 }
             }
-            group.cancelAll()  // each connection ends its current answer's wait for a request and closes
+            // Draining: idle connections close now, busy ones after their answer; whatever is
+            // still open when the time is up is closed.
+            live.drain()
+            let live = live
+            let seconds = settings.drainSeconds
+            deadline.task = Task {
+                try? await Task.sleep(for: .seconds(seconds))
+                if !Task.isCancelled { live.closeAll() }
+            }
             // Accepted while the socket closed, never handed over: closed here.
             for connection in accepted.releaseAll() {
                 try? await connection.executeThenClose { _, _ in }
             }
         }
+        deadline.task?.cancel()
     }
 
     private func serve(_ connection: Connection) async {
+        let id = live.open(connection.channel)
+        defer { live.close(id) }
+        let overLimit = live.count > settings.maxConnections
+        let client = connection.channel.remoteAddress?.ipAddress ?? "?"
         // A connection that breaks (client gone, blob cut off) just ends; the log has the request.
         try? await connection.executeThenClose { inbound, outbound in
             var head: HTTPRequestHead?
+            var started = Date()
+            var bodyBytes = 0
             requests: for try await part in inbound {
                 switch part {
-                case .head(let request): head = request
-                case .body: continue  // nothing this server accepts has a body
+                case .head(let request):
+                    head = request
+                    started = Date()
+                    bodyBytes = 0
+                    live.busy(id, true)
+                case .body(let buffer):
+                    // Nothing this server accepts has a body: a large one is refused, not read.
+                    bodyBytes += buffer.readableBytes
+                    guard bodyBytes > settings.maxBodyBytes, let request = head else { continue }
+                    let out = Outbound(writer: outbound, loop: connection.channel.eventLoop, client: client, started: started)
+                    try await refuse(413, "SIZE_INVALID", "a request body of more than \(settings.maxBodyBytes) bytes", request, out)
+                    break requests
                 case .end:
                     guard let request = head else { break requests }
                     head = nil
-                    try await answer(request, Outbound(writer: outbound, loop: connection.channel.eventLoop))
-                    if !request.isKeepAlive { break requests }
+                    var out = Outbound(writer: outbound, loop: connection.channel.eventLoop, client: client, started: started)
+                    out.closing = !request.isKeepAlive || live.isDraining
+                    if overLimit {
+                        try await refuse(503, "TOOMANYREQUESTS", "more than \(settings.maxConnections) connections at once", request, out)
+                        break requests
+                    }
+                    try await answer(request, out)
+                    live.busy(id, false)
+                    if out.closing || live.isDraining { break requests }
                 }
             }
             // Closing a connection drops what it has not sent yet: a blob answered to a client
@@ -131,10 +184,22 @@ public final class RegistryServer: Sendable {
 
     // MARK: Answers
 
-    /// A connection's sending side.
+    /// A connection's sending side, and who the request is from.
     struct Outbound {
         let writer: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
         let loop: any EventLoop
+        let client: String
+        let started: Date
+        var user: String?
+        /// The connection closes after this answer (`Connection: close` is sent).
+        var closing = false
+
+        init(writer: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>, loop: any EventLoop, client: String, started: Date) {
+            self.writer = writer
+            self.loop = loop
+            self.client = client
+            self.started = started
+        }
 
         func write(_ part: HTTPServerResponsePart) async throws {
             try await writer.write(part)
@@ -154,12 +219,45 @@ public final class RegistryServer: Sendable {
     /// Thrown to close a connection whose answer was cut off.
     struct CutOff: Error {}
 
-    private func answer(_ request: HTTPRequestHead, _ out: Outbound) async throws {
+    private func answer(_ request: HTTPRequestHead, _ given: Outbound) async throws {
+        var out = given
+        let headerBytes = request.uri.utf8.count + request.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+        guard request.uri.utf8.count <= 8192 else {
+            try await error(414, "NAME_INVALID", "the request's URI is longer than 8192 bytes", request, out)
+            return
+        }
+        guard headerBytes <= settings.maxHeaderBytes else {
+            try await error(431, "SIZE_INVALID", "the request's headers are larger than \(settings.maxHeaderBytes) bytes", request, out)
+            return
+        }
         guard request.method == .GET || request.method == .HEAD else {
             try await error(405, "UNSUPPORTED", "airlock serve is read-only: push with airlock push into a registry instead", request, out)
             return
         }
-        switch ServerRoute(path: Self.path(of: request)) {
+        let route = ServerRoute(path: Self.path(of: request))
+        if route == .health {
+            try await send(200, body: Array("ok\n".utf8), type: "text/plain", request, out)
+            return
+        }
+        if let htpasswd = settings.htpasswd {
+            guard let user = htpasswd.user(authorization: request.headers.first(name: "Authorization")) else {
+                var headers = HTTPHeaders()
+                headers.add(name: "WWW-Authenticate", value: "Basic realm=\"airlock serve\"")
+                try await send(
+                    401,
+                    body: encode(ErrorList("UNAUTHORIZED", "authentication required")),
+                    type: "application/json",
+                    headers: headers,
+                    request,
+                    out
+                )
+                return
+            }
+            out.user = user
+        }
+        switch route {
+        case .health:
+            return
         case .base:
             try await send(200, body: Array("{}".utf8), type: "application/json", request, out)
         case .catalog:
@@ -180,6 +278,53 @@ public final class RegistryServer: Sendable {
 }
 
 typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
+
+/// Holds the task that ends a drain that takes too long.
+final class DeadlineHolder: @unchecked Sendable {
+    // @unchecked: set once inside the task group, read after it has ended.
+    var task: Task<Void, Never>?
+}
+
+/// Connections being served: how many, which are answering a request, and whether the server
+/// is draining (then idle ones are closed at once, busy ones after their answer).
+///
+/// `@unchecked Sendable`: all state is guarded by `lock`.
+final class LiveConnections: @unchecked Sendable {
+    private let lock = NSLock()
+    private var channels: [Int: (channel: any Channel, busy: Bool)] = [:]
+    private var next = 0
+    private var draining = false
+
+    func open(_ channel: any Channel) -> Int {
+        lock.withLock {
+            next += 1
+            channels[next] = (channel, false)
+            return next
+        }
+    }
+
+    func close(_ id: Int) { _ = lock.withLock { channels.removeValue(forKey: id) } }
+
+    var count: Int { lock.withLock { channels.count } }
+    var isDraining: Bool { lock.withLock { draining } }
+
+    func busy(_ id: Int, _ busy: Bool) {
+        lock.withLock { channels[id]?.busy = busy }
+    }
+
+    /// Starts draining: closes every connection that is not answering.
+    func drain() {
+        let idle = lock.withLock {
+            draining = true
+            return channels.values.filter { !$0.busy }.map(\.channel)
+        }
+        for channel in idle { channel.close(promise: nil) }
+    }
+
+    func closeAll() {
+        for channel in lock.withLock({ channels.values.map(\.channel) }) { channel.close(promise: nil) }
+    }
+}
 
 /// Connections the socket has accepted and the accepting loop has not taken yet. NIO traps when
 /// such a connection is dropped without being closed, which happens to those accepted while the

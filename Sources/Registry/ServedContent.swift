@@ -52,6 +52,8 @@ public enum RegistryServerError: Error, Sendable, CustomStringConvertible {
     case listen(address: String, detail: String)
     /// The certificate or key cannot be read or do not belong together.
     case tlsFiles(certificate: String, key: String, detail: String)
+    /// The `--htpasswd` file cannot be used.
+    case htpasswd(path: String, detail: String)
 
     public var description: String {
         switch self {
@@ -59,17 +61,27 @@ public enum RegistryServerError: Error, Sendable, CustomStringConvertible {
             return "cannot listen on \(address): \(detail); pick another --listen address or port"
         case .tlsFiles(let certificate, let key, let detail):
             return "cannot serve TLS with certificate \(certificate) and key \(key): \(detail)"
+        case .htpasswd(let path, let detail):
+            return "--htpasswd \(path): \(detail)"
         }
     }
 }
 
-/// One answered request, for the log.
+/// One answered request: a line of the access log.
 public struct ServedRequest: Sendable, Codable {
+    /// When the request arrived (RFC 3339, UTC).
+    public let time: String
+    /// The client's address.
+    public let client: String
+    /// The authenticated user (`--htpasswd`), if any.
+    public let user: String?
     public let method: String
     public let path: String
     public let status: Int
     /// Body bytes sent.
     public let bytes: Int64
+    /// From the request's arrival to the answer's last byte.
+    public let milliseconds: Int
     /// Why a blob's answer was cut off before its end, when it was: the client sees a broken
     /// transfer, never a complete blob that does not match its digest.
     public let failure: String?

@@ -13,10 +13,14 @@ struct ServeCommand: AsyncParsableCommand {
             checked against its signed digest while it is sent; one that does not match is cut off before its end, so \
             no client receives it whole. Repositories are named as airlock push names them: the source path kept \
             (registry.example.com/team/app:1.0 → HOST:PORT/PREFIX/team/app:1.0), charts under charts/.
-            There is no authentication and nothing can be pushed. It listens on 127.0.0.1:5000 unless told otherwise; \
+            Nothing can be pushed; with --htpasswd (bcrypt entries, htpasswd -B) every request but /healthz needs a \
+            user's password (over TLS only). It listens on 127.0.0.1:5000 unless told otherwise; \
             to serve cluster nodes, listen on their network (--listen 0.0.0.0:5000) and give it a certificate \
             (--tls-cert, --tls-key) unless the nodes are configured for a plain-HTTP mirror. Runs until interrupted \
-            (Ctrl-C or SIGTERM), then exits 0. Each request is logged on stderr (JSON lines with --output json).
+            (Ctrl-C or SIGTERM): it stops accepting, lets pulls in flight finish (at most --shutdown-timeout seconds), \
+            then exits 0. Each request is one access-log line on stderr: TIME CLIENT USER METHOD PATH STATUS BYTES MS \
+            (JSON lines with --log-format json). GET /healthz answers 200 while it serves; --ready-file is written once \
+            it listens and removed when it stops.
             With --config-dir, the mapping and node mirror configs are written as push writes them, sending pulls of \
             the source registries to this server at --advertise HOST:PORT.
             With --cosign-key every image must carry a cosign signature by one of those keys, or nothing is served.
@@ -65,6 +69,19 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The certificate's private key (PEM).", valueName: "PEM")) var tlsKey: String?
     @Option(name: .long, help: ArgumentHelp("Close a connection that sends and receives nothing for this long.", valueName: "SECONDS"))
     var idleTimeout = 300
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Require basic auth with these bcrypt users (htpasswd -B); needs --tls-cert.", valueName: "FILE")
+    )
+    var htpasswd: String?
+    @Option(name: .long, help: ArgumentHelp("Write this file (the URL) once listening; removed on exit.", valueName: "FILE"))
+    var readyFile: String?
+    @Option(name: .long, help: ArgumentHelp("Connections served at once; more are answered 503.", valueName: "N"))
+    var maxConnections = 512
+    @Option(name: .long, help: ArgumentHelp("On SIGTERM, how long pulls in flight may take to finish.", valueName: "SECONDS"))
+    var shutdownTimeout = 30
+    @Option(name: .long, help: "Access log format on stderr: text or json (default: json with --output json, else text).")
+    var logFormat: OutputFormat?
     @Flag(name: .shortAndLong, help: "Do not log requests.") var quiet = false
     @OptionGroup var cosign: CosignOptions
     @OptionGroup var outputOptions: OutputOptions
@@ -88,6 +105,19 @@ struct ServeCommand: AsyncParsableCommand {
         guard idleTimeout > 0 else {
             throw AirlockFailure(message: "--idle-timeout takes a number of seconds above 0 (got \(idleTimeout))", status: .usage)
         }
+        guard maxConnections > 0, shutdownTimeout >= 0 else {
+            throw AirlockFailure(message: "--max-connections must be above 0 and --shutdown-timeout at least 0", status: .usage)
+        }
+        var settings = RegistryServer.Settings()
+        settings.idleSeconds = idleTimeout
+        settings.maxConnections = maxConnections
+        settings.drainSeconds = shutdownTimeout
+        if let htpasswd {
+            guard tls != nil else {
+                throw AirlockFailure(message: "--htpasswd sends passwords: serve over TLS (--tls-cert and --tls-key)", status: .usage)
+            }
+            settings.htpasswd = try Htpasswd(contentsOf: htpasswd)
+        }
         if configDir != nil && advertise == nil && ["0.0.0.0", "::"].contains(host) {
             throw AirlockFailure(
                 message: "--config-dir needs --advertise HOST:PORT, the address nodes reach this server at (it listens on \(listen))",
@@ -109,7 +139,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         // From here on SIGINT and SIGTERM stop the server, even one still binding; before, their
         // default action ends the process, which is as clean (serve writes nothing but configs).
-        let serving = Task { [self] in try await listenAndServe(content, host: host, port: port, tls: tls) }
+        let serving = Task { [self, settings] in try await listenAndServe(content, host: host, port: port, tls: tls, settings: settings) }
+        defer { if let readyFile { unlink(readyFile) } }
         let signals = [SIGINT, SIGTERM].map { number in
             #if canImport(Darwin)
                 signal(number, SIG_IGN)  // kqueue reports a signal only once its default action is off
@@ -124,11 +155,17 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     /// Binds, says where (stdout, and the node configs), then serves until cancelled.
-    private func listenAndServe(_ content: ServedBundle, host: String, port: Int, tls: RegistryServer.TLSFiles?) async throws {
-        let output = outputOptions.output
+    private func listenAndServe(
+        _ content: ServedBundle,
+        host: String,
+        port: Int,
+        tls: RegistryServer.TLSFiles?,
+        settings: RegistryServer.Settings
+    ) async throws {
+        let format = logFormat ?? outputOptions.output
         let quiet = quiet
-        let server = try await RegistryServer(host: host, port: port, tls: tls, idleSeconds: idleTimeout, content: content) { request in
-            if !quiet { Self.log(request, output: output) }
+        let server = try await RegistryServer(host: host, port: port, tls: tls, settings: settings, content: content) { request in
+            if !quiet { Self.log(request, format: format) }
         }
         let address = "\(host.contains(":") ? "[\(host)]" : host):\(server.port)"
         let images = content.mappings(at: address)
@@ -139,6 +176,7 @@ struct ServeCommand: AsyncParsableCommand {
                 + (configDir.map { "mapping and node mirror configs in \($0)/\n" } ?? "")
         }
         fflush(nil)  // the address on stdout now, for whoever waits for it
+        if let readyFile { try Data((url + "\n").utf8).write(to: URL(fileURLWithPath: readyFile), options: .atomic) }
         try await server.run()
     }
 
@@ -157,14 +195,17 @@ struct ServeCommand: AsyncParsableCommand {
         return (host, port)
     }
 
-    static func log(_ request: ServedRequest, output: OutputFormat) {
-        switch output {
+    /// One access-log line: `TIME CLIENT USER METHOD PATH STATUS BYTES MS` (`-` for no user), or JSON.
+    static func log(_ request: ServedRequest, format: OutputFormat) {
+        switch format {
         case .json:
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             if let line = try? encoder.encode(request) { note(String(decoding: line, as: UTF8.self)) }
         case .text:
-            var line = "\(request.method) \(request.path) \(request.status) \(formatBytes(request.bytes))"
+            var line =
+                "\(request.time) \(request.client) \(request.user ?? "-") \(request.method) \(request.path) "
+                + "\(request.status) \(request.bytes) \(request.milliseconds)ms"
             if let failure = request.failure { line += " — cut off: \(failure)" }
             note(line)
         }
