@@ -25,7 +25,7 @@ struct PackContents {
         case layout
         case manifests
         case configs
-        /// Endpoint configs, their CA files, and plain files.
+        /// Endpoint configs and their CA files, Egress documents, install-values templates, plain files.
         case extras
         case layers
     }
