@@ -38,25 +38,13 @@ public struct Egress: Sendable, Equatable {
 
     /// Reads and validates a `kind: Egress` file; CA files are read relative to it.
     public static func load(path: String) throws -> Egress {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw InputError(file: path, line: nil, "no such file or not readable")
-        }
-        let documents = try parseDocuments(String(decoding: data, as: UTF8.self), file: path)
-        guard documents.count == 1, let document = documents.first else {
-            throw InputError(file: path, line: nil, "expected exactly one Egress document, found \(documents.count)")
-        }
-        let top = try document.mapping(allowed: ["apiVersion", "kind", "metadata", "spec"])
-        guard try top.string("apiVersion") == ModelEndpoint.apiVersion else {
-            throw top["apiVersion"]!.error("must be \(ModelEndpoint.apiVersion)")
-        }
-        guard try top.string("kind") == kind else { throw top["kind"]!.error("must be \(kind)") }
-        guard let metadataNode = top["metadata"] else { throw document.error("missing required key \"metadata\"") }
-        let metadata = try metadataNode.mapping(allowed: ["name", "labels", "annotations"])
+        let document = try AirlockDocument(path: path, kind: kind)
+        let metadata = document.metadata
         let name = try metadata.string("name")
         guard isDNSLabel(name) else {
             throw metadata["name"]!.error("must be a lowercase DNS label (a-z, 0-9, -), as it names files in the bundle")
         }
-        guard let specNode = top["spec"] else { throw document.error("missing required key \"spec\"") }
+        let specNode = document.spec
         let spec = try specNode.mapping(allowed: ["reach", "block"])
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
         var names: Set<String> = []

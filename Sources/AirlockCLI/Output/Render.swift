@@ -1,13 +1,9 @@
 import AirlockCore
 import Foundation
 
-func renderContents(
-    images: [BundlePredicate.Image],
-    charts: [BundlePredicate.Chart],
-    endpoints: [BundlePredicate.Endpoint],
-    egress: [BundlePredicate.EgressDocument]?,
-    files: [BundlePredicate.File]
-) -> String {
+/// The images, charts, endpoints, Egress documents and files a bundle holds.
+func renderContents(_ contents: some BundleContentsListing) -> String {
+    let (images, charts, endpoints, egress, files) = (contents.images, contents.charts, contents.endpoints, contents.egress, contents.files)
     var text = ""
     if !images.isEmpty {
         text += "images:\n"
@@ -82,13 +78,7 @@ func renderInspect(_ report: InspectReport) -> String {
         ? "signatures: none (unsigned)\n"
         : "signatures claimed by key(s): \(report.signerKeyIDs.joined(separator: ", "))\n"
     return text
-        + renderContents(
-            images: report.images,
-            charts: report.charts,
-            endpoints: report.endpoints,
-            egress: report.egress,
-            files: report.files
-        )
+        + renderContents(report)
 }
 
 /// The line a delta bundle gets wherever it is shown.
@@ -122,13 +112,7 @@ func renderVerified(_ report: VerificationReport) -> String {
     if let base = report.base { text += renderBase(base) }
     text += renderImageSignatures(report.imageSignatures)
     return text
-        + renderContents(
-            images: report.images,
-            charts: report.charts,
-            endpoints: report.endpoints,
-            egress: report.egress,
-            files: report.files
-        )
+        + renderContents(report)
 }
 
 /// The subchart tree: name, version, alias, source, digest, and whether defaults switch it off.

@@ -40,21 +40,8 @@ public struct Site: Sendable {
 extension Site {
     /// Reads and validates a `kind: Site` file.
     public static func load(path: String) throws -> Site {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw InputError(file: path, line: nil, "no such file or not readable")
-        }
-        let documents = try parseDocuments(String(decoding: data, as: UTF8.self), file: path)
-        guard documents.count == 1, let document = documents.first else {
-            throw InputError(file: path, line: nil, "expected exactly one Site document, found \(documents.count)")
-        }
-        let top = try document.mapping(allowed: ["apiVersion", "kind", "metadata", "spec"])
-        guard try top.string("apiVersion") == ModelEndpoint.apiVersion else {
-            throw top["apiVersion"]!.error("must be \(ModelEndpoint.apiVersion)")
-        }
-        guard try top.string("kind") == kind else { throw top["kind"]!.error("must be \(kind)") }
-        guard let metadataNode = top["metadata"] else { throw document.error("missing required key \"metadata\"") }
-        let metadata = try metadataNode.mapping(allowed: ["name", "labels", "annotations"])
-        guard let specNode = top["spec"] else { throw document.error("missing required key \"spec\"") }
+        let document = try AirlockDocument(path: path, kind: kind)
+        let (metadata, specNode) = (document.metadata, document.spec)
         let spec = try specNode.mapping(allowed: ["registry", "mapping", "namespace", "proxy", "caFiles", "caConfigMap", "secrets"])
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
         func resolve(_ written: String) -> String { written.hasPrefix("/") ? written : folder.appendingPathComponent(written).path }

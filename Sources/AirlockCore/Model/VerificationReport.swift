@@ -35,7 +35,16 @@ public struct CertificateTrust: Sendable {
 }
 
 /// The outcome of reading a bundle: a value, not an error.
-public struct VerificationReport: Sendable, Codable {
+/// What a bundle holds, as inspect and verify list it.
+public protocol BundleContentsListing {
+    var images: [BundlePredicate.Image] { get }
+    var charts: [BundlePredicate.Chart] { get }
+    var endpoints: [BundlePredicate.Endpoint] { get }
+    var egress: [BundlePredicate.EgressDocument]? { get }
+    var files: [BundlePredicate.File] { get }
+}
+
+public struct VerificationReport: Sendable, Codable, BundleContentsListing {
     public struct SignatureResult: Sendable, Codable, Equatable {
         public var keyID: String
         public var status: SignatureCheck.Status

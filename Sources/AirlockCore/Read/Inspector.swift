@@ -3,7 +3,7 @@ import Foundation
 import Signing
 
 /// What `inspect` shows: read from the first frame only, and *not verified*.
-public struct InspectReport: Sendable, Codable {
+public struct InspectReport: Sendable, Codable, BundleContentsListing {
     public var bundle: String
     public var verified = false
     public var formatVersion: Int
