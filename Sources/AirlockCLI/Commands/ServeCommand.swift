@@ -24,10 +24,16 @@ struct ServeCommand: AsyncParsableCommand {
             With --config-dir, the mapping and node mirror configs are written as push writes them, sending pulls of \
             the source registries to this server at --advertise HOST:PORT.
             With --cosign-key every image must carry a cosign signature by one of those keys, or nothing is served.
+            Several bundles (and with --watch DIR, every bundle dropped into DIR while it serves, picked up once whole, \
+            its signature checked first; a bundle that fails is refused and logged, the rest keep being served) are \
+            served as one registry: a tag two bundles carry resolves to the newer by version order, and the log says \
+            so. A delta finds its base among the bundles served.
             """
     )
 
-    @Argument(help: "The bundle, or a folder made by airlock unpack.") var bundle: String
+    @Argument(help: ArgumentHelp("Bundles, or folders made by airlock unpack.", valueName: "BUNDLE")) var bundles: [String] = []
+    @Option(name: .long, help: ArgumentHelp("Also serve every bundle in this folder, and those dropped into it later.", valueName: "DIR"))
+    var watch: String?
     @OptionGroup var trust: TrustOptions
     @Option(name: .long, help: ArgumentHelp("Address and port to listen on; port 0 picks a free one.", valueName: "HOST:PORT"))
     var listen = "127.0.0.1:5000"
@@ -124,19 +130,34 @@ struct ServeCommand: AsyncParsableCommand {
                 status: .usage
             )
         }
-        let policy = try trust.policy()
-        let content = try await ServedBundle.open(
-            bundle,
-            policy: policy,
+        guard !bundles.isEmpty || watch != nil else {
+            throw AirlockFailure(message: "give a bundle to serve, or --watch DIR", status: .usage)
+        }
+        if let watch, !FileManager.default.fileExists(atPath: watch) {
+            throw AirlockFailure(message: "--watch \(watch) does not exist", status: .usage)
+        }
+        let opening = ServeOpening(
+            policy: try trust.policy(),
             prefix: prefix,
             rules: try rules.map { try PushRules.load(path: $0) } ?? PushRules(),
-            base: base,
             cosign: try cosign.trust(),
-            attestations: cosign.requireAttestation
+            attestations: cosign.requireAttestation,
+            base: base
         )
-        if content.unsigned && outputOptions.output == .text {
+        let content = ServedLibrary()
+        let quiet = quiet
+        let announce: @Sendable (String) -> Void = { line in if !quiet { note(line) } }
+        for bundle in bundles {
+            let lines = try await content.open(bundle, with: opening)
+            if bundles.count > 1 || watch != nil { lines.forEach(announce) }
+        }
+        let watcher = watch.map { BundleWatcher(folder: $0, library: content, opening: opening, log: announce) }
+        await watcher?.scan(settled: true)
+        if content.all.contains(where: \.unsigned) && outputOptions.output == .text {
             note("WARNING: --allow-unsigned: serving an unsigned bundle, without proof of who made it")
         }
+        let watching = Task { await watcher?.run() }
+        defer { watching.cancel() }
         // From here on SIGINT and SIGTERM stop the server, even one still binding; before, their
         // default action ends the process, which is as clean (serve writes nothing but configs).
         let serving = Task { [self, settings] in try await listenAndServe(content, host: host, port: port, tls: tls, settings: settings) }
@@ -156,7 +177,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// Binds, says where (stdout, and the node configs), then serves until cancelled.
     private func listenAndServe(
-        _ content: ServedBundle,
+        _ content: ServedLibrary,
         host: String,
         port: Int,
         tls: RegistryServer.TLSFiles?,
@@ -170,9 +191,15 @@ struct ServeCommand: AsyncParsableCommand {
         let address = "\(host.contains(":") ? "[\(host)]" : host):\(server.port)"
         let images = content.mappings(at: address)
         let url = "\(tls == nil ? "http" : "https")://\(address)"
-        let files = try configDir.map { try content.writeNodeConfigs(to: $0, address: advertise ?? address, plainHTTP: tls == nil) } ?? []
-        try outputOptions.emit(Listening(url: url, images: images, unsigned: content.unsigned, configFiles: files)) {
-            "serving \(bundle) on \(url) (read-only)\n" + images.map { "\($0.source) -> \($0.target)\n" }.joined()
+        let rules = try rules.map { try PushRules.load(path: $0) } ?? PushRules()
+        let files =
+            try configDir.map {
+                try content.writeNodeConfigs(to: $0, address: advertise ?? address, plainHTTP: tls == nil, prefix: prefix, rules: rules)
+            } ?? []
+        let unsigned = content.all.contains(where: \.unsigned)
+        let what = content.all.count == 1 ? content.all[0].path : "\(content.all.count) bundles"
+        try outputOptions.emit(Listening(url: url, images: images, unsigned: unsigned, configFiles: files)) {
+            "serving \(what) on \(url) (read-only)\n" + images.map { "\($0.source) -> \($0.target)\n" }.joined()
                 + (configDir.map { "mapping and node mirror configs in \($0)/\n" } ?? "")
         }
         fflush(nil)  // the address on stdout now, for whoever waits for it

@@ -19,6 +19,11 @@ public struct ServedBundle: ServedContent {
 
     /// The bundle carries no signature (served only because the policy allowed it).
     public let unsigned: Bool
+    /// Where it was opened from, and what its statement says it is.
+    public let path: String
+    public let name: String
+    public let version: String
+    public let created: String
     static let chunkSize = 256 << 10
     private let source: any PushSource
     private let plans: [ImagePlan]
@@ -82,7 +87,19 @@ public struct ServedBundle: ServedContent {
             }
             served[name] = repository
         }
-        return ServedBundle(unsigned: source.unsigned, source: source, plans: plans, served: served, prefix: prefix, rules: rules)
+        let predicate = source.statement.predicate
+        return ServedBundle(
+            unsigned: source.unsigned,
+            path: path,
+            name: predicate.name,
+            version: predicate.version,
+            created: predicate.created,
+            source: source,
+            plans: plans,
+            served: served,
+            prefix: prefix,
+            rules: rules
+        )
     }
 
     /// Source name → `address`/served name (`:TAG` or `@DIGEST`), one per image or chart, as push
@@ -95,16 +112,37 @@ public struct ServedBundle: ServedContent {
     /// pulls of the source registries to this server at `address` (containerd `hosts.toml`, k3s
     /// `registries.yaml`, containers `registries.conf`), as push writes them; returns the paths.
     public func writeNodeConfigs(to folder: String, address: String, plainHTTP: Bool) throws -> [String] {
+        try Self.writeNodeConfigs(
+            to: folder,
+            address: address,
+            plainHTTP: plainHTTP,
+            mappings: mappings(at: address),
+            prefix: prefix,
+            rules: rules
+        )
+    }
+
+    static func writeNodeConfigs(
+        to folder: String,
+        address: String,
+        plainHTTP: Bool,
+        mappings: [PushReport.Mapping],
+        prefix: String,
+        rules: PushRules
+    ) throws -> [String] {
         let configs = MirrorConfigs(
             target: try PushTarget(host: address, prefix: prefix),
             plainHTTP: plainHTTP,
             caFiles: [],
-            mappings: mappings(at: address),
+            mappings: mappings,
             rules: rules,
             author: "airlock serve"
         )
         return try configs.write(to: folder)
     }
+
+    /// Its label in messages: `NAME VERSION (PATH)`.
+    public var label: String { "\(name) \(version) (\((path as NSString).lastPathComponent))" }
 
     public var repositories: [String] { served.keys.sorted() }
 
