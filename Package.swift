@@ -63,10 +63,13 @@ let package = Package(
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(name: "HelmTemplateTests", dependencies: ["HelmTemplate"]),
         .testTarget(name: "SigningTests", dependencies: ["Signing", "Hashing"]),
-        .testTarget(name: "BundleIOTests", dependencies: ["BundleIO", "Hashing"]),
+        .testTarget(name: "BundleIOTests", dependencies: ["BundleIO", "Hashing", "TestSupport"]),
         .testTarget(name: "EndpointsTests", dependencies: ["Endpoints", "Registry"]),
-        .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
-        .testTarget(name: "AirlockCoreTests", dependencies: ["AirlockCore", "BundleIO", "Hashing", "Signing", "OCI", "HelmTemplate"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry", "TestSupport"]),
+        .testTarget(
+            name: "AirlockCoreTests",
+            dependencies: ["AirlockCore", "BundleIO", "Hashing", "Signing", "OCI", "HelmTemplate", "TestSupport"]
+        ),
         // The harness the integration and end-to-end tests share: the real registry on loopback,
         // test CAs and servers, tool requirements, temporary folders, running the built binary.
         .target(name: "TestSupport", path: "Tests/TestSupport"),

@@ -1,5 +1,6 @@
 import BundleIO
 import Foundation
+import TestSupport
 import Testing
 
 @testable import AirlockCore
@@ -31,6 +32,7 @@ struct HelmIgnoreTests {
     }
 }
 
+@Suite(.removesTemporaryFolders)
 struct ChartPackagingTests {
     static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/fixtures/charts/ingress-nginx").path
@@ -41,8 +43,7 @@ struct ChartPackagingTests {
     /// packagings give the same bytes.
     @Test(.enabled(if: FileManager.default.fileExists(atPath: fixture) || ProcessInfo.processInfo.environment["CI"] == "true"))
     func thePublishedIngressNginxChartPackagesReproduciblyAndHonoursHelmignore() throws {
-        let root = NSTemporaryDirectory() + "chart-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        let root = try Harness.temporaryDirectory("chart")
         let chart = "\(root)/ingress-nginx"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: Self.fixture, toPath: chart)
@@ -91,10 +92,10 @@ struct ChartPackagingTests {
     }
 }
 
+@Suite(.removesTemporaryFolders)
 struct StoreTests {
     @Test func aDamagedCachedBlobIsDetectedAndEvicted() throws {
-        let root = NSTemporaryDirectory() + "store-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        let root = try Harness.temporaryDirectory("store")
         let store = try ContentStore(root: root)
         let stored = try store.ingest(bytes: Array("hello".utf8), what: "test")
         try Data("hellO".utf8).write(to: URL(fileURLWithPath: store.path(of: stored.digest)))

@@ -1,15 +1,11 @@
 import BundleIO
 import Foundation
 import Hashing
+import TestSupport
 import Testing
 
+@Suite(.removesTemporaryFolders)
 struct BundleIOTests {
-    private func temporary() throws -> String {
-        let path = NSTemporaryDirectory() + "bundleio-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
-
     /// Three entries: compressible text, "already compressed" random bytes stored raw (spanning
     /// several 128 KiB raw blocks), and an empty file.
     private func writeSample(to path: String) throws -> [(String, [UInt8])] {
@@ -28,8 +24,7 @@ struct BundleIOTests {
     }
 
     @Test func entriesRoundTripThroughTheTarReaderAndTheSeekIndex() throws {
-        let dir = try temporary()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try Harness.temporaryDirectory("bundleio")
         let path = "\(dir)/b.tar.zst"
         let entries = try writeSample(to: path)
 
@@ -55,8 +50,7 @@ struct BundleIOTests {
     }
 
     @Test func theZstdCommandReadsEveryFrameIncludingStoredOnesAndSkipsTheIndex() throws {
-        let dir = try temporary()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try Harness.temporaryDirectory("bundleio")
         let path = "\(dir)/b.tar.zst"
         _ = try writeSample(to: path)
         let process = Process()
@@ -78,8 +72,7 @@ struct BundleIOTests {
     /// file system and, where there is one, on tmpfs (/dev/shm).
     @Test(arguments: [1, 4_095, 4_096, 4_097, 131_072, 131_075, 1_052_700, 3 << 20 + 7])
     func bundlesOfAnyLengthAreWrittenWhole(storedSize: Int) throws {
-        let dir = try temporary()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try Harness.temporaryDirectory("bundleio")
         var folders = [dir]
         if FileManager.default.isWritableFile(atPath: "/dev/shm") { folders.append("/dev/shm") }
         var generator = SystemRandomNumberGenerator()
@@ -100,8 +93,7 @@ struct BundleIOTests {
     }
 
     @Test func writersLeaveNothingBehindWhenAbandoned() throws {
-        let dir = try temporary()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try Harness.temporaryDirectory("bundleio")
         do {
             let writer = try BundleWriter(destination: "\(dir)/b.tar.zst", modificationTime: 0)
             try writer.addEntry(path: "x", size: 10, compression: .compress) { try $0.write([1, 2, 3]) }
@@ -119,8 +111,7 @@ struct BundleIOTests {
     }
 
     @Test func aDamagedSeekIndexIsReported() throws {
-        let dir = try temporary()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try Harness.temporaryDirectory("bundleio")
         let path = "\(dir)/b.tar.zst"
         _ = try writeSample(to: path)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))

@@ -1,17 +1,13 @@
 import BundleIO
 import Foundation
 import Hashing
+import TestSupport
 import Testing
 
 /// Bundles split into parts (`NAME.part001`, …): the parts concatenate to the very bytes of the
 /// same bundle unsplit, and every reader takes them in place, reads crossing part boundaries.
+@Suite(.removesTemporaryFolders)
 struct SplitBundleTests {
-    private func temporary() throws -> String {
-        let path = NSTemporaryDirectory() + "bundleio-split-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
-
     /// Text, random bytes stored raw (many parts' worth) and an empty file.
     private let entries: [(String, [UInt8], EntryCompression)] = {
         var generator = SystemRandomNumberGenerator()
@@ -30,8 +26,7 @@ struct SplitBundleTests {
 
     @Test(arguments: [Int64(64 << 10), 100_000, 1 << 20])
     func partsConcatenateToTheUnsplitBundleAndReadInPlace(partSize: Int64) throws {
-        let dir = try temporary()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try Harness.temporaryDirectory("bundleio-split")
         let whole = try write(to: "\(dir)/whole.tar.zst", partSize: nil)
         let split = try write(to: "\(dir)/split.tar.zst", partSize: partSize)
         let wholeBytes = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/whole.tar.zst"))
@@ -77,8 +72,7 @@ struct SplitBundleTests {
     }
 
     @Test func aMissingPartIsNamedAndAMissingLastPartReadsAsTruncation() throws {
-        let dir = try temporary()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try Harness.temporaryDirectory("bundleio-split")
         let split = try write(to: "\(dir)/b.tar.zst", partSize: 64 << 10)
         try #require(split.parts.count >= 4)
         try FileManager.default.moveItem(atPath: split.parts[1].path, toPath: "\(dir)/aside")
@@ -97,8 +91,7 @@ struct SplitBundleTests {
     }
 
     @Test func writingAgainRemovesWhatAnEarlierBundleOfTheSameNameLeft() throws {
-        let dir = try temporary()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try Harness.temporaryDirectory("bundleio-split")
         let path = "\(dir)/b.tar.zst"
         let small = try write(to: path, partSize: 64 << 10)
         let large = try write(to: path, partSize: 256 << 10)
@@ -115,8 +108,7 @@ struct SplitBundleTests {
     }
 
     @Test func anAbandonedSplitBundleLeavesNoPart() throws {
-        let dir = try temporary()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try Harness.temporaryDirectory("bundleio-split")
         let writer = try BundleWriter(destination: "\(dir)/b.tar.zst", modificationTime: 0, partSize: 64 << 10)
         let random = [0x1f, 0x8b] + (0..<300_000).map { _ in UInt8.random(in: 0...255) }
         try writer.addEntry(path: "a", size: Int64(random.count), compression: .store) { try $0.write(random) }
@@ -127,8 +119,7 @@ struct SplitBundleTests {
     }
 
     @Test func aBundleNeedingMoreThan999PartsStopsAndLeavesNothing() throws {
-        let dir = try temporary()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try Harness.temporaryDirectory("bundleio-split")
         let writer = try BundleWriter(destination: "\(dir)/b.tar.zst", modificationTime: 0, partSize: 4096)
         let bytes = [UInt8](repeating: 7, count: 4_200_000)
         do {

@@ -1,7 +1,9 @@
 import Foundation
 import Registry
+import TestSupport
 import Testing
 
+@Suite(.removesTemporaryFolders)
 struct AuthChallengeTests {
     @Test func parsesBearerChallengesWithQuotedCommas() throws {
         let challenge = try #require(
@@ -53,8 +55,7 @@ struct AuthChallengeTests {
     }
 
     @Test func credentialsComeFromDockerConfigAndNeverPrintTheSecret() throws {
-        let folder = NSTemporaryDirectory() + "creds-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let folder = try Harness.temporaryDirectory("creds")
         let store = CredentialStore(environment: ["DOCKER_CONFIG": folder, "HOME": folder])
         #expect(try store.credential(for: "r.example:5000") == nil)
         try store.store(username: "alice", password: "pa:ss", for: "r.example:5000")
