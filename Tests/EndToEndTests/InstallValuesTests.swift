@@ -128,6 +128,20 @@ struct InstallValuesTests {
         let rendered = Set(try #require(try JSONSerialization.jsonObject(with: helm.data) as? [String]))
         #expect(rendered == (try pushedImages(pushed)), "Helm renders \(rendered)")
 
+        // From the unpacked folder: the same values.
+        let unpacked = try Harness.airlock(
+            ["unpack", "platform-1.4.2.tar.zst", "-o", "unpacked", "--key", "signer.pub"],
+            in: pushed.example
+        )
+        try #require(unpacked.status == 0, "\(unpacked.stderr)")
+        let fromFolder = try Harness.airlock(
+            ["values", "unpacked", "--site", "site.yaml", "--key", "signer.pub", "-o", "values-dir"],
+            in: pushed.example,
+            environment: Self.environment
+        )
+        #expect(fromFolder.status == 0, "\(fromFolder.stderr)")
+        #expect(try String(contentsOfFile: "\(pushed.example)/values-dir/platform.values.yaml", encoding: .utf8) == text)
+
         // No credential anywhere: not in the files, not in the output.
         let everything =
             try FileManager.default.contentsOfDirectory(atPath: folder).map {
