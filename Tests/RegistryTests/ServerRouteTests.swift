@@ -14,7 +14,7 @@ struct ServerRouteTests {
         ("/v2/team/app/blobs/sha256:ab", .blob("team/app", digest: "sha256:ab")),
         ("/v2/team/app/referrers/sha256:ab", .referrers("team/app", digest: "sha256:ab")),
         ("/v2/team/app", .unknown),
-        ("/healthz", .unknown),
+        ("/healthz", .health), ("/metrics", .unknown),
     ])
     func eachPathNamesWhatItAsksFor(path: String, route: ServerRoute) {
         #expect(ServerRoute(path: path) == route)
