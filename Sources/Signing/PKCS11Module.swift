@@ -6,10 +6,17 @@ import Foundation
 #endif
 
 /// One loaded PKCS#11 module and the calls airlock makes through its function list. Every
-/// failure is one line naming what to fix; return values are Cryptoki's `CKR_*` codes.
+/// failure is one line naming what to fix; return values are Cryptoki's `CKR_*` codes. A module
+/// is loaded and initialised once per process, however many keys use it (Cryptoki is initialised
+/// per process: finalising it for one key would end every other key's session).
 ///
-/// `@unchecked Sendable`: a module is used by one key, which serialises its calls.
+/// `@unchecked Sendable`: `loaded` is guarded by `loading`; each key serialises its own calls,
+/// and airlock signs one envelope at a time (Cryptoki initialised without locking callbacks
+/// expects no two calls at once).
 final class PKCS11Module: @unchecked Sendable {
+    private static let loading = NSLock()
+    nonisolated(unsafe) private static var loaded: [String: PKCS11Module] = [:]
+
     private let library: UnsafeMutableRawPointer
     private let functions: UnsafeMutablePointer<CK_FUNCTION_LIST>
     let path: String
@@ -20,12 +27,16 @@ final class PKCS11Module: @unchecked Sendable {
         self.path = path
     }
 
-    deinit {
-        _ = functions.pointee.C_Finalize(nil)
-        dlclose(library)
+    static func load(_ path: String) throws -> PKCS11Module {
+        try loading.withLock {
+            if let module = loaded[path] { return module }
+            let module = try open(path)
+            loaded[path] = module
+            return module
+        }
     }
 
-    static func load(_ path: String) throws -> PKCS11Module {
+    private static func open(_ path: String) throws -> PKCS11Module {
         guard !path.isEmpty else {
             throw SigningError.pkcs11(
                 "no PKCS#11 module: give --pkcs11-module PATH or AIRLOCK_PKCS11_MODULE (e.g. /usr/lib/softhsm/libsofthsm2.so)"
