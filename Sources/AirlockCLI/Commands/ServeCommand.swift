@@ -160,7 +160,9 @@ struct ServeCommand: AsyncParsableCommand {
         defer { watching.cancel() }
         // From here on SIGINT and SIGTERM stop the server, even one still binding; before, their
         // default action ends the process, which is as clean (serve writes nothing but configs).
-        let serving = Task { [self, settings] in try await listenAndServe(content, host: host, port: port, tls: tls, settings: settings) }
+        let serving = Task { [self, settings] in
+            try await listenAndServe(content, host: host, port: port, tls: tls, settings: settings, rules: opening.rules)
+        }
         defer { if let readyFile { unlink(readyFile) } }
         let signals = [SIGINT, SIGTERM].map { number in
             #if canImport(Darwin)
@@ -181,7 +183,8 @@ struct ServeCommand: AsyncParsableCommand {
         host: String,
         port: Int,
         tls: RegistryServer.TLSFiles?,
-        settings: RegistryServer.Settings
+        settings: RegistryServer.Settings,
+        rules: PushRules
     ) async throws {
         let format = logFormat ?? outputOptions.output
         let quiet = quiet
@@ -191,7 +194,6 @@ struct ServeCommand: AsyncParsableCommand {
         let address = "\(host.contains(":") ? "[\(host)]" : host):\(server.port)"
         let images = content.mappings(at: address)
         let url = "\(tls == nil ? "http" : "https")://\(address)"
-        let rules = try rules.map { try PushRules.load(path: $0) } ?? PushRules()
         let files =
             try configDir.map {
                 try content.writeNodeConfigs(to: $0, address: advertise ?? address, plainHTTP: tls == nil, prefix: prefix, rules: rules)

@@ -49,18 +49,6 @@ extension ServedLibrary {
         }
         return ["serving \(bundle.label)\(bundle.unsigned ? " (UNSIGNED, allowed by --allow-unsigned)" : "")"] + add(bundle)
     }
-
-    /// Writes the mapping and node mirror configs for every bundle served, as push writes them.
-    public func writeNodeConfigs(to folder: String, address: String, plainHTTP: Bool, prefix: String, rules: PushRules) throws -> [String] {
-        try ServedBundle.writeNodeConfigs(
-            to: folder,
-            address: address,
-            plainHTTP: plainHTTP,
-            mappings: mappings(at: address),
-            prefix: prefix,
-            rules: rules
-        )
-    }
 }
 
 /// `serve --watch DIR`: bundles dropped into the folder are served once they are whole (the same

@@ -28,8 +28,6 @@ public struct ServedBundle: ServedContent {
     private let source: any PushSource
     private let plans: [ImagePlan]
     private let served: [String: Repository]
-    private let prefix: String
-    private let rules: PushRules
 
     /// Opens `path` (a bundle file or an unpacked folder): checks the signature, then reads every
     /// manifest, each checked against the statement.
@@ -96,9 +94,7 @@ public struct ServedBundle: ServedContent {
             created: predicate.created,
             source: source,
             plans: plans,
-            served: served,
-            prefix: prefix,
-            rules: rules
+            served: served
         )
     }
 
@@ -106,39 +102,6 @@ public struct ServedBundle: ServedContent {
     /// maps them.
     public func mappings(at address: String) -> [PushReport.Mapping] {
         plans.map { $0.mapping(host: address) }
-    }
-
-    /// Writes the mapping (source → `address`/served name@digest) and node mirror configs that send
-    /// pulls of the source registries to this server at `address` (containerd `hosts.toml`, k3s
-    /// `registries.yaml`, containers `registries.conf`), as push writes them; returns the paths.
-    public func writeNodeConfigs(to folder: String, address: String, plainHTTP: Bool) throws -> [String] {
-        try Self.writeNodeConfigs(
-            to: folder,
-            address: address,
-            plainHTTP: plainHTTP,
-            mappings: mappings(at: address),
-            prefix: prefix,
-            rules: rules
-        )
-    }
-
-    static func writeNodeConfigs(
-        to folder: String,
-        address: String,
-        plainHTTP: Bool,
-        mappings: [PushReport.Mapping],
-        prefix: String,
-        rules: PushRules
-    ) throws -> [String] {
-        let configs = MirrorConfigs(
-            target: try PushTarget(host: address, prefix: prefix),
-            plainHTTP: plainHTTP,
-            caFiles: [],
-            mappings: mappings,
-            rules: rules,
-            author: "airlock serve"
-        )
-        return try configs.write(to: folder)
     }
 
     /// Its label in messages: `NAME VERSION (PATH)`.

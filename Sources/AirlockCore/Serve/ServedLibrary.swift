@@ -82,6 +82,21 @@ public final class ServedLibrary: ServedContent, @unchecked Sendable {
         return lists.joined().filter { seen.insert($0.digest).inserted }
     }
 
+    /// Writes the mapping (source → `address`/served name@digest) and node mirror configs that send
+    /// pulls of the source registries to this server at `address` (containerd `hosts.toml`, k3s
+    /// `registries.yaml`, containers `registries.conf`), as push writes them; returns the paths.
+    public func writeNodeConfigs(to folder: String, address: String, plainHTTP: Bool, prefix: String, rules: PushRules) throws -> [String] {
+        let configs = MirrorConfigs(
+            target: try PushTarget(host: address, prefix: prefix),
+            plainHTTP: plainHTTP,
+            caFiles: [],
+            mappings: mappings(at: address),
+            rules: rules,
+            author: "airlock serve"
+        )
+        return try configs.write(to: folder)
+    }
+
     /// Every bundle's mappings, the newest bundle's for a source two bundles carry.
     public func mappings(at address: String) -> [PushReport.Mapping] {
         var seen: Set<String> = []
