@@ -52,7 +52,7 @@ extension PreflightRun {
             }
         }
         credentials.authType = endpoint.auth.type
-        credentials.authHeader = endpoint.auth.header ?? ProviderRequest.defaultKeyHeader(endpoint.provider)
+        if let header = endpoint.credentialHeader { credentials.authHeader = header }
         return credentials
     }
 }

@@ -17,12 +17,11 @@ final class PKCS11Module: @unchecked Sendable {
     private static let loading = NSLock()
     nonisolated(unsafe) private static var loaded: [String: PKCS11Module] = [:]
 
-    private let library: UnsafeMutableRawPointer
+    /// The module's function list; the library it lives in stays loaded for the process.
     private let functions: UnsafeMutablePointer<CK_FUNCTION_LIST>
     let path: String
 
-    private init(library: UnsafeMutableRawPointer, functions: UnsafeMutablePointer<CK_FUNCTION_LIST>, path: String) {
-        self.library = library
+    private init(functions: UnsafeMutablePointer<CK_FUNCTION_LIST>, path: String) {
         self.functions = functions
         self.path = path
     }
@@ -62,7 +61,7 @@ final class PKCS11Module: @unchecked Sendable {
             dlclose(library)
             throw SigningError.pkcs11("\(path): C_Initialize failed (\(Self.name(initialized)))")
         }
-        return PKCS11Module(library: library, functions: list, path: path)
+        return PKCS11Module(functions: list, path: path)
     }
 
     /// The slot whose token is labelled `label` (the only token present when no label is given).
