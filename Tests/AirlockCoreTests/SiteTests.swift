@@ -40,7 +40,7 @@ struct SiteTests {
             endpoints: [],
             files: []
         )
-        return SiteFacts(
+        return try SiteFacts(
             site: site,
             host: "registry.plant7.internal:5000",
             prefix: "vendor",
@@ -72,7 +72,7 @@ struct SiteTests {
             chartDigest: "",
             ref: "charts/platform:1.4.2"
         )
-        let text = try HelmRenderer.render(templateNamed: "example", source: template, data: try facts.data(for: chart))
+        let text = try HelmRenderer.render(templateNamed: "example", source: template, data: facts.data(for: chart))
         let values = try #require(try GoYAMLDecoder.decode(text).mapValue)
         #expect(values["image"]?.mapValue?["repository"]?.stringValue == "registry.plant7.internal:5000/vendor/team/app")
         #expect(values["image"]?.mapValue?["digest"]?.stringValue == "sha256:" + String(repeating: "a", count: 64))

@@ -75,7 +75,7 @@ public enum InstallValues {
         for name in site.secrets.keys.sorted() where !endpoints.contains(where: { $0.endpoint.name == name }) {
             warnings.append("\(site.file): secrets names endpoint \(name), which this bundle does not carry")
         }
-        let facts = SiteFacts(
+        let facts = try SiteFacts(
             site: site,
             host: host,
             prefix: prefix,
@@ -84,7 +84,7 @@ public enum InstallValues {
             caFiles: site.caFiles + endpoints.compactMap { loaded in loaded.caPEM.map { ("\(loaded.endpoint.name).ca.pem", $0) } },
             bundle: predicate
         )
-        let needed = try endpoints.flatMap { try SiteFacts.secrets(of: $0.endpoint, site: site) }
+        let needed = facts.secrets
 
         var files: [(name: String, text: String)] = []
         var charts: [Report.ChartValues] = []
@@ -95,7 +95,7 @@ public enum InstallValues {
             if let entry = chart.installValues {
                 let template = String(decoding: try await source.bytes(of: entry), as: UTF8.self)
                 do {
-                    text = try HelmRenderer.render(templateNamed: entry, source: template, data: try facts.data(for: chart))
+                    text = try HelmRenderer.render(templateNamed: entry, source: template, data: facts.data(for: chart))
                 } catch let error as TemplateError {
                     throw InstallError.template(chart: chart.name, detail: "\(error)")
                 }

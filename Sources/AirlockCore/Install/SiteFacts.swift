@@ -45,18 +45,40 @@ struct SiteFacts {
     /// The CA files the pods trust: the site's, then the endpoints' carried ones.
     let caFiles: [(name: String, pem: [UInt8])]
     let bundle: BundlePredicate
+    /// Every credential the endpoints read, with the site's secret that holds it.
+    let secrets: [NeededSecret]
+
+    /// Resolves the endpoints' secrets against the site (an error names a credential no secret holds).
+    init(
+        site: Site,
+        host: String,
+        prefix: String,
+        targets: [Target],
+        endpoints: [ModelEndpoint],
+        caFiles: [(name: String, pem: [UInt8])],
+        bundle: BundlePredicate
+    ) throws {
+        self.site = site
+        self.host = host
+        self.prefix = prefix
+        self.targets = targets
+        self.endpoints = endpoints
+        self.caFiles = caFiles
+        self.bundle = bundle
+        secrets = try endpoints.flatMap { try Self.secrets(of: $0, site: site) }
+    }
 
     static let caKey = "ca-bundle.crt"
 
     var caBundle: String { caFiles.map { String(decoding: $0.pem, as: UTF8.self) }.joined(separator: "\n") }
 
     /// The whole data of one chart's template.
-    func data(for chart: BundlePredicate.Chart) throws -> TemplateValue {
+    func data(for chart: BundlePredicate.Chart) -> TemplateValue {
         .dictionary([
             "Registry": registryFacts(),
             "Proxy": proxyFacts(),
             "CA": caFacts(),
-            "Endpoints": .dictionary(Dictionary(uniqueKeysWithValues: try endpoints.map { ($0.name, try endpointFacts($0)) })),
+            "Endpoints": .dictionary(Dictionary(uniqueKeysWithValues: endpoints.map { ($0.name, endpointFacts($0)) })),
             "Namespace": .string(site.namespace),
             "Bundle": .dictionary(["Name": .string(bundle.name), "Version": .string(bundle.version)]),
             "Chart": .dictionary(["Name": .string(chart.name), "Version": .string(chart.version)]),
@@ -114,8 +136,8 @@ struct SiteFacts {
         ])
     }
 
-    private func endpointFacts(_ endpoint: ModelEndpoint) throws -> TemplateValue {
-        let secrets = try SiteFacts.secrets(of: endpoint, site: site)
+    private func endpointFacts(_ endpoint: ModelEndpoint) -> TemplateValue {
+        let secrets = secrets.filter { $0.endpoint == endpoint.name }
         func secretFact(_ key: Site.SecretKey?) -> TemplateValue {
             key.map { .dictionary(["Name": .string($0.name), "Key": .string($0.key)]) } ?? .null
         }
