@@ -65,11 +65,12 @@ struct PreflightCommand: ParsableCommand {
     func run() throws {
         let checks = try PreflightInput.load(path: source, policy: { try trust.policy() }, only: endpoint, extraEgress: egress)
         let options = PreflightOptions(secretsDirectory: secretsDir, timeoutSeconds: timeout)
-        let reports = checks.endpoints.map { Preflight.run($0, options: options) }
+        // The site file is read before any check runs, so a bad one fails at once.
         let proxy =
             try site.map { try Site.load(path: $0) }.flatMap { site in
                 site.proxy.map { EgressProxy(httpsProxy: $0.httpsProxy, httpProxy: $0.httpProxy, origin: "\(site.file) proxy") }
             } ?? EgressProxy.environment(ProcessInfo.processInfo.environment)
+        let reports = checks.endpoints.map { Preflight.run($0, options: options) }
         let paths = checks.egress.flatMap { EgressCheck.run($0, proxy: proxy, timeoutSeconds: timeout) }
         let all = reports + paths
         try outputOptions.emit(Result(ok: all.allSatisfy(\.ok), endpoints: reports, egress: paths)) {

@@ -39,8 +39,7 @@ struct KeyHolderOptions: ParsableArguments {
         return try specs.map { spec in
             if PKCS11URI.isURI(spec) {
                 let uri = try PKCS11URI(spec)
-                let module = pkcs11Module ?? ProcessInfo.processInfo.environment["AIRLOCK_PKCS11_MODULE"] ?? ""
-                return PrivateKey(token: try PKCS11Key(uri: uri, modulePath: module, pin: try readPIN()))
+                return PrivateKey(token: try PKCS11Key(uri: uri, modulePath: modulePath, pin: try readPIN()))
             }
             if CommandSigner.isCommand(spec) {
                 return PrivateKey(command: try CommandSigner(spec, publicKey: publicKeys.removeFirst()))
@@ -53,14 +52,13 @@ struct KeyHolderOptions: ParsableArguments {
 
     /// The token's user PIN, from `--pin-file` or `AIRLOCK_PKCS11_PIN`.
     func readPIN() throws -> String {
-        if let pinFile {
-            guard let data = FileManager.default.contents(atPath: pinFile), let text = String(data: data, encoding: .utf8) else {
-                throw AirlockFailure(message: "cannot read PIN file \(pinFile)", status: .usage)
-            }
-            return text.trimmingCharacters(in: .newlines)
+        guard let pin = try readSecret(pinFile, what: "PIN", environment: "AIRLOCK_PKCS11_PIN") else {
+            throw AirlockFailure(
+                message: "a pkcs11: key needs the token's PIN: give --pin-file FILE or set AIRLOCK_PKCS11_PIN",
+                status: .usage
+            )
         }
-        if let value = ProcessInfo.processInfo.environment["AIRLOCK_PKCS11_PIN"], !value.isEmpty { return value }
-        throw AirlockFailure(message: "a pkcs11: key needs the token's PIN: give --pin-file FILE or set AIRLOCK_PKCS11_PIN", status: .usage)
+        return pin
     }
 }
 
@@ -79,12 +77,18 @@ func present(certificates paths: [String], to keys: inout [PrivateKey]) throws {
 }
 
 func readPassphrase(_ file: String?) throws -> String? {
+    try readSecret(file, what: "passphrase", environment: "AIRLOCK_KEY_PASSPHRASE")
+}
+
+/// A secret from `file` (line ends trimmed), else from the environment variable; nil
+/// when neither is given.
+private func readSecret(_ file: String?, what: String, environment: String) throws -> String? {
     if let file {
         guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
-            throw AirlockFailure(message: "cannot read passphrase file \(file)", status: .usage)
+            throw AirlockFailure(message: "cannot read \(what) file \(file)", status: .usage)
         }
         return text.trimmingCharacters(in: .newlines)
     }
-    if let value = ProcessInfo.processInfo.environment["AIRLOCK_KEY_PASSPHRASE"], !value.isEmpty { return value }
+    if let value = ProcessInfo.processInfo.environment[environment], !value.isEmpty { return value }
     return nil
 }
