@@ -18,6 +18,8 @@ package enum Tool: String, Sendable {
     case mount
     case softhsm2Util = "softhsm2-util"
     case pkcs11Tool = "pkcs11-tool"
+    case containerd
+    case ctr
 }
 
 extension Trait where Self == ConditionTrait {
