@@ -52,7 +52,10 @@ struct ServeContainerdTests {
         let packed = try PackedExample.make(layerMB: 2)
         let layer = try packed.flipAByteOfTheLargestStoredLayer()
         // Served unverified blobs are cut off: open the bundle with a valid statement, tampered layer.
-        let serve = try ServeProcess([packed.bundle, "--key", "signer.pub", "--config-dir", "nodes", "--output", "json"], in: packed.example)
+        let serve = try ServeProcess(
+            [packed.bundle, "--key", "signer.pub", "--config-dir", "nodes", "--output", "json"],
+            in: packed.example
+        )
         defer { _ = serve.stop() }
         let served = try #require(try serve.listening()["images"] as? [[String: String]]).filter { $0["kind"] == "image" }
         let containerd = try Containerd()
