@@ -136,6 +136,9 @@ public final class BundleFile: PositionalReader, @unchecked Sendable {
         return try files[index].read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<want]), at: offset - part.start)
     }
 
+    /// What each part's file is now (see ``FileIdentity``).
+    public func identity() throws -> [FileIdentity] { try files.map { try $0.identity() } }
+
     /// Reads the bundle front to back through mapped windows (see ``MappedWindows``), part after part.
     public func sequentialReader() -> BundleWindows { BundleWindows(self) }
 

@@ -10,6 +10,32 @@ import Foundation
     import Darwin
 #endif
 
+/// A file as `fstat` shows it: device, inode, size, modification and change times. Any write to
+/// the file, or a change of its times (`touch`), gives another identity, since the kernel sets the
+/// change time on every change and no system call sets it back; what was checked while a file
+/// showed one identity holds while it still does.
+public struct FileIdentity: Equatable, Sendable {
+    let device: UInt64
+    let inode: UInt64
+    let size: Int64
+    let modified: timespec
+    let changed: timespec
+
+    init(_ info: stat) {
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        modified = info.st_mtim
+        changed = info.st_ctim
+    }
+
+    public static func == (left: FileIdentity, right: FileIdentity) -> Bool {
+        left.device == right.device && left.inode == right.inode && left.size == right.size
+            && left.modified.tv_sec == right.modified.tv_sec && left.modified.tv_nsec == right.modified.tv_nsec
+            && left.changed.tv_sec == right.changed.tv_sec && left.changed.tv_nsec == right.changed.tv_nsec
+    }
+}
+
 /// A file descriptor with one owner, closed on `deinit` or by `close()`.
 public final class FileDescriptor {
     public let path: String
@@ -64,6 +90,13 @@ public final class FileDescriptor {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw BundleIOError.io(path: path, operation: "stat", errno: errno) }
         return Int64(info.st_size)
+    }
+
+    /// What the file is now: device, inode, size, and its modification and change times.
+    public func identity() throws -> FileIdentity {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw BundleIOError.io(path: path, operation: "stat", errno: errno) }
+        return FileIdentity(info)
     }
 
     /// The file offset the next write goes to.

@@ -9,7 +9,7 @@ import OCI
 /// bytes against the blob's digest and throw *before* handing out the last chunk if they differ,
 /// so a tampered blob is never completed on the registry.
 public protocol ByteChunkSource: Sendable {
-    func nextChunk() async throws -> [UInt8]?
+    func nextChunk() async throws -> ByteBuffer?
 }
 
 /// Makes a fresh source for each attempt (an upload body cannot be replayed).
@@ -167,11 +167,11 @@ extension RegistryClient {
                     .PATCH,
                     url,
                     headers: [
-                        "Content-Type": "application/octet-stream", "Content-Length": "\(bytes.count)",
-                        "Content-Range": "\(offset)-\(offset + Int64(bytes.count) - 1)",
+                        "Content-Type": "application/octet-stream", "Content-Length": "\(bytes.readableBytes)",
+                        "Content-Range": "\(offset)-\(offset + Int64(bytes.readableBytes) - 1)",
                     ],
                     scopes: scopes,
-                    body: { .bytes(ByteBuffer(bytes: bytes)) },
+                    body: { .bytes(bytes) },
                     operation: "PATCH chunk"
                 )
                 // 202 by the spec; ECR answers 201 (with a stale Range): both mean the chunk landed.
@@ -184,7 +184,7 @@ extension RegistryClient {
                     )
                 }
                 url = try uploadLocation(next)
-                offset += Int64(bytes.count)
+                offset += Int64(bytes.readableBytes)
             }
             try await reader.finish()
         }
@@ -330,8 +330,7 @@ struct ChunkSequence: AsyncSequence, Sendable {
     struct AsyncIterator: AsyncIteratorProtocol {
         let source: any ByteChunkSource
         mutating func next() async throws -> ByteBuffer? {
-            guard let bytes = try await source.nextChunk() else { return nil }
-            return ByteBuffer(bytes: bytes)
+            try await source.nextChunk()
         }
     }
 
@@ -341,17 +340,17 @@ struct ChunkSequence: AsyncSequence, Sendable {
 /// Reads exact-size pieces from one source, for chunked uploads.
 actor ChunkReader {
     private let source: any ByteChunkSource
-    private var pending: [UInt8] = []
+    private var pending = ByteBuffer()
     private var ended = false
 
     init(factory: ChunkSourceFactory) throws { source = try factory() }
 
-    func read(_ count: Int) async throws -> [UInt8] {
-        while pending.count < count, !ended {
-            if let chunk = try await source.nextChunk() { pending += chunk } else { ended = true }
+    func read(_ count: Int) async throws -> ByteBuffer {
+        while pending.readableBytes < count, !ended {
+            if var chunk = try await source.nextChunk() { pending.writeBuffer(&chunk) } else { ended = true }
         }
-        let piece = Array(pending.prefix(count))
-        pending.removeFirst(piece.count)
+        let piece = pending.readSlice(length: min(count, pending.readableBytes)) ?? ByteBuffer()
+        pending.discardReadBytes()
         return piece
     }
 

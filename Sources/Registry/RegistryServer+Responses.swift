@@ -44,12 +44,12 @@ extension RegistryServer {
             let source = try content.blob(repository, digest: digest)
             while let chunk = try await source.nextChunk() {
                 let chunkStart = position
-                position += Int64(chunk.count)
+                position += Int64(chunk.readableBytes)
                 let from = max(start, chunkStart), to = min(end + 1, position)
                 guard from < to else { continue }
-                let piece = chunk[Int(from - chunkStart)..<Int(to - chunkStart)]
-                try await out.writePiece(ByteBuffer(bytes: piece))
-                sent += Int64(piece.count)
+                let piece = chunk.getSlice(at: chunk.readerIndex + Int(from - chunkStart), length: Int(to - from)) ?? ByteBuffer()
+                try await out.writePiece(piece)
+                sent += Int64(piece.readableBytes)
             }
         } catch {
             record(request, out, status, sent, String(describing: error))
@@ -193,8 +193,7 @@ struct ErrorList: Encodable {
     init(_ code: String, _ message: String) { errors = [Entry(code: code, message: message)] }
 }
 
+/// `2026-12-07T20:00:55Z`: the log's time, made without a formatter object per request.
 private func formatTime(_ date: Date) -> String {
-    let formatter = ISO8601DateFormatter()
-    formatter.timeZone = TimeZone(identifier: "UTC")
-    return formatter.string(from: date)
+    date.formatted(Date.ISO8601FormatStyle(timeZone: .gmt))
 }

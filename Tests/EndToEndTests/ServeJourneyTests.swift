@@ -104,10 +104,30 @@ struct ServeJourneyTests {
         )
     }
 
-    @Test func aTamperedLayerIsCutOffSoNoClientReceivesItWhole() throws {
+    @Test func aBundleWithATamperedLayerIsNotServed() throws {
+        // Every blob is read against the statement before the server listens: a tampered layer
+        // is named at once, and nothing is served.
         let packed = try PackedExample.make()
         let digest = try packed.flipAByteOfTheLargestStoredLayer()
+        let serve = try Harness.airlock(["serve", packed.bundle, "--key", "signer.pub", "--listen", "127.0.0.1:0"], in: packed.example)
+        #expect(serve.status == 1)
+        #expect(
+            serve.stderr == """
+                airlock: \(packed.bundle): blob sha256:\(digest) does not match its signed digest (got other bytes): tampered or \
+                corrupted; nothing is served from it (airlock verify \(packed.bundle) names every damaged entry)
+
+                """,
+            "\(serve.stderr)"
+        )
+        #expect(serve.stdout.isEmpty, "it never said it was serving: \(serve.stdout)")
+    }
+
+    @Test func aLayerTamperedWhileServedIsCutOffSoNoClientReceivesItWhole() throws {
+        // Checked whole at the start, then altered in place: the bundle file's change time moved,
+        // so every blob is hashed again on the way out.
+        let packed = try PackedExample.make()
         let serve = try ServeProcess([packed.bundle, "--key", "signer.pub"], in: packed.example)
+        let digest = try packed.flipAByteOfTheLargestStoredLayer()
         let check = try Harness.run([
             "python3", "-c",
             """
@@ -214,7 +234,22 @@ struct ServeJourneyTests {
             "docker://127.0.0.1:\(serve.port)/team/app:1.4.2", "oci:\(packed.root)/pulled:app",
         ])
         #expect(pulled.status == 0, "\(pulled.stderr)")
+
+        // A layer file altered in place after the start is hashed again on the way out, and cut off.
+        let manifest = try #require(try JSONSerialization.jsonObject(with: raw.data) as? [String: Any])
+        let layer = try #require((manifest["layers"] as? [[String: Any]])?.first?["digest"] as? String)
+        let file = try #require(FileHandle(forUpdatingAtPath: "\(dir)/unpacked/oci/blobs/sha256/\(layer.dropFirst(7))"))
+        let first = try #require(try file.read(upToCount: 1))
+        try file.seek(toOffset: 0)
+        try file.write(contentsOf: Data([first[0] ^ 0x01]))
+        try file.close()
+        let again = try Harness.run([
+            "skopeo", "copy", "--quiet", "--src-cert-dir", "\(packed.root)/certs.d",
+            "docker://127.0.0.1:\(serve.port)/team/app:1.4.2", "oci:\(packed.root)/pulled-again:app",
+        ])
+        #expect(again.status != 0, "the altered layer was not cut off")
         #expect(serve.stop() == 0, "\(serve.stderr.suffix(3000))")
+        #expect(serve.stderr.contains("does not match its digest"), "\(serve.stderr.suffix(3000))")
     }
 
     /// Raw requests against the server (python's http.client), summarised for the assertions.
@@ -272,49 +307,5 @@ struct ServeJourneyTests {
         ])
         try #require(result.status == 0, "\(result.stderr)")
         return try #require(try JSONSerialization.jsonObject(with: result.data) as? [String: Any])
-    }
-}
-
-/// `airlock serve` in the background on a free loopback port, its output in files; `stop()` sends
-/// SIGTERM and returns the exit status.
-final class ServeProcess: @unchecked Sendable {
-    // @unchecked: the process handle is only touched from the test that owns this server.
-    let port: Int
-    private let output: String
-    private let process = Process()
-
-    init(_ arguments: [String], in directory: String) throws {
-        port = try freePort()
-        output = "\(directory)/serve-\(port)"
-        _ = FileManager.default.createFile(atPath: "\(output).out", contents: nil)
-        _ = FileManager.default.createFile(atPath: "\(output).err", contents: nil)
-        process.executableURL = URL(fileURLWithPath: Harness.airlock)
-        process.arguments = ["serve"] + arguments + ["--listen", "127.0.0.1:\(port)"]
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.standardOutput = FileHandle(forWritingAtPath: "\(output).out")
-        process.standardError = FileHandle(forWritingAtPath: "\(output).err")
-        try process.run()
-        for _ in 0..<400 where process.isRunning && !(canConnect(port: port) && stdout.hasSuffix("\n")) {
-            usleep(25_000)
-        }
-        try #require(process.isRunning && canConnect(port: port), "airlock serve did not start: \(stderr)")
-    }
-
-    var stdout: String { (try? String(contentsOfFile: "\(output).out", encoding: .utf8)) ?? "" }
-    var stderr: String { (try? String(contentsOfFile: "\(output).err", encoding: .utf8)) ?? "" }
-
-    /// What it printed on start with `--output json`.
-    func listening() throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any])
-    }
-
-    func stop() -> Int32 {
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
-
-    deinit {
-        if process.isRunning { process.terminate() }
     }
 }

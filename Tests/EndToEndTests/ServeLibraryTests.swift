@@ -65,32 +65,8 @@ struct ServeLibraryTests {
         #expect(try digest("team/app:1.4.2", port: serve.port) == app)
 
         // A slow pull of the app's largest layer, running while the new bundle arrives.
-        let manifest = try Harness.run([
-            "skopeo", "inspect", "--raw", "--tls-verify=false", "docker://127.0.0.1:\(serve.port)/team/app:1.4.2",
-        ])
-        let layers = try #require((try JSONSerialization.jsonObject(with: manifest.data) as? [String: Any])?["layers"] as? [[String: Any]])
-        let largest = try #require(layers.max { ($0["size"] as? Int ?? 0) < ($1["size"] as? Int ?? 0) }?["digest"] as? String)
-        let client = Process()
-        client.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        client.arguments = [
-            "python3", "-c",
-            """
-            import hashlib, socket, sys, time
-            pull = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-            pull.sendall(("GET /v2/team/app/blobs/%s HTTP/1.1\\r\\nHost: serve\\r\\nConnection: close\\r\\n\\r\\n" % sys.argv[2]).encode())
-            data = b""
-            while True:
-                chunk = pull.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-                time.sleep(0.01)
-            print("sha256:" + hashlib.sha256(data.split(b"\\r\\n\\r\\n", 1)[1]).hexdigest())
-            """, "\(serve.port)", largest,
-        ]
-        let output = Pipe()
-        client.standardOutput = output
-        try client.run()
+        let largest = try largestLayer(of: "team/app:1.4.2", port: serve.port)
+        let pull = try SlowBlobPull(port: serve.port, repository: "team/app", digest: largest, in: packed.root)
 
         // Dropped in as a copy under another name, then renamed: whole when it appears. A
         // tampered copy (a byte of its signed statement flipped) beside it.
@@ -105,9 +81,7 @@ struct ServeLibraryTests {
         let multi = try layoutDigest(packed.example, tag: "multi-1.4.2")
         #expect(try digest("team/app:1.4.2", port: serve.port) == multi, "the new bundle is served without a restart")
         #expect(try digest("team/multi:1.4.2", port: serve.port) == multi, "the first bundle still is")
-        client.waitUntilExit()
-        let pulled = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(pulled.trimmingCharacters(in: .whitespacesAndNewlines) == largest, "the pull in flight finished whole")
+        #expect(try pull.result().digest == largest, "the pull in flight finished whole")
         #expect(serve.stop() == 0)
         #expect(serve.stderr.contains("serving platform 1.4.10 (platform-1.4.10.tar.zst)"), "\(serve.stderr.prefix(3000))")
         #expect(serve.stderr.contains("team/app:1.4.2 is served from platform 1.4.10"))

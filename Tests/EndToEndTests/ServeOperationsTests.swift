@@ -75,53 +75,15 @@ struct ServeOperationsTests {
         let url = try String(contentsOfFile: ready, encoding: .utf8)
         #expect(url == "http://127.0.0.1:\(serve.port)\n", "the ready file says where: \(url)")
 
-        // The largest layer, read slowly so it is still in flight when SIGTERM arrives.
-        let manifest = try Harness.run([
-            "skopeo", "inspect", "--raw", "--tls-verify=false", "docker://127.0.0.1:\(serve.port)/team/app:1.4.2",
-        ])
-        let layers = try #require((try JSONSerialization.jsonObject(with: manifest.data) as? [String: Any])?["layers"] as? [[String: Any]])
-        let largest = try #require(layers.max { ($0["size"] as? Int ?? 0) < ($1["size"] as? Int ?? 0) })
-        let digest = try #require(largest["digest"] as? String)
-        let client = Process()
-        client.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        client.arguments = [
-            "python3", "-c",
-            """
-            import hashlib, json, socket, sys, time
-            port, digest = int(sys.argv[1]), sys.argv[2]
-            pull = socket.create_connection(("127.0.0.1", port))
-            pull.sendall(("GET /v2/team/app/blobs/%s HTTP/1.1\\r\\nHost: serve\\r\\nConnection: close\\r\\n\\r\\n" % digest).encode())
-            data = pull.recv(65536)
-            open(sys.argv[3], "w").write("started")
-            refused = None
-            started = time.time()
-            while True:
-                chunk = pull.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-                time.sleep(0.01)
-                if refused is None and time.time() - started > 1.5:
-                    try:
-                        socket.create_connection(("127.0.0.1", port), timeout=2).close()
-                        refused = False
-                    except OSError:
-                        refused = True
-            body = data.split(b"\\r\\n\\r\\n", 1)[1]
-            print(json.dumps({"whole": "sha256:" + hashlib.sha256(body).hexdigest() == digest, "refused": refused, "bytes": len(body)}))
-            """, "\(serve.port)", digest, "\(packed.root)/started",
-        ]
-        let output = Pipe()
-        client.standardOutput = output
-        try client.run()
-        for _ in 0..<400 where !FileManager.default.fileExists(atPath: "\(packed.root)/started") { usleep(25_000) }
+        // The largest layer, read slowly so it is still in flight when SIGTERM arrives; 1.5 s in,
+        // the client tries a new connection.
+        let digest = try largestLayer(of: "team/app:1.4.2", port: serve.port)
+        let pull = try SlowBlobPull(port: serve.port, repository: "team/app", digest: digest, probeAfter: 1.5, in: packed.root)
+        pull.waitUntilStarted()
         #expect(serve.stop() == 0, "SIGTERM: \(serve.stderr.suffix(1000))")
-        client.waitUntilExit()
-        let result = try #require(
-            try JSONSerialization.jsonObject(with: output.fileHandleForReading.readDataToEndOfFile()) as? [String: Any]
-        )
-        #expect(result["whole"] as? Bool == true, "the pull in flight finished whole: \(result)")
-        #expect(result["refused"] as? Bool == true, "a new connection during the drain was refused: \(result)")
+        let result = try pull.result()
+        #expect(result.digest == digest, "the pull in flight finished whole: \(result)")
+        #expect(result.refused == true, "a new connection during the drain was refused: \(result)")
         #expect(!FileManager.default.fileExists(atPath: ready), "the ready file is removed on exit")
     }
 

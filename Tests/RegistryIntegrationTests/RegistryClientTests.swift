@@ -25,12 +25,12 @@ struct RegistryClientTests {
             self.size = size
         }
 
-        func nextChunk() async throws -> [UInt8]? {
+        func nextChunk() async throws -> ByteBuffer? {
             lock.withLock {
                 guard offset < bytes.count else { return nil }
                 let end = min(offset + size, bytes.count)
                 defer { offset = end }
-                return Array(bytes[offset..<end])
+                return ByteBuffer(bytes: bytes[offset..<end])
             }
         }
     }

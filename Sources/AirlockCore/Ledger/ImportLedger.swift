@@ -1,6 +1,7 @@
 import Foundation
 import Hashing
 import HelmTemplate
+import NIOCore
 import OCI
 import Registry
 import Signing
@@ -227,8 +228,8 @@ struct BytesSource: ByteChunkSource {
 
     init(bytes: [UInt8]) { self.bytes = bytes }
 
-    func nextChunk() async throws -> [UInt8]? {
-        await handed.take() ? bytes : nil
+    func nextChunk() async throws -> ByteBuffer? {
+        await handed.take() ? ByteBuffer(bytes: bytes) : nil
     }
 }
 

@@ -15,13 +15,15 @@ public enum PushError: Error, Sendable, CustomStringConvertible {
     case unlisted(path: String)
     case tooDeep(digest: String)
     case blobAltered(owner: String, digest: String, actual: String)
+    /// A blob read at serve's start does not match the statement.
+    case blobAlteredBeforeServing(source: String, digest: String, actual: String)
     /// A vendor signature check failed (`failure` names the image), with what that means.
     case signatures(failure: String, consequence: String)
 
     /// A failed check rather than a mistake in what was asked.
     public var isCheckFailure: Bool {
         switch self {
-        case .unlisted, .tooDeep, .blobAltered, .signatures: return true
+        case .unlisted, .tooDeep, .blobAltered, .blobAlteredBeforeServing, .signatures: return true
         default: return false
         }
     }
@@ -45,6 +47,11 @@ public enum PushError: Error, Sendable, CustomStringConvertible {
             return """
                 \(owner): blob \(digest) does not match its signed digest (got \(actual)): tampered or corrupted; it was not \
                 committed and no manifest was pushed
+                """
+        case .blobAlteredBeforeServing(let source, let digest, let actual):
+            return """
+                \(source): blob \(digest) does not match its signed digest (got \(actual)): tampered or corrupted; nothing is \
+                served from it (airlock verify \(source) names every damaged entry)
                 """
         case .signatures(let failure, let consequence): return "\(failure); \(consequence)"
         }

@@ -1,6 +1,7 @@
 import BundleIO
 import Foundation
 import Hashing
+import NIOCore
 import OCI
 import Registry
 
@@ -15,14 +16,20 @@ protocol PushSource: Sendable {
     var subjects: [String: Statement.Subject] { get }
     /// The bundle carries no signature (pushed only because the policy allowed it).
     var unsigned: Bool { get }
-    /// A fresh, verifying reader of a (possibly large) entry.
-    func chunks(of path: String) throws -> any ByteChunkSource
+    /// A fresh reader of a (possibly large) entry, checking its size and (unless the entry's files
+    /// still show `identity`, recorded when it was last read and checked whole) its digest.
+    func chunks(of path: String, unchangedSince identity: [FileIdentity]?) throws -> any ByteChunkSource
+    /// What the files an entry is read from are now (see ``FileIdentity``).
+    func identity(of path: String) throws -> [FileIdentity]
     /// Whether the source holds a layer a delta bundle leaves out (an unpacked delta does, when
     /// unpack copied it from `--base`).
     func holds(leftOut path: String) -> Bool
 }
 
 extension PushSource {
+    /// A fresh, verifying reader of a (possibly large) entry.
+    func chunks(of path: String) throws -> any ByteChunkSource { try chunks(of: path, unchangedSince: nil) }
+
     /// The signed sha256 and size of an entry: a subject of the statement, or a layer the
     /// predicate lists as left out (its digest is its sha256).
     func subject(_ path: String) throws -> (sha256: String, size: Int64) {
@@ -46,7 +53,7 @@ extension PushSource {
     func bytes(of path: String) async throws -> [UInt8] {
         let source = try chunks(of: path)
         var out: [UInt8] = []
-        while let chunk = try await source.nextChunk() { out += chunk }
+        while let chunk = try await source.nextChunk() { out.append(contentsOf: chunk.readableBytesView) }
         return out
     }
 }
@@ -86,9 +93,14 @@ struct DeltaPushSource: PushSource {
         delta.holds(leftOut: path) || base.subjects[path] != nil || base.holds(leftOut: path)
     }
 
-    func chunks(of path: String) throws -> any ByteChunkSource {
-        if delta.subjects[path] != nil || delta.holds(leftOut: path) { return try delta.chunks(of: path) }
-        return try base.chunks(of: path)
+    func chunks(of path: String, unchangedSince identity: [FileIdentity]?) throws -> any ByteChunkSource {
+        try holder(of: path).chunks(of: path, unchangedSince: identity)
+    }
+
+    func identity(of path: String) throws -> [FileIdentity] { try holder(of: path).identity(of: path) }
+
+    private func holder(of path: String) -> any PushSource {
+        delta.subjects[path] != nil || delta.holds(leftOut: path) ? delta : base
     }
 }
 
@@ -119,14 +131,19 @@ struct BundlePushSource: PushSource {
 
     func holds(leftOut path: String) -> Bool { false }
 
-    func chunks(of entryPath: String) throws -> any ByteChunkSource {
+    func chunks(of entryPath: String, unchangedSince identity: [FileIdentity]?) throws -> any ByteChunkSource {
         let (sha256, size) = try subject(entryPath)
         guard let entry = frames[entryPath], entry.size == size else {
             throw ReadError.noFrame(entry: entryPath)
         }
+        let hashing = try identity == nil || file.identity() != identity
         let cursor = try FrameCursor(file: file, entry: entry, chunkSize: chunkSize)
-        return VerifyingChunks(what: entryPath, sha256: sha256, size: size) { try cursor.next() }
+        return VerifyingChunks(what: entryPath, sha256: sha256, size: size, chunkSize: chunkSize, hashing: hashing) {
+            try cursor.read(into: $0)
+        }
     }
+
+    func identity(of path: String) throws -> [FileIdentity] { try file.identity() }
 }
 
 /// An unpacked bundle folder (`airlock unpack` output).
@@ -161,21 +178,34 @@ struct FolderPushSource: PushSource {
 
     func holds(leftOut path: String) -> Bool { FileManager.default.fileExists(atPath: "\(root)/\(path)") }
 
-    func chunks(of entryPath: String) throws -> any ByteChunkSource {
+    func chunks(of entryPath: String, unchangedSince identity: [FileIdentity]?) throws -> any ByteChunkSource {
         let (sha256, size) = try subject(entryPath)
         let entry = try EntryPath(entryPath)
         let file = try FileDescriptor.openForReading("\(root)/\(entry.value)")
+        let hashing = try identity == nil || [file.identity()] != identity
         var offset: Int64 = 0
-        return VerifyingChunks(what: entryPath, sha256: sha256, size: size) {
-            let piece = try file.readUpTo(chunkSize, at: offset)
-            offset += Int64(piece.count)
-            return piece.isEmpty ? nil : piece
+        return VerifyingChunks(what: entryPath, sha256: sha256, size: size, chunkSize: chunkSize, hashing: hashing) { buffer in
+            var filled = 0
+            while filled < buffer.count {
+                let count = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]), at: offset)
+                if count == 0 { break }
+                filled += count
+                offset += Int64(count)
+            }
+            return filled
         }
+    }
+
+    func identity(of path: String) throws -> [FileIdentity] {
+        [try FileDescriptor.openForReading("\(root)/\(try EntryPath(path).value)").identity()]
     }
 }
 
 /// Hands out an entry's bytes while hashing them, and refuses to hand out the last piece unless
 /// the whole entry matches its signed digest and size — so a tampered blob is never completed.
+/// Without `hashing` (an entry checked whole before, from files unchanged since) only the size is
+/// checked. Each piece is read straight into the buffer that is handed out (no copy on the way to
+/// a socket).
 ///
 /// `@unchecked Sendable`: its state is guarded by `lock`; AsyncHTTPClient also reads it from one
 /// task at a time.
@@ -184,25 +214,38 @@ final class VerifyingChunks: ByteChunkSource, @unchecked Sendable {
     private let what: String
     private let sha256: String
     private let size: Int64
-    private let read: () throws -> [UInt8]?
+    private let chunkSize: Int
+    private let hashing: Bool
+    /// Fills the memory it is given with the entry's next bytes; returns how many (0 at the end).
+    private let read: (UnsafeMutableRawBufferPointer) throws -> Int
     private let hasher = SHA256Hasher()
+    private let allocator = ByteBufferAllocator()
     private var count: Int64 = 0
-    private var held: [UInt8]?
+    private var held: ByteBuffer?
     private var done = false
 
-    init(what: String, sha256: String, size: Int64, read: @escaping () throws -> [UInt8]?) {
+    init(
+        what: String,
+        sha256: String,
+        size: Int64,
+        chunkSize: Int,
+        hashing: Bool = true,
+        read: @escaping (UnsafeMutableRawBufferPointer) throws -> Int
+    ) {
         self.what = what
         self.sha256 = sha256
         self.size = size
+        self.chunkSize = chunkSize
+        self.hashing = hashing
         self.read = read
     }
 
-    func nextChunk() async throws -> [UInt8]? {
+    func nextChunk() async throws -> ByteBuffer? {
         try lock.withLock { try step() }
     }
 
     /// Reads one piece ahead, so the last piece is released only after the digest check.
-    private func step() throws -> [UInt8]? {
+    private func step() throws -> ByteBuffer? {
         if done { return nil }
         if held == nil { held = try pull() }
         guard let current = held else {
@@ -211,7 +254,7 @@ final class VerifyingChunks: ByteChunkSource, @unchecked Sendable {
         }
         held = try pull()
         if held == nil {
-            guard count == size, hasher.finalizeHex() == sha256 else {
+            guard count == size, !hashing || hasher.finalizeHex() == sha256 else {
                 done = true
                 throw RegistryError.digestMismatch(
                     what: "entry \(what)",
@@ -223,17 +266,23 @@ final class VerifyingChunks: ByteChunkSource, @unchecked Sendable {
         return current
     }
 
-    private func pull() throws -> [UInt8]? {
-        let piece: [UInt8]?
-        do { piece = try read() } catch {
+    private func pull() throws -> ByteBuffer? {
+        // One byte past what is left, so a longer entry shows as such.
+        let want = Int(min(Int64(chunkSize), max(0, size - count) + 1))
+        var piece = allocator.buffer(capacity: want)
+        do {
+            _ = try piece.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { memory in
+                try read(UnsafeMutableRawBufferPointer(rebasing: memory[..<want]))
+            }
+        } catch {
             throw RegistryError.digestMismatch(what: "entry \(what)", expected: "sha256:\(sha256)", actual: "unreadable bytes (\(error))")
         }
-        guard let piece, !piece.isEmpty else { return nil }
-        count += Int64(piece.count)
+        guard piece.readableBytes > 0 else { return nil }
+        count += Int64(piece.readableBytes)
         guard count <= size else {
             throw RegistryError.digestMismatch(what: "entry \(what)", expected: "sha256:\(sha256)", actual: "more than \(size) bytes")
         }
-        hasher.update(piece)
+        if hashing { piece.withUnsafeReadableBytes { hasher.update($0) } }
         return piece
     }
 }

@@ -1,3 +1,4 @@
+import BundleIO
 import Foundation
 import OCI
 import Registry
@@ -6,8 +7,11 @@ import Signing
 /// A bundle (or an unpacked bundle folder) as a read-only registry serves it, for networks with
 /// no registry yet. Repositories are named as `airlock push` names them under its target (the
 /// source path kept, `--prefix` in front, `--rules` applied), so a later push into a real registry
-/// gives the same names. The signature is checked when the bundle is opened; manifests are read
-/// and checked then, blobs each time they are served.
+/// gives the same names. The signature is checked when the bundle is opened, and every manifest
+/// and blob is read and checked against the statement then, before anything is served. A blob is
+/// then sent without being hashed again while the files it is read from show the identity they
+/// had when it was checked (``FileIdentity``); once they change, it is hashed on the way out and
+/// its last piece held back unless it still matches.
 public struct ServedBundle: ServedContent {
     struct Repository: Sendable {
         var tags: [String: ServedManifest] = [:]
@@ -28,6 +32,8 @@ public struct ServedBundle: ServedContent {
     private let source: any PushSource
     private let plans: [ImagePlan]
     private let served: [String: Repository]
+    /// Blob entry → the identity of its files when it was read whole and matched its digest.
+    private let checked: [String: [FileIdentity]]
 
     /// Opens `path` (a bundle file or an unpacked folder): checks the signature, then reads every
     /// manifest, each checked against the statement.
@@ -85,6 +91,7 @@ public struct ServedBundle: ServedContent {
             }
             served[name] = repository
         }
+        let checked = try await checkBlobs(Set(plans.flatMap(\.blobs).map(\.digest)), in: source, path: path)
         let predicate = source.statement.predicate
         return ServedBundle(
             unsigned: source.unsigned,
@@ -94,8 +101,32 @@ public struct ServedBundle: ServedContent {
             created: predicate.created,
             source: source,
             plans: plans,
-            served: served
+            served: served,
+            checked: checked
         )
+    }
+
+    /// Reads every blob whole against its signed digest (one at a time per core); returns the
+    /// identity its files showed before the read, for those that showed the same after it.
+    private static func checkBlobs(
+        _ digests: Set<Digest>,
+        in source: any PushSource,
+        path: String
+    ) async throws -> [String: [FileIdentity]] {
+        let checked = CheckedEntries()
+        try await forEach(digests.sorted { $0.description < $1.description }, jobs: ProcessInfo.processInfo.activeProcessorCount) {
+            digest in
+            let entry = try BundleFormat.blobEntry(digest.description)
+            let before = try source.identity(of: entry)
+            do {
+                let chunks = try source.chunks(of: entry)
+                while try await chunks.nextChunk() != nil {}
+            } catch RegistryError.digestMismatch(_, _, let actual) {
+                throw PushError.blobAlteredBeforeServing(source: path, digest: digest.description, actual: actual)
+            }
+            if try source.identity(of: entry) == before { await checked.add(entry, before) }
+        }
+        return await checked.identities
     }
 
     /// Source name → `address`/served name (`:TAG` or `@DIGEST`), one per image or chart, as push
@@ -123,6 +154,14 @@ public struct ServedBundle: ServedContent {
     }
 
     public func blob(_ repository: String, digest: String) throws -> any ByteChunkSource {
-        try source.chunks(of: BundleFormat.blobEntry(digest))
+        let entry = try BundleFormat.blobEntry(digest)
+        return try source.chunks(of: entry, unchangedSince: checked[entry])
     }
+}
+
+/// The blobs ``ServedBundle`` checked at opening, gathered from the tasks that read them.
+private actor CheckedEntries {
+    var identities: [String: [FileIdentity]] = [:]
+
+    func add(_ entry: String, _ identity: [FileIdentity]) { identities[entry] = identity }
 }
