@@ -83,7 +83,8 @@ public enum Auditor {
         var findings: [AuditReport.Finding] = []
         var audited: String?
         if let registry {
-            let inventory = try await RegistryInventory.take(registry)
+            let walked = try await RegistryInventory.walk(registry)
+            let inventory = walked.inventory
             audited = inventory.registry
             // The import ledger holds the signed envelopes themselves, not content to trace.
             for repository in inventory.repositories
@@ -92,7 +93,7 @@ public enum Auditor {
                     findings.append(index.finding("\(repository.name):\(tag)", digest: digest, repository: repository.name, tag: tag))
                 }
             }
-            try await proveReferrersIndexes(&findings, registry: registry, index: index)
+            proveReferrersIndexes(&findings, listed: walked.referrersIndexes, index: index)
         }
         var running = images.map { index.finding($0.reference, digest: $0.digest) }
         try await proveByAttestation(&running, images: images, policy: policy, transport: transport)
@@ -113,36 +114,21 @@ public enum Auditor {
     /// manifest it lists is one the bundles carried.
     private static func proveReferrersIndexes(
         _ findings: inout [AuditReport.Finding],
-        registry: RegistryInventory.Options,
+        listed indexes: [String: [String]],
         index: ManifestIndex
-    ) async throws {
-        let candidates = findings.indices.filter { index in
-            !findings[index].signed && Digest(referrersTag: findings[index].reference.split(separator: ":").last ?? "") != nil
-        }
-        guard !candidates.isEmpty else { return }
-        let target = try PushTarget(registry.registry)
-        let client = try RegistryClient(host: target.host, options: registry.transport)
-        try await withShutdown(client.shutdown) {
-            for position in candidates {
-                let reference = findings[position].reference
-                let separator = reference.lastIndex(of: ":")!
-                let repository = String(reference[..<separator])  // the inventory's names are whole
-                let fetched = try await client.fetchManifestIfPresent(
-                    repository,
-                    reference: String(reference[reference.index(after: separator)...])
-                )
-                guard let fetched, fetched.digest.description == findings[position].digest,
-                    let listed = try? ContentDocument(bytes: fetched.bytes, declaredType: MediaType.ociIndex).manifests, !listed.isEmpty
-                else { continue }
-                let bundles = listed.map { index.bundles(of: $0.digest.description) }
-                guard bundles.allSatisfy({ !$0.isEmpty }) else { continue }
-                let subject = Digest(referrersTag: reference[reference.index(after: separator)...])?.description ?? "?"
-                findings[position].signed = true
-                findings[position].bundles = Array(Set(bundles.joined())).sorted()
-                findings[position].what =
-                    "the referrers index of \(index.role(of: subject) ?? subject) (its \(listed.count) referrer(s) signed)"
-                findings[position].signedAs = nil
-            }
+    ) {
+        for position in findings.indices where !findings[position].signed {
+            let reference = findings[position].reference
+            guard let listed = indexes[reference], let separator = reference.lastIndex(of: ":"),
+                let subject = Digest(referrersTag: reference[reference.index(after: separator)...])
+            else { continue }
+            let bundles = listed.map { index.bundles(of: $0) }
+            guard bundles.allSatisfy({ !$0.isEmpty }) else { continue }
+            findings[position].signed = true
+            findings[position].bundles = Array(Set(bundles.joined())).sorted()
+            findings[position].what =
+                "the referrers index of \(index.role(of: subject.description) ?? subject.description) (its \(listed.count) referrer(s) signed)"
+            findings[position].signedAs = nil
         }
     }
 

@@ -36,9 +36,8 @@ extension DeliveryAttestation {
             let fetched = try await client.fetchManifest(repository, reference: descriptor.digest.description)
             guard let manifest = try? ContentDocument(bytes: fetched.bytes, declaredType: MediaType.ociManifest) else { continue }
             for layer in manifest.layers where layer.mediaType == sigstoreBundleType {
-                struct Bundle: Decodable { var dsseEnvelope: DSSEEnvelope? }
                 let bytes = try await client.fetchSmallBlob(repository, digest: layer.digest)
-                let envelope = (try? JSONDecoder().decode(Bundle.self, from: Data(bytes)))?.dsseEnvelope
+                let envelope = (try? JSONDecoder().decode(SigstoreBundle<DSSEEnvelope>.self, from: Data(bytes)))?.dsseEnvelope
                 if let found = verified(envelope, subject: subject, policy: policy) { return found }
             }
         }
@@ -54,7 +53,7 @@ extension DeliveryAttestation {
             let payload = try? envelope.payloadBytes(),
             let statement = try? JSONDecoder().decode(Statement.self, from: Data(payload)),
             statement.predicateType == predicateType,
-            statement.subject.contains(where: { $0.digest["sha256"].flatMap { try? Digest(sha256Hex: $0) } == subject })
+            sha256Subjects(statement.subject.map(\.digest)).contains(subject)
         else { return nil }
         return Found(predicate: statement.predicate, keyID: check.verifiedKeyIDs.first ?? "?")
     }

@@ -88,19 +88,31 @@ extension RegistryInventory {
     /// reference is listed with the first of them by name, so the same registry gives the same file.
     public static func take(_ options: Options, progress: @escaping @Sendable (String) -> Void = { _ in }) async throws -> RegistryInventory
     {
+        try await walk(options, progress: progress).inventory
+    }
+
+    /// An inventory, with what each index under a referrers-tag-schema tag (`sha256-<hex>`) lists.
+    struct Walked {
+        var inventory: RegistryInventory
+        /// `repository:sha256-<hex>` → the manifest digests its index lists.
+        var referrersIndexes: [String: [String]]
+    }
+
+    /// ``take(_:progress:)``, keeping what audit reads of the referrers indexes met on the way.
+    static func walk(_ options: Options, progress: @escaping @Sendable (String) -> Void = { _ in }) async throws -> Walked {
         let target = try PushTarget(options.registry)
         let client = try RegistryClient(host: target.host, options: options.transport)
         return try await withShutdown(client.shutdown) {
-            try await take(options, target: target, client: client, progress: progress)
+            try await walk(options, target: target, client: client, progress: progress)
         }
     }
 
-    private static func take(
+    private static func walk(
         _ options: Options,
         target: PushTarget,
         client: RegistryClient,
         progress: @escaping @Sendable (String) -> Void
-    ) async throws -> RegistryInventory {
+    ) async throws -> Walked {
         try await client.ping()
         let names: [String]
         if options.repositories.isEmpty {
@@ -126,16 +138,17 @@ extension RegistryInventory {
         }
         try await forEach(await walk.tags, jobs: options.transport.jobs) { repository, tag in
             guard let manifest = try await client.fetchManifestIfPresent(repository, reference: tag) else { return }
-            await walk.tagged(tag, digest: manifest.digest.description, in: repository)
+            await walk.tagged(tag, manifest: manifest, in: repository)
             try await walk.walk(manifest, in: repository, client: client)
         }
         let (repositories, blobs) = await walk.result()
-        return RegistryInventory(
+        let inventory = RegistryInventory(
             registry: options.registry,
             created: formatRFC3339(options.created),
             repositories: repositories.sorted { $0.name < $1.name },
             blobs: blobs.sorted { $0.digest < $1.digest }
         )
+        return Walked(inventory: inventory, referrersIndexes: await walk.referrersIndexes)
     }
 }
 
@@ -154,7 +167,17 @@ private actor InventoryWalk {
 
     func listed(_ names: [String], in repository: String) { tags += names.map { (repository, $0) } }
 
-    func tagged(_ tag: String, digest: String, in repository: String) { repositories[repository, default: [:]][tag] = digest }
+    /// `repository:sha256-<hex>` → the manifest digests its index lists.
+    private(set) var referrersIndexes: [String: [String]] = [:]
+
+    func tagged(_ tag: String, manifest: FetchedManifest, in repository: String) {
+        repositories[repository, default: [:]][tag] = manifest.digest.description
+        if Digest(referrersTag: tag) != nil,
+            let listed = try? ContentDocument(bytes: manifest.bytes, declaredType: MediaType.ociIndex).manifests, !listed.isEmpty
+        {
+            referrersIndexes["\(repository):\(tag)"] = listed.map(\.digest.description)
+        }
+    }
 
     /// Records `manifest`'s blobs and walks its child manifests, unless another task got there first.
     func walk(_ manifest: FetchedManifest, in repository: String, client: RegistryClient) async throws {

@@ -1,5 +1,6 @@
 import BundleIO
 import Foundation
+import OCI
 import Signing
 
 /// Writes the detached envelope beside a bundle: the same predicate, with the bundle file itself
@@ -27,4 +28,15 @@ func encodeEnvelope(_ envelope: DSSEEnvelope) throws -> [UInt8] {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
     return Array(try encoder.encode(envelope)) + [0x0a]
+}
+
+/// A Sigstore bundle (v0.3) as far as airlock reads it: the DSSE envelope it carries, if any.
+struct SigstoreBundle<Envelope: Decodable>: Decodable {
+    var dsseEnvelope: Envelope?
+}
+
+/// The sha256 digests an in-toto statement's subjects name (`digest: {sha256: HEX}`); others are
+/// skipped.
+func sha256Subjects(_ digests: [[String: String]]) -> [Digest] {
+    digests.compactMap { $0["sha256"].flatMap { try? Digest(sha256Hex: $0) } }
 }

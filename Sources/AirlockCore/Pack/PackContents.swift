@@ -99,7 +99,7 @@ struct GraphCopier {
     /// Registers `root` and everything it references; returns the platforms found under an index.
     @discardableResult
     func copy(_ root: Descriptor, into contents: inout PackContents, depth: Int = 0) throws -> [Platform] {
-        guard depth < 8 else { throw PackError.tooDeep(what: what) }
+        guard IndexNesting.allows(depth) else { throw PackError.tooDeep(what: what) }
         let type = root.mediaType
         guard MediaType.isIndex(type) || MediaType.isManifest(type) else {
             throw PackError.notAnImage(what: what, digest: root.digest.description, mediaType: type)

@@ -45,7 +45,7 @@ public enum PackError: Error, Sendable, CustomStringConvertible {
             return "attest: delivery attestations are signed with the bundle's key: give --key (or drop --attest / attest: true)"
         case .pinnedDigestDiffers(let what, let served, let pinned):
             return "\(what): the registry served \(served) for a reference pinned to \(pinned)"
-        case .tooDeep(let what): return "\(what): indexes nested deeper than 8 levels"
+        case .tooDeep(let what): return IndexNesting.refusal(what)
         case .foreignLayer(let what, let digest, let mediaType):
             return "\(what): layer \(digest) is non-distributable (\(mediaType)); airlock does not carry foreign layers"
         case .notAnImage(let what, let digest, let mediaType):

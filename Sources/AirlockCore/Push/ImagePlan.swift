@@ -103,7 +103,7 @@ struct ImagePlan: Sendable {
         blobs: inout [Descriptor],
         depth: Int
     ) async throws -> [UInt8] {
-        guard depth < 8 else { throw PushError.tooDeep(digest: descriptor.digest.description) }
+        guard IndexNesting.allows(depth) else { throw PushError.tooDeep(digest: descriptor.digest.description) }
         let bytes = try await source.bytes(of: BundleFormat.blobEntry(descriptor.digest))
         let document = try ContentDocument(bytes: bytes, declaredType: descriptor.mediaType)
         for child in document.manifests {

@@ -155,8 +155,7 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
 
     /// The DSSE envelope in a Sigstore bundle.
     private static func decodeBundleEnvelope(_ bytes: [UInt8]) -> Result<Envelope, Problem> {
-        struct Bundle: Decodable { var dsseEnvelope: Envelope? }
-        guard let bundle = try? JSONDecoder().decode(Bundle.self, from: Data(bytes)) else {
+        guard let bundle = try? JSONDecoder().decode(SigstoreBundle<Envelope>.self, from: Data(bytes)) else {
             return .failure(Problem(text: "a Sigstore bundle that does not parse"))
         }
         guard let envelope = bundle.dsseEnvelope else {
@@ -198,7 +197,7 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
         case .success(let found): signer = found
         case .failure(let problem): return .failure(problem)
         }
-        let signed = statement.subject.compactMap { $0.digest["sha256"].flatMap { try? Digest(sha256Hex: $0) }?.description }
+        let signed = sha256Subjects(statement.subject.map(\.digest)).map(\.description)
         guard let digest = signed.first(where: accepted.contains) else {
             return .failure(Problem(text: "one by \(signer.label) over \(signed.first ?? "no digest"), not this image"))
         }

@@ -42,7 +42,7 @@ public enum PushError: Error, Sendable, CustomStringConvertible {
         case .badRule(let match, let replace, let source, let result):
             return "rule \(match) → \(replace) turns \(source) into \"\(result)\", which is not a repository path"
         case .unlisted(let path): return "\(path) is referenced but not in the signed statement"
-        case .tooDeep(let digest): return "\(digest): indexes nested deeper than 8 levels"
+        case .tooDeep(let digest): return IndexNesting.refusal(digest)
         case .blobAltered(let owner, let digest, let actual):
             return """
                 \(owner): blob \(digest) does not match its signed digest (got \(actual)): tampered or corrupted; it was not \

@@ -51,7 +51,7 @@ struct LayoutCheck {
     }
 
     private func walk(_ descriptor: Descriptor, from image: String, checked: inout Set<Digest>, depth: Int) throws {
-        guard depth < 8 else { throw CheckFailure("image \(image): indexes nested deeper than 8 levels") }
+        guard IndexNesting.allows(depth) else { throw CheckFailure(IndexNesting.refusal("image \(image)")) }
         let entry = "oci/" + descriptor.digest.layoutPath
         if expected[entry] == nil, let size = leftOut[descriptor.digest.description],
             !MediaType.isIndex(descriptor.mediaType), !MediaType.isManifest(descriptor.mediaType)

@@ -165,7 +165,7 @@ final class RegistrySource: @unchecked Sendable {
         into contents: inout PackContents,
         depth: Int
     ) async throws -> [Fetch] {
-        guard depth < 8 else { throw PackError.tooDeep(what: what) }
+        guard IndexNesting.allows(depth) else { throw PackError.tooDeep(what: what) }
         let fetched = try await manifest(
             client: client,
             repository: repository,
