@@ -126,8 +126,8 @@ public enum Auditor {
             guard bundles.allSatisfy({ !$0.isEmpty }) else { continue }
             findings[position].signed = true
             findings[position].bundles = Array(Set(bundles.joined())).sorted()
-            findings[position].what =
-                "the referrers index of \(index.role(of: subject.description) ?? subject.description) (its \(listed.count) referrer(s) signed)"
+            let role = index.role(of: subject.description) ?? subject.description
+            findings[position].what = "the referrers index of \(role) (its \(listed.count) referrer(s) signed)"
             findings[position].signedAs = nil
         }
     }
