@@ -77,82 +77,36 @@ public enum EgressCheck {
         report: inout PreflightReport,
         steps: inout [PreflightReport.Step]
     ) throws {
-        guard let url = URLComponents(string: entry.url), let host = url.host else {
-            throw StepFailure(step: .request, line: "\(entry.url) is not an absolute URL")
-        }
-        let secure = url.scheme == "https"
-        let port = url.port ?? (secure ? 443 : 80)
-        var dial = (host: host, port: port)
-        var proxyURL: String?
-        if entry.via == .proxy {
-            guard let chosen = proxy?.endpoint(secure: secure) else {
+        let destination = try Destination(url: entry.url, field: "url") { _, secure in
+            guard entry.via == .proxy else { return nil }
+            guard let proxy, let chosen = proxy.endpoint(secure: secure) else {
                 throw StepFailure(
                     step: .proxy,
                     line: "\(entry.name) must be reached via the proxy, but none is set — give --site with proxy:, or set HTTPS_PROXY"
                 )
             }
-            dial = (chosen.host, chosen.port)
-            proxyURL = chosen.url
-            report.proxy = "\(chosen.url) (\(proxy?.origin ?? "?"))"
+            return ProxyChoice(url: chosen.url, host: chosen.host, port: chosen.port, origin: proxy.origin)
         }
-        let deadline = { Date(timeIntervalSinceNow: timeout) }
-        var start = Date()
-        let addresses: [ProbeConnection.Address]
-        do { addresses = try ProbeConnection.resolve(dial.host, port: dial.port) } catch let failure as ProbeFailure {
-            let fix = proxyURL != nil ? "check the proxy's host name" : "check the host name and this machine's resolver"
-            throw StepFailure(step: .dns, line: "DNS: \(failure.message) — \(fix)", since: start)
-        }
-        steps.pass(.dns, since: start, "\(dial.host) → \(addresses.first?.text ?? "?")")
-        start = Date()
-        let connection: ProbeConnection
-        do { connection = try ProbeConnection(addresses: addresses, host: dial.host, port: dial.port, deadline: deadline()) } catch let
-            failure as ProbeFailure
-        {
-            throw StepFailure(step: .connect, line: "connect: \(failure.message) — check the port and any firewall", since: start)
-        }
+        report.proxy = destination.proxy.map { "\($0.url) (\($0.origin))" }
+        let network = NetworkSteps(timeout: timeout, caPEM: entry.caPEM, caFile: entry.caFile)
+        let addresses = try network.resolve(destination, steps: &steps)
+        let connection = try network.connect(destination, addresses: addresses, steps: &steps)
         defer { connection.close() }
-        steps.pass(.connect, since: start, proxyURL != nil ? "proxy \(dial.host):\(dial.port)" : "\(dial.host):\(dial.port)")
-        if let proxyURL, secure {
-            start = Date()
-            let status: Int
-            do { status = try connection.connectThroughProxy(authority: "\(host):\(port)") } catch let failure as ProbeFailure {
-                throw StepFailure(step: .proxy, line: "proxy: \(failure.message)", since: start)
-            }
-            guard status == 200 else {
-                throw StepFailure(
-                    step: .proxy,
-                    line: "proxy: \(proxyURL) answered \(status) to CONNECT \(host):\(port) — allow this host and port in the proxy",
-                    since: start,
-                    status: status
-                )
-            }
-            steps.pass(.proxy, since: start, "CONNECT \(host):\(port) through \(proxyURL) → 200", status: status)
-        }
-        if secure {
-            start = Date()
-            let tls: ProbeConnection.TLSResult
-            do { tls = try connection.startTLS(host: host, extraCAs: entry.caPEM) } catch let failure as ProbeFailure {
-                throw StepFailure(step: .tls, line: "TLS: \(failure.message)", since: start)
-            }
-            if let error = tls.verifyError {
-                let issuer = tls.chain.last?.issuer ?? "?"
-                throw StepFailure(
-                    step: .tls,
-                    line: "TLS: \(error.text) (issuer \(issuer)) — give the CA that signs it as caFile",
-                    since: start,
-                    certificates: tls.chain
-                )
-            }
-            let leaf = tls.chain.first.map { "\($0.subject), issued by \($0.issuer)" } ?? "no certificate"
-            steps.pass(.tls, since: start, "\(tls.version); \(leaf)", certificates: tls.chain)
-        }
-        start = Date()
+        try network.tunnel(destination, connection: connection, steps: &steps)
+        try network.startTLS(destination, connection: connection, steps: &steps)
+        let start = Date()
+        let url = destination.url
         let path = (url.percentEncodedPath.isEmpty ? "/" : url.percentEncodedPath) + (url.percentEncodedQuery.map { "?\($0)" } ?? "")
-        let authority = url.port.map { "\(host):\($0)" } ?? host
-        let target = proxyURL != nil && !secure ? "http://\(authority)\(path)" : path
         let answer: HTTPAnswer
         do {
-            answer = try connection.exchange(method: "GET", target: target, host: authority, headers: [], body: nil, what: "GET \(path)")
+            answer = try connection.exchange(
+                method: "GET",
+                target: destination.requestTarget(path),
+                host: destination.authority,
+                headers: [],
+                body: nil,
+                what: "GET \(path)"
+            )
         } catch let failure as ProbeFailure {
             throw StepFailure(step: .request, line: "request: \(failure.message)", since: start)
         }

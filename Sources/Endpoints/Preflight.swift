@@ -1,4 +1,3 @@
-internal import COpenSSL
 import Foundation
 import Registry
 
@@ -131,31 +130,14 @@ struct PreflightRun {
         pass(.credentials, since: nil, credentials.description)
         let destination = try Destination(endpoint: endpoint, environment: options.environment)
         report.proxy = destination.proxy.map { "\($0.url) (\($0.origin))" }
-        let addresses = try resolve(destination)
-        let connection = try connect(destination, addresses: addresses)
+        let network = NetworkSteps(timeout: timeout, caPEM: target.caPEM, caFile: endpoint.caFile)
+        let addresses = try network.resolve(destination, steps: &report.steps)
+        let connection = try network.connect(destination, addresses: addresses, steps: &report.steps)
         defer { connection.close() }
-        try tunnel(destination, connection: connection)
-        try startTLS(destination, connection: connection)
+        try network.tunnel(destination, connection: connection, steps: &report.steps)
+        try network.startTLS(destination, connection: connection, steps: &report.steps)
         try request(destination, connection: connection, credentials: credentials)
     }
-
-    func tlsFailureLine(_ error: (code: Int, text: String), chain: [CertificateSummary], host: String) -> String {
-        let caFileNote = endpoint.caFile.map { " (\($0) does not vouch for it)" } ?? ""
-        switch Int32(error.code) {
-        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT, X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN,
-            X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-            let issuer = chain.last?.issuer ?? "?"
-            return "TLS: unknown issuer \(issuer) — add it to caFile\(caFileNote)"
-        case X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH:
-            let subject = chain.first?.subject ?? "?"
-            return "TLS: the certificate (\(subject)) is not for \(host) — fix baseURL's host or the server's certificate"
-        case X509_V_ERR_CERT_HAS_EXPIRED:
-            return "TLS: the certificate of \(host) has expired (\(chain.first?.subject ?? "?")) — renew it"
-        default:
-            return "TLS: \(error.text) (\(chain.first?.subject ?? "no certificate")) — check the server's certificate and caFile"
-        }
-    }
-
 }
 
 /// A failed step and its one-line cause.
@@ -189,6 +171,13 @@ struct ProxyChoice {
     var host: String
     var port: Int
     var origin: String
+
+    init(url: String, host: String, port: Int, origin: String) {
+        self.url = url
+        self.host = host
+        self.port = port
+        self.origin = origin
+    }
 
     init?(endpoint: ModelEndpoint, environment: [String: String], host: String, secure: Bool) {
         let configured: String?
