@@ -13,7 +13,7 @@ extension RegistryClient {
     /// credentials to another host, resuming with `Range` after a broken transfer, and retrying.
     /// A transfer that keeps making progress (at least 1 MiB per attempt) is retried for as long
     /// as it does; one that stalls gets the usual five attempts.
-    public func fetchBlob(_ repository: String, digest: Digest, size: Int64, into sink: any BlobSink) async throws {
+    public func fetchBlob(_ repository: RepositoryName, digest: Digest, size: Int64, into sink: any BlobSink) async throws {
         var attempt = 0
         var lastOffset = try await sink.offset()
         while true {
@@ -39,7 +39,7 @@ extension RegistryClient {
 
     /// One attempt: GET (from where the sink stopped, with Range), following redirects and
     /// answering an auth challenge, until the blob is whole or the attempt breaks.
-    func fetchBlobOnce(_ repository: String, digest: Digest, size: Int64, into sink: any BlobSink) async throws {
+    func fetchBlobOnce(_ repository: RepositoryName, digest: Digest, size: Int64, into sink: any BlobSink) async throws {
         let scopes = [Self.pullScope(repository)]
         var url = "\(baseURL)/v2/\(repository)/blobs/\(digest)"
         var sameOrigin = true
@@ -90,7 +90,7 @@ extension RegistryClient {
         _ answer: BlobAnswer,
         from offset: Int64,
         into sink: any BlobSink,
-        repository: String,
+        repository: RepositoryName,
         digest: Digest,
         challengeable: Bool
     ) async throws -> BlobStep {
@@ -117,7 +117,7 @@ extension RegistryClient {
         case 401:
             throw RegistryError.unauthorized(host: host, detail: "blob download refused")
         case 403:
-            throw RegistryError.denied(host: host, repository: repository, detail: "blob download")
+            throw RegistryError.denied(host: host, repository: repository.path, detail: "blob download")
         default:
             throw RegistryError.status(host: host, operation: "GET blob \(digest)", status: status, detail: "")
         }

@@ -26,11 +26,11 @@ public struct FetchedManifest: Sendable {
 }
 
 extension RegistryClient {
-    static func pullScope(_ repository: String) -> String { "repository:\(repository):pull" }
+    static func pullScope(_ repository: RepositoryName) -> String { "repository:\(repository):pull" }
 
     /// `GET /v2/<repo>/manifests/<reference>` with every supported type in `Accept`. A digest
     /// reference is checked against the bytes; the Docker-Content-Digest header is never trusted.
-    public func fetchManifest(_ repository: String, reference: String) async throws -> FetchedManifest {
+    public func fetchManifest(_ repository: RepositoryName, reference: ManifestReference) async throws -> FetchedManifest {
         let answer = try await send(
             .GET,
             "\(baseURL)/v2/\(repository)/manifests/\(reference)",
@@ -48,7 +48,7 @@ extension RegistryClient {
                 status: 404,
                 detail: "not found (check the tag or digest)"
             )
-        case 403: throw RegistryError.denied(host: host, repository: repository, detail: answer.errorDetail)
+        case 403: throw RegistryError.denied(host: host, repository: repository.path, detail: answer.errorDetail)
         default:
             throw RegistryError.status(
                 host: host,
@@ -70,8 +70,12 @@ extension RegistryClient {
             )
         }
         let digest = Digest.sha256(of: answer.body)
-        if reference.hasPrefix("sha256:"), reference != digest.description {
-            throw RegistryError.digestMismatch(what: "manifest \(repository)@\(reference)", expected: reference, actual: digest.description)
+        if let expected = reference.digest, expected != digest {
+            throw RegistryError.digestMismatch(
+                what: "manifest \(repository)@\(expected)",
+                expected: expected.description,
+                actual: digest.description
+            )
         }
         return FetchedManifest(bytes: answer.body, mediaType: mediaType, digest: digest)
     }
@@ -82,7 +86,7 @@ extension RegistryClient {
     /// A long list comes in pages (`Link: <…>; rel="next"`, as Harbor and zot page it): every
     /// page is read and the manifests put in one index. A 200 whose body is not an index (a
     /// catch-all route) counts as no API.
-    public func fetchReferrers(_ repository: String, digest: Digest) async throws -> [UInt8]? {
+    public func fetchReferrers(_ repository: RepositoryName, digest: Digest) async throws -> [UInt8]? {
         var url = "\(baseURL)/v2/\(repository)/referrers/\(digest)"
         var manifests: [Any] = []
         var first: [String: Any]?
@@ -98,7 +102,7 @@ extension RegistryClient {
             switch answer.status {
             case 200: break
             case 404, 400, 405: return nil
-            case 403: throw RegistryError.denied(host: host, repository: repository, detail: answer.errorDetail)
+            case 403: throw RegistryError.denied(host: host, repository: repository.path, detail: answer.errorDetail)
             default:
                 throw RegistryError.status(
                     host: host,
@@ -126,7 +130,7 @@ extension RegistryClient {
     }
 
     /// A small blob (at most `limit` bytes), whole, checked against its digest.
-    public func fetchSmallBlob(_ repository: String, digest: Digest, limit: Int = 4 << 20) async throws -> [UInt8] {
+    public func fetchSmallBlob(_ repository: RepositoryName, digest: Digest, limit: Int = 4 << 20) async throws -> [UInt8] {
         let answer = try await send(
             .GET,
             "\(baseURL)/v2/\(repository)/blobs/\(digest)",
@@ -156,7 +160,10 @@ extension RegistryClient {
     /// `HEAD /v2/<repo>/manifests/<reference>` with pull scope: the digest and media type the
     /// registry answers with, nil when it does not say. A HEAD does not count against Docker
     /// Hub's pull allowance; a GET does.
-    public func headManifest(_ repository: String, reference: String) async throws -> (digest: Digest, mediaType: String)? {
+    public func headManifest(
+        _ repository: RepositoryName,
+        reference: ManifestReference
+    ) async throws -> (digest: Digest, mediaType: String)? {
         let answer = try await send(
             .HEAD,
             "\(baseURL)/v2/\(repository)/manifests/\(reference)",
@@ -173,7 +180,7 @@ extension RegistryClient {
     }
 
     /// ``fetchManifest(_:reference:)``, or nil when the registry has no such manifest.
-    public func fetchManifestIfPresent(_ repository: String, reference: String) async throws -> FetchedManifest? {
+    public func fetchManifestIfPresent(_ repository: RepositoryName, reference: ManifestReference) async throws -> FetchedManifest? {
         do {
             return try await fetchManifest(repository, reference: reference)
         } catch RegistryError.status(_, _, 404, _) {
@@ -182,7 +189,7 @@ extension RegistryClient {
     }
 
     /// `GET /v2/<repo>/tags/list`, following `Link: <...>; rel="next"` pages.
-    public func listTags(_ repository: String) async throws -> [String] {
+    public func listTags(_ repository: RepositoryName) async throws -> [String] {
         struct Page: Decodable { var tags: [String]? }
         let pages: [Page] = try await listPages(
             "\(baseURL)/v2/\(repository)/tags/list?n=1000",
@@ -191,7 +198,7 @@ extension RegistryClient {
         ) { answer in
             switch answer.status {
             case 404: RegistryError.status(host: host, operation: "\(repository) tags", status: 404, detail: "no such repository")
-            case 403: RegistryError.denied(host: host, repository: repository, detail: answer.errorDetail)
+            case 403: RegistryError.denied(host: host, repository: repository.path, detail: answer.errorDetail)
             default:
                 RegistryError.status(host: host, operation: "GET \(repository) tags", status: answer.status, detail: answer.errorDetail)
             }

@@ -21,10 +21,10 @@ public enum BlobOutcome: String, Sendable, Codable {
 }
 
 extension RegistryClient {
-    static func pushScope(_ repository: String) -> String { "repository:\(repository):pull,push" }
+    static func pushScope(_ repository: RepositoryName) -> String { "repository:\(repository):pull,push" }
 
     /// `HEAD /v2/<repo>/blobs/<digest>`: whether the registry has the blob in that repository.
-    public func blobExists(_ repository: String, digest: Digest) async throws -> Bool {
+    public func blobExists(_ repository: RepositoryName, digest: Digest) async throws -> Bool {
         let answer = try await send(
             .HEAD,
             "\(baseURL)/v2/\(repository)/blobs/\(digest)",
@@ -34,7 +34,7 @@ extension RegistryClient {
         switch answer.status {
         case 200: return true
         case 404: return false
-        case 403: throw RegistryError.denied(host: host, repository: repository, detail: "HEAD blob")
+        case 403: throw RegistryError.denied(host: host, repository: repository.path, detail: "HEAD blob")
         default:
             throw RegistryError.status(
                 host: host,
@@ -48,7 +48,7 @@ extension RegistryClient {
     /// Tries a cross-repository mount; false if the registry opened an upload instead (then
     /// cancelled), or refused the mount outright (Harbor, GitLab and token services that honour
     /// only the first scope answer 401 or 403): the caller then uploads the blob.
-    public func mountBlob(_ repository: String, digest: Digest, from source: String) async throws -> Bool {
+    public func mountBlob(_ repository: RepositoryName, digest: Digest, from source: RepositoryName) async throws -> Bool {
         let url = "\(baseURL)/v2/\(repository)/blobs/uploads/?mount=\(digest)&from=\(source)"
         let answer: Response
         do {
@@ -72,7 +72,7 @@ extension RegistryClient {
     /// Whether the repository takes pushes: an upload session is opened and cancelled. False
     /// when the registry says the repository does not exist (`NAME_UNKNOWN`: ECR, Quay, Harbor
     /// and GitLab do not create repositories on push).
-    public func repositoryAcceptsPushes(_ repository: String) async throws -> Bool {
+    public func repositoryAcceptsPushes(_ repository: RepositoryName) async throws -> Bool {
         let scopes = [Self.pushScope(repository)]
         let start = try await send(
             .POST,
@@ -90,7 +90,7 @@ extension RegistryClient {
         case 404 where start.errorDetail.contains("NAME_UNKNOWN") || start.errorDetail.isEmpty:
             return false
         case 403:
-            throw RegistryError.denied(host: host, repository: repository, detail: start.errorDetail)
+            throw RegistryError.denied(host: host, repository: repository.path, detail: start.errorDetail)
         default:
             throw RegistryError.status(host: host, operation: "POST \(repository) upload", status: start.status, detail: start.errorDetail)
         }
@@ -102,7 +102,7 @@ extension RegistryClient {
     /// breaks mid-body, or a 5xx, starts a new session (a registry refuses to resume one whose
     /// state it lost). The registry checks the digest too.
     public func uploadBlob(
-        _ repository: String,
+        _ repository: RepositoryName,
         digest: Digest,
         size: Int64,
         chunkSize: Int64? = nil,
@@ -133,7 +133,7 @@ extension RegistryClient {
     }
 
     private func uploadOnce(
-        _ repository: String,
+        _ repository: RepositoryName,
         digest: Digest,
         size: Int64,
         chunkSize: Int64?,
@@ -148,9 +148,9 @@ extension RegistryClient {
             operation: "start upload"
         )
         guard start.status == 202, let location = start.header("Location") else {
-            if start.status == 403 { throw RegistryError.denied(host: host, repository: repository, detail: start.errorDetail) }
+            if start.status == 403 { throw RegistryError.denied(host: host, repository: repository.path, detail: start.errorDetail) }
             if start.status == 404, start.errorDetail.contains("NAME_UNKNOWN") {
-                throw RegistryError.missingRepositories(host: host, names: [repository])
+                throw RegistryError.missingRepositories(host: host, names: [repository.path])
             }
             throw RegistryError.status(host: host, operation: "POST \(repository) upload", status: start.status, detail: start.errorDetail)
         }
@@ -250,7 +250,7 @@ extension RegistryClient {
     /// registry (or proxy) that answers HEAD without `Docker-Content-Digest` gets a GET, and the
     /// digest is computed from the bytes, so an existing tag is recognised (immutable tags refuse a
     /// second PUT even of the same manifest).
-    public func manifestDigest(_ repository: String, reference: String, accept: [String]) async throws -> Digest? {
+    public func manifestDigest(_ repository: RepositoryName, reference: ManifestReference, accept: [String]) async throws -> Digest? {
         let headers = HTTPHeaders([("Accept", accept.joined(separator: ", "))])
         let answer = try await send(
             .HEAD,
@@ -287,7 +287,12 @@ extension RegistryClient {
     /// `PUT /v2/<repo>/manifests/<reference>` with the exact bytes and media type; the registry
     /// must store them under their digest.
     @discardableResult
-    public func putManifest(_ repository: String, reference: String, mediaType: String, bytes: [UInt8]) async throws -> String? {
+    public func putManifest(
+        _ repository: RepositoryName,
+        reference: ManifestReference,
+        mediaType: String,
+        bytes: [UInt8]
+    ) async throws -> String? {
         let digest = Digest.sha256(of: bytes)
         let answer = try await send(
             .PUT,

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import OCI
 
 /// A client of one registry's distribution API (`/v2/`): authentication (basic, bearer tokens
 /// from `WWW-Authenticate`, cached per scope), retries with backoff and jitter on 5xx, 429 and
@@ -220,7 +221,7 @@ public final class RegistryClient: Sendable {
     }
 
     /// `GET /v2/`: checks reachability, TLS and credentials before any transfer.
-    public func ping(repository: String? = nil, push: Bool = false) async throws {
+    public func ping(repository: RepositoryName? = nil, push: Bool = false) async throws {
         let scopes = repository.map { ["repository:\($0):\(push ? "pull,push" : "pull")"] } ?? []
         let answer = try await send(.GET, "\(baseURL)/v2/", scopes: scopes, operation: "GET /v2/")
         guard answer.status == 200 else {
@@ -235,7 +236,7 @@ public final class RegistryClient: Sendable {
                 scopes: scopes,
                 operation: "HEAD blob"
             )
-            if probe.status == 403 { throw RegistryError.denied(host: host, repository: repository, detail: probe.errorDetail) }
+            if probe.status == 403 { throw RegistryError.denied(host: host, repository: repository.path, detail: probe.errorDetail) }
         }
     }
 

@@ -64,3 +64,46 @@ struct ImageReferenceTests {
         #expect(throws: OCIError.self) { try ContentDocument(bytes: bytes, declaredType: MediaType.dockerManifest) }
     }
 }
+
+struct RepositoryNameTests {
+    @Test(arguments: ["team/app", "library/nginx", "mirror/charts/platform", "a", "a-b__c.d/e--f", "airlock/imports"])
+    func acceptsTheDistributionSpecsNames(path: String) throws {
+        #expect(try RepositoryName(path).path == path)
+        #expect(try RepositoryName(path).description == path)
+    }
+
+    @Test(arguments: [
+        "", "Team/app", "team//app", "/team/app", "team/app/", "team/-app", "team/app_", "team/a..b", "team/a___b",
+        "team/app:1", "team/app@sha256", String(repeating: "a", count: 256),
+    ])
+    func refusesOtherPaths(path: String) {
+        #expect(throws: OCIError.invalidRepository(path)) { try RepositoryName(path) }
+    }
+
+    @Test func imageReferencesGiveTheirRepositoryAndWhatToAskFor() throws {
+        let tagged = try ImageReference("registry.example.com/team/app:1.4.2")
+        #expect(tagged.repositoryName == (try RepositoryName("team/app")))
+        #expect(tagged.manifestReference == .tag("1.4.2"))
+        let digest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+        let pinned = try ImageReference("nginx:1.27@\(digest)")
+        #expect(pinned.repositoryName.path == "library/nginx")
+        #expect(pinned.manifestReference == .digest(try Digest(digest)), "a digest wins over the tag beside it")
+    }
+}
+
+struct ManifestReferenceTests {
+    @Test(arguments: [
+        ("1.4.2", "tag"), ("latest", "tag"), ("sha256-44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a.att", "tag"),
+        ("sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", "digest"),
+    ])
+    func tagsAndDigests(text: String, kind: String) throws {
+        let reference = try ManifestReference(text)
+        #expect(reference.description == text)
+        #expect((reference.digest != nil ? "digest" : "tag") == kind)
+    }
+
+    @Test(arguments: ["", ".hidden", "-x", "a/b", "sha256:abc", "md5:0123", String(repeating: "t", count: 129)])
+    func refusesWhatIsNeither(text: String) {
+        #expect(throws: OCIError.self) { try ManifestReference(text) }
+    }
+}

@@ -57,7 +57,7 @@ struct RegistryClientTests {
 
     static func upload(_ bytes: [UInt8], to repository: String, client: RegistryClient, chunkSize: Int64? = nil) async throws -> Digest {
         let digest = Digest.sha256(of: bytes)
-        try await client.uploadBlob(repository, digest: digest, size: Int64(bytes.count), chunkSize: chunkSize) {
+        try await client.uploadBlob(try RepositoryName(repository), digest: digest, size: Int64(bytes.count), chunkSize: chunkSize) {
             Pieces(bytes)
         }
         return digest
@@ -72,8 +72,8 @@ struct RegistryClientTests {
             let config = Array(#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#.utf8)
             let layerDigest = try await Self.upload(layer, to: "team/app", client: client)
             let configDigest = try await Self.upload(config, to: "team/app", client: client, chunkSize: 16)
-            #expect(try await client.blobExists("team/app", digest: layerDigest))
-            #expect(try await !client.blobExists("team/app", digest: Digest.sha256(of: [1, 2, 3])))
+            #expect(try await client.blobExists(try repository("team/app"), digest: layerDigest))
+            #expect(try await !client.blobExists(try repository("team/app"), digest: Digest.sha256(of: [1, 2, 3])))
 
             let manifest = ImageManifest(
                 mediaType: MediaType.ociManifest,
@@ -82,22 +82,30 @@ struct RegistryClientTests {
             )
             let bytes = try CanonicalJSON.encode(manifest)
             let digest = Digest.sha256(of: bytes)
-            _ = try await client.putManifest("team/app", reference: "1.0", mediaType: MediaType.ociManifest, bytes: bytes)
+            _ = try await client.putManifest(
+                try repository("team/app"),
+                reference: .tag("1.0"),
+                mediaType: MediaType.ociManifest,
+                bytes: bytes
+            )
 
-            #expect(try await client.manifestDigest("team/app", reference: "1.0", accept: [MediaType.ociManifest]) == digest)
-            let fetched = try await client.fetchManifest("team/app", reference: "1.0")
+            #expect(
+                try await client.manifestDigest(try repository("team/app"), reference: .tag("1.0"), accept: [MediaType.ociManifest])
+                    == digest
+            )
+            let fetched = try await client.fetchManifest(try repository("team/app"), reference: .tag("1.0"))
             #expect(fetched.digest == digest && fetched.bytes == bytes && fetched.mediaType == MediaType.ociManifest)
-            #expect(try await client.fetchManifest("team/app", reference: digest.description).bytes == bytes)
-            #expect(try await client.fetchManifestIfPresent("team/app", reference: "2.0") == nil)
-            #expect(try await client.listTags("team/app") == ["1.0"])
-            #expect(try await client.fetchSmallBlob("team/app", digest: configDigest) == config)
+            #expect(try await client.fetchManifest(try repository("team/app"), reference: .digest(digest)).bytes == bytes)
+            #expect(try await client.fetchManifestIfPresent(try repository("team/app"), reference: .tag("2.0")) == nil)
+            #expect(try await client.listTags(try repository("team/app")) == ["1.0"])
+            #expect(try await client.fetchSmallBlob(try repository("team/app"), digest: configDigest) == config)
             let received = Received()
-            try await client.fetchBlob("team/app", digest: layerDigest, size: Int64(layer.count), into: received)
+            try await client.fetchBlob(try repository("team/app"), digest: layerDigest, size: Int64(layer.count), into: received)
             #expect(await received.bytes == layer)
 
             // The registry checks the digest too: other bytes under this name are refused.
             await #expect(throws: RegistryError.self) {
-                try await client.uploadBlob("team/app", digest: layerDigest, size: 3) { Pieces([1, 2, 3]) }
+                try await client.uploadBlob(try repository("team/app"), digest: layerDigest, size: 3) { Pieces([1, 2, 3]) }
             }
         }
     }
@@ -108,12 +116,12 @@ struct RegistryClientTests {
         let client = try Self.client(registry.host)
         try await withShutdown(client.shutdown) {
             let digest = try await Self.upload(Self.random(40 << 10), to: "team/base", client: client)
-            #expect(try await !client.blobExists("team/app", digest: digest))
-            #expect(try await client.mountBlob("team/app", digest: digest, from: "team/base"))
-            #expect(try await client.blobExists("team/app", digest: digest))
+            #expect(try await !client.blobExists(try repository("team/app"), digest: digest))
+            #expect(try await client.mountBlob(try repository("team/app"), digest: digest, from: try repository("team/base")))
+            #expect(try await client.blobExists(try repository("team/app"), digest: digest))
             // A blob the source does not hold cannot be mounted; the registry opens an upload instead.
             let absent = Digest.sha256(of: Array("absent".utf8))
-            #expect(try await !client.mountBlob("team/other", digest: absent, from: "team/base"))
+            #expect(try await !client.mountBlob(try repository("team/other"), digest: absent, from: try repository("team/base")))
         }
     }
 
@@ -134,7 +142,7 @@ struct RegistryClientTests {
         let client = try Self.client(host)
         let received = Received()
         try await withShutdown(client.shutdown) {
-            try await client.fetchBlob("team/app", digest: digest, size: Int64(layer.count), into: received)
+            try await client.fetchBlob(try repository("team/app"), digest: digest, size: Int64(layer.count), into: received)
         }
         #expect(await received.bytes == layer)
         let gets = try Self.requests(log).filter { ($0["path"] as? String ?? "").contains("/blobs/sha256:") }
@@ -159,7 +167,7 @@ struct RegistryClientTests {
         try await withShutdown(client.shutdown) {
             for index in 0..<3 {
                 let digest = try await Self.upload(Self.random(1024 + index), to: "team/app", client: client)
-                #expect(try await client.blobExists("team/app", digest: digest))
+                #expect(try await client.blobExists(try repository("team/app"), digest: digest))
             }
         }
         let requests = try Self.requests(log)
@@ -190,7 +198,7 @@ struct RegistryClientTests {
         let client = try Self.client(host, credentials: credentials)
         let received = Received()
         try await withShutdown(client.shutdown) {
-            try await client.fetchBlob("team/app", digest: digest, size: Int64(layer.count), into: received)
+            try await client.fetchBlob(try repository("team/app"), digest: digest, size: Int64(layer.count), into: received)
         }
         #expect(await received.bytes == layer)
         let requests = try Self.requests(log)
@@ -206,3 +214,6 @@ struct RegistryClientTests {
         }
     }
 }
+
+/// A repository path of the test registry.
+private func repository(_ path: String) throws -> RepositoryName { try RepositoryName(path) }

@@ -151,7 +151,7 @@ public enum Auditor {
                     guard
                         let found = try await DeliveryAttestation.find(
                             digest: images[index].digest,
-                            repository: reference.repository,
+                            repository: reference.repositoryName,
                             client: client,
                             policy: policy
                         )

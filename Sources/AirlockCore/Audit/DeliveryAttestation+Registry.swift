@@ -14,10 +14,10 @@ extension DeliveryAttestation {
     /// trusted keys (or a certificate under a trusted root) and names `digest`: cosign 2's
     /// `sha256-<hex>.att` manifest first, then the Sigstore bundle referrers (the referrers API, or
     /// else the referrers tag schema's index). Nil when there is none.
-    static func find(digest: String, repository: String, client: RegistryClient, policy: SignaturePolicy) async throws -> Found? {
+    static func find(digest: String, repository: RepositoryName, client: RegistryClient, policy: SignaturePolicy) async throws -> Found? {
         guard let subject = try? Digest(digest) else { return nil }
         let tag = subject.referrersTag
-        if let att = try await client.fetchManifestIfPresent(repository, reference: "\(tag).att"),
+        if let att = try await client.fetchManifestIfPresent(repository, reference: .tag("\(tag).att")),
             let manifest = try? ContentDocument(bytes: att.bytes, declaredType: MediaType.ociManifest)
         {
             for layer in manifest.layers where layer.mediaType == envelopeType {
@@ -29,11 +29,11 @@ extension DeliveryAttestation {
         }
         var index = try await client.fetchReferrers(repository, digest: subject)
         if index == nil {
-            index = try await client.fetchManifestIfPresent(repository, reference: tag)?.bytes
+            index = try await client.fetchManifestIfPresent(repository, reference: .tag(tag))?.bytes
         }
         let listed = index.flatMap { try? ContentDocument(bytes: $0, declaredType: MediaType.ociIndex).manifests } ?? []
         for descriptor in listed where descriptor.artifactType == sigstoreBundleType {
-            let fetched = try await client.fetchManifest(repository, reference: descriptor.digest.description)
+            let fetched = try await client.fetchManifest(repository, reference: .digest(descriptor.digest))
             guard let manifest = try? ContentDocument(bytes: fetched.bytes, declaredType: MediaType.ociManifest) else { continue }
             for layer in manifest.layers where layer.mediaType == sigstoreBundleType {
                 let bytes = try await client.fetchSmallBlob(repository, digest: layer.digest)

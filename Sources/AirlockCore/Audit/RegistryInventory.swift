@@ -129,7 +129,7 @@ extension RegistryInventory {
         try await forEach(names, jobs: options.transport.jobs) { repository in
             progress(repository)
             do {
-                await walk.listed(try await client.listTags(repository), in: repository)
+                await walk.listed(try await client.listTags(try RepositoryName(repository)), in: repository)
             } catch RegistryError.status(_, _, 404, _) where !named {
                 // in the catalog with every tag deleted
             } catch RegistryError.status(_, _, 404, _) {
@@ -137,7 +137,12 @@ extension RegistryInventory {
             }
         }
         try await forEach(await walk.tags, jobs: options.transport.jobs) { repository, tag in
-            guard let manifest = try await client.fetchManifestIfPresent(repository, reference: tag) else { return }
+            guard
+                let manifest = try await client.fetchManifestIfPresent(
+                    try RepositoryName(repository),
+                    reference: try ManifestReference(tag)
+                )
+            else { return }
             await walk.tagged(tag, manifest: manifest, in: repository)
             try await walk.walk(manifest, in: repository, client: client)
         }
@@ -194,7 +199,8 @@ private actor InventoryWalk {
             blobs[digest] = .init(digest: digest, size: blob.size, repository: repository)
         }
         for child in document.manifests where !seen.contains("\(repository)@\(child.digest)") {
-            guard let fetched = try await client.fetchManifestIfPresent(repository, reference: child.digest.description) else { continue }
+            guard let fetched = try await client.fetchManifestIfPresent(try RepositoryName(repository), reference: .digest(child.digest))
+            else { continue }
             try await walk(fetched, in: repository, client: client)
         }
     }

@@ -272,7 +272,7 @@ struct ChartVendor {
             do { reference = try ImageReference("\(base)/\(name):latest") } catch {
                 throw ChartError.badReference(what: what, detail: "\(error)")
             }
-            let tags = try await remote.client(for: reference.registry).listTags(reference.repository)
+            let tags = try await remote.client(for: reference.registry).listTags(reference.repositoryName)
             let versions = tags.compactMap { SemanticVersion($0.replacingOccurrences(of: "_", with: "+")) }
             guard let best = constraint.best(of: versions) else {
                 throw ChartError.noVersionMeets(what: what, constraint: "\(constraint)", source: "registry", newest: newest(versions))

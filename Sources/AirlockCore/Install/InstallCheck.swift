@@ -55,7 +55,7 @@ struct InstallCheck {
                 && (reference.digest.map { $0.description == target.digest } ?? (target.tag == reference.tag))
         }
         let lookup = reference.digest.map { "@\($0)" } ?? ":\(reference.tag ?? "latest")"
-        guard let found = try await client.headManifest(reference.repository, reference: String(lookup.dropFirst())) else {
+        guard let found = try await client.headManifest(reference.repositoryName, reference: reference.manifestReference) else {
             let hint = expected.map { "push the bundle that carries \($0.source)" } ?? "no image of this bundle lands there"
             return (false, "not in \(host) (HEAD \(reference.repository)\(lookup) found nothing) — \(hint)")
         }

@@ -20,6 +20,8 @@ struct ImportLedger: Sendable {
     let client: RegistryClient
     let repository: String
     let policy: SignaturePolicy
+    /// ``repository`` as registry operations take it.
+    private var name: RepositoryName { get throws { try RepositoryName(repository) } }
 
     /// One recorded import.
     struct Entry: Sendable {
@@ -52,20 +54,20 @@ struct ImportLedger: Sendable {
     func entries() async throws -> [Entry] {
         let tags: [String]
         do {
-            tags = try await client.listTags(repository)
+            tags = try await client.listTags(try name)
         } catch RegistryError.status(_, _, 404, _) {
             return []
         }
         var entries: [Entry] = []
         for tag in tags.sorted() {
-            guard let manifest = try await client.fetchManifestIfPresent(repository, reference: tag),
+            guard let manifest = try await client.fetchManifestIfPresent(try name, reference: try ManifestReference(tag)),
                 let object = try? JSONSerialization.jsonObject(with: Data(manifest.bytes)) as? [String: Any],
                 object["artifactType"] as? String == Self.artifactType,
                 let layer = (object["layers"] as? [[String: Any]])?.first,
                 let digest = (layer["digest"] as? String).flatMap({ try? Digest($0) })
             else { continue }
             let pushedAt = (object["annotations"] as? [String: String])?[Self.pushedAnnotation] ?? ""
-            let envelope = try await client.fetchSmallBlob(repository, digest: digest)
+            let envelope = try await client.fetchSmallBlob(try name, digest: digest)
             entries.append(read(envelope: envelope, tag: tag, pushedAt: pushedAt))
         }
         return entries.sorted { ($0.pushedAt, $0.tag) < ($1.pushedAt, $1.tag) }
@@ -187,8 +189,8 @@ struct ImportLedger: Sendable {
         let configDigest = Digest.sha256(of: config)
         let envelopeDigest = Digest.sha256(of: envelope)
         for (digest, bytes) in [(configDigest, config), (envelopeDigest, envelope)]
-        where try await !client.blobExists(repository, digest: digest) {
-            try await client.uploadBlob(repository, digest: digest, size: Int64(bytes.count)) { BytesSource(bytes: bytes) }
+        where try await !client.blobExists(try name, digest: digest) {
+            try await client.uploadBlob(try name, digest: digest, size: Int64(bytes.count)) { BytesSource(bytes: bytes) }
         }
         let manifest: [String: Any] = [
             "schemaVersion": 2, "mediaType": MediaType.ociManifest, "artifactType": Self.artifactType,
@@ -201,7 +203,7 @@ struct ImportLedger: Sendable {
         ]
         let bytes = Array(try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys, .withoutEscapingSlashes]))
         let tag = Self.tag(name: statement.predicate.name, version: statement.predicate.version)
-        try await client.putManifest(repository, reference: tag, mediaType: MediaType.ociManifest, bytes: bytes)
+        try await client.putManifest(try name, reference: try ManifestReference(tag), mediaType: MediaType.ociManifest, bytes: bytes)
         return tag
     }
 

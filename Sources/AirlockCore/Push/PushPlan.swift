@@ -131,7 +131,11 @@ extension Pusher {
         _ bytes: [UInt8],
         client: RegistryClient
     ) async throws -> PushPlan.ManifestStep {
-        let current = try await client.manifestDigest(plan.repository, reference: reference, accept: [descriptor.mediaType])
+        let current = try await client.manifestDigest(
+            try RepositoryName(plan.repository),
+            reference: try ManifestReference(reference),
+            accept: [descriptor.mediaType]
+        )
         return PushPlan.ManifestStep(plan: plan, reference: reference, descriptor: descriptor, bytes: bytes, current: current)
     }
 
@@ -168,14 +172,14 @@ extension Pusher {
         var home: String?
         var placements: [PushPlan.Placement] = []
         for repository in work.repositories {
-            if try await client.blobExists(repository, digest: work.digest) {
+            if try await client.blobExists(try RepositoryName(repository), digest: work.digest) {
                 placements.append(.init(repository: repository, step: .present))
                 home = home ?? repository
                 continue
             }
             if home == nil {
                 for candidate in candidates where candidate != repository {
-                    if try await client.blobExists(candidate, digest: work.digest) {
+                    if try await client.blobExists(try RepositoryName(candidate), digest: work.digest) {
                         home = candidate
                         break
                     }

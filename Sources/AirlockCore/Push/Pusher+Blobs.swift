@@ -18,7 +18,8 @@ extension Pusher {
                 await tally.count(.present, bytes: 0)
                 progress(.blob(digest: work.digest.description, outcome: .present, bytes: 0))
             case .mount(let home):
-                if try await client.mountBlob(placement.repository, digest: work.digest, from: home) {
+                if try await client.mountBlob(try RepositoryName(placement.repository), digest: work.digest, from: try RepositoryName(home))
+                {
                     await tally.count(.mounted, bytes: 0)
                     progress(.blob(digest: work.digest.description, outcome: .mounted, bytes: 0))
                 } else if blob.leftOut, let base = source.statement.predicate.base {
@@ -43,7 +44,8 @@ extension Pusher {
     {
         let path = BundleFormat.blobEntry(work.digest)
         do {
-            try await client.uploadBlob(repository, digest: work.digest, size: work.size, chunkSize: options.chunkSize) {
+            try await client.uploadBlob(try RepositoryName(repository), digest: work.digest, size: work.size, chunkSize: options.chunkSize)
+            {
                 try source.chunks(of: path)
             }
         } catch RegistryError.digestMismatch(_, _, let actual) {
@@ -60,7 +62,7 @@ extension Pusher {
     /// is really down fails the upload instead, with its own message.
     func isPresent(_ digest: Digest, in repository: String, client: RegistryClient) async throws -> Bool {
         do {
-            return try await client.blobExists(repository, digest: digest)
+            return try await client.blobExists(try RepositoryName(repository), digest: digest)
         } catch RegistryError.status(_, _, let status, _) where status >= 500 {
             return false
         }

@@ -18,8 +18,8 @@ extension Pusher {
             return false
         }
         let subject = try await client.putManifest(
-            step.plan.repository,
-            reference: step.reference,
+            try RepositoryName(step.plan.repository),
+            reference: try ManifestReference(step.reference),
             mediaType: step.descriptor.mediaType,
             bytes: step.bytes
         )
@@ -43,7 +43,7 @@ extension Pusher {
         let repositories = wanted.sorted()
         let missing = MissingList()
         try await forEach(repositories, jobs: options.transport.jobs) { repository in
-            if try await !client.repositoryAcceptsPushes(repository) { await missing.add(repository) }
+            if try await !client.repositoryAcceptsPushes(try RepositoryName(repository)) { await missing.add(repository) }
         }
         let names = await missing.sorted
         guard names.isEmpty else {
@@ -65,7 +65,7 @@ extension Pusher {
             let repository = members[0].repository
             guard let tag = members[0].subject.flatMap({ try? Digest($0) })?.referrersTag else { continue }
             var manifests: [[String: Any]] = []
-            if let existing = try await client.fetchManifestIfPresent(repository, reference: tag),
+            if let existing = try await client.fetchManifestIfPresent(try RepositoryName(repository), reference: .tag(tag)),
                 let object = try? JSONSerialization.jsonObject(with: Data(existing.bytes)) as? [String: Any]
             {
                 manifests = object["manifests"] as? [[String: Any]] ?? []
@@ -78,7 +78,7 @@ extension Pusher {
             guard changed else { continue }
             let index: [String: Any] = ["schemaVersion": 2, "mediaType": MediaType.ociIndex, "manifests": manifests]
             let bytes = Array(try JSONSerialization.data(withJSONObject: index, options: [.sortedKeys, .withoutEscapingSlashes]))
-            try await client.putManifest(repository, reference: tag, mediaType: MediaType.ociIndex, bytes: bytes)
+            try await client.putManifest(try RepositoryName(repository), reference: .tag(tag), mediaType: MediaType.ociIndex, bytes: bytes)
             await tally.manifest(pushed: true)
             progress(.manifest(reference: "\(repository):\(tag)", pushed: true))
         }

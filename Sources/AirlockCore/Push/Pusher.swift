@@ -109,7 +109,7 @@ public struct Pusher: Sendable {
         target: PushTarget,
         firstRepository: String
     ) async throws -> PushReport {
-        try await client.ping(repository: firstRepository, push: true)
+        try await client.ping(repository: try RepositoryName(firstRepository), push: true)
         try await checkRepositories(plans, client: client, target: target)
         let ledger = try await checkLedger(source, client: client, target: target)
         // A delta bundle's left-out layers must be in the registry already (or mountable from a

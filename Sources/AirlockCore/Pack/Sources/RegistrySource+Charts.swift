@@ -17,7 +17,7 @@ extension RegistrySource {
             of: chart.bytes,
             mediaType: chart.mediaType,
             host: chart.reference.registry,
-            repository: chart.reference.repository,
+            repository: chart.reference.repositoryName,
             what: what,
             into: &contents
         )
@@ -50,7 +50,7 @@ extension RegistrySource {
             throw ChartError.badReference(what: what, detail: "\(error)")
         }
         let client = try client(for: reference.registry)
-        let fetched = try await client.fetchManifest(reference.repository, reference: reference.digest?.description ?? reference.tag ?? "")
+        let fetched = try await client.fetchManifest(reference.repositoryName, reference: reference.manifestReference)
         let mediaType = fetched.mediaType.isEmpty ? MediaType.ociManifest : fetched.mediaType
         let document = try ContentDocument(bytes: fetched.bytes, declaredType: mediaType)
         guard document.config?.mediaType == MediaType.helmConfig,
@@ -133,7 +133,7 @@ extension RegistrySource {
     func fetchOCIChartArchive(_ ref: String, what: String) async throws -> [UInt8] {
         let chart = try await fetchOCIChartManifest(ref, what: what)
         try await fetch(
-            [Fetch(host: chart.reference.registry, repository: chart.reference.repository, descriptor: chart.chartLayer, what: what)],
+            [Fetch(host: chart.reference.registry, repository: chart.reference.repositoryName, descriptor: chart.chartLayer, what: what)],
             jobs: 1
         )
         return try store.bytes(of: chart.chartLayer.digest)

@@ -11,7 +11,7 @@ extension RegistrySource {
     func addReferrers(
         of subject: Digest,
         client: RegistryClient,
-        repository: String,
+        repository: RepositoryName,
         carriedName: String,
         what: String,
         location: String,
@@ -65,7 +65,7 @@ extension RegistrySource {
         var via = "referrers-api"
         if let index = try await client.fetchReferrers(repository, digest: subject) {
             listed = try ContentDocument(bytes: index, declaredType: MediaType.ociIndex).manifests
-        } else if let fallback = try await client.fetchManifestIfPresent(repository, reference: tag),
+        } else if let fallback = try await client.fetchManifestIfPresent(repository, reference: .tag(tag)),
             MediaType.isIndex(fallback.mediaType.isEmpty ? MediaType.ociIndex : fallback.mediaType)
         {
             // The referrers tag schema: an index of referrers under the tag sha256-<hex>.
@@ -79,11 +79,11 @@ extension RegistrySource {
             try await carry(descriptor, bytes: fallback.bytes, ref: "\(carriedName):\(tag)", via: via, contents: &contents)
         }
         for descriptor in listed {
-            let fetched = try await client.fetchManifest(repository, reference: descriptor.digest.description)
+            let fetched = try await client.fetchManifest(repository, reference: .digest(descriptor.digest))
             try await carry(descriptor, bytes: fetched.bytes, ref: "\(carriedName)@\(descriptor.digest)", via: via, contents: &contents)
         }
         for suffix in ["sig", "att", "sbom"] {
-            guard let fetched = try await client.fetchManifestIfPresent(repository, reference: "\(tag).\(suffix)") else { continue }
+            guard let fetched = try await client.fetchManifestIfPresent(repository, reference: .tag("\(tag).\(suffix)")) else { continue }
             let mediaType = fetched.mediaType.isEmpty ? MediaType.ociManifest : fetched.mediaType
             let descriptor = Descriptor(mediaType: mediaType, digest: fetched.digest, size: Int64(fetched.bytes.count))
             try await carry(

@@ -56,7 +56,7 @@ final class RegistrySource: @unchecked Sendable {
     /// A blob to fetch: where from, and which image it is for (for messages).
     struct Fetch: Sendable {
         let host: String
-        let repository: String
+        let repository: RepositoryName
         let descriptor: Descriptor
         let what: String
     }
@@ -76,8 +76,8 @@ final class RegistrySource: @unchecked Sendable {
         let pinned = reference.digest
         let top = try await manifest(
             client: client,
-            repository: reference.repository,
-            reference: pinned?.description ?? reference.tag ?? "latest",
+            repository: reference.repositoryName,
+            reference: reference.manifestReference,
             known: pinned
         )
         if let pinned, top.digest != pinned {
@@ -103,7 +103,14 @@ final class RegistrySource: @unchecked Sendable {
                 )
             }
             for child in kept {
-                fetches += try await walk(child, client: client, repository: reference.repository, what: what, into: &contents, depth: 1)
+                fetches += try await walk(
+                    child,
+                    client: client,
+                    repository: reference.repositoryName,
+                    what: what,
+                    into: &contents,
+                    depth: 1
+                )
             }
         } else {
             root = try storeDocument(top.bytes, mediaType: top.mediaType, what: what, into: &contents)
@@ -111,7 +118,7 @@ final class RegistrySource: @unchecked Sendable {
                 of: top.bytes,
                 mediaType: top.mediaType,
                 host: client.host,
-                repository: reference.repository,
+                repository: reference.repositoryName,
                 what: what,
                 into: &contents
             )
@@ -142,7 +149,7 @@ final class RegistrySource: @unchecked Sendable {
                 let (more, records) = try await addReferrers(
                     of: subject,
                     client: client,
-                    repository: reference.repository,
+                    repository: reference.repositoryName,
                     carriedName: carried.name,
                     what: what,
                     location: location,
@@ -160,7 +167,7 @@ final class RegistrySource: @unchecked Sendable {
     func walk(
         _ descriptor: Descriptor,
         client: RegistryClient,
-        repository: String,
+        repository: RepositoryName,
         what: String,
         into contents: inout PackContents,
         depth: Int
@@ -169,7 +176,7 @@ final class RegistrySource: @unchecked Sendable {
         let fetched = try await manifest(
             client: client,
             repository: repository,
-            reference: descriptor.digest.description,
+            reference: .digest(descriptor.digest),
             known: descriptor.digest
         )
         _ = try storeDocument(fetched.bytes, mediaType: descriptor.mediaType, what: what, into: &contents)
@@ -194,7 +201,7 @@ final class RegistrySource: @unchecked Sendable {
         of bytes: [UInt8],
         mediaType: String,
         host: String,
-        repository: String,
+        repository: RepositoryName,
         what: String,
         into contents: inout PackContents
     ) async throws -> [Fetch] {
@@ -274,7 +281,12 @@ final class RegistrySource: @unchecked Sendable {
 extension RegistrySource {
     /// A manifest from the cache when its digest is known (pinned, or answered by a HEAD, which
     /// Docker Hub does not count against the pull allowance), else from the registry.
-    func manifest(client: RegistryClient, repository: String, reference: String, known: Digest?) async throws -> FetchedManifest {
+    func manifest(
+        client: RegistryClient,
+        repository: RepositoryName,
+        reference: ManifestReference,
+        known: Digest?
+    ) async throws -> FetchedManifest {
         var digest = known
         var mediaType = ""
         if digest == nil, let head = try? await client.headManifest(repository, reference: reference) {
