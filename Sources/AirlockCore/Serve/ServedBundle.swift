@@ -36,7 +36,7 @@ public struct ServedBundle: ServedContent {
     private let checked: [String: [FileIdentity]]
 
     /// Opens `path` (a bundle file or an unpacked folder): checks the signature, then reads every
-    /// manifest, each checked against the statement.
+    /// manifest and every blob, each checked against the statement.
     /// With `cosign`, every image must carry a cosign signature by one of its keys or identities (as for push).
     public static func open(
         _ path: String,
