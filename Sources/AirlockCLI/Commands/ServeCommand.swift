@@ -8,10 +8,12 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve a bundle's images and charts as a read-only registry, where no registry exists yet.",
         discussion: """
-            Checks the signature, then answers the pull side of the distribution API (what containerd, docker, podman, \
-            skopeo and helm use) straight from the bundle through its seek index: nothing is extracted. Every blob is \
-            checked against its signed digest while it is sent; one that does not match is cut off before its end, so \
-            no client receives it whole. Repositories are named as airlock push names them: the source path kept \
+            Checks the signature and reads every blob against its signed digest (a damaged bundle is refused), then \
+            answers the pull side of the distribution API (what containerd, docker, podman, skopeo and helm use) \
+            straight from the bundle through its seek index: nothing is extracted. Blobs are sent without hashing them \
+            again while the bundle's file is unchanged; once it changes, each is hashed while it is sent and cut off \
+            before its end on a mismatch, so no client receives it whole. Repositories are named as airlock push names \
+            them: the source path kept \
             (registry.example.com/team/app:1.0 → HOST:PORT/PREFIX/team/app:1.0), charts under charts/.
             Nothing can be pushed; with --htpasswd (bcrypt entries, htpasswd -B) every request but /healthz needs a \
             user's password (over TLS only). It listens on 127.0.0.1:5000 unless told otherwise; \
@@ -25,7 +27,7 @@ struct ServeCommand: AsyncParsableCommand {
             the source registries to this server at --advertise HOST:PORT.
             With --cosign-key every image must carry a cosign signature by one of those keys, or nothing is served.
             Several bundles (and with --watch DIR, every bundle dropped into DIR while it serves, picked up once whole, \
-            its signature checked first; a bundle that fails is refused and logged, the rest keep being served) are \
+            its signature and blobs checked first; a bundle that fails is refused and logged, the rest keep being served) are \
             served as one registry: a tag two bundles carry resolves to the newer by version order, and the log says \
             so. A delta finds its base among the bundles served.
             """
