@@ -87,7 +87,7 @@ public enum EgressCheck {
             }
             return ProxyChoice(url: chosen.url, host: chosen.host, port: chosen.port, origin: proxy.origin)
         }
-        report.proxy = destination.proxy.map { "\($0.url) (\($0.origin))" }
+        report.proxy = destination.proxyLabel
         let network = NetworkSteps(timeout: timeout, caPEM: entry.caPEM, caFile: entry.caFile)
         let addresses = try network.resolve(destination, steps: &steps)
         let connection = try network.connect(destination, addresses: addresses, steps: &steps)

@@ -27,6 +27,9 @@ struct Destination {
         proxy = try choose(host, secure)
     }
 
+    /// `URL (origin)` of the proxy in between, for the report; nil without one.
+    var proxyLabel: String? { proxy.map { "\($0.url) (\($0.origin))" } }
+
     /// What is dialled: the proxy when one is used (it resolves the endpoint), else the endpoint.
     var dialHost: String { proxy?.host ?? host }
     var dialPort: Int { proxy?.port ?? port }

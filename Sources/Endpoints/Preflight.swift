@@ -129,7 +129,7 @@ struct PreflightRun {
         let credentials = try resolveCredentials()
         pass(.credentials, since: nil, credentials.description)
         let destination = try Destination(endpoint: endpoint, environment: options.environment)
-        report.proxy = destination.proxy.map { "\($0.url) (\($0.origin))" }
+        report.proxy = destination.proxyLabel
         let network = NetworkSteps(timeout: timeout, caPEM: target.caPEM, caFile: endpoint.caFile)
         let addresses = try network.resolve(destination, steps: &report.steps)
         let connection = try network.connect(destination, addresses: addresses, steps: &report.steps)

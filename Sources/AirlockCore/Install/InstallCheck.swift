@@ -54,8 +54,9 @@ struct InstallCheck {
             target.kind == .image && target.repository == reference.repository
                 && (reference.digest.map { $0.description == target.digest } ?? (target.tag == reference.tag))
         }
-        let lookup = reference.digest.map { "@\($0)" } ?? ":\(reference.tag ?? "latest")"
-        guard let found = try await client.headManifest(reference.repositoryName, reference: reference.manifestReference) else {
+        let asked = reference.manifestReference
+        let lookup = (asked.digest == nil ? ":" : "@") + asked.description
+        guard let found = try await client.headManifest(reference.repositoryName, reference: asked) else {
             let hint = expected.map { "push the bundle that carries \($0.source)" } ?? "no image of this bundle lands there"
             return (false, "not in \(host) (HEAD \(reference.repository)\(lookup) found nothing) — \(hint)")
         }
