@@ -1,20 +1,20 @@
 /// An OCI content descriptor. Unknown fields of the source document are not kept here: documents
 /// are always stored as their original bytes, and these types are only read from them.
 public struct Descriptor: Codable, Sendable, Hashable {
-    public var mediaType: String
+    public var mediaType: MediaType
     public var digest: Digest
     public var size: Int64
     public var annotations: [String: String]?
     public var platform: Platform?
-    public var artifactType: String?
+    public var artifactType: MediaType?
 
     public init(
-        mediaType: String,
+        mediaType: MediaType,
         digest: Digest,
         size: Int64,
         annotations: [String: String]? = nil,
         platform: Platform? = nil,
-        artifactType: String? = nil
+        artifactType: MediaType? = nil
     ) {
         self.mediaType = mediaType
         self.digest = digest

@@ -6,27 +6,31 @@ import NIOHTTP1
 import NIOSSL
 import OCI
 
-/// Every manifest type airlock copies; registry 2.8 answers 404 for OCI manifests without it.
-public let manifestAcceptTypes = [
-    "application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json", "application/vnd.docker.distribution.manifest.v2+json",
-]
-
 /// A manifest as the registry served it: exact bytes, media type, and the digest of those bytes.
 public struct FetchedManifest: Sendable {
     public let bytes: [UInt8]
-    public let mediaType: String
+    /// The answer's `Content-Type`; nil when the registry did not say.
+    public let mediaType: MediaType?
     public let digest: Digest
 
-    public init(bytes: [UInt8], mediaType: String, digest: Digest) {
+    public init(bytes: [UInt8], mediaType: MediaType?, digest: Digest) {
         self.bytes = bytes
         self.mediaType = mediaType
         self.digest = digest
     }
+
+    /// Its media type: the answer's `Content-Type`, else what the document says of itself.
+    public var documentType: MediaType { mediaType ?? ContentDocument.ownType(of: bytes) }
 }
 
 extension RegistryClient {
     static func pullScope(_ repository: RepositoryName) -> String { "repository:\(repository):pull" }
+
+    /// An `Accept` header naming `types`, most preferred first. Registry 2.8 answers 404 for an
+    /// OCI manifest that is not asked for by type.
+    static func accepting(_ types: [MediaType]) -> HTTPHeaders {
+        HTTPHeaders([("Accept", types.map(\.rawValue).joined(separator: ", "))])
+    }
 
     /// `GET /v2/<repo>/manifests/<reference>` with every supported type in `Accept`. A digest
     /// reference is checked against the bytes; the Docker-Content-Digest header is never trusted.
@@ -34,7 +38,7 @@ extension RegistryClient {
         let answer = try await send(
             .GET,
             "\(baseURL)/v2/\(repository)/manifests/\(reference)",
-            headers: HTTPHeaders([("Accept", manifestAcceptTypes.joined(separator: ", "))]),
+            headers: Self.accepting(MediaType.manifestRequest),
             scopes: [Self.pullScope(repository)],
             operation: "GET manifest",
             collectLimit: 16 << 20
@@ -57,9 +61,8 @@ extension RegistryClient {
                 detail: answer.errorDetail
             )
         }
-        let mediaType =
-            (answer.header("Content-Type") ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-        if mediaType.contains("prettyjws") || mediaType == "application/vnd.docker.distribution.manifest.v1+json" {
+        let mediaType = MediaType(contentType: answer.header("Content-Type"))
+        if mediaType?.isDockerSchema1 == true {
             throw RegistryError.protocolViolation(
                 host: host,
                 detail:
@@ -94,7 +97,7 @@ extension RegistryClient {
             let answer = try await send(
                 .GET,
                 url,
-                headers: HTTPHeaders([("Accept", "application/vnd.oci.image.index.v1+json")]),
+                headers: Self.accepting([.ociIndex]),
                 scopes: [Self.pullScope(repository)],
                 operation: "GET referrers",
                 collectLimit: 16 << 20
@@ -163,20 +166,18 @@ extension RegistryClient {
     public func headManifest(
         _ repository: RepositoryName,
         reference: ManifestReference
-    ) async throws -> (digest: Digest, mediaType: String)? {
+    ) async throws -> (digest: Digest, mediaType: MediaType?)? {
         let answer = try await send(
             .HEAD,
             "\(baseURL)/v2/\(repository)/manifests/\(reference)",
-            headers: HTTPHeaders([("Accept", manifestAcceptTypes.joined(separator: ", "))]),
+            headers: Self.accepting(MediaType.manifestRequest),
             scopes: [Self.pullScope(repository)],
             operation: "HEAD manifest"
         )
         guard answer.status == 200, let digest = answer.header("Docker-Content-Digest").flatMap({ try? Digest($0) }),
             digest.algorithm == .sha256
         else { return nil }
-        let mediaType =
-            (answer.header("Content-Type") ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-        return (digest, mediaType)
+        return (digest, MediaType(contentType: answer.header("Content-Type")))
     }
 
     /// ``fetchManifest(_:reference:)``, or nil when the registry has no such manifest.

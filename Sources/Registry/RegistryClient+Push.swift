@@ -250,8 +250,8 @@ extension RegistryClient {
     /// registry (or proxy) that answers HEAD without `Docker-Content-Digest` gets a GET, and the
     /// digest is computed from the bytes, so an existing tag is recognised (immutable tags refuse a
     /// second PUT even of the same manifest).
-    public func manifestDigest(_ repository: RepositoryName, reference: ManifestReference, accept: [String]) async throws -> Digest? {
-        let headers = HTTPHeaders([("Accept", accept.joined(separator: ", "))])
+    public func manifestDigest(_ repository: RepositoryName, reference: ManifestReference, accept: [MediaType]) async throws -> Digest? {
+        let headers = Self.accepting(accept)
         let answer = try await send(
             .HEAD,
             "\(baseURL)/v2/\(repository)/manifests/\(reference)",
@@ -290,14 +290,14 @@ extension RegistryClient {
     public func putManifest(
         _ repository: RepositoryName,
         reference: ManifestReference,
-        mediaType: String,
+        mediaType: MediaType,
         bytes: [UInt8]
     ) async throws -> String? {
         let digest = Digest.sha256(of: bytes)
         let answer = try await send(
             .PUT,
             "\(baseURL)/v2/\(repository)/manifests/\(reference)",
-            headers: ["Content-Type": mediaType, "Content-Length": "\(bytes.count)"],
+            headers: ["Content-Type": mediaType.rawValue, "Content-Length": "\(bytes.count)"],
             scopes: [Self.pushScope(repository)],
             body: { .bytes(ByteBuffer(bytes: bytes)) },
             operation: "PUT manifest"

@@ -3,20 +3,21 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import OCI
 
 /// How the server answers: blobs sent in pieces (ranges honoured), paged lists, errors in the
 /// distribution spec's shape, each request recorded for the log.
 extension RegistryServer {
     func sendBlob(
-        _ repository: String,
-        digest: String,
+        _ repository: RepositoryName,
+        digest: Digest,
         size: Int64,
         body: Bool,
         _ request: HTTPRequestHead,
         _ out: Outbound
     ) async throws {
         var headers = HTTPHeaders()
-        headers.add(name: "Docker-Content-Digest", value: digest)
+        headers.add(name: "Docker-Content-Digest", value: digest.description)
         headers.add(name: "Accept-Ranges", value: "bytes")
         var start: Int64 = 0
         var end = size - 1

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import OCI
 
 /// What a request path of the distribution API asks for.
 enum ServerRoute: Equatable {
@@ -43,7 +44,7 @@ enum ServerRoute: Equatable {
 /// The answer to each route: tags and referrers listed, manifests and blobs served.
 extension RegistryServer {
     func answerTags(_ repository: String, _ request: HTTPRequestHead, _ out: Outbound) async throws {
-        guard let tags = content.tags(of: repository) else {
+        guard let name = try? RepositoryName(repository), let tags = content.tags(of: name) else {
             try await error(404, "NAME_UNKNOWN", "repository \(repository) is not in this bundle", request, out)
             return
         }
@@ -56,7 +57,9 @@ extension RegistryServer {
     }
 
     func answerReferrers(_ repository: String, of digest: String, _ request: HTTPRequestHead, _ out: Outbound) async throws {
-        guard let all = content.referrers(repository, of: digest) else {
+        guard let name = try? RepositoryName(repository), let subject = try? Digest(digest),
+            let all = content.referrers(name, of: subject)
+        else {
             try await error(404, "NAME_UNKNOWN", "repository \(repository) is not in this bundle", request, out)
             return
         }
@@ -64,18 +67,18 @@ extension RegistryServer {
         var headers = HTTPHeaders()
         var listed = all
         if let wanted = URLComponents(string: request.uri)?.queryItems?.first(where: { $0.name == "artifactType" })?.value {
-            listed = all.filter { $0.artifactType == wanted }
+            listed = all.filter { $0.artifactType?.rawValue == wanted }
             headers.add(name: "OCI-Filters-Applied", value: "artifactType")
         }
         struct Index: Encodable {
             let schemaVersion = 2
-            let mediaType = "application/vnd.oci.image.index.v1+json"
+            let mediaType = MediaType.ociIndex
             let manifests: [ServedReferrer]
         }
         try await send(
             200,
             body: encode(Index(manifests: listed)),
-            type: "application/vnd.oci.image.index.v1+json",
+            type: MediaType.ociIndex.rawValue,
             headers: headers,
             request,
             out
@@ -83,22 +86,24 @@ extension RegistryServer {
     }
 
     func answerManifest(_ repository: String, reference: String, _ request: HTTPRequestHead, _ out: Outbound) async throws {
-        guard let manifest = content.manifest(repository, reference: reference) else {
-            let code = content.tags(of: repository) == nil ? "NAME_UNKNOWN" : "MANIFEST_UNKNOWN"
+        let name = try? RepositoryName(repository)
+        guard let name, let wanted = try? ManifestReference(reference), let manifest = content.manifest(name, reference: wanted) else {
+            let code = name.flatMap(content.tags(of:)) == nil ? "NAME_UNKNOWN" : "MANIFEST_UNKNOWN"
             try await error(404, code, "\(repository):\(reference) is not in this bundle", request, out)
             return
         }
         var headers = HTTPHeaders()
-        headers.add(name: "Docker-Content-Digest", value: manifest.digest)
-        try await send(200, body: manifest.bytes, type: manifest.mediaType, headers: headers, request, out)
+        headers.add(name: "Docker-Content-Digest", value: manifest.digest.description)
+        try await send(200, body: manifest.bytes, type: manifest.mediaType.rawValue, headers: headers, request, out)
     }
 
     func answerBlob(_ repository: String, digest: String, _ request: HTTPRequestHead, _ out: Outbound) async throws {
-        guard let size = content.blobSize(repository, digest: digest) else {
-            let code = content.tags(of: repository) == nil ? "NAME_UNKNOWN" : "BLOB_UNKNOWN"
+        let name = try? RepositoryName(repository)
+        guard let name, let blob = try? Digest(digest), let size = content.blobSize(name, digest: blob) else {
+            let code = name.flatMap(content.tags(of:)) == nil ? "NAME_UNKNOWN" : "BLOB_UNKNOWN"
             try await error(404, code, "blob \(digest) of \(repository) is not in this bundle", request, out)
             return
         }
-        try await sendBlob(repository, digest: digest, size: size, body: request.method == .GET, request, out)
+        try await sendBlob(name, digest: blob, size: size, body: request.method == .GET, request, out)
     }
 }

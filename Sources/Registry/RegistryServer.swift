@@ -261,7 +261,7 @@ public final class RegistryServer: Sendable {
         case .base:
             try await send(200, body: Array("{}".utf8), type: "application/json", request, out)
         case .catalog:
-            guard let (names, link) = try await page(content.repositories, request, out) else { return }
+            guard let (names, link) = try await page(content.repositories.map(\.path), request, out) else { return }
             try await send(200, body: encode(["repositories": names]), type: "application/json", headers: link, request, out)
         case .tags(let repository):
             try await answerTags(repository, request, out)

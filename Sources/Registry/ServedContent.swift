@@ -1,12 +1,13 @@
 import Foundation
+import OCI
 
 /// A manifest as a read-only registry serves it: the exact bytes, their media type and digest.
 public struct ServedManifest: Sendable {
-    public let mediaType: String
-    public let digest: String
+    public let mediaType: MediaType
+    public let digest: Digest
     public let bytes: [UInt8]
 
-    public init(mediaType: String, digest: String, bytes: [UInt8]) {
+    public init(mediaType: MediaType, digest: Digest, bytes: [UInt8]) {
         self.mediaType = mediaType
         self.digest = digest
         self.bytes = bytes
@@ -15,13 +16,13 @@ public struct ServedManifest: Sendable {
 
 /// A manifest that names another as its `subject`, as the OCI 1.1 referrers API lists it.
 public struct ServedReferrer: Sendable, Codable, Equatable {
-    public let mediaType: String
-    public let digest: String
+    public let mediaType: MediaType
+    public let digest: Digest
     public let size: Int64
-    public let artifactType: String?
+    public let artifactType: MediaType?
     public let annotations: [String: String]?
 
-    public init(mediaType: String, digest: String, size: Int64, artifactType: String?, annotations: [String: String]?) {
+    public init(mediaType: MediaType, digest: Digest, size: Int64, artifactType: MediaType?, annotations: [String: String]?) {
         self.mediaType = mediaType
         self.digest = digest
         self.size = size
@@ -30,20 +31,22 @@ public struct ServedReferrer: Sendable, Codable, Equatable {
     }
 }
 
-/// What a ``RegistryServer`` serves: repositories, their tags, manifests and blobs.
+/// What a ``RegistryServer`` serves: repositories, their tags, manifests and blobs. The server
+/// checks the names a request's path gives before asking; a path whose name, reference or digest
+/// is not well formed is answered 404, as for content it does not have.
 public protocol ServedContent: Sendable {
     /// Every repository, sorted.
-    var repositories: [String] { get }
+    var repositories: [RepositoryName] { get }
     /// The repository's tags, sorted; nil for a repository this content does not have.
-    func tags(of repository: String) -> [String]?
+    func tags(of repository: RepositoryName) -> [String]?
     /// A manifest of the repository by tag or by digest.
-    func manifest(_ repository: String, reference: String) -> ServedManifest?
+    func manifest(_ repository: RepositoryName, reference: ManifestReference) -> ServedManifest?
     /// The size of a blob the repository's manifests name; nil for any other digest.
-    func blobSize(_ repository: String, digest: String) -> Int64?
+    func blobSize(_ repository: RepositoryName, digest: Digest) -> Int64?
     /// The blob's bytes, checked as they are read (see ``ByteChunkSource``).
-    func blob(_ repository: String, digest: String) throws -> any ByteChunkSource
+    func blob(_ repository: RepositoryName, digest: Digest) throws -> any ByteChunkSource
     /// The repository's manifests whose `subject` is `digest`; nil for an unknown repository.
-    func referrers(_ repository: String, of digest: String) -> [ServedReferrer]?
+    func referrers(_ repository: RepositoryName, of digest: Digest) -> [ServedReferrer]?
 }
 
 /// Why a ``RegistryServer`` could not start.

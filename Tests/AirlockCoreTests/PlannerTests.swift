@@ -142,11 +142,11 @@ struct PlatformSubsetTests {
             var described: [String: Any] = ["os": parts[0], "architecture": parts[1]]
             if parts.count > 2 { described["variant"] = parts[2] }
             return [
-                "mediaType": MediaType.ociManifest, "digest": PackEntryOrderTests.digest(platform).description, "size": 1,
+                "mediaType": MediaType.ociManifest.rawValue, "digest": PackEntryOrderTests.digest(platform).description, "size": 1,
                 "platform": described,
             ]
         }
-        let object: [String: Any] = ["schemaVersion": 2, "mediaType": MediaType.ociIndex, "manifests": manifests]
+        let object: [String: Any] = ["schemaVersion": 2, "mediaType": MediaType.ociIndex.rawValue, "manifests": manifests]
         return Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
     }
 

@@ -20,7 +20,7 @@ extension DeliveryAttestation {
         if let att = try await client.fetchManifestIfPresent(repository, reference: .tag("\(tag).att")),
             let manifest = try? ContentDocument(bytes: att.bytes, declaredType: MediaType.ociManifest)
         {
-            for layer in manifest.layers where layer.mediaType == envelopeType {
+            for layer in manifest.layers where layer.mediaType == .dsseEnvelope {
                 let bytes = try await client.fetchSmallBlob(repository, digest: layer.digest)
                 if let found = verified(try? JSONDecoder().decode(DSSEEnvelope.self, from: Data(bytes)), subject: subject, policy: policy) {
                     return found
@@ -32,10 +32,10 @@ extension DeliveryAttestation {
             index = try await client.fetchManifestIfPresent(repository, reference: .tag(tag))?.bytes
         }
         let listed = index.flatMap { try? ContentDocument(bytes: $0, declaredType: MediaType.ociIndex).manifests } ?? []
-        for descriptor in listed where descriptor.artifactType == sigstoreBundleType {
+        for descriptor in listed where descriptor.artifactType == .sigstoreBundle {
             let fetched = try await client.fetchManifest(repository, reference: .digest(descriptor.digest))
             guard let manifest = try? ContentDocument(bytes: fetched.bytes, declaredType: MediaType.ociManifest) else { continue }
-            for layer in manifest.layers where layer.mediaType == sigstoreBundleType {
+            for layer in manifest.layers where layer.mediaType == .sigstoreBundle {
                 let bytes = try await client.fetchSmallBlob(repository, digest: layer.digest)
                 let envelope = (try? JSONDecoder().decode(SigstoreBundle<DSSEEnvelope>.self, from: Data(bytes)))?.dsseEnvelope
                 if let found = verified(envelope, subject: subject, policy: policy) { return found }

@@ -189,7 +189,7 @@ private actor InventoryWalk {
         guard seen.insert("\(repository)@\(manifest.digest)").inserted else { return }
         let document: ContentDocument
         do {
-            document = try ContentDocument(bytes: manifest.bytes, declaredType: manifest.mediaType)
+            document = try ContentDocument(bytes: manifest.bytes, declaredType: manifest.documentType)
         } catch {
             throw AuditError.badManifest(reference: "\(repository)@\(manifest.digest)", detail: "\(error)")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import OCI
 
 /// Why a chart could not be packaged, its dependencies resolved, or it could not be rendered:
 /// each case with what it concerns, the wording here only. `what` names the spec entry or the
@@ -41,7 +42,7 @@ public enum ChartError: Error, Sendable, CustomStringConvertible {
     case noURL(what: String)
     // Charts stored in registries.
     case noNameAndVersion(what: String)
-    case notAHelmChart(what: String, expected: String)
+    case notAHelmChart(what: String, expected: MediaType)
     case linkInChart(what: String, path: String)
     case noNameOrVersion(name: String)
     /// A loaded chart (or subchart) without its Chart.yaml.

@@ -13,8 +13,7 @@ import Signing
 /// import. Before sending anything, push reads the ledger to refuse rollbacks (a lower version of
 /// a bundle already imported) and replacements (the same version with other content).
 struct ImportLedger: Sendable {
-    static let artifactType = "application/vnd.airlock.import.v1+json"
-    static let envelopeType = "application/vnd.dsse.envelope.v1+json"
+    static let artifactType: MediaType = "application/vnd.airlock.import.v1+json"
     static let pushedAnnotation = "org.opencontainers.image.created"
 
     let client: RegistryClient
@@ -62,7 +61,7 @@ struct ImportLedger: Sendable {
         for tag in tags.sorted() {
             guard let manifest = try await client.fetchManifestIfPresent(try name, reference: try ManifestReference(tag)),
                 let object = try? JSONSerialization.jsonObject(with: Data(manifest.bytes)) as? [String: Any],
-                object["artifactType"] as? String == Self.artifactType,
+                object["artifactType"] as? String == Self.artifactType.rawValue,
                 let layer = (object["layers"] as? [[String: Any]])?.first,
                 let digest = (layer["digest"] as? String).flatMap({ try? Digest($0) })
             else { continue }
@@ -193,9 +192,9 @@ struct ImportLedger: Sendable {
             try await client.uploadBlob(try name, digest: digest, size: Int64(bytes.count)) { BytesSource(bytes: bytes) }
         }
         let manifest: [String: Any] = [
-            "schemaVersion": 2, "mediaType": MediaType.ociManifest, "artifactType": Self.artifactType,
-            "config": ["mediaType": MediaType.ociEmpty, "digest": configDigest.description, "size": config.count],
-            "layers": [["mediaType": Self.envelopeType, "digest": envelopeDigest.description, "size": envelope.count]],
+            "schemaVersion": 2, "mediaType": MediaType.ociManifest.rawValue, "artifactType": Self.artifactType.rawValue,
+            "config": ["mediaType": MediaType.ociEmpty.rawValue, "digest": configDigest.description, "size": config.count],
+            "layers": [["mediaType": MediaType.dsseEnvelope.rawValue, "digest": envelopeDigest.description, "size": envelope.count]],
             "annotations": [
                 Self.pushedAnnotation: pushedAt, "dev.airlock.bundle.name": statement.predicate.name,
                 "dev.airlock.bundle.version": statement.predicate.version,

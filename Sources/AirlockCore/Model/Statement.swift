@@ -116,7 +116,7 @@ public struct BundlePredicate: Codable, Sendable, Equatable {
         /// Where it came from, as written in airlock.yaml.
         public var source: String
         public var digest: String
-        public var mediaType: String
+        public var mediaType: MediaType
         public var size: Int64
         public var platforms: [String]?
         /// When a platform subset was taken: the digest of the source index it came from.
@@ -140,8 +140,8 @@ public struct BundlePredicate: Codable, Sendable, Equatable {
         /// The manifest it refers to (the image's, or one of its platform manifests).
         public var subject: String
         public var digest: String
-        public var mediaType: String
-        public var artifactType: String?
+        public var mediaType: MediaType
+        public var artifactType: MediaType?
         /// Its ref name in the bundle's layout: by tag for the tag schemes, by digest otherwise.
         public var ref: String
         /// `referrers-api`, `referrers-tag` or `cosign-tag` when carried from the source;

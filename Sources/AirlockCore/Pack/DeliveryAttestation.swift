@@ -23,8 +23,6 @@ import Signing
 /// registry; an attestation cannot name the digest of the statement that names it.
 public enum DeliveryAttestation {
     public static let predicateType = "https://airlock.dev/attestations/delivery/v1"
-    static let sigstoreBundleType = "application/vnd.dev.sigstore.bundle.v0.3+json"
-    static let envelopeType = "application/vnd.dsse.envelope.v1+json"
     /// How the bundle's statement records the referrers pack made (`Referrer.via`).
     static let via = "airlock-attest"
 
@@ -141,7 +139,7 @@ public enum DeliveryAttestation {
             contents.tagged.removeAll { $0.refName == attRef }
         }
         layers.append([
-            "mediaType": envelopeType, "digest": layer.digest.description, "size": layer.size,
+            "mediaType": MediaType.dsseEnvelope.rawValue, "digest": layer.digest.description, "size": layer.size,
             "annotations": ["dev.cosignproject.cosign/signature": "", "predicateType": predicateType],
         ])
         let config = try blob(
@@ -152,8 +150,8 @@ public enum DeliveryAttestation {
         )
         let att = try blob(
             try json([
-                "schemaVersion": 2, "mediaType": MediaType.ociManifest,
-                "config": ["mediaType": MediaType.ociConfig, "digest": config.digest.description, "size": config.size],
+                "schemaVersion": 2, "mediaType": MediaType.ociManifest.rawValue,
+                "config": ["mediaType": MediaType.ociConfig.rawValue, "digest": config.digest.description, "size": config.size],
                 "layers": layers,
             ]),
             store: store,
@@ -170,7 +168,7 @@ public enum DeliveryAttestation {
         // cosign 3: a Sigstore bundle holding the same envelope, as an OCI 1.1 referrer.
         let sigstore = try blob(
             try json([
-                "mediaType": sigstoreBundleType,
+                "mediaType": MediaType.sigstoreBundle.rawValue,
                 "verificationMaterial": ["publicKey": ["hint": keys[0].publicKey.keyID], "tlogEntries": [Any]()],
                 "dsseEnvelope": try JSONSerialization.jsonObject(with: Data(envelope)),
             ]),
@@ -179,12 +177,14 @@ public enum DeliveryAttestation {
             into: &contents
         )
         let empty = try blob(Array("{}".utf8), store: store, role: .config, into: &contents)
-        let subjectObject: [String: Any] = ["mediaType": subject.mediaType, "digest": subject.digest.description, "size": subject.size]
+        let subjectObject: [String: Any] = [
+            "mediaType": subject.mediaType.rawValue, "digest": subject.digest.description, "size": subject.size,
+        ]
         let referrer = try blob(
             try json([
-                "schemaVersion": 2, "mediaType": MediaType.ociManifest, "artifactType": sigstoreBundleType,
-                "config": ["mediaType": MediaType.ociEmpty, "digest": empty.digest.description, "size": empty.size],
-                "layers": [["mediaType": sigstoreBundleType, "digest": sigstore.digest.description, "size": sigstore.size]],
+                "schemaVersion": 2, "mediaType": MediaType.ociManifest.rawValue, "artifactType": MediaType.sigstoreBundle.rawValue,
+                "config": ["mediaType": MediaType.ociEmpty.rawValue, "digest": empty.digest.description, "size": empty.size],
+                "layers": [["mediaType": MediaType.sigstoreBundle.rawValue, "digest": sigstore.digest.description, "size": sigstore.size]],
                 "subject": subjectObject,
                 "annotations": [
                     "dev.sigstore.bundle.content": "dsse-envelope", "dev.sigstore.bundle.predicateType": predicateType,
@@ -197,7 +197,7 @@ public enum DeliveryAttestation {
         )
         let referrerRef = "\(repository)@\(referrer.digest)"
         var tagged = Descriptor(mediaType: MediaType.ociManifest, digest: referrer.digest, size: referrer.size)
-        tagged.artifactType = sigstoreBundleType
+        tagged.artifactType = .sigstoreBundle
         try contents.tag(tagged, refName: referrerRef, kind: kind, location: "attest")
 
         return [
@@ -213,7 +213,7 @@ public enum DeliveryAttestation {
                 subject: subject.digest.description,
                 digest: referrer.digest.description,
                 mediaType: MediaType.ociManifest,
-                artifactType: sigstoreBundleType,
+                artifactType: .sigstoreBundle,
                 ref: referrerRef,
                 via: via
             ),

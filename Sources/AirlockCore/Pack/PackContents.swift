@@ -101,7 +101,7 @@ struct GraphCopier {
     func copy(_ root: Descriptor, into contents: inout PackContents, depth: Int = 0) throws -> [Platform] {
         guard IndexNesting.allows(depth) else { throw PackError.tooDeep(what: what) }
         let type = root.mediaType
-        guard MediaType.isIndex(type) || MediaType.isManifest(type) else {
+        guard type.isIndexOrManifest else {
             throw PackError.notAnImage(what: what, digest: root.digest.description, mediaType: type)
         }
         let parsed: ContentDocument
@@ -109,10 +109,10 @@ struct GraphCopier {
             throw PackError.unreadableDocument(what: what, digest: root.digest.description, detail: "\(error)")
         }
         try register(root, .manifest, &contents)
-        if MediaType.isIndex(type) {
+        if type.isIndex {
             var platforms: [Platform] = []
             for child in parsed.manifests {
-                if MediaType.isIndex(child.mediaType) || MediaType.isManifest(child.mediaType) {
+                if child.mediaType.isIndexOrManifest {
                     platforms += try copy(child, into: &contents, depth: depth + 1)
                     if let platform = child.platform { platforms.append(platform) }
                 } else {
@@ -123,7 +123,7 @@ struct GraphCopier {
         }
         if let config = parsed.config { try register(config, .config, &contents) }
         for layer in parsed.layers {
-            if layer.mediaType.contains("foreign") || layer.mediaType.contains("nondistributable") {
+            if layer.mediaType.isNondistributable {
                 throw PackError.foreignLayer(what: what, digest: layer.digest.description, mediaType: layer.mediaType)
             }
             try register(layer, .layer, &contents)

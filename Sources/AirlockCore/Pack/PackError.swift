@@ -1,4 +1,5 @@
 import Foundation
+import OCI
 
 /// Why a pack could not be made: each case with its context, worded once. Damaged or unexpected
 /// content is a failed check (exit 1, ``isCheckFailure``); the rest are mistakes in what was asked
@@ -7,8 +8,8 @@ public enum PackError: Error, Sendable, CustomStringConvertible {
     case attestWithoutKey
     case pinnedDigestDiffers(what: String, served: String, pinned: String)
     case tooDeep(what: String)
-    case foreignLayer(what: String, digest: String, mediaType: String)
-    case notAnImage(what: String, digest: String, mediaType: String)
+    case foreignLayer(what: String, digest: String, mediaType: MediaType)
+    case notAnImage(what: String, digest: String, mediaType: MediaType)
     case unreadableDocument(what: String, digest: String, detail: String)
     case duplicateName(location: String, refName: String)
     case duplicateEndpoint(location: String, name: String)

@@ -54,7 +54,7 @@ enum PlatformSubset {
 
     /// The attestation manifests of the index `root`, read with `document`.
     static func attestations(of root: Descriptor, document: (Descriptor) throws -> [UInt8]) -> [BundlePredicate.AttestationManifest]? {
-        guard MediaType.isIndex(root.mediaType), let bytes = try? document(root),
+        guard root.mediaType.isIndex, let bytes = try? document(root),
             let children = try? ContentDocument(bytes: bytes, declaredType: root.mediaType).manifests
         else { return nil }
         return attestations(in: children)
@@ -77,7 +77,7 @@ extension GraphCopier {
         into contents: inout PackContents
     ) throws -> (root: Descriptor, platforms: [Platform], sourceDigest: String?) {
         // As for images from registries: a single-platform image is carried as it is.
-        guard !platforms.isEmpty, MediaType.isIndex(root.mediaType) else {
+        guard !platforms.isEmpty, root.mediaType.isIndex else {
             let found = try copy(root, into: &contents).filter { !($0.os == "unknown" && $0.architecture == "unknown") }
             return (root, found, nil)
         }
@@ -88,7 +88,7 @@ extension GraphCopier {
         let stored = try store.ingest(bytes: subset, what: what)
         contents.addBlob(stored.digest, size: stored.size, role: .manifest)
         for child in kept {
-            if MediaType.isIndex(child.mediaType) || MediaType.isManifest(child.mediaType) {
+            if child.mediaType.isIndexOrManifest {
                 _ = try copy(child, into: &contents, depth: 1)
             } else {
                 try register(child, .layer, &contents)

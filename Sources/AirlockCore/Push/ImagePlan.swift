@@ -31,11 +31,11 @@ struct ImagePlan: Sendable {
     }
 
     /// Its `artifactType`, else its config's media type when that is not an image config.
-    var artifactType: String? {
+    var artifactType: MediaType? {
         let object = (try? JSONSerialization.jsonObject(with: Data(rootBytes))) as? [String: Any]
-        if let type = object?["artifactType"] as? String { return type }
-        let config = (object?["config"] as? [String: Any])?["mediaType"] as? String
-        return config.flatMap { MediaType.isImageConfig($0) ? nil : $0 }
+        if let type = object?["artifactType"] as? String { return MediaType(type) }
+        let config = ((object?["config"] as? [String: Any])?["mediaType"] as? String).map { MediaType($0) }
+        return config.flatMap { $0.isImageConfig ? nil : $0 }
     }
 
     /// An artifact rather than an image: a referrer, or a manifest of a non-image type (charts
@@ -45,8 +45,8 @@ struct ImagePlan: Sendable {
     /// This manifest as an entry of a referrers index.
     func referrerDescriptor() -> [String: Any] {
         let object = (try? JSONSerialization.jsonObject(with: Data(rootBytes))) as? [String: Any]
-        var entry: [String: Any] = ["mediaType": root.mediaType, "digest": root.digest.description, "size": root.size]
-        if let type = artifactType { entry["artifactType"] = type }
+        var entry: [String: Any] = ["mediaType": root.mediaType.rawValue, "digest": root.digest.description, "size": root.size]
+        if let type = artifactType { entry["artifactType"] = type.rawValue }
         if let annotations = object?["annotations"] as? [String: String], !annotations.isEmpty { entry["annotations"] = annotations }
         return entry
     }
@@ -107,7 +107,7 @@ struct ImagePlan: Sendable {
         let bytes = try await source.bytes(of: BundleFormat.blobEntry(descriptor.digest))
         let document = try ContentDocument(bytes: bytes, declaredType: descriptor.mediaType)
         for child in document.manifests {
-            if MediaType.isIndex(child.mediaType) || MediaType.isManifest(child.mediaType) {
+            if child.mediaType.isIndexOrManifest {
                 _ = try await walk(child, source: source, isRoot: false, children: &children, blobs: &blobs, depth: depth + 1)
             } else {
                 blobs.append(child)

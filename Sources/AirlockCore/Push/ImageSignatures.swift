@@ -39,11 +39,8 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
     /// Why it did not verify.
     public var problem: String?
 
-    static let payloadType = "application/vnd.dev.cosign.simplesigning.v1+json"
     static let signatureAnnotation = "dev.cosignproject.cosign/signature"
     static let signatureType = "cosign container image signature"
-    static let sigstoreBundlePrefix = "application/vnd.dev.sigstore.bundle"
-    static let envelopeType = "application/vnd.dsse.envelope.v1+json"
     static let signPredicateType = "https://sigstore.dev/cosign/sign/v1"
 
     /// One result per image in the statement (its signature, then each attestation asked for), in order.
@@ -67,17 +64,16 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
         let accepted = Set([image.digest] + (image.sourceDigest.map { [$0] } ?? []))
         var problems: [String] = []
         var candidates = 0
-        for referrer in image.referrers ?? [] where MediaType.manifests.contains(referrer.mediaType) && accepted.contains(referrer.subject)
-        {
+        for referrer in image.referrers ?? [] where referrer.mediaType.isManifest && accepted.contains(referrer.subject) {
             let bytes = try await source.bytes(of: try BundleFormat.blobEntry(referrer.digest))
             guard let manifest = try? ContentDocument(bytes: bytes, declaredType: referrer.mediaType) else { continue }
             for layer in manifest.layers {
                 let outcome: Result<(Signer, String), Problem>
                 let annotations = layer.annotations ?? [:]
-                if layer.mediaType.hasPrefix(sigstoreBundlePrefix) || layer.mediaType == envelopeType {
+                if layer.mediaType.isSigstoreBundle || layer.mediaType == .dsseEnvelope {
                     guard let blob = await read(layer, from: source, problems: &problems) else { candidates += 1; continue }
-                    let envelope = layer.mediaType == envelopeType ? decodeEnvelope(blob) : decodeBundleEnvelope(blob)
-                    let material = layer.mediaType == envelopeType ? Self.material(annotations: annotations) : Self.material(bundle: blob)
+                    let envelope = layer.mediaType == .dsseEnvelope ? decodeEnvelope(blob) : decodeBundleEnvelope(blob)
+                    let material = layer.mediaType == .dsseEnvelope ? Self.material(annotations: annotations) : Self.material(bundle: blob)
                     outcome = checkEnvelope(
                         envelope,
                         material: material,
@@ -85,7 +81,7 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
                         accepted: accepted,
                         predicateType: attestation ?? signPredicateType
                     )
-                } else if layer.mediaType == payloadType, attestation == nil {
+                } else if layer.mediaType == .cosignSimpleSigning, attestation == nil {
                     guard let blob = await read(layer, from: source, problems: &problems) else { candidates += 1; continue }
                     outcome = checkSimpleSigning(
                         blob,

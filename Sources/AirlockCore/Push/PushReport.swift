@@ -1,4 +1,5 @@
 import Foundation
+import OCI
 import Registry
 
 /// What one push did.
@@ -46,7 +47,7 @@ public struct PushReport: Sendable, Codable {
 
     public struct Refusal: Sendable, Codable, Equatable {
         public var reference: String
-        public var artifactType: String?
+        public var artifactType: MediaType?
         public var reason: String
     }
 

@@ -76,7 +76,7 @@ extension Pusher {
                 changed = true
             }
             guard changed else { continue }
-            let index: [String: Any] = ["schemaVersion": 2, "mediaType": MediaType.ociIndex, "manifests": manifests]
+            let index: [String: Any] = ["schemaVersion": 2, "mediaType": MediaType.ociIndex.rawValue, "manifests": manifests]
             let bytes = Array(try JSONSerialization.data(withJSONObject: index, options: [.sortedKeys, .withoutEscapingSlashes]))
             try await client.putManifest(try RepositoryName(repository), reference: .tag(tag), mediaType: MediaType.ociIndex, bytes: bytes)
             await tally.manifest(pushed: true)

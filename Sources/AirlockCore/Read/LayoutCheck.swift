@@ -54,7 +54,7 @@ struct LayoutCheck {
         guard IndexNesting.allows(depth) else { throw CheckFailure(IndexNesting.refusal("image \(image)")) }
         let entry = "oci/" + descriptor.digest.layoutPath
         if expected[entry] == nil, let size = leftOut[descriptor.digest.description],
-            !MediaType.isIndex(descriptor.mediaType), !MediaType.isManifest(descriptor.mediaType)
+            !descriptor.mediaType.isIndex, !descriptor.mediaType.isManifest
         {
             guard size == descriptor.size else {
                 throw CheckFailure(
@@ -70,7 +70,7 @@ struct LayoutCheck {
             throw CheckFailure("image \(image): \(descriptor.digest) is \(found.size) bytes, its descriptor says \(descriptor.size)")
         }
         guard checked.insert(descriptor.digest).inserted else { return }
-        guard MediaType.isIndex(descriptor.mediaType) || MediaType.isManifest(descriptor.mediaType) else { return }
+        guard descriptor.mediaType.isIndexOrManifest else { return }
         guard let bytes = documents[entry] else {
             throw CheckFailure("image \(image): manifest \(descriptor.digest) is too large to check")
         }

@@ -15,10 +15,10 @@ import Signing
 public struct ServedBundle: ServedContent {
     struct Repository: Sendable {
         var tags: [String: ServedManifest] = [:]
-        var manifests: [String: ServedManifest] = [:]
-        var blobs: [String: Int64] = [:]
+        var manifests: [Digest: ServedManifest] = [:]
+        var blobs: [Digest: Int64] = [:]
         /// Subject digest → the manifests that refer to it.
-        var referrers: [String: [ServedReferrer]] = [:]
+        var referrers: [Digest: [ServedReferrer]] = [:]
     }
 
     /// The bundle carries no signature (served only because the policy allowed it).
@@ -31,7 +31,7 @@ public struct ServedBundle: ServedContent {
     static let chunkSize = 256 << 10
     private let source: any PushSource
     private let plans: [ImagePlan]
-    private let served: [String: Repository]
+    private let served: [RepositoryName: Repository]
     /// Blob entry → the identity of its files when it was read whole and matched its digest.
     private let checked: [String: [FileIdentity]]
 
@@ -58,28 +58,29 @@ public struct ServedBundle: ServedContent {
         }
         let plans = try await ImagePlan.make(from: source, target: try PushTarget(host: "localhost", prefix: prefix), rules: rules)
         guard !plans.isEmpty else { throw PushError.nothingToServe(source: path) }
-        var served: [String: Repository] = [:]
+        var served: [RepositoryName: Repository] = [:]
         for plan in plans {
-            var repository = served[plan.repository] ?? Repository()
-            let root = ServedManifest(mediaType: plan.root.mediaType, digest: plan.root.digest.description, bytes: plan.rootBytes)
+            let name = try RepositoryName(plan.repository)
+            var repository = served[name] ?? Repository()
+            let root = ServedManifest(mediaType: plan.root.mediaType, digest: plan.root.digest, bytes: plan.rootBytes)
             repository.manifests[root.digest] = root
             if let tag = plan.tag { repository.tags[tag] = root }
             for child in plan.children {
                 let manifest = ServedManifest(
                     mediaType: child.descriptor.mediaType,
-                    digest: child.descriptor.digest.description,
+                    digest: child.descriptor.digest,
                     bytes: child.bytes
                 )
                 repository.manifests[manifest.digest] = manifest
             }
-            for blob in plan.blobs { repository.blobs[blob.digest.description] = blob.size }
-            served[plan.repository] = repository
+            for blob in plan.blobs { repository.blobs[blob.digest] = blob.size }
+            served[name] = repository
         }
         for (name, var repository) in served {
             for manifest in repository.manifests.values.sorted(by: { $0.digest < $1.digest }) {
                 let document = try ContentDocument(bytes: manifest.bytes, declaredType: manifest.mediaType)
                 guard let subject = document.subject else { continue }
-                repository.referrers[subject.digest.description, default: []].append(
+                repository.referrers[subject.digest, default: []].append(
                     ServedReferrer(
                         mediaType: manifest.mediaType,
                         digest: manifest.digest,
@@ -138,23 +139,26 @@ public struct ServedBundle: ServedContent {
     /// Its label in messages: `NAME VERSION (PATH)`.
     public var label: String { "\(name) \(version) (\((path as NSString).lastPathComponent))" }
 
-    public var repositories: [String] { served.keys.sorted() }
+    public var repositories: [RepositoryName] { served.keys.sorted() }
 
-    public func tags(of repository: String) -> [String]? { served[repository].map { $0.tags.keys.sorted() } }
+    public func tags(of repository: RepositoryName) -> [String]? { served[repository].map { $0.tags.keys.sorted() } }
 
-    public func manifest(_ repository: String, reference: String) -> ServedManifest? {
+    public func manifest(_ repository: RepositoryName, reference: ManifestReference) -> ServedManifest? {
         guard let served = served[repository] else { return nil }
-        return reference.hasPrefix("sha256:") ? served.manifests[reference] : served.tags[reference]
+        switch reference {
+        case .tag(let tag): return served.tags[tag]
+        case .digest(let digest): return served.manifests[digest]
+        }
     }
 
-    public func blobSize(_ repository: String, digest: String) -> Int64? { served[repository]?.blobs[digest] }
+    public func blobSize(_ repository: RepositoryName, digest: Digest) -> Int64? { served[repository]?.blobs[digest] }
 
-    public func referrers(_ repository: String, of digest: String) -> [ServedReferrer]? {
+    public func referrers(_ repository: RepositoryName, of digest: Digest) -> [ServedReferrer]? {
         served[repository].map { $0.referrers[digest] ?? [] }
     }
 
-    public func blob(_ repository: String, digest: String) throws -> any ByteChunkSource {
-        let entry = try BundleFormat.blobEntry(digest)
+    public func blob(_ repository: RepositoryName, digest: Digest) throws -> any ByteChunkSource {
+        let entry = BundleFormat.blobEntry(digest)
         return try source.chunks(of: entry, unchangedSince: checked[entry])
     }
 }

@@ -34,7 +34,7 @@ public final class ServedLibrary: ServedContent, @unchecked Sendable {
             var lines: [String] = []
             for repository in bundle.repositories {
                 for tag in bundle.tags(of: repository) ?? [] {
-                    let holders = bundles.filter { $0.manifest(repository, reference: tag) != nil }
+                    let holders = bundles.filter { $0.manifest(repository, reference: .tag(tag)) != nil }
                     guard holders.count > 1, let newest = holders.last else { continue }
                     let older = holders.dropLast().map(\.label).joined(separator: ", ")
                     lines.append("\(repository):\(tag) is served from \(newest.label), newer than \(older)")
@@ -47,38 +47,38 @@ public final class ServedLibrary: ServedContent, @unchecked Sendable {
     /// Whether a bundle from `path` is served already.
     public func holds(path: String) -> Bool { lock.withLock { bundles.contains { $0.path == path } } }
 
-    public var repositories: [String] { Array(Set(newestFirst.flatMap(\.repositories))).sorted() }
+    public var repositories: [RepositoryName] { Array(Set(newestFirst.flatMap(\.repositories))).sorted() }
 
-    public func tags(of repository: String) -> [String]? {
+    public func tags(of repository: RepositoryName) -> [String]? {
         let lists = newestFirst.compactMap { $0.tags(of: repository) }
         return lists.isEmpty ? nil : Array(Set(lists.joined())).sorted()
     }
 
-    public func manifest(_ repository: String, reference: String) -> ServedManifest? {
+    public func manifest(_ repository: RepositoryName, reference: ManifestReference) -> ServedManifest? {
         for bundle in newestFirst {
             if let manifest = bundle.manifest(repository, reference: reference) { return manifest }
         }
         return nil
     }
 
-    public func blobSize(_ repository: String, digest: String) -> Int64? {
+    public func blobSize(_ repository: RepositoryName, digest: Digest) -> Int64? {
         for bundle in newestFirst {
             if let size = bundle.blobSize(repository, digest: digest) { return size }
         }
         return nil
     }
 
-    public func blob(_ repository: String, digest: String) throws -> any ByteChunkSource {
+    public func blob(_ repository: RepositoryName, digest: Digest) throws -> any ByteChunkSource {
         guard let bundle = newestFirst.first(where: { $0.blobSize(repository, digest: digest) != nil }) else {
-            throw PushError.unlisted(path: BundleFormat.blobEntry(try Digest(digest)))
+            throw PushError.unlisted(path: BundleFormat.blobEntry(digest))
         }
         return try bundle.blob(repository, digest: digest)
     }
 
-    public func referrers(_ repository: String, of digest: String) -> [ServedReferrer]? {
+    public func referrers(_ repository: RepositoryName, of digest: Digest) -> [ServedReferrer]? {
         let lists = newestFirst.compactMap { $0.referrers(repository, of: digest) }
         guard !lists.isEmpty else { return nil }
-        var seen: Set<String> = []
+        var seen: Set<Digest> = []
         return lists.joined().filter { seen.insert($0.digest).inserted }
     }
 

@@ -29,7 +29,7 @@ enum DockerArchiveSource {
             let (root, refName) = try ociRoot(members: members, select: select ?? name?.description, store: store, what: what)
         {
             let manifest =
-                MediaType.isManifest(root.mediaType)
+                root.mediaType.isManifest
                 ? try ContentDocument(bytes: try store.bytes(of: root.digest), declaredType: root.mediaType) : nil
             // Docker 25.0.0 wrote OCI manifests without layers (moby#47065): use manifest.json then.
             if manifest.map({ !$0.layers.isEmpty }) ?? true {
@@ -122,7 +122,7 @@ enum DockerArchiveSource {
         var layers: [Descriptor] = []
         for path in chosen.Layers {
             guard let layer = members.resolve(path) else { throw SourceError.memberMissing(what: what, kind: "layer", path: path) }
-            let type: String
+            let type: MediaType
             if layer.head.starts(with: [0x1f, 0x8b]) {
                 type = MediaType.ociLayerGzip
             } else if layer.head.starts(with: [0x28, 0xb5, 0x2f, 0xfd]) {

@@ -51,7 +51,7 @@ extension RegistrySource {
         }
         let client = try client(for: reference.registry)
         let fetched = try await client.fetchManifest(reference.repositoryName, reference: reference.manifestReference)
-        let mediaType = fetched.mediaType.isEmpty ? MediaType.ociManifest : fetched.mediaType
+        let mediaType = fetched.documentType
         let document = try ContentDocument(bytes: fetched.bytes, declaredType: mediaType)
         guard document.config?.mediaType == MediaType.helmConfig,
             let layer = document.layers.first(where: { $0.mediaType == MediaType.helmChart || $0.mediaType == "application/tar+gzip" })
@@ -64,7 +64,7 @@ extension RegistrySource {
     struct OCIChartManifest {
         let reference: ImageReference
         let bytes: [UInt8]
-        let mediaType: String
+        let mediaType: MediaType
         let document: ContentDocument
         let chartLayer: Descriptor
     }

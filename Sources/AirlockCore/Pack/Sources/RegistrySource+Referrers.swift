@@ -23,7 +23,7 @@ extension RegistrySource {
 
         func carry(_ descriptor: Descriptor, bytes: [UInt8], ref: String, via: String, contents: inout PackContents) async throws {
             let stored = try storeDocument(bytes, mediaType: descriptor.mediaType, what: "\(what): referrer \(ref)", into: &contents)
-            if MediaType.isIndex(descriptor.mediaType) {
+            if descriptor.mediaType.isIndex {
                 for child in try ContentDocument(bytes: bytes, declaredType: descriptor.mediaType).manifests {
                     fetches += try await walk(
                         child,
@@ -66,7 +66,7 @@ extension RegistrySource {
         if let index = try await client.fetchReferrers(repository, digest: subject) {
             listed = try ContentDocument(bytes: index, declaredType: MediaType.ociIndex).manifests
         } else if let fallback = try await client.fetchManifestIfPresent(repository, reference: .tag(tag)),
-            MediaType.isIndex(fallback.mediaType.isEmpty ? MediaType.ociIndex : fallback.mediaType)
+            fallback.documentType.isIndex
         {
             // The referrers tag schema: an index of referrers under the tag sha256-<hex>.
             via = "referrers-tag"
@@ -84,7 +84,7 @@ extension RegistrySource {
         }
         for suffix in ["sig", "att", "sbom"] {
             guard let fetched = try await client.fetchManifestIfPresent(repository, reference: .tag("\(tag).\(suffix)")) else { continue }
-            let mediaType = fetched.mediaType.isEmpty ? MediaType.ociManifest : fetched.mediaType
+            let mediaType = fetched.documentType
             let descriptor = Descriptor(mediaType: mediaType, digest: fetched.digest, size: Int64(fetched.bytes.count))
             try await carry(
                 descriptor,

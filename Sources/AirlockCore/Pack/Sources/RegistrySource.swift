@@ -80,6 +80,7 @@ final class RegistrySource: @unchecked Sendable {
             reference: reference.manifestReference,
             known: pinned
         )
+        let topType = top.documentType
         if let pinned, top.digest != pinned {
             throw PackError.pinnedDigestDiffers(what: what, served: top.digest.description, pinned: pinned.description)
         }
@@ -87,17 +88,17 @@ final class RegistrySource: @unchecked Sendable {
         let root: Descriptor
         var sourceDigest: String?
         var found: [Platform] = []
-        if MediaType.isIndex(top.mediaType) {
+        if topType.isIndex {
             let (kept, allKept) = try PlatformSubset.select(top.bytes, platforms: platforms, what: what)
             found = PlatformSubset.platforms(of: kept)
             if allKept {
-                root = try storeDocument(top.bytes, mediaType: top.mediaType, what: what, into: &contents)
+                root = try storeDocument(top.bytes, mediaType: topType, what: what, into: &contents)
             } else {
                 // A subset: a new index of the kept children; the source index's digest is recorded.
                 sourceDigest = top.digest.description
                 root = try storeDocument(
                     try PlatformSubset.filteredIndex(top.bytes, keeping: Set(kept.map(\.digest))),
-                    mediaType: top.mediaType,
+                    mediaType: topType,
                     what: what,
                     into: &contents
                 )
@@ -113,10 +114,10 @@ final class RegistrySource: @unchecked Sendable {
                 )
             }
         } else {
-            root = try storeDocument(top.bytes, mediaType: top.mediaType, what: what, into: &contents)
+            root = try storeDocument(top.bytes, mediaType: topType, what: what, into: &contents)
             fetches += try await blobs(
                 of: top.bytes,
-                mediaType: top.mediaType,
+                mediaType: topType,
                 host: client.host,
                 repository: reference.repositoryName,
                 what: what,
@@ -133,7 +134,7 @@ final class RegistrySource: @unchecked Sendable {
             size: root.size,
             platforms: found.isEmpty ? nil : found.map(\.description).sorted(),
             sourceDigest: sourceDigest,
-            attestationManifests: MediaType.isIndex(root.mediaType)
+            attestationManifests: root.mediaType.isIndex
                 ? PlatformSubset.attestations(
                     in: (try? ContentDocument(bytes: try store.bytes(of: root.digest), declaredType: root.mediaType).manifests) ?? []
                 )
@@ -141,7 +142,7 @@ final class RegistrySource: @unchecked Sendable {
         )
         if referrers {
             var subjects = [top.digest]
-            if MediaType.isIndex(top.mediaType) {
+            if topType.isIndex {
                 subjects += try PlatformSubset.select(top.bytes, platforms: platforms, what: what).0.map(\.digest)
             }
             var carriedReferrers: [BundlePredicate.Referrer] = []
@@ -180,7 +181,7 @@ final class RegistrySource: @unchecked Sendable {
             known: descriptor.digest
         )
         _ = try storeDocument(fetched.bytes, mediaType: descriptor.mediaType, what: what, into: &contents)
-        if MediaType.isIndex(descriptor.mediaType) {
+        if descriptor.mediaType.isIndex {
             var fetches: [Fetch] = []
             for child in try ContentDocument(bytes: fetched.bytes, declaredType: descriptor.mediaType).manifests {
                 fetches += try await walk(child, client: client, repository: repository, what: what, into: &contents, depth: depth + 1)
@@ -199,7 +200,7 @@ final class RegistrySource: @unchecked Sendable {
 
     func blobs(
         of bytes: [UInt8],
-        mediaType: String,
+        mediaType: MediaType,
         host: String,
         repository: RepositoryName,
         what: String,
@@ -208,7 +209,7 @@ final class RegistrySource: @unchecked Sendable {
         let document = try ContentDocument(bytes: bytes, declaredType: mediaType)
         var fetches: [Fetch] = []
         for (descriptor, role) in (document.config.map { [($0, PackContents.Role.config)] } ?? []) + document.layers.map({ ($0, .layer) }) {
-            if descriptor.mediaType.contains("foreign") || descriptor.mediaType.contains("nondistributable") {
+            if descriptor.mediaType.isNondistributable {
                 throw PackError.foreignLayer(what: what, digest: descriptor.digest.description, mediaType: descriptor.mediaType)
             }
             contents.addBlob(descriptor.digest, size: descriptor.size, role: role)
@@ -218,7 +219,7 @@ final class RegistrySource: @unchecked Sendable {
     }
 
     /// Stores a manifest or index exactly as served and registers it.
-    func storeDocument(_ bytes: [UInt8], mediaType: String, what: String, into contents: inout PackContents) throws -> Descriptor {
+    func storeDocument(_ bytes: [UInt8], mediaType: MediaType, what: String, into contents: inout PackContents) throws -> Descriptor {
         _ = try ContentDocument(bytes: bytes, declaredType: mediaType)
         let stored = try store.ingest(bytes: bytes, what: what)
         contents.addBlob(stored.digest, size: stored.size, role: .manifest)
@@ -288,15 +289,12 @@ extension RegistrySource {
         known: Digest?
     ) async throws -> FetchedManifest {
         var digest = known
-        var mediaType = ""
+        var mediaType: MediaType?
         if digest == nil, let head = try? await client.headManifest(repository, reference: reference) {
             (digest, mediaType) = (head.digest, head.mediaType)
         }
         if let digest, store.contains(digest), let bytes = try? store.bytes(of: digest), Digest.sha256(of: bytes) == digest {
-            if mediaType.isEmpty || !(MediaType.isIndex(mediaType) || MediaType.isManifest(mediaType)) {
-                let object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any]
-                mediaType = object?["mediaType"] as? String ?? (object?["manifests"] != nil ? MediaType.ociIndex : MediaType.ociManifest)
-            }
+            if mediaType?.isIndexOrManifest != true { mediaType = ContentDocument.ownType(of: bytes) }
             return FetchedManifest(bytes: bytes, mediaType: mediaType, digest: digest)
         }
         return try await client.fetchManifest(repository, reference: reference)
