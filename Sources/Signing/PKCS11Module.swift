@@ -138,41 +138,16 @@ final class PKCS11Module: @unchecked Sendable {
 
     /// The first object of `class` with the label and/or id given.
     func find(session: CK_SESSION_HANDLE, class objectClass: CK_ULONG, label: String?, id: [UInt8]?) throws -> CK_OBJECT_HANDLE? {
-        var classValue = objectClass
-        var labelBytes = Array((label ?? "").utf8)
-        var idBytes = id ?? []
-        return try withUnsafeMutableBytes(of: &classValue) { classPointer in
-            try labelBytes.withUnsafeMutableBytes { labelPointer in
-                try idBytes.withUnsafeMutableBytes { idPointer in
-                    var template = [
-                        CK_ATTRIBUTE(
-                            type: PKCS11.attributeClass,
-                            pValue: classPointer.baseAddress,
-                            ulValueLen: CK_ULONG(classPointer.count)
-                        )
-                    ]
-                    if label != nil {
-                        template.append(
-                            CK_ATTRIBUTE(
-                                type: PKCS11.attributeLabel,
-                                pValue: labelPointer.baseAddress,
-                                ulValueLen: CK_ULONG(labelPointer.count)
-                            )
-                        )
-                    }
-                    if id != nil {
-                        template.append(
-                            CK_ATTRIBUTE(type: PKCS11.attributeID, pValue: idPointer.baseAddress, ulValueLen: CK_ULONG(idPointer.count))
-                        )
-                    }
-                    try check(functions.pointee.C_FindObjectsInit(session, &template, CK_ULONG(template.count)), "C_FindObjectsInit")
-                    defer { _ = functions.pointee.C_FindObjectsFinal(session) }
-                    var object: CK_OBJECT_HANDLE = 0
-                    var found: CK_ULONG = 0
-                    try check(functions.pointee.C_FindObjects(session, &object, 1, &found), "C_FindObjects")
-                    return found == 1 ? object : nil
-                }
-            }
+        var values = [(PKCS11.attributeClass, Self.bytes(of: objectClass))]
+        if let label { values.append((PKCS11.attributeLabel, Array(label.utf8))) }
+        if let id { values.append((PKCS11.attributeID, id)) }
+        return try Self.withTemplate(values) { template in
+            try check(functions.pointee.C_FindObjectsInit(session, &template, CK_ULONG(template.count)), "C_FindObjectsInit")
+            defer { _ = functions.pointee.C_FindObjectsFinal(session) }
+            var object: CK_OBJECT_HANDLE = 0
+            var found: CK_ULONG = 0
+            try check(functions.pointee.C_FindObjects(session, &object, 1, &found), "C_FindObjects")
+            return found == 1 ? object : nil
         }
     }
 
@@ -217,56 +192,62 @@ final class PKCS11Module: @unchecked Sendable {
     /// A token key pair that signs, never leaves the token (sensitive, not extractable), labelled
     /// and identified alike on both halves.
     func generateKeyPair(session: CK_SESSION_HANDLE, type: KeyType, label: String?, id: [UInt8]) throws {
-        var yes: CK_BBOOL = 1
-        var no: CK_BBOOL = 0
-        var params = type == .ecdsaP256 ? PKCS11.p256Params : PKCS11.ed25519Params
-        var labelBytes = Array((label ?? "airlock").utf8)
-        var idBytes = id
+        let yes = Self.bytes(of: CK_BBOOL(1))
+        let no = Self.bytes(of: CK_BBOOL(0))
+        let params = type == .ecdsaP256 ? PKCS11.p256Params : PKCS11.ed25519Params
+        let label = Array((label ?? "airlock").utf8)
         var mechanism = CK_MECHANISM(
             mechanism: type == .ecdsaP256 ? PKCS11.ecKeyPairGen : PKCS11.edwardsKeyPairGen,
             pParameter: nil,
             ulParameterLen: 0
         )
-        try withUnsafeMutableBytes(of: &yes) { yesPointer in
-            try withUnsafeMutableBytes(of: &no) { noPointer in
-                try params.withUnsafeMutableBytes { paramsPointer in
-                    try labelBytes.withUnsafeMutableBytes { labelPointer in
-                        try idBytes.withUnsafeMutableBytes { idPointer in
-                            func attribute(_ type: CK_ULONG, _ pointer: UnsafeMutableRawBufferPointer) -> CK_ATTRIBUTE {
-                                CK_ATTRIBUTE(type: type, pValue: pointer.baseAddress, ulValueLen: CK_ULONG(pointer.count))
-                            }
-                            var publicTemplate = [
-                                attribute(PKCS11.attributeToken, yesPointer), attribute(PKCS11.attributeVerify, yesPointer),
-                                attribute(PKCS11.attributeECParams, paramsPointer), attribute(PKCS11.attributeLabel, labelPointer),
-                                attribute(PKCS11.attributeID, idPointer),
-                            ]
-                            var privateTemplate = [
-                                attribute(PKCS11.attributeToken, yesPointer), attribute(PKCS11.attributePrivate, yesPointer),
-                                attribute(PKCS11.attributeSign, yesPointer), attribute(PKCS11.attributeSensitive, yesPointer),
-                                attribute(PKCS11.attributeExtractable, noPointer), attribute(PKCS11.attributeLabel, labelPointer),
-                                attribute(PKCS11.attributeID, idPointer),
-                            ]
-                            var publicHandle: CK_OBJECT_HANDLE = 0
-                            var privateHandle: CK_OBJECT_HANDLE = 0
-                            try check(
-                                functions.pointee.C_GenerateKeyPair(
-                                    session,
-                                    &mechanism,
-                                    &publicTemplate,
-                                    CK_ULONG(publicTemplate.count),
-                                    &privateTemplate,
-                                    CK_ULONG(privateTemplate.count),
-                                    &publicHandle,
-                                    &privateHandle
-                                ),
-                                "C_GenerateKeyPair"
-                            )
-                        }
-                    }
-                }
+        let publicValues = [
+            (PKCS11.attributeToken, yes), (PKCS11.attributeVerify, yes), (PKCS11.attributeECParams, params),
+            (PKCS11.attributeLabel, label), (PKCS11.attributeID, id),
+        ]
+        let privateValues = [
+            (PKCS11.attributeToken, yes), (PKCS11.attributePrivate, yes), (PKCS11.attributeSign, yes),
+            (PKCS11.attributeSensitive, yes), (PKCS11.attributeExtractable, no), (PKCS11.attributeLabel, label),
+            (PKCS11.attributeID, id),
+        ]
+        try Self.withTemplate(publicValues) { publicTemplate in
+            try Self.withTemplate(privateValues) { privateTemplate in
+                var publicHandle: CK_OBJECT_HANDLE = 0
+                var privateHandle: CK_OBJECT_HANDLE = 0
+                try check(
+                    functions.pointee.C_GenerateKeyPair(
+                        session,
+                        &mechanism,
+                        &publicTemplate,
+                        CK_ULONG(publicTemplate.count),
+                        &privateTemplate,
+                        CK_ULONG(privateTemplate.count),
+                        &publicHandle,
+                        &privateHandle
+                    ),
+                    "C_GenerateKeyPair"
+                )
             }
         }
     }
+
+    /// Calls `body` with a template of `values` (attribute type, value bytes), each value copied
+    /// into memory that lives for the call, so no pointer outlives what it points at.
+    private static func withTemplate<T>(_ values: [(CK_ULONG, [UInt8])], _ body: (inout [CK_ATTRIBUTE]) throws -> T) rethrows -> T {
+        let buffers = values.map { _, bytes in
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: MemoryLayout<CK_ULONG>.alignment)
+            buffer.copyBytes(from: bytes)
+            return buffer
+        }
+        defer { buffers.forEach { $0.deallocate() } }
+        var template = zip(values, buffers).map { value, buffer in
+            CK_ATTRIBUTE(type: value.0, pValue: buffer.baseAddress, ulValueLen: CK_ULONG(value.1.count))
+        }
+        return try body(&template)
+    }
+
+    /// A value's bytes as the token reads them (native order: `CK_ULONG` classes, `CK_BBOOL` flags).
+    private static func bytes<T>(of value: T) -> [UInt8] { withUnsafeBytes(of: value) { Array($0) } }
 
     private func check(_ result: CK_RV, _ operation: String) throws {
         guard result == PKCS11.ok else { throw SigningError.pkcs11("\(operation) failed (\(Self.name(result)))") }
