@@ -21,6 +21,9 @@ protocol PushSource: Sendable {
     func chunks(of path: String, unchangedSince identity: [FileIdentity]?) throws -> any ByteChunkSource
     /// What the files an entry is read from are now (see ``FileIdentity``).
     func identity(of path: String) throws -> [FileIdentity]
+    /// Reads an entry whole against its signed digest; returns the identity its files showed
+    /// before the read if they show the same after it, nil if they changed meanwhile.
+    func checkWhole(_ path: String) async throws -> [FileIdentity]?
     /// Whether the source holds a layer a delta bundle leaves out (an unpacked delta does, when
     /// unpack copied it from `--base`).
     func holds(leftOut path: String) -> Bool
@@ -29,6 +32,13 @@ protocol PushSource: Sendable {
 extension PushSource {
     /// A fresh, verifying reader of a (possibly large) entry.
     func chunks(of path: String) throws -> any ByteChunkSource { try chunks(of: path, unchangedSince: nil) }
+
+    func checkWhole(_ path: String) async throws -> [FileIdentity]? {
+        let before = try identity(of: path)
+        let chunks = try chunks(of: path)
+        while try await chunks.nextChunk() != nil {}
+        return try identity(of: path) == before ? before : nil
+    }
 
     /// The signed sha256 and size of an entry: a subject of the statement, or a layer the
     /// predicate lists as left out (its digest is its sha256).
@@ -98,6 +108,8 @@ struct DeltaPushSource: PushSource {
     }
 
     func identity(of path: String) throws -> [FileIdentity] { try holder(of: path).identity(of: path) }
+
+    func checkWhole(_ path: String) async throws -> [FileIdentity]? { try await holder(of: path).checkWhole(path) }
 
     private func holder(of path: String) -> any PushSource {
         delta.subjects[path] != nil || delta.holds(leftOut: path) ? delta : base
@@ -179,10 +191,26 @@ struct FolderPushSource: PushSource {
     func holds(leftOut path: String) -> Bool { FileManager.default.fileExists(atPath: "\(root)/\(path)") }
 
     func chunks(of entryPath: String, unchangedSince identity: [FileIdentity]?) throws -> any ByteChunkSource {
+        let file = try open(entryPath)
+        return try reader(of: entryPath, in: file, hashing: identity == nil || [file.identity()] != identity)
+    }
+
+    /// The entry's file opened once: its identity before and after the read come from the
+    /// descriptor that was read.
+    func checkWhole(_ path: String) async throws -> [FileIdentity]? {
+        let file = try open(path)
+        let before = [try file.identity()]
+        let chunks = try reader(of: path, in: file, hashing: true)
+        while try await chunks.nextChunk() != nil {}
+        return try [file.identity()] == before ? before : nil
+    }
+
+    private func open(_ entryPath: String) throws -> BundleIO.FileDescriptor {
+        try FileDescriptor.openForReading("\(root)/\(try EntryPath(entryPath).value)")
+    }
+
+    private func reader(of entryPath: String, in file: BundleIO.FileDescriptor, hashing: Bool) throws -> VerifyingChunks {
         let (sha256, size) = try subject(entryPath)
-        let entry = try EntryPath(entryPath)
-        let file = try FileDescriptor.openForReading("\(root)/\(entry.value)")
-        let hashing = try identity == nil || [file.identity()] != identity
         var offset: Int64 = 0
         return VerifyingChunks(what: entryPath, sha256: sha256, size: size, chunkSize: chunkSize, hashing: hashing) { buffer in
             var filled = 0
@@ -196,9 +224,7 @@ struct FolderPushSource: PushSource {
         }
     }
 
-    func identity(of path: String) throws -> [FileIdentity] {
-        [try FileDescriptor.openForReading("\(root)/\(try EntryPath(path).value)").identity()]
-    }
+    func identity(of path: String) throws -> [FileIdentity] { [try open(path).identity()] }
 }
 
 /// Hands out an entry's bytes while hashing them, and refuses to hand out the last piece unless

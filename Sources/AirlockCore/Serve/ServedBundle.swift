@@ -60,7 +60,7 @@ public struct ServedBundle: ServedContent {
         guard !plans.isEmpty else { throw PushError.nothingToServe(source: path) }
         var served: [RepositoryName: Repository] = [:]
         for plan in plans {
-            let name = try RepositoryName(plan.repository)
+            let name = plan.repository
             var repository = served[name] ?? Repository()
             let root = ServedManifest(mediaType: plan.root.mediaType, digest: plan.root.digest, bytes: plan.rootBytes)
             repository.manifests[root.digest] = root
@@ -117,15 +117,12 @@ public struct ServedBundle: ServedContent {
         let checked = CheckedEntries()
         try await forEach(digests.sorted { $0.description < $1.description }, jobs: ProcessInfo.processInfo.activeProcessorCount) {
             digest in
-            let entry = try BundleFormat.blobEntry(digest.description)
-            let before = try source.identity(of: entry)
+            let entry = BundleFormat.blobEntry(digest)
             do {
-                let chunks = try source.chunks(of: entry)
-                while try await chunks.nextChunk() != nil {}
+                if let identity = try await source.checkWhole(entry) { await checked.add(entry, identity) }
             } catch RegistryError.digestMismatch(_, _, let actual) {
                 throw PushError.blobAlteredBeforeServing(source: path, digest: digest.description, actual: actual)
             }
-            if try source.identity(of: entry) == before { await checked.add(entry, before) }
         }
         return await checked.identities
     }
