@@ -49,7 +49,7 @@ struct PushTargetTests {
     ])
     func aTargetNamesEveryRepositoryUnderItsPrefix(text: String, host: String, prefix: String, path: String, repository: String) throws {
         let target = try PushTarget(text)
-        #expect(target.host == host && target.prefix == prefix && target.repository(for: path) == repository)
+        #expect(try target.host == host && target.prefix == prefix && target.repository(for: path).path == repository)
     }
 
     @Test(arguments: [
@@ -67,12 +67,12 @@ struct PushTargetTests {
 }
 
 struct BlobGroupingTests {
-    static func plan(_ name: String, repository: String, blobs: [(String, Int64)]) -> ImagePlan {
+    static func plan(_ name: String, repository: String, blobs: [(String, Int64)]) throws -> ImagePlan {
         let descriptors = blobs.map { Descriptor(mediaType: MediaType.ociLayerGzip, digest: PackEntryOrderTests.digest($0.0), size: $0.1) }
         return ImagePlan(
             sourceName: name,
             kind: .image,
-            repository: repository,
+            repository: try RepositoryName(repository),
             tag: "1",
             root: Descriptor(mediaType: MediaType.ociManifest, digest: PackEntryOrderTests.digest(name), size: 1),
             rootBytes: [],
@@ -83,15 +83,15 @@ struct BlobGroupingTests {
 
     /// Each blob once, with every repository that needs it (in push order) and the first image
     /// that uses it, largest first so the long uploads start early.
-    @Test func eachBlobIsUploadedOnceForEveryRepositoryThatNeedsIt() {
+    @Test func eachBlobIsUploadedOnceForEveryRepositoryThatNeedsIt() throws {
         let work = BlobWork.group([
-            Self.plan("app", repository: "team/app", blobs: [("base", 50), ("app", 10)]),
-            Self.plan("worker", repository: "team/worker", blobs: [("base", 50), ("worker", 80)]),
-            Self.plan("app-copy", repository: "team/app", blobs: [("app", 10)]),
+            try Self.plan("app", repository: "team/app", blobs: [("base", 50), ("app", 10)]),
+            try Self.plan("worker", repository: "team/worker", blobs: [("base", 50), ("worker", 80)]),
+            try Self.plan("app-copy", repository: "team/app", blobs: [("app", 10)]),
         ])
         let digest = { (seed: String) in PackEntryOrderTests.digest(seed) }
         #expect(work.map(\.digest) == [digest("worker"), digest("base"), digest("app")])
-        #expect(work.map(\.repositories) == [["team/worker"], ["team/app", "team/worker"], ["team/app"]])
+        #expect(work.map { $0.repositories.map(\.path) } == [["team/worker"], ["team/app", "team/worker"], ["team/app"]])
         #expect(work.map(\.owner) == ["image worker", "image app", "image app"])
     }
 }

@@ -183,13 +183,13 @@ public enum Auditor {
     static func ledgerStatements(_ options: RegistryInventory.Options, policy: SignaturePolicy) async throws -> [SignedStatement] {
         let target = try PushTarget(options.registry)
         let client = try RegistryClient(host: target.host, options: options.transport)
-        let ledger = ImportLedger(client: client, repository: ImportLedger.repository(target: target, explicit: nil), policy: policy)
+        let ledger = ImportLedger(client: client, repository: try ImportLedger.repository(target: target, explicit: nil), policy: policy)
         let entries = try await withShutdown(client.shutdown) { try await ledger.entries() }
         let verified = entries.compactMap { entry in
             entry.statement.map { SignedStatement(path: "\(target.host)/\(ledger.repository):\(entry.tag)", statement: $0) }
         }
         guard !verified.isEmpty else {
-            throw AuditError.noVerifiedImports(registry: options.registry, ledger: ledger.repository)
+            throw AuditError.noVerifiedImports(registry: options.registry, ledger: ledger.repository.path)
         }
         return verified
     }

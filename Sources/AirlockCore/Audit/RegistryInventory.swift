@@ -114,32 +114,34 @@ extension RegistryInventory {
         progress: @escaping @Sendable (String) -> Void
     ) async throws -> Walked {
         try await client.ping()
-        let names: [String]
+        let names: [RepositoryName]
         if options.repositories.isEmpty {
             let under = target.prefix.isEmpty ? "" : target.prefix + "/"
-            names = try await client.listRepositories().filter { $0.hasPrefix(under) }.sorted()
+            names = try await client.listRepositories().filter { $0.hasPrefix(under) }.map { try RepositoryName($0) }.sorted()
         } else {
-            names = Set(options.repositories.map { target.repository(for: $0.trimmingCharacters(in: CharacterSet(charactersIn: "/"))) })
-                .sorted()
+            names = try Set(
+                options.repositories.map { try target.repository(for: $0.trimmingCharacters(in: CharacterSet(charactersIn: "/"))) }
+            )
+            .sorted()
         }
         let walk = InventoryWalk(repositories: names)
         let named = !options.repositories.isEmpty
         // Every repository's tags, then every tag at once (up to --jobs): a repository of many
         // tags is walked as fast as many repositories of one.
         try await forEach(names, jobs: options.transport.jobs) { repository in
-            progress(repository)
+            progress(repository.path)
             do {
-                await walk.listed(try await client.listTags(try RepositoryName(repository)), in: repository)
+                await walk.listed(try await client.listTags(repository), in: repository)
             } catch RegistryError.status(_, _, 404, _) where !named {
                 // in the catalog with every tag deleted
             } catch RegistryError.status(_, _, 404, _) {
-                throw AuditError.noSuchRepository(host: target.host, repository: repository, registry: options.registry)
+                throw AuditError.noSuchRepository(host: target.host, repository: repository.path, registry: options.registry)
             }
         }
         try await forEach(await walk.tags, jobs: options.transport.jobs) { repository, tag in
             guard
                 let manifest = try await client.fetchManifestIfPresent(
-                    try RepositoryName(repository),
+                    repository,
                     reference: try ManifestReference(tag)
                 )
             else { return }
@@ -164,19 +166,19 @@ private actor InventoryWalk {
     /// Repository → tag → manifest digest.
     private var repositories: [String: [String: String]]
     /// Every (repository, tag) listed, in order.
-    private(set) var tags: [(String, String)] = []
+    private(set) var tags: [(RepositoryName, String)] = []
 
-    init(repositories: [String]) {
-        self.repositories = Dictionary(uniqueKeysWithValues: repositories.map { ($0, [:]) })
+    init(repositories: [RepositoryName]) {
+        self.repositories = Dictionary(uniqueKeysWithValues: repositories.map { ($0.path, [:]) })
     }
 
-    func listed(_ names: [String], in repository: String) { tags += names.map { (repository, $0) } }
+    func listed(_ names: [String], in repository: RepositoryName) { tags += names.map { (repository, $0) } }
 
     /// `repository:sha256-<hex>` → the manifest digests its index lists.
     private(set) var referrersIndexes: [String: [String]] = [:]
 
-    func tagged(_ tag: String, manifest: FetchedManifest, in repository: String) {
-        repositories[repository, default: [:]][tag] = manifest.digest.description
+    func tagged(_ tag: String, manifest: FetchedManifest, in repository: RepositoryName) {
+        repositories[repository.path, default: [:]][tag] = manifest.digest.description
         if Digest(referrersTag: tag) != nil,
             let listed = try? ContentDocument(bytes: manifest.bytes, declaredType: MediaType.ociIndex).manifests, !listed.isEmpty
         {
@@ -185,7 +187,7 @@ private actor InventoryWalk {
     }
 
     /// Records `manifest`'s blobs and walks its child manifests, unless another task got there first.
-    func walk(_ manifest: FetchedManifest, in repository: String, client: RegistryClient) async throws {
+    func walk(_ manifest: FetchedManifest, in repository: RepositoryName, client: RegistryClient) async throws {
         guard seen.insert("\(repository)@\(manifest.digest)").inserted else { return }
         let document: ContentDocument
         do {
@@ -195,11 +197,11 @@ private actor InventoryWalk {
         }
         for blob in (document.config.map { [$0] } ?? []) + document.layers {
             let digest = blob.digest.description
-            if let known = blobs[digest], known.repository <= repository { continue }
-            blobs[digest] = .init(digest: digest, size: blob.size, repository: repository)
+            if let known = blobs[digest], known.repository <= repository.path { continue }
+            blobs[digest] = .init(digest: digest, size: blob.size, repository: repository.path)
         }
         for child in document.manifests where !seen.contains("\(repository)@\(child.digest)") {
-            guard let fetched = try await client.fetchManifestIfPresent(try RepositoryName(repository), reference: .digest(child.digest))
+            guard let fetched = try await client.fetchManifestIfPresent(repository, reference: .digest(child.digest))
             else { continue }
             try await walk(fetched, in: repository, client: client)
         }

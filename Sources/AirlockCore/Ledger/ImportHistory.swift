@@ -36,7 +36,7 @@ public enum ImportHistory {
         return try await withShutdown(client.shutdown) {
             let ledger = ImportLedger(
                 client: client,
-                repository: ImportLedger.repository(target: target, explicit: explicit),
+                repository: try ImportLedger.repository(target: target, explicit: explicit),
                 policy: policy
             )
             let imports = try await ledger.entries().map { entry in

@@ -17,10 +17,8 @@ struct ImportLedger: Sendable {
     static let pushedAnnotation = "org.opencontainers.image.created"
 
     let client: RegistryClient
-    let repository: String
+    let repository: RepositoryName
     let policy: SignaturePolicy
-    /// ``repository`` as registry operations take it.
-    private var name: RepositoryName { get throws { try RepositoryName(repository) } }
 
     /// One recorded import.
     struct Entry: Sendable {
@@ -44,8 +42,8 @@ struct ImportLedger: Sendable {
 
     /// The ledger's repository for a push target: `PREFIX/airlock/imports`, or `--ledger REPO`
     /// under the prefix.
-    static func repository(target: PushTarget, explicit: String?) -> String {
-        target.repository(for: explicit ?? "airlock/imports")
+    static func repository(target: PushTarget, explicit: String?) throws -> RepositoryName {
+        try target.repository(for: explicit ?? "airlock/imports")
     }
 
     /// Every entry, oldest first (by the time it was pushed). An entry whose signature does not
@@ -53,20 +51,20 @@ struct ImportLedger: Sendable {
     func entries() async throws -> [Entry] {
         let tags: [String]
         do {
-            tags = try await client.listTags(try name)
+            tags = try await client.listTags(repository)
         } catch RegistryError.status(_, _, 404, _) {
             return []
         }
         var entries: [Entry] = []
         for tag in tags.sorted() {
-            guard let manifest = try await client.fetchManifestIfPresent(try name, reference: try ManifestReference(tag)),
+            guard let manifest = try await client.fetchManifestIfPresent(repository, reference: try ManifestReference(tag)),
                 let object = try? JSONSerialization.jsonObject(with: Data(manifest.bytes)) as? [String: Any],
                 object["artifactType"] as? String == Self.artifactType.rawValue,
                 let layer = (object["layers"] as? [[String: Any]])?.first,
                 let digest = (layer["digest"] as? String).flatMap({ try? Digest($0) })
             else { continue }
             let pushedAt = (object["annotations"] as? [String: String])?[Self.pushedAnnotation] ?? ""
-            let envelope = try await client.fetchSmallBlob(try name, digest: digest)
+            let envelope = try await client.fetchSmallBlob(repository, digest: digest)
             entries.append(read(envelope: envelope, tag: tag, pushedAt: pushedAt))
         }
         return entries.sorted { ($0.pushedAt, $0.tag) < ($1.pushedAt, $1.tag) }
@@ -188,8 +186,8 @@ struct ImportLedger: Sendable {
         let configDigest = Digest.sha256(of: config)
         let envelopeDigest = Digest.sha256(of: envelope)
         for (digest, bytes) in [(configDigest, config), (envelopeDigest, envelope)]
-        where try await !client.blobExists(try name, digest: digest) {
-            try await client.uploadBlob(try name, digest: digest, size: Int64(bytes.count)) { BytesSource(bytes: bytes) }
+        where try await !client.blobExists(repository, digest: digest) {
+            try await client.uploadBlob(repository, digest: digest, size: Int64(bytes.count)) { BytesSource(bytes: bytes) }
         }
         let manifest: [String: Any] = [
             "schemaVersion": 2, "mediaType": MediaType.ociManifest.rawValue, "artifactType": Self.artifactType.rawValue,
@@ -202,7 +200,7 @@ struct ImportLedger: Sendable {
         ]
         let bytes = Array(try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys, .withoutEscapingSlashes]))
         let tag = Self.tag(name: statement.predicate.name, version: statement.predicate.version)
-        try await client.putManifest(try name, reference: try ManifestReference(tag), mediaType: MediaType.ociManifest, bytes: bytes)
+        try await client.putManifest(repository, reference: try ManifestReference(tag), mediaType: MediaType.ociManifest, bytes: bytes)
         return tag
     }
 

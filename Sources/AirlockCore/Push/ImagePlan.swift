@@ -11,7 +11,7 @@ struct ImagePlan: Sendable {
 
     let sourceName: String
     let kind: LayoutKind
-    let repository: String
+    let repository: RepositoryName
     let tag: String?
     let root: Descriptor
     let rootBytes: [UInt8]
@@ -63,17 +63,17 @@ struct ImagePlan: Sendable {
         for root in index.manifests {
             guard let refName = root.refName else { continue }
             let kind = root.annotations?[BundleFormat.kindAnnotation].flatMap(LayoutKind.init(rawValue:)) ?? .image
-            let repository: String
+            let repository: RepositoryName
             let tag: String?
             if kind == .chart || kind == .chartReferrer {
                 // charts/NAME:TAG, or a chart's attestation by digest: charts/NAME@sha256:…
                 let byDigest = refName.split(separator: "@", maxSplits: 1).map(String.init)
                 let parts = byDigest.count > 1 ? [byDigest[0]] : refName.split(separator: ":", maxSplits: 1).map(String.init)
-                repository = target.repository(for: try rules.path(for: parts[0], fallback: parts[0]))
+                repository = try target.repository(for: try rules.path(for: parts[0], fallback: parts[0]))
                 tag = parts.count > 1 ? parts[1] : nil
             } else {
                 let reference = try ImageReference(refName)
-                repository = target.repository(for: try rules.path(for: reference.name, fallback: reference.repository))
+                repository = try target.repository(for: try rules.path(for: reference.name, fallback: reference.repository))
                 tag = reference.tag
             }
             var children: [Document] = []
@@ -126,7 +126,7 @@ struct ImagePlan: Sendable {
 struct BlobWork: Sendable {
     let digest: Digest
     let size: Int64
-    var repositories: [String]
+    var repositories: [RepositoryName]
     /// The first image or chart that uses it, for messages: `image registry/repo:tag`.
     var owner: String
 

@@ -10,12 +10,12 @@ struct PushPlan: Sendable {
     enum BlobStep: Sendable, Equatable {
         case present
         /// Mounted from a repository that has it (or will, once an earlier step uploaded it).
-        case mount(from: String)
+        case mount(from: RepositoryName)
         case upload
     }
 
     struct Placement: Sendable {
-        let repository: String
+        let repository: RepositoryName
         let step: BlobStep
     }
 
@@ -132,7 +132,7 @@ extension Pusher {
         client: RegistryClient
     ) async throws -> PushPlan.ManifestStep {
         let current = try await client.manifestDigest(
-            try RepositoryName(plan.repository),
+            plan.repository,
             reference: try ManifestReference(reference),
             accept: [descriptor.mediaType]
         )
@@ -142,7 +142,7 @@ extension Pusher {
     /// One blob into every repository that needs it: present → skip; sent to another repository
     /// of this push first → mount from there; otherwise upload it from the bundle.
     private func place(_ work: BlobWork, client: RegistryClient) async throws -> PushPlan.BlobPlan {
-        var home: String?
+        var home: RepositoryName?
         var placements: [PushPlan.Placement] = []
         for repository in work.repositories {
             if try await isPresent(work.digest, in: repository, client: client) {
@@ -164,22 +164,22 @@ extension Pusher {
     private func placeLeftOut(
         _ work: BlobWork,
         base: BundlePredicate.Base,
-        candidates: [String],
+        candidates: [RepositoryName],
         client: RegistryClient
     ) async throws -> PushPlan.BlobPlan {
-        let listed = base.blobs.first { $0.digest == work.digest.description }?.repository
+        let listed = try base.blobs.first { $0.digest == work.digest.description }?.repository.map { try RepositoryName($0) }
         let candidates = candidates + (listed.map { [$0] } ?? [])
-        var home: String?
+        var home: RepositoryName?
         var placements: [PushPlan.Placement] = []
         for repository in work.repositories {
-            if try await client.blobExists(try RepositoryName(repository), digest: work.digest) {
+            if try await client.blobExists(repository, digest: work.digest) {
                 placements.append(.init(repository: repository, step: .present))
                 home = home ?? repository
                 continue
             }
             if home == nil {
                 for candidate in candidates where candidate != repository {
-                    if try await client.blobExists(try RepositoryName(candidate), digest: work.digest) {
+                    if try await client.blobExists(candidate, digest: work.digest) {
                         home = candidate
                         break
                     }

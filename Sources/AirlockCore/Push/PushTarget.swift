@@ -23,5 +23,6 @@ struct PushTarget: Sendable {
         }
     }
 
-    func repository(for path: String) -> String { prefix.isEmpty ? path : "\(prefix)/\(path)" }
+    /// The repository `path` lands in: `PREFIX/path`, checked.
+    func repository(for path: String) throws -> RepositoryName { try RepositoryName(prefix.isEmpty ? path : "\(prefix)/\(path)") }
 }

@@ -18,8 +18,7 @@ extension Pusher {
                 await tally.count(.present, bytes: 0)
                 progress(.blob(digest: work.digest.description, outcome: .present, bytes: 0))
             case .mount(let home):
-                if try await client.mountBlob(try RepositoryName(placement.repository), digest: work.digest, from: try RepositoryName(home))
-                {
+                if try await client.mountBlob(placement.repository, digest: work.digest, from: home) {
                     await tally.count(.mounted, bytes: 0)
                     progress(.blob(digest: work.digest.description, outcome: .mounted, bytes: 0))
                 } else if blob.leftOut, let base = source.statement.predicate.base {
@@ -35,7 +34,7 @@ extension Pusher {
 
     private func upload(
         _ work: BlobWork,
-        to repository: String,
+        to repository: RepositoryName,
         source: any PushSource,
         client: RegistryClient,
         tally: PushTally
@@ -44,8 +43,7 @@ extension Pusher {
     {
         let path = BundleFormat.blobEntry(work.digest)
         do {
-            try await client.uploadBlob(try RepositoryName(repository), digest: work.digest, size: work.size, chunkSize: options.chunkSize)
-            {
+            try await client.uploadBlob(repository, digest: work.digest, size: work.size, chunkSize: options.chunkSize) {
                 try source.chunks(of: path)
             }
         } catch RegistryError.digestMismatch(_, _, let actual) {
@@ -60,9 +58,9 @@ extension Pusher {
     /// (after the client's retries) gets the blob uploaded again: docker-registry does so for a
     /// blob whose link file a crash left empty, and the upload rewrites the link; a registry that
     /// is really down fails the upload instead, with its own message.
-    func isPresent(_ digest: Digest, in repository: String, client: RegistryClient) async throws -> Bool {
+    func isPresent(_ digest: Digest, in repository: RepositoryName, client: RegistryClient) async throws -> Bool {
         do {
-            return try await client.blobExists(try RepositoryName(repository), digest: digest)
+            return try await client.blobExists(repository, digest: digest)
         } catch RegistryError.status(_, _, let status, _) where status >= 500 {
             return false
         }

@@ -18,7 +18,7 @@ extension Pusher {
             return false
         }
         let subject = try await client.putManifest(
-            try RepositoryName(step.plan.repository),
+            step.plan.repository,
             reference: try ManifestReference(step.reference),
             mediaType: step.descriptor.mediaType,
             bytes: step.bytes
@@ -39,18 +39,18 @@ extension Pusher {
     /// named in one line (ECR, Quay, Harbor and GitLab create none on push), and nothing is sent.
     func checkRepositories(_ plans: [ImagePlan], client: RegistryClient, target: PushTarget) async throws {
         var wanted = Set(plans.map(\.repository))
-        if options.recordImport { wanted.insert(ImportLedger.repository(target: target, explicit: options.ledger)) }
+        if options.recordImport { wanted.insert(try ImportLedger.repository(target: target, explicit: options.ledger)) }
         let repositories = wanted.sorted()
         let missing = MissingList()
         try await forEach(repositories, jobs: options.transport.jobs) { repository in
-            if try await !client.repositoryAcceptsPushes(try RepositoryName(repository)) { await missing.add(repository) }
+            if try await !client.repositoryAcceptsPushes(repository) { await missing.add(repository.path) }
         }
         let names = await missing.sorted
         guard names.isEmpty else {
             // The ledger's repository is created like the others, or left out with --no-ledger.
-            let ledger = ImportLedger.repository(target: target, explicit: options.ledger)
+            let ledger = try ImportLedger.repository(target: target, explicit: options.ledger)
             let note =
-                options.recordImport && names.contains(ledger) ? "\(ledger) is the import ledger: --no-ledger to push without it" : ""
+                options.recordImport && names.contains(ledger.path) ? "\(ledger) is the import ledger: --no-ledger to push without it" : ""
             throw RegistryError.missingRepositories(host: client.host, names: names, note: note)
         }
     }
@@ -65,7 +65,7 @@ extension Pusher {
             let repository = members[0].repository
             guard let tag = members[0].subject.flatMap({ try? Digest($0) })?.referrersTag else { continue }
             var manifests: [[String: Any]] = []
-            if let existing = try await client.fetchManifestIfPresent(try RepositoryName(repository), reference: .tag(tag)),
+            if let existing = try await client.fetchManifestIfPresent(repository, reference: .tag(tag)),
                 let object = try? JSONSerialization.jsonObject(with: Data(existing.bytes)) as? [String: Any]
             {
                 manifests = object["manifests"] as? [[String: Any]] ?? []
@@ -78,7 +78,7 @@ extension Pusher {
             guard changed else { continue }
             let index: [String: Any] = ["schemaVersion": 2, "mediaType": MediaType.ociIndex.rawValue, "manifests": manifests]
             let bytes = Array(try JSONSerialization.data(withJSONObject: index, options: [.sortedKeys, .withoutEscapingSlashes]))
-            try await client.putManifest(try RepositoryName(repository), reference: .tag(tag), mediaType: MediaType.ociIndex, bytes: bytes)
+            try await client.putManifest(repository, reference: .tag(tag), mediaType: MediaType.ociIndex, bytes: bytes)
             await tally.manifest(pushed: true)
             progress(.manifest(reference: "\(repository):\(tag)", pushed: true))
         }

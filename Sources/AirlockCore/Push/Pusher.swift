@@ -107,9 +107,9 @@ public struct Pusher: Sendable {
         source: any PushSource,
         client: RegistryClient,
         target: PushTarget,
-        firstRepository: String
+        firstRepository: RepositoryName
     ) async throws -> PushReport {
-        try await client.ping(repository: try RepositoryName(firstRepository), push: true)
+        try await client.ping(repository: firstRepository, push: true)
         try await checkRepositories(plans, client: client, target: target)
         let ledger = try await checkLedger(source, client: client, target: target)
         // A delta bundle's left-out layers must be in the registry already (or mountable from a
@@ -194,7 +194,7 @@ public struct Pusher: Sendable {
         guard options.recordImport else { return nil }
         let ledger = ImportLedger(
             client: client,
-            repository: ImportLedger.repository(target: target, explicit: options.ledger),
+            repository: try ImportLedger.repository(target: target, explicit: options.ledger),
             policy: options.policy
         )
         let (warnings, recorded) = try await ledger.check(
