@@ -223,43 +223,29 @@ public enum GoYAML {
 
         private mutating func writePlain(_ value: [UInt8], allowBreaks: Bool) {
             if !whitespace { put(0x20) }
-            var spaces = false, breaks = false
-            var index = 0
-            while index < value.count {
-                if value[index] == 0x20 {
-                    if allowBreaks && !spaces && column > bestWidth && !(index + 1 < value.count && value[index + 1] == 0x20) {
-                        writeIndent()
-                        index += 1
-                    } else {
-                        write(value, &index)
-                    }
-                    spaces = true
-                } else if isBreak(value, index) {
-                    if !breaks && value[index] == 0x0A { putBreak() }
-                    writeBreak(value, &index)
-                    indention = true
-                    breaks = true
-                } else {
-                    if breaks { writeIndent() }
-                    write(value, &index)
-                    indention = false
-                    spaces = false
-                    breaks = false
-                }
-            }
+            writeFolding(value, allowBreaks: allowBreaks, singleQuoted: false)
             whitespace = false
             indention = false
         }
 
         private mutating func writeSingleQuoted(_ value: [UInt8], allowBreaks: Bool) {
             writeIndicator("'", needWhitespace: true, isWhitespace: false, isIndention: false)
+            writeFolding(value, allowBreaks: allowBreaks, singleQuoted: true)
+            writeIndicator("'", needWhitespace: false, isWhitespace: false, isIndention: false)
+            whitespace = false
+            indention = false
+        }
+
+        /// The body of a plain or single-quoted scalar, as go-yaml's emitter writes both: past the
+        /// width a single space becomes a line break (inside quotes, never the first or last
+        /// character), a line break is written twice, and a quote inside quotes is doubled.
+        private mutating func writeFolding(_ value: [UInt8], allowBreaks: Bool, singleQuoted: Bool) {
             var spaces = false, breaks = false
             var index = 0
             while index < value.count {
                 if value[index] == 0x20 {
-                    if allowBreaks && !spaces && column > bestWidth && index > 0 && index < value.count - 1
-                        && !(index + 1 < value.count && value[index + 1] == 0x20)
-                    {
+                    let inside = !singleQuoted || (index > 0 && index < value.count - 1)
+                    if allowBreaks && !spaces && column > bestWidth && inside && !(index + 1 < value.count && value[index + 1] == 0x20) {
                         writeIndent()
                         index += 1
                     } else {
@@ -273,16 +259,13 @@ public enum GoYAML {
                     breaks = true
                 } else {
                     if breaks { writeIndent() }
-                    if value[index] == UInt8(ascii: "'") { put(UInt8(ascii: "'")) }
+                    if singleQuoted && value[index] == UInt8(ascii: "'") { put(UInt8(ascii: "'")) }
                     write(value, &index)
                     indention = false
                     spaces = false
                     breaks = false
                 }
             }
-            writeIndicator("'", needWhitespace: false, isWhitespace: false, isIndention: false)
-            whitespace = false
-            indention = false
         }
 
         private mutating func writeDoubleQuoted(_ value: [UInt8], allowBreaks: Bool) {

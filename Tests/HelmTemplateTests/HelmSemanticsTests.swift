@@ -11,6 +11,7 @@ struct HelmSemanticsTests {
         + "ord\n  word word word word word '\nmap:\n  a: 1\n  a10: 10\n  a9: 9\n  b: 2\nmulti: 'line one\n\n  l"
         + "ine two\n\n  '\nnested:\n  k:\n    v: deep\nnul: null\nnumstr: '0777'\nquoteme: 'true'\ns: x\nsmall:"
         + " 3\nt: true\nzero: 0\n"
+        + "plainlong: alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon\n"
 
     static let cases: [(template: String, helm: String)] = [
         ("{{ .Values.big }}", "1e+06"),
@@ -240,6 +241,10 @@ struct HelmSemanticsTests {
             \"files/*\").AsConfig }}
             """,
             "alpha\n|files/a.txt,files/b.txt,|a.txt: |\n  alpha\nb.txt: |\n  beta: 2"
+        ),
+        (
+            "{{ toYaml (dict \"a\" .Values.plainlong) }}",
+            "a: alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron\n  pi rho sigma tau upsilon"
         ),
     ]
 
