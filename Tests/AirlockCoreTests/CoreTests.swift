@@ -1,5 +1,6 @@
 import BundleIO
 import Foundation
+import OCI
 import TestSupport
 import Testing
 
@@ -55,7 +56,7 @@ struct ChartPackagingTests {
             )
             try Data("ignore me".utf8).write(to: URL(fileURLWithPath: "\(chart)/\(file)"))
         }
-        var digests: [String] = []
+        var digests: [Digest] = []
         for run in 0..<2 {
             let store = try ContentStore(root: "\(root)/cache-\(run)")
             var contents = PackContents()
@@ -74,7 +75,7 @@ struct ChartPackagingTests {
             let packed = try #require(contents.charts.first)
             #expect(packed.name == "ingress-nginx" && packed.ref == "charts/ingress-nginx:\(packed.version)")
             digests.append(packed.chartDigest)
-            let reader = try TarReader(path: store.path(of: try .init(packed.chartDigest)), input: .anyTar)
+            let reader = try TarReader(path: store.path(of: packed.chartDigest), input: .anyTar)
             var names: [String] = []
             while let header = try reader.next() { names.append(header.path) }
             for kept in ["Chart.yaml", "values.yaml", "README.md", ".helmignore", "changelog/helm-chart-2.10.0.md"] {

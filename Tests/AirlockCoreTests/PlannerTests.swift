@@ -172,8 +172,8 @@ struct PlatformSubsetTests {
 }
 
 struct ChartImageStatusTests {
-    static let pinned = "sha256:" + String(repeating: "a", count: 64)
-    static let source = "sha256:" + String(repeating: "b", count: 64)
+    static let pinned = PackEntryOrderTests.digest("pinned")
+    static let source = PackEntryOrderTests.digest("source")
     static let images = [
         BundlePredicate.Image(
             name: "registry.example.com/team/app:1.4.2",
@@ -186,7 +186,7 @@ struct ChartImageStatusTests {
         BundlePredicate.Image(
             name: "mirror.example.com/team/worker:2",
             source: "docker.io/library/worker:2",
-            digest: "sha256:" + String(repeating: "c", count: 64),
+            digest: PackEntryOrderTests.digest("worker"),
             mediaType: MediaType.ociManifest,
             size: 1
         ),

@@ -1,6 +1,7 @@
 import Endpoints
 import Foundation
 import HelmTemplate
+import OCI
 import Testing
 
 @testable import AirlockCore
@@ -68,8 +69,8 @@ struct SiteTests {
             name: "platform",
             version: "1.4.2",
             source: "",
-            digest: "",
-            chartDigest: "",
+            digest: Digest.sha256(of: []),
+            chartDigest: Digest.sha256(of: []),
             ref: "charts/platform:1.4.2"
         )
         let text = try HelmRenderer.render(templateNamed: "example", source: template, data: facts.data(for: chart))

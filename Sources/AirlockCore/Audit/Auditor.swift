@@ -90,7 +90,9 @@ public enum Auditor {
             for repository in inventory.repositories
             where !(repository.name == "airlock/imports" || repository.name.hasSuffix("/airlock/imports")) {
                 for (tag, digest) in repository.tags.sorted(by: { $0.key < $1.key }) {
-                    findings.append(index.finding("\(repository.name):\(tag)", digest: digest, repository: repository.name, tag: tag))
+                    findings.append(
+                        index.finding("\(repository.name):\(tag)", digest: try Digest(digest), repository: repository.name, tag: tag)
+                    )
                 }
             }
             proveReferrersIndexes(&findings, listed: walked.referrersIndexes, index: index)
@@ -114,7 +116,7 @@ public enum Auditor {
     /// manifest it lists is one the bundles carried.
     private static func proveReferrersIndexes(
         _ findings: inout [AuditReport.Finding],
-        listed indexes: [String: [String]],
+        listed indexes: [String: [Digest]],
         index: ManifestIndex
     ) {
         for position in findings.indices where !findings[position].signed {
@@ -126,7 +128,7 @@ public enum Auditor {
             guard bundles.allSatisfy({ !$0.isEmpty }) else { continue }
             findings[position].signed = true
             findings[position].bundles = Array(Set(bundles.joined())).sorted()
-            let role = index.role(of: subject.description) ?? subject.description
+            let role = index.role(of: subject) ?? subject.description
             findings[position].what = "the referrers index of \(role) (its \(listed.count) referrer(s) signed)"
             findings[position].signedAs = nil
         }
@@ -170,7 +172,7 @@ public enum Auditor {
     /// (`HOST/REPOSITORY`, when its image ID says).
     public struct ListedImage: Sendable {
         public var reference: String
-        public var digest: String
+        public var digest: Digest
         public var location: String?
     }
 
@@ -229,7 +231,7 @@ public enum Auditor {
                 else {
                     throw AuditError.noDigestYet(source: source, container: name, imageID: status.imageID ?? "")
                 }
-                images.append(ListedImage(reference: name, digest: digest.description, location: location(ofImageID: id)))
+                images.append(ListedImage(reference: name, digest: digest, location: location(ofImageID: id)))
             }
         }
         return images
@@ -258,7 +260,7 @@ public enum Auditor {
                 }
                 var reference = String(token)
                 if let scheme = reference.range(of: "://") { reference = String(reference[scheme.upperBound...]) }
-                images.append(ListedImage(reference: reference, digest: digest.description, location: location(ofImageID: String(token))))
+                images.append(ListedImage(reference: reference, digest: digest, location: location(ofImageID: String(token))))
             }
         }
         return images
@@ -267,8 +269,8 @@ public enum Auditor {
 
 /// Which signed bundles carry each manifest digest, and what it is in them.
 struct ManifestIndex {
-    private var carried: [String: [String]] = [:]
-    private var roles: [String: String] = [:]
+    private var carried: [Digest: [String]] = [:]
+    private var roles: [Digest: String] = [:]
     /// Repository path → tag → what the bundles carried there (images by their name's path, charts
     /// under `charts/`, as push names them).
     private var named: [String: [String: [AuditReport.SignedAs]]] = [:]
@@ -284,7 +286,7 @@ struct ManifestIndex {
             for image in predicate.images {
                 if let reference = try? ImageReference(image.name), let tag = reference.tag {
                     named[reference.repository, default: [:]][tag, default: []].append(
-                        .init(bundle: title, name: image.name, digest: image.digest)
+                        .init(bundle: title, name: image.name, digest: image.digest.description)
                     )
                 }
                 roles[image.digest] = roles[image.digest] ?? "image \(image.name)"
@@ -292,7 +294,7 @@ struct ManifestIndex {
             }
             for chart in predicate.charts {
                 named["charts/\(chart.name)", default: [:]][chart.version, default: []].append(
-                    .init(bundle: title, name: "chart \(chart.name) \(chart.version)", digest: chart.digest)
+                    .init(bundle: title, name: "chart \(chart.name) \(chart.version)", digest: chart.digest.description)
                 )
                 roles[chart.digest] = roles[chart.digest] ?? "chart \(chart.name) \(chart.version)"
                 for referrer in chart.referrers ?? [] {
@@ -303,16 +305,16 @@ struct ManifestIndex {
     }
 
     /// The bundles that carry `digest` (`NAME VERSION` each).
-    func bundles(of digest: String) -> [String] { carried[digest] ?? [] }
+    func bundles(of digest: Digest) -> [String] { carried[digest] ?? [] }
 
     /// What `digest` is in the bundles that carry it.
-    func role(of digest: String) -> String? { roles[digest] }
+    func role(of digest: Digest) -> String? { roles[digest] }
 
-    func finding(_ reference: String, digest: String, repository: String? = nil, tag: String? = nil) -> AuditReport.Finding {
+    func finding(_ reference: String, digest: Digest, repository: String? = nil, tag: String? = nil) -> AuditReport.Finding {
         let bundles = carried[digest] ?? []
         var finding = AuditReport.Finding(
             reference: reference,
-            digest: digest,
+            digest: digest.description,
             signed: !bundles.isEmpty,
             bundles: bundles,
             what: bundles.isEmpty ? nil : roles[digest] ?? "a manifest inside an image"

@@ -14,8 +14,12 @@ extension DeliveryAttestation {
     /// trusted keys (or a certificate under a trusted root) and names `digest`: cosign 2's
     /// `sha256-<hex>.att` manifest first, then the Sigstore bundle referrers (the referrers API, or
     /// else the referrers tag schema's index). Nil when there is none.
-    static func find(digest: String, repository: RepositoryName, client: RegistryClient, policy: SignaturePolicy) async throws -> Found? {
-        guard let subject = try? Digest(digest) else { return nil }
+    static func find(
+        digest subject: Digest,
+        repository: RepositoryName,
+        client: RegistryClient,
+        policy: SignaturePolicy
+    ) async throws -> Found? {
         let tag = subject.referrersTag
         if let att = try await client.fetchManifestIfPresent(repository, reference: .tag("\(tag).att")),
             let manifest = try? ContentDocument(bytes: att.bytes, declaredType: MediaType.ociManifest)

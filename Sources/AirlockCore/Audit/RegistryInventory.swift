@@ -95,7 +95,7 @@ extension RegistryInventory {
     struct Walked {
         var inventory: RegistryInventory
         /// `repository:sha256-<hex>` → the manifest digests its index lists.
-        var referrersIndexes: [String: [String]]
+        var referrersIndexes: [String: [Digest]]
     }
 
     /// ``take(_:progress:)``, keeping what audit reads of the referrers indexes met on the way.
@@ -175,14 +175,14 @@ private actor InventoryWalk {
     func listed(_ names: [String], in repository: RepositoryName) { tags += names.map { (repository, $0) } }
 
     /// `repository:sha256-<hex>` → the manifest digests its index lists.
-    private(set) var referrersIndexes: [String: [String]] = [:]
+    private(set) var referrersIndexes: [String: [Digest]] = [:]
 
     func tagged(_ tag: String, manifest: FetchedManifest, in repository: RepositoryName) {
         repositories[repository.path, default: [:]][tag] = manifest.digest.description
         if Digest(referrersTag: tag) != nil,
             let listed = try? ContentDocument(bytes: manifest.bytes, declaredType: MediaType.ociIndex).manifests, !listed.isEmpty
         {
-            referrersIndexes["\(repository):\(tag)"] = listed.map(\.digest.description)
+            referrersIndexes["\(repository):\(tag)"] = listed.map(\.digest)
         }
     }
 

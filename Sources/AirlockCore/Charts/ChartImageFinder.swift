@@ -93,7 +93,7 @@ struct ChartImageFinder {
         let named = bundleImages.compactMap { image in
             [image.name, image.source].compactMap { try? ImageReference($0) }.first { $0.name == wanted.name }.map { (image, $0) }
         }
-        if let digest = wanted.digest?.description {
+        if let digest = wanted.digest {
             if bundleImages.contains(where: { $0.digest == digest }) { return .inBundle }
             if bundleImages.contains(where: { $0.sourceDigest == digest }) { return .platformSubset }
             return named.contains { $0.1.tag == wanted.tag } ? .digestDiffers : .missing

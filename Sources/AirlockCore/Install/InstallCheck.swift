@@ -21,7 +21,7 @@ struct InstallCheck {
         var wanted: [(chart: String, image: String)] = []
         for (chart, values) in charts {
             let what = "chart \(chart.name) \(chart.version)"
-            let archive = try await source.bytes(of: try BundleFormat.blobEntry(chart.chartDigest))
+            let archive = try await source.bytes(of: BundleFormat.blobEntry(chart.chartDigest))
             let helmChart = try ChartRendering.load(files: try ChartRendering.archiveFiles(archive, name: what), origin: what)
             let settings = ChartRendering.InstallSettings(
                 releaseName: chart.rendered?.releaseName ?? "release",

@@ -28,17 +28,12 @@ public enum BundleFormat {
         layoutPrefix + digest.layoutPath
     }
 
-    /// ``blobEntry(_:)`` of a digest as text; throws when it is not one.
-    static func blobEntry(_ digest: String) throws -> String {
-        blobEntry(try Digest(digest))
-    }
-
     /// The digest a layout blob's entry path names (`oci/blobs/sha256/<hex>` → `sha256:<hex>`); nil
     /// for any other entry.
-    static func blobDigest(entry: String) -> String? {
+    static func blobDigest(entry: String) -> Digest? {
         let prefix = layoutPrefix + "blobs/sha256/"
         guard entry.hasPrefix(prefix) else { return nil }
-        return (try? Digest(sha256Hex: String(entry.dropFirst(prefix.count))))?.description
+        return try? Digest(sha256Hex: String(entry.dropFirst(prefix.count)))
     }
 }
 
@@ -115,12 +110,12 @@ public struct BundlePredicate: Codable, Sendable, Equatable {
         public var name: String
         /// Where it came from, as written in airlock.yaml.
         public var source: String
-        public var digest: String
+        public var digest: Digest
         public var mediaType: MediaType
         public var size: Int64
         public var platforms: [String]?
         /// When a platform subset was taken: the digest of the source index it came from.
-        public var sourceDigest: String?
+        public var sourceDigest: Digest?
         /// Signatures, attestations and SBOMs carried along (`referrers: true`).
         public var referrers: [Referrer]?
         /// The attestation manifests buildx attached inside the index (SBOM, provenance), each with
@@ -129,17 +124,17 @@ public struct BundlePredicate: Codable, Sendable, Equatable {
     }
 
     public struct AttestationManifest: Codable, Sendable, Equatable {
-        public var digest: String
+        public var digest: Digest
         /// The platform manifest it attests (`vnd.docker.reference.digest`).
-        public var attests: String
+        public var attests: Digest
     }
 
     /// An artifact that refers to an image: found through the OCI 1.1 referrers API, its tag
     /// fallback (`sha256-<hex>` index), or cosign's `sha256-<hex>.sig|.att|.sbom` tags.
     public struct Referrer: Codable, Sendable, Equatable {
         /// The manifest it refers to (the image's, or one of its platform manifests).
-        public var subject: String
-        public var digest: String
+        public var subject: Digest
+        public var digest: Digest
         public var mediaType: MediaType
         public var artifactType: MediaType?
         /// Its ref name in the bundle's layout: by tag for the tag schemes, by digest otherwise.
@@ -154,9 +149,9 @@ public struct BundlePredicate: Codable, Sendable, Equatable {
         public var version: String
         public var source: String
         /// Digest of the Helm OCI manifest in the layout.
-        public var digest: String
+        public var digest: Digest
         /// Digest of the chart `.tgz`.
-        public var chartDigest: String
+        public var chartDigest: Digest
         /// The ref name in the layout, `charts/<name>:<tag>`.
         public var ref: String
         /// The subcharts vendored inside the chart's `.tgz` (under `charts/`), recursively.
@@ -295,14 +290,14 @@ public struct BundlePredicate: Codable, Sendable, Equatable {
         public var blobs: [Blob]
 
         public struct Blob: Codable, Sendable, Equatable {
-            public var digest: String
+            public var digest: Digest
             public var size: Int64
             /// For an inventory: a repository the registry held it in, where push mounts it from.
             public var repository: String?
         }
 
         /// Digest → size of the blobs left out.
-        public var sizes: [String: Int64] {
+        public var sizes: [Digest: Int64] {
             Dictionary(blobs.map { ($0.digest, $0.size) }, uniquingKeysWith: { first, _ in first })
         }
 

@@ -77,7 +77,7 @@ public enum DeliveryAttestation {
         for index in contents.images.indices {
             let image = contents.images[index]
             let repository = try ImageReference(image.name).name
-            let subject = Descriptor(mediaType: image.mediaType, digest: try Digest(image.digest), size: image.size)
+            let subject = Descriptor(mediaType: image.mediaType, digest: image.digest, size: image.size)
             let predicate = Predicate(bundle: bundle, kind: .image, name: image.name, source: image.source)
             let records = try attach(
                 predicate,
@@ -95,7 +95,7 @@ public enum DeliveryAttestation {
             let chart = contents.charts[index]
             let repository = "charts/\(chart.name)"
             // The chart's manifest as the layout already describes it (no need to read it again).
-            let digest = try Digest(chart.digest)
+            let digest = chart.digest
             let tagged = contents.tagged.first { $0.refName == chart.ref && $0.digest == digest }
             let subject = Descriptor(
                 mediaType: tagged?.mediaType ?? MediaType.ociManifest,
@@ -202,16 +202,16 @@ public enum DeliveryAttestation {
 
         return [
             .init(
-                subject: subject.digest.description,
-                digest: att.digest.description,
+                subject: subject.digest,
+                digest: att.digest,
                 mediaType: MediaType.ociManifest,
                 artifactType: nil,
                 ref: attRef,
                 via: via
             ),
             .init(
-                subject: subject.digest.description,
-                digest: referrer.digest.description,
+                subject: subject.digest,
+                digest: referrer.digest,
                 mediaType: MediaType.ociManifest,
                 artifactType: .sigstoreBundle,
                 ref: referrerRef,

@@ -15,9 +15,9 @@ struct DeltaBase: Sendable {
     /// The registry an inventory was taken of; nil for an earlier bundle.
     var registry: String?
     /// Digest → size of the blobs the earlier bundle carried (or the registry holds).
-    let blobs: [String: Int64]
+    let blobs: [Digest: Int64]
     /// Digest → a repository holding it, from an inventory.
-    var repositories: [String: String] = [:]
+    var repositories: [Digest: String] = [:]
 
     static func load(_ path: String) throws -> DeltaBase {
         do {
@@ -27,8 +27,14 @@ struct DeltaBase: Sendable {
                     version: "inventory",
                     created: inventory.created,
                     registry: inventory.registry,
-                    blobs: Dictionary(inventory.blobs.map { ($0.digest, $0.size) }, uniquingKeysWith: { first, _ in first }),
-                    repositories: Dictionary(inventory.blobs.map { ($0.digest, $0.repository) }, uniquingKeysWith: { first, _ in first })
+                    blobs: Dictionary(
+                        try inventory.blobs.map { (try Digest($0.digest), $0.size) },
+                        uniquingKeysWith: { first, _ in first }
+                    ),
+                    repositories: Dictionary(
+                        try inventory.blobs.map { (try Digest($0.digest), $0.repository) },
+                        uniquingKeysWith: { first, _ in first }
+                    )
                 )
             }
             let earlier = try SignedStatement.load(path, policy: nil)
@@ -46,7 +52,7 @@ struct DeltaBase: Sendable {
         var kept: [Packer.PlannedEntry] = []
         var left: [Packer.PlannedEntry] = []
         for entry in entries {
-            if entry.group == .layers, blobs[entry.digest.description] == entry.size {
+            if entry.group == .layers, blobs[entry.digest] == entry.size {
                 left.append(entry)
             } else {
                 kept.append(entry)
@@ -61,7 +67,7 @@ struct DeltaBase: Sendable {
             version: version,
             created: created,
             registry: registry,
-            blobs: left.map { .init(digest: $0.digest.description, size: $0.size, repository: repositories[$0.digest.description]) }
+            blobs: left.map { .init(digest: $0.digest, size: $0.size, repository: repositories[$0.digest]) }
                 .sorted { $0.digest < $1.digest }
         )
     }

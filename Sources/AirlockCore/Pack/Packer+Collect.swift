@@ -125,7 +125,7 @@ extension Packer {
         for index in contents.charts.indices {
             let chart = contents.charts[index]
             progress(.rendering(chart: chart.name))
-            let archive = try store.bytes(of: try Digest(chart.chartDigest))
+            let archive = try store.bytes(of: chart.chartDigest)
             let install =
                 index < contents.chartInstalls.count
                 ? contents.chartInstalls[index] : BundleSpec.Chart(source: .oci(""), written: "", location: "")

@@ -44,10 +44,12 @@ enum PlatformSubset {
     /// The attestation manifests among an index's children, for the statement.
     static func attestations(in children: [Descriptor]) -> [BundlePredicate.AttestationManifest]? {
         let found = children.compactMap { child -> BundlePredicate.AttestationManifest? in
-            guard child.annotations?[referenceType] == "attestation-manifest", let attests = child.annotations?[referenceDigest] else {
+            guard child.annotations?[referenceType] == "attestation-manifest",
+                let attests = child.annotations?[referenceDigest].flatMap({ try? Digest($0) })
+            else {
                 return nil
             }
-            return .init(digest: child.digest.description, attests: attests)
+            return .init(digest: child.digest, attests: attests)
         }
         return found.isEmpty ? nil : found.sorted { $0.digest < $1.digest }
     }
@@ -75,7 +77,7 @@ extension GraphCopier {
         platforms: [Platform],
         store: ContentStore,
         into contents: inout PackContents
-    ) throws -> (root: Descriptor, platforms: [Platform], sourceDigest: String?) {
+    ) throws -> (root: Descriptor, platforms: [Platform], sourceDigest: Digest?) {
         // As for images from registries: a single-platform image is carried as it is.
         guard !platforms.isEmpty, root.mediaType.isIndex else {
             let found = try copy(root, into: &contents).filter { !($0.os == "unknown" && $0.architecture == "unknown") }
@@ -96,7 +98,7 @@ extension GraphCopier {
         }
         return (
             Descriptor(mediaType: root.mediaType, digest: stored.digest, size: stored.size), PlatformSubset.platforms(of: kept),
-            root.digest.description
+            root.digest
         )
     }
 }

@@ -60,12 +60,12 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
         in source: any PushSource,
         trust: CosignTrust
     ) async throws -> ImageSignatureCheck {
-        var result = ImageSignatureCheck(image: image.name, digest: image.digest, attestation: attestation, verified: false)
+        var result = ImageSignatureCheck(image: image.name, digest: image.digest.description, attestation: attestation, verified: false)
         let accepted = Set([image.digest] + (image.sourceDigest.map { [$0] } ?? []))
         var problems: [String] = []
         var candidates = 0
         for referrer in image.referrers ?? [] where referrer.mediaType.isManifest && accepted.contains(referrer.subject) {
-            let bytes = try await source.bytes(of: try BundleFormat.blobEntry(referrer.digest))
+            let bytes = try await source.bytes(of: BundleFormat.blobEntry(referrer.digest))
             guard let manifest = try? ContentDocument(bytes: bytes, declaredType: referrer.mediaType) else { continue }
             for layer in manifest.layers {
                 let outcome: Result<(Signer, String), Problem>
@@ -166,7 +166,7 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
         _ decoded: Result<Envelope, Problem>,
         material: KeylessMaterial?,
         trust: CosignTrust,
-        accepted: Set<String>,
+        accepted: Set<Digest>,
         predicateType: String
     ) -> Result<(Signer, String), Problem> {
         struct Statement: Decodable {
@@ -193,11 +193,11 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
         case .success(let found): signer = found
         case .failure(let problem): return .failure(problem)
         }
-        let signed = sha256Subjects(statement.subject.map(\.digest)).map(\.description)
+        let signed = sha256Subjects(statement.subject.map(\.digest))
         guard let digest = signed.first(where: accepted.contains) else {
-            return .failure(Problem(text: "one by \(signer.label) over \(signed.first ?? "no digest"), not this image"))
+            return .failure(Problem(text: "one by \(signer.label) over \(signed.first?.description ?? "no digest"), not this image"))
         }
-        return .success((signer, digest))
+        return .success((signer, digest.description))
     }
 
     /// A cosign 2 signature: the simple-signing payload and its annotation's signature.
@@ -206,7 +206,7 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
         annotation: String?,
         material: KeylessMaterial?,
         trust: CosignTrust,
-        accepted: Set<String>
+        accepted: Set<Digest>
     ) -> Result<(Signer, String), Problem> {
         struct Payload: Decodable {
             struct Critical: Decodable {
@@ -228,7 +228,7 @@ public struct ImageSignatureCheck: Sendable, Codable, Equatable {
         case .failure(let problem): return .failure(problem)
         }
         guard let decoded = try? JSONDecoder().decode(Payload.self, from: Data(payload)), decoded.critical.type == signatureType,
-            accepted.contains(decoded.critical.image.digest)
+            let digest = try? Digest(decoded.critical.image.digest), accepted.contains(digest)
         else {
             let over = (try? JSONDecoder().decode(Payload.self, from: Data(payload)))?.critical.image.digest ?? "an unreadable payload"
             return .failure(Problem(text: "one by \(signer.label) over \(over), not this image"))

@@ -86,7 +86,7 @@ extension Pusher {
         let repositories = Array(Set(plans.map(\.repository))).sorted()
         let blobs = PlanList<PushPlan.BlobPlan>()
         try await forEach(work, jobs: options.transport.jobs) { work in
-            if let base = source.statement.predicate.base, leftOut[work.digest.description] != nil {
+            if let base = source.statement.predicate.base, leftOut[work.digest] != nil {
                 await blobs.add(try await self.placeLeftOut(work, base: base, candidates: repositories, client: client))
             } else {
                 await blobs.add(try await self.place(work, client: client))
@@ -167,7 +167,7 @@ extension Pusher {
         candidates: [RepositoryName],
         client: RegistryClient
     ) async throws -> PushPlan.BlobPlan {
-        let listed = try base.blobs.first { $0.digest == work.digest.description }?.repository.map { try RepositoryName($0) }
+        let listed = try base.blobs.first { $0.digest == work.digest }?.repository.map { try RepositoryName($0) }
         let candidates = candidates + (listed.map { [$0] } ?? [])
         var home: RepositoryName?
         var placements: [PushPlan.Placement] = []
@@ -195,7 +195,7 @@ extension Pusher {
 extension Pusher {
     /// A left-out layer the target registry cannot provide.
     func leftOutMissing(_ work: BlobWork, base: BundlePredicate.Base) -> DeltaError {
-        let listed = base.blobs.first { $0.digest == work.digest.description }?.repository
+        let listed = base.blobs.first { $0.digest == work.digest }?.repository
         return .notInRegistry(owner: work.owner, digest: work.digest.description, base: base, listedIn: listed, target: options.target)
     }
 }

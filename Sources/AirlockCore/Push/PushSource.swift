@@ -47,16 +47,14 @@ extension PushSource {
             return (sha256, size)
         }
         if let digest = BundleFormat.blobDigest(entry: path), let size = statement.predicate.base?.sizes[digest] {
-            return (try Digest(digest).encoded, size)
+            return (digest.encoded, size)
         }
         throw PushError.unlisted(path: path)
     }
 
     /// The left-out layers (by digest) this source cannot provide: they must be in the registry.
-    func missingLeftOut() -> [String: Int64] {
-        (statement.predicate.base?.sizes ?? [:]).filter { digest, _ in
-            !((try? BundleFormat.blobEntry(digest)).map(holds(leftOut:)) ?? false)
-        }
+    func missingLeftOut() -> [Digest: Int64] {
+        (statement.predicate.base?.sizes ?? [:]).filter { digest, _ in !holds(leftOut: BundleFormat.blobEntry(digest)) }
     }
 
     /// A small entry (manifests, indexes, the layout files), whole and verified.

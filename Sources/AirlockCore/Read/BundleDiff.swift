@@ -133,11 +133,14 @@ struct SignedStatement {
     }
 
     var images: [String: String] {
-        Dictionary(statement.predicate.images.map { ($0.name, $0.digest) }, uniquingKeysWith: { first, _ in first })
+        Dictionary(statement.predicate.images.map { ($0.name, $0.digest.description) }, uniquingKeysWith: { first, _ in first })
     }
 
     var charts: [String: String] {
-        Dictionary(statement.predicate.charts.map { ("\($0.name) \($0.version)", $0.digest) }, uniquingKeysWith: { first, _ in first })
+        Dictionary(
+            statement.predicate.charts.map { ("\($0.name) \($0.version)", $0.digest.description) },
+            uniquingKeysWith: { first, _ in first }
+        )
     }
 
     /// Entry path → sha256 for entries under `prefix`.
@@ -152,8 +155,8 @@ struct SignedStatement {
 
     /// Digest → size of every OCI blob the bundle carries, and of those a delta leaves out (they
     /// are part of the release all the same).
-    var blobs: [String: Int64] {
-        var blobs: [String: Int64] = [:]
+    var blobs: [Digest: Int64] {
+        var blobs: [Digest: Int64] = [:]
         for subject in statement.subject {
             if let digest = BundleFormat.blobDigest(entry: subject.name), let size = subject.annotations?.size { blobs[digest] = size }
         }

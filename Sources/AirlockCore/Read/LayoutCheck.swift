@@ -9,7 +9,7 @@ struct LayoutCheck {
     let documents: [String: [UInt8]]
     let expected: [String: (sha256: String, size: Int64)]
     /// Digest → size of the blobs a delta bundle leaves out.
-    private var leftOut: [String: Int64] = [:]
+    private var leftOut: [Digest: Int64] = [:]
 
     init(documents: [String: [UInt8]], expected: [String: (sha256: String, size: Int64)]) {
         self.documents = documents
@@ -39,7 +39,7 @@ struct LayoutCheck {
             try walk(root, from: root.refName ?? root.digest.description, checked: &checked, depth: 0)
         }
         let roots = Dictionary(
-            index.manifests.compactMap { descriptor in descriptor.refName.map { ($0, descriptor.digest.description) } },
+            index.manifests.compactMap { descriptor in descriptor.refName.map { ($0, descriptor.digest) } },
             uniquingKeysWith: { first, _ in first }
         )
         for image in predicate.images where roots[image.name] != image.digest {
@@ -53,7 +53,7 @@ struct LayoutCheck {
     private func walk(_ descriptor: Descriptor, from image: String, checked: inout Set<Digest>, depth: Int) throws {
         guard IndexNesting.allows(depth) else { throw CheckFailure(IndexNesting.refusal("image \(image)")) }
         let entry = "oci/" + descriptor.digest.layoutPath
-        if expected[entry] == nil, let size = leftOut[descriptor.digest.description],
+        if expected[entry] == nil, let size = leftOut[descriptor.digest],
             !descriptor.mediaType.isIndex, !descriptor.mediaType.isManifest
         {
             guard size == descriptor.size else {

@@ -39,7 +39,7 @@ public struct Unpacker {
             }
             let entries = statement.subject.reduce(Int64(0)) { $0 + ($1.annotations?.size ?? 0) }
             let charts = statement.predicate.charts.reduce(Int64(0)) { total, chart in
-                total + ((try? BundleFormat.blobEntry(chart.chartDigest)).flatMap { statement.subjectsByName[$0]?.annotations?.size } ?? 0)
+                total + (statement.subjectsByName[BundleFormat.blobEntry(chart.chartDigest)]?.annotations?.size ?? 0)
             }
             let leftOut = statement.predicate.base?.blobs.reduce(Int64(0)) { $0 + $1.size } ?? 0
             try FreeSpace.require(
@@ -86,7 +86,7 @@ public struct Unpacker {
             FileManager.default.fileExists(atPath: base, isDirectory: &isDirectory) && isDirectory.boolValue
             ? nil : try BundleRandomAccess(path: base, policy: policy)
         for blob in leftOut.blobs {
-            let digest = try Digest(blob.digest)
+            let digest = blob.digest
             let entry = BundleFormat.blobEntry(digest)
             let (source, destination) = ("\(base)/\(entry)", "\(root)/\(entry)")
             if let earlier {
@@ -120,7 +120,7 @@ public struct Unpacker {
         guard !report.charts.isEmpty else { return }
         try FileManager.default.createDirectory(atPath: "\(root)/charts", withIntermediateDirectories: false)
         for chart in report.charts {
-            let blob = "\(root)/" + (try BundleFormat.blobEntry(chart.chartDigest))
+            let blob = "\(root)/" + BundleFormat.blobEntry(chart.chartDigest)
             let name = "\(chart.name)-\(chart.version).tgz"
             guard (try? EntryPath(name)) != nil, !name.contains("/") else {
                 throw ReadError.unsafeChartName(name)

@@ -52,8 +52,8 @@ enum ChartSource {
                 name: metadata.name,
                 version: metadata.version,
                 source: source,
-                digest: stored.digest.description,
-                chartDigest: archive.digest.description,
+                digest: stored.digest,
+                chartDigest: archive.digest,
                 ref: ref
             )
         )

@@ -149,7 +149,7 @@ enum DockerArchiveSource {
         name: ImageReference,
         source: String,
         platforms: [Platform] = [],
-        sourceDigest: String? = nil,
+        sourceDigest: Digest? = nil,
         attestations: [BundlePredicate.AttestationManifest]? = nil,
         location: String,
         into contents: inout PackContents
@@ -159,7 +159,7 @@ enum DockerArchiveSource {
             BundlePredicate.Image(
                 name: name.description,
                 source: source,
-                digest: root.digest.description,
+                digest: root.digest,
                 mediaType: root.mediaType,
                 size: root.size,
                 platforms: platforms.isEmpty ? nil : platforms.map(\.description).sorted(),

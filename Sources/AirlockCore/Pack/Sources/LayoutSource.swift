@@ -88,7 +88,7 @@ enum LayoutSource {
             BundlePredicate.Image(
                 name: name.description,
                 source: source,
-                digest: carried.digest.description,
+                digest: carried.digest,
                 mediaType: carried.mediaType,
                 size: carried.size,
                 platforms: platforms.isEmpty ? nil : platforms.map(\.description).sorted(),

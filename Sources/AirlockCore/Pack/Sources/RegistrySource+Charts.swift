@@ -35,8 +35,8 @@ extension RegistrySource {
                 name: name,
                 version: version,
                 source: ref,
-                digest: root.digest.description,
-                chartDigest: chartLayer.digest.description,
+                digest: root.digest,
+                chartDigest: chartLayer.digest,
                 ref: "charts/\(name):\(tag)"
             )
         )

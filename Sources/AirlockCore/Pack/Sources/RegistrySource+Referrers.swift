@@ -51,8 +51,8 @@ extension RegistrySource {
             }
             records.append(
                 .init(
-                    subject: subject.description,
-                    digest: stored.digest.description,
+                    subject: subject,
+                    digest: stored.digest,
                     mediaType: descriptor.mediaType,
                     artifactType: descriptor.artifactType,
                     ref: ref,

@@ -86,7 +86,7 @@ final class RegistrySource: @unchecked Sendable {
         }
         var fetches: [Fetch] = []
         let root: Descriptor
-        var sourceDigest: String?
+        var sourceDigest: Digest?
         var found: [Platform] = []
         if topType.isIndex {
             let (kept, allKept) = try PlatformSubset.select(top.bytes, platforms: platforms, what: what)
@@ -95,7 +95,7 @@ final class RegistrySource: @unchecked Sendable {
                 root = try storeDocument(top.bytes, mediaType: topType, what: what, into: &contents)
             } else {
                 // A subset: a new index of the kept children; the source index's digest is recorded.
-                sourceDigest = top.digest.description
+                sourceDigest = top.digest
                 root = try storeDocument(
                     try PlatformSubset.filteredIndex(top.bytes, keeping: Set(kept.map(\.digest))),
                     mediaType: topType,
@@ -129,7 +129,7 @@ final class RegistrySource: @unchecked Sendable {
         var image = BundlePredicate.Image(
             name: carried.description,
             source: written,
-            digest: root.digest.description,
+            digest: root.digest,
             mediaType: root.mediaType,
             size: root.size,
             platforms: found.isEmpty ? nil : found.map(\.description).sorted(),
