@@ -155,6 +155,24 @@ struct ImportLedgerTests {
         #expect(tags.status == 0 && tags.stdout.contains("platform-1.4.2"), "\(tags.stdout) \(tags.stderr)")
     }
 
+    /// A `--ledger` that is no repository name is refused in one line before anything is sent.
+    @Test func aLedgerThatIsNoRepositoryNameIsRefusedBeforeAnythingIsSent() throws {
+        let registry = try TestRegistry(tls: false)
+        defer { registry.stop() }
+        let packed = try PackedExample.make()
+        let push = try Harness.airlock(
+            [
+                "push", packed.bundle, "--registry", "\(registry.host)/site", "--plain-http", registry.host, "--key", "signer.pub",
+                "--config-dir", "cfg", "-q", "--ledger", "Imports/Of Site",
+            ],
+            in: packed.example
+        )
+        #expect(push.status == 2, "an input error: \(push.status) \(push.stderr)")
+        #expect(push.stderr.contains("invalid repository \"site/Imports/Of Site\""), "\(push.stderr)")
+        #expect(push.stderr.split(separator: "\n").count == 1, "one line: \(push.stderr)")
+        #expect(registry.storedBlobs().isEmpty, "nothing was sent")
+    }
+
     /// An entry altered in the registry (its envelope's statement rewritten to claim a version far
     /// ahead, the signature left as it was): history shows it NOT VERIFIED, and a later push is
     /// neither refused as a rollback because of it nor quiet about it.
