@@ -128,6 +128,31 @@ public enum DeliveryAttestation {
         into contents: inout PackContents
     ) throws -> [BundlePredicate.Referrer] {
         let envelope = try signedEnvelope(predicate, subject: subject.digest, name: repository, keys: keys)
+        return [
+            try attachAsAttTag(envelope, subject: subject, repository: repository, kind: kind, store: store, into: &contents),
+            try attachAsReferrer(
+                envelope,
+                keyID: keys[0].publicKey.keyID,
+                subject: subject,
+                repository: repository,
+                kind: kind,
+                created: created,
+                store: store,
+                into: &contents
+            ),
+        ]
+    }
+
+    /// cosign 2's place: the envelope as a layer of the `sha256-<hex>.att` manifest (extended when
+    /// the image carried one).
+    private static func attachAsAttTag(
+        _ envelope: [UInt8],
+        subject: Descriptor,
+        repository: String,
+        kind: LayoutKind,
+        store: ContentStore,
+        into contents: inout PackContents
+    ) throws -> BundlePredicate.Referrer {
         let layer = try blob(envelope, store: store, role: .config, into: &contents)
         // cosign 2: the envelope as a layer of the sha256-<hex>.att manifest (extended if carried).
         let attRef = "\(repository):\(subject.digest.referrersTag).att"
@@ -164,12 +189,24 @@ public enum DeliveryAttestation {
             kind: kind,
             location: "attest"
         )
+        return .init(subject: subject.digest, digest: att.digest, mediaType: .ociManifest, artifactType: nil, ref: attRef, via: via)
+    }
 
-        // cosign 3: a Sigstore bundle holding the same envelope, as an OCI 1.1 referrer.
+    /// cosign 3's place: a Sigstore bundle holding the same envelope, as an OCI 1.1 referrer.
+    private static func attachAsReferrer(
+        _ envelope: [UInt8],
+        keyID: String,
+        subject: Descriptor,
+        repository: String,
+        kind: LayoutKind,
+        created: String,
+        store: ContentStore,
+        into contents: inout PackContents
+    ) throws -> BundlePredicate.Referrer {
         let sigstore = try blob(
             try json([
                 "mediaType": MediaType.sigstoreBundle.rawValue,
-                "verificationMaterial": ["publicKey": ["hint": keys[0].publicKey.keyID], "tlogEntries": [Any]()],
+                "verificationMaterial": ["publicKey": ["hint": keyID], "tlogEntries": [Any]()],
                 "dsseEnvelope": try JSONSerialization.jsonObject(with: Data(envelope)),
             ]),
             store: store,
@@ -199,25 +236,14 @@ public enum DeliveryAttestation {
         var tagged = Descriptor(mediaType: MediaType.ociManifest, digest: referrer.digest, size: referrer.size)
         tagged.artifactType = .sigstoreBundle
         try contents.tag(tagged, refName: referrerRef, kind: kind, location: "attest")
-
-        return [
-            .init(
-                subject: subject.digest,
-                digest: att.digest,
-                mediaType: MediaType.ociManifest,
-                artifactType: nil,
-                ref: attRef,
-                via: via
-            ),
-            .init(
-                subject: subject.digest,
-                digest: referrer.digest,
-                mediaType: MediaType.ociManifest,
-                artifactType: .sigstoreBundle,
-                ref: referrerRef,
-                via: via
-            ),
-        ]
+        return .init(
+            subject: subject.digest,
+            digest: referrer.digest,
+            mediaType: .ociManifest,
+            artifactType: .sigstoreBundle,
+            ref: referrerRef,
+            via: via
+        )
     }
 
     /// The DSSE envelope (compact JSON) of the statement about `digest`, signed by every key.

@@ -17,8 +17,22 @@ extension Packer {
         remote: RegistrySource,
         into contents: inout PackContents
     ) async throws -> [RegistrySource.Fetch] {
+        let fetches = try await collectImages(spec.images, store: store, remote: remote, into: &contents)
+        try await collectCharts(spec.charts, created: created, remote: remote, into: &contents)
+        try collectLocal(spec, store: store, into: &contents)
+        return fetches
+    }
+
+    /// The images: from registries (returning the blobs still to pull), OCI layouts and
+    /// `docker save` archives (read into the store here).
+    private func collectImages(
+        _ images: [BundleSpec.Image],
+        store: ContentStore,
+        remote: RegistrySource,
+        into contents: inout PackContents
+    ) async throws -> [RegistrySource.Fetch] {
         var fetches: [RegistrySource.Fetch] = []
-        for image in spec.images {
+        for image in images {
             progress(.collecting(kind: .image, name: image.name?.description ?? image.written))
             // An image's own platforms:, else --platform.
             let platforms = image.platforms.isEmpty ? options.platforms : image.platforms
@@ -57,7 +71,17 @@ extension Packer {
                 )
             }
         }
-        for chart in spec.charts {
+        return fetches
+    }
+
+    /// The charts: vendored from a folder, or pulled from an OCI registry or a classic repository.
+    private func collectCharts(
+        _ charts: [BundleSpec.Chart],
+        created: Int64,
+        remote: RegistrySource,
+        into contents: inout PackContents
+    ) async throws {
+        for chart in charts {
             progress(.collecting(kind: .chart, name: chart.written))
             defer { while contents.chartInstalls.count < contents.charts.count { contents.chartInstalls.append(chart) } }
             switch chart.source {
@@ -85,6 +109,10 @@ extension Packer {
                 )
             }
         }
+    }
+
+    /// Endpoints, egress rules, files, and `--include-airlock`'s binary.
+    private func collectLocal(_ spec: BundleSpec, store: ContentStore, into contents: inout PackContents) throws {
         for endpoint in spec.endpoints {
             progress(.collecting(kind: .endpoint, name: endpoint.path))
             try LocalSource.addEndpoint(path: endpoint.path, location: endpoint.location, store: store, into: &contents)
@@ -112,7 +140,6 @@ extension Packer {
             }
             try LocalSource.addFile(item, into: &contents)
         }
-        return fetches
     }
 
     /// Renders each chart as it will be installed (its `values:`, `set:`, release and Kubernetes

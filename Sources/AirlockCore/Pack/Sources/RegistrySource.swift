@@ -80,52 +80,22 @@ final class RegistrySource: @unchecked Sendable {
             reference: reference.manifestReference,
             known: pinned
         )
-        let topType = top.documentType
         if let pinned, top.digest != pinned {
             throw PackError.pinnedDigestDiffers(what: what, served: top.digest.description, pinned: pinned.description)
         }
-        var fetches: [Fetch] = []
-        let root: Descriptor
-        var sourceDigest: Digest?
-        var found: [Platform] = []
-        if topType.isIndex {
-            let (kept, allKept) = try PlatformSubset.select(top.bytes, platforms: platforms, what: what)
-            found = PlatformSubset.platforms(of: kept)
-            if allKept {
-                root = try storeDocument(top.bytes, mediaType: topType, what: what, into: &contents)
-            } else {
-                // A subset: a new index of the kept children; the source index's digest is recorded.
-                sourceDigest = top.digest
-                root = try storeDocument(
-                    try PlatformSubset.filteredIndex(top.bytes, keeping: Set(kept.map(\.digest))),
-                    mediaType: topType,
-                    what: what,
-                    into: &contents
-                )
-            }
-            for child in kept {
-                fetches += try await walk(
-                    child,
-                    client: client,
-                    repository: reference.repositoryName,
-                    what: what,
-                    into: &contents,
-                    depth: 1
-                )
-            }
-        } else {
-            root = try storeDocument(top.bytes, mediaType: topType, what: what, into: &contents)
-            fetches += try await blobs(
-                of: top.bytes,
-                mediaType: topType,
-                host: client.host,
-                repository: reference.repositoryName,
-                what: what,
-                into: &contents
-            )
-        }
+        let stored = try await storeTop(
+            top,
+            platforms: platforms,
+            client: client,
+            repository: reference.repositoryName,
+            what: what,
+            into: &contents
+        )
+        var fetches = stored.fetches
+        let root = stored.root
         let carried = name ?? reference
         try contents.tag(root, refName: carried.description, kind: .image, location: location)
+        let found = PlatformSubset.platforms(of: stored.kept)
         var image = BundlePredicate.Image(
             name: carried.description,
             source: written,
@@ -133,7 +103,7 @@ final class RegistrySource: @unchecked Sendable {
             mediaType: root.mediaType,
             size: root.size,
             platforms: found.isEmpty ? nil : found.map(\.description).sorted(),
-            sourceDigest: sourceDigest,
+            sourceDigest: stored.sourceDigest,
             attestationManifests: root.mediaType.isIndex
                 ? PlatformSubset.attestations(
                     in: (try? ContentDocument(bytes: try store.bytes(of: root.digest), declaredType: root.mediaType).manifests) ?? []
@@ -141,12 +111,8 @@ final class RegistrySource: @unchecked Sendable {
                 : nil
         )
         if referrers {
-            var subjects = [top.digest]
-            if topType.isIndex {
-                subjects += try PlatformSubset.select(top.bytes, platforms: platforms, what: what).0.map(\.digest)
-            }
             var carriedReferrers: [BundlePredicate.Referrer] = []
-            for subject in subjects {
+            for subject in [top.digest] + stored.kept.map(\.digest) {
                 let (more, records) = try await addReferrers(
                     of: subject,
                     client: client,
@@ -163,6 +129,54 @@ final class RegistrySource: @unchecked Sendable {
         }
         contents.images.append(image)
         return fetches
+    }
+
+    /// An image's top manifest as stored: the root the bundle tags, the children an index kept
+    /// (all, or the asked platforms), the source index's digest when a subset was taken, and the
+    /// blobs still to fetch below it.
+    struct StoredTop {
+        var root: Descriptor
+        var kept: [Descriptor] = []
+        var sourceDigest: Digest?
+        var fetches: [Fetch]
+    }
+
+    /// Stores an index (or the subset of it for `platforms`) and walks its kept children, or
+    /// stores a manifest and lists its blobs.
+    private func storeTop(
+        _ top: FetchedManifest,
+        platforms: [Platform],
+        client: RegistryClient,
+        repository: RepositoryName,
+        what: String,
+        into contents: inout PackContents
+    ) async throws -> StoredTop {
+        let type = top.documentType
+        guard type.isIndex else {
+            let root = try storeDocument(top.bytes, mediaType: type, what: what, into: &contents)
+            let fetches = try await blobs(
+                of: top.bytes,
+                mediaType: type,
+                host: client.host,
+                repository: repository,
+                what: what,
+                into: &contents
+            )
+            return StoredTop(root: root, fetches: fetches)
+        }
+        let (kept, allKept) = try PlatformSubset.select(top.bytes, platforms: platforms, what: what)
+        // A subset: a new index of the kept children; the source index's digest is recorded.
+        let bytes = allKept ? top.bytes : try PlatformSubset.filteredIndex(top.bytes, keeping: Set(kept.map(\.digest)))
+        var stored = StoredTop(
+            root: try storeDocument(bytes, mediaType: type, what: what, into: &contents),
+            kept: kept,
+            sourceDigest: allKept ? nil : top.digest,
+            fetches: []
+        )
+        for child in kept {
+            stored.fetches += try await walk(child, client: client, repository: repository, what: what, into: &contents, depth: 1)
+        }
+        return stored
     }
 
     func walk(
