@@ -139,68 +139,23 @@ extension RegistryClient {
         chunkSize: Int64?,
         source: @escaping ChunkSourceFactory
     ) async throws {
-        let scopes = [Self.pushScope(repository)]
-        let start = try await send(
-            .POST,
-            "\(baseURL)/v2/\(repository)/blobs/uploads/",
-            headers: ["Content-Length": "0"],
-            scopes: scopes,
-            operation: "start upload"
-        )
-        guard start.status == 202, let location = start.header("Location") else {
-            if start.status == 403 { throw RegistryError.denied(host: host, repository: repository.path, detail: start.errorDetail) }
-            if start.status == 404, start.errorDetail.contains("NAME_UNKNOWN") {
-                throw RegistryError.missingRepositories(host: host, names: [repository.path])
-            }
-            throw RegistryError.status(host: host, operation: "POST \(repository) upload", status: start.status, detail: start.errorDetail)
-        }
-        var url = try uploadLocation(location)
+        let (location, minimum) = try await startUpload(repository)
+        var url = location
         var offset: Int64 = 0
         if let chunkSize, size > 0 {
-            let minimum = start.header("OCI-Chunk-Min-Length").flatMap(Int64.init) ?? 0
-            let step = max(chunkSize, minimum)
-            let reader = try ChunkReader(factory: source)
-            while offset < size {
-                let length = min(step, size - offset)
-                let bytes = try await reader.read(Int(length))
-                let answer = try await sendUploadPart(
-                    .PATCH,
-                    url,
-                    headers: [
-                        "Content-Type": "application/octet-stream", "Content-Length": "\(bytes.readableBytes)",
-                        "Content-Range": "\(offset)-\(offset + Int64(bytes.readableBytes) - 1)",
-                    ],
-                    scopes: scopes,
-                    body: { .bytes(bytes) },
-                    operation: "PATCH chunk"
-                )
-                // 202 by the spec; ECR answers 201 (with a stale Range): both mean the chunk landed.
-                guard answer.status == 202 || answer.status == 201, let next = answer.header("Location") else {
-                    throw RegistryError.status(
-                        host: host,
-                        operation: "PATCH \(repository) chunk",
-                        status: answer.status,
-                        detail: answer.errorDetail
-                    )
-                }
-                url = try uploadLocation(next)
-                offset += Int64(bytes.readableBytes)
-            }
-            try await reader.finish()
+            (url, offset) = try await sendChunks(repository, to: url, size: size, step: max(chunkSize, minimum), source: source)
         }
-        let final = appendQuery(url, "digest=\(digest)")
         let remaining = size - offset
         let makeBody: BodyFactory = { @Sendable in
             let sequence = ChunkSequence(source: try source())
             return HTTPClientRequest.Body.stream(sequence, length: .known(remaining))
         }
-        let body: BodyFactory? = remaining == 0 ? nil : makeBody
         let answer = try await sendUploadPart(
             .PUT,
-            final,
+            appendQuery(url, "digest=\(digest)"),
             headers: ["Content-Type": "application/octet-stream", "Content-Length": "\(remaining)"],
-            scopes: scopes,
-            body: body,
+            scopes: [Self.pushScope(repository)],
+            body: remaining == 0 ? nil : makeBody,
             operation: "PUT blob"
         )
         guard answer.status == 201 || answer.status == 204 else {
@@ -221,6 +176,66 @@ extension RegistryClient {
             )
         }
         try checkStored(answer, as: digest, what: "blob")
+    }
+
+    /// `POST /v2/<repo>/blobs/uploads/`: the session's location, and the smallest chunk the
+    /// registry takes (`OCI-Chunk-Min-Length`, 0 when it says none).
+    private func startUpload(_ repository: RepositoryName) async throws -> (location: String, minimumChunk: Int64) {
+        let start = try await send(
+            .POST,
+            "\(baseURL)/v2/\(repository)/blobs/uploads/",
+            headers: ["Content-Length": "0"],
+            scopes: [Self.pushScope(repository)],
+            operation: "start upload"
+        )
+        guard start.status == 202, let location = start.header("Location") else {
+            if start.status == 403 { throw RegistryError.denied(host: host, repository: repository.path, detail: start.errorDetail) }
+            if start.status == 404, start.errorDetail.contains("NAME_UNKNOWN") {
+                throw RegistryError.missingRepositories(host: host, names: [repository.path])
+            }
+            throw RegistryError.status(host: host, operation: "POST \(repository) upload", status: start.status, detail: start.errorDetail)
+        }
+        return (try uploadLocation(location), start.header("OCI-Chunk-Min-Length").flatMap(Int64.init) ?? 0)
+    }
+
+    /// The whole blob as PATCHes of `step` bytes; the session's next location and the bytes sent.
+    private func sendChunks(
+        _ repository: RepositoryName,
+        to location: String,
+        size: Int64,
+        step: Int64,
+        source: @escaping ChunkSourceFactory
+    ) async throws -> (location: String, offset: Int64) {
+        var url = location
+        var offset: Int64 = 0
+        let reader = try ChunkReader(factory: source)
+        while offset < size {
+            let bytes = try await reader.read(Int(min(step, size - offset)))
+            let answer = try await sendUploadPart(
+                .PATCH,
+                url,
+                headers: [
+                    "Content-Type": "application/octet-stream", "Content-Length": "\(bytes.readableBytes)",
+                    "Content-Range": "\(offset)-\(offset + Int64(bytes.readableBytes) - 1)",
+                ],
+                scopes: [Self.pushScope(repository)],
+                body: { .bytes(bytes) },
+                operation: "PATCH chunk"
+            )
+            // 202 by the spec; ECR answers 201 (with a stale Range): both mean the chunk landed.
+            guard answer.status == 202 || answer.status == 201, let next = answer.header("Location") else {
+                throw RegistryError.status(
+                    host: host,
+                    operation: "PATCH \(repository) chunk",
+                    status: answer.status,
+                    detail: answer.errorDetail
+                )
+            }
+            url = try uploadLocation(next)
+            offset += Int64(bytes.readableBytes)
+        }
+        try await reader.finish()
+        return (url, offset)
     }
 
     /// A PUT or PATCH of an upload session: a broken connection or a 5xx is not retried on the

@@ -165,54 +165,89 @@ public final class RegistryClient: Sendable {
                 throw classified
             }
             let answer = Response(status: Int(response.status.code), headers: response.headers, body: Array(buffer: bytes))
-            // A manifest or tag list behind a CDN may answer with a redirect: GET and HEAD follow
-            // it (credentials only while it stays on the registry's origin).
-            if [301, 302, 303, 307, 308].contains(answer.status), method == .GET || method == .HEAD, redirects < 5,
-                let location = answer.header("Location")
-            {
+            let next = try await next(
+                after: answer,
+                method: method,
+                scopes: scopes,
+                attempt: attempt,
+                followed: redirects,
+                ownOrigin: ownOrigin,
+                authenticated: authenticated,
+                retryTransport: retryTransport
+            )
+            switch next {
+            case .done:
+                return answer
+            case .follow(let location):
                 redirects += 1
                 url = resolve(location)
                 ownOrigin = isRegistryOrigin(url)
                 attempt -= 1
-                continue
+            case .authenticate(let challenge):
+                try await authenticate(challenge, scopes: scopes)
+                authenticated = true
+                attempt -= 1
+            case .wait(let seconds):
+                try await backoff(attempt: attempt, retryAfter: seconds)
             }
-            if answer.status == 401, ownOrigin {
-                // Every challenge the answer carries counts (a proxy may offer Negotiate first);
-                // without one, the challenge /v2/ gave stands in (gcr.io-style bare 401s).
-                let given = AuthChallenge.best(in: answer.headers["WWW-Authenticate"])
-                let remembered = await session.challenge
-                if !authenticated, let challenge = given ?? remembered {
-                    try await authenticate(challenge, scopes: scopes)
-                    authenticated = true
-                    attempt -= 1
-                    continue
-                }
-                if given?.error == "insufficient_scope" || remembered?.error == "insufficient_scope" {
-                    throw RegistryError.unauthorized(
-                        host: host,
-                        detail: "the credentials are valid but lack permission for \(scopes.joined(separator: " "))"
-                    )
-                }
-                let credential = session.credential
+        }
+    }
+
+    /// What ``send(_:_:headers:scopes:body:operation:collectLimit:retryTransport:)`` does after an answer.
+    private enum Next {
+        /// Hand the answer back.
+        case done
+        /// Follow a redirect (not counted as an attempt).
+        case follow(String)
+        /// Authenticate for the challenge and ask again (not counted as an attempt).
+        case authenticate(AuthChallenge)
+        /// Wait (the server's time, if it said one) and send again.
+        case wait(Double?)
+    }
+
+    private func next(
+        after answer: Response,
+        method: HTTPMethod,
+        scopes: [String],
+        attempt: Int,
+        followed redirects: Int,
+        ownOrigin: Bool,
+        authenticated: Bool,
+        retryTransport: Bool
+    ) async throws -> Next {
+        // A manifest or tag list behind a CDN may answer with a redirect: GET and HEAD follow
+        // it (credentials only while it stays on the registry's origin).
+        if [301, 302, 303, 307, 308].contains(answer.status), method == .GET || method == .HEAD, redirects < 5,
+            let location = answer.header("Location")
+        {
+            return .follow(location)
+        }
+        if answer.status == 401, ownOrigin {
+            // Every challenge the answer carries counts (a proxy may offer Negotiate first);
+            // without one, the challenge /v2/ gave stands in (gcr.io-style bare 401s).
+            let given = AuthChallenge.best(in: answer.headers["WWW-Authenticate"])
+            let remembered = await session.challenge
+            if !authenticated, let challenge = given ?? remembered { return .authenticate(challenge) }
+            if given?.error == "insufficient_scope" || remembered?.error == "insufficient_scope" {
                 throw RegistryError.unauthorized(
                     host: host,
-                    detail: credential.map { "\($0) was not accepted" } ?? "no credentials configured"
+                    detail: "the credentials are valid but lack permission for \(scopes.joined(separator: " "))"
                 )
             }
-            if answer.status == 429 {
-                let wait = rateLimitWait(answer)
-                if (wait.seconds ?? 0) > 60 || attempt >= Self.maxAttempts {
-                    throw RegistryError.rateLimited(host: host, until: wait.until, detail: wait.detail)
-                }
-                try await backoff(attempt: attempt, retryAfter: wait.seconds)
-                continue
-            }
-            if [500, 502, 503, 504].contains(answer.status), retryTransport, attempt < Self.maxAttempts {
-                try await backoff(attempt: attempt, retryAfter: answer.header("Retry-After").flatMap(Double.init))
-                continue
-            }
-            return answer
+            let credential = session.credential
+            throw RegistryError.unauthorized(host: host, detail: credential.map { "\($0) was not accepted" } ?? "no credentials configured")
         }
+        if answer.status == 429 {
+            let wait = rateLimitWait(answer)
+            if (wait.seconds ?? 0) > 60 || attempt >= Self.maxAttempts {
+                throw RegistryError.rateLimited(host: host, until: wait.until, detail: wait.detail)
+            }
+            return .wait(wait.seconds)
+        }
+        if [500, 502, 503, 504].contains(answer.status), retryTransport, attempt < Self.maxAttempts {
+            return .wait(answer.header("Retry-After").flatMap(Double.init))
+        }
+        return .done
     }
 
     /// How many requests were sent again after a transient failure.
