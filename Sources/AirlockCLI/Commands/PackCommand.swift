@@ -196,6 +196,30 @@ struct PackCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let options = try packerOptions()
+        let progress = PackProgress(quiet: quiet, output: outputOptions.output)
+        let warnings = WarningLog(format: outputOptions.output)
+        let packer = Packer(options: options) { event in
+            if case .warning(let message) = event { warnings.add(message) }
+            progress.handle(event)
+        }
+        let result: Packer.Result
+        do {
+            result = try await packer.pack()
+            progress.finish()
+        } catch {
+            progress.finish()
+            throw error
+        }
+        if let plan = result.plan {
+            try emitPlan(plan, result: result, warnings: warnings.all)
+            return
+        }
+        try emit(result, warnings: warnings.all, pulled: progress.pull)
+    }
+
+    /// The options as the packer takes them: keys loaded (certificates presented), platforms parsed.
+    private func packerOptions() throws -> Packer.Options {
         var keys = try keyHolder.load(key)
         try present(certificates: cert, to: &keys)
         var options = Packer.Options(
@@ -222,25 +246,12 @@ struct PackCommand: AsyncParsableCommand {
         } else if includeAirlock {
             options.includeAirlock = try runningExecutable()
         }
-        let progress = PackProgress(quiet: quiet, output: outputOptions.output)
-        let warnings = WarningLog(format: outputOptions.output)
-        let packer = Packer(options: options) { event in
-            if case .warning(let message) = event { warnings.add(message) }
-            progress.handle(event)
-        }
-        let result: Packer.Result
-        do {
-            result = try await packer.pack()
-            progress.finish()
-        } catch {
-            progress.finish()
-            throw error
-        }
+        return options
+    }
+
+    /// What was packed, as JSON or as text.
+    private func emit(_ result: Packer.Result, warnings: [String], pulled: PackProgress.PullSummary?) throws {
         let predicate = result.statement.predicate
-        if let plan = result.plan {
-            try emitPlan(plan, result: result, warnings: warnings.all)
-            return
-        }
         let output = Result(
             bundle: result.bundlePath,
             detached: result.detachedPath,
@@ -256,8 +267,8 @@ struct PackCommand: AsyncParsableCommand {
             charts: predicate.charts,
             endpoints: predicate.endpoints,
             files: predicate.files,
-            warnings: warnings.all,
-            pulled: progress.pull
+            warnings: warnings,
+            pulled: pulled
         )
         try outputOptions.emit(output) {
             var text = "packed \(result.bundlePath) (\(formatBytes(result.size)), \(output.entries) entries)\n"

@@ -85,6 +85,28 @@ struct PushCommand: AsyncParsableCommand {
 
     func run() async throws {
         if let chunkSize, chunkSize < 1024 { throw AirlockFailure(message: "--chunk-size must be at least 1024 bytes", status: .usage) }
+        let options = try pusherOptions()
+        let progress = PushProgress(quiet: quiet, output: outputOptions.output)
+        let warnings = WarningLog(format: outputOptions.output)
+        let report: PushReport
+        do {
+            report = try await Pusher(options: options) { event in
+                if case .warning(let message) = event { warnings.add(message) }
+                progress.handle(event)
+            }.push()
+            progress.finish()
+        } catch {
+            progress.finish()
+            throw error
+        }
+        if report.dryRun == true {
+            try emitPlan(report)
+        } else {
+            try emit(report)
+        }
+    }
+
+    private func pusherOptions() throws -> Pusher.Options {
         let policy = try trust.policy()
         if trust.allowUnsigned && outputOptions.output == .text {
             note("WARNING: --allow-unsigned: an unsigned bundle will be pushed without proof of who made it")
@@ -107,39 +129,32 @@ struct PushCommand: AsyncParsableCommand {
         options.recordImport = !noLedger
         options.allowDowngrade = allowDowngrade
         options.allowReplace = allowReplace
-        let progress = PushProgress(quiet: quiet, output: outputOptions.output)
-        let warnings = WarningLog(format: outputOptions.output)
-        let report: PushReport
-        do {
-            report = try await Pusher(options: options) { event in
-                if case .warning(let message) = event { warnings.add(message) }
-                progress.handle(event)
-            }.push()
-            progress.finish()
-        } catch {
-            progress.finish()
-            throw error
-        }
-        if report.dryRun == true {
-            try outputOptions.emit(report) {
-                var text = renderImageSignatures(report.imageSignatures) + "dry run: nothing was sent to \(registry)\n"
-                for tag in report.tags ?? [] {
-                    switch tag.change {
-                    case .new: text += "tag \(tag.reference): new → \(tag.digest)\n"
-                    case .moved: text += "tag \(tag.reference): MOVED \(tag.current ?? "?") → \(tag.digest)\n"
-                    case .unchanged: text += "tag \(tag.reference): unchanged \(tag.digest)\n"
-                    }
+        return options
+    }
+
+    /// What a dry run would do: each tag's change, the blobs and manifests to send.
+    private func emitPlan(_ report: PushReport) throws {
+        try outputOptions.emit(report) {
+            var text = renderImageSignatures(report.imageSignatures) + "dry run: nothing was sent to \(registry)\n"
+            for tag in report.tags ?? [] {
+                switch tag.change {
+                case .new: text += "tag \(tag.reference): new → \(tag.digest)\n"
+                case .moved: text += "tag \(tag.reference): MOVED \(tag.current ?? "?") → \(tag.digest)\n"
+                case .unchanged: text += "tag \(tag.reference): unchanged \(tag.digest)\n"
                 }
-                text +=
-                    """
-                    blobs: \(report.blobs.uploaded) to upload (\(formatBytes(report.blobs.bytesSent))), \(report.blobs.present) \
-                    already present, \(report.blobs.mounted) to mount\n
-                    """
-                text += "manifests: \(report.manifestsPushed) to push, \(report.manifestsPresent) already present\n"
-                return text
             }
-            return
+            text +=
+                """
+                blobs: \(report.blobs.uploaded) to upload (\(formatBytes(report.blobs.bytesSent))), \(report.blobs.present) \
+                already present, \(report.blobs.mounted) to mount\n
+                """
+            text += "manifests: \(report.manifestsPushed) to push, \(report.manifestsPresent) already present\n"
+            return text
         }
+    }
+
+    /// What was pushed; a refused ledger entry or artifact fails the command after it is reported.
+    private func emit(_ report: PushReport) throws {
         try outputOptions.emit(report) {
             var text = renderImageSignatures(report.imageSignatures)
             text += report.images.map { "\($0.source) -> \($0.target)@\($0.digest)\n" }.joined()
