@@ -87,24 +87,7 @@ public final class HelmChart {
                 throw LoadError(description: "\(origin): values.yaml: \(error)")
             }
         }
-        var dependencyList = raw["dependencies"]?.listValue ?? []
-        if dependencyList.isEmpty, let requirements = files["requirements.yaml"],
-            case .map(let box)? = try? GoYAMLDecoder.decode(String(decoding: requirements, as: UTF8.self))
-        {
-            dependencyList = box["dependencies"]?.listValue ?? []
-        }
-        let dependencies: [Dependency] = dependencyList.compactMap { item in
-            guard case .map(let box) = item else { return nil }
-            return Dependency(
-                name: box["name"]?.stringValue ?? "",
-                version: box["version"]?.stringValue ?? "",
-                repository: box["repository"]?.stringValue ?? "",
-                condition: box["condition"]?.stringValue ?? "",
-                tags: (box["tags"]?.listValue ?? []).compactMap(\.stringValue),
-                alias: box["alias"]?.stringValue ?? "",
-                importValues: box["import-values"]?.listValue ?? []
-            )
-        }
+        let dependencies = Self.dependencies(raw, requirements: files["requirements.yaml"])
         var templates: [(String, String)] = []
         var other: [(String, [UInt8])] = []
         var subchartFiles: [String: [String: [UInt8]]] = [:]
@@ -147,6 +130,28 @@ public final class HelmChart {
             dependencies: dependencies,
             origin: origin
         )
+    }
+
+    /// `dependencies:` of Chart.yaml, or of `requirements.yaml` for a chart of API version 1.
+    private static func dependencies(_ chartYAML: MapBox, requirements: [UInt8]?) -> [Dependency] {
+        var dependencyList = chartYAML["dependencies"]?.listValue ?? []
+        if dependencyList.isEmpty, let requirements,
+            case .map(let box)? = try? GoYAMLDecoder.decode(String(decoding: requirements, as: UTF8.self))
+        {
+            dependencyList = box["dependencies"]?.listValue ?? []
+        }
+        return dependencyList.compactMap { item in
+            guard case .map(let box) = item else { return nil }
+            return Dependency(
+                name: box["name"]?.stringValue ?? "",
+                version: box["version"]?.stringValue ?? "",
+                repository: box["repository"]?.stringValue ?? "",
+                condition: box["condition"]?.stringValue ?? "",
+                tags: (box["tags"]?.listValue ?? []).compactMap(\.stringValue),
+                alias: box["alias"]?.stringValue ?? "",
+                importValues: box["import-values"]?.listValue ?? []
+            )
+        }
     }
 
     /// Helm v4's `MetadataAsMap`: the `Chart.yaml` fields under their Go names.

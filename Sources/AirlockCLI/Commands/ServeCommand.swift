@@ -103,41 +103,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (host, port) = try Self.address(listen, option: "--listen")
-        let tls: RegistryServer.TLSFiles?
-        switch (tlsCert, tlsKey) {
-        case (nil, nil): tls = nil
-        case (let certificate?, let key?): tls = RegistryServer.TLSFiles(certificate: certificate, key: key)
-        default: throw AirlockFailure(message: "give --tls-cert and --tls-key together", status: .usage)
-        }
-        if let advertise { _ = try Self.address(advertise, option: "--advertise") }
-        guard idleTimeout > 0 else {
-            throw AirlockFailure(message: "--idle-timeout takes a number of seconds above 0 (got \(idleTimeout))", status: .usage)
-        }
-        guard maxConnections > 0, shutdownTimeout >= 0 else {
-            throw AirlockFailure(message: "--max-connections must be above 0 and --shutdown-timeout at least 0", status: .usage)
-        }
-        var settings = RegistryServer.Settings()
-        settings.idleSeconds = idleTimeout
-        settings.maxConnections = maxConnections
-        settings.drainSeconds = shutdownTimeout
-        if let htpasswd {
-            guard tls != nil else {
-                throw AirlockFailure(message: "--htpasswd sends passwords: serve over TLS (--tls-cert and --tls-key)", status: .usage)
-            }
-            settings.htpasswd = try Htpasswd(contentsOf: htpasswd)
-        }
-        if configDir != nil && advertise == nil && ["0.0.0.0", "::"].contains(host) {
-            throw AirlockFailure(
-                message: "--config-dir needs --advertise HOST:PORT, the address nodes reach this server at (it listens on \(listen))",
-                status: .usage
-            )
-        }
-        guard !bundles.isEmpty || watch != nil else {
-            throw AirlockFailure(message: "give a bundle to serve, or --watch DIR", status: .usage)
-        }
-        if let watch, !FileManager.default.fileExists(atPath: watch) {
-            throw AirlockFailure(message: "--watch \(watch) does not exist", status: .usage)
-        }
+        let (tls, settings) = try serverSettings(host: host)
         let opening = ServeOpening(
             policy: try trust.policy(),
             prefix: prefix,
@@ -177,6 +143,47 @@ struct ServeCommand: AsyncParsableCommand {
         }
         defer { signals.forEach { $0.cancel() } }
         try await serving.value
+    }
+
+    /// The options checked together: TLS files, time-outs and limits, `--htpasswd` (TLS only),
+    /// what `--config-dir` and `--watch` need.
+    private func serverSettings(host: String) throws -> (RegistryServer.TLSFiles?, RegistryServer.Settings) {
+        let tls: RegistryServer.TLSFiles?
+        switch (tlsCert, tlsKey) {
+        case (nil, nil): tls = nil
+        case (let certificate?, let key?): tls = RegistryServer.TLSFiles(certificate: certificate, key: key)
+        default: throw AirlockFailure(message: "give --tls-cert and --tls-key together", status: .usage)
+        }
+        if let advertise { _ = try Self.address(advertise, option: "--advertise") }
+        guard idleTimeout > 0 else {
+            throw AirlockFailure(message: "--idle-timeout takes a number of seconds above 0 (got \(idleTimeout))", status: .usage)
+        }
+        guard maxConnections > 0, shutdownTimeout >= 0 else {
+            throw AirlockFailure(message: "--max-connections must be above 0 and --shutdown-timeout at least 0", status: .usage)
+        }
+        var settings = RegistryServer.Settings()
+        settings.idleSeconds = idleTimeout
+        settings.maxConnections = maxConnections
+        settings.drainSeconds = shutdownTimeout
+        if let htpasswd {
+            guard tls != nil else {
+                throw AirlockFailure(message: "--htpasswd sends passwords: serve over TLS (--tls-cert and --tls-key)", status: .usage)
+            }
+            settings.htpasswd = try Htpasswd(contentsOf: htpasswd)
+        }
+        if configDir != nil && advertise == nil && ["0.0.0.0", "::"].contains(host) {
+            throw AirlockFailure(
+                message: "--config-dir needs --advertise HOST:PORT, the address nodes reach this server at (it listens on \(listen))",
+                status: .usage
+            )
+        }
+        guard !bundles.isEmpty || watch != nil else {
+            throw AirlockFailure(message: "give a bundle to serve, or --watch DIR", status: .usage)
+        }
+        if let watch, !FileManager.default.fileExists(atPath: watch) {
+            throw AirlockFailure(message: "--watch \(watch) does not exist", status: .usage)
+        }
+        return (tls, settings)
     }
 
     /// Binds, says where (stdout, and the node configs), then serves until cancelled.

@@ -130,29 +130,7 @@ public struct Pusher: Sendable {
         try await forEach(plan.children, jobs: options.transport.jobs) { steps in
             for step in steps { try await self.put(step, client: client, tally: tally) }
         }
-        // Images and charts first, then what refers to them (a registry may refuse a referrer
-        // whose subject it does not have yet). An artifact the registry refuses (older Artifactory,
-        // Quay or ECR refuse some artifact and config types) is reported and the rest still lands.
-        let (subjects, referrers) = (plan.roots.filter { $0.plan.subject == nil }, plan.roots.filter { $0.plan.subject != nil })
-        try await forEach(subjects, jobs: options.transport.jobs) { step in
-            do {
-                try await self.put(step, client: client, tally: tally)
-            } catch let error as RegistryError where step.plan.isArtifact && Self.isRefusal(error) {
-                await tally.refused(
-                    .init(reference: step.plan.targetName(host: target.host), artifactType: step.plan.artifactType, reason: "\(error)")
-                )
-            }
-        }
-        try await forEach(referrers, jobs: options.transport.jobs) { step in
-            do {
-                let indexed = try await self.put(step, client: client, tally: tally)
-                if !indexed { await tally.needsReferrersTag(step.plan) }
-            } catch let error as RegistryError where Self.isRefusal(error) {
-                await tally.refused(
-                    .init(reference: step.plan.targetName(host: target.host), artifactType: step.plan.artifactType, reason: "\(error)")
-                )
-            }
-        }
+        try await putRoots(plan.roots, client: client, host: target.host, tally: tally)
         try await maintainReferrersTags(await tally.referrersToIndex(), client: client, tally: tally)
         let refusedReferences = Set(await tally.refusedReferences())
         let mappings = plans.filter { !refusedReferences.contains($0.targetName(host: target.host)) }.map { $0.mapping(host: target.host) }
@@ -167,20 +145,48 @@ public struct Pusher: Sendable {
         var report = await tally.report(registry: options.target, mappings: mappings, files: files, unsigned: source.unsigned)
         report.blobs.retried = await client.retries
         // Last, after every tag: an entry in the ledger means a complete import.
-        // A registry that refuses the entry (one that stores no artifacts) leaves the import
-        // complete but unrecorded: reported, exit 1.
-        if let ledger, report.refused == nil {
-            let tag = ImportLedger.tag(name: source.statement.predicate.name, version: source.statement.predicate.version)
+        if let ledger, report.refused == nil { try await record(source, in: ledger, host: target.host, report: &report) }
+        return report
+    }
+
+    /// Images and charts first, then what refers to them (a registry may refuse a referrer whose
+    /// subject it does not have yet). An artifact the registry refuses (older Artifactory, Quay or
+    /// ECR refuse some artifact and config types) is reported and the rest still lands.
+    private func putRoots(_ roots: [PushPlan.ManifestStep], client: RegistryClient, host: String, tally: PushTally) async throws {
+        @Sendable func refused(_ step: PushPlan.ManifestStep, _ error: RegistryError) async {
+            await tally.refused(
+                .init(reference: step.plan.targetName(host: host), artifactType: step.plan.artifactType, reason: "\(error)")
+            )
+        }
+        try await forEach(roots.filter { $0.plan.subject == nil }, jobs: options.transport.jobs) { step in
             do {
-                if ledger.write {
-                    _ = try await ledger.ledger.record(envelope: source.envelope, statement: source.statement, pushedAt: ImportLedger.now())
-                }
-                report.ledger = "\(target.host)/\(ledger.ledger.repository):\(tag)"
-            } catch let error as RegistryError where Self.isRefusal(error) {
-                report.ledgerRefused = "\(error)"
+                try await self.put(step, client: client, tally: tally)
+            } catch let error as RegistryError where step.plan.isArtifact && Self.isRefusal(error) {
+                await refused(step, error)
             }
         }
-        return report
+        try await forEach(roots.filter { $0.plan.subject != nil }, jobs: options.transport.jobs) { step in
+            do {
+                let indexed = try await self.put(step, client: client, tally: tally)
+                if !indexed { await tally.needsReferrersTag(step.plan) }
+            } catch let error as RegistryError where Self.isRefusal(error) {
+                await refused(step, error)
+            }
+        }
+    }
+
+    /// Records the import in the ledger. A registry that refuses the entry (one that stores no
+    /// artifacts) leaves the import complete but unrecorded: reported, exit 1.
+    private func record(_ source: any PushSource, in ledger: LedgerWrite, host: String, report: inout PushReport) async throws {
+        let tag = ImportLedger.tag(name: source.statement.predicate.name, version: source.statement.predicate.version)
+        do {
+            if ledger.write {
+                _ = try await ledger.ledger.record(envelope: source.envelope, statement: source.statement, pushedAt: ImportLedger.now())
+            }
+            report.ledger = "\(host)/\(ledger.ledger.repository):\(tag)"
+        } catch let error as RegistryError where Self.isRefusal(error) {
+            report.ledgerRefused = "\(error)"
+        }
     }
 
     /// Reads the import ledger before anything is sent: a rollback or a replacement is refused
