@@ -30,38 +30,14 @@ extension GoYAML {
                 let width = utf8Width(value[index])
                 let followedByWhitespace = index + width >= value.count || isBlank(value, index + width)
                 let byte = value[index]
-                if index == 0 {
-                    switch byte {
-                    case UInt8(ascii: "#"), UInt8(ascii: ","), UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "{"), UInt8(ascii: "}"),
-                        UInt8(ascii: "&"), UInt8(ascii: "*"), UInt8(ascii: "!"), UInt8(ascii: "|"), UInt8(ascii: ">"), UInt8(ascii: "'"),
-                        UInt8(ascii: "\""), UInt8(ascii: "%"), UInt8(ascii: "@"), UInt8(ascii: "`"):
-                        flowIndicators = true
-                        blockIndicators = true
-                    case UInt8(ascii: "?"), UInt8(ascii: ":"):
-                        flowIndicators = true
-                        if followedByWhitespace { blockIndicators = true }
-                    case UInt8(ascii: "-"):
-                        if followedByWhitespace {
-                            flowIndicators = true
-                            blockIndicators = true
-                        }
-                    default: break
-                    }
-                } else {
-                    switch byte {
-                    case UInt8(ascii: ","), UInt8(ascii: "?"), UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "{"), UInt8(ascii: "}"):
-                        flowIndicators = true
-                    case UInt8(ascii: ":"):
-                        flowIndicators = true
-                        if followedByWhitespace { blockIndicators = true }
-                    case UInt8(ascii: "#"):
-                        if precededByWhitespace {
-                            flowIndicators = true
-                            blockIndicators = true
-                        }
-                    default: break
-                    }
-                }
+                let indicator = Self.indicator(
+                    byte,
+                    first: index == 0,
+                    precededByWhitespace: precededByWhitespace,
+                    followedByWhitespace: followedByWhitespace
+                )
+                flowIndicators = flowIndicators || indicator.flow
+                blockIndicators = blockIndicators || indicator.block
                 if !isPrintable(value, index) { specialCharacters = true }
                 if byte == 0x20 {
                     if index == 0 { leadingSpace = true }
@@ -106,6 +82,34 @@ extension GoYAML {
             }
             if flowIndicators { flowPlainAllowed = false }
             if blockIndicators { blockPlainAllowed = false }
+        }
+
+        /// Whether `byte` is an indicator that rules out a plain scalar in flow and in block
+        /// context, as go-yaml's emitter decides it (a different set at the scalar's start).
+        private static func indicator(
+            _ byte: UInt8,
+            first: Bool,
+            precededByWhitespace: Bool,
+            followedByWhitespace: Bool
+        ) -> (flow: Bool, block: Bool) {
+            if first {
+                switch byte {
+                case UInt8(ascii: "#"), UInt8(ascii: ","), UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "{"), UInt8(ascii: "}"),
+                    UInt8(ascii: "&"), UInt8(ascii: "*"), UInt8(ascii: "!"), UInt8(ascii: "|"), UInt8(ascii: ">"), UInt8(ascii: "'"),
+                    UInt8(ascii: "\""), UInt8(ascii: "%"), UInt8(ascii: "@"), UInt8(ascii: "`"):
+                    return (true, true)
+                case UInt8(ascii: "?"), UInt8(ascii: ":"): return (true, followedByWhitespace)
+                case UInt8(ascii: "-"): return (followedByWhitespace, followedByWhitespace)
+                default: return (false, false)
+                }
+            }
+            switch byte {
+            case UInt8(ascii: ","), UInt8(ascii: "?"), UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "{"), UInt8(ascii: "}"):
+                return (true, false)
+            case UInt8(ascii: ":"): return (true, followedByWhitespace)
+            case UInt8(ascii: "#"): return (precededByWhitespace, precededByWhitespace)
+            default: return (false, false)
+            }
         }
     }
 }
