@@ -171,17 +171,22 @@ public protocol PositionalReader {
 }
 
 extension PositionalReader {
-    /// Reads up to `count` bytes at `offset` (fewer at the end).
-    public func readUpTo(_ count: Int, at offset: Int64) throws -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
+    /// Fills `buffer` from `offset`, reading again after short reads; returns how many bytes,
+    /// fewer than `buffer.count` only at the end.
+    public func fill(_ buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
         var done = 0
-        while done < count {
-            let got = try bytes.withUnsafeMutableBytes { buffer in
-                try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), at: offset + Int64(done))
-            }
+        while done < buffer.count {
+            let got = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), at: offset + Int64(done))
             if got == 0 { break }
             done += got
         }
+        return done
+    }
+
+    /// Reads up to `count` bytes at `offset` (fewer at the end).
+    public func readUpTo(_ count: Int, at offset: Int64) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        let done = try bytes.withUnsafeMutableBytes { try fill($0, at: offset) }
         return Array(bytes.prefix(done))
     }
 

@@ -73,8 +73,8 @@ public final class FrameCursor {
 
     /// After the frame header (RFC 8878 §3.1.1.1), the first block's when it is raw; nil otherwise.
     private func firstBlockIsRaw() throws -> Mode? {
-        var header = [UInt8](repeating: 0, count: 18)
-        let count = try readFully(into: &header, at: entry.offset, limit: min(18, entry.compressedSize))
+        let header = try file.readUpTo(Int(min(18, entry.compressedSize)), at: entry.offset)
+        let count = header.count
         guard count >= 5, header[0] == 0x28, header[1] == 0xB5, header[2] == 0x2F, header[3] == 0xFD else { return nil }
         let descriptor = header[4]
         let singleSegment = descriptor & 0x20 != 0
@@ -102,8 +102,8 @@ public final class FrameCursor {
             guard case .raw(var offset, var left, let last) = mode else { break }
             if left == 0 {
                 guard !last, offset + 3 <= frameEnd else { throw sizeMismatch() }
-                var headerBytes = [UInt8](repeating: 0, count: 3)
-                guard try readFully(into: &headerBytes, at: offset, limit: 3) == 3 else { throw sizeMismatch() }
+                let headerBytes = try file.readUpTo(3, at: offset)
+                guard headerBytes.count == 3 else { throw sizeMismatch() }
                 guard let next = try rawBlock(headerBytes: headerBytes, at: offset) else {
                     try switchToZstd()
                     return written + (try readDecoded(into: UnsafeMutableRawBufferPointer(rebasing: buffer[written...])))
@@ -136,19 +136,6 @@ public final class FrameCursor {
         produced = 0
         fileOffset = entry.offset
         (inputCount, inputPosition, frameEnded) = (0, 0, false)
-    }
-
-    /// Reads up to `limit` bytes at `offset` into `bytes`, looping over short reads; returns how many.
-    private func readFully(into bytes: inout [UInt8], at offset: Int64, limit: Int64) throws -> Int {
-        var done = 0
-        while done < Int(limit) {
-            let got = try bytes.withUnsafeMutableBytes {
-                try file.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[done..<Int(limit)]), at: offset + Int64(done))
-            }
-            if got == 0 { break }
-            done += got
-        }
-        return done
     }
 
     // MARK: zstd

@@ -211,13 +211,8 @@ struct FolderPushSource: PushSource {
         let (sha256, size) = try subject(entryPath)
         var offset: Int64 = 0
         return VerifyingChunks(what: entryPath, sha256: sha256, size: size, chunkSize: chunkSize, hashing: hashing) { buffer in
-            var filled = 0
-            while filled < buffer.count {
-                let count = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]), at: offset)
-                if count == 0 { break }
-                filled += count
-                offset += Int64(count)
-            }
+            let filled = try file.fill(buffer, at: offset)
+            offset += Int64(filled)
             return filled
         }
     }
