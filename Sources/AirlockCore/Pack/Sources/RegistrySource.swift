@@ -308,8 +308,8 @@ extension RegistrySource {
             (digest, mediaType) = (head.digest, head.mediaType)
         }
         if let digest, store.contains(digest), let bytes = try? store.bytes(of: digest), Digest.sha256(of: bytes) == digest {
-            if mediaType?.isIndexOrManifest != true { mediaType = ContentDocument.ownType(of: bytes) }
-            return FetchedManifest(bytes: bytes, mediaType: mediaType, digest: digest)
+            // A type the HEAD did not name as an index or manifest is left to the document (`documentType`).
+            return FetchedManifest(bytes: bytes, mediaType: mediaType?.isIndexOrManifest == true ? mediaType : nil, digest: digest)
         }
         return try await client.fetchManifest(repository, reference: reference)
     }
