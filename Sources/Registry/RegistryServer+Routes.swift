@@ -57,12 +57,12 @@ extension RegistryServer {
     }
 
     func answerReferrers(_ repository: String, of digest: String, _ request: HTTPRequestHead, _ out: Outbound) async throws {
-        guard let name = try? RepositoryName(repository), let subject = try? Digest(digest),
-            let all = content.referrers(name, of: subject)
-        else {
+        guard let name = try? RepositoryName(repository), content.tags(of: name) != nil else {
             try await error(404, "NAME_UNKNOWN", "repository \(repository) is not in this bundle", request, out)
             return
         }
+        // Nothing refers to what is no digest: an empty list, as for a subject nothing refers to.
+        let all = (try? Digest(digest)).flatMap { content.referrers(name, of: $0) } ?? []
         // The API's one filter: `artifactType`, said in a header when applied.
         var headers = HTTPHeaders()
         var listed = all

@@ -88,6 +88,7 @@ struct ReferrersTests {
                               "spdx": [spdx[2]], "spdxCount": len(spdx[3]["manifests"]),
                               "otherCount": len(get("/v2/src/app/referrers/%s?artifactType=text/plain" % subject)[3]["manifests"]),
                               "unknownSubject": len(get("/v2/src/app/referrers/sha256:" + "0" * 64)[3]["manifests"]),
+                              "malformedSubject": get("/v2/src/app/referrers/sha256:zz")[0:4:3],
                               "unknownRepository": get("/v2/src/nothing/referrers/" + subject)[0]}))
             """, "\(serve.port)", subject,
         ])
@@ -96,6 +97,11 @@ struct ReferrersTests {
         #expect(answers["all"] as? [[String]] == [["application/spdx+json", sbomDigest]], "\(answers)")
         #expect(answers["spdx"] as? [String] == ["artifactType"] && answers["spdxCount"] as? Int == 1 && answers["otherCount"] as? Int == 0)
         #expect(answers["unknownSubject"] as? Int == 0 && answers["unknownRepository"] as? Int == 404)
+        let malformed = answers["malformedSubject"] as? [Any]
+        #expect(
+            malformed?.first as? Int == 200 && ((malformed?.last as? [String: Any])?["manifests"] as? [Any])?.isEmpty == true,
+            "\(answers)"
+        )
         let served = try Harness.run([
             "skopeo", "inspect", "--raw", "--tls-verify=false", "docker://127.0.0.1:\(serve.port)/src/app:sha256-\(hex).sig",
         ])
